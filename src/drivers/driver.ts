@@ -1,0 +1,96 @@
+/**
+ * The hypervisor driver table, as libvirt's virHypervisorDriver: one set of functions per
+ * back end. The public API (api/) checks arguments and flags that libvirt checks before
+ * dispatch, then calls these. A driver that lacks a capability throws VIR_ERR_NO_SUPPORT;
+ * it never silently does nothing.
+ *
+ * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
+ */
+import type { DomainState } from '../api/flags.js';
+
+/** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
+export interface DomainRef {
+  readonly name: string;
+  readonly uuid: string;
+  readonly id: number;
+}
+
+/** virDomainGetState's result. */
+export interface DomainStateInfo {
+  state: DomainState;
+  reason: number;
+}
+
+/** virDomainGetInfo's result (memory in KiB, cpuTime in nanoseconds). */
+export interface DomainInfo {
+  state: DomainState;
+  maxMemKiB: number;
+  memoryKiB: number;
+  nrVirtCpu: number;
+  cpuTimeNs: bigint;
+}
+
+/** The fields of virsh's dominfo that come from calls other than virDomainGetInfo. */
+export interface DomainExtraInfo {
+  osType: string;
+  persistent: boolean;
+  autostart: boolean;
+  managedSave: boolean;
+  /** Security model name, DOI, and the domain's label, as virsh dominfo prints them; null when the driver has none. */
+  security: { model: string; doi: string; label: string; enforcing: boolean } | null;
+}
+
+/** virsh version's hypervisor line and `uri`/`hostname`. */
+export interface DriverIdentity {
+  /** The hypervisor type, as virConnectGetType: "TEST", "QEMU". */
+  type: string;
+  /** virConnectGetVersion, as major*1e6 + minor*1e3 + micro. */
+  hypervisorVersion: number;
+  uri: string;
+  hostname: string;
+}
+
+/** The table of functions a back end implements. */
+export interface HypervisorDriver {
+  identity(): DriverIdentity;
+  close(): Promise<void>;
+
+  // Domains
+  listAllDomains(flags: number): Promise<DomainRef[]>;
+  domainLookupByName(name: string): Promise<DomainRef>;
+  domainLookupByUUID(uuid: string): Promise<DomainRef>;
+  domainLookupByID(id: number): Promise<DomainRef>;
+  domainDefineXML(xml: string, flags: number): Promise<DomainRef>;
+  domainCreateXML(xml: string, flags: number): Promise<DomainRef>;
+  domainUndefine(dom: DomainRef, flags: number): Promise<void>;
+  domainCreate(dom: DomainRef, flags: number): Promise<DomainRef>;
+  domainDestroy(dom: DomainRef, flags: number): Promise<void>;
+  domainShutdown(dom: DomainRef, flags: number): Promise<void>;
+  domainSuspend(dom: DomainRef): Promise<void>;
+  domainResume(dom: DomainRef): Promise<void>;
+  domainGetState(dom: DomainRef): Promise<DomainStateInfo>;
+  domainGetInfo(dom: DomainRef): Promise<DomainInfo>;
+  domainGetExtraInfo(dom: DomainRef): Promise<DomainExtraInfo>;
+  domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string>;
+  domainIsActive(dom: DomainRef): Promise<boolean>;
+  domainIsPersistent(dom: DomainRef): Promise<boolean>;
+  /** HMP or QMP passthrough (virDomainQemuMonitorCommand); drivers without a monitor refuse. */
+  domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string>;
+
+  // Snapshots (virDomainSnapshot*)
+  snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string>;
+  snapshotListAll(dom: DomainRef, flags: number): Promise<string[]>;
+  snapshotListAllChildren(dom: DomainRef, snapshot: string, flags: number): Promise<string[]>;
+  snapshotLookupByName(dom: DomainRef, name: string): Promise<string>;
+  snapshotHasCurrent(dom: DomainRef): Promise<boolean>;
+  snapshotCurrent(dom: DomainRef): Promise<string>;
+  snapshotGetXMLDesc(dom: DomainRef, snapshot: string, flags: number): Promise<string>;
+  snapshotGetParent(dom: DomainRef, snapshot: string): Promise<string>;
+  snapshotIsCurrent(dom: DomainRef, snapshot: string): Promise<boolean>;
+  snapshotHasMetadata(dom: DomainRef, snapshot: string): Promise<boolean>;
+  revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void>;
+  snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void>;
+}
+
+/** Opens a driver for a URI whose scheme it registered for. */
+export type DriverFactory = (uri: URL, rawUri: string) => Promise<HypervisorDriver>;

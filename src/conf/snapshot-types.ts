@@ -26,6 +26,8 @@ export interface SnapshotDiskDef {
   sourceElement?: XmlElement;
   /** The verbatim `<driver>` element, for `<metadata_cache>`. */
   driverElement?: XmlElement;
+  /** `<driver><metadata_cache><max_size>` in bytes (qcow2 overlays only). */
+  metadataCacheMaxBytes?: number;
   /** libvirt 9.0's `<snapshotDeleteInProgress/>` marker. */
   deleteInProgress?: boolean;
 }

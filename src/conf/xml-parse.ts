@@ -158,10 +158,12 @@ function qualifiedName(prefix: string, local: string): string {
 /** Copies a libxml2 element into our tree (depth is bounded by libxml2's 256 limit). */
 function convertElement(el: LibXmlElement, errDomain: VirErrorDomain): XmlElement {
   const attrs: Array<[string, string]> = [];
+  for (const attr of el.attrs) attrs.push([qualifiedName(attr.prefix, attr.name), attr.value]);
+  // libxml2 does not keep declarations and attributes interleaved; libvirt prints its
+  // own declarations (xmlns:qemu, xmlns:test) after the attributes, so we do too.
   for (const [prefix, uri] of Object.entries(el.nsDeclarations)) {
     attrs.push([prefix ? `xmlns:${prefix}` : 'xmlns', uri]);
   }
-  for (const attr of el.attrs) attrs.push([qualifiedName(attr.prefix, attr.name), attr.value]);
   const children: XmlNode[] = [];
   let pendingText = '';
   for (let node: XmlTreeNode | null = el.firstChild; node; node = node.next) {

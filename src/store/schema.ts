@@ -1,0 +1,81 @@
+/**
+ * The state database's schema, as an ordered list of migrations. `PRAGMA user_version`
+ * holds how many have been applied; each migration runs in the same transaction as the
+ * version bump, so a crash mid-migration leaves the previous version intact.
+ * Append new migrations; never edit one that has shipped.
+ */
+
+/** One schema migration: the SQL that takes version `index` to `index + 1`. */
+export interface Migration {
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** All migrations, in order. The schema version is MIGRATIONS.length. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'domains, snapshots, journal',
+    sql: `
+      CREATE TABLE domains (
+        uuid            TEXT PRIMARY KEY NOT NULL CHECK (length(uuid) = 36),
+        name            TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
+        -- The persistent (inactive) definition; NULL for a transient domain.
+        persistent_xml  TEXT,
+        -- The live definition while the domain runs; NULL when shut off.
+        live_xml        TEXT,
+        persistent      INTEGER NOT NULL CHECK (persistent IN (0, 1)),
+        autostart       INTEGER NOT NULL DEFAULT 0 CHECK (autostart IN (0, 1)),
+        -- Driver-owned runtime state as JSON (pid, monitor socket...); NULL when shut off.
+        runtime         TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        CHECK (persistent = 0 OR persistent_xml IS NOT NULL),
+        CHECK (persistent = 1 OR persistent_xml IS NULL),
+        -- A domain nobody can see (neither defined nor running) must not linger.
+        CHECK (persistent_xml IS NOT NULL OR live_xml IS NOT NULL),
+        CHECK (autostart = 0 OR persistent = 1)
+      ) STRICT;
+
+      CREATE TABLE snapshots (
+        domain_uuid     TEXT NOT NULL REFERENCES domains(uuid) ON DELETE RESTRICT,
+        name            TEXT NOT NULL CHECK (length(name) > 0),
+        xml             TEXT NOT NULL,
+        parent          TEXT CHECK (parent IS NULL OR parent <> name),
+        creation_order  INTEGER NOT NULL,
+        is_current      INTEGER NOT NULL DEFAULT 0 CHECK (is_current IN (0, 1)),
+        PRIMARY KEY (domain_uuid, name),
+        UNIQUE (domain_uuid, creation_order),
+        -- Deferred: a delete that re-parents children, or a rename, is checked at COMMIT.
+        FOREIGN KEY (domain_uuid, parent) REFERENCES snapshots(domain_uuid, name)
+          DEFERRABLE INITIALLY DEFERRED
+      ) STRICT;
+
+      -- At most one current snapshot per domain.
+      CREATE UNIQUE INDEX snapshots_one_current ON snapshots(domain_uuid) WHERE is_current = 1;
+      CREATE INDEX snapshots_by_parent ON snapshots(domain_uuid, parent);
+
+      CREATE TABLE journal (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind          TEXT NOT NULL,
+        domain_uuid   TEXT NOT NULL,
+        domain_name   TEXT NOT NULL,
+        -- JSON: the driver's intent plus the planned steps and their resources.
+        intent        TEXT NOT NULL CHECK (json_valid(intent)),
+        -- JSON: per-step progress, so recovery knows what may exist.
+        progress      TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(progress)),
+        phase         TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        closed_at     TEXT,
+        outcome       TEXT CHECK (outcome IS NULL OR outcome IN ('committed', 'rolled-back', 'rolled-forward', 'abandoned')),
+        error         TEXT,
+        CHECK ((closed_at IS NULL) = (outcome IS NULL) OR (outcome = 'committed'))
+      ) STRICT;
+
+      CREATE INDEX journal_open ON journal(domain_uuid) WHERE closed_at IS NULL;
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

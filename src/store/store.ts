@@ -1,0 +1,68 @@
+/**
+ * The state store: one SQLite database (better-sqlite3, synchronous) per state directory,
+ * holding domain definitions, snapshot metadata and the intent journal. WAL with
+ * synchronous=FULL, so a committed transaction survives a crash or power cut; one
+ * `transaction()` is the commit point of every mutating operation.
+ */
+import Database from 'better-sqlite3';
+import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
+import { DomainTable } from './domain-table.js';
+import { JournalTable } from './journal-table.js';
+import { SnapshotTable } from './snapshot-table.js';
+import { toVirError } from './sqlite-errors.js';
+
+/** An open state store. Not safe to share across worker threads; safe across processes. */
+export class Store {
+  /** The raw connection, for queries the typed tables do not offer. */
+  readonly db: Database.Database;
+  /** The state directory this store lives in. */
+  readonly stateDir: string;
+  /** The database file's path. */
+  readonly path: string;
+  readonly domains: DomainTable;
+  readonly snapshots: SnapshotTable;
+  readonly journal: JournalTable;
+
+  /** Use openStore(); this only wires the tables to an already opened, migrated database. */
+  constructor(db: Database.Database, stateDir: string, path: string) {
+    this.db = db;
+    this.stateDir = stateDir;
+    this.path = path;
+    this.domains = new DomainTable(db);
+    this.snapshots = new SnapshotTable(db);
+    this.journal = new JournalTable(db);
+  }
+
+  /**
+   * Runs `fn` in one write transaction (BEGIN IMMEDIATE, so the write lock is taken up
+   * front and a concurrent writer waits on busy_timeout instead of failing at COMMIT).
+   * All of it commits or none of it does. Nested calls become savepoints. `fn` must be
+   * synchronous: nothing may interleave with the commit point.
+   */
+  transaction<T>(fn: () => T): T {
+    const wrapped = this.db.transaction(fn);
+    const outermost = !this.db.inTransaction;
+    try {
+      return outermost ? wrapped.immediate() : wrapped();
+    } catch (err) {
+      // A deferred constraint fails at COMMIT itself, which leaves the transaction open.
+      if (outermost && this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw toVirError('committing a transaction', err);
+    }
+  }
+
+  /** The schema version recorded in the file. */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** Closes the connection (checkpointing the WAL). */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Raised when the database cannot be used; a VirError with libvirt's operation-failed code. */
+export function storeError(detail: string): Error {
+  return virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE, detail);
+}

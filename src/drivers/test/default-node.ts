@@ -1,0 +1,42 @@
+/**
+ * The node libvirt's test driver serves at test:///default: one running, persistent domain
+ * `test`. The XML is the domain exactly as `virsh -c test:///default dumpxml test` prints it
+ * (libvirt's parse defaults already applied), minus the runtime id.
+ */
+
+/** The default domain's UUID. */
+export const DEFAULT_DOMAIN_UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
+
+/** The default domain's definition. */
+export const DEFAULT_DOMAIN_XML = `<domain type='test'>
+  <name>test</name>
+  <uuid>${DEFAULT_DOMAIN_UUID}</uuid>
+  <memory unit='KiB'>8388608</memory>
+  <currentMemory unit='KiB'>2097152</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='i686'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default'/>
+      <target dev='testnet0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+`;

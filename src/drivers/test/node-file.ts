@@ -1,0 +1,117 @@
+/**
+ * Loading a libvirt test-driver node file (test:///ABSOLUTE/PATH.xml): a `<node>` whose
+ * `<domain>` children are inline or included with `file='relative/or/absolute.xml'`
+ * (relative to the node file's directory, as testOpenFromFile resolves them). Each domain
+ * may carry test-namespace extras (http://libvirt.org/schemas/domain/test/1.0):
+ * `<test:runstate>N</test:runstate>` (a virDomainState number, default running),
+ * `<test:transient/>`, `<test:hasmanagedsave/>` and `<test:domainsnapshot>` elements holding
+ * snapshot metadata with `<active>1</active>` marking the current one.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { DomainState } from '../../api/flags.js';
+import { domainDefFromElement } from '../../conf/domain-xml.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import { formatElement } from '../../conf/xml-format.js';
+import { parseXmlDocument } from '../../conf/xml-parse.js';
+import { attrValue, childElements, cloneElement, isElement, textContent, type XmlElement } from '../../conf/xml-tree.js';
+
+/** The test driver's XML namespace for per-domain extras. */
+export const TEST_NAMESPACE = 'http://libvirt.org/schemas/domain/test/1.0';
+
+/** One domain of a node file, with its test-namespace extras. */
+export interface NodeFileDomain {
+  def: DomainDef;
+  /** The virDomainState it starts in. */
+  runstate: DomainState;
+  transient: boolean;
+  hasManagedSave: boolean;
+  /** Each `<test:domainsnapshot>`, rewritten as a stand-alone `<domainsnapshot>` document. */
+  snapshotXMLs: string[];
+}
+
+/** Reads and parses the node file at `path`. */
+export function loadNodeFile(path: string): NodeFileDomain[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.TEST,
+      `Failed to open file '${path}': ${describeErrno(err)}`);
+  }
+  return parseNodeXML(text, dirname(path));
+}
+
+/** Parses node XML; `baseDir` resolves relative `file=` includes. */
+export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
+  const root = parseXmlDocument(text, baseDir, VirErrorDomain.TEST);
+  if (root.name !== 'node') {
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, 'Root element is not \'node\'');
+  }
+  return childElements(root, 'domain').map((el) => {
+    const file = attrValue(el, 'file');
+    if (file === undefined) return nodeDomainFrom(el);
+    const includePath = isAbsolute(file) ? file : resolve(baseDir, file);
+    let included: string;
+    try {
+      included = readFileSync(includePath, 'utf8');
+    } catch (err) {
+      throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.TEST,
+        `Failed to open file '${includePath}': ${describeErrno(err)}`);
+    }
+    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'));
+  });
+}
+
+/** Splits the test-namespace extras off a `<domain>` element and parses the rest. */
+function nodeDomainFrom(source: XmlElement): NodeFileDomain {
+  const el = cloneElement(source);
+  const prefixes = new Set(el.attrs
+    .filter(([k, v]) => k.startsWith('xmlns:') && v === TEST_NAMESPACE)
+    .map(([k]) => k.slice('xmlns:'.length)));
+  const isTest = (child: XmlElement, local: string): boolean => {
+    const [prefix, name] = child.name.includes(':') ? child.name.split(':', 2) : ['', child.name];
+    return prefixes.has(prefix ?? '') && name === local;
+  };
+  let runstate = DomainState.RUNNING as DomainState;
+  let transient = false;
+  let hasManagedSave = false;
+  const snapshotXMLs: string[] = [];
+  el.children = el.children.filter((child) => {
+    if (!isElement(child)) return true;
+    if (isTest(child, 'runstate')) {
+      const value = Number.parseInt(textContent(child).trim(), 10);
+      if (!Number.isInteger(value)) throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, 'invalid runstate');
+      if (value < 0 || value > DomainState.PMSUSPENDED) {
+        throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `runstate '${value}' out of range'`);
+      }
+      runstate = value as DomainState;
+      return false;
+    }
+    if (isTest(child, 'transient')) { transient = true; return false; }
+    if (isTest(child, 'hasmanagedsave')) { hasManagedSave = true; return false; }
+    if (isTest(child, 'domainsnapshot')) {
+      snapshotXMLs.push(formatElement({ ...child, name: 'domainsnapshot' }, 0));
+      return false;
+    }
+    return true;
+  });
+  el.attrs = el.attrs.filter(([k, v]) => !(k.startsWith('xmlns:') && v === TEST_NAMESPACE));
+  if (transient && runstate === DomainState.SHUTOFF) {
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, 'transient domain cannot have runstate \'shutoff\'');
+  }
+  if (hasManagedSave && runstate !== DomainState.SHUTOFF) {
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST,
+      'domain with managedsave data can only have runstate \'shutoff\'');
+  }
+  return { def: domainDefFromElement(el), runstate, transient, hasManagedSave, snapshotXMLs };
+}
+
+function describeErrno(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'EISDIR') return 'Is a directory';
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,128 @@
+/**
+ * The defaults libvirt fills in when the test driver parses a domain (post-parse callbacks,
+ * the test capabilities' i686 arch, testDomainGenerateIfnames), so that `dumpxml` of a
+ * domain defined here prints what real libvirt prints. conf/ keeps the XML verbatim; this is
+ * the test driver's own normalisation, applied once when a definition enters the driver.
+ *
+ * Covered: memory units, currentMemory, vcpu placement, os arch and boot device, clock,
+ * lifecycle actions, an always-present `<devices>`, disk target buses, interface MAC
+ * addresses and `testnetN` names, and libvirt's top-level element order. Not covered:
+ * implicit controllers and device addresses libvirt assigns.
+ */
+import type { DomainDef } from '../../conf/domain-types.js';
+import {
+  attrValue,
+  childElement,
+  childElements,
+  isElement,
+  makeElement,
+  setAttr,
+  setTextContent,
+  type XmlElement,
+} from '../../conf/xml-tree.js';
+
+/** libvirt's top-level element order (virDomainDefFormatInternal). */
+const TOP_LEVEL_ORDER = [
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory',
+  'currentMemory', 'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads',
+  'iothreadids', 'cputune', 'numatune', 'resource', 'sysinfo', 'bootloader', 'bootloader_args',
+  'os', 'idmap', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash',
+  'on_lockfailure', 'pm', 'perf', 'devices', 'seclabel', 'keywrap', 'launchSecurity',
+];
+
+/** Disk buses libvirt infers from the target name's prefix (virDomainDiskDefAssignAddress' caller). */
+const BUS_BY_PREFIX: Array<[string, string]> = [
+  ['xvd', 'xen'], ['hd', 'ide'], ['sd', 'scsi'], ['vd', 'virtio'], ['fd', 'fdc'], ['ub', 'usb'],
+];
+
+/** Applies the test driver's parse defaults to `def` in place. */
+export function applyTestDomainDefaults(def: DomainDef, randomMac: () => string = generateMac): void {
+  const el = def.element;
+  ensureMemory(el, 'memory', def.memoryKiB);
+  ensureMemory(el, 'currentMemory', def.currentMemoryKiB);
+  let vcpu = childElement(el, 'vcpu');
+  if (!vcpu) {
+    vcpu = makeElement('vcpu', [], [String(def.vcpus)]);
+    el.children.push(vcpu);
+  }
+  if (attrValue(vcpu, 'placement') === undefined) vcpu.attrs.unshift(['placement', 'static']);
+  setTextContent(vcpu, String(def.vcpus));
+
+  const os = childElement(el, 'os');
+  const osType = os ? childElement(os, 'type') : undefined;
+  if (os && osType) {
+    if (attrValue(osType, 'arch') === undefined) {
+      osType.attrs.unshift(['arch', 'i686']);
+      def.arch = 'i686';
+    }
+    const devicesHaveBootOrder = childElements(childElement(el, 'devices') ?? makeElement('devices'))
+      .some((d) => childElement(d, 'boot') !== undefined);
+    if (def.osType === 'hvm' && !childElement(os, 'boot') && !childElement(os, 'kernel') && !devicesHaveBootOrder) {
+      const at = os.children.indexOf(osType);
+      os.children.splice(at + 1, 0, makeElement('boot', [['dev', 'hd']]));
+    }
+  }
+  if (!childElement(el, 'clock')) el.children.push(makeElement('clock', [['offset', 'utc']]));
+  if (!childElement(el, 'on_poweroff')) el.children.push(makeElement('on_poweroff', [], ['destroy']));
+  if (!childElement(el, 'on_reboot')) el.children.push(makeElement('on_reboot', [], ['restart']));
+  if (!childElement(el, 'on_crash')) el.children.push(makeElement('on_crash', [], ['destroy']));
+  let devices = childElement(el, 'devices');
+  if (!devices) {
+    devices = makeElement('devices');
+    el.children.push(devices);
+  }
+  // libvirt prints an empty <devices> on two lines; a blank text node makes our formatter do the same.
+  if (childElements(devices).length === 0) devices.children = [{ text: '\n  ' }];
+
+  for (const disk of def.disks) {
+    if (disk.bus !== undefined) continue;
+    const bus = BUS_BY_PREFIX.find(([prefix]) => disk.target.startsWith(prefix))?.[1];
+    const target = childElement(disk.element, 'target');
+    if (bus && target) {
+      setAttr(target, 'bus', bus);
+      disk.bus = bus;
+    }
+  }
+  childElements(devices, 'interface').forEach((nic, index) => {
+    if (!childElement(nic, 'mac')) nic.children.unshift(makeElement('mac', [['address', randomMac()]]));
+    if (!childElement(nic, 'target')) {
+      const source = childElement(nic, 'source') ?? childElement(nic, 'mac');
+      const at = source ? nic.children.indexOf(source) + 1 : nic.children.length;
+      nic.children.splice(at, 0, makeElement('target', [['dev', `testnet${index}`]]));
+    }
+  });
+  sortTopLevel(el);
+}
+
+function ensureMemory(el: XmlElement, name: string, kib: number): void {
+  let mem = childElement(el, name);
+  if (!mem) {
+    mem = makeElement(name, [['unit', 'KiB']], [String(kib)]);
+    el.children.push(mem);
+    return;
+  }
+  const unitIndex = mem.attrs.findIndex(([k]) => k === 'unit');
+  if (unitIndex >= 0) mem.attrs[unitIndex] = ['unit', 'KiB'];
+  else mem.attrs.unshift(['unit', 'KiB']);
+  setTextContent(mem, String(kib));
+}
+
+/** Stable sort of the known top-level elements into libvirt's order; unknown ones go last. */
+function sortTopLevel(el: XmlElement): void {
+  const rank = (name: string): number => {
+    const index = TOP_LEVEL_ORDER.indexOf(name);
+    return index < 0 ? TOP_LEVEL_ORDER.length : index;
+  };
+  const elements = el.children.filter(isElement);
+  const sorted = elements
+    .map((child, position) => ({ child, position }))
+    .sort((a, b) => rank(a.child.name) - rank(b.child.name) || a.position - b.position)
+    .map(({ child }) => child);
+  el.children = sorted;
+}
+
+/** A random MAC in QEMU's 52:54:00 range, as libvirt generates for the test driver. */
+export function generateMac(): string {
+  const byte = (): string => Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  return `52:54:00:${byte()}:${byte()}:${byte()}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * The shell around the commands: help, echo, version, uri, option grammar, batch quoting,
+ * -q, LIBVIRT_DEFAULT_URI and commands given as separate argv words.
+ */
+import type { Scenario } from '../scenario.js';
+
+const snapshotCommands = [
+  'snapshot-create', 'snapshot-create-as', 'snapshot-current', 'snapshot-delete', 'snapshot-dumpxml',
+  'snapshot-edit', 'snapshot-info', 'snapshot-list', 'snapshot-parent', 'snapshot-revert',
+];
+
+/** Scenarios for the shell and option grammar. */
+export const shellScenarios: Scenario[] = [
+  ...snapshotCommands.map((c): Scenario => ({ name: `help: ${c}`, commands: `help ${c}` })),
+  { name: 'help: snapshot group', commands: 'help snapshot' },
+  { name: 'help: --command option', commands: 'help --command snapshot-revert' },
+  { name: 'help: via --help option', commands: 'snapshot-parent --help' },
+  { name: 'help: unknown topic', commands: 'help bogus' },
+  { name: 'help: argv words', argv: ['help', 'snapshot-info'] },
+  { name: 'echo: words', commands: 'echo a b; echo "a  b"' },
+  { name: 'echo: --shell', commands: 'echo --shell "a b" c "it\'s"' },
+  { name: 'echo: --xml', commands: 'echo --xml "<a & b>" "\'q\'"' },
+  { name: 'echo: --err', commands: 'echo --err oops; echo out' },
+  { name: 'echo: no arguments', commands: 'echo; echo' },
+  { name: 'echo: backslash and mixed quotes', commands: 'echo a\\ b \'c d\' "e\'f" g\\;h' },
+  { name: 'echo: -- ends options', commands: 'echo -- --x; echo --str x' },
+  { name: 'echo: quiet', quiet: true, commands: 'echo one; echo two' },
+  { name: 'version', commands: 'version' },
+  { name: 'uri', commands: 'uri' },
+  { name: 'uri: from LIBVIRT_DEFAULT_URI without -c', uri: null, commands: 'uri; snapshot-create-as test s1; snapshot-list test --name', env: { LIBVIRT_DEFAULT_URI: 'test:///default' } },
+  { name: 'uri: -c wins over LIBVIRT_DEFAULT_URI', commands: 'uri', env: { LIBVIRT_DEFAULT_URI: 'test:///{dir}/nope.xml' } },
+  { name: 'uri: --connect long option', uri: null, globalArgs: ['--connect', 'test:///default'], commands: 'uri' },
+  { name: 'uri: unreadable node file', uri: 'test:///{dir}/nope.xml', commands: 'list' },
+  { name: 'grammar: unknown command', commands: 'bogus-cmd' },
+  { name: 'grammar: unknown command aborts the batch', commands: 'echo before; bogus-cmd; echo after' },
+  { name: 'grammar: unknown option', commands: 'snapshot-list --bogus test' },
+  { name: 'grammar: unknown option on delete', commands: 'snapshot-delete test s1 --bogus' },
+  { name: 'grammar: missing required option', commands: 'snapshot-dumpxml test' },
+  { name: 'grammar: missing required option aborts the batch', commands: 'echo before; snapshot-dumpxml test; echo after' },
+  { name: 'grammar: missing option value', commands: 'snapshot-list test --from' },
+  { name: 'grammar: repeated boolean option', commands: 'snapshot-list test --name --name' },
+  { name: 'grammar: --opt=value', commands: 'snapshot-create-as test s1; snapshot-list --domain=test --from=s1' },
+  { name: 'grammar: extra positional fills the next option', commands: 'snapshot-create-as test s1; snapshot-list test extra' },
+  { name: 'grammar: too many positionals', commands: 'snapshot-create-as test s1; snapshot-delete test s1 s2' },
+  { name: 'grammar: comment to end of line', commands: 'snapshot-create-as test s1 # a comment\nsnapshot-list test --name' },
+  { name: 'grammar: newline separates commands', commands: 'echo a\necho b' },
+  { name: 'grammar: doubled single quotes join', commands: "snapshot-create-as test 'it''s'; snapshot-list test --name" },
+  { name: 'grammar: semicolon inside quotes', commands: 'snapshot-create-as test "a;b" ; snapshot-list test --name;;; echo x' },
+  { name: 'grammar: unterminated quote', commands: 'echo "unterminated' },
+  { name: 'grammar: pipe is not supported', commands: 'snapshot-create-as test s1; snapshot-list test | head' },
+  { name: 'grammar: empty command string', commands: '' },
+  { name: 'grammar: only separators', commands: ' ; ' },
+  { name: 'grammar: status is the last command\'s', commands: 'snapshot-info test nope; echo ok' },
+  { name: 'grammar: failed command then success leaves blank line', commands: 'snapshot-current test; uri' },
+  { name: 'argv: separate words', argv: ['snapshot-create-as', 'test', 'a b', 'd;e', '--print-xml'] },
+  { name: 'argv: semicolon word is not a separator', argv: ['snapshot-create-as', 'test', 'a', ';', 'snapshot-list', 'test'] },
+  { name: 'argv: two words each a command string', argv: ['echo a; echo b', 'c'] },
+  { name: 'argv: quiet create', quiet: true, argv: ['snapshot-create-as', 'test', 'x'] },
+  { name: 'argv: quiet list without -c', quiet: true, uri: null, argv: ['snapshot-list', 'test'], env: { LIBVIRT_DEFAULT_URI: 'test:///default' } },
+  { name: 'quiet: list has no header', quiet: true, commands: 'snapshot-create-as test s1; snapshot-list test; snapshot-list test --parent' },
+  { name: 'quiet: errors still printed', quiet: true, commands: 'snapshot-create-as test s1; snapshot-create-as test s1; snapshot-parent test s1' },
+];

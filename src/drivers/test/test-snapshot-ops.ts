@@ -91,6 +91,7 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
     // A duplicate name throws here, before the halt below, so a failure changes nothing.
     applyCreation(vm.snapshots, def);
   }
+  if (flags & C.DISK_ONLY) switchDisksToOverlays(vm, def);
   if ((flags & C.HALT) && vm.isActive()) {
     vm.shutoff(ShutoffReason.FROM_SNAPSHOT);
   }
@@ -125,6 +126,24 @@ function alignForCreate(vm: TestDomainObj, def: SnapshotDef, flags: number): voi
     def.state = snapshotStateOf(vm.state);
     def.memory = { snapshot: def.state === 'shutoff' ? 'no' : 'internal' };
     alignSnapshotDisks(def, def.domain!, { defaultMode: 'internal', uniformInternal: true });
+  }
+}
+
+/**
+ * After an external disk-only snapshot the domain runs on the new overlays, as with qemu:
+ * both the live and the persistent definition now name them (qcow2, file-backed).
+ */
+function switchDisksToOverlays(vm: TestDomainObj, def: SnapshotDef): void {
+  for (const domainDef of [vm.def, vm.newDef]) {
+    if (!domainDef) continue;
+    for (const snapDisk of def.disks) {
+      if (snapDisk.snapshot !== 'external' || snapDisk.sourcePath === undefined) continue;
+      const disk = domainDef.disks.find((d) => d.target === snapDisk.name);
+      if (!disk) continue;
+      disk.sourcePath = snapDisk.sourcePath;
+      disk.type = snapDisk.type === 'block' ? 'block' : 'file';
+      disk.format = snapDisk.format ?? 'qcow2';
+    }
   }
 }
 

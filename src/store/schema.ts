@@ -69,7 +69,9 @@ export const MIGRATIONS: readonly Migration[] = [
         closed_at     TEXT,
         outcome       TEXT CHECK (outcome IS NULL OR outcome IN ('committed', 'rolled-back', 'rolled-forward', 'abandoned')),
         error         TEXT,
-        CHECK ((closed_at IS NULL) = (outcome IS NULL) OR (outcome = 'committed'))
+        -- Closed needs an outcome; committed or rolled-forward may stay open while post-commit work runs.
+        CHECK (closed_at IS NULL OR outcome IS NOT NULL),
+        CHECK (outcome IS NULL OR closed_at IS NOT NULL OR outcome IN ('committed', 'rolled-forward'))
       ) STRICT;
 
       CREATE INDEX journal_open ON journal(domain_uuid) WHERE closed_at IS NULL;

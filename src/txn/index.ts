@@ -1,0 +1,24 @@
+/** The all-or-nothing engine: failpoints, durability helpers, domain locks, journal, operations, recovery. */
+export {
+  failpoint, listFailpoints, declareFailpoints, declareOperationKind, isOperationKindDeclared, parseFailpointSpec,
+  FAILPOINTS, OPERATION_KINDS, OPERATION_PHASE_POINTS, RECOVERY_POINTS, LOCK_POINTS,
+} from './failpoints.js';
+export type { FailpointAction } from './failpoints.js';
+export { fsyncFile, fsyncDir, writeFileDurable } from './fsync.js';
+export {
+  acquireDomainLock, tryAcquireDomainLock, withDomainLock, readLockHolder, isHolderDead, currentBootId,
+  defaultLockTimeoutMs,
+} from './domain-lock.js';
+export type { DomainLock, LockHolder, AcquireOptions } from './domain-lock.js';
+export { BUILTIN_RESOURCE_HANDLERS, resourceString } from './resources.js';
+export type { JsonValue, Resource, ResourceHandler } from './resources.js';
+export { TxnRegistry } from './registry.js';
+export type { OperationRecoveryHandler, RecoveryDirection } from './registry.js';
+export { createTxnContext } from './context.js';
+export type { TxnContext, TxnContextOptions } from './context.js';
+export { openEntries, loadEntry, abandonEntry } from './journal.js';
+export type { JournalEntry, JournalPhase, StepState, PlannedStep } from './journal.js';
+export { runOperation, lockDomain, undoErrorsOf } from './operation.js';
+export type { OperationSpec, Step, StepContext } from './operation.js';
+export { recover, recoverDomain, recoverEntry } from './recovery.js';
+export type { RecoveryReport } from './recovery.js';

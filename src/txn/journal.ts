@@ -1,0 +1,167 @@
+/**
+ * The intent journal: one entry per mutating operation, written (and committed, so
+ * durable) before any side effect, updated as each step starts and ends, and closed in the
+ * same SQLite transaction as the operation's commit. An entry still open at start-up is an
+ * operation that was interrupted; recovery.ts finishes it.
+ */
+import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
+import type { Store } from '../store/store.js';
+import type { JournalOutcome, JournalRecord } from '../store/records.js';
+import type { JsonValue, Resource } from './resources.js';
+
+/** Where an operation is in the protocol. */
+export type JournalPhase =
+  | 'journaled' | 'preparing' | 'prepared' | 'switching' | 'switched'
+  | 'committed' | 'rolling-back' | 'rollback-failed' | 'rolled-back' | 'rolled-forward' | 'abandoned';
+
+/** A step's durable progress: `started` means its side effects may partly exist. */
+export type StepState = 'pending' | 'started' | 'done' | 'undone';
+
+/** A planned step as the journal records it: its name and the resources it touches. */
+export interface PlannedStep {
+  name: string;
+  resources: Resource[];
+}
+
+/** A decoded journal entry. */
+export interface JournalEntry {
+  id: number;
+  kind: string;
+  domain: { uuid: string; name: string };
+  /** The driver's own description of the operation (what commit would write, and so on). */
+  intent: JsonValue;
+  steps: PlannedStep[];
+  progress: StepState[];
+  phase: JournalPhase;
+  outcome: JournalOutcome | null;
+  closed: boolean;
+  error: string | null;
+  createdAt: string;
+}
+
+interface StoredIntent {
+  data: JsonValue;
+  steps: PlannedStep[];
+}
+
+function decode(rec: JournalRecord): JournalEntry {
+  const intent = JSON.parse(rec.intent) as StoredIntent;
+  return {
+    id: rec.id,
+    kind: rec.kind,
+    domain: { uuid: rec.domainUuid, name: rec.domainName },
+    intent: intent.data,
+    steps: intent.steps,
+    progress: JSON.parse(rec.progress) as StepState[],
+    phase: rec.phase as JournalPhase,
+    outcome: rec.outcome,
+    closed: rec.closedAt !== null,
+    error: rec.error,
+    createdAt: rec.createdAt,
+  };
+}
+
+function mustLoad(store: Store, id: number): JournalEntry {
+  const rec = store.journal.get(id);
+  if (!rec) throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `no journal entry ${id}`);
+  return decode(rec);
+}
+
+/** What beginEntry records. */
+export interface NewIntent {
+  kind: string;
+  domain: { uuid: string; name: string };
+  intent: JsonValue;
+  steps: PlannedStep[];
+}
+
+/** Writes a new entry and commits it: when this returns, the intent is on disk. */
+export function beginEntry(store: Store, entry: NewIntent): JournalEntry {
+  const id = store.transaction(() => store.journal.insert({
+    kind: entry.kind,
+    domainUuid: entry.domain.uuid,
+    domainName: entry.domain.name,
+    intent: JSON.stringify({ data: entry.intent, steps: entry.steps } satisfies StoredIntent),
+    progress: JSON.stringify(entry.steps.map((): StepState => 'pending')),
+    phase: 'journaled',
+  }));
+  return mustLoad(store, id);
+}
+
+/** Reads one entry. */
+export function loadEntry(store: Store, id: number): JournalEntry {
+  return mustLoad(store, id);
+}
+
+/** The unclosed entries, oldest first (all domains, or one). */
+export function openEntries(store: Store, domainUuid?: string): JournalEntry[] {
+  return store.journal.listOpen(domainUuid).map(decode);
+}
+
+/** Durably records a step's new state. */
+export function markStep(store: Store, id: number, index: number, state: StepState): void {
+  store.transaction(() => {
+    const cur = mustLoad(store, id);
+    const progress = [...cur.progress];
+    progress[index] = state;
+    store.journal.update(id, { progress: JSON.stringify(progress) });
+  });
+}
+
+/** Durably adds a resource to a step, before the step creates it. */
+export function addStepResource(store: Store, id: number, index: number, resource: Resource): void {
+  store.transaction(() => {
+    const cur = mustLoad(store, id);
+    const steps = cur.steps.map((s, i) => (i === index ? { ...s, resources: [...s.resources, resource] } : s));
+    store.journal.update(id, { intent: JSON.stringify({ data: cur.intent, steps } satisfies StoredIntent) });
+  });
+}
+
+/** Durably records the entry's phase (and, when given, the error that caused it). */
+export function setPhase(store: Store, id: number, phase: JournalPhase, error?: string): void {
+  store.transaction(() => store.journal.update(id, error === undefined ? { phase } : { phase, error }));
+}
+
+/**
+ * Records the outcome. Call inside the commit transaction for `committed` and
+ * `rolled-forward`; `close` false keeps the entry open while post-commit work remains.
+ */
+export function finishEntry(store: Store, id: number, outcome: JournalOutcome, close: boolean): void {
+  store.transaction(() => {
+    const phase: JournalPhase = outcome;
+    store.journal.update(id, { phase });
+    store.journal.setOutcome(id, outcome, close);
+  });
+}
+
+/** Closes an entry whose outcome is already recorded (post-commit work done). */
+export function closeEntry(store: Store, id: number): void {
+  store.transaction(() => store.journal.close(id));
+}
+
+/**
+ * Gives up on an interrupted entry without touching anything it describes: the manual
+ * escape hatch for an entry recovery keeps failing on (libvirt users cannot clear a stuck
+ * snapshotDeleteInProgress; ours can). Returns false when the entry was already closed.
+ */
+export function abandonEntry(store: Store, id: number): boolean {
+  return store.transaction(() => {
+    const cur = mustLoad(store, id);
+    if (cur.closed) return false;
+    store.journal.update(id, { phase: 'abandoned' });
+    store.journal.setOutcome(id, 'abandoned', true);
+    return true;
+  });
+}
+
+/** The resources of the steps that may have had effects (started, done), latest first. */
+export function resourcesToUndo(entry: JournalEntry): { step: number; resource: Resource }[] {
+  const out: { step: number; resource: Resource }[] = [];
+  for (let i = entry.steps.length - 1; i >= 0; i--) {
+    const state = entry.progress[i];
+    if (state !== 'started' && state !== 'done') continue;
+    const resources = entry.steps[i]!.resources;
+    for (let j = resources.length - 1; j >= 0; j--) out.push({ step: i, resource: resources[j]! });
+  }
+  return out;
+}

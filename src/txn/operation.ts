@@ -1,0 +1,245 @@
+/**
+ * The operation runner: DESIGN.md's atomic protocol as one function.
+ *
+ *   journal → prepare (each step durably marked started/done, each with undo) → switch →
+ *   commit (one SQLite transaction: the driver's metadata writes + closing the journal)
+ *
+ * Any failure before the commit point undoes the started steps in reverse and reports the
+ * first error; undo failures are attached (undoErrorsOf) and warned about, never masking
+ * it. A crash anywhere leaves an open journal entry that recovery.ts finishes. Failpoints
+ * `<kind>.<phase>[.step].before|after` surround every phase and step.
+ *
+ * Check and lock come before: the driver checks, takes the domain lock with lockDomain()
+ * (which also recovers that domain's interrupted operations), re-checks what could have
+ * changed, then calls runOperation().
+ */
+import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
+import type { Store } from '../store/store.js';
+import type { TxnContext } from './context.js';
+import { acquireDomainLock, type DomainLock } from './domain-lock.js';
+import { failpoint, isOperationKindDeclared } from './failpoints.js';
+import {
+  addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, openEntries, setPhase,
+  type JournalEntry,
+} from './journal.js';
+import { finalizeResources, hasFinalizers, persistResources, recoverDomain } from './recovery.js';
+import type { JsonValue, Resource } from './resources.js';
+
+/** Passed to a step's do(): lets it journal a resource it only learns about while running. */
+export interface StepContext {
+  /** Durably records `resource` for this step; call it before creating the resource. */
+  addResource(resource: Resource): void;
+}
+
+/** One side effect of an operation, with its undo. */
+export interface Step {
+  /** Names the step in the journal and in errors (e.g. `overlay.vda`). */
+  name: string;
+  /**
+   * What the step creates or changes, as data: journaled before do() runs, so recovery
+   * can undo it after a crash. Recovery only undoes what is listed here.
+   */
+  resources?: Resource[];
+  do(ctx: StepContext): Promise<void>;
+  /**
+   * In-process undo. Optional: without it, the handlers of `resources` undo the step,
+   * which is also exactly what recovery does (one code path, exercised by every failure).
+   */
+  undo?(): Promise<void>;
+}
+
+/** An operation for runOperation(). */
+export interface OperationSpec<T> {
+  /** The operation kind: one of OPERATION_KINDS or one declared with declareOperationKind(). */
+  kind: string;
+  /** The domain it changes; must be the locked domain. */
+  domain: { uuid: string; name: string };
+  /** The driver's description of the operation, journaled as JSON (recovery handlers read it). */
+  intent?: JsonValue;
+  steps: Step[];
+  /** The switch (live: one QMP transaction). Throwing means it did not happen. */
+  switch?: () => Promise<void>;
+  /** Reverses a switch that happened when the commit then fails; without it the entry is left for recovery. */
+  undoSwitch?: () => Promise<void>;
+  /** The commit: metadata writes, run inside the one SQLite transaction that closes the journal entry. Synchronous. */
+  commit: (store: Store) => T;
+}
+
+const undoErrors = new WeakMap<object, Error[]>();
+
+/** The undo failures that happened while rolling back after `err` (empty when none). */
+export function undoErrorsOf(err: unknown): Error[] {
+  return (typeof err === 'object' && err !== null && undoErrors.get(err)) || [];
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Takes the domain's lock for `operation` (bounded wait, then a VirError naming the
+ * holder), finishes any operation on this domain a crash interrupted, then runs `fn`
+ * holding the lock.
+ */
+export async function lockDomain<T>(
+  ctx: TxnContext, domainUuid: string, operation: string, fn: (lock: DomainLock) => Promise<T>,
+): Promise<T> {
+  const lock = await acquireDomainLock(ctx.lockDir, domainUuid, operation,
+    ctx.lockTimeoutMs === undefined ? {} : { timeoutMs: ctx.lockTimeoutMs });
+  try {
+    await recoverDomain(ctx, lock);
+    return await fn(lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function undoStep(ctx: TxnContext, step: Step, entry: JournalEntry, index: number): Promise<void> {
+  if (step.undo) {
+    await step.undo();
+    return;
+  }
+  const resources = loadEntry(ctx.store, entry.id).steps[index]!.resources;
+  for (let j = resources.length - 1; j >= 0; j--) {
+    const r = resources[j]!;
+    await ctx.registry.resource(r.kind).undo(r);
+  }
+}
+
+/** Undoes the started steps newest first; returns the undo errors (empty when all went well). */
+async function rollBackSteps(ctx: TxnContext, spec: OperationSpec<unknown>, entry: JournalEntry): Promise<Error[]> {
+  const errors: Error[] = [];
+  const progress = loadEntry(ctx.store, entry.id).progress;
+  for (let i = spec.steps.length - 1; i >= 0; i--) {
+    if (progress[i] !== 'started' && progress[i] !== 'done') continue;
+    const step = spec.steps[i]!;
+    try {
+      failpoint(`${spec.kind}.undo.step.before`);
+      await undoStep(ctx, step, entry, i);
+      markStep(ctx.store, entry.id, i, 'undone');
+      failpoint(`${spec.kind}.undo.step.after`);
+    } catch (err) {
+      const e = asError(err);
+      ctx.warn(`cannot undo step '${step.name}' of ${spec.kind} on domain '${spec.domain.name}': ${e.message}`);
+      errors.push(e);
+    }
+  }
+  return errors;
+}
+
+/**
+ * Runs an operation all-or-nothing under a held domain lock and returns what commit
+ * returned. On failure before the commit point, everything prepared is undone and the
+ * first error is thrown.
+ */
+export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: OperationSpec<T>): Promise<T> {
+  const { store } = ctx;
+  if (!lock.held || lock.uuid.toLowerCase() !== spec.domain.uuid.toLowerCase()) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE,
+      `${spec.kind} on domain '${spec.domain.name}' runs without holding its lock`);
+  }
+  if (!isOperationKindDeclared(spec.kind)) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `undeclared operation kind '${spec.kind}'`);
+  }
+  for (const step of spec.steps) {
+    for (const r of step.resources ?? []) ctx.registry.resource(r.kind); // unknown kinds fail before any effect
+  }
+  if (openEntries(store, spec.domain.uuid).length > 0) {
+    throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
+      `domain '${spec.domain.name}' has an interrupted operation that was not recovered`);
+  }
+
+  const fp = (point: string): void => failpoint(`${spec.kind}.${point}`);
+  fp('journal.before');
+  const entry = beginEntry(store, {
+    kind: spec.kind,
+    domain: { uuid: spec.domain.uuid, name: spec.domain.name },
+    intent: spec.intent ?? null,
+    steps: spec.steps.map((s) => ({ name: s.name, resources: [...(s.resources ?? [])] })),
+  });
+  let switched = false;
+  let result: T;
+  try {
+    fp('journal.after');
+    setPhase(store, entry.id, 'preparing');
+    for (let i = 0; i < spec.steps.length; i++) {
+      const step = spec.steps[i]!;
+      markStep(store, entry.id, i, 'started');
+      fp('prepare.step.before');
+      await step.do({
+        addResource: (r) => {
+          ctx.registry.resource(r.kind);
+          addStepResource(store, entry.id, i, r);
+        },
+      });
+      fp('prepare.step.after');
+      markStep(store, entry.id, i, 'done');
+    }
+    setPhase(store, entry.id, 'prepared');
+    if (spec.switch) {
+      setPhase(store, entry.id, 'switching');
+      fp('switch.before');
+      await spec.switch();
+      switched = true;
+      setPhase(store, entry.id, 'switched');
+      fp('switch.after');
+    }
+    const prepared = loadEntry(store, entry.id);
+    await persistResources(ctx, prepared);
+    fp('commit.before');
+    const pending = hasFinalizers(ctx, prepared);
+    result = store.transaction(() => {
+      const r = spec.commit(store);
+      finishEntry(store, entry.id, 'committed', !pending);
+      return r;
+    });
+  } catch (err) {
+    await handleFailure(ctx, spec, entry, err, switched);
+    throw err;
+  }
+
+  // Past the commit point: the operation happened. A failure from here on cannot undo it.
+  fp('commit.after');
+  const committed = loadEntry(store, entry.id);
+  if (!committed.closed) {
+    fp('finalize.before');
+    try {
+      await finalizeResources(ctx, committed);
+      closeEntry(store, entry.id);
+    } catch (err) {
+      // Left open: the next lock or recover() finishes it.
+      ctx.warn(`post-commit cleanup of ${spec.kind} on domain '${spec.domain.name}' failed: ${asError(err).message}`);
+    }
+    fp('finalize.after');
+  }
+  return result;
+}
+
+async function handleFailure(
+  ctx: TxnContext, spec: OperationSpec<unknown>, entry: JournalEntry, err: unknown, switched: boolean,
+): Promise<void> {
+  const { store } = ctx;
+  const first = asError(err);
+  const errors: Error[] = [];
+  try {
+    if (switched) {
+      if (!spec.undoSwitch) {
+        // The switch happened and cannot be reversed here: recovery decides (forward).
+        setPhase(store, entry.id, 'switched', first.message);
+        return;
+      }
+      await spec.undoSwitch();
+      switched = false;
+    }
+    setPhase(store, entry.id, 'rolling-back', first.message);
+    errors.push(...await rollBackSteps(ctx, spec, entry));
+    if (errors.length === 0) finishEntry(store, entry.id, 'rolled-back', true);
+    else setPhase(store, entry.id, 'rollback-failed');
+  } catch (undoErr) {
+    // The journal itself failed (disk full...): the entry stays open for recovery.
+    errors.push(asError(undoErr));
+    ctx.warn(`rollback of ${spec.kind} on domain '${spec.domain.name}' failed: ${asError(undoErr).message}`);
+  } finally {
+    if (errors.length > 0 && typeof err === 'object' && err !== null) undoErrors.set(err, errors);
+  }
+}

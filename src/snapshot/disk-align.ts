@@ -140,7 +140,7 @@ export function checkSnapshotLocations(def: SnapshotDef): void {
   if (!anyInternal && !anyExternal && memory === 'no' && !modes.includes('manual')) {
     throw unsupported('nothing selected for snapshot');
   }
-  if (memory === 'internal' && modes.some((m) => m !== 'internal' && m !== 'no')) {
+  if (memory === 'internal' && !anyInternal) {
     throw unsupported('internal and full system snapshots require all disks to be selected for snapshot');
   }
   if (def.state === 'disk-snapshot' && !anyExternal) {

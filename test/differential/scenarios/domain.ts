@@ -39,6 +39,7 @@ export const domainScenarios: Scenario[] = [
   { name: `${d}: destroy a shut-off domain`, commands: 'destroy test; destroy test' },
   { name: `${d}: destroy unknown`, commands: 'destroy nope' },
   { name: `${d}: create transient domain`, commands: 'create dom3.xml; list; dominfo dom3; destroy dom3; list --all', files: dom3 },
+  { name: `${d}: --halt on a transient domain refused`, commands: 'create dom3.xml; snapshot-create-as dom3 s1 --halt; snapshot-list dom3 --name; domstate dom3', files: dom3 },
   { name: `${d}: undefine with snapshots refused`, commands: 'define dom2.xml; snapshot-create-as dom2 s1; undefine dom2', files: dom2 },
   { name: `${d}: undefine --snapshots-metadata`, commands: 'define dom2.xml; snapshot-create-as dom2 s1; undefine dom2 --snapshots-metadata; list --all', files: dom2 },
   { name: `${d}: undefine without snapshots`, commands: 'define dom2.xml; undefine dom2; list --all --name', files: dom2 },

@@ -124,13 +124,21 @@ export class QemuProcess {
       try {
         qmp = await QmpClient.connect(paths.qmpSocket, { timeoutMs: Math.max(1000, deadline - performance.now()) });
       } catch (err) {
-        if (!isNotListening(err)) {
-          child.kill('SIGKILL');
-          throw err;
+        if (isNotListening(err)) {
+          await sleep(5);
+          continue;
         }
-        await sleep(5);
+        // QEMU listens before it opens the disks, so a failing start often shows up as a
+        // dropped connection: give the exit a moment to arrive, then report QEMU's own text.
+        const exitDeadline = performance.now() + 2000;
+        while (exitInfo === undefined && performance.now() < exitDeadline) await sleep(10);
+        if (exitInfo !== undefined) continue;
+        child.kill('SIGKILL');
+        throw err;
       }
     }
+    // QEMU made the socket with mode 0777 & ~umask (0700); a socket needs no execute bit.
+    await chmod(paths.qmpSocket, 0o600);
     const readyMs = performance.now() - started;
     if (spawnError || child.pid === undefined) {
       qmp.destroy();

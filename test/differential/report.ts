@@ -4,9 +4,11 @@
  *   node dist/test/differential/report.js [--filter SUBSTR] [--virsh] [--snapvirt] [--jobs N] [--quiet]
  * --virsh / --snapvirt print the raw normalised outcome of each selected scenario from that
  * tool instead of comparing (useful to check a scenario shows what it is meant to show).
+ * --self-check runs virsh twice per scenario and reports any difference: the normalisation
+ * must make two virsh runs identical, or the suite would be flaky.
  * Exit status: 0 when everything matches, 1 otherwise.
  */
-import { compare, mapLimited, runWith, type Comparison, type Tool } from './harness.js';
+import { compare, describeDifference, mapLimited, runWith, type Comparison, type Tool } from './harness.js';
 import { allScenarios } from './scenarios/index.js';
 import type { Outcome } from './scenario.js';
 
@@ -28,6 +30,16 @@ async function main(): Promise<number> {
     const outcomes = await mapLimited(selected, jobs, (s) => runWith(rawTool, s));
     selected.forEach((s, k) => printOutcome(`${s.name} [${rawTool}]`, outcomes[k]!));
     return 0;
+  }
+  if (process.argv.includes('--self-check')) {
+    const pairs = await mapLimited(selected, jobs, async (s) => [await runWith('virsh', s), await runWith('virsh', s)] as const);
+    let unstable = 0;
+    selected.forEach((s, k) => {
+      const diff = describeDifference(pairs[k]![0], pairs[k]![1], 'virsh run 1');
+      if (diff !== '') { unstable++; process.stdout.write(`### UNSTABLE ${s.name}\n${diff}\n`); }
+    });
+    process.stdout.write(`${selected.length} scenarios, ${unstable} unstable under normalisation\n`);
+    return unstable === 0 ? 0 : 1;
   }
   const started = Date.now();
   const results: Comparison[] = await mapLimited(selected, jobs, (s) => compare(s));

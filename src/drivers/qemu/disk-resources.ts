@@ -1,0 +1,148 @@
+/**
+ * The on-disk side effects of offline snapshot operations, as journal-able records: each
+ * resource says what a step creates or changes and how to take it back (undo) or finish
+ * it after the commit point (cleanup). Undo and cleanup are idempotent, because recovery
+ * may run them after a crash at any instant, even twice.
+ */
+import { access } from 'node:fs/promises';
+import { removeFileIfPresent, fsyncParentDir } from './overlay-file.js';
+import { readQcow2Backing } from './chain-inspect.js';
+import { commitImage, listSnapshotTags, rebaseImage, snapshotApply, snapshotDelete } from './qemu-img.js';
+
+/** A file this operation creates (an overlay); undo removes it. */
+export interface CreatedFileResource {
+  kind: 'created-file';
+  path: string;
+}
+
+/** An internal snapshot tag this operation adds to an image; undo deletes it. */
+export interface CreatedTagResource {
+  kind: 'created-tag';
+  image: string;
+  tag: string;
+}
+
+/**
+ * An internal revert of an image to `tag`, with `undoTag` taken first as the way back:
+ * undo applies and drops `undoTag`; cleanup (after commit) only drops it.
+ */
+export interface AppliedTagResource {
+  kind: 'applied-tag';
+  image: string;
+  tag: string;
+  undoTag: string;
+}
+
+/** A file this operation removes once committed (cleanup); undo has nothing to do. */
+export interface RemovedFileResource {
+  kind: 'removed-file';
+  path: string;
+}
+
+/** A tag this operation removes once committed (cleanup); undo has nothing to do. */
+export interface RemovedTagResource {
+  kind: 'removed-tag';
+  image: string;
+  tag: string;
+}
+
+/**
+ * After an external snapshot's metadata is gone: its overlay is merged into the image
+ * below (base), the overlay's children are re-pointed at base, the metadata switched from
+ * overlay to base, and the overlay removed. Every step keeps what each remaining image
+ * presents unchanged, so stopping between any two is safe, and each step is idempotent.
+ */
+export interface MergeOverlayResource {
+  kind: 'merge-overlay';
+  domainUuid: string;
+  overlay: string;
+  base: string;
+  baseFormat: string;
+  children: string[];
+}
+
+/** Any journaled disk side effect. */
+export type DiskResource =
+  | CreatedFileResource | CreatedTagResource | AppliedTagResource | RemovedFileResource | RemovedTagResource
+  | MergeOverlayResource;
+
+/** What cleanup needs beyond the disks: switching metadata from one image path to another. */
+export interface CleanupContext {
+  replaceImagePath(domainUuid: string, from: string, to: string, format: string): void;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function hasTag(image: string, tag: string): Promise<boolean> {
+  if (!(await exists(image))) return false;
+  return (await listSnapshotTags(image)).includes(tag);
+}
+
+/** Takes a resource back to how it was before the operation (idempotent). */
+export async function undoResource(res: DiskResource): Promise<void> {
+  switch (res.kind) {
+    case 'created-file':
+      await removeFileIfPresent(res.path);
+      fsyncParentDir(res.path);
+      return;
+    case 'created-tag':
+      if (await hasTag(res.image, res.tag)) await snapshotDelete(res.image, res.tag);
+      return;
+    case 'applied-tag':
+      // No undo tag means the step never started changing the image.
+      if (await hasTag(res.image, res.undoTag)) {
+        await snapshotApply(res.image, res.undoTag);
+        await snapshotDelete(res.image, res.undoTag);
+      }
+      return;
+    case 'removed-file':
+    case 'removed-tag':
+    case 'merge-overlay':
+      return;
+  }
+}
+
+/** Finishes a resource after the commit point (idempotent). */
+export async function cleanupResource(res: DiskResource, ctx: CleanupContext): Promise<void> {
+  switch (res.kind) {
+    case 'applied-tag':
+      if (await hasTag(res.image, res.undoTag)) await snapshotDelete(res.image, res.undoTag);
+      return;
+    case 'removed-file':
+      await removeFileIfPresent(res.path);
+      return;
+    case 'removed-tag':
+      if (await hasTag(res.image, res.tag)) await snapshotDelete(res.image, res.tag);
+      return;
+    case 'merge-overlay':
+      await mergeOverlay(res, ctx);
+      return;
+    case 'created-file':
+    case 'created-tag':
+      return;
+  }
+}
+
+async function mergeOverlay(res: MergeOverlayResource, ctx: CleanupContext): Promise<void> {
+  if (await exists(res.overlay)) {
+    if ((await readQcow2Backing(res.overlay)) === res.base) {
+      // -d keeps the overlay's own clusters: its view stays the same until it is removed.
+      await commitImage(res.overlay, 'qcow2', { keepTop: true });
+    }
+    for (const child of res.children) {
+      if ((await readQcow2Backing(child)) !== res.overlay) continue;
+      // Unsafe is exact here: base now presents exactly what the overlay presented.
+      await rebaseImage(child, 'qcow2', { backing: { path: res.base, format: res.baseFormat }, unsafe: true });
+    }
+  }
+  ctx.replaceImagePath(res.domainUuid, res.overlay, res.base, res.baseFormat);
+  await removeFileIfPresent(res.overlay);
+  fsyncParentDir(res.overlay);
+}

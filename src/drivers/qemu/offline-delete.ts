@@ -1,0 +1,125 @@
+/**
+ * virDomainSnapshotDelete for a shut-off QEMU domain. The commit point is the metadata:
+ * once the snapshot is gone from the store, disk work follows as journaled, idempotent,
+ * restartable cleanup (recovery on the next open finishes it after a crash):
+ *
+ * - internal: the tag is removed from every disk image;
+ * - external: when safe (the frozen image has no other child, the overlay holds no
+ *   internal tags and nothing has it open), the snapshot's overlay is merged into the image
+ *   below with qemu-img commit, its children are re-pointed, and the overlay removed, so
+ *   every remaining snapshot and the current state keep exactly their data. When not safe,
+ *   the files are kept as they are (still exact, only not compacted).
+ */
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SnapshotDeleteFlags as D } from '../../api/flags.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { isExternalSnapshot } from '../../snapshot/list-filter.js';
+import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
+import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import type { Store } from '../../store/index.js';
+import type { DomainRef } from '../driver.js';
+import { findChildImages, readQcow2Backing } from './chain-inspect.js';
+import type { DiskResource } from './disk-resources.js';
+import { runOfflineOperation } from './offline-operation.js';
+import { knownImageDirs } from './offline-revert.js';
+import { imageInfo } from './qemu-img.js';
+import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+
+const Q = VirErrorDomain.QEMU;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses up front an image another process holds (qemu-img info without -U takes the lock). */
+async function checkUsable(image: string, format: string): Promise<Awaited<ReturnType<typeof imageInfo>>> {
+  return imageInfo(image, format).catch((e: unknown) => {
+    throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
+  });
+}
+
+/** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
+export async function deleteOfflineSnapshot(store: Store, dom: DomainRef, name: string, flags: number): Promise<void> {
+  if (flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      `unsupported flags (0x${(flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)).toString(16)}) in function qemuDomainSnapshotDelete`);
+  }
+  const { record, def: domain } = loadDomain(store, dom);
+  const tree = loadTree(store, record.uuid);
+  tree.get(name, Q);
+  const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+  const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+
+  const cleanup: DiskResource[] = [];
+  if (!(flags & D.METADATA_ONLY)) {
+    const external = victims.filter(isExternalSnapshot);
+    if (external.length > 0 && scope !== 'snapshot') {
+      const mixed = external.length < victims.length;
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, mixed
+        ? 'deletion of external and internal children disk snapshots not supported'
+        : 'deletion of external children disk snapshots not supported');
+    }
+    for (const snap of victims) {
+      if (isExternalSnapshot(snap)) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree)));
+      else cleanup.push(...(await internalCleanup(snap)));
+    }
+  }
+
+  await runOfflineOperation(store, {
+    kind: 'delete',
+    domainUuid: record.uuid,
+    domainName: record.name,
+    summary: { snapshot: name, flags, removed: victims.map((v) => v.name) },
+    steps: [],
+    cleanup,
+    commit() {
+      deleteFromTree(tree, name, scope);
+      saveTree(store, record.uuid, tree);
+    },
+  });
+}
+
+/** Tag removals for an internal snapshot; images that are gone have nothing to remove. */
+async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
+  const out: DiskResource[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'internal') continue;
+    const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
+    if (!image || !(await exists(image))) continue;
+    const info = await checkUsable(image, 'qcow2');
+    if (info.snapshots.some((s) => s.name === snap.name)) out.push({ kind: 'removed-tag', image, tag: snap.name });
+  }
+  return out;
+}
+
+/** The merge plan for an external snapshot: one merge per disk where merging is safe. */
+async function externalCleanup(domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree): Promise<DiskResource[]> {
+  const out: DiskResource[] = [];
+  const dirs = knownImageDirs(domain, tree);
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
+    const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
+    if (!frozen?.sourcePath) continue;
+    const overlay = resolve(sd.sourcePath);
+    const base = resolve(frozen.sourcePath);
+    const baseFormat = frozen.format ?? 'raw';
+    if (!(await exists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
+    const baseChildren = await findChildImages(base, dirs);
+    if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
+    const overlayInfo = await checkUsable(overlay, 'qcow2');
+    if (overlayInfo.snapshots.length > 0) continue;
+    await checkUsable(base, baseFormat);
+    const children = await findChildImages(overlay, dirs);
+    for (const child of children) await checkUsable(child, 'qcow2');
+    out.push({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children });
+  }
+  return out;
+}

@@ -1,0 +1,151 @@
+/**
+ * virDomainRevertToSnapshot for a shut-off QEMU domain.
+ *
+ * Internal: every disk's qcow2 is applied to the snapshot's tag, after a temporary tag is
+ * taken as the way back (undo applies it; after the commit point it is dropped). An image
+ * that another image reads through (an overlay on top of it) is refused: applying a tag
+ * would change what that overlay presents.
+ *
+ * External (libvirt 9.9's model): new empty overlays are created on top of the images the
+ * snapshot froze, and the domain switches to them; the branch being left keeps its files.
+ */
+import { randomBytes } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SnapshotRevertFlags as R } from '../../api/flags.js';
+import { cloneDomainDef } from '../../conf/domain-xml.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { isExternalSnapshot } from '../../snapshot/list-filter.js';
+import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import type { Store } from '../../store/index.js';
+import type { DomainRef } from '../driver.js';
+import { findChildImages } from './chain-inspect.js';
+import type { AppliedTagResource } from './disk-resources.js';
+import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
+import { createOverlayFile } from './overlay-file.js';
+import { imageInfo, snapshotApply, snapshotCreate } from './qemu-img.js';
+import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+
+const Q = VirErrorDomain.QEMU;
+
+/** Every directory holding an image the domain or one of its snapshots refers to. */
+export function knownImageDirs(domain: DomainDef, tree: SnapshotTree): Set<string> {
+  const dirs = new Set<string>();
+  const addDomain = (d: DomainDef | undefined): void => {
+    for (const disk of d?.disks ?? []) if (disk.sourcePath) dirs.add(dirname(disk.sourcePath));
+  };
+  addDomain(domain);
+  for (const node of tree.all()) {
+    addDomain(node.def.domain);
+    for (const disk of node.def.disks) if (disk.sourcePath) dirs.add(dirname(disk.sourcePath));
+  }
+  return dirs;
+}
+
+/** Reverts shut-off domain `dom` to snapshot `name`. */
+export async function revertOfflineSnapshot(store: Store, dom: DomainRef, name: string, flags: number): Promise<void> {
+  if (flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      `unsupported flags (0x${(flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)).toString(16)}) in function qemuDomainRevertToSnapshot`);
+  }
+  const { record, def: domain } = loadDomain(store, dom);
+  const tree = loadTree(store, record.uuid);
+  const snap = tree.get(name, Q).def;
+  if (snap.disks.some((d) => d.deleteInProgress)) {
+    throw virError(VirErrorCode.OPERATION_INVALID, Q, `snapshot '${name}' is being deleted`);
+  }
+  if (!snap.domain) {
+    throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${name}' lacks domain '${record.name}' rollback info`);
+  }
+  if ((flags & (R.RUNNING | R.PAUSED)) || snap.state === 'running' || snap.state === 'paused') {
+    throw virError(VirErrorCode.NO_SUPPORT, Q,
+      `revert to snapshot '${name}': starting the domain needs the live QEMU driver, which this build lacks`);
+  }
+  const target = cloneDomainDef(snap.domain);
+  const steps = isExternalSnapshot(snap)
+    ? await externalRevertSteps(snap, target)
+    : await internalRevertSteps(snap, target, knownImageDirs(domain, tree));
+  const cleanup = steps.map((s) => s.resource).filter((r): r is AppliedTagResource => r.kind === 'applied-tag');
+  await runOfflineOperation(store, {
+    kind: 'revert',
+    domainUuid: record.uuid,
+    domainName: record.name,
+    summary: { snapshot: name, flags },
+    steps,
+    cleanup,
+    commit() {
+      store.domains.update(record.uuid, { persistentXml: domainRecordXml(target) });
+      tree.setCurrent(name);
+      saveTree(store, record.uuid, tree);
+    },
+  });
+}
+
+/** Checks and steps of an internal revert: one applied-tag resource per internal disk. */
+async function internalRevertSteps(snap: SnapshotDef, target: DomainDef, dirs: Set<string>): Promise<OfflineStep[]> {
+  const undoTag = `snapvirt-revert-${randomBytes(6).toString('hex')}`;
+  const steps: OfflineStep[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'internal') continue;
+    const disk = target.disks.find((d) => d.target === sd.name);
+    if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
+    const image = disk.sourcePath;
+    const info = await imageInfo(image, 'qcow2').catch((e: unknown) => {
+      throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
+    });
+    if (!info.snapshots.some((s) => s.name === snap.name)) {
+      throw virError(VirErrorCode.OPERATION_FAILED, Q, `image '${image}' of disk '${sd.name}' has no internal snapshot '${snap.name}'`);
+    }
+    const children = await findChildImages(image, dirs);
+    if (children.length > 0) {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
+        `cannot revert disk '${sd.name}' to internal snapshot '${snap.name}': image '${image}' is the backing file of '${children.join("', '")}'`);
+    }
+    steps.push({
+      resource: { kind: 'applied-tag', image, tag: snap.name, undoTag },
+      async run() {
+        await snapshotCreate(image, undoTag);
+        await snapshotApply(image, snap.name);
+      },
+    });
+  }
+  return steps;
+}
+
+/** A fresh overlay name next to the frozen image: `<stem>.<snapshot>-revert<N>`, N the first unused. */
+async function revertOverlayPath(base: string, snapshot: string): Promise<string> {
+  const file = basename(base);
+  const dot = file.lastIndexOf('.');
+  const stem = dot > 0 ? file.slice(0, dot) : file;
+  for (let n = 1; ; n++) {
+    const candidate = join(dirname(base), `${stem}.${snapshot}-revert${n}`);
+    try {
+      await access(candidate);
+    } catch {
+      return candidate;
+    }
+  }
+}
+
+/** Checks and steps of an external revert; switches `target`'s disks to the new overlays. */
+async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promise<OfflineStep[]> {
+  const steps: OfflineStep[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'external') continue;
+    const disk = target.disks.find((d) => d.target === sd.name);
+    if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
+    const base = disk.sourcePath;
+    const format = disk.format ?? 'raw';
+    await imageInfo(base, format).catch((e: unknown) => {
+      throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${base}': ${e.detail}`) : e;
+    });
+    const overlay = await revertOverlayPath(base, snap.name);
+    disk.type = 'file';
+    disk.sourcePath = overlay;
+    disk.format = 'qcow2';
+    steps.push({ resource: { kind: 'created-file', path: overlay }, run: () => createOverlayFile(overlay, { path: base, format }) });
+  }
+  return steps;
+}

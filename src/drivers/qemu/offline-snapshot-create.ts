@@ -1,0 +1,144 @@
+/**
+ * virDomainSnapshotCreateXML for a shut-off QEMU domain: internal snapshots (a qcow2 tag
+ * on every selected disk) and external ones (a qcow2 overlay per disk, the domain switched
+ * to the overlays), plus metadata-only redefinition. All-or-nothing by the atomic
+ * protocol: every check first, then journal, prepare per disk with undo, and one commit.
+ */
+import { statSync } from 'node:fs';
+import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SnapshotCreateFlags as C } from '../../api/flags.js';
+import { cloneDomainDef } from '../../conf/domain-xml.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { validateAgainstSchema } from '../../conf/schema-validate.js';
+import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import { planRedefinition } from '../../snapshot/redefine-rules.js';
+import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
+import type { Store } from '../../store/index.js';
+import type { DomainRef } from '../driver.js';
+import { createOverlayFile } from './overlay-file.js';
+import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
+import { snapshotCreate } from './qemu-img.js';
+import { planSnapshotDisks, type DiskAction } from './snapshot-disk-plan.js';
+import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+
+const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
+  C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
+
+/** True when `path` is an existing regular file (alignment's default-name rule). */
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The flag checks qemuDomainSnapshotCreateXML makes before looking at the XML. */
+function checkCreateFlags(flags: number): void {
+  if (flags & ~SUPPORTED_FLAGS) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainSnapshotCreateXML`);
+  }
+  if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
+    throw new VirError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
+  }
+}
+
+/** Creates (or with REDEFINE, redefines) a snapshot of the shut-off domain `dom`; returns its name. */
+export async function createOfflineSnapshot(store: Store, dom: DomainRef, xml: string, flags: number): Promise<string> {
+  checkCreateFlags(flags);
+  if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
+  const { record, def: domain } = loadDomain(store, dom);
+  const tree = loadTree(store, record.uuid);
+  const redefine = (flags & C.REDEFINE) !== 0;
+  const { def } = parseSnapshotXML(xml, { redefine, offline: true });
+  if (!(flags & C.NO_METADATA)) checkSnapshotName(def.name, VirErrorDomain.QEMU);
+
+  if (redefine) {
+    const plan = planRedefinition(tree, def, record.uuid, flags);
+    if (plan.alignDomain) {
+      alignSnapshotDisks(def, plan.alignDomain, { defaultMode: plan.defaultDiskMode, uniformInternal: false });
+    }
+    applyRedefinition(tree, def, plan, (flags & C.CURRENT) !== 0);
+    store.transaction(() => saveTree(store, record.uuid, tree));
+    return def.name;
+  }
+
+  if (flags & C.LIVE) {
+    throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.QEMU,
+      'live snapshot creation is supported only during full system snapshots');
+  }
+  if (flags & C.QUIESCE) {
+    throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
+  }
+  // An offline snapshot has the shut-off state even with DISK_ONLY (libvirt's qemu driver).
+  def.state = 'shutoff';
+  def.memory = { snapshot: 'no' };
+  const external = (flags & C.DISK_ONLY) !== 0 || def.disks.some((d) => d.snapshot === 'external');
+  alignSnapshotDisks(def, domain, {
+    defaultMode: external ? 'external' : 'internal',
+    uniformInternal: !external,
+    requireExistingSources: true,
+    isRegularFile,
+  });
+  checkSnapshotLocations(def);
+  for (const disk of def.disks) if (disk.snapshot === 'external') disk.format = disk.format ?? 'qcow2';
+  def.domain = cloneDomainDef(domain);
+
+  const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0);
+  const keepMetadata = (flags & C.NO_METADATA) === 0;
+  if (keepMetadata && tree.has(def.name)) {
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
+  }
+  const newDomain = domainAfterSnapshot(domain, actions);
+
+  await runOfflineOperation(store, {
+    kind: 'create',
+    domainUuid: record.uuid,
+    domainName: record.name,
+    summary: { snapshot: def.name, flags, actions },
+    steps: actions.flatMap(stepFor),
+    cleanup: [],
+    commit() {
+      if (keepMetadata) {
+        applyCreation(tree, def);
+        saveTree(store, record.uuid, tree);
+      }
+      if (newDomain) store.domains.update(record.uuid, { persistentXml: domainRecordXml(newDomain) });
+    },
+  });
+  return def.name;
+}
+
+/** The domain definition after an external snapshot (disks on their overlays), or undefined. */
+function domainAfterSnapshot(domain: DomainDef, actions: DiskAction[]): DomainDef | undefined {
+  const external = actions.filter((a) => a.kind === 'external');
+  if (external.length === 0) return undefined;
+  const next = cloneDomainDef(domain);
+  for (const a of external) {
+    const disk = next.disks.find((d) => d.target === a.target);
+    if (!disk || a.kind !== 'external') continue;
+    disk.type = 'file';
+    disk.sourcePath = a.overlay;
+    disk.format = 'qcow2';
+  }
+  return next;
+}
+
+/** The prepare step of one disk action (none for a reused overlay: nothing to create). */
+function stepFor(a: DiskAction): OfflineStep[] {
+  if (a.kind === 'internal') {
+    return [{ resource: { kind: 'created-tag', image: a.image, tag: a.tag }, run: () => snapshotCreate(a.image, a.tag) }];
+  }
+  if (a.reuse) return [];
+  return [{
+    resource: { kind: 'created-file', path: a.overlay },
+    run: () => createOverlayFile(a.overlay, { path: a.image, format: a.imageFormat }),
+  }];
+}
+
+/** The snapshot definition type this module produces, re-exported for tests. */
+export type { SnapshotDef };

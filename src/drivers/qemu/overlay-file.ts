@@ -1,0 +1,46 @@
+/**
+ * Creating and removing external overlay files. The file is created by us first with
+ * O_CREAT|O_EXCL and mode 0600, so an existing file is never overwritten, the mode is
+ * never looser than 0600 (libvirt's CVE-2025-13193 made inactive overlays 0644), and the
+ * error for an unwritable target is libvirt's "failed to create image file" text.
+ */
+import { constants } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir, fsyncFile } from '../../txn/fsync.js';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { errnoCode, errnoText } from './errno-text.js';
+import { createImage, type BackingRef } from './qemu-img.js';
+
+/** Creates an empty qcow2 overlay at `path` on top of `backing` (absolute path + format). */
+export async function createOverlayFile(path: string, backing: BackingRef): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
+  }
+  await handle.close();
+  try {
+    await createImage({ path, format: 'qcow2', backing });
+    fsyncFile(path);
+  } catch (err) {
+    // The file is ours (O_EXCL succeeded): remove the partial overlay before reporting.
+    await removeFileIfPresent(path);
+    throw err;
+  }
+}
+
+/** Unlinks `path`; a file that is already gone is fine (undo and recovery are idempotent). */
+export async function removeFileIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** fsyncs the directory holding `path`, making a new or removed entry durable. */
+export function fsyncParentDir(path: string): void {
+  fsyncDir(dirname(path));
+}

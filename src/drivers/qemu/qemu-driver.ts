@@ -1,0 +1,259 @@
+/**
+ * The QEMU driver (qemu:///system, qemu:///session) for shut-off domains: definitions and
+ * snapshot metadata in the SQLite store under the state directory, disks handled with
+ * qemu-img. Running a domain needs the live driver; until it exists those calls fail with
+ * libvirt's "not supported" error instead of pretending.
+ */
+import { hostname } from 'node:os';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { DomainState, DomainUndefineFlags as U, SnapshotListFlags as L, ShutoffReason } from '../../api/flags.js';
+import { parseDomainXML } from '../../conf/domain-xml.js';
+import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
+import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
+import { openStore, type Store } from '../../store/index.js';
+import type {
+  DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver,
+} from '../driver.js';
+import { withDomainLock } from './domain-lock.js';
+import { domainMatchesListFlags } from './domain-list-filter.js';
+import { deleteOfflineSnapshot } from './offline-delete.js';
+import { recoverOfflineJournal } from './offline-operation.js';
+import { revertOfflineSnapshot } from './offline-revert.js';
+import { createOfflineSnapshot } from './offline-snapshot-create.js';
+import { qemuUriKind, stateDirFor } from './qemu-paths.js';
+import { domainRecordXml, loadDomain, loadTree, noDomainByName } from './snapshot-catalog.js';
+
+/** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
+const QEMU_VERSION = 7_002_022;
+
+const SNAP = VirErrorDomain.QEMU;
+
+function unsupportedFlags(flags: number, allowed: number, fn: string): void {
+  if (flags & ~allowed) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~allowed).toString(16)}) in function ${fn}`);
+  }
+}
+
+/** The error for everything that needs a running QEMU process (live driver not present). */
+function needsLiveDriver(what: string): Error {
+  return virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.QEMU, `${what}: running domains are not supported by this build (offline QEMU driver only)`);
+}
+
+/** The offline QEMU driver over one state store. */
+export class QemuOfflineDriver implements HypervisorDriver {
+  /** Shut-off reasons since this connection changed them (after a revert: from snapshot). */
+  readonly #shutoffReason = new Map<string, number>();
+
+  constructor(readonly store: Store, readonly uri: string) {}
+
+  identity(): DriverIdentity {
+    return { type: 'QEMU', hypervisorVersion: QEMU_VERSION, uri: this.uri, hostname: hostname() };
+  }
+
+  async close(): Promise<void> {
+    this.store.close();
+  }
+
+  #ref(uuid: string, name: string): DomainRef {
+    return { uuid, name, id: -1 };
+  }
+
+  // ---- Domains ----
+
+  async listAllDomains(flags: number): Promise<DomainRef[]> {
+    return this.store.domains.list()
+      .filter((r) => r.persistentXml !== null)
+      .filter((r) => domainMatchesListFlags({
+        active: false, persistent: true, autostart: r.autostart,
+        snapshotCount: this.store.snapshots.list(r.uuid).length,
+      }, flags))
+      .map((r) => this.#ref(r.uuid, r.name));
+  }
+
+  async domainLookupByName(name: string): Promise<DomainRef> {
+    const rec = this.store.domains.getByName(name);
+    if (!rec) throw noDomainByName(name);
+    return this.#ref(rec.uuid, rec.name);
+  }
+
+  async domainLookupByUUID(uuid: string): Promise<DomainRef> {
+    const rec = this.store.domains.get(uuid.toLowerCase());
+    if (!rec) throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
+    return this.#ref(rec.uuid, rec.name);
+  }
+
+  async domainLookupByID(id: number): Promise<DomainRef> {
+    throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching id ${id}`);
+  }
+
+  async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
+    unsupportedFlags(flags, 0x1 /* VALIDATE */, 'qemuDomainDefineXMLFlags');
+    const def = parseDomainXML(xml);
+    if (def.type !== 'qemu' && def.type !== 'kvm') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `virt type '${def.type}' is not supported by the QEMU driver`);
+    }
+    const byName = this.store.domains.getByName(def.name);
+    const byUuid = this.store.domains.get(def.uuid);
+    if (byName && byName.uuid !== def.uuid) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `domain '${def.name}' is already defined with uuid ${byName.uuid}`);
+    }
+    if (byUuid && byUuid.name !== def.name) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `domain '${byUuid.name}' is already defined with uuid ${def.uuid}`);
+    }
+    const persistentXml = domainRecordXml(def);
+    await withDomainLock(def.uuid, async () => {
+      this.store.transaction(() => {
+        if (byUuid) this.store.domains.update(def.uuid, { persistentXml, persistent: true });
+        else this.store.domains.insert({ uuid: def.uuid, name: def.name, persistentXml, liveXml: null, persistent: true, autostart: false, runtime: null });
+      });
+    });
+    return this.#ref(def.uuid, def.name);
+  }
+
+  async domainCreateXML(_xml: string, _flags: number): Promise<DomainRef> {
+    throw needsLiveDriver('virDomainCreateXML');
+  }
+
+  async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
+    unsupportedFlags(flags, U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.NVRAM | U.KEEP_NVRAM | U.CHECKPOINTS_METADATA | U.TPM | U.KEEP_TPM,
+      'qemuDomainUndefineFlags');
+    await withDomainLock(dom.uuid, async () => {
+      const { record } = loadDomain(this.store, dom);
+      const count = this.store.snapshots.list(record.uuid).length;
+      if (count > 0 && !(flags & U.SNAPSHOTS_METADATA)) {
+        throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, `cannot delete inactive domain with ${count} snapshots`);
+      }
+      // Metadata only: the images (and overlays) stay on disk, as with libvirt.
+      this.store.transaction(() => {
+        this.store.snapshots.deleteAll(record.uuid);
+        this.store.domains.delete(record.uuid);
+      });
+    });
+  }
+
+  async domainCreate(_dom: DomainRef, _flags: number): Promise<DomainRef> { throw needsLiveDriver('virDomainCreate'); }
+  async domainDestroy(dom: DomainRef, _flags: number): Promise<void> { throw this.#notRunning(dom); }
+  async domainShutdown(dom: DomainRef, _flags: number): Promise<void> { throw this.#notRunning(dom); }
+  async domainSuspend(dom: DomainRef): Promise<void> { throw this.#notRunning(dom); }
+  async domainResume(dom: DomainRef): Promise<void> { throw this.#notRunning(dom); }
+
+  #notRunning(dom: DomainRef): Error {
+    loadDomain(this.store, dom);
+    return virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
+  }
+
+  async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
+    loadDomain(this.store, dom);
+    return { state: DomainState.SHUTOFF, reason: this.#shutoffReason.get(dom.uuid) ?? ShutoffReason.UNKNOWN };
+  }
+
+  async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
+    const { def } = loadDomain(this.store, dom);
+    return { state: DomainState.SHUTOFF, maxMemKiB: def.memoryKiB, memoryKiB: def.currentMemoryKiB, nrVirtCpu: def.vcpus, cpuTimeNs: 0n };
+  }
+
+  async domainGetExtraInfo(dom: DomainRef): Promise<DomainExtraInfo> {
+    const { def, record } = loadDomain(this.store, dom);
+    return { osType: def.osType, persistent: true, autostart: record.autostart, managedSave: false, security: null };
+  }
+
+  async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
+    unsupportedFlags(flags, 0xf, 'qemuDomainGetXMLDesc');
+    return loadDomain(this.store, dom).record.persistentXml ?? '';
+  }
+
+  async domainIsActive(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return false; }
+  async domainIsPersistent(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return true; }
+
+  async domainQemuMonitorCommand(dom: DomainRef, _command: string, _flags: number): Promise<string> {
+    throw this.#notRunning(dom);
+  }
+
+  // ---- Snapshots ----
+
+  async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
+    return withDomainLock(dom.uuid, () => createOfflineSnapshot(this.store, dom, xml, flags));
+  }
+
+  #tree(dom: DomainRef) {
+    const { record } = loadDomain(this.store, dom);
+    return loadTree(this.store, record.uuid);
+  }
+
+  async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {
+    unsupportedFlags(flags, SNAPSHOT_LIST_FLAGS_ALL, 'qemuDomainListAllSnapshots');
+    return listSnapshotNames(this.#tree(dom), undefined, flags);
+  }
+
+  async snapshotListAllChildren(dom: DomainRef, snapshot: string, flags: number): Promise<string[]> {
+    unsupportedFlags(flags, SNAPSHOT_LIST_FLAGS_ALL & ~L.ROOTS | L.DESCENDANTS, 'qemuDomainSnapshotListAllChildren');
+    const tree = this.#tree(dom);
+    tree.get(snapshot, SNAP);
+    return listSnapshotNames(tree, snapshot, flags);
+  }
+
+  async snapshotLookupByName(dom: DomainRef, name: string): Promise<string> {
+    return this.#tree(dom).get(name, SNAP).def.name;
+  }
+
+  async snapshotHasCurrent(dom: DomainRef): Promise<boolean> {
+    return this.#tree(dom).current !== null;
+  }
+
+  async snapshotCurrent(dom: DomainRef): Promise<string> {
+    const current = this.#tree(dom).currentName;
+    if (current === undefined) {
+      throw virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, SNAP, 'the domain does not have a current snapshot');
+    }
+    return current;
+  }
+
+  async snapshotGetXMLDesc(dom: DomainRef, snapshot: string, flags: number): Promise<string> {
+    unsupportedFlags(flags, 0x1, 'qemuDomainSnapshotGetXMLDesc');
+    return formatSnapshotXML(this.#tree(dom).get(snapshot, SNAP).def, { secure: (flags & 0x1) !== 0 });
+  }
+
+  async snapshotGetParent(dom: DomainRef, snapshot: string): Promise<string> {
+    const tree = this.#tree(dom);
+    const node = tree.get(snapshot, SNAP);
+    const parent = tree.parentOf(snapshot);
+    if (!parent) {
+      throw virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, SNAP, `snapshot '${node.def.name}' does not have a parent`);
+    }
+    return parent.def.name;
+  }
+
+  async snapshotIsCurrent(dom: DomainRef, snapshot: string): Promise<boolean> {
+    const tree = this.#tree(dom);
+    tree.get(snapshot, SNAP);
+    return tree.currentName === snapshot;
+  }
+
+  async snapshotHasMetadata(dom: DomainRef, snapshot: string): Promise<boolean> {
+    this.#tree(dom).get(snapshot, SNAP);
+    return true;
+  }
+
+  async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    await withDomainLock(dom.uuid, () => revertOfflineSnapshot(this.store, dom, snapshot, flags));
+    this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
+  }
+
+  async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    await withDomainLock(dom.uuid, () => deleteOfflineSnapshot(this.store, dom, snapshot, flags));
+  }
+}
+
+/** Opens the QEMU driver for qemu:///system or qemu:///session, recovering unfinished operations first. */
+export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
+  const kind = qemuUriKind(uri);
+  const store = openStore(stateDirFor(kind));
+  try {
+    await recoverOfflineJournal(store);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return new QemuOfflineDriver(store, rawUri);
+};

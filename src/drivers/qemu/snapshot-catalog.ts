@@ -1,0 +1,117 @@
+/**
+ * The QEMU driver's view of the store: domain definitions as DomainDef and each domain's
+ * snapshot metadata as a SnapshotTree, plus the writes a commit point makes. Snapshot XML
+ * is stored as libvirt stores it (full `<domainsnapshot>` with `<domain>`), without
+ * `<active>`: the current snapshot is a column, so "at most one" is enforced by SQLite.
+ */
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import type { DomainRef } from '../driver.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { formatSnapshotXML, parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import type { DomainRecord, Store } from '../../store/index.js';
+
+/** A persistent domain as the driver works with it. */
+export interface LoadedDomain {
+  record: DomainRecord;
+  def: DomainDef;
+}
+
+/** libvirt's "no domain with matching name" error. */
+export function noDomainByName(name: string): Error {
+  return virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching name '${name}'`);
+}
+
+/** Loads the domain a handle refers to (by UUID, as libvirt resolves virDomainPtr). */
+export function loadDomain(store: Store, dom: DomainRef): LoadedDomain {
+  const record = store.domains.get(dom.uuid);
+  if (!record || record.persistentXml === null) {
+    throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${dom.uuid}' (${dom.name})`);
+  }
+  return { record, def: parseDomainXML(record.persistentXml) };
+}
+
+/** The domain's snapshot tree, rebuilt from the store (parents linked in creation order). */
+export function loadTree(store: Store, domainUuid: string): SnapshotTree {
+  const tree = new SnapshotTree();
+  const records = store.snapshots.list(domainUuid);
+  for (const rec of records) {
+    const { def } = parseSnapshotXML(rec.xml, { redefine: true });
+    def.parent = rec.parent ?? undefined;
+    tree.assign(def);
+  }
+  // Linking after all are assigned: a redefinition may point a snapshot at a later one.
+  for (const rec of records) tree.linkParent(rec.name);
+  const current = records.find((r) => r.isCurrent);
+  if (current) tree.setCurrent(current.name);
+  return tree;
+}
+
+/** The XML stored for a snapshot: public form with secrets, no `<active>`. */
+export function snapshotRecordXml(def: SnapshotDef): string {
+  return formatSnapshotXML(def, { secure: true });
+}
+
+/** The XML stored for a domain definition. */
+export function domainRecordXml(def: DomainDef): string {
+  return formatDomainXML(def, {});
+}
+
+/**
+ * Writes the whole tree of a domain back: rows for removed snapshots go, changed ones are
+ * updated, new ones inserted, and the current snapshot set. Runs inside the caller's
+ * transaction (the commit point), so it is all or nothing.
+ */
+export function saveTree(store: Store, domainUuid: string, tree: SnapshotTree): void {
+  const existing = new Map(store.snapshots.list(domainUuid).map((r) => [r.name, r]));
+  const keep = new Set(tree.all().map((n) => n.def.name));
+  for (const name of existing.keys()) if (!keep.has(name)) {
+    // Children of a removed row are re-pointed below; the parent FK is checked at COMMIT.
+    store.snapshots.delete(domainUuid, name);
+  }
+  for (const node of tree.topological()) {
+    const def = node.def;
+    const parent = node.parent && node.parent.def.name !== '' ? node.parent.def.name : null;
+    const xml = snapshotRecordXml(def);
+    const old = existing.get(def.name);
+    if (old) {
+      if (old.xml !== xml || old.parent !== parent) store.snapshots.update(domainUuid, def.name, { xml, parent });
+    } else {
+      store.snapshots.insert({ domainUuid, name: def.name, xml, parent });
+    }
+  }
+  store.snapshots.setCurrent(domainUuid, tree.currentName ?? null);
+}
+
+/** Points disks whose source is `from` at `to` (with `format`) in a domain definition; true if any changed. */
+function retargetDisks(def: DomainDef | undefined, from: string, to: string, format: string): boolean {
+  let changed = false;
+  for (const disk of def?.disks ?? []) {
+    if (disk.sourcePath === from) {
+      disk.sourcePath = to;
+      disk.format = format;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Replaces image path `from` by `to` everywhere the domain's metadata names it: the
+ * domain definition and every snapshot's stored `<domain>`. One transaction; idempotent.
+ */
+export function replaceImagePath(store: Store, domainUuid: string, from: string, to: string, format: string): void {
+  store.transaction(() => {
+    const rec = store.domains.get(domainUuid);
+    if (rec?.persistentXml) {
+      const def = parseDomainXML(rec.persistentXml);
+      if (retargetDisks(def, from, to, format)) store.domains.update(domainUuid, { persistentXml: domainRecordXml(def) });
+    }
+    for (const snap of store.snapshots.list(domainUuid)) {
+      const { def } = parseSnapshotXML(snap.xml, { redefine: true });
+      if (retargetDisks(def.domain, from, to, format)) store.snapshots.update(domainUuid, snap.name, { xml: snapshotRecordXml(def) });
+    }
+  });
+}

@@ -36,9 +36,8 @@ export function loadNodeFile(path: string): NodeFileDomain[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.TEST,
-      `Failed to open file '${path}': ${describeErrno(err)}`);
+  } catch {
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${path}'`);
   }
   return parseNodeXML(text, dirname(path));
 }
@@ -56,9 +55,8 @@ export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
     let included: string;
     try {
       included = readFileSync(includePath, 'utf8');
-    } catch (err) {
-      throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.TEST,
-        `Failed to open file '${includePath}': ${describeErrno(err)}`);
+    } catch {
+      throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
     }
     return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'));
   });
@@ -108,10 +106,3 @@ function nodeDomainFrom(source: XmlElement): NodeFileDomain {
   return { def: domainDefFromElement(el), runstate, transient, hasManagedSave, snapshotXMLs };
 }
 
-function describeErrno(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'No such file or directory';
-  if (code === 'EACCES') return 'Permission denied';
-  if (code === 'EISDIR') return 'Is a directory';
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,0 +1,73 @@
+/** test:///ABSOLUTE/PATH.xml node files: domains, includes, runstates and preloaded snapshots. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { connect, DomainState as S, SnapshotRevertFlags as R, SnapshotListFlags as L } from '../../../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'snapvirt-node-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const nodePath = join(dir, 'node.xml');
+writeFileSync(nodePath, `<node>
+  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>dom1</name>
+    <uuid>11111111-2222-3333-4444-555555555555</uuid>
+    <memory>1024</memory>
+    <os><type>hvm</type></os>
+    <devices>
+      <disk type='file' device='disk'><source file='/tmp/nf/a.img'/><target dev='vda' bus='virtio'/></disk>
+    </devices>
+    <test:runstate>5</test:runstate>
+    <test:domainsnapshot>
+      <name>old</name><state>shutoff</state><creationTime>1000</creationTime><memory snapshot='no'/><active>0</active>
+    </test:domainsnapshot>
+    <test:domainsnapshot>
+      <name>child</name><state>running</state><parent><name>old</name></parent><creationTime>1001</creationTime><active>1</active>
+    </test:domainsnapshot>
+  </domain>
+  <domain type='test' file='dom2.xml'/>
+</node>
+`);
+writeFileSync(join(dir, 'dom2.xml'), "<domain type='test'><name>dom2</name><memory>2048</memory><os><type>hvm</type></os></domain>\n");
+
+describe('test driver node files', () => {
+  it('loads inline and included domains with their runstates', async () => {
+    const conn = await connect(`test://${nodePath}`);
+    const doms = await conn.listAllDomains();
+    assert.deepEqual(doms.map((d) => [d.getName(), d.getID()]), [['dom2', 1], ['dom1', -1]]);
+    const dom1 = await conn.domainLookupByName('dom1');
+    assert.deepEqual(await dom1.getState(), { state: S.SHUTOFF, reason: 0 });
+    assert.deepEqual(await (await conn.domainLookupByName('dom2')).getState(), { state: S.RUNNING, reason: 0 });
+    const xml = await dom1.getXMLDesc();
+    assert.doesNotMatch(xml, /test:|xmlns/);
+    assert.match(xml, /<vcpu placement='static'>1<\/vcpu>/);
+    assert.match(xml, /<type arch='i686'>hvm<\/type>\s*<boot dev='hd'\/>/);
+  });
+
+  it('preloads snapshots with their current one and tree', async () => {
+    const dom1 = await (await connect(`test://${nodePath}`)).domainLookupByName('dom1');
+    assert.equal((await dom1.snapshotCurrent()).getName(), 'child');
+    assert.deepEqual((await dom1.listAllSnapshots(L.TOPOLOGICAL)).map((s) => s.getName()), ['old', 'child']);
+    const xml = await (await dom1.snapshotLookupByName('old')).getXMLDesc();
+    assert.match(xml, /<domain>\s*<uuid>11111111-2222-3333-4444-555555555555<\/uuid>\s*<\/domain>/);
+    assert.doesNotMatch(xml, /<active>/);
+  });
+
+  it('refuses to revert a snapshot without a domain, even with FORCE', async () => {
+    const dom1 = await (await connect(`test://${nodePath}`)).domainLookupByName('dom1');
+    for (const flags of [0, R.FORCE]) {
+      await assert.rejects((await dom1.snapshotLookupByName('child')).revert(flags), {
+        code: 77, message: "revert requires force: snapshot 'child' lacks domain 'dom1' rollback info",
+      });
+    }
+    assert.equal((await dom1.snapshotCurrent()).getName(), 'child');
+  });
+
+  it('reports a missing node file as libvirt does', async () => {
+    await assert.rejects(connect(`test://${join(dir, 'nope.xml')}`), {
+      code: 27, message: `XML error: failed to parse xml document '${join(dir, 'nope.xml')}'`,
+    });
+  });
+});

@@ -145,7 +145,7 @@ function parseMemoryKiB(el: XmlElement): number {
     throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.DOMAIN, `unknown suffix '${attrValue(el, 'unit') ?? ''}'`);
   }
   if (!/^\d+$/.test(text)) {
-    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN, `could not parse memory element ./${el.name}[1]`);
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN, `Invalid value '${text}' for element or attribute './${el.name}[1]'`);
   }
   return Math.ceil((Number(text) * scale) / 1024);
 }
@@ -175,10 +175,12 @@ function diskDefFromElement(element: XmlElement): DomainDiskDef {
   const targetElement = childElement(element, 'target');
   const target = targetElement ? attrValue(targetElement, 'dev') : undefined;
   if (target === undefined || target === '') {
+    // libvirt names the disk by its source: the path, or a network volume's name.
+    const described = sourcePath ?? (source ? attrValue(source, 'name') : undefined);
     throw new VirError(
       VIR_ERR_NO_TARGET,
       VirErrorDomain.DOMAIN,
-      sourcePath ? `missing target information for device ${sourcePath}` : 'missing target information',
+      described ? `missing target information for device ${described}` : 'missing target information',
     );
   }
   const disk: DomainDiskDef = {

@@ -12,7 +12,7 @@ import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../api/e
 import type { QmpClient } from './qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './qmp-errors.js';
 import { expectArray, isJsonObject, optionalString, type JsonObject } from './qmp-json.js';
-import { readActiveChain, type ActiveDiskChain } from './active-chain.js';
+import { parseQueryBlock, readActiveChain, type ActiveDiskChain } from './active-chain.js';
 import { diskNodeNames, overlayGenerationOf, type DiskNodeNames } from './disk-node-names.js';
 import { createOverlayImage, fsyncDirectories, removeOverlayImage } from './overlay-image.js';
 
@@ -53,9 +53,24 @@ export interface LiveDiskSnapshotOptions {
   pauseGuest?: boolean;
   /** Appended to the transaction's actions: fault injection for tests, e.g. `{type: 'abort', data: {}}`. */
   extraActions?: readonly JsonObject[];
+  /**
+   * Called after each step, for journaling and failpoints. A throw before `switched` rolls
+   * everything back; a throw at `switched` leaves the disks on their overlays (outcome
+   * `switched`: the caller must record or undo the switch).
+   */
+  onStep?: (step: LiveDiskSnapshotStep) => void | Promise<void>;
   /** Timeout for each QMP command; default 60 s. */
   timeoutMs?: number;
 }
+
+/** The points {@link LiveDiskSnapshotOptions.onStep} is called at. */
+export type LiveDiskSnapshotStep =
+  /** Every overlay file exists, formatted and fsynced. */
+  | 'overlays-created'
+  /** Every overlay is attached as a block node (not yet in use). */
+  | 'overlays-attached'
+  /** The transaction succeeded: every disk writes to its overlay. */
+  | 'switched';
 
 /** Milliseconds spent in each phase. */
 export interface LiveDiskSnapshotTimings {
@@ -76,14 +91,15 @@ export interface LiveDiskSnapshotResult {
 
 /**
  * A failed live snapshot. `outcome` says what state things are in:
- * `rolled-back` (nothing changed; cleanup done), or `unknown` (QEMU stopped answering
+ * `rolled-back` (nothing changed; cleanup done); `switched` (every disk is on its overlay
+ * but a later step failed: record or undo it); or `unknown` (QEMU stopped answering
  * during the switch: the files were kept so recovery can decide with query-block or
  * `qemu-img info`).
  */
 export class LiveDiskSnapshotError extends Error {
   override readonly name = 'LiveDiskSnapshotError';
   constructor(
-    readonly outcome: 'rolled-back' | 'unknown',
+    readonly outcome: 'rolled-back' | 'switched' | 'unknown',
     override readonly cause: unknown,
     readonly plan: LiveDiskSnapshotPlan,
     /** Failures of the cleanup itself (a node or file that could not be removed). */
@@ -177,6 +193,7 @@ export async function executeLiveDiskSnapshot(
   if (failedCreation) return rollBack(failedCreation.reason);
   try {
     await fsyncDirectories(createdFiles);
+    await opts.onStep?.('overlays-created');
   } catch (err) {
     return rollBack(err);
   }
@@ -195,6 +212,11 @@ export async function executeLiveDiskSnapshot(
   }));
   const failedAdd = adds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failedAdd) return rollBack(failedAdd.reason);
+  try {
+    await opts.onStep?.('overlays-attached');
+  } catch (err) {
+    return rollBack(err);
+  }
   const t2 = performance.now();
 
   // 3. The switch.
@@ -214,6 +236,11 @@ export async function executeLiveDiskSnapshot(
   }
   const t3 = performance.now();
   const transactionMs = t3 - t2;
+  try {
+    await opts.onStep?.('switched');
+  } catch (err) {
+    throw new LiveDiskSnapshotError('switched', err, plan, []);
+  }
 
   // 4. Verify: every disk's top node is its overlay, backed by the old top file.
   const chains = await readActiveChain(qmp);
@@ -252,7 +279,9 @@ async function switchDisks(
     await qmp.execute('transaction', { actions }, { timeoutMs });
   } catch (err) {
     if (!(err instanceof QmpTimeoutError || err instanceof QmpDisconnectedError)) return rollBack(err);
-    const switched = await switchState(qmp, plan);
+    // The monitor runs commands in order, so a query-block answered now reflects the
+    // state after the transaction, whatever became of its reply.
+    const switched = await switchState(qmp, plan, timeoutMs);
     if (switched === 'none') return rollBack(err);
     if (switched === 'unknown') throw new LiveDiskSnapshotError('unknown', err, plan, []);
     // 'all': the reply was lost but the switch happened; the caller verifies and records it.
@@ -260,10 +289,10 @@ async function switchDisks(
 }
 
 /** Whether the plan's disks are all on their overlays, none is, or QEMU cannot say. */
-async function switchState(qmp: QmpClient, plan: LiveDiskSnapshotPlan): Promise<'all' | 'none' | 'unknown'> {
+async function switchState(qmp: QmpClient, plan: LiveDiskSnapshotPlan, timeoutMs: number): Promise<'all' | 'none' | 'unknown'> {
   if (qmp.isClosed) return 'unknown';
   try {
-    const chains = await readActiveChain(qmp);
+    const chains = parseQueryBlock(await qmp.execute('query-block', undefined, { timeoutMs }));
     const onOverlay = plan.disks.map((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNodes.format);
     if (onOverlay.every(Boolean)) return 'all';
     if (!onOverlay.some(Boolean)) return 'none';

@@ -40,10 +40,10 @@ for (const count of [1, 2, 8]) {
 
     const overlays = vm.targets.map((tgt) => join(vm!.dir, `${tgt}.snap1.qcow2`));
     const result = await createLiveDiskSnapshot(qmp,
-      vm.targets.map((target, i) => ({ target, overlayPath: overlays[i]! })), { pauseGuest: count === 1 });
+      vm.targets.map((target, i) => ({ target, overlayPath: overlays[i]! })));
     const tm = result.timings;
     t.diagnostic(`${count} disks: create overlays ${tm.createOverlaysMs.toFixed(1)} ms, blockdev-add ${tm.blockdevAddMs.toFixed(1)} ms, `
-      + `transaction ${tm.transactionMs.toFixed(1)} ms${count === 1 ? ' (with stop/cont)' : ''}, verify ${tm.verifyMs.toFixed(1)} ms`);
+      + `transaction ${tm.transactionMs.toFixed(1)} ms, verify ${tm.verifyMs.toFixed(1)} ms`);
 
     // What the driver records: per disk, the new node, overlay and the backing it replaced.
     assert.deepEqual(result.plan.disks.map((d) => [d.target, d.overlayNodes.format, d.baseNode, d.backingPath, d.backingFormat, d.generation]),
@@ -52,7 +52,6 @@ for (const count of [1, 2, 8]) {
     assert.deepEqual(chains, result.chains);
     assert.deepEqual(chains.map((c) => [c.target, c.nodeName, c.file, c.backingDepth, c.chain.map((l) => l.filename)]),
       vm.targets.map((tgt, i) => [tgt, `drive-${tgt}-g1-fmt`, overlays[i], 1, [overlays[i], vm!.basePaths[i]]]));
-    if (count === 1) assert.deepEqual(await qmp.execute('query-status'), { status: 'running', singlestep: false, running: true });
 
     for (const [i, target] of vm.targets.entries()) await guestWrite(qmp, target, after(i));
     // Flush so the overlay's qcow2 metadata is on disk before we read it offline.
@@ -71,7 +70,7 @@ for (const count of [1, 2, 8]) {
   });
 }
 
-test('a second snapshot stacks a new generation on the first', async (t) => {
+test('a second snapshot stacks a new generation on the first; pauseGuest resumes the guest', async (t) => {
   let vm: TestVm | undefined;
   t.after(() => destroyTestVm(vm));
   vm = await startTestVm(2);
@@ -80,7 +79,12 @@ test('a second snapshot stacks a new generation on the first', async (t) => {
   const s2 = vm.targets.map((tgt) => ({ target: tgt, overlayPath: join(vm!.dir, `${tgt}.s2.qcow2`) }));
   await createLiveDiskSnapshot(qmp, s1);
   await guestWrite(qmp, 'vda', 0x31);
-  const second = await createLiveDiskSnapshot(qmp, s2);
+  const stops: string[] = [];
+  const off = qmp.onEvent((e) => stops.push(e.event));
+  const second = await createLiveDiskSnapshot(qmp, s2, { pauseGuest: true });
+  off();
+  assert.deepEqual(stops, ['STOP', 'RESUME']);
+  assert.deepEqual(await qmp.execute('query-status'), { status: 'running', singlestep: false, running: true });
   assert.deepEqual(second.plan.disks.map((d) => [d.overlayNodes.format, d.baseNode, d.backingPath]),
     [['drive-vda-g2-fmt', 'drive-vda-g1-fmt', s1[0]!.overlayPath], ['drive-vdb-g2-fmt', 'drive-vdb-g1-fmt', s1[1]!.overlayPath]]);
   assert.deepEqual((await readActiveChain(qmp)).map((c) => c.backingDepth), [2, 2]);
@@ -171,4 +175,58 @@ test('planning refuses bad requests before touching anything', async (t) => {
   }
   assert.deepEqual(await listDir(vm.dir), listing);
   assert.deepEqual((await readActiveChain(qmp)).map((c) => c.backingDepth), [0, 0]);
+});
+
+test('a step hook failing before the switch rolls back attached nodes and files', async (t) => {
+  let vm: TestVm | undefined;
+  t.after(() => destroyTestVm(vm));
+  vm = await startTestVm(2);
+  const { qmp } = vm.proc;
+  const requests = vm.targets.map((target) => ({ target, overlayPath: join(vm!.dir, `${target}.snap.qcow2`) }));
+  const state = await observe(vm);
+  const steps: string[] = [];
+  let nodesWhileAttached: string[] = [];
+  const failpoint = new Error('failpoint overlays-attached');
+  await assert.rejects(createLiveDiskSnapshot(qmp, requests, {
+    onStep: async (step) => {
+      steps.push(step);
+      if (step === 'overlays-attached') {
+        nodesWhileAttached = await nodeNames(qmp);
+        throw failpoint;
+      }
+    },
+  }), (e: unknown) => e instanceof LiveDiskSnapshotError && e.outcome === 'rolled-back' && e.cause === failpoint);
+  assert.deepEqual(steps, ['overlays-created', 'overlays-attached']);
+  assert.ok(nodesWhileAttached.includes('drive-vdb-g1-fmt'), 'the overlays really were attached before the failure');
+  assert.deepEqual(await observe(vm), state);
+});
+
+test('a hook failing after the switch reports outcome switched and leaves the disks on their overlays', async (t) => {
+  let vm: TestVm | undefined;
+  t.after(() => destroyTestVm(vm));
+  vm = await startTestVm(2);
+  const { qmp } = vm.proc;
+  const requests = vm.targets.map((target) => ({ target, overlayPath: join(vm!.dir, `${target}.snap.qcow2`) }));
+  await assert.rejects(createLiveDiskSnapshot(qmp, requests, {
+    onStep: (step) => { if (step === 'switched') throw new Error('failpoint switched'); },
+  }), (e: unknown) => e instanceof LiveDiskSnapshotError && e.outcome === 'switched');
+  assert.deepEqual((await readActiveChain(qmp)).map((c) => c.nodeName), ['drive-vda-g1-fmt', 'drive-vdb-g1-fmt']);
+});
+
+test('QEMU not answering the transaction: outcome unknown, files kept, because QEMU may still switch', async (t) => {
+  let vm: TestVm | undefined;
+  t.after(() => { if (vm) process.kill(vm.proc.pid, 'SIGCONT'); return destroyTestVm(vm); });
+  vm = await startTestVm(2);
+  const { qmp } = vm.proc;
+  const requests = vm.targets.map((target) => ({ target, overlayPath: join(vm!.dir, `${target}.snap.qcow2`) }));
+  const pid = vm.proc.pid;
+  await assert.rejects(createLiveDiskSnapshot(qmp, requests, {
+    timeoutMs: 300,
+    // Freeze QEMU just before the switch: the transaction is sent but cannot be answered.
+    onStep: (step) => { if (step === 'overlays-attached') process.kill(pid, 'SIGSTOP'); },
+  }), (e: unknown) => e instanceof LiveDiskSnapshotError && e.outcome === 'unknown');
+  for (const r of requests) assert.ok((await stat(r.overlayPath)).isFile(), 'overlay kept for recovery');
+  process.kill(pid, 'SIGCONT');
+  // Once running again QEMU executes the queued transaction: deleting the files would have lost the disks.
+  assert.deepEqual((await readActiveChain(qmp)).map((c) => c.nodeName), ['drive-vda-g1-fmt', 'drive-vdb-g1-fmt']);
 });

@@ -180,7 +180,9 @@ function convertElement(el: LibXmlElement, errDomain: VirErrorDomain): XmlElemen
   }
   if (pendingText) children.push({ text: pendingText });
   const hasElementChild = children.some((c) => 'name' in c);
-  // Indentation between child elements is layout, not data; the formatter re-creates it.
-  const kept = hasElementChild ? children.filter((c) => 'name' in c || c.text.trim() !== '') : children;
+  const hasNonBlankText = children.some((c) => !('name' in c) && c.text.trim() !== '');
+  // Blank text between child elements is indentation, which the formatter re-creates;
+  // in mixed content (elements and real text) every character is data and is kept.
+  const kept = hasElementChild && !hasNonBlankText ? children.filter((c) => 'name' in c) : children;
   return { name: qualifiedName(el.prefix, el.name), attrs, children: kept };
 }

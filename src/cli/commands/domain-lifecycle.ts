@@ -1,0 +1,129 @@
+/**
+ * The one-domain lifecycle commands (tools/virsh-domain.c): start, destroy, shutdown,
+ * suspend, resume and undefine, each with virsh's success line and its
+ * `Failed to … domain 'NAME'` wrapper before libvirt's error.
+ */
+import type { Domain } from '../../api/domain.js';
+import { DomainUndefineFlags as U } from '../../api/flags.js';
+import type { CommandDef, ParsedCommand } from '../command-def.js';
+import type { Control } from '../control.js';
+import { lookupDomain } from '../domain-lookup.js';
+import { optBool } from '../option-values.js';
+import { DOMAIN_OPTION } from './snapshot-common.js';
+
+/** Runs `action`; on failure prints `Failed to VERB domain 'NAME'` and rethrows libvirt's error. */
+async function withWrapper(ctl: Control, verb: string, dom: Domain, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    ctl.error(`Failed to ${verb} domain '${dom.getName()}'`);
+    throw err;
+  }
+}
+
+function simpleDomainCommand(
+  name: string, help: string, desc: string, verb: string, done: string,
+  action: (dom: Domain, cmd: ParsedCommand) => Promise<void>,
+  extraOpts: CommandDef['opts'] = [],
+): CommandDef {
+  return {
+    name, help, desc,
+    opts: [DOMAIN_OPTION, ...extraOpts],
+    async handler(ctl, cmd) {
+      const dom = await lookupDomain(ctl, cmd);
+      await withWrapper(ctl, verb, dom, () => action(dom, cmd));
+      ctl.printExtra(`Domain '${dom.getName()}' ${done}\n`);
+      return true;
+    },
+  };
+}
+
+export const destroyCommand = simpleDomainCommand(
+  'destroy', 'destroy (stop) a domain', 'Forcefully stop a given domain, but leave its resources intact.',
+  'destroy', 'destroyed', (dom) => dom.destroy(),
+  [
+    { name: 'graceful', type: 'bool', help: 'terminate gracefully' },
+    { name: 'remove-logs', type: 'bool', help: 'remove domain logs' },
+  ],
+);
+
+export const shutdownCommand = simpleDomainCommand(
+  'shutdown', 'gracefully shutdown a domain', 'Run shutdown in the target domain.',
+  'shutdown', 'is being shutdown', (dom) => dom.shutdown(),
+  [{ name: 'mode', type: 'string', help: 'shutdown mode: acpi|agent|initctl|signal|paravirt' }],
+);
+
+export const suspendCommand = simpleDomainCommand(
+  'suspend', 'suspend a domain', 'Suspend a running domain.', 'suspend', 'suspended', (dom) => dom.suspend(),
+);
+
+export const resumeCommand = simpleDomainCommand(
+  'resume', 'resume a domain', 'Resume a previously suspended domain.', 'resume', 'resumed', (dom) => dom.resume(),
+);
+
+export const undefineCommand: CommandDef = {
+  name: 'undefine',
+  help: 'undefine a domain',
+  desc: 'Undefine an inactive domain, or convert persistent to transient.',
+  opts: [
+    DOMAIN_OPTION,
+    { name: 'managed-save', type: 'bool', help: 'remove domain managed state file' },
+    { name: 'storage', type: 'string', help: 'remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)' },
+    { name: 'remove-all-storage', type: 'bool', help: 'remove all associated storage volumes (use with caution)' },
+    { name: 'delete-storage-volume-snapshots', type: 'bool', help: 'delete snapshots associated with volume(s), requires --remove-all-storage (must be supported by storage driver)' },
+    { name: 'wipe-storage', type: 'bool', help: 'wipe data on the removed volumes' },
+    { name: 'snapshots-metadata', type: 'bool', help: 'remove all domain snapshot metadata (vm must be inactive)' },
+    { name: 'checkpoints-metadata', type: 'bool', help: 'remove all domain checkpoint metadata (vm must be inactive)' },
+    { name: 'nvram', type: 'bool', help: 'remove nvram file' },
+    { name: 'keep-nvram', type: 'bool', help: 'keep nvram file' },
+    { name: 'tpm', type: 'bool', help: 'remove TPM state' },
+    { name: 'keep-tpm', type: 'bool', help: 'keep TPM state' },
+  ],
+  async handler(ctl, cmd) {
+    let flags = 0;
+    if (optBool(cmd, 'managed-save')) flags |= U.MANAGED_SAVE;
+    if (optBool(cmd, 'snapshots-metadata')) flags |= U.SNAPSHOTS_METADATA;
+    if (optBool(cmd, 'checkpoints-metadata')) flags |= U.CHECKPOINTS_METADATA;
+    if (optBool(cmd, 'nvram')) flags |= U.NVRAM;
+    if (optBool(cmd, 'keep-nvram')) flags |= U.KEEP_NVRAM;
+    if (optBool(cmd, 'tpm')) flags |= U.TPM;
+    if (optBool(cmd, 'keep-tpm')) flags |= U.KEEP_TPM;
+    const dom = await lookupDomain(ctl, cmd);
+    await withWrapper(ctl, 'undefine', dom, () => dom.undefine(flags));
+    ctl.printExtra(`Domain '${dom.getName()}' has been undefined\n`);
+    return true;
+  },
+};
+
+export const startCommand: CommandDef = {
+  name: 'start',
+  help: 'start a (previously defined) inactive domain',
+  desc: 'Start a domain, either from the last managedsave\n    state, or via a fresh boot if no managedsave state\n    is present.',
+  opts: [
+    { name: 'domain', type: 'data', required: true, help: 'name of the inactive domain' },
+    { name: 'console', type: 'bool', help: 'attach to console after creation' },
+    { name: 'paused', type: 'bool', help: 'leave the guest paused after creation' },
+    { name: 'autodestroy', type: 'bool', help: 'automatically destroy the guest when virsh disconnects' },
+    { name: 'bypass-cache', type: 'bool', help: 'avoid file system cache when loading' },
+    { name: 'force-boot', type: 'bool', help: 'force fresh boot by discarding any managed save' },
+    { name: 'pass-fds', type: 'string', help: 'pass file descriptors N,M,... to the guest' },
+    { name: 'reset-nvram', type: 'bool', help: 're-initialize NVRAM from its pristine template' },
+  ],
+  async handler(ctl, cmd) {
+    const dom = await lookupDomain(ctl, cmd, 'domain', { byId: false, byUuid: true, byName: true });
+    if (dom.getID() !== -1) {
+      ctl.error('Domain is already active');
+      return false;
+    }
+    // VIR_DOMAIN_START_PAUSED = 1 and the others, as virDomainCreateWithFlags takes them.
+    let flags = 0;
+    if (optBool(cmd, 'paused')) flags |= 1;
+    if (optBool(cmd, 'autodestroy')) flags |= 2;
+    if (optBool(cmd, 'bypass-cache')) flags |= 4;
+    if (optBool(cmd, 'force-boot')) flags |= 8;
+    if (optBool(cmd, 'reset-nvram')) flags |= 32;
+    await withWrapper(ctl, 'start', dom, () => dom.create(flags));
+    ctl.printExtra(`Domain '${dom.getName()}' started\n`);
+    return true;
+  },
+};

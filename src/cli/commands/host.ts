@@ -1,0 +1,52 @@
+/** The host commands: version, uri and hostname. */
+import type { CommandDef } from '../command-def.js';
+import { optBool } from '../option-values.js';
+
+/** major.minor.micro from libvirt's encoded version number. */
+export function versionText(encoded: number): string {
+  return `${Math.floor(encoded / 1_000_000)}.${Math.floor((encoded % 1_000_000) / 1000)}.${encoded % 1000}`;
+}
+
+/** The libvirt version snapvirt's command line mirrors: what `-v` and `version` report as the library. */
+export const LIBRARY_VERSION_TEXT = '9.0.0';
+
+export const versionCommand: CommandDef = {
+  name: 'version',
+  help: 'show version',
+  desc: 'Display the system version information.',
+  opts: [{ name: 'daemon', type: 'bool', help: 'report daemon version too' }],
+  async handler(ctl, cmd) {
+    const conn = await ctl.connection();
+    ctl.print(`Compiled against library: libvirt ${LIBRARY_VERSION_TEXT}\n`);
+    ctl.print(`Using library: libvirt ${versionText(conn.getLibVersion())}\n`);
+    const type = conn.getType();
+    ctl.print(`Using API: ${type} ${versionText(conn.getLibVersion())}\n`);
+    const hv = conn.getVersion();
+    if (hv === 0) ctl.print(`Cannot extract running ${type} hypervisor version\n`);
+    else ctl.print(`Running hypervisor: ${type} ${versionText(hv)}\n`);
+    if (optBool(cmd, 'daemon')) ctl.print(`Running against daemon: ${versionText(conn.getLibVersion())}\n`);
+    return true;
+  },
+};
+
+export const uriCommand: CommandDef = {
+  name: 'uri',
+  help: 'print the hypervisor canonical URI',
+  desc: '',
+  opts: [],
+  async handler(ctl) {
+    ctl.print(`${(await ctl.connection()).getURI()}\n`);
+    return true;
+  },
+};
+
+export const hostnameCommand: CommandDef = {
+  name: 'hostname',
+  help: 'print the hypervisor hostname',
+  desc: '',
+  opts: [],
+  async handler(ctl) {
+    ctl.print(`${(await ctl.connection()).getHostname()}\n`);
+    return true;
+  },
+};

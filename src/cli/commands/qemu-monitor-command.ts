@@ -1,0 +1,51 @@
+/** qemu-monitor-command: pass a QMP (or, with --hmp, a human monitor) command to the domain's QEMU. */
+import type { CommandDef } from '../command-def.js';
+import { lookupDomain } from '../domain-lookup.js';
+import { CommandAborted, exclusiveOptionNames, optArgv, optBool } from '../option-values.js';
+import { DOMAIN_OPTION } from './snapshot-common.js';
+
+/** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */
+const HMP = 1;
+
+export const qemuMonitorCommand: CommandDef = {
+  name: 'qemu-monitor-command',
+  help: 'QEMU Monitor Command',
+  desc: 'QEMU Monitor Command',
+  opts: [
+    DOMAIN_OPTION,
+    { name: 'hmp', type: 'bool', help: 'command is in human monitor protocol' },
+    { name: 'pretty', type: 'bool', help: 'pretty-print any qemu monitor protocol output' },
+    { name: 'return-value', type: 'bool', help: "extract the value of the 'return' key from the returned string" },
+    { name: 'pass-fds', type: 'string', help: 'pass file descriptors N,M,... along with the command' },
+    { name: 'cmd', type: 'argv', required: true, help: 'command' },
+  ],
+  async handler(ctl, cmd) {
+    exclusiveOptionNames(ctl, cmd, 'hmp', 'pretty');
+    exclusiveOptionNames(ctl, cmd, 'hmp', 'return-value');
+    const dom = await lookupDomain(ctl, cmd);
+    const text = optArgv(cmd, 'cmd').join(' ');
+    const hmp = optBool(cmd, 'hmp');
+    let result = await dom.qemuMonitorCommand(text, hmp ? HMP : 0);
+    if (!hmp && (optBool(cmd, 'return-value') || optBool(cmd, 'pretty'))) {
+      let value: unknown;
+      try {
+        value = JSON.parse(result);
+      } catch {
+        ctl.error('failed to parse JSON');
+        throw new CommandAborted();
+      }
+      if (optBool(cmd, 'return-value')) {
+        if (typeof value !== 'object' || value === null || !('return' in value)) {
+          ctl.error("'return' member missing");
+          throw new CommandAborted();
+        }
+        value = (value as { return: unknown }).return;
+        result = optBool(cmd, 'pretty') ? JSON.stringify(value, null, 2) : JSON.stringify(value);
+      } else {
+        result = JSON.stringify(value, null, 2);
+      }
+    }
+    ctl.print(`${result}\n`);
+    return true;
+  },
+};

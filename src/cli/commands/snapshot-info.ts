@@ -1,0 +1,49 @@
+/** snapshot-info: name, domain, current, state, location, parent, children, descendants, metadata. */
+import { SnapshotListFlags } from '../../api/flags.js';
+import type { CommandDef } from '../command-def.js';
+import { lookupDomain } from '../domain-lookup.js';
+import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
+
+const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
+
+export const snapshotInfo: CommandDef = {
+  name: 'snapshot-info',
+  help: 'snapshot information',
+  desc: 'Returns basic information about a snapshot.',
+  opts: [
+    DOMAIN_OPTION,
+    { name: 'snapshotname', type: 'string', help: 'snapshot name' },
+    currentOption('info on current snapshot'),
+  ],
+  async handler(ctl, cmd) {
+    const dom = await lookupDomain(ctl, cmd);
+    const snapshot = await lookupSnapshot(ctl, cmd, 'snapshotname', true, dom);
+    const name = snapshot.getName();
+    ctl.print(field('Name:', name));
+    ctl.print(field('Domain:', dom.getName()));
+    let current: boolean;
+    try {
+      current = await snapshot.isCurrent();
+    } catch {
+      current = await dom.snapshotCurrent().then((s) => s.getName() === name, () => false);
+    }
+    ctl.print(field('Current:', current ? 'yes' : 'no'));
+    const xml = await snapshot.getXMLDesc(0);
+    const { xpathBoolean, xpathString } = await import('../xml-query.js');
+    const state = xpathString(xml, '/domainsnapshot/state');
+    if (state === undefined) {
+      ctl.error('unexpected problem reading snapshot xml');
+      return false;
+    }
+    ctl.print(field('State:', state));
+    const external = xpathBoolean(xml, '/domainsnapshot/memory')
+      ? xpathBoolean(xml, "/domainsnapshot/memory[@snapshot='external'] | /domainsnapshot/disks/disk[@snapshot='external']")
+      : state === 'disk-snapshot';
+    ctl.print(field('Location:', external ? 'external' : 'internal'));
+    ctl.print(field('Parent:', xpathString(xml, '/domainsnapshot/parent/name') ?? '-'));
+    ctl.print(field('Children:', await snapshot.numChildren(0)));
+    ctl.print(field('Descendants:', await snapshot.numChildren(SnapshotListFlags.DESCENDANTS)));
+    ctl.print(field('Metadata:', (await snapshot.hasMetadata()) ? 'yes' : 'no'));
+    return true;
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * The shell's state (virsh's vshControl): where output goes, quiet mode, the connection
+ * and how to open it. The API is imported only when a connection is first needed, so
+ * commands that need none (help, echo, -v) start fast.
+ */
+import type { Connection } from '../api/connection.js';
+import type { VirError } from '../api/errors.js';
+
+/** Where the shell writes. Tests capture these; main() points them at stdout/stderr. */
+export interface OutputSink {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Options that last for the whole run. */
+export interface ControlOptions {
+  /** The URI from -c/--connect, or undefined for the default URI. */
+  uri?: string;
+  quiet: boolean;
+  readonly: boolean;
+  /** True in the interactive shell (cd is allowed, quit leaves the loop). */
+  interactive: boolean;
+  /** -t: print each command's duration instead of the blank line after it. */
+  timing: boolean;
+}
+
+/** The shell's state, passed to every command handler. */
+export class Control {
+  private conn: Connection | null = null;
+  /** Set by quit/exit: the interactive loop stops. */
+  stopRequested = false;
+  /** A libvirt error saved for reporting after the handler returns (virsh's last_error). */
+  lastError: VirError | null = null;
+
+  constructor(readonly io: OutputSink, readonly options: ControlOptions) {}
+
+  /** vshPrint: always printed. */
+  print(text: string): void { this.io.out(text); }
+  /** vshPrintExtra: suppressed by -q. */
+  printExtra(text: string): void { if (!this.options.quiet) this.io.out(text); }
+  /** vshError: `error: MESSAGE` on stderr, with a newline unless the message ends in one. */
+  error(message: string): void {
+    this.io.err(`error: ${message}${message.endsWith('\n') ? '' : '\n'}`);
+  }
+
+  /** The open connection; opens it on first use (virsh's connHandler). */
+  async connection(): Promise<Connection> {
+    if (this.conn) return this.conn;
+    const { connect } = await import('../api/connection.js');
+    this.conn = await connect(this.options.uri);
+    return this.conn;
+  }
+
+  /** True when a connection is open. */
+  get connected(): boolean { return this.conn !== null; }
+
+  /** Replaces the connection (the `connect` command): the old one is closed first. */
+  async reconnect(uri: string | undefined): Promise<void> {
+    await this.disconnect();
+    this.options.uri = uri;
+    await this.connection();
+  }
+
+  /** Closes the connection, if any. */
+  async disconnect(): Promise<void> {
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) await conn.close();
+  }
+}

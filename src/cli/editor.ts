@@ -1,0 +1,86 @@
+/**
+ * Running the user's editor on a temporary file, as virsh's vshEditFile does, but without
+ * a shell: $VISUAL, then $EDITOR, then vi, split into words (simple quotes honoured) and
+ * run with an argument array, so nothing in the variable is ever interpreted by a shell.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
+import type { Control } from './control.js';
+
+/** Splits an editor command line into words: blanks separate, quotes group, backslash escapes. */
+export function splitEditorCommand(command: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < command.length) current += command[++i];
+      else current += c;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '\\' && i + 1 < command.length) current += command[++i];
+    else current += c;
+  }
+  if (inWord) words.push(current);
+  return words;
+}
+
+/** A temporary file holding text for the editor; remove() deletes it and its directory. */
+export interface EditFile { path: string; remove(): Promise<void> }
+
+/** Writes `text` to a new private temporary file (mode 0600 in a 0700 directory). */
+export async function writeEditFile(text: string): Promise<EditFile> {
+  const dir = await mkdtemp(join(process.env.TMPDIR || tmpdir(), 'snapvirt-'));
+  const path = join(dir, 'snapshot.xml');
+  await writeFile(path, text, { mode: 0o600 });
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the editor on `path`; a failure is libvirt's "Child process … unexpected exit status" error. */
+export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const editor = env.VISUAL || env.EDITOR || 'vi';
+  const words = splitEditorCommand(editor);
+  if (words.length === 0) words.push('vi');
+  const [program, ...args] = words;
+  const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    const child = spawn(program, [...args, path], { stdio: ['inherit', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => ctl.io.out(chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => ctl.io.err(chunk.toString('utf8')));
+    child.on('error', (error) => resolve({ code: null, signal: null, error }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const shown = `${editor} ${path}`;
+  if (status.error) {
+    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `Cannot run program '${program}': No such file or directory`);
+  }
+  if (status.signal) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `Child process (${shown}) unexpected fatal signal ${status.signal}`);
+  }
+  if (status.code !== 0) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `Child process (${shown}) unexpected exit status ${status.code}`);
+  }
+}
+
+/** Reads the edited file back. */
+export async function readEditFile(ctl: Control, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    ctl.error(`${path}: failed to read temporary file: ${(err as Error).message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * snapvirt's entry point: virsh's global options, then one command string
+ * (`snapvirt 'cmd1; cmd2'`), one command as separate words (`snapvirt cmd arg…`), or the
+ * interactive shell when no command is given. Returns the exit status: 0 when the last
+ * command succeeded, 1 otherwise.
+ */
+import { ArgvTokenSource, StringTokenSource, type TokenSource } from './command-line.js';
+import { parseCommands } from './command-parser.js';
+import { Control, type OutputSink } from './control.js';
+import { parseGlobalOptions } from './global-options.js';
+import { LIBRARY_VERSION_TEXT } from './commands/host.js';
+import { findCommand, COMMAND_GROUPS } from './registry.js';
+import { reportConnectFailure, runCommands } from './run-commands.js';
+import { longVersionText, usageText } from './usage.js';
+
+/** Writes to the process's stdout and stderr. */
+export const processSink: OutputSink = {
+  out: (text) => { process.stdout.write(text); },
+  err: (text) => { process.stderr.write(text); },
+};
+
+/** Runs snapvirt with `argv` (the arguments after the program name); resolves to the exit status. */
+export async function main(argv: string[], io: OutputSink = processSink): Promise<number> {
+  const parsed = parseGlobalOptions(argv);
+  if (!parsed.ok) {
+    io.err(`error: ${parsed.error}\n`);
+    return 1;
+  }
+  const options = parsed.options;
+  if (options.version === 'short') {
+    io.out(`${LIBRARY_VERSION_TEXT}\n`);
+    return 0;
+  }
+  if (options.version === 'long') {
+    io.out(longVersionText(LIBRARY_VERSION_TEXT));
+    return 0;
+  }
+  if (options.help) {
+    io.out(usageText(COMMAND_GROUPS));
+    return 0;
+  }
+  const interactive = options.rest.length === 0;
+  const ctl = new Control(io, {
+    uri: options.uri, quiet: options.quiet, readonly: options.readonly, interactive, timing: options.timing,
+  });
+  try {
+    if (interactive) {
+      if (!(await connectEagerly(ctl, options.uri !== undefined))) return 1;
+      const { runShell } = await import('./shell.js');
+      return (await runShell(ctl)) ? 0 : 1;
+    }
+    const source: TokenSource = options.rest.length === 1
+      ? new StringTokenSource(options.rest[0])
+      : new ArgvTokenSource(options.rest);
+    const result = parseCommands(source, findCommand);
+    if (!result.ok) {
+      for (const message of result.errors) ctl.error(message);
+      return 1;
+    }
+    if (!(await connectEagerly(ctl, options.uri !== undefined))) return 1;
+    return (await runCommands(ctl, result.commands)) ? 0 : 1;
+  } finally {
+    await ctl.disconnect().catch(() => undefined);
+  }
+}
+
+/** As virsh: a URI given with -c must connect before anything runs; the default one connects on first use. */
+async function connectEagerly(ctl: Control, explicit: boolean): Promise<boolean> {
+  if (!explicit) return true;
+  try {
+    await ctl.connection();
+    return true;
+  } catch (err) {
+    reportConnectFailure(ctl, err);
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The interactive shell: virsh's welcome banner and `snapvirt # ` prompt, line editing
+ * with history (kept in $XDG_CACHE_HOME/snapvirt/history) and tab completion of command
+ * names and of a command's options.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { StringTokenSource } from './command-line.js';
+import { parseCommands } from './command-parser.js';
+import type { Control } from './control.js';
+import { commandNames, findCommand } from './registry.js';
+import { runCommands } from './run-commands.js';
+
+const HISTORY_LIMIT = 500;
+
+function historyFile(): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cache, 'snapvirt', 'history');
+}
+
+/** Completions for the text before the cursor: command names first, then the command's unused options. */
+export function completeLine(line: string): [string[], string] {
+  const words = line.split(/[ \t]+/);
+  const current = words[words.length - 1] ?? '';
+  // Only the command being typed after the last `;` matters.
+  const lastCommand = line.slice(line.lastIndexOf(';') + 1).trimStart().split(/[ \t]+/);
+  if (lastCommand.length <= 1) {
+    return [commandNames().filter((n) => n.startsWith(current)), current];
+  }
+  const def = findCommand(lastCommand[0]);
+  if (!def) return [[], current];
+  const used = new Set(lastCommand.slice(1, -1).filter((w) => w.startsWith('--')).map((w) => w.slice(2).split('=')[0]));
+  const options = def.opts
+    .filter((o) => o.type !== 'alias' && (o.type === 'argv' || !used.has(o.name)))
+    .map((o) => `--${o.name}`)
+    .filter((o) => o.startsWith(current));
+  return [options, current];
+}
+
+/** Runs the shell until quit, exit or end of input; true when the last command succeeded. */
+export async function runShell(ctl: Control): Promise<boolean> {
+  if (!ctl.options.quiet) {
+    ctl.print("Welcome to snapvirt, the virtualization interactive terminal.\n\n"
+      + "Type:  'help' for help with commands\n       'quit' to quit\n\n");
+  }
+  const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  let history: string[] = [];
+  if (terminal) {
+    try {
+      history = readFileSync(historyFile(), 'utf8').split('\n').filter((l) => l !== '').reverse().slice(0, HISTORY_LIMIT);
+    } catch { /* no history yet */ }
+  }
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal,
+    history,
+    historySize: HISTORY_LIMIT,
+    completer: completeLine,
+    prompt: ctl.options.readonly ? 'snapvirt > ' : 'snapvirt # ',
+  });
+  let ok = true;
+  const lines = rl[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done) {
+        ctl.print('\n');
+        break;
+      }
+      const line = next.value;
+      if (line.trim() === '') continue;
+      const parsed = parseCommands(new StringTokenSource(line), findCommand);
+      if (!parsed.ok) {
+        for (const message of parsed.errors) ctl.error(message);
+        ok = false;
+        continue;
+      }
+      ok = await runCommands(ctl, parsed.commands);
+      if (ctl.stopRequested) break;
+    }
+  } finally {
+    rl.close();
+    if (terminal) saveHistory(rl);
+  }
+  return ok;
+}
+
+function saveHistory(rl: ReturnType<typeof createInterface>): void {
+  const lines = (rl as unknown as { history?: string[] }).history ?? [];
+  try {
+    const file = historyFile();
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${[...lines].reverse().join('\n')}\n`, { mode: 0o600 });
+  } catch { /* history is a convenience; losing it is not an error */ }
+}

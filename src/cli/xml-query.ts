@@ -1,0 +1,84 @@
+/**
+ * The XML reading virsh does on the client side: XPath over a document the API returned
+ * (snapshot-list's state and time, snapshot-info, dumpxml --xpath), with libxml2 itself
+ * (libxml2-wasm), parsed without blank text nodes as virshDumpXML does.
+ */
+import { ParseOption, XmlAttribute, XmlDocument, XmlElement, type XmlNode } from 'libxml2-wasm';
+import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
+import { escapeXml } from './output/escape.js';
+
+function parse(xml: string): XmlDocument {
+  return XmlDocument.fromString(xml, { option: ParseOption.XML_PARSE_NOBLANKS });
+}
+
+/** virXPathString: the string value of `expr`, or undefined when it is empty. */
+export function xpathString(xml: string, expr: string): string | undefined {
+  const doc = parse(xml);
+  try {
+    const result = doc.eval(`string(${expr})`);
+    const text = typeof result === 'string' ? result : '';
+    return text === '' ? undefined : text;
+  } finally {
+    doc.dispose();
+  }
+}
+
+/** virXPathBoolean over `expr`. */
+export function xpathBoolean(xml: string, expr: string): boolean {
+  const doc = parse(xml);
+  try {
+    return doc.eval(`boolean(${expr})`) === true;
+  } finally {
+    doc.dispose();
+  }
+}
+
+/** How xmlNodeDump (format on, level 0) prints one node. */
+function dumpNode(node: XmlNode): string {
+  if (node instanceof XmlElement) return node.toString({ format: true });
+  if (node instanceof XmlAttribute) return ` ${node.name}="${escapeAttribute(node.content)}"`;
+  return escapeXml(node.content);
+}
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+    .replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+/** What dumpxml --xpath prints: stdout text, libxml2's own diagnostics for stderr. */
+export interface XPathDump { stdout: string; stderr: string }
+
+/**
+ * virshDumpXML: the nodes `xpath` selects, one per line, or wrapped in `<nodes>`.
+ * A result that is not a node set is libvirt's `Incorrect xpath` internal error; an
+ * expression libxml2 cannot compile prints libxml2's message and selects nothing.
+ */
+export function dumpXPath(xml: string, xpath: string, wrap: boolean): XPathDump {
+  const doc = parse(xml);
+  try {
+    let result: ReturnType<XmlDocument['eval']>;
+    try {
+      result = doc.eval(xpath);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const prefix = `Failed to compile XPath expression: ${xpath}`;
+      const detail = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+      return { stdout: '', stderr: detail.endsWith('\n') ? detail : `${detail}\n` };
+    }
+    if (!Array.isArray(result)) {
+      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, `Incorrect xpath '${xpath}'`);
+    }
+    if (!wrap) return { stdout: result.map((n) => `${dumpNode(n)}\n`).join(''), stderr: '' };
+    const attributes = result.filter((n) => n instanceof XmlAttribute).map(dumpNode).join('');
+    const children = result.filter((n) => !(n instanceof XmlAttribute)).map((n) =>
+      n instanceof XmlElement ? n.toString() : escapeXml(n.content)).join('');
+    const wrapped = parse(`<nodes${attributes}>${children}</nodes>`);
+    try {
+      return { stdout: `${wrapped.root.toString({ format: true })}\n`, stderr: '' };
+    } finally {
+      wrapped.dispose();
+    }
+  } finally {
+    doc.dispose();
+  }
+}

@@ -9,13 +9,18 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Names of the entries of `dir` with mode and size, sorted; recursive into subdirs. */
-export async function listingOf(dir: string): Promise<string[]> {
+/**
+ * Names of the entries of `dir` with mode and (unless `sizes` is false) size, sorted,
+ * recursive. qcow2 files never shrink, so an undone internal snapshot leaves its image
+ * larger with identical content: compare without sizes there and check chains instead.
+ */
+export async function listingOf(dir: string, opts: { sizes?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
   async function walk(d: string, prefix: string): Promise<void> {
     for (const name of (await readdir(d)).sort()) {
       const st = await lstat(join(d, name));
-      out.push(`${prefix}${name} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? 'dir' : st.size}`);
+      const size = st.isDirectory() ? 'dir' : opts.sizes === false ? 'file' : String(st.size);
+      out.push(`${prefix}${name} ${(st.mode & 0o7777).toString(8)} ${size}`);
       if (st.isDirectory()) await walk(join(d, name), `${prefix}${name}/`);
     }
   }

@@ -89,6 +89,8 @@ async function hasTag(image: string, tag: string): Promise<boolean> {
 export async function undoResource(res: DiskResource): Promise<void> {
   switch (res.kind) {
     case 'created-file':
+      // Absent (never created, or already undone): nothing to do, and its directory may not even exist.
+      if (!(await exists(res.path))) return;
       await removeFileIfPresent(res.path);
       fsyncParentDir(res.path);
       return;

@@ -78,7 +78,13 @@ export async function runOfflineOperation(store: Store, op: OfflineOperation): P
       // Counted before running: a step that fails halfway may have left something behind.
       started++;
       store.journal.update(id, { progress: JSON.stringify({ started }) });
-      await step.run();
+      try {
+        await step.run();
+      } catch (err) {
+        // A step that provably created nothing must not be undone: its target may be someone else's file.
+        if ((err as { nothingCreated?: boolean }).nothingCreated) started--;
+        throw err;
+      }
       failpoint(`${op.kind}.prepare.step.after`);
     }
     failpoint(`${op.kind}.commit.before`);
@@ -158,7 +164,10 @@ export async function recoverOfflineJournal(store: Store, domainUuid?: string): 
         failpoint('recover.undo.resource.after');
       }
       store.journal.update(rec.id, { phase: 'rolled-back', error: rec.error ?? 'interrupted' });
-      store.journal.setOutcome(rec.id, 'rolled-back', false);
+      failpoint('recover.close.before');
+      store.journal.setOutcome(rec.id, 'rolled-back', true);
+      recovered++;
+      continue;
     }
     failpoint('recover.close.before');
     store.journal.close(rec.id);

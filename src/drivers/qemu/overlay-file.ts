@@ -18,7 +18,8 @@ export async function createOverlayFile(path: string, backing: BackingRef): Prom
   try {
     handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
   } catch (err) {
-    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
+    const e = virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
+    throw Object.assign(e, { nothingCreated: true });
   }
   await handle.close();
   try {

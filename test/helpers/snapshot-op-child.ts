@@ -1,0 +1,18 @@
+/**
+ * A child-process entry point for crash tests: opens qemu:///session on SNAPVIRT_STATE_DIR
+ * and runs one snapshot operation, so SNAPVIRT_FAILPOINTS=…=crash can SIGKILL it mid-way.
+ *
+ *   node snapshot-op-child.js create <domain> <xml> <flags>
+ *   node snapshot-op-child.js revert|delete <domain> <snapshot> <flags>
+ */
+import { connect } from '../../src/api/connection.js';
+
+const [op, domainName, arg, flagsText] = process.argv.slice(2);
+const conn = await connect('qemu:///session');
+const dom = await conn.domainLookupByName(domainName!);
+const flags = Number(flagsText ?? '0');
+if (op === 'create') await dom.snapshotCreateXML(arg!, flags);
+else if (op === 'revert') await (await dom.snapshotLookupByName(arg!)).revert(flags);
+else if (op === 'delete') await (await dom.snapshotLookupByName(arg!)).delete(flags);
+else throw new Error(`unknown op ${op}`);
+await conn.close();

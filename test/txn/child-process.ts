@@ -47,7 +47,7 @@ export function runChild(name: string, args: string[], env: Record<string, strin
 export function startChildUntil(name: string, args: string[], line: string, env: Record<string, string> = {}):
 Promise<{ child: ChildProcess; exited: Promise<ChildResult> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture(name), ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fixture(name), ...args], { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let seen = false;

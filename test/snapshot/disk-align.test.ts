@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VirError, VirErrorCode } from '../../src/api/errors.js';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import type { DomainDef } from '../../src/conf/domain-types.js';
+import { formatSnapshotXML, parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
+import type { SnapshotDef } from '../../src/conf/snapshot-types.js';
+import { alignSnapshotDisks, checkSnapshotLocations, defaultOverlayPath, findDomainDisk, type AlignDisksOptions } from '../../src/snapshot/disk-align.js';
+
+const DOMAIN = parseDomainXML(`<domain type='qemu'>
+  <name>qa2</name>
+  <memory>1048576</memory>
+  <os><type>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/srv/vm/img/qa2-0.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/srv/vm/img/qa2-1.qcow2'/><target dev='vdb' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+    <disk type='block' device='disk'><source dev='/dev/vg/data'/><target dev='vdc' bus='virtio'/></disk>
+  </devices>
+</domain>`);
+
+const snapshot = (disks: string, name = 's1'): SnapshotDef =>
+  parseSnapshotXML(`<domainsnapshot><name>${name}</name><disks>${disks}</disks></domainsnapshot>`, { now: 1 }).def;
+
+const EXTERNAL: AlignDisksOptions = { defaultMode: 'external', uniformInternal: false };
+const INTERNAL_UNIFORM: AlignDisksOptions = { defaultMode: 'internal', uniformInternal: true };
+
+function alignError(def: SnapshotDef, opts: AlignDisksOptions, domain: DomainDef = DOMAIN): VirError {
+  try {
+    alignSnapshotDisks(def, domain, opts);
+  } catch (err) {
+    assert.ok(err instanceof VirError, `expected a VirError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('alignment unexpectedly succeeded');
+}
+
+const summary = (def: SnapshotDef): Array<[string, string | undefined, string | undefined]> =>
+  def.disks.map((d) => [d.name, d.snapshot, d.sourcePath]);
+
+describe('alignSnapshotDisks', () => {
+  it('fills in every domain disk in domain order with default overlay names', () => {
+    const def = snapshot("<disk name='vdc' snapshot='no'/>");
+    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, requireExistingSources: true, isRegularFile: (p) => p.endsWith('.qcow2') });
+    assert.deepEqual(summary(def), [
+      ['vda', 'external', '/srv/vm/img/qa2-0.s1'],
+      ['vdb', 'external', '/srv/vm/img/qa2-1.s1'],
+      ['hdc', 'no', undefined],
+      ['vdc', 'no', undefined],
+    ]);
+    assert.deepEqual(def.disks.map((d) => d.type), ['file', 'file', 'file', undefined]);
+  });
+  it('refuses to generate an overlay name next to a block device when sources are checked', () => {
+    const err = alignError(snapshot(''), { ...EXTERNAL, requireExistingSources: true, isRegularFile: (p) => p.endsWith('.qcow2') });
+    assert.equal(err.message, "unsupported configuration: source for disk 'vdc' is not a regular file; refusing to generate external snapshot name");
+  });
+  it('resolves disks named by source path and reorders to domain order', () => {
+    const def = snapshot("<disk name='/srv/vm/img/qa2-1.qcow2' snapshot='no'/><disk name='vda'><source file='/o/vda.qcow2'/></disk>");
+    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, isRegularFile: () => true, requireExistingSources: true });
+    assert.deepEqual(summary(def).slice(0, 3), [
+      ['vda', 'external', '/o/vda.qcow2'],
+      ['vdb', 'no', undefined],
+      ['hdc', 'no', undefined],
+    ]);
+    const out = formatSnapshotXML(def);
+    assert.match(out, /<disk name='vdb' snapshot='no'\/>/);
+    assert.doesNotMatch(out, /qa2-1.qcow2/);
+  });
+  it('rejects an unknown disk', () => {
+    const err = alignError(snapshot("<disk name='vdz'/>"), EXTERNAL);
+    assert.equal(err.message, "unsupported configuration: no disk named 'vdz'");
+    assert.equal(err.code, VirErrorCode.CONFIG_UNSUPPORTED);
+  });
+  it('rejects a disk given twice, by target and by path', () => {
+    const err = alignError(snapshot("<disk name='vda'/><disk name='/srv/vm/img/qa2-0.qcow2'/>"), EXTERNAL);
+    assert.equal(err.message, "unsupported configuration: disk '/srv/vm/img/qa2-0.qcow2' specified twice");
+  });
+  it('rejects more requests than the domain has disks', () => {
+    const err = alignError(snapshot("<disk name='vda'/><disk name='vdb'/><disk name='hdc'/><disk name='vdc'/><disk name='vdd'/>"), EXTERNAL);
+    assert.equal(err.message, 'unsupported configuration: too many disk snapshot requests for domain');
+  });
+  it('rejects a path that two disks share as ambiguous', () => {
+    const twin = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='file'><source file='/same.img'/><target dev='vda'/></disk>
+      <disk type='file'><source file='/same.img'/><target dev='vdb'/></disk></devices></domain>`);
+    const err = alignError(snapshot("<disk name='/same.img'/>"), EXTERNAL, twin);
+    assert.equal(err.message, "unsupported configuration: no disk named '/same.img'");
+  });
+  it('requires internal mode everywhere when the driver needs uniform internal snapshots', () => {
+    const err = alignError(snapshot("<disk name='vda' snapshot='internal'/><disk name='vdb' snapshot='external'/>"), INTERNAL_UNIFORM);
+    assert.equal(err.message, "unsupported configuration: disk 'vdb' must use snapshot mode 'internal'");
+    const no = alignError(snapshot("<disk name='vda' snapshot='no'/>"), INTERNAL_UNIFORM);
+    assert.equal(no.message, "unsupported configuration: disk 'vda' must use snapshot mode 'internal'");
+    const ok = snapshot("<disk name='vda' snapshot='internal'/>");
+    alignSnapshotDisks(ok, DOMAIN, INTERNAL_UNIFORM);
+    assert.deepEqual(ok.disks.map((d) => d.snapshot), ['internal', 'internal', 'no', 'internal']);
+  });
+  it('rejects an overlay file on a disk that is not external', () => {
+    const def: SnapshotDef = { name: 's1', disks: [{ name: 'vda', snapshot: 'internal', sourcePath: '/x' }] };
+    const err = alignError(def, EXTERNAL);
+    assert.equal(err.message, "unsupported configuration: file '/x' for disk 'vda' requires use of external snapshot mode");
+  });
+  it('refuses to name an overlay after a source that is not a regular file, only when asked to check', () => {
+    const err = alignError(snapshot(''), { ...EXTERNAL, requireExistingSources: true, isRegularFile: () => false });
+    assert.equal(err.message, "unsupported configuration: source for disk 'vda' is not a regular file; refusing to generate external snapshot name");
+    const unchecked = snapshot('');
+    alignSnapshotDisks(unchecked, DOMAIN, EXTERNAL);
+    assert.equal(unchecked.disks[0]?.sourcePath, '/srv/vm/img/qa2-0.s1');
+  });
+  it('detects generated name collisions', () => {
+    const clash = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='file'><source file='/img/a.qcow2'/><target dev='vda'/></disk>
+      <disk type='file'><source file='/img/a.raw'/><target dev='vdb'/></disk></devices></domain>`);
+    const err = alignError(snapshot(''), EXTERNAL, clash);
+    assert.equal(err.message, "unsupported configuration: cannot generate external snapshot name for disk 'vda': collision with disk 'vdb'");
+  });
+  it('takes a disk\'s domain-level snapshot default', () => {
+    const dom = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='file' snapshot='no'><source file='/img/a.qcow2'/><target dev='vda'/></disk>
+      <disk type='file' snapshot='internal'><source file='/img/b.qcow2'/><target dev='vdb'/></disk></devices></domain>`);
+    const def = snapshot("<disk name='vdb'/>");
+    alignSnapshotDisks(def, dom, EXTERNAL);
+    assert.deepEqual(def.disks.map((d) => d.snapshot), ['no', 'internal']);
+  });
+  it('leaves a domain without disks alone', () => {
+    const empty = parseDomainXML("<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os></domain>");
+    const def = snapshot('');
+    alignSnapshotDisks(def, empty, EXTERNAL);
+    assert.deepEqual(def.disks, []);
+  });
+});
+
+describe('defaultOverlayPath and findDomainDisk', () => {
+  it('replaces only a suffix in the file name', () => {
+    assert.equal(defaultOverlayPath('/srv/vm/img/qa2-0.qcow2', 's1'), '/srv/vm/img/qa2-0.s1');
+    assert.equal(defaultOverlayPath('/srv/v.m/img/disk', 's1'), '/srv/v.m/img/disk.s1');
+    assert.equal(defaultOverlayPath('/a/b.tar.gz', 's1'), '/a/b.tar.s1');
+  });
+  it('finds by target, or by an unambiguous absolute source path', () => {
+    assert.equal(findDomainDisk(DOMAIN, 'vdb')?.target, 'vdb');
+    assert.equal(findDomainDisk(DOMAIN, '/dev/vg/data')?.target, 'vdc');
+    assert.equal(findDomainDisk(DOMAIN, 'srv/vm/img/qa2-0.qcow2'), undefined);
+  });
+});
+
+describe('checkSnapshotLocations', () => {
+  const def = (memory: 'no' | 'internal' | 'external', modes: Array<'no' | 'internal' | 'external'>, state?: SnapshotDef['state']): SnapshotDef => ({
+    name: 's', state, memory: { snapshot: memory, ...(memory === 'external' ? { file: '/m' } : {}) },
+    disks: modes.map((m, i) => ({ name: `vd${String.fromCharCode(97 + i)}`, snapshot: m })),
+  });
+  const message = (d: SnapshotDef): string => {
+    try {
+      checkSnapshotLocations(d);
+    } catch (err) {
+      assert.ok(err instanceof VirError);
+      return err.message;
+    }
+    return 'ok';
+  };
+  it('applies qemu\'s consistency rules', () => {
+    assert.equal(message(def('no', ['no', 'no'])), 'unsupported configuration: nothing selected for snapshot');
+    assert.equal(message(def('no', ['internal', 'external'])), 'unsupported configuration: mixing internal and external targets for a snapshot is not yet supported');
+    assert.equal(message(def('external', ['internal'])), 'unsupported configuration: mixing internal and external targets for a snapshot is not yet supported');
+    assert.equal(message(def('internal', ['no'])), 'unsupported configuration: internal and full system snapshots require all disks to be selected for snapshot');
+    assert.equal(message(def('no', ['no', 'internal'], 'disk-snapshot')), 'unsupported configuration: disk-only snapshots require at least one disk to be selected for snapshot');
+    assert.equal(message(def('internal', ['internal', 'no'])), 'ok');
+    assert.equal(message(def('no', ['external', 'no'], 'disk-snapshot')), 'ok');
+    assert.equal(message(def('external', ['external', 'external'])), 'ok');
+  });
+});

@@ -83,6 +83,7 @@ export function applyTestDomainDefaults(def: DomainDef, randomMac: () => string 
       disk.bus = bus;
     }
   }
+  addDriveAddresses(def, devices);
   childElements(devices, 'interface').forEach((nic, index) => {
     if (!childElement(nic, 'mac')) nic.children.unshift(makeElement('mac', [['address', randomMac()]]));
     if (!childElement(nic, 'target')) {
@@ -92,6 +93,59 @@ export function applyTestDomainDefaults(def: DomainDef, randomMac: () => string 
     }
   });
   sortTopLevel(el);
+}
+
+/** Drive-address geometry per bus (virDomainDiskDefAssignAddress): disks per controller, per bus. */
+const DRIVE_GEOMETRY: Record<string, { perController: number; perBus: number }> = {
+  ide: { perController: 4, perBus: 2 },
+  fdc: { perController: 2, perBus: 2 },
+  sata: { perController: 6, perBus: 6 },
+  scsi: { perController: 7, perBus: 7 },
+};
+
+/** virDiskNameToIndex: "hdc" → 2, "sdaa" → 26. */
+function diskIndex(target: string): number | undefined {
+  const letters = /([a-z]+)$/.exec(target.replace(/^(hd|sd|fd|vd|xvd|ub)/, ''))?.[1];
+  if (!letters) return undefined;
+  let index = 0;
+  for (const ch of letters) index = index * 26 + (ch.charCodeAt(0) - 96);
+  return index - 1;
+}
+
+/**
+ * Gives ide/fdc/sata/scsi disks their `<address type='drive'>` and adds the implicit
+ * controllers they need right after the last disk, as libvirt does.
+ */
+function addDriveAddresses(def: DomainDef, devices: XmlElement): void {
+  const needed = new Map<string, number>();
+  for (const disk of def.disks) {
+    const geometry = disk.bus ? DRIVE_GEOMETRY[disk.bus] : undefined;
+    const index = diskIndex(disk.target);
+    if (!geometry || index === undefined) continue;
+    let controller: number;
+    const existing = childElement(disk.element, 'address');
+    if (existing) {
+      controller = Number(attrValue(existing, 'controller') ?? '0');
+    } else {
+      controller = Math.floor(index / geometry.perController);
+      const bus = Math.floor((index % geometry.perController) / geometry.perBus);
+      const unit = index % geometry.perBus;
+      disk.element.children.push(makeElement('address', [
+        ['type', 'drive'], ['controller', String(controller)], ['bus', String(bus)], ['target', '0'], ['unit', String(unit)],
+      ]));
+    }
+    needed.set(disk.bus!, Math.max(needed.get(disk.bus!) ?? -1, controller));
+  }
+  const lastDisk = [...devices.children].reverse().find((c) => isElement(c) && (c.name === 'disk' || c.name === 'controller'));
+  let at = lastDisk ? devices.children.indexOf(lastDisk) + 1 : 0;
+  for (const [type, maxIndex] of needed) {
+    for (let index = 0; index <= maxIndex; index++) {
+      const present = childElements(devices, 'controller')
+        .some((c) => attrValue(c, 'type') === type && (attrValue(c, 'index') ?? '0') === String(index));
+      if (present) continue;
+      devices.children.splice(at++, 0, makeElement('controller', [['type', type], ['index', String(index)]]));
+    }
+  }
 }
 
 function ensureMemory(el: XmlElement, name: string, kib: number): void {

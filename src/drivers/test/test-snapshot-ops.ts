@@ -112,6 +112,10 @@ function fillCreationDefaults(def: SnapshotDef): void {
  * an active domain and shutoff otherwise, and no memory.
  */
 function alignForCreate(vm: TestDomainObj, def: SnapshotDef, flags: number): void {
+  if (def.disks.some((disk) => disk.snapshot === 'manual')) {
+    throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.TEST,
+      "'manual' snapshot mode is not supported by the test driver");
+  }
   if (flags & C.DISK_ONLY) {
     def.state = vm.isActive() ? 'disk-snapshot' : 'shutoff';
     def.memory = { snapshot: 'no' };

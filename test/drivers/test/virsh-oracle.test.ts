@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connect, SnapshotListFlags as L } from '../../../src/index.js';
 
@@ -17,6 +20,32 @@ describe('test driver against virsh -c test:///default', () => {
   it('prints the default domain exactly as libvirt', async () => {
     const dom = await (await connect('test:///default')).domainLookupByName('test');
     assert.equal(await dom.getXMLDesc(), virsh('dumpxml test'));
+  });
+
+  it('fills in libvirt\'s defaults for a defined domain (disk buses, drive addresses, controllers, NIC names)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapvirt-define-'));
+    try {
+      const file = join(dir, 'd3.xml');
+      writeFileSync(file, `<domain type='test'>
+  <name>d3</name>
+  <os><type>hvm</type></os>
+  <memory unit='MiB'>64</memory>
+  <description>hi</description>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/tmp/x.qcow2'/><target dev='vdb'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+    <interface type='network'><source network='default'/></interface>
+  </devices>
+</domain>
+`);
+      const mask = (xml: string) => xml.replace(/<uuid>[^<]*<\/uuid>/, '<uuid/>').replace(/52:54:00(:[0-9a-f]{2}){3}/, 'MAC');
+      const expected = virsh(`define ${file}; dumpxml d3`);
+      const conn = await connect('test:///default');
+      const dom = await conn.domainDefineXML(readFileSync(file, 'utf8'));
+      assert.equal(mask(await dom.getXMLDesc()), mask(expected));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints snapshots of running, paused and shut-off states exactly as libvirt', async () => {

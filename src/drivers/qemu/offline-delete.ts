@@ -20,6 +20,7 @@ import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
+import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
@@ -47,11 +48,12 @@ async function checkUsable(image: string, format: string): Promise<Awaited<Retur
 }
 
 /** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
-export async function deleteOfflineSnapshot(store: Store, dom: DomainRef, name: string, flags: number): Promise<void> {
+export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
   if (flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
       `unsupported flags (0x${(flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)).toString(16)}) in function qemuDomainSnapshotDelete`);
   }
+  const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
   const tree = loadTree(store, record.uuid);
   tree.get(name, Q);
@@ -73,7 +75,7 @@ export async function deleteOfflineSnapshot(store: Store, dom: DomainRef, name: 
     }
   }
 
-  await runOfflineOperation(store, {
+  await runOfflineOperation(ctx, {
     kind: 'delete',
     domainUuid: record.uuid,
     domainName: record.name,

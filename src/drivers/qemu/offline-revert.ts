@@ -20,6 +20,7 @@ import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
+import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages } from './chain-inspect.js';
 import type { AppliedTagResource } from './disk-resources.js';
@@ -45,11 +46,12 @@ export function knownImageDirs(domain: DomainDef, tree: SnapshotTree): Set<strin
 }
 
 /** Reverts shut-off domain `dom` to snapshot `name`. */
-export async function revertOfflineSnapshot(store: Store, dom: DomainRef, name: string, flags: number): Promise<void> {
+export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
   if (flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
       `unsupported flags (0x${(flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)).toString(16)}) in function qemuDomainRevertToSnapshot`);
   }
+  const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
   const tree = loadTree(store, record.uuid);
   const snap = tree.get(name, Q).def;
@@ -68,7 +70,7 @@ export async function revertOfflineSnapshot(store: Store, dom: DomainRef, name: 
     ? await externalRevertSteps(snap, target)
     : await internalRevertSteps(snap, target, knownImageDirs(domain, tree));
   const cleanup = steps.map((s) => s.resource).filter((r): r is AppliedTagResource => r.kind === 'applied-tag');
-  await runOfflineOperation(store, {
+  await runOfflineOperation(ctx, {
     kind: 'revert',
     domainUuid: record.uuid,
     domainName: record.name,

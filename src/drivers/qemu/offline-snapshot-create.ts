@@ -16,6 +16,7 @@ import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
 import type { Store } from '../../store/index.js';
+import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { createOverlayFile } from './overlay-file.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
@@ -48,9 +49,10 @@ function checkCreateFlags(flags: number): void {
 }
 
 /** Creates (or with REDEFINE, redefines) a snapshot of the shut-off domain `dom`; returns its name. */
-export async function createOfflineSnapshot(store: Store, dom: DomainRef, xml: string, flags: number): Promise<string> {
+export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
   checkCreateFlags(flags);
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
+  const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
   const tree = loadTree(store, record.uuid);
   const redefine = (flags & C.REDEFINE) !== 0;
@@ -95,7 +97,7 @@ export async function createOfflineSnapshot(store: Store, dom: DomainRef, xml: s
   }
   const newDomain = domainAfterSnapshot(domain, actions);
 
-  await runOfflineOperation(store, {
+  await runOfflineOperation(ctx, {
     kind: 'create',
     domainUuid: record.uuid,
     domainName: record.name,

@@ -14,10 +14,10 @@ import { openStore, type Store } from '../../store/index.js';
 import type {
   DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver,
 } from '../driver.js';
-import { withDomainLock } from './domain-lock.js';
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
-import { recoverOfflineJournal } from './offline-operation.js';
+import { createQemuTxnContext, recoverOfflineJournal, withOfflineLock } from './offline-operation.js';
+import type { TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
@@ -45,7 +45,11 @@ export class QemuOfflineDriver implements HypervisorDriver {
   /** Shut-off reasons since this connection changed them (after a revert: from snapshot). */
   readonly #shutoffReason = new Map<string, number>();
 
-  constructor(readonly store: Store, readonly uri: string) {}
+  readonly store: Store;
+
+  constructor(readonly ctx: TxnContext, readonly uri: string) {
+    this.store = ctx.store;
+  }
 
   identity(): DriverIdentity {
     return { type: 'QEMU', hypervisorVersion: QEMU_VERSION, uri: this.uri, hostname: hostname() };
@@ -102,7 +106,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `domain '${byUuid.name}' is already defined with uuid ${def.uuid}`);
     }
     const persistentXml = domainRecordXml(def);
-    await withDomainLock(def.uuid, async () => {
+    await withOfflineLock(this.ctx, def.uuid, 'define', async () => {
       this.store.transaction(() => {
         if (byUuid) this.store.domains.update(def.uuid, { persistentXml, persistent: true });
         else this.store.domains.insert({ uuid: def.uuid, name: def.name, persistentXml, liveXml: null, persistent: true, autostart: false, runtime: null });
@@ -118,7 +122,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
     unsupportedFlags(flags, U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.NVRAM | U.KEEP_NVRAM | U.CHECKPOINTS_METADATA | U.TPM | U.KEEP_TPM,
       'qemuDomainUndefineFlags');
-    await withDomainLock(dom.uuid, async () => {
+    await withOfflineLock(this.ctx, dom.uuid, 'undefine', async () => {
       const { record } = loadDomain(this.store, dom);
       const count = this.store.snapshots.list(record.uuid).length;
       if (count > 0 && !(flags & U.SNAPSHOTS_METADATA)) {
@@ -173,7 +177,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    return withDomainLock(dom.uuid, () => createOfflineSnapshot(this.store, dom, xml, flags));
+    return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
   }
 
   #tree(dom: DomainRef) {
@@ -236,12 +240,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
-    await withDomainLock(dom.uuid, () => revertOfflineSnapshot(this.store, dom, snapshot, flags));
+    await withOfflineLock(this.ctx, dom.uuid, 'snapshot-revert', () => revertOfflineSnapshot(this.ctx, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
-    await withDomainLock(dom.uuid, () => deleteOfflineSnapshot(this.store, dom, snapshot, flags));
+    await withOfflineLock(this.ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(this.ctx, dom, snapshot, flags));
   }
 }
 
@@ -249,11 +253,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
 export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
   const kind = qemuUriKind(uri);
   const store = openStore(stateDirFor(kind));
+  const ctx = createQemuTxnContext(store);
   try {
-    await recoverOfflineJournal(store);
+    await recoverOfflineJournal(ctx);
   } catch (err) {
     store.close();
     throw err;
   }
-  return new QemuOfflineDriver(store, rawUri);
+  return new QemuOfflineDriver(ctx, rawUri);
 };

@@ -5,6 +5,7 @@ import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import type { DomainDef } from '../../src/conf/domain-types.js';
 import { formatSnapshotXML, parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
 import type { SnapshotDef } from '../../src/conf/snapshot-types.js';
+import { scratchFile, virsh, virshErrorMessage } from '../conf/oracle.js';
 import { alignSnapshotDisks, checkSnapshotLocations, defaultOverlayPath, findDomainDisk, type AlignDisksOptions } from '../../src/snapshot/disk-align.js';
 
 const DOMAIN = parseDomainXML(`<domain type='qemu'>
@@ -166,5 +167,40 @@ describe('checkSnapshotLocations', () => {
     assert.equal(message(def('internal', ['internal', 'no'])), 'ok');
     assert.equal(message(def('no', ['external', 'no'], 'disk-snapshot')), 'ok');
     assert.equal(message(def('external', ['external', 'external'])), 'ok');
+  });
+});
+
+describe('alignSnapshotDisks against the test driver (virsh, test:///default)', () => {
+  const live = virsh('dumpxml test');
+  const testDomain = parseDomainXML(live.stdout);
+  // The test driver aligns with internal as the default and uniform internal disks,
+  // or, with external memory, external disks whose originals must be regular files.
+  const cases: Array<[string, string, AlignDisksOptions]> = [
+    ['unknown disk', "<name>x</name><disks><disk name='vdz'/></disks>", INTERNAL_UNIFORM],
+    ['external disk', "<name>x</name><disks><disk name='vda' snapshot='external'/></disks>", INTERNAL_UNIFORM],
+    ['disk excluded', "<name>x</name><disks><disk name='vda' snapshot='no'/></disks>", INTERNAL_UNIFORM],
+    ['file on an internal disk', "<name>x</name><disks><disk name='vda' snapshot='internal'><source file='/x'/></disk></disks>", INTERNAL_UNIFORM],
+    ['too many disks', "<name>x</name><disks><disk name='vda'/><disk name='vdb'/></disks>", INTERNAL_UNIFORM],
+    ['external memory over a missing image', "<name>x</name><memory file='/tmp/never-written.mem'/>",
+      { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile: () => false }],
+  ];
+  for (const [label, body, opts] of cases) {
+    it(label, () => {
+      const xml = `<domainsnapshot>${body}</domainsnapshot>`;
+      const expected = virshErrorMessage(virsh(`snapshot-create test --xmlfile ${scratchFile(xml)}`).stderr);
+      const err = alignError(parseSnapshotXML(xml, {}).def, opts, testDomain);
+      assert.equal(err.message, expected);
+    });
+  }
+  it('names a disk given by path by its target, as snapshot-dumpxml shows', () => {
+    const xml = "<domainsnapshot><name>x</name><disks><disk name='/guest/diskimage1'/></disks></domainsnapshot>";
+    const result = virsh(`snapshot-create test --xmlfile ${scratchFile(xml)}; snapshot-dumpxml test x`);
+    assert.equal(result.status, 0, result.stderr);
+    const disks = /  <disks>\n[\s\S]*?  <\/disks>\n/.exec(result.stdout)?.[0];
+    const def = parseSnapshotXML(xml, {}).def;
+    alignSnapshotDisks(def, testDomain, INTERNAL_UNIFORM);
+    const ours = /  <disks>\n[\s\S]*?  <\/disks>\n/.exec(formatSnapshotXML(def))?.[0];
+    assert.ok(disks);
+    assert.equal(ours, disks);
   });
 });

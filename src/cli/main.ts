@@ -49,6 +49,8 @@ export async function main(argv: string[], io: OutputSink = processSink): Promis
       const { runShell } = await import('./shell.js');
       return (await runShell(ctl)) ? 0 : 1;
     }
+    // virsh refuses an empty command string outright (vshCommandStringParse).
+    if (options.rest.length === 1 && options.rest[0] === '') return 1;
     const source: TokenSource = options.rest.length === 1
       ? new StringTokenSource(options.rest[0])
       : new ArgvTokenSource(options.rest);

@@ -24,7 +24,9 @@ function displayWidth(text: string): number {
 /** Formats `rows` under `header` as vshTablePrintToStdout does; `withHeader` false for -q. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], withHeader: boolean): string {
   const all = [header, ...rows].map((row) => row.map(safeCell));
-  const widths = header.map((_, col) => Math.max(...all.map((row) => displayWidth(row[col] ?? ''))));
+  // Without the header (quiet mode) its cells do not count towards the widths.
+  const measured = withHeader ? all : all.slice(1);
+  const widths = header.map((_, col) => Math.max(0, ...measured.map((row) => displayWidth(row[col] ?? ''))));
   const line = (row: readonly string[]): string => {
     let text = '';
     row.forEach((cell, col) => {

@@ -1,0 +1,162 @@
+/** The store's files: modes, damaged files (clear error, file untouched), unwritable directories. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isVirError, VirErrorCode } from '../../src/api/errors.js';
+import { DB_FILE_NAME, openStore } from '../../src/store/open-store.js';
+
+const U1 = '11111111-2222-4333-8444-555555555555';
+
+function newDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'snapvirt-files-')), 'state');
+}
+
+/** A state dir holding a closed database with some rows (several pages, so truncation can bite). */
+function populated(): { dir: string; db: string } {
+  const dir = newDir();
+  const s = openStore(dir);
+  s.domains.insert({ uuid: U1, name: 'vm', persistentXml: `<domain>${'x'.repeat(20000)}</domain>`, liveXml: null,
+    persistent: true, autostart: false, runtime: null });
+  for (let i = 0; i < 50; i++) {
+    s.snapshots.insert({ domainUuid: U1, name: `s${i}`, xml: `<s>${'y'.repeat(500)}</s>`, parent: i === 0 ? null : `s${i - 1}` });
+  }
+  s.close();
+  return { dir, db: join(dir, DB_FILE_NAME) };
+}
+
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function assertDamaged(dir: string, db: string, pattern: RegExp): void {
+  const before = sha(db);
+  assert.throws(() => openStore(dir), (e: unknown) =>
+    isVirError(e, VirErrorCode.OPERATION_FAILED) && /is damaged/.test(e.message) && pattern.test(e.message)
+    && e.message.includes(db) && /left untouched/.test(e.message));
+  assert.equal(sha(db), before, 'the damaged file is byte for byte unchanged');
+}
+
+test('new state dir is 0700, database and its WAL files 0600; no stray files', () => {
+  const dir = newDir();
+  const s = openStore(dir);
+  s.domains.insert({ uuid: U1, name: 'vm', persistentXml: '<d/>', liveXml: null, persistent: true, autostart: false, runtime: null });
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  for (const f of readdirSync(dir)) {
+    assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+  }
+  assert.ok(existsSync(join(dir, `${DB_FILE_NAME}-wal`)));
+  s.close();
+  assert.deepEqual(readdirSync(dir), [DB_FILE_NAME]);
+});
+
+test('files stay 0600 under a permissive umask', () => {
+  const dir = newDir();
+  const old = process.umask(0);
+  try {
+    openStore(dir).close();
+  } finally {
+    process.umask(old);
+  }
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  assert.equal(statSync(join(dir, DB_FILE_NAME)).mode & 0o777, 0o600);
+});
+
+test('an existing state dir keeps its mode; the database inside is still 0600', () => {
+  const dir = newDir();
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  chmodSync(dir, 0o750);
+  openStore(dir).close();
+  assert.equal(statSync(dir).mode & 0o777, 0o750);
+  assert.equal(statSync(join(dir, DB_FILE_NAME)).mode & 0o777, 0o600);
+});
+
+test('truncated database: clear error, file unchanged', () => {
+  const { dir, db } = populated();
+  truncateSync(db, Math.floor(statSync(db).size / 2));
+  assertDamaged(dir, db, /truncated/);
+});
+
+test('truncated to a whole number of pages: still detected', () => {
+  const { dir, db } = populated();
+  truncateSync(db, 4096 * 3);
+  assertDamaged(dir, db, /truncated/);
+});
+
+test('empty database file: clear error, not silently a fresh database', () => {
+  const { dir, db } = populated();
+  truncateSync(db, 0);
+  assertDamaged(dir, db, /empty/);
+});
+
+test('garbled header: clear error, file unchanged', () => {
+  const { dir, db } = populated();
+  const buf = readFileSync(db);
+  buf.write('NOT A DATABASE!!', 0, 'latin1');
+  writeFileSync(db, buf);
+  assertDamaged(dir, db, /not an SQLite database/);
+});
+
+test('garbled pages in the middle: clear error, file unchanged', () => {
+  const { dir, db } = populated();
+  const buf = readFileSync(db);
+  // Page 2 onwards (the b-tree roots of the tables): overwrite with junk.
+  for (let i = 4096; i < Math.min(buf.length, 4096 * 6); i++) buf[i] = (i * 7919) & 0xff;
+  writeFileSync(db, buf);
+  assertDamaged(dir, db, /.+/);
+});
+
+test('a database from a newer snapvirt is refused, not downgraded', () => {
+  const { dir, db } = populated();
+  const s = openStore(dir);
+  s.db.pragma('user_version = 99');
+  s.close();
+  const before = sha(db);
+  assert.throws(() => openStore(dir), /schema version 99, newer than this snapvirt understands/);
+  assert.equal(sha(db), before);
+});
+
+test('a state dir path that is a file gives a clear error', () => {
+  const dir = newDir();
+  mkdirSync(dirname(dir), { recursive: true });
+  writeFileSync(dir, 'i am a file');
+  assert.throws(() => openStore(dir), (e: unknown) => isVirError(e) && /is not a directory/.test(e.message));
+});
+
+const openChild = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'open-child.js');
+const canDropPrivileges = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function openAsNobody(dir: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [openChild, dir], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function openAsSelf(dir: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [openChild, dir], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('a read-only state directory gives a clear error', () => {
+  const base = mkdtempSync(join(tmpdir(), 'snapvirt-ro-'));
+  chmodSync(base, 0o755);
+  const dir = join(base, 'state');
+  mkdirSync(dir, { mode: 0o555 });
+  chmodSync(dir, 0o555);
+  // Root ignores permission bits, so the check runs as an unprivileged user when we are root.
+  const r = canDropPrivileges ? openAsNobody(dir) : openAsSelf(dir);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`^operation failed: state directory '${dir}' is not writable: Permission denied\\n$`));
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('a state directory that cannot be created gives a clear error', () => {
+  const base = mkdtempSync(join(tmpdir(), 'snapvirt-ro-'));
+  chmodSync(base, 0o555);
+  const dir = join(base, 'state');
+  const r = canDropPrivileges ? openAsNobody(dir) : openAsSelf(dir);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`^operation failed: cannot create state directory '${dir}': Permission denied\\n$`));
+  assert.equal(existsSync(dir), false);
+});

@@ -19,6 +19,7 @@ import {
 } from '../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
+import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { parseSnapshotXML, formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { listSnapshotNames, SNAPSHOT_LIST_FLAGS_ALL } from '../../snapshot/list-filter.js';
 import type {
@@ -162,6 +163,8 @@ export class TestDriver implements HypervisorDriver {
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x1, 'testDomainDefineXMLFlags');
+    // VIR_DOMAIN_DEFINE_VALIDATE
+    if (flags & 0x1) validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
     const existing = this.checkNoClash(def);
     if (existing) {
@@ -177,6 +180,8 @@ export class TestDriver implements HypervisorDriver {
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x10, 'testDomainCreateXML');
+    // VIR_DOMAIN_START_VALIDATE
+    if (flags & 0x10) validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
     const existing = this.checkNoClash(def);
     if (existing) {
@@ -196,7 +201,7 @@ export class TestDriver implements HypervisorDriver {
   }
 
   async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
-    checkFlags(flags, U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.NVRAM | U.KEEP_NVRAM, 'testDomainUndefineFlags');
+    checkFlags(flags, U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.KEEP_NVRAM | U.CHECKPOINTS_METADATA, 'testDomainUndefineFlags');
     const vm = this.obj(dom);
     if (vm.hasManagedSave && !(flags & U.MANAGED_SAVE)) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.TEST,
@@ -217,14 +222,12 @@ export class TestDriver implements HypervisorDriver {
   }
 
   async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
-    checkFlags(flags, 0x1f, 'testDomainCreateWithFlags');
+    checkFlags(flags, 0, 'testDomainCreateWithFlags');
     const vm = this.obj(dom);
     if (vm.state !== DomainState.SHUTOFF) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.TEST, `Domain '${vm.name}' is already running`);
     }
     vm.start(RunningReason.BOOTED, this.nextDomainId());
-    // START_PAUSED (1)
-    if (flags & 0x1) vm.setState(DomainState.PAUSED, PausedReason.USER);
     return vm.ref();
   }
 

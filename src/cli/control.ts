@@ -38,9 +38,9 @@ export class Control {
   print(text: string): void { this.io.out(text); }
   /** vshPrintExtra: suppressed by -q. */
   printExtra(text: string): void { if (!this.options.quiet) this.io.out(text); }
-  /** vshError: `error: MESSAGE` on stderr, with a newline unless the message ends in one. */
+  /** vshError: `error: MESSAGE` and a newline on stderr (even when MESSAGE ends in one, as virsh). */
   error(message: string): void {
-    this.io.err(`error: ${message}${message.endsWith('\n') ? '' : '\n'}`);
+    this.io.err(`error: ${message}\n`);
   }
 
   /** The open connection; opens it on first use (virsh's connHandler). */

@@ -63,7 +63,8 @@ export function dumpXPath(xml: string, xpath: string, wrap: boolean): XPathDump 
       const message = err instanceof Error ? err.message : String(err);
       const prefix = `Failed to compile XPath expression: ${xpath}`;
       const detail = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-      return { stdout: '', stderr: detail.endsWith('\n') ? detail : `${detail}\n` };
+      // libxml2's generic error text already ends with its caret line and newline.
+      return { stdout: '', stderr: detail.replace(/\n+$/, '\n') };
     }
     if (!Array.isArray(result)) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, `Incorrect xpath '${xpath}'`);

@@ -2,9 +2,9 @@
 import { DomainXMLFlags as X } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
-import { optBool, optStringQuiet } from '../option-values.js';
+import { optBool } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
-import { printXml, XPATH_OPTIONS } from './snapshot-dumpxml.js';
+import { printXml, xpathOption, XPATH_OPTIONS } from './snapshot-dumpxml.js';
 
 export const dumpxmlCommand: CommandDef = {
   name: 'dumpxml',
@@ -25,7 +25,8 @@ export const dumpxmlCommand: CommandDef = {
     if (optBool(cmd, 'update-cpu')) flags |= X.UPDATE_CPU;
     if (optBool(cmd, 'migratable')) flags |= X.MIGRATABLE;
     const wrap = optBool(cmd, 'wrap');
-    const xpath = optStringQuiet(cmd, 'xpath');
+    const xpath = xpathOption(cmd);
+    if (xpath === null) return false;
     const dom = await lookupDomain(ctl, cmd);
     return printXml(ctl, await dom.getXMLDesc(flags), xpath, wrap);
   },

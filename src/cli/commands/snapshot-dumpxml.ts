@@ -1,6 +1,6 @@
 /** snapshot-dumpxml: print a snapshot's XML, or the nodes an XPath selects. */
 import { SnapshotXMLFlags } from '../../api/flags.js';
-import type { CommandDef } from '../command-def.js';
+import type { CommandDef, ParsedCommand } from '../command-def.js';
 import type { Control } from '../control.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { optBool, optString, optStringQuiet } from '../option-values.js';
@@ -19,9 +19,19 @@ export async function printXml(ctl: Control, xml: string, xpath: string | undefi
   return true;
 }
 
+/**
+ * The --xpath value; null when it was given empty, which virsh treats as a silent
+ * failure (vshCommandOptStringQuiet returns -1 and nothing is reported).
+ */
+export function xpathOption(cmd: ParsedCommand): string | undefined | null {
+  const given = cmd.opts.find((o) => o.def.name === 'xpath');
+  if (given && given.data === '') return null;
+  return optStringQuiet(cmd, 'xpath');
+}
+
 /** The --xpath and --wrap options dumpxml and snapshot-dumpxml share. */
 export const XPATH_OPTIONS = [
-  { name: 'xpath', type: 'string', emptyOk: true, help: 'xpath expression to filter the XML document' },
+  { name: 'xpath', type: 'string', help: 'xpath expression to filter the XML document' },
   { name: 'wrap', type: 'bool', help: 'wrap xpath results in an common root element' },
 ] as const;
 
@@ -39,7 +49,8 @@ export const snapshotDumpxml: CommandDef = {
     const flags = optBool(cmd, 'security-info') ? SnapshotXMLFlags.SECURE : 0;
     const wrap = optBool(cmd, 'wrap');
     const name = optString(ctl, cmd, 'snapshotname') ?? '';
-    const xpath = optStringQuiet(cmd, 'xpath');
+    const xpath = xpathOption(cmd);
+    if (xpath === null) return false;
     const dom = await lookupDomain(ctl, cmd);
     const snapshot = await dom.snapshotLookupByName(name);
     return printXml(ctl, await snapshot.getXMLDesc(flags), xpath, wrap);

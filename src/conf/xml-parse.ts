@@ -125,29 +125,39 @@ function parseFailure(xml: string, docName: string, errDomain: VirErrorDomain, e
 
 /**
  * The two context lines libvirt prints: the source line around the parser's position and
- * a pointer line with one '-' (or a tab, to stay aligned) per column before the caret.
+ * a pointer line with one '-' (or a tab, to stay aligned) per byte before the caret.
  * An empty context line prints as "(null)", as libvirt's printf of a NULL buffer does.
+ * libxml2-wasm counts columns in characters and skips a byte order mark; the libxml2
+ * libvirt links counts bytes, BOM included, so the column is converted to bytes here.
  */
 function errorContext(xml: string, line: number, column: number): { contextLine: string; pointerLine: string } {
-  let offset = 0;
+  let lineStart = 0;
   for (let l = 1; l < line; l++) {
-    const nl = xml.indexOf('\n', offset);
+    const nl = xml.indexOf('\n', lineStart);
     if (nl < 0) {
-      offset = xml.length;
+      lineStart = xml.length;
       break;
     }
-    offset = nl + 1;
+    lineStart = nl + 1;
   }
-  let cur = Math.min(offset + Math.max(column - 1, 0), xml.length);
+  let errorAt = lineStart;
+  if (lineStart === 0 && xml.startsWith('\ufeff')) errorAt += 1;
+  for (let k = 0; k < column - 1 && errorAt < xml.length; k++) {
+    errorAt += (xml.codePointAt(errorAt) ?? 0) > 0xffff ? 2 : 1;
+  }
+  const columnBytes = Buffer.byteLength(xml.slice(lineStart, errorAt), 'utf8');
+  // catchXMLError: step back over line ends, then find the start and end of that line.
   const isEol = (i: number): boolean => xml[i] === '\n' || xml[i] === '\r';
+  let cur = errorAt;
   while (cur > 0 && isEol(cur)) cur--;
   while (cur > 0 && !isEol(cur)) cur--;
   if (isEol(cur)) cur++;
   let end = cur;
   while (end < xml.length && !isEol(end)) end++;
   const context = xml.slice(cur, end);
+  const contextBytes = Buffer.from(context, 'utf8');
   let pointer = '';
-  for (let n = 0; n < column - 1 && n < context.length; n++) pointer += context[n] === '\t' ? '\t' : '-';
+  for (let n = 0; n < columnBytes && n < contextBytes.length; n++) pointer += contextBytes[n] === 0x09 ? '\t' : '-';
   return { contextLine: context === '' ? '(null)' : context, pointerLine: `${pointer}^` };
 }
 

@@ -20,6 +20,15 @@ const MALFORMED: Array<[string, string]> = [
   ['undeclared entity', '<domainsnapshot><name>&nope;</name></domainsnapshot>\n'],
   ['unclosed comment', '<domainsnapshot><!-- x </domainsnapshot>\n'],
   ['windows line ends', '<domainsnapshot>\r\n<name>x</nam>\r\n</domainsnapshot>\r\n'],
+  ['multi-byte characters before the error', '<domainsnapshot>\n  <name>é😀</nam>\n</domainsnapshot>\n'],
+  ['byte order mark', '\ufeff<domainsnapshot><name>x</nam></domainsnapshot>'],
+  ['duplicate attribute', "<domainsnapshot><name a='1' a='2'>x</name></domainsnapshot>"],
+  ['bad element name', '<domainsnapshot><1a/></domainsnapshot>'],
+  ['< in an attribute', "<domainsnapshot a='<'/>"],
+  ['unsupported XML version', "<?xml version='2.0'?><domainsnapshot/>"],
+  ['unterminated CDATA', '<domainsnapshot><![CDATA[x</domainsnapshot>'],
+  ['control character', '<domainsnapshot><name>\u0001</name></domainsnapshot>'],
+  ['trailing unterminated comment', '<domainsnapshot><name>x</name></domainsnapshot><!-- trailing'],
 ];
 
 function parseError(xml: string, docName = '(domain_snapshot)', domain: VirErrorDomain = VirErrorDomain.DOMAIN_SNAPSHOT): VirError {

@@ -78,7 +78,9 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
   if (redefine) {
     const plan = planRedefinition(vm.snapshots, def, vm.uuid, flags);
     if (plan.alignDomain) {
-      alignSnapshotDisks(def, plan.alignDomain, { defaultMode: plan.defaultDiskMode, uniformInternal: true });
+      alignSnapshotDisks(def, plan.alignDomain, {
+        defaultMode: plan.defaultDiskMode, uniformInternal: true, requireExistingSources: true, isRegularFile,
+      });
     }
     applyRedefinition(vm.snapshots, def, plan, (flags & C.CURRENT) !== 0);
     return def.name;

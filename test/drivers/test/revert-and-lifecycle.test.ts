@@ -8,6 +8,7 @@ import {
   connect,
   DomainState as S,
   DomainUndefineFlags,
+  DomainXMLFlags,
   ListDomainsFlags as LD,
   PausedReason,
   RunningReason,
@@ -219,5 +220,24 @@ describe('domain lifecycle errors', () => {
       "<domain type='test'><name>other</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid><memory>1024</memory><os><type>hvm</type></os></domain>"), {
       code: 9, message: "operation failed: domain 'test' is already defined with uuid 6695eb01-f6a4-8304-79aa-97f2502e193f",
     });
+  });
+
+  it('define on a running domain changes only the persistent XML until it stops', async () => {
+    const conn = await connect('test:///default');
+    const dom = await conn.domainLookupByName('test');
+    const changed = (await dom.getXMLDesc(DomainXMLFlags.INACTIVE)).replace("<vcpu placement='static'>2</vcpu>", "<vcpu placement='static'>4</vcpu>");
+    await conn.domainDefineXML(changed);
+    assert.match(await dom.getXMLDesc(), /<domain type='test' id='1'>[\s\S]*<vcpu placement='static'>2<\/vcpu>/);
+    assert.match(await dom.getXMLDesc(DomainXMLFlags.INACTIVE), /<domain type='test'>[\s\S]*<vcpu placement='static'>4<\/vcpu>/);
+    await dom.destroy();
+    assert.equal((await dom.getInfo()).nrVirtCpu, 4);
+  });
+
+  it('refuses start of a running domain and flags the test driver lacks', async () => {
+    const conn = await connect('test:///default');
+    const dom = await conn.domainLookupByName('test');
+    await assert.rejects(dom.create(), { code: 55, message: "Requested operation is not valid: Domain 'test' is already running" });
+    await dom.destroy();
+    await assert.rejects(dom.create(1), { code: 8, message: 'unsupported flags (0x1) in function testDomainCreateWithFlags' });
   });
 });

@@ -99,6 +99,18 @@ function isErrorWithDetails(err: unknown): err is Error & { details: ErrorDetail
   return err instanceof Error && Array.isArray((err as { details?: unknown }).details);
 }
 
+/**
+ * Where the libxml2 in libxml2-wasm words or places an error differently from the
+ * libxml2 2.9 that libvirt 9.0 links (measured with virsh), the older form is used.
+ */
+const LIBXML2_WORDING: Array<{ pattern: RegExp; replacement: string; columnShift: number }> = [
+  {
+    pattern: /^Excessive depth in document: (\d+), use XML_PARSE_HUGE option\n$/,
+    replacement: 'Excessive depth in document: $1 use XML_PARSE_HUGE option\n',
+    columnShift: 1,
+  },
+];
+
 /** Builds libvirt's catchXMLError message from the first fatal libxml2 error. */
 function parseFailure(xml: string, docName: string, errDomain: VirErrorDomain, err: unknown): VirError {
   if (err instanceof VirError) return err;
@@ -111,6 +123,12 @@ function parseFailure(xml: string, docName: string, errDomain: VirErrorDomain, e
     line = first.line ?? 1;
     column = first.col ?? 1;
     message = first.message;
+    for (const fix of LIBXML2_WORDING) {
+      if (fix.pattern.test(message)) {
+        message = message.replace(fix.pattern, fix.replacement);
+        column += fix.columnShift;
+      }
+    }
   } else if (xml.trim() === '') {
     // libxml2-wasm does not report the empty document; libxml2 itself says this.
     line = 1;

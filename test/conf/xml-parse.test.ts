@@ -136,7 +136,12 @@ describe('parseXmlDocument: hostile input is refused quickly with a VirError', (
     const xml = `${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}`;
     const err = parseError(xml);
     assert.equal(err.code, VirErrorCode.XML_DETAIL);
-    assert.match(err.message, /^\(domain_snapshot\):1: Excessive depth in document: 256,? use XML_PARSE_HUGE option\n/);
+    assert.match(err.message, /^\(domain_snapshot\):1: Excessive depth in document: 256 use XML_PARSE_HUGE option\n/);
+  });
+  it('words excessive depth exactly as virsh does', () => {
+    const xml = `<domainsnapshot>${'<a>'.repeat(300)}${'</a>'.repeat(300)}</domainsnapshot>`;
+    const expected = virshErrorMessage(virsh(`snapshot-create test --xmlfile ${scratchFile(xml)}`).stderr);
+    assert.equal(parseError(xml).message, expected);
   });
   it('accepts nesting at 200 levels', () => {
     const xml = `${'<a>'.repeat(200)}x${'</a>'.repeat(200)}`;

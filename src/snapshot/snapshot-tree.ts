@@ -136,6 +136,35 @@ export class SnapshotTree {
   /** Every snapshot, parents before children: libvirt's LIST_TOPOLOGICAL order. */
   topological(): SnapshotNode[] { return this.descendants(undefined); }
 
+  /**
+   * Every definition, parents before children and each sibling group last child first: the
+   * order in which rebuild() re-creates this exact tree, sibling order included. Use it to
+   * persist a tree.
+   */
+  linkOrder(): SnapshotDef[] {
+    const out: SnapshotDef[] = [];
+    const visit = (node: SnapshotNode): void => {
+      for (const child of [...node.children].reverse()) {
+        out.push(child.def);
+        visit(child);
+      }
+    };
+    visit(this.metaroot);
+    return out;
+  }
+
+  /**
+   * Builds a tree from definitions given parents first (as linkOrder() returns them), each
+   * linked under its def.parent; `current` names the current snapshot. A def whose parent
+   * is missing becomes a root, as libvirt does with inconsistent metadata.
+   */
+  static rebuild(defs: Iterable<SnapshotDef>, current?: string): SnapshotTree {
+    const tree = new SnapshotTree();
+    for (const def of defs) tree.add(def);
+    if (current !== undefined && tree.has(current)) tree.setCurrent(current);
+    return tree;
+  }
+
   /** True when `name` has no children. */
   isLeaf(name: string): boolean { return this.get(name).children.length === 0; }
 

@@ -137,6 +137,8 @@ function checkInvariants(tree: SnapshotTree, model: Model): void {
   partition(L.LEAVES, L.NO_LEAVES);
   partition(L.INACTIVE, L.ACTIVE, L.DISK_ONLY);
   partition(L.INTERNAL, L.EXTERNAL);
+  const rebuilt = SnapshotTree.rebuild(tree.linkOrder().map((d) => ({ ...d })), tree.currentName);
+  assert.deepEqual(listSnapshotNames(rebuilt, undefined, L.TOPOLOGICAL), topo);
   const rootLeaves = listSnapshotNames(tree, undefined, L.ROOTS | L.LEAVES);
   const rootInner = listSnapshotNames(tree, undefined, L.ROOTS | L.NO_LEAVES);
   assert.deepEqual([...rootLeaves, ...rootInner].sort(), tree.roots().map((n) => n.def.name).sort());

@@ -67,6 +67,14 @@ describe('SnapshotTree', () => {
     assert.equal(c.currentName, 's8');
   });
 
+  it('rebuilds an identical tree, sibling order included, from linkOrder()', () => {
+    const tree = standard();
+    const copy = SnapshotTree.rebuild(tree.linkOrder().map((d) => ({ ...d })), tree.currentName);
+    assert.deepEqual(topo(copy), topo(tree));
+    assert.deepEqual(copy.children('s1').map((n) => n.def.name), ['s7', 's3']);
+    assert.equal(copy.currentName, 's8');
+  });
+
   it('refuses duplicates with libvirt\'s error', () => {
     const tree = standard();
     assert.throws(() => applyCreation(tree, def('s1')), { code: 9, domain: 20, message: 'operation failed: domain moment s1 already exists' });

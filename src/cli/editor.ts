@@ -4,7 +4,8 @@
  * run with an argument array, so nothing in the variable is ever interpreted by a shell.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
@@ -39,15 +40,33 @@ export function splitEditorCommand(command: string): string[] {
   return words;
 }
 
-/** A temporary file holding text for the editor; remove() deletes it and its directory. */
+/** A temporary file holding text for the editor; remove() deletes it. */
 export interface EditFile { path: string; remove(): Promise<void> }
 
-/** Writes `text` to a new private temporary file (mode 0600 in a 0700 directory). */
+const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Writes `text` to a new private file named like virsh's (`$TMPDIR/snapvirtXXXXXX.xml`),
+ * created exclusively with mode 0600 so no one else can have prepared or read it.
+ */
 export async function writeEditFile(text: string): Promise<EditFile> {
-  const dir = await mkdtemp(join(process.env.TMPDIR || tmpdir(), 'snapvirt-'));
-  const path = join(dir, 'snapshot.xml');
-  await writeFile(path, text, { mode: 0o600 });
-  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+  for (let attempt = 0; ; attempt++) {
+    const suffix = [...randomBytes(6)].map((b) => NAME_CHARS[b % NAME_CHARS.length]).join('');
+    const path = join(process.env.TMPDIR || tmpdir(), `snapvirt${suffix}.xml`);
+    let handle;
+    try {
+      handle = await open(path, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
+      throw err;
+    }
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+    return { path, remove: () => rm(path, { force: true }) };
+  }
 }
 
 /** Runs the editor on `path`; a failure is libvirt's "Child process … unexpected exit status" error. */

@@ -15,9 +15,13 @@ export interface GlobalOptions {
   version?: 'short' | 'long';
   /** The command words after the options. */
   rest: string[];
+  /** Complaints that do not stop the run (a -d level out of range), printed as errors first. */
+  warnings: string[];
 }
 
 export type GlobalParse = { ok: true; options: GlobalOptions } | { ok: false; error: string };
+
+
 
 /** Options that take an argument, by short letter, with their long names. */
 const WITH_ARGUMENT: Record<string, string> = { c: 'connect', d: 'debug', e: 'escape', k: 'keepalive-interval', K: 'keepalive-count', l: 'log' };
@@ -29,7 +33,7 @@ const FLAGS = new Set(['h', 'q', 'r', 't', 'v', 'V']);
 
 /** Parses argv (without node and the script). */
 export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
-  const options: GlobalOptions = { quiet: false, readonly: false, timing: false, help: false, rest: [] };
+  const options: GlobalOptions = { quiet: false, readonly: false, timing: false, help: false, rest: [], warnings: [] };
   const apply = (letter: string, value: string | undefined): string | null => {
     switch (letter) {
       case 'c': options.uri = value; break;
@@ -45,7 +49,8 @@ export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
         else return `unsupported version type '${value}'`;
         break;
       case 'd':
-        if (value === undefined || !/^[0-4]$/.test(value)) return `option -d takes a numeric argument`;
+        if (value === undefined || !/^-?[0-9]+$/.test(value)) return 'option -d takes a numeric argument';
+        if (Number(value) < 0 || Number(value) > 4) options.warnings.push(`ignoring debug level ${value} out of range [0-4]`);
         break;
       default: break; // -e, -k, -K, -l are accepted and have no effect here
     }
@@ -67,7 +72,8 @@ export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
         value = argv[++i];
       }
       if (!(letter in WITH_ARGUMENT) && letter !== 'version' && value !== undefined) {
-        return { ok: false, error: `unsupported option '${arg}'. See --help.` };
+        // getopt reports the option's short letter here, and virsh words it as unsupported.
+        return { ok: false, error: `unsupported option '-${letter}'. See --help.` };
       }
       const err = apply(letter, value);
       if (err) return { ok: false, error: err };

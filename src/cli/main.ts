@@ -27,6 +27,7 @@ export async function main(argv: string[], io: OutputSink = processSink): Promis
     return 1;
   }
   const options = parsed.options;
+  for (const warning of options.warnings) io.err(`error: ${warning}\n`);
   if (options.version === 'short') {
     io.out(`${LIBRARY_VERSION_TEXT}\n`);
     return 0;

@@ -263,8 +263,10 @@ function writeChildText(element: XmlElement, name: string, value: string, positi
 /** The `<disk>` element for a disk def, with type, device, snapshot, driver type and source path written back. */
 export function diskElementOf(disk: DomainDiskDef): XmlElement {
   const element = cloneElement(disk.element);
-  setAttr(element, 'type', disk.type);
-  setAttr(element, 'device', disk.device);
+  // libvirt prints type, device (then snapshot) first, even when the input omitted them.
+  removeAttr(element, 'type');
+  removeAttr(element, 'device');
+  element.attrs.unshift(['type', disk.type], ['device', disk.device]);
   setAttr(element, 'snapshot', disk.snapshot);
   const pathAttr = sourcePathAttribute(disk.type);
   let source = childElement(element, 'source');

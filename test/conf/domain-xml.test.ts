@@ -122,6 +122,10 @@ describe('domain XML parsing rules', () => {
       ['vdb', 'disk', false, undefined, 'external'],
     ]);
   });
+  it('prints a disk\'s defaulted type and device first, as libvirt does', () => {
+    const def = parseDomainXML(`${MINIMAL}<devices><disk snapshot='no'><source file='/a.img'/><target dev='vda'/></disk></devices></domain>`);
+    assert.match(formatDomainXML(def), /<disk type='file' device='disk' snapshot='no'>/);
+  });
   it('converts memory units to KiB, rounding up', () => {
     const def = parseDomainXML("<domain type='qemu'><name>m</name><memory unit='MiB'>2</memory><currentMemory unit='b'>1025</currentMemory><os><type>hvm</type></os></domain>");
     assert.equal(def.memoryKiB, 2048);

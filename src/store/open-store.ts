@@ -66,16 +66,20 @@ function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
 }
 
 function migrate(db: Database.Database, path: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw storeError(`state database '${path}' has schema version ${version}, newer than this snapvirt understands (${SCHEMA_VERSION})`);
-  }
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    const m = MIGRATIONS[v]!;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${v + 1}`);
+  for (;;) {
+    // Version read and migration in one write transaction: two processes opening an old
+    // database at once must not both apply the same migration.
+    const done = db.transaction((): boolean => {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw storeError(`state database '${path}' has schema version ${version}, newer than this snapvirt understands (${SCHEMA_VERSION})`);
+      }
+      if (version === SCHEMA_VERSION) return true;
+      db.exec(MIGRATIONS[version]!.sql);
+      db.pragma(`user_version = ${version + 1}`);
+      return false;
     }).immediate();
+    if (done) return;
   }
 }
 

@@ -138,6 +138,10 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE,
       `${spec.kind} on domain '${spec.domain.name}' runs without holding its lock`);
   }
+  if (store.db.inTransaction) {
+    // The journal must be committed before any side effect; inside a caller's transaction it would not be.
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `${spec.kind} started inside a store transaction`);
+  }
   if (!isOperationKindDeclared(spec.kind)) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `undeclared operation kind '${spec.kind}'`);
   }

@@ -1,7 +1,7 @@
 /** The store's files: modes, damaged files (clear error, file untouched), unwritable directories. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -159,4 +159,19 @@ test('a state directory that cannot be created gives a clear error', () => {
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, new RegExp(`^operation failed: cannot create state directory '${dir}': Permission denied\\n$`));
   assert.equal(existsSync(dir), false);
+});
+
+test('several processes creating the same new store at once all succeed, with one database', async () => {
+  const dir = newDir();
+  const runs = Array.from({ length: 6 }, () => new Promise<{ code: number | null; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [openChild, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('close', (code) => resolve({ code, err }));
+  }));
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.err);
+  assert.deepEqual(readdirSync(dir), [DB_FILE_NAME]);
+  const s = openStore(dir);
+  assert.equal(s.domains.list().length, 0);
+  s.close();
 });

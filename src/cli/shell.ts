@@ -39,7 +39,7 @@ export function completeLine(line: string): [string[], string] {
   return [options, current];
 }
 
-/** Runs the shell until quit, exit or end of input; true when the last command succeeded. */
+/** Runs the shell until quit, exit or end of input. Like virsh, an interactive session always succeeds. */
 export async function runShell(ctl: Control): Promise<boolean> {
   if (!ctl.options.quiet) {
     ctl.print("Welcome to snapvirt, the virtualization interactive terminal.\n\n"
@@ -61,32 +61,31 @@ export async function runShell(ctl: Control): Promise<boolean> {
     completer: completeLine,
     prompt: ctl.options.readonly ? 'snapvirt > ' : 'snapvirt # ',
   });
-  let ok = true;
   const lines = rl[Symbol.asyncIterator]();
   try {
     for (;;) {
       rl.prompt();
       const next = await lines.next();
-      if (next.done) {
-        ctl.print('\n');
-        break;
-      }
+      if (next.done) break;
       const line = next.value;
-      if (line.trim() === '') continue;
+      // Without a terminal, readline still shows what it read after the prompt, as virsh's does.
+      if (!terminal) ctl.print(`${line}\n`);
+      if (line === '') continue;
       const parsed = parseCommands(new StringTokenSource(line), findCommand);
       if (!parsed.ok) {
         for (const message of parsed.errors) ctl.error(message);
-        ok = false;
         continue;
       }
-      ok = await runCommands(ctl, parsed.commands);
+      await runCommands(ctl, parsed.commands);
       if (ctl.stopRequested) break;
     }
   } finally {
     rl.close();
     if (terminal) saveHistory(rl);
   }
-  return ok;
+  // virsh ends the session with a line break, after quit as after end of input.
+  ctl.print('\n');
+  return true;
 }
 
 function saveHistory(rl: ReturnType<typeof createInterface>): void {

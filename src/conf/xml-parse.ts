@@ -21,6 +21,12 @@ import type { XmlElement, XmlNode } from './xml-tree.js';
 export const MAX_XML_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 /**
+ * The most elements we convert: far above any real domain or snapshot definition, and low
+ * enough that a flood of tiny elements is refused in well under a second.
+ */
+export const MAX_XML_ELEMENTS = 100_000;
+
+/**
  * Parses `xml` (named `docName` in error messages, e.g. "(domain_snapshot)") into a tree.
  * Errors are VIR_ERR_XML_DETAIL in `errDomain`, worded like libvirt's. When
  * `expectedRoot` is given, a different root element gives libvirt's
@@ -41,7 +47,8 @@ export function parseXmlDocument(
   }
   try {
     if (doc.dtd !== null) throw doctypeRefused(errDomain);
-    const root = convertElement(doc.root, errDomain);
+    const budget = { elementsLeft: MAX_XML_ELEMENTS };
+    const root = convertElement(doc.root, errDomain, budget);
     if (expectedRoot !== undefined && root.name !== expectedRoot) {
       throw virError(
         VirErrorCode.XML_ERROR,
@@ -184,7 +191,11 @@ function qualifiedName(prefix: string, local: string): string {
 }
 
 /** Copies a libxml2 element into our tree (depth is bounded by libxml2's 256 limit). */
-function convertElement(el: LibXmlElement, errDomain: VirErrorDomain): XmlElement {
+function convertElement(el: LibXmlElement, errDomain: VirErrorDomain, budget: { elementsLeft: number }): XmlElement {
+  budget.elementsLeft -= 1;
+  if (budget.elementsLeft < 0) {
+    throw virError(VirErrorCode.XML_ERROR, errDomain, `document has more than ${MAX_XML_ELEMENTS} elements`);
+  }
   const attrs: Array<[string, string]> = [];
   for (const attr of el.attrs) attrs.push([qualifiedName(attr.prefix, attr.name), attr.value]);
   // libxml2 does not keep declarations and attributes interleaved; libvirt prints its
@@ -200,7 +211,7 @@ function convertElement(el: LibXmlElement, errDomain: VirErrorDomain): XmlElemen
     } else if (node instanceof LibXmlElement) {
       if (pendingText) children.push({ text: pendingText });
       pendingText = '';
-      children.push(convertElement(node, errDomain));
+      children.push(convertElement(node, errDomain, budget));
     } else if (node instanceof XmlEntityReference) {
       throw doctypeRefused(errDomain);
     }

@@ -153,6 +153,11 @@ describe('parseXmlDocument: hostile input is refused quickly with a VirError', (
     assert.equal(err.code, VirErrorCode.XML_ERROR);
     assert.equal(err.message, 'XML error: document is larger than the maximum of 10485760 bytes');
   });
+  it('refuses a flood of small elements', () => {
+    const err = parseError(`<domainsnapshot>${'<a/>'.repeat(150_000)}</domainsnapshot>`);
+    assert.equal(err.code, VirErrorCode.XML_ERROR);
+    assert.equal(err.message, 'XML error: document has more than 100000 elements');
+  });
   it('counts bytes, not characters, against the size limit', () => {
     // 4 MiB characters of 3 UTF-8 bytes each: 12 MiB.
     const err = parseError(`<d>${'€'.repeat(4 * 1024 * 1024)}</d>`);

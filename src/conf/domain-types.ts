@@ -5,11 +5,14 @@
  */
 import type { XmlElement } from './xml-tree.js';
 
+/** `<disk type=…>`: where the disk's data lives. */
 export type DiskSourceType = 'file' | 'block' | 'dir' | 'network' | 'volume' | 'nvme' | 'vhostuser';
+/** `<disk device=…>`: how the guest sees the disk. */
 export type DiskDevice = 'disk' | 'cdrom' | 'floppy' | 'lun';
 /** A disk's snapshot mode, in `<disk snapshot=…>` of a domain or of a snapshot. */
 export type DiskSnapshotMode = 'no' | 'internal' | 'external' | 'manual';
 
+/** One `<devices><disk>` of a domain. */
 export interface DomainDiskDef {
   type: DiskSourceType;
   device: DiskDevice;
@@ -27,6 +30,7 @@ export interface DomainDiskDef {
   element: XmlElement;
 }
 
+/** A parsed `<domain>` definition (libvirt's virDomainDef, reduced). */
 export interface DomainDef {
   /** `<domain type=…>`: test, qemu, kvm… */
   type: string;

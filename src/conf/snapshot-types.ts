@@ -10,8 +10,10 @@ export type SnapshotState =
   | 'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed'
   | 'pmsuspended' | 'disk-snapshot';
 
+/** `<memory snapshot=…>`: how the guest memory is saved. */
 export type MemorySnapshotMode = 'no' | 'internal' | 'external' | 'manual';
 
+/** One `<disks><disk>` of a snapshot (libvirt's virDomainSnapshotDiskDef). */
 export interface SnapshotDiskDef {
   /** The disk's target name (vda) after alignment; as given (target or path) before. */
   name: string;
@@ -32,6 +34,7 @@ export interface SnapshotDiskDef {
   deleteInProgress?: boolean;
 }
 
+/** A parsed `<domainsnapshot>` (libvirt's virDomainSnapshotDef). */
 export interface SnapshotDef {
   name: string;
   description?: string;

@@ -8,6 +8,7 @@ import { deviationScenarios } from './deviations.js';
 import { domainScenarios } from './domain.js';
 import { dumpxmlScenarios } from './snapshot-dumpxml.js';
 import { editScenarios } from './snapshot-edit.js';
+import { edgeScenarios } from './edge-cases.js';
 import { infoParentScenarios } from './snapshot-info-parent.js';
 import { listScenarios } from './snapshot-list.js';
 import { nodeFileScenarios } from './node-file.js';
@@ -28,5 +29,6 @@ export const allScenarios: readonly Scenario[] = [
   ...nodeFileScenarios,
   ...domainScenarios,
   ...shellScenarios,
+  ...edgeScenarios,
   ...deviationScenarios,
 ];

@@ -1,0 +1,75 @@
+/**
+ * Edge cases across commands: unusual names, external memory with explicit disks, read-only
+ * connections, option grammar corners, redefinition of existing snapshots and transient
+ * domains. They probe the places where a re-implementation most easily drifts from virsh.
+ */
+import type { Scenario } from '../scenario.js';
+import { afterTree, chain, fixture } from './common.js';
+
+const d = 'edge';
+
+const dom2 = { 'dom2.xml': fixture('dom2.xml'), 'dom2.img': '' };
+const dom3 = { 'dom3.xml': fixture('dom2.xml').split('dom2').join('dom3').replace('11111111-2222-3333-4444-555555555555', '11111111-2222-3333-4444-666666666666'), 'dom3.img': '' };
+const running2 = 'define dom2.xml; start dom2';
+const r1 = fixture('r1.xml');
+
+/** Edge-case scenarios. */
+export const edgeScenarios: Scenario[] = [
+  // Names and descriptions.
+  { name: `${d}: name starting with -- after --`, commands: 'snapshot-create-as test -- --weird; snapshot-list test --name; snapshot-info test -- --weird' },
+  { name: `${d}: names with XML specials and non-ASCII sort and align`, commands: "snapshot-create-as test snäp; snapshot-create-as test 'a<b>&c' \"x\\ty\"; snapshot-create-as test Zed; snapshot-list test; snapshot-list test --tree; snapshot-dumpxml test 'a<b>&c' --xpath /domainsnapshot/name" },
+  { name: `${d}: empty --description is refused at run time`, commands: 'snapshot-create-as test s1 --description ""; snapshot-dumpxml test s1 --xpath //description' },
+  { name: `${d}: description with newline and quotes is stored and dumped`, argv: ['snapshot-create-as test s1 "line1\nline2 \'q\' \\"d\\" &amp;"; snapshot-dumpxml test s1 --xpath /domainsnapshot/description; snapshot-create-as test s2 --print-xml "x\ny"'] },
+  { name: `${d}: long description in info and list`, commands: `snapshot-create-as test s1 "${'long '.repeat(40).trim()}"; snapshot-info test s1; snapshot-list test` },
+  { name: `${d}: numeric names sort as text`, commands: 'snapshot-create-as test 10; snapshot-create-as test 9; snapshot-create-as test 100; snapshot-list test --name; snapshot-list test --tree' },
+  { name: `${d}: names differing only in case`, commands: 'snapshot-create-as test b; snapshot-create-as test B; snapshot-create-as test a; snapshot-list test --name; snapshot-dumpxml test B --xpath /domainsnapshot/parent' },
+  { name: `${d}: --domain twice`, commands: 'snapshot-create-as test s1 --domain test' },
+  { name: `${d}: --name= empty value`, commands: 'snapshot-create-as test --name=' },
+  { name: `${d}: boolean option given a value`, commands: 'snapshot-list test --tree=yes' },
+  { name: `${d}: option names are case sensitive`, commands: 'snapshot-list test --Tree' },
+  { name: `${d}: single dash option`, commands: 'snapshot-list test -tree' },
+  { name: `${d}: trailing separator and spaces`, commands: '  snapshot-create-as   test   s1  ;  snapshot-list test --name ;  ' },
+  { name: `${d}: quoted command name`, commands: '"snapshot-create-as" test s1; \'snapshot-list\' test --name' },
+  { name: `${d}: escaped quote inside double quotes`, commands: 'snapshot-create-as test "a\\"b"; snapshot-list test --name; snapshot-dumpxml test "a\\"b" --xpath /domainsnapshot/name' },
+  // Read-only connections.
+  { name: `${d}: read-only connection refuses create`, globalArgs: ['-r'], commands: 'snapshot-create-as test s1; snapshot-list test; list' },
+  { name: `${d}: read-only --security-info refused`, globalArgs: ['--readonly'], commands: 'snapshot-current test --security-info; dumpxml test --security-info' },
+  // External memory snapshots on a domain whose disk file exists.
+  { name: `${d}: external memory with explicit overlay`, commands: `${running2}; snapshot-create-as dom2 e1 --memspec {dir}/mem,snapshot=external --diskspec vda,file={dir}/o.qcow2; snapshot-dumpxml dom2 e1 --xpath /domainsnapshot/disks; snapshot-dumpxml dom2 e1 --xpath /domainsnapshot/memory`, files: dom2 },
+  { name: `${d}: external memory with internal disk`, commands: `${running2}; snapshot-create-as dom2 e2 --memspec {dir}/mem2 --diskspec vda,snapshot=internal; snapshot-info dom2 e2; snapshot-list dom2 --external --name; snapshot-list dom2 --internal --name`, files: dom2 },
+  { name: `${d}: external memory, empty cdrom requested external`, commands: `${running2}; snapshot-create-as dom2 e3 --memspec {dir}/mem3 --diskspec hdc,snapshot=external`, files: dom2 },
+  { name: `${d}: external memory with block overlay`, commands: `${running2}; snapshot-create-as dom2 e4 --memspec {dir}/mem4 --diskspec vda,stype=block,file=/dev/null; snapshot-dumpxml dom2 e4 --xpath /domainsnapshot/disks`, files: dom2 },
+  { name: `${d}: external memory generated overlay name`, commands: `${running2}; snapshot-create-as dom2 e5 --memspec {dir}/mem5; snapshot-dumpxml dom2 e5 --xpath /domainsnapshot/disks; snapshot-create-as dom2 e6 --memspec {dir}/mem6; snapshot-dumpxml dom2 e6 --xpath //disks/disk/source`, files: dom2 },
+  { name: `${d}: external memory on a shut-off domain`, commands: 'define dom2.xml; snapshot-create-as dom2 e1 --memspec {dir}/mem; snapshot-info dom2 e1; snapshot-dumpxml dom2 e1 --xpath /domainsnapshot/memory', files: dom2 },
+  { name: `${d}: revert and delete an external snapshot`, commands: `${running2}; snapshot-create-as dom2 e1 --memspec {dir}/mem; snapshot-create-as dom2 i1; snapshot-revert dom2 e1; domstate dom2 --reason; snapshot-delete dom2 e1; snapshot-list dom2 --parent`, files: dom2 },
+  { name: `${d}: list filters on mixed internal/external`, commands: `${running2}; snapshot-create-as dom2 i1; snapshot-create-as dom2 e1 --memspec {dir}/mem; destroy dom2; snapshot-create-as dom2 off1; snapshot-list dom2 --external; snapshot-list dom2 --internal --inactive --name; snapshot-list dom2 --active --external --name; snapshot-list dom2 --disk-only`, files: dom2 },
+  { name: `${d}: shut-off domain with an empty cdrom`, commands: 'define dom2.xml; snapshot-create-as dom2 s1; snapshot-dumpxml dom2 s1', files: dom2 },
+  { name: `${d}: dumpxml of a domain snapshot includes its <domain>`, commands: `${running2}; snapshot-create-as dom2 s1 "desc"; snapshot-dumpxml dom2 s1 --security-info`, files: dom2 },
+  { name: `${d}: --halt on a shut-off domain`, commands: 'define dom2.xml; snapshot-create-as dom2 s1 --halt; domstate dom2 --reason', files: dom2 },
+  // Redefinition of existing snapshots.
+  { name: `${d}: redefine an existing snapshot with a new description`, commands: 'snapshot-create test r1.xml --redefine; snapshot-create test x.xml --redefine; snapshot-dumpxml test r1 --xpath /domainsnapshot/description; snapshot-list test', files: { 'r1.xml': r1, 'x.xml': r1.replace('root snap', 'changed') } },
+  { name: `${d}: redefine over a created snapshot keeps the tree`, commands: `${chain}; snapshot-create test x.xml --redefine; snapshot-list test --parent`, files: { 'x.xml': r1.replace(/r1/g, 'b').replace('<state>running</state>', '<state>running</state>\n  <parent>\n    <name>a</name>\n  </parent>') } },
+  { name: `${d}: redefine --current moves current`, commands: `${chain}; snapshot-create test r1.xml --redefine --current; snapshot-current test --name; snapshot-info test c`, files: { 'r1.xml': r1 } },
+  { name: `${d}: redefine for another domain's uuid`, commands: 'define dom2.xml; snapshot-create dom2 r1.xml --redefine', files: { ...dom2, 'r1.xml': r1 } },
+  { name: `${d}: redefine with --validate and an invalid document`, commands: 'snapshot-create test x.xml --redefine --validate', files: { 'x.xml': r1.replace('<state>running</state>', '<state>bogus</state>') } },
+  { name: `${d}: create --validate of dumpxml output`, commands: 'snapshot-create test r1.xml --validate', files: { 'r1.xml': r1 } },
+  // Transient domains.
+  { name: `${d}: snapshots of a transient domain vanish with it`, commands: 'create dom3.xml; snapshot-create-as dom3 s1; snapshot-list dom3 --name; destroy dom3; snapshot-list dom3', files: dom3 },
+  { name: `${d}: revert on a transient domain`, commands: 'create dom3.xml; snapshot-create-as dom3 s1; suspend dom3; snapshot-revert dom3 s1; domstate dom3 --reason', files: dom3 },
+  { name: `${d}: undefine --snapshots-metadata of running test, then snapshots`, commands: 'snapshot-create-as test s1; undefine test --snapshots-metadata; snapshot-list test; list --all --with-snapshot; destroy test; list --all' },
+  { name: `${d}: undefine running test with snapshots keeps them`, commands: 'snapshot-create-as test s1; undefine test; snapshot-list test --name' },
+  // Lifecycle interplay.
+  { name: `${d}: list --with-snapshot --without-snapshot together`, commands: 'define dom2.xml; snapshot-create-as dom2 s1; list --all --with-snapshot --without-snapshot', files: dom2 },
+  { name: `${d}: define over an existing definition`, commands: 'define dom2.xml; define dom2.xml; list --all', files: dom2 },
+  { name: `${d}: start, shutdown reason and dominfo of dom2`, commands: 'define dom2.xml; start dom2; dominfo dom2; shutdown dom2; domstate dom2 --reason; start dom2; destroy dom2; domstate dom2 --reason', files: dom2 },
+  { name: `${d}: revert after domain ids advanced`, commands: 'snapshot-create-as test s1; destroy test; start test; dominfo test; snapshot-revert test s1; list' },
+  { name: `${d}: paused domain, running snapshot revert --paused keeps it paused`, commands: 'snapshot-create-as test s1; suspend test; snapshot-revert test s1 --paused; domstate test --reason; resume test; domstate test --reason' },
+  { name: `${d}: revert --running to a running snapshot while running`, commands: 'snapshot-create-as test s1; snapshot-revert test s1 --running; domstate test --reason; list' },
+  // Tree shapes.
+  { name: `${d}: wide tree output`, commands: 'snapshot-create-as test r; snapshot-create-as test c1; snapshot-revert test r; snapshot-create-as test c2; snapshot-revert test r; snapshot-create-as test c3; snapshot-create-as test g1; snapshot-list test --tree; snapshot-list test --from r --tree' },
+  { name: `${d}: deep chain tree output`, commands: 'snapshot-create-as test l1; snapshot-create-as test l2; snapshot-create-as test l3; snapshot-create-as test l4; snapshot-create-as test l5; snapshot-list test --tree; snapshot-list test --from l2 --descendants --tree; snapshot-info test l1' },
+  { name: `${d}: delete --children-only of current root then list`, commands: afterTree('snapshot-current test s1', 'snapshot-delete test s1 --children-only', 'snapshot-list test --tree', 'snapshot-current test --name') },
+  { name: `${d}: delete every snapshot one by one`, commands: afterTree('snapshot-delete test s1', 'snapshot-delete test s3', 'snapshot-delete test s7', 'snapshot-delete test s6', 'snapshot-list test --tree', 'snapshot-list test --roots') },
+  { name: `${d}: --from with --parent and --topological`, commands: afterTree('snapshot-list test --from s1 --descendants --parent --topological') },
+  { name: `${d}: --current --descendants --tree after revert`, commands: afterTree('snapshot-revert test s3', 'snapshot-list test --current --descendants --tree', 'snapshot-list test --current --descendants --name') },
+];

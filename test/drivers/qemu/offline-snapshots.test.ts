@@ -8,6 +8,7 @@ import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
+import { checkImage } from '../../../src/drivers/qemu/qemu-img.js';
 
 const K = 65536;
 
@@ -58,6 +59,7 @@ test('external snapshots on 2 disks: overlays 0600, domain switched, revert keep
   assert.deepEqual(after1, [`${env.imageDir}/vm-0.e1`, `${env.imageDir}/vm-1.e1`]);
   for (const p of after1) {
     assert.equal((await stat(p)).mode & 0o777, 0o600);
+    assert.equal((await checkImage(p, 'qcow2')).exitCode, 0);
     await writePattern(p, 'qcow2', 0xb, 0, K);
   }
   const chain = await chainOf(after1[1]!, 'qcow2');

@@ -163,12 +163,25 @@ export async function snapshotCreate(path: string, tag: string): Promise<void> {
   await runQemuImg(['snapshot', '-q', '--image-opts', '-c', tag, qcow2ImageOpts(path)]);
 }
 
-/** Reverts a qcow2 image's active layer to internal snapshot `tag` (qemu-img snapshot -a). */
+/**
+ * Reverts a qcow2 image's active layer to internal snapshot `tag` (qemu-img snapshot -a).
+ * qemu-img -a matches snapshot IDs before names, so a tag named "2" would apply the
+ * snapshot whose ID is 2: the tag is resolved to its own ID first, which -a then matches exactly.
+ */
 export async function snapshotApply(path: string, tag: string): Promise<void> {
-  await runQemuImg(['snapshot', '-q', '--image-opts', '-a', tag, qcow2ImageOpts(path)]);
+  const matches = (await imageInfo(path, 'qcow2')).snapshots.filter((s) => s.name === tag);
+  if (matches.length !== 1) {
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU,
+      `image '${path}' has ${matches.length === 0 ? 'no' : 'more than one'} internal snapshot named '${tag}'`);
+  }
+  await runQemuImg(['snapshot', '-q', '--image-opts', '-a', matches[0]!.id, qcow2ImageOpts(path)]);
 }
 
-/** Deletes internal snapshot `tag` from a qcow2 image (qemu-img snapshot -d). */
+/**
+ * Deletes internal snapshot `tag` from a qcow2 image (qemu-img snapshot -d). Unlike -a,
+ * -d matches names before IDs (measured on 7.2), so the name is passed as is; callers
+ * check the tag exists first, or a missing name would fall back to an ID match.
+ */
 export async function snapshotDelete(path: string, tag: string): Promise<void> {
   await runQemuImg(['snapshot', '-q', '--image-opts', '-d', tag, qcow2ImageOpts(path)]);
 }

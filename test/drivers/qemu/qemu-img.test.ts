@@ -126,3 +126,21 @@ test('a locked image: info needs -U, snapshot -c fails with the lock message', a
   await snapshotCreate(img, 's');
   assert.deepEqual(await listSnapshotTags(img), ['s']);
 });
+
+test('numeric tags: apply and delete act on the named snapshot, not the one with that ID', async (t) => {
+  const tmp = await makeTempDir();
+  t.after(() => tmp.cleanup());
+  const img = join(tmp.path, 'n.qcow2');
+  await createImage({ path: img, format: 'qcow2', sizeBytes: MiB });
+  await writePattern(img, 'qcow2', 1, 0, 65536);
+  await snapshotCreate(img, '2'); // ID 1, holds pattern 1
+  await writePattern(img, 'qcow2', 2, 0, 65536);
+  await snapshotCreate(img, '1'); // ID 2, holds pattern 2
+  await writePattern(img, 'qcow2', 3, 0, 65536);
+  await snapshotApply(img, '1');
+  assert.equal(await hasPattern(img, 'qcow2', 2, 0, 65536), true);
+  await snapshotApply(img, '2');
+  assert.equal(await hasPattern(img, 'qcow2', 1, 0, 65536), true);
+  await snapshotDelete(img, '1');
+  assert.deepEqual(await listSnapshotTags(img), ['2']);
+});

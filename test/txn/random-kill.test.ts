@@ -31,7 +31,7 @@ test(`random SIGKILL during create, then recovery: wholly before or after (seed 
   const rand = prng(SEED);
   const outcomes = { before: 0, after: 0 };
   for (let i = 0; i < 16; i++) {
-    const delayMs = Math.floor(rand() * 80);
+    const delayMs = Math.floor(rand() * 140);
     const dir = join(tempDir(), 'state');
     setupToyState(dir);
     const { child, exited } = await startChildUntil('toy-child', ['create', dir], 'ready');

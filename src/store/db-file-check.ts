@@ -4,10 +4,18 @@
  * (a read-write open could checkpoint a WAL into it, or a 0-byte file would silently
  * become an empty database and lose every definition).
  */
-import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, constants } from 'node:fs';
 import Database from 'better-sqlite3';
 
 const MAGIC = 'SQLite format 3\0';
+
+function hasWalContent(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 /** Returns why `path` is not a healthy SQLite database, or undefined when it is. */
 export function diagnoseDatabaseFile(path: string): string | undefined {
@@ -33,7 +41,9 @@ export function diagnoseDatabaseFile(path: string): string | undefined {
   const changeCounter = header.readUInt32BE(24);
   const pages = header.readUInt32BE(28);
   const validFor = header.readUInt32BE(92);
-  if (validFor === changeCounter && pages * pageSize > size) {
+  // A non-empty WAL may hold pages a checkpoint had not yet copied when the process died
+  // (the header, page 1, is copied first): then the main file may legitimately be short.
+  if (validFor === changeCounter && pages * pageSize > size && !hasWalContent(path)) {
     return `the file is truncated (${size} bytes, the header says ${pages} pages of ${pageSize} bytes)`;
   }
   let db: Database.Database | undefined;

@@ -137,3 +137,17 @@ test('block and network disks are parsed, and refused for snapshots with libvirt
     (e: unknown) => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED);
   assert.deepEqual(await dom.listAllSnapshots(), []);
 });
+
+test("snapshot='external' on a disk without --disk-only makes an external shut-off snapshot; domain-level default too", async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
+  disks[1]!.snapshot = 'external';
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  await dom.snapshotCreateXML("<domainsnapshot><name>x</name><disks><disk name='vda' snapshot='external'/></disks></domainsnapshot>");
+  const sx = await (await dom.snapshotLookupByName('x')).getXMLDesc();
+  assert.match(sx, /<state>shutoff<\/state>/);
+  assert.match(sx, /<disk name='vda' snapshot='external' type='file'>/);
+  assert.match(sx, /<disk name='vdb' snapshot='external' type='file'>/);
+  assert.deepEqual(await namesIn(env.imageDir), ['vm-0.qcow2', 'vm-0.x', 'vm-1.qcow2', 'vm-1.x']);
+});

@@ -6,12 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { openStore } from '../../src/store/open-store.js';
+import { openEntries, resourcesToUndo } from '../../src/txn/journal.js';
+import { resourceString } from '../../src/txn/resources.js';
 import { OPERATION_PHASE_POINTS } from '../../src/txn/failpoints.js';
 import { recover } from '../../src/txn/recovery.js';
 import { runChild, tempDir } from './child-process.js';
 import {
-  LIVE_KIND, readToyFile, readToyState, setupToyState, toyContext, TOY_AFTER, TOY_BEFORE, TOY_DISKS, type ToyState,
+  filesDir, LIVE_KIND, readToyFile, readToyState, setupToyState, toyContext, TOY_AFTER, TOY_BEFORE, TOY_DISKS, type ToyState,
 } from './toy-op.js';
 
 function freshState(): string {
@@ -28,6 +32,26 @@ async function recoverInProcess(dir: string): Promise<void> {
   } finally {
     ctx.store.close();
   }
+}
+
+/**
+ * The write-ahead invariant, checked on the crashed state before recovery: every file
+ * that exists was journaled, in a step marked started or done, before it was made.
+ */
+function assertWriteAhead(dir: string, label: string): void {
+  const store = openStore(dir);
+  try {
+    const entries = openEntries(store);
+    assert.equal(entries.length, name0(label) === 'create.journal.before' ? 0 : 1, `${label}: open entries`);
+    const journaled = new Set(entries.flatMap((e) => resourcesToUndo(e).map((r) => basename(resourceString(r.resource, 'path')))));
+    for (const f of readdirSync(filesDir(dir))) assert.ok(journaled.has(f), `${label}: ${f} exists but was not journaled as started`);
+  } finally {
+    store.close();
+  }
+}
+
+function name0(label: string): string {
+  return label.split('@')[0]!;
 }
 
 /** Points reached on the success path, with how many times; undo.* are never reached there. */
@@ -50,6 +74,7 @@ test('crash at every failpoint of create, then recovery: wholly before or wholly
     const dir = freshState();
     const res = await runChild('toy-child', ['create', dir], { SNAPVIRT_FAILPOINTS: `${name}=crash@${nth}` });
     assert.equal(res.signal, 'SIGKILL', `${name}@${nth} should have killed the child: ${res.stderr}`);
+    if (!committed) assertWriteAhead(dir, `${name}@${nth}`);
     await recoverInProcess(dir);
     const state = readToyState(dir);
     assert.deepEqual(state, committed ? TOY_AFTER : TOY_BEFORE, `${name}@${nth}`);

@@ -22,7 +22,9 @@ export const edgeScenarios: Scenario[] = [
   { name: `${d}: description with newline and quotes is stored and dumped`, argv: ['snapshot-create-as test s1 "line1\nline2 \'q\' \\"d\\" &amp;"; snapshot-dumpxml test s1 --xpath /domainsnapshot/description; snapshot-create-as test s2 --print-xml "x\ny"'] },
   { name: `${d}: long description in info and list`, commands: `snapshot-create-as test s1 "${'long '.repeat(40).trim()}"; snapshot-info test s1; snapshot-list test` },
   { name: `${d}: numeric names sort as text`, commands: 'snapshot-create-as test 10; snapshot-create-as test 9; snapshot-create-as test 100; snapshot-list test --name; snapshot-list test --tree' },
-  { name: `${d}: names differing only in case`, commands: 'snapshot-create-as test b; snapshot-create-as test B; snapshot-create-as test a; snapshot-list test --name; snapshot-dumpxml test B --xpath /domainsnapshot/parent' },
+  // Names equal but for case tie under virsh's case-insensitive sort, whose order then
+  // depends on libvirt's hash table; only the (deterministic) topological order is compared.
+  { name: `${d}: names differing only in case`, commands: 'snapshot-create-as test b; snapshot-create-as test B; snapshot-revert test b; snapshot-create-as test a; snapshot-list test --name --topological; snapshot-list test --tree; snapshot-dumpxml test B --xpath /domainsnapshot/parent' },
   { name: `${d}: --domain twice`, commands: 'snapshot-create-as test s1 --domain test' },
   { name: `${d}: --name= empty value`, commands: 'snapshot-create-as test --name=' },
   { name: `${d}: boolean option given a value`, commands: 'snapshot-list test --tree=yes' },

@@ -6,6 +6,7 @@ import { currentScenarios } from './snapshot-current.js';
 import { deleteScenarios } from './snapshot-delete.js';
 import { deviationScenarios } from './deviations.js';
 import { domainScenarios } from './domain.js';
+import { domainOptionScenarios } from './domain-options.js';
 import { dumpxmlScenarios } from './snapshot-dumpxml.js';
 import { editScenarios } from './snapshot-edit.js';
 import { edgeScenarios } from './edge-cases.js';
@@ -28,6 +29,7 @@ export const allScenarios: readonly Scenario[] = [
   ...editScenarios,
   ...nodeFileScenarios,
   ...domainScenarios,
+  ...domainOptionScenarios,
   ...shellScenarios,
   ...edgeScenarios,
   ...deviationScenarios,

@@ -18,7 +18,7 @@ export { createTxnContext } from './context.js';
 export type { TxnContext, TxnContextOptions } from './context.js';
 export { openEntries, loadEntry, abandonEntry } from './journal.js';
 export type { JournalEntry, JournalPhase, StepState, PlannedStep } from './journal.js';
-export { runOperation, lockDomain, undoErrorsOf } from './operation.js';
+export { runOperation, lockDomain, undoErrorsOf, nothingCreated, isNothingCreated } from './operation.js';
 export type { OperationSpec, Step, StepContext } from './operation.js';
 export { recover, recoverDomain, recoverEntry } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';

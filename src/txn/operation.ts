@@ -67,6 +67,19 @@ export interface OperationSpec<T> {
 
 const undoErrors = new WeakMap<object, Error[]>();
 
+/**
+ * Marks `err` as thrown by a step that created nothing, so neither the rollback nor a
+ * later recovery undoes that step. Returns `err`, for `throw nothingCreated(e)`.
+ */
+export function nothingCreated<E extends object>(err: E): E & { nothingCreated: true } {
+  return Object.assign(err, { nothingCreated: true as const });
+}
+
+/** True when `err` was marked by nothingCreated() (or carries `nothingCreated: true`). */
+export function isNothingCreated(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { nothingCreated?: unknown }).nothingCreated === true;
+}
+
 /** The undo failures that happened while rolling back after `err` (empty when none). */
 export function undoErrorsOf(err: unknown): Error[] {
   return (typeof err === 'object' && err !== null && undoErrors.get(err)) || [];
@@ -170,12 +183,19 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       const step = spec.steps[i]!;
       markStep(store, entry.id, i, 'started');
       fp('prepare.step.before');
-      await step.do({
-        addResource: (r) => {
-          ctx.registry.resource(r.kind);
-          addStepResource(store, entry.id, i, r);
-        },
-      });
+      try {
+        await step.do({
+          addResource: (r) => {
+            ctx.registry.resource(r.kind);
+            addStepResource(store, entry.id, i, r);
+          },
+        });
+      } catch (err) {
+        // A step that provably created nothing (O_EXCL hit someone else's file) must not be
+        // undone: its resource at that path is not ours to remove.
+        if (isNothingCreated(err)) markStep(store, entry.id, i, 'pending');
+        throw err;
+      }
       fp('prepare.step.after');
       markStep(store, entry.id, i, 'done');
     }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isVirError, VirErrorCode } from '../../src/api/errors.js';
 import { openEntries, loadEntry } from '../../src/txn/journal.js';
-import { lockDomain, runOperation, undoErrorsOf, type Step } from '../../src/txn/operation.js';
+import { lockDomain, nothingCreated, runOperation, undoErrorsOf, type Step } from '../../src/txn/operation.js';
 import { tempDir } from './child-process.js';
 import {
   filesDir, readToyState, runToyCreate, setupToyState, toyContext, TOY_AFTER, TOY_BEFORE, TOY_DOMAIN,
@@ -214,4 +214,35 @@ test('error failpoints before the commit leave the state wholly before', async (
       assert.deepEqual(readToyState(dir), TOY_BEFORE, `create.${p}@${nth}`);
     }
   }
+});
+
+test('a step failing with nothingCreated() is not undone: a file it did not make survives', async () => {
+  const dir = freshState();
+  const ctx = toyContext(dir);
+  const mine = join(filesDir(dir), 'mine');
+  const theirs = join(filesDir(dir), 'theirs');
+  writeFileSync(theirs, 'someone else\'s data');
+  await assert.rejects(lockDomain(ctx, TOY_DOMAIN.uuid, 'snapshot-create', (lock) => runOperation(ctx, lock, {
+    kind: 'create', domain: TOY_DOMAIN,
+    steps: [
+      { name: 'a', resources: [{ kind: 'file-created', path: mine }], do: async () => writeFileSync(mine, 'a', { flag: 'wx' }) },
+      {
+        name: 'b', resources: [{ kind: 'file-created', path: theirs }],
+        do: async () => {
+          try {
+            writeFileSync(theirs, 'b', { flag: 'wx' });
+          } catch (err) {
+            throw nothingCreated(err as Error);
+          }
+        },
+      },
+    ],
+    commit: () => {},
+  })), /EEXIST/);
+  assert.equal(existsSync(mine), false, 'the step that did create its file was undone');
+  assert.equal(readFileSync(theirs, 'utf8'), 'someone else\'s data');
+  const last = ctx.store.journal.listRecent(1)[0]!;
+  assert.equal(last.outcome, 'rolled-back');
+  assert.deepEqual(JSON.parse(last.progress), ['undone', 'pending']);
+  ctx.store.close();
 });

@@ -15,6 +15,7 @@ import { domainDefFromElement } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import { formatElement } from '../../conf/xml-format.js';
 import { parseXmlDocument } from '../../conf/xml-parse.js';
+import { libxmlLoadWarning } from './libvirt-log.js';
 import { attrValue, childElements, cloneElement, isElement, textContent, type XmlElement } from '../../conf/xml-tree.js';
 
 /** The test driver's XML namespace for per-domain extras. */
@@ -37,6 +38,7 @@ export function loadNodeFile(path: string): NodeFileDomain[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
+    libxmlLoadWarning(path);
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${path}'`);
   }
   return parseNodeXML(text, dirname(path));
@@ -56,6 +58,7 @@ export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
     try {
       included = readFileSync(includePath, 'utf8');
     } catch {
+      libxmlLoadWarning(includePath);
       throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
     }
     return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'));

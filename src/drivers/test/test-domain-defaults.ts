@@ -35,8 +35,19 @@ const BUS_BY_PREFIX: Array<[string, string]> = [
   ['xvd', 'xen'], ['hd', 'ide'], ['sd', 'scsi'], ['vd', 'virtio'], ['fd', 'fdc'], ['ub', 'usb'],
 ];
 
+/** Options of applyTestDomainDefaults. */
+export interface TestDomainDefaultsOptions {
+  /**
+   * Name interfaces `testnetN` (testDomainGenerateIfnames): done for domains the driver
+   * defines, creates or loads, not for the `<domain>` stored inside a snapshot.
+   */
+  generateIfnames: boolean;
+  randomMac?: () => string;
+}
+
 /** Applies the test driver's parse defaults to `def` in place. */
-export function applyTestDomainDefaults(def: DomainDef, randomMac: () => string = generateMac): void {
+export function applyTestDomainDefaults(def: DomainDef, opts: TestDomainDefaultsOptions = { generateIfnames: true }): void {
+  const randomMac = opts.randomMac ?? generateMac;
   const el = def.element;
   ensureMemory(el, 'memory', def.memoryKiB);
   ensureMemory(el, 'currentMemory', def.currentMemoryKiB);
@@ -86,7 +97,7 @@ export function applyTestDomainDefaults(def: DomainDef, randomMac: () => string 
   addDriveAddresses(def, devices);
   childElements(devices, 'interface').forEach((nic, index) => {
     if (!childElement(nic, 'mac')) nic.children.unshift(makeElement('mac', [['address', randomMac()]]));
-    if (!childElement(nic, 'target')) {
+    if (opts.generateIfnames && !childElement(nic, 'target')) {
       const source = childElement(nic, 'source') ?? childElement(nic, 'mac');
       const at = source ? nic.children.indexOf(source) + 1 : nic.children.length;
       nic.children.splice(at, 0, makeElement('target', [['dev', `testnet${index}`]]));

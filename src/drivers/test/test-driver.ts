@@ -20,7 +20,7 @@ import {
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
-import { parseSnapshotXML, formatSnapshotXML } from '../../conf/snapshot-xml.js';
+import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { listSnapshotNames, SNAPSHOT_LIST_FLAGS_ALL } from '../../snapshot/list-filter.js';
 import type {
   DomainExtraInfo,
@@ -35,7 +35,7 @@ import { DEFAULT_DOMAIN_XML } from './default-node.js';
 import { loadNodeFile, type NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
-import { checkFlags, createSnapshot, deleteSnapshot, revertSnapshot } from './test-snapshot-ops.js';
+import { checkFlags, createSnapshot, deleteSnapshot, parseSnapshotForRedefine, revertSnapshot } from './test-snapshot-ops.js';
 
 /** virConnectGetVersion of libvirt's test driver: 0.0.2. */
 const TEST_HYPERVISOR_VERSION = 2;
@@ -69,7 +69,7 @@ export class TestDriver implements HypervisorDriver {
   private loadSnapshots(vm: TestDomainObj, xmls: string[]): void {
     let current: string | undefined;
     for (const xml of xmls) {
-      const parsed = parseSnapshotXML(xml, { redefine: true, internal: true });
+      const parsed = parseSnapshotForRedefine(xml, true);
       vm.snapshots.assign(parsed.def);
       if (parsed.current) {
         if (current !== undefined) {

@@ -27,6 +27,8 @@ import { alignSnapshotDisks } from '../../snapshot/disk-align.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { deleteFromTree, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
+import { libvirtWarning } from './libvirt-log.js';
+import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import type { TestDomainObj } from './test-domain-obj.js';
 
 /** Every create flag libvirt defines: the test driver accepts them all. */
@@ -73,7 +75,7 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.TEST, 'cannot halt after transient domain snapshot');
   }
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
-  const { def } = parseSnapshotXML(xml, { redefine });
+  const { def } = redefine ? parseSnapshotForRedefine(xml, false) : parseSnapshotXML(xml, { redefine });
 
   if (redefine) {
     const plan = planRedefinition(vm.snapshots, def, vm.uuid, flags);
@@ -98,6 +100,20 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
     vm.shutoff(ShutoffReason.FROM_SNAPSHOT);
   }
   return def.name;
+}
+
+/**
+ * Parses snapshot metadata as libvirt's REDEFINE parse does in the test driver: the stored
+ * `<domain>` gets the driver's parse defaults, and metadata without a full `<domain>` logs
+ * libvirt's "parsing older snapshot that lacks domain" warning. `internal` reads `<active>`.
+ */
+export function parseSnapshotForRedefine(xml: string, internal: boolean): { def: SnapshotDef; current: boolean } {
+  const parsed = parseSnapshotXML(xml, { redefine: true, internal });
+  const { def } = parsed;
+  if (def.domain) applyTestDomainDefaults(def.domain, { generateIfnames: false });
+  else libvirtWarning('virDomainSnapshotDefParse', 287, 'parsing older snapshot that lacks domain');
+  if (def.inactiveDomain) applyTestDomainDefaults(def.inactiveDomain, { generateIfnames: false });
+  return parsed;
 }
 
 /** libvirt's post-parse defaults for a new snapshot: creation time now, named after it. */

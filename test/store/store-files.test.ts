@@ -126,39 +126,72 @@ test('a state dir path that is a file gives a clear error', () => {
 });
 
 const openChild = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'open-child.js');
-const canDropPrivileges = typeof process.getuid === 'function' && process.getuid() === 0;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-function openAsNobody(dir: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [openChild, dir], { uid: 65534, gid: 65534, encoding: 'utf8' });
+interface OpenResult { status: number | null; stdout: string; stderr: string }
+
+function openInChild(dir: string, uid?: number): OpenResult {
+  const r = spawnSync(process.execPath, [openChild, dir], { encoding: 'utf8', ...(uid === undefined ? {} : { uid, gid: uid }) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function openAsSelf(dir: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [openChild, dir], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Root ignores permission bits, so as root the unwritable directory is made one of two
+ * ways: the child runs as uid 65534 (when that user can reach dist/ and node_modules/),
+ * or else the directory is made immutable with chattr +i, which binds root too.
+ */
+type Lockdown = { run(dir: string): OpenResult; seal(dir: string): void; unseal(dir: string): void };
+
+function lockdown(): Lockdown {
+  const plain: Lockdown = {
+    run: (dir) => openInChild(dir),
+    seal: (dir) => chmodSync(dir, 0o555),
+    unseal: (dir) => chmodSync(dir, 0o755),
+  };
+  if (!isRoot) return plain;
+  const probe = mkdtempSync(join(tmpdir(), 'snapvirt-probe-'));
+  chmodSync(probe, 0o777);
+  if (openInChild(join(probe, 'state'), 65534).status === 0) return { ...plain, run: (dir) => openInChild(dir, 65534) };
+  return {
+    run: (dir) => openInChild(dir),
+    seal: (dir) => {
+      const r = spawnSync('chattr', ['+i', dir], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `as root, uid 65534 cannot reach the tests and chattr +i failed: ${r.stderr}`);
+    },
+    unseal: (dir) => { spawnSync('chattr', ['-i', dir]); },
+  };
 }
 
 test('a read-only state directory gives a clear error', () => {
+  const how = lockdown();
   const base = mkdtempSync(join(tmpdir(), 'snapvirt-ro-'));
   chmodSync(base, 0o755);
   const dir = join(base, 'state');
-  mkdirSync(dir, { mode: 0o555 });
-  chmodSync(dir, 0o555);
-  // Root ignores permission bits, so the check runs as an unprivileged user when we are root.
-  const r = canDropPrivileges ? openAsNobody(dir) : openAsSelf(dir);
-  assert.equal(r.status, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, new RegExp(`^operation failed: state directory '${dir}' is not writable: Permission denied\\n$`));
-  assert.deepEqual(readdirSync(dir), []);
+  mkdirSync(dir);
+  how.seal(dir);
+  try {
+    const r = how.run(dir);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`^operation failed: state directory '${dir}' is not writable: (Permission denied|Operation not permitted)\\n$`));
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    how.unseal(dir);
+  }
 });
 
 test('a state directory that cannot be created gives a clear error', () => {
+  const how = lockdown();
   const base = mkdtempSync(join(tmpdir(), 'snapvirt-ro-'));
-  chmodSync(base, 0o555);
+  how.seal(base);
   const dir = join(base, 'state');
-  const r = canDropPrivileges ? openAsNobody(dir) : openAsSelf(dir);
-  assert.equal(r.status, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, new RegExp(`^operation failed: cannot create state directory '${dir}': Permission denied\\n$`));
-  assert.equal(existsSync(dir), false);
+  try {
+    const r = how.run(dir);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`^operation failed: cannot create state directory '${dir}': (Permission denied|Operation not permitted)\\n$`));
+    assert.equal(existsSync(dir), false);
+  } finally {
+    how.unseal(base);
+  }
 });
 
 test('several processes creating the same new store at once all succeed, with one database', async () => {

@@ -19,6 +19,8 @@ describe('domain XML round trip against virsh dumpxml test', () => {
   it('reproduces the running domain\'s XML, with id, byte for byte', () => {
     assert.match(live, /^<domain type='test' id='1'>/);
     assert.equal(formatDomainXML(parseDomainXML(live), { id: 1 }), live);
+    const result = xmllintValidates(formatDomainXML(parseDomainXML(live)), 'domain');
+    assert.ok(result.ok, result.output);
   });
   it('drops the id when inactive or when no id is given', () => {
     const def = parseDomainXML(live);

@@ -71,9 +71,10 @@ export async function writeEditFile(text: string): Promise<EditFile> {
 
 /** Runs the editor on `path`; a failure is libvirt's "Child process … unexpected exit status" error. */
 export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const editor = env.VISUAL || env.EDITOR || 'vi';
+  // As virsh: a variable that is set, even to "", is used.
+  const editor = env.VISUAL ?? env.EDITOR ?? 'vi';
   const words = splitEditorCommand(editor);
-  if (words.length === 0) words.push('vi');
+  if (words.length === 0) words.push('');
   const [program, ...args] = words;
   const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     const child = spawn(program, [...args, path], { stdio: ['inherit', 'pipe', 'pipe'] });
@@ -84,7 +85,7 @@ export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessE
   });
   const shown = `${editor} ${path}`;
   if (status.error) {
-    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `Cannot run program '${program}': No such file or directory`);
+    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `Cannot find '${program}' in path: No such file or directory`);
   }
   if (status.signal) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `Child process (${shown}) unexpected fatal signal ${status.signal}`);

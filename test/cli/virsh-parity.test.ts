@@ -1,0 +1,151 @@
+/**
+ * End-to-end parity with real virsh 9.0: each scenario runs in one `virsh -c test:///default`
+ * process and one `bin/snapvirt` process, and stdout, stderr and the exit status must be
+ * the same after normalising times, generated names and random UUIDs.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SNAPVIRT = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
+const URI = 'test:///default';
+
+interface Run { stdout: string; stderr: string; status: number }
+
+function run(program: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(program, args, { env: { ...process.env, ...env, LC_ALL: 'C' }, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ stdout, stderr, status });
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+function normalise(text: string): string {
+  return text
+    .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}/g, 'TIME')
+    .replace(/<creationTime>\d+<\/creationTime>/g, '<creationTime>T</creationTime>')
+    .replace(/CPU time: +\d+\.\ds\n/g, 'CPU time: CPU\n')
+    .replace(/\b1[0-9]{9}\b/g, 'EPOCH')
+    .replace(/with uuid [0-9a-f-]{36}/g, 'with uuid UUID')
+    .replace(/\/(virsh|snapvirt)[A-Za-z0-9]{6}\.xml/g, '/TMPFILE.xml')
+    .replace(/virsh/g, 'snapvirt');
+}
+
+const hasVirsh = await run('virsh', ['-v']).then((r) => r.status === 0 && r.stdout.startsWith('9.0.'), () => false);
+
+const dir = mkdtempSync(join(tmpdir(), 'snapvirt-cli-parity-'));
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const snapXml = file('snap.xml', '<domainsnapshot>\n  <name>fromfile</name>\n  <description>d</description>\n</domainsnapshot>\n');
+const badXml = file('bad.xml', '<domainsnapshot><name>x</name>\n');
+const invalidXml = file('invalid.xml', '<domainsnapshot><foo/></domainsnapshot>\n');
+const domainXml = file('dom.xml', `<domain type='test'>
+  <name>t2</name>
+  <memory unit='KiB'>8192</memory>
+  <os><type>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><source file='/guest/t2.img'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+  </devices>
+</domain>
+`);
+
+/** The tree of upstream tests/virsh-snapshot: s1 → s3 → (s2, s6 → (s4, s5)), s1 → s7 → s8. */
+const TREE = 'snapshot-create-as test s1; snapshot-create-as test s3; snapshot-create-as test s2; '
+  + 'snapshot-revert test s3; snapshot-create-as test s6; snapshot-create-as test s5; snapshot-revert test s6; '
+  + 'snapshot-create-as test s4; snapshot-revert test s1; snapshot-create-as test s7; snapshot-create-as test s8';
+
+interface Scenario { name: string; args: string[]; input?: string; env?: NodeJS.ProcessEnv }
+const batch = (name: string, commands: string, ...global: string[]): Scenario => ({ name, args: [...global, '-c', URI, commands] });
+
+const SCENARIOS: Scenario[] = [
+  batch('tree listings', `${TREE}; snapshot-list test; snapshot-list test --tree; snapshot-list test --parent; snapshot-list test --name; snapshot-list test --topological --name`),
+  batch('children listings', `${TREE}; snapshot-list test --from s3 --tree; snapshot-list test --current --tree; snapshot-list test --from s3 --descendants; snapshot-list test --from s3 --descendants --tree; snapshot-list test --roots; snapshot-list test --leaves; snapshot-list test --no-leaves`),
+  batch('list option conflicts', 'snapshot-list test --parent --roots; snapshot-list test --from a --current; snapshot-list test --descendants; snapshot-list test --leaves --tree; snapshot-list test --tree --name; snapshot-list test --roots --from x; snapshot-list test --name --parent'),
+  batch('info, parent, current', `${TREE}; snapshot-info test s3; snapshot-info test --current; snapshot-parent test s1; snapshot-parent test --current; snapshot-current test --name; snapshot-current test; snapshot-current test --name s1; snapshot-current test s2; snapshot-info test --current`),
+  batch('delete variants', `${TREE}; snapshot-delete test s3; snapshot-list test --tree; snapshot-delete test --children s7; snapshot-delete test s1 --children-only; snapshot-list test --parent; snapshot-delete test --current; snapshot-current test`),
+  batch('failure wrappers', `${TREE}; snapshot-revert test s3 --running --paused; snapshot-delete test s3 --children --children-only; snapshot-dumpxml test nope; snapshot-revert test; snapshot-delete test s1 --current; snapshot-info test nope`),
+  batch('revert states', `${TREE}; snapshot-revert test s3 --paused; domstate test --reason; snapshot-revert test s1 --force; domstate test --reason`),
+  batch('create-as XML', `snapshot-create-as test --print-xml --name 'a<b' --description 'x&y' --memspec /m,,f,snapshot=external vda,snapshot=external,driver=qcow2,file=/x<y,,z vdb,stype=block,file=/dev/sdx vdc,snapshot=no "vdd,driver=q'q"; snapshot-create-as test --print-xml; snapshot-create-as test --print-xml --memspec file=/m --diskspec '' --diskspec ',file=/x'`),
+  batch('create-as errors', "snapshot-create-as test --print-xml --diskspec vda,stype=nfs; snapshot-create-as test --print-xml --diskspec vda,bogus=1; snapshot-create-as test --print-xml --memspec ''; snapshot-create-as test --print-xml --memspec /a,/b; snapshot-create-as nope --print-xml; snapshot-create-as test ''"),
+  batch('create-as flags', 'snapshot-create-as test s1 --halt; domstate test --reason; snapshot-create-as test s2 --redefine; snapshot-create-as test --disk-only; snapshot-create-as test s1; snapshot-create-as test s5 desc vda; snapshot-create-as test s6 --memspec /tmp/mem1; snapshot-info test s6'),
+  batch('snapshot-create from files', `snapshot-create test ${snapXml}; snapshot-create test --xmlfile ${join(dir, 'nope.xml')}; snapshot-create test ${badXml}; snapshot-create test ${invalidXml} --validate; snapshot-create test ${dir}; snapshot-create test --redefine --halt; snapshot-create test --current`),
+  batch('xpath', "snapshot-create-as test s1; snapshot-dumpxml test s1 --xpath //domain/@type; snapshot-dumpxml test s1 --xpath '//['; snapshot-dumpxml test s1 --xpath //memory --wrap; snapshot-dumpxml test s1 --xpath //os; snapshot-dumpxml test s1 --xpath 'count(//a)'; dumpxml test --xpath //os/type/@arch --wrap; snapshot-dumpxml test s1 --xpath //name --wrap; snapshot-dumpxml test s1 --xpath //nothing --wrap; snapshot-dumpxml test s1 --xpath //state/text(); dumpxml test --xpath //devices --wrap; snapshot-dumpxml test s1 --xpath ''"),
+  batch('quiet mode', 'snapshot-create-as test s1; snapshot-create-as test s2; snapshot-list test; snapshot-list test --parent; snapshot-delete test s1; snapshot-revert test s2; list --all; domblklist test; snapshot-current test s2; echo hi; uri', '-q'),
+  batch('domain information', 'dominfo test; domstate test --reason; list --all; domblklist test --details; dumpxml test; dumpxml test --inactive; version; hostname; uri'),
+  batch('lifecycle', 'suspend test; suspend test; resume test; resume test; destroy test; destroy test; start test; start test; shutdown test; list --all; undefine test; list --all --name'),
+  batch('define and lookups', `define ${domainXml}; define ${join(dir, 'nope.xml')}; define ${domainXml}; domblklist t2; domblklist t2 --details --inactive; snapshot-create-as t2 a; undefine t2; undefine t2 --snapshots-metadata; list --all --uuid; list --all --id; list --name --uuid; list --table --name; dominfo 1; dominfo 6695eb01-f6a4-8304-79aa-97f2502e193f; dominfo ''; domstate nope`),
+  batch('list filters', 'snapshot-create-as test s1; list --with-snapshot; list --without-snapshot; list --state-running --name; list --state-paused; list --persistent --transient --all; list --inactive'),
+  batch('monitor passthrough', 'qemu-monitor-command test info; qemu-monitor-command test --hmp --pretty info; qemu-monitor-command test'),
+  batch('grammar errors', 'uri; list --bogus'),
+  batch('unknown command', 'uri; bogus'),
+  batch('missing options', 'snapshot-dumpxml'),
+  batch('expected syntax', 'snapshot-list test --from'),
+  batch('repeated option', 'snapshot-create-as test --memspec a --memspec b'),
+  batch('unexpected data', 'dominfo test extra'),
+  batch('bool with value', 'snapshot-list test --tree=1'),
+  batch('quoting and comments', `echo 'a b' "c\\"d" e\\ f; echo a#b c #d; uri`),
+  batch('dangling backslash', 'echo abc\\'),
+  batch('missing quote', 'echo "abc'),
+  batch('echo modes', `echo --shell "a b" c "d'e" ""; echo --xml "<&>'\\""; echo --split a,b,,c ""; echo --err oops; echo; echo --hi; echo --str a -- --xml; echo --shell --xml a`),
+  batch('help texts', ['snapshot-create', 'snapshot-create-as', 'snapshot-current', 'snapshot-delete', 'snapshot-dumpxml',
+    'snapshot-edit', 'snapshot-info', 'snapshot-list', 'snapshot-parent', 'snapshot-revert', 'define', 'create', 'undefine',
+    'list', 'dominfo', 'domstate', 'dumpxml', 'start', 'destroy', 'shutdown', 'suspend', 'resume', 'domblklist',
+    'qemu-monitor-command', 'help', 'echo', 'version', 'uri', 'hostname', 'quit', 'exit', 'connect', 'cd', 'pwd']
+    .map((c) => `help ${c}`).join('; ') + '; help snapshot; help virsh; snapshot-list --help; help nope'),
+  batch('cd outside the shell', 'cd /tmp; pwd'),
+  batch('quit stops the batch', 'uri; quit; uri'),
+  { name: 'argv form', args: ['-c', URI, 'snapshot-create-as', 'test', 'a b', '--description', 'x;y'] },
+  { name: 'empty command string', args: ['-c', URI, ''] },
+  { name: 'unknown short option', args: ['-x'] },
+  { name: 'missing -c argument', args: ['-c'] },
+  { name: 'unknown long option', args: ['--bogus'] },
+  { name: 'long option with a value it does not take', args: ['--quiet=1', 'uri'] },
+  { name: 'short version', args: ['-v'] },
+  { name: 'version option', args: ['--version'] },
+  { name: 'debug level out of range', args: ['-d', '9', '-c', URI, 'uri'] },
+  { name: 'interactive session', args: ['-c', URI], input: 'uri\nbogus\necho a; echo b\n\ndominfo nope\nquit\nuri\n' },
+  { name: 'quiet interactive session at end of input', args: ['-q', '-c', URI], input: 'echo a; uri' },
+  { name: 'edit without change', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1; snapshot-edit test --current; snapshot-edit test s1 --current; snapshot-edit test --rename --clone'], env: { EDITOR: 'true', VISUAL: 'true' } },
+  { name: 'edit clone and rename', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1 --clone; snapshot-list test --name; snapshot-edit test s9 --rename'], env: { EDITOR: 'sed -i s/s1/s9/', VISUAL: 'sed -i s/s1/s9/' } },
+  { name: 'editor failure', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: 'false', VISUAL: 'false' } },
+];
+
+/** Runs `task`s at most `limit` at a time, so the whole file takes seconds, not half a minute. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+const limit = limiter(4);
+const results = new Map(SCENARIOS.map((scenario) => [scenario, hasVirsh ? limit(() => Promise.all([
+  run('virsh', scenario.args, scenario.input, scenario.env),
+  run(process.execPath, [SNAPVIRT, ...scenario.args], scenario.input, scenario.env),
+])) : null]));
+
+for (const scenario of SCENARIOS) {
+  test(`same as virsh: ${scenario.name}`, { skip: hasVirsh ? false : 'virsh 9.0 is not installed' }, async () => {
+    const [virsh, snapvirt] = await (results.get(scenario) as Promise<[Run, Run]>);
+    assert.equal(normalise(snapvirt.stdout), normalise(virsh.stdout), 'stdout');
+    assert.equal(normalise(snapvirt.stderr), normalise(virsh.stderr), 'stderr');
+    assert.equal(snapvirt.status, virsh.status, 'exit status');
+  });
+}

@@ -34,10 +34,6 @@ const DISK_TYPES: readonly DiskSourceType[] = ['file', 'block', 'dir', 'network'
 const DISK_DEVICES: readonly DiskDevice[] = ['disk', 'cdrom', 'floppy', 'lun'];
 const DISK_SNAPSHOT_MODES: readonly DiskSnapshotMode[] = ['no', 'internal', 'external', 'manual'];
 
-// virErrorNumber values errors.ts does not list yet (kept local so conf/ stays self-contained).
-const VIR_ERR_NO_TARGET = 20 as number as VirErrorCode;
-const VIR_ERR_NO_NAME = 21 as number as VirErrorCode;
-
 /** Parses domain XML (root must be `<domain>`), as `virsh define` does. */
 export function parseDomainXML(xml: string): DomainDef {
   const root = parseXmlDocument(xml, DOMAIN_DOC_NAME, VirErrorDomain.DOMAIN, 'domain');
@@ -71,7 +67,7 @@ export function domainDefFromElement(source: XmlElement): DomainDef {
   }
   const nameElement = childElement(element, 'name');
   const name = nameElement ? textContent(nameElement) : '';
-  if (name === '') throw new VirError(VIR_ERR_NO_NAME, VirErrorDomain.DOMAIN, 'missing name information');
+  if (name === '') throw new VirError(VirErrorCode.NO_NAME, VirErrorDomain.DOMAIN, 'missing name information');
   if (name.includes('/')) {
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN, `name ${name} cannot contain '/'`);
   }
@@ -178,7 +174,7 @@ function diskDefFromElement(element: XmlElement): DomainDiskDef {
     // libvirt names the disk by its source: the path, or a network volume's name.
     const described = sourcePath ?? (source ? attrValue(source, 'name') : undefined);
     throw new VirError(
-      VIR_ERR_NO_TARGET,
+      VirErrorCode.NO_TARGET,
       VirErrorDomain.DOMAIN,
       described ? `missing target information for device ${described}` : 'missing target information',
     );

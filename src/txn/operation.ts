@@ -200,6 +200,10 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       markStep(store, entry.id, i, 'done');
     }
     setPhase(store, entry.id, 'prepared');
+    const prepared = loadEntry(store, entry.id);
+    // Durable before the switch, not just before the commit: once a live guest writes to
+    // a new overlay, that file must survive a power cut.
+    await persistResources(ctx, prepared);
     if (spec.switch) {
       setPhase(store, entry.id, 'switching');
       fp('switch.before');
@@ -208,8 +212,6 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       setPhase(store, entry.id, 'switched');
       fp('switch.after');
     }
-    const prepared = loadEntry(store, entry.id);
-    await persistResources(ctx, prepared);
     fp('commit.before');
     const pending = hasFinalizers(ctx, prepared);
     result = store.transaction(() => {
@@ -253,7 +255,6 @@ async function handleFailure(
         return;
       }
       await spec.undoSwitch();
-      switched = false;
     }
     setPhase(store, entry.id, 'rolling-back', first.message);
     errors.push(...await rollBackSteps(ctx, spec, entry));

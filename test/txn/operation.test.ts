@@ -7,7 +7,7 @@ import { openEntries, loadEntry } from '../../src/txn/journal.js';
 import { lockDomain, nothingCreated, runOperation, undoErrorsOf, type Step } from '../../src/txn/operation.js';
 import { tempDir } from './child-process.js';
 import {
-  filesDir, readToyState, runToyCreate, setupToyState, toyContext, TOY_AFTER, TOY_BEFORE, TOY_DOMAIN,
+  filesDir, LIVE_KIND, readToyState, runToyCreate, setupToyState, toyContext, toySteps, TOY_AFTER, TOY_BEFORE, TOY_DOMAIN,
 } from './toy-op.js';
 
 function freshState(): string {
@@ -245,4 +245,40 @@ test('a step failing with nothingCreated() is not undone: a file it did not make
   assert.equal(last.outcome, 'rolled-back');
   assert.deepEqual(JSON.parse(last.progress), ['undone', 'pending']);
   ctx.store.close();
+});
+
+test('switch happened, then the commit failed: undoSwitch reverses it and the steps are undone', async () => {
+  const dir = freshState();
+  const ctx = toyContext(dir);
+  const log: string[] = [];
+  await assert.rejects(lockDomain(ctx, TOY_DOMAIN.uuid, 'snapshot-create', (lock) => runOperation(ctx, lock, {
+    kind: LIVE_KIND, domain: TOY_DOMAIN, steps: loggingSteps(dir, 2, log, undefined),
+    switch: async () => { log.push('switch'); },
+    undoSwitch: async () => { log.push('unswitch'); },
+    commit: () => { throw new Error('commit failed after switch'); },
+  })), /commit failed after switch/);
+  assert.deepEqual(log, ['do 0', 'do 1', 'switch', 'unswitch', 'undo 1', 'undo 0']);
+  assert.equal(openEntries(ctx.store).length, 0);
+  ctx.store.close();
+  assert.deepEqual(readToyState(dir), TOY_BEFORE);
+});
+
+test('switch happened, commit failed, no undoSwitch: left open, then rolled forward by the next lock', async () => {
+  const dir = freshState();
+  const ctx = toyContext(dir);
+  let failCommit = true;
+  const xml = '<domainsnapshot><name>s1</name></domainsnapshot>';
+  await assert.rejects(lockDomain(ctx, TOY_DOMAIN.uuid, 'snapshot-create', (lock) => runOperation(ctx, lock, {
+    kind: LIVE_KIND, domain: TOY_DOMAIN, intent: { xml }, steps: toySteps(dir),
+    switch: async () => writeFileSync(join(dir, 'switched'), 'yes'),
+    commit: () => { if (failCommit) throw new Error('disk full'); },
+  })), /disk full/);
+  failCommit = false;
+  const open = openEntries(ctx.store);
+  assert.equal(open.length, 1);
+  assert.equal(open[0]!.phase, 'switched');
+  assert.equal(open[0]!.error, 'disk full');
+  await lockDomain(ctx, TOY_DOMAIN.uuid, 'snapshot-list', async () => {});
+  ctx.store.close();
+  assert.deepEqual(readToyState(dir), TOY_AFTER);
 });

@@ -31,7 +31,7 @@ export function xpathOption(cmd: ParsedCommand): string | undefined | null {
 
 /** The --xpath and --wrap options dumpxml and snapshot-dumpxml share. */
 export const XPATH_OPTIONS = [
-  { name: 'xpath', type: 'string', help: 'xpath expression to filter the XML document' },
+  { name: 'xpath', type: 'string', namedOnly: true, help: 'xpath expression to filter the XML document' },
   { name: 'wrap', type: 'bool', help: 'wrap xpath results in an common root element' },
 ] as const;
 

@@ -1,11 +1,14 @@
 /** test:///ABSOLUTE/PATH.xml node files: domains, includes, runstates and preloaded snapshots. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connect, DomainState as S, SnapshotRevertFlags as R, SnapshotListFlags as L } from '../../../src/index.js';
 
+// The in-process libvirt log lines are checked in a child process; keep this one quiet.
+process.env.SNAPVIRT_LOG_OUTPUTS = 'none';
 const dir = mkdtempSync(join(tmpdir(), 'snapvirt-node-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -63,6 +66,22 @@ describe('test driver node files', () => {
       });
     }
     assert.equal((await dom1.snapshotCurrent()).getName(), 'child');
+  });
+
+  it('logs libvirt\'s warning for preloaded snapshots without a domain on stderr', () => {
+    const script = `import { connect } from ${JSON.stringify(new URL('../../../src/index.js', import.meta.url).href)};
+      await connect(${JSON.stringify(`test://${nodePath}`)});`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', env: { ...process.env, SNAPVIRT_LOG_OUTPUTS: '', LIBVIRT_LOG_OUTPUTS: '' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stderr.trimEnd().split('\n').map((l) => l.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: \d+: /, ''));
+    assert.deepEqual(lines, [
+      'info : libvirt version: 9.0.0, package: 9.0.0-4+deb12u2 (Debian)',
+      `info : hostname: ${hostname()}`,
+      'warning : virDomainSnapshotDefParse:287 : parsing older snapshot that lacks domain',
+      'warning : virDomainSnapshotDefParse:287 : parsing older snapshot that lacks domain',
+    ]);
   });
 
   it('reports a missing node file as libvirt does', async () => {

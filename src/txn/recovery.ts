@@ -170,5 +170,10 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
       lock.release();
     }
   }
+  // Closed entries are only diagnostics; keep the newest so the table does not grow forever.
+  ctx.store.journal.prune(JOURNAL_KEEP);
   return out;
 }
+
+/** How many closed journal entries recover() keeps for diagnosis. */
+export const JOURNAL_KEEP = 1000;

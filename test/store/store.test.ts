@@ -175,5 +175,8 @@ test('journal rows: insert, open list, outcome, close, prune', () => {
   s.journal.setOutcome(id2, 'rolled-back', true);
   assert.equal(s.journal.prune(1), 1);
   assert.deepEqual(s.journal.listRecent().map((e) => e.id), [id2]);
+  const id3 = s.journal.insert({ kind: 'create', domainUuid: U1, domainName: 'vm', intent: '{}', progress: '[]', phase: 'journaled' });
+  assert.equal(s.journal.prune(0), 1, 'every closed entry goes');
+  assert.deepEqual(s.journal.listRecent().map((e) => e.id), [id3], 'an open entry is never pruned');
   s.close();
 });

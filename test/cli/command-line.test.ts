@@ -53,3 +53,14 @@ test('comma lists treat ,, as a literal comma and "" as no element', () => {
   assert.deepEqual(splitCommaList(',,,x'), [',', 'x']);
   assert.deepEqual(splitCommaList(''), []);
 });
+
+test('property: a shell-escaped word tokenizes back to itself', async () => {
+  const fc = (await import('fast-check')).default;
+  const { escapeShell } = await import('../../src/cli/output/escape.js');
+  fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme-ascii' }), { minLength: 1, maxLength: 5 }), (words) => {
+    const source = new StringTokenSource(words.map(escapeShell).join(' '));
+    const back: string[] = [];
+    for (let t = source.next(); t.kind === 'arg'; t = source.next()) back.push(t.value);
+    assert.deepEqual(back, words);
+  }));
+});

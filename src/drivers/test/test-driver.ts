@@ -310,16 +310,13 @@ export class TestDriver implements HypervisorDriver {
   async domainIsPersistent(dom: DomainRef): Promise<boolean> { return this.obj(dom).persistent; }
 
   async domainQemuMonitorCommand(): Promise<string> {
-    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virDomainQemuMonitorCommand');
+    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainQemuMonitorCommand');
   }
 
   // ---- snapshots ------------------------------------------------------------------------
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    const vm = this.obj(dom);
-    const name = createSnapshot(this, vm, xml, flags);
-    if (!vm.persistent && !vm.isActive()) this.remove(vm);
-    return name;
+    return createSnapshot(this, this.obj(dom), xml, flags);
   }
 
   async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {

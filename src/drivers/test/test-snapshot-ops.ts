@@ -91,7 +91,13 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
   fillCreationDefaults(def);
   def.domain = cloneDomainDef(vm.def);
   alignForCreate(vm, def, flags);
-  if (!(flags & C.NO_METADATA)) {
+  if (flags & C.NO_METADATA) {
+    // qemu adds the snapshot to the list and drops it at the end: a duplicate still fails.
+    if (vm.snapshots.has(def.name)) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
+    }
+    def.parent = vm.snapshots.currentName;
+  } else {
     // A duplicate name throws here, before the halt below, so a failure changes nothing.
     applyCreation(vm.snapshots, def);
   }

@@ -83,7 +83,7 @@ function migrate(db: Database.Database, path: string): void {
   }
 }
 
-/** Builds a fresh database at a temporary name and renames it into place, durably. */
+/** Builds a fresh database at a temporary name and links it into place, durably. */
 function createDatabase(stateDir: string, path: string, busyTimeoutMs: number): void {
   const tmp = join(stateDir, `.${DB_FILE_NAME}.init-${process.pid}`);
   for (const suffix of ['', '-wal', '-shm', '-journal']) {

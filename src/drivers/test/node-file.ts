@@ -50,9 +50,10 @@ export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
   if (root.name !== 'node') {
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, 'Root element is not \'node\'');
   }
+  const inherited = testPrefixes(root);
   return childElements(root, 'domain').map((el) => {
     const file = attrValue(el, 'file');
-    if (file === undefined) return nodeDomainFrom(el);
+    if (file === undefined) return nodeDomainFrom(el, inherited);
     const includePath = isAbsolute(file) ? file : resolve(baseDir, file);
     let included: string;
     try {
@@ -61,16 +62,24 @@ export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
       libxmlLoadWarning(includePath);
       throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
     }
-    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'));
+    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'), new Set());
   });
 }
 
-/** Splits the test-namespace extras off a `<domain>` element and parses the rest. */
-function nodeDomainFrom(source: XmlElement): NodeFileDomain {
-  const el = cloneElement(source);
-  const prefixes = new Set(el.attrs
+/** The prefixes `el` binds to the test namespace. */
+function testPrefixes(el: XmlElement): Set<string> {
+  return new Set(el.attrs
     .filter(([k, v]) => k.startsWith('xmlns:') && v === TEST_NAMESPACE)
     .map(([k]) => k.slice('xmlns:'.length)));
+}
+
+/**
+ * Splits the test-namespace extras off a `<domain>` element and parses the rest;
+ * `inherited` are test-namespace prefixes declared on the enclosing `<node>`.
+ */
+function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDomain {
+  const el = cloneElement(source);
+  const prefixes = new Set([...inherited, ...testPrefixes(el)]);
   const isTest = (child: XmlElement, local: string): boolean => {
     const [prefix, name] = child.name.includes(':') ? child.name.split(':', 2) : ['', child.name];
     return prefixes.has(prefix ?? '') && name === local;

@@ -14,7 +14,7 @@ export function runChildOp(stateDir: string, failpoints: string, args: string[])
   const script = fileURLToPath(new URL('./snapshot-op-child.js', import.meta.url));
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [script, ...args], {
-      env: { ...process.env, SNAPVIRT_STATE_DIR: stateDir, SNAPVIRT_FAILPOINTS: failpoints },
+      env: { ...process.env, SNAPVIRT_CHILD_OP: '1', SNAPVIRT_STATE_DIR: stateDir, SNAPVIRT_FAILPOINTS: failpoints },
     }, (err, _stdout, stderr) => {
       resolve({ code: child.exitCode, signal: child.signalCode, stderr: String(stderr) });
       void err;

@@ -7,12 +7,17 @@
  */
 import { connect } from '../../src/api/connection.js';
 
-const [op, domainName, arg, flagsText] = process.argv.slice(2);
-const conn = await connect('qemu:///session');
-const dom = await conn.domainLookupByName(domainName!);
-const flags = Number(flagsText ?? '0');
-if (op === 'create') await dom.snapshotCreateXML(arg!, flags);
-else if (op === 'revert') await (await dom.snapshotLookupByName(arg!)).revert(flags);
-else if (op === 'delete') await (await dom.snapshotLookupByName(arg!)).delete(flags);
-else throw new Error(`unknown op ${op}`);
-await conn.close();
+// `node --test dist/test/` also runs this file: without the marker it does nothing.
+if (process.env.SNAPVIRT_CHILD_OP === '1') await main();
+
+async function main(): Promise<void> {
+  const [op, domainName, arg, flagsText] = process.argv.slice(2);
+  const conn = await connect('qemu:///session');
+  const dom = await conn.domainLookupByName(domainName!);
+  const flags = Number(flagsText ?? '0');
+  if (op === 'create') await dom.snapshotCreateXML(arg!, flags);
+  else if (op === 'revert') await (await dom.snapshotLookupByName(arg!)).revert(flags);
+  else if (op === 'delete') await (await dom.snapshotLookupByName(arg!)).delete(flags);
+  else throw new Error(`unknown op ${op}`);
+  await conn.close();
+}

@@ -50,6 +50,7 @@ const badXml = file('bad.xml', '<domainsnapshot><name>x</name>\n');
 const invalidXml = file('invalid.xml', '<domainsnapshot><foo/></domainsnapshot>\n');
 const domainXml = file('dom.xml', `<domain type='test'>
   <name>t2</name>
+  <uuid>5e3c1c9e-7d2a-4b7e-9f0a-0123456789ab</uuid>
   <memory unit='KiB'>8192</memory>
   <os><type>hvm</type></os>
   <devices>
@@ -57,6 +58,25 @@ const domainXml = file('dom.xml', `<domain type='test'>
     <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
   </devices>
 </domain>
+`);
+
+const nodeFile = file('node.xml', `<node>
+<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <name>pre</name>
+  <uuid>11111111-2222-3333-4444-555555555555</uuid>
+  <memory>8192</memory>
+  <os><type>hvm</type></os>
+  <test:domainsnapshot>
+    <domainsnapshot>
+      <name>old</name>
+      <state>running</state>
+      <creationTime>1000000000</creationTime>
+      <domain><uuid>11111111-2222-3333-4444-555555555555</uuid></domain>
+      <active>1</active>
+    </domainsnapshot>
+  </test:domainsnapshot>
+</domain>
+</node>
 `);
 
 /** The tree of upstream tests/virsh-snapshot: s1 → s3 → (s2, s6 → (s4, s5)), s1 → s7 → s8. */
@@ -85,7 +105,11 @@ const SCENARIOS: Scenario[] = [
   batch('lifecycle', 'suspend test; suspend test; resume test; resume test; destroy test; destroy test; start test; start test; shutdown test; list --all; undefine test; list --all --name'),
   batch('define and lookups', `define ${domainXml}; define ${join(dir, 'nope.xml')}; define ${domainXml}; domblklist t2; domblklist t2 --details --inactive; snapshot-create-as t2 a; undefine t2; undefine t2 --snapshots-metadata; list --all --uuid; list --all --id; list --name --uuid; list --table --name; dominfo 1; dominfo 6695eb01-f6a4-8304-79aa-97f2502e193f; dominfo ''; domstate nope`),
   batch('list filters', 'snapshot-create-as test s1; list --with-snapshot; list --without-snapshot; list --state-running --name; list --state-paused; list --persistent --transient --all; list --inactive'),
-  batch('monitor passthrough', 'qemu-monitor-command test info; qemu-monitor-command test --hmp --pretty info; qemu-monitor-command test'),
+  { name: 'risky revert and --force', args: ['-c', `test://${nodeFile}`, 'list --all; snapshot-list pre; snapshot-revert pre old; snapshot-revert pre old --force; snapshot-info pre old; snapshot-dumpxml pre old'] },
+  batch('no current snapshot', 'snapshot-list test --current; snapshot-list test --current --tree; snapshot-list test --from nope; snapshot-info test --current; snapshot-revert test --current; snapshot-edit test --current; snapshot-delete test --current; snapshot-current test; snapshot-parent test --current'),
+  batch('transient domain', `create ${domainXml}; snapshot-create-as t2 s1 --halt; snapshot-create-as t2 s1; snapshot-create-as t2 s1; snapshot-revert t2 s1; undefine t2`),
+  batch('list output combinations', `define ${domainXml}; list --all --name --id; list --all --uuid --name --id; list --all --id; list --all --title`),
+  batch('monitor passthrough', 'qemu-monitor-command test info; qemu-monitor-command test query-status; qemu-monitor-command test --hmp --pretty info; qemu-monitor-command test; dumpxml test //os'),
   batch('grammar errors', 'uri; list --bogus'),
   batch('unknown command', 'uri; bogus'),
   batch('missing options', 'snapshot-dumpxml'),

@@ -73,8 +73,8 @@ export const listCommand: CommandDef = {
         const id = dom.getID();
         if (optId && !optName && !optUuid && id === -1) continue;
         const parts: string[] = [];
-        if (optId) parts.push(id === -1 ? '-' : String(id));
         if (optUuid) parts.push(dom.getUUIDString());
+        if (optId) parts.push(id === -1 ? '-' : String(id));
         if (optName) parts.push(dom.getName());
         ctl.print(`${parts.join(' ')}\n`);
       }

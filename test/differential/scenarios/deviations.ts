@@ -124,6 +124,22 @@ export const deviationScenarios: Scenario[] = [
     expected: { stdout: 'Domain snapshot a created\nDomain snapshot a reverted\n\nrunning (from snapshot)\n\n', stderr: '', code: 0 },
   },
   {
+    name: 'deviation: SNAPVIRT_DEFAULT_URI without -c',
+    deviation: 'snapvirt also reads SNAPVIRT_DEFAULT_URI (virsh knows only LIBVIRT_DEFAULT_URI)',
+    uri: null,
+    commands: 'uri; snapshot-create-as test s1',
+    env: { SNAPVIRT_DEFAULT_URI: 'test:///default' },
+    expected: { stdout: 'test:///default\n\nDomain snapshot s1 created\n', stderr: '', code: 0 },
+  },
+  {
+    name: 'deviation: SNAPVIRT_DEFAULT_URI wins over LIBVIRT_DEFAULT_URI',
+    deviation: 'snapvirt reads SNAPVIRT_DEFAULT_URI before LIBVIRT_DEFAULT_URI',
+    uri: null,
+    commands: 'uri',
+    env: { SNAPVIRT_DEFAULT_URI: 'test:///default', LIBVIRT_DEFAULT_URI: 'test:///{dir}/nope.xml' },
+    expected: { stdout: 'test:///default\n\n', stderr: '', code: 0 },
+  },
+  {
     name: 'deviation: revert shut-off snapshot --running',
     deviation: 'libvirt test driver bug: reverting an inactive snapshot with --running leaves the domain shut off; snapvirt starts it',
     commands: `${states}; snapshot-revert test off --running; domstate test --reason`,

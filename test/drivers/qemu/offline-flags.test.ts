@@ -151,3 +151,33 @@ test("snapshot='external' on a disk without --disk-only makes an external shut-o
   assert.match(sx, /<disk name='vdb' snapshot='external' type='file'>/);
   assert.deepEqual(await namesIn(env.imageDir), ['vm-0.qcow2', 'vm-0.x', 'vm-1.qcow2', 'vm-1.x']);
 });
+
+test('delete flags: --children-only on internal removes descendants\' tags; external children refused as libvirt does', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  for (const n of ['a', 'b', 'c']) await dom.snapshotCreateXML(`<domainsnapshot><name>${n}</name></domainsnapshot>`);
+  await (await dom.snapshotLookupByName('a')).delete(0x4);
+  assert.deepEqual(((await chainOf(disks[0]!.path, 'qcow2'))[0] as { snapshots: string[] }).snapshots, ['a']);
+  assert.equal((await dom.snapshotCurrent()).getName(), 'a');
+  await dom.snapshotCreateXML('<domainsnapshot><name>e</name></domainsnapshot>', C.DISK_ONLY);
+  await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x1),
+    isErr(VirErrorCode.CONFIG_UNSUPPORTED, 'unsupported configuration: deletion of external and internal children disk snapshots not supported'));
+  await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x4),
+    isErr(VirErrorCode.CONFIG_UNSUPPORTED, 'unsupported configuration: deletion of external children disk snapshots not supported'));
+  await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x8),
+    isErr(VirErrorCode.INVALID_ARG, 'invalid argument: unsupported flags (0x8) in function qemuDomainSnapshotDelete'));
+  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()).sort(), ['a', 'e']);
+});
+
+test('a block-device disk is refused for internal snapshots with libvirt\'s error', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const xml = `<domain type='qemu'><name>blk</name><memory>131072</memory><os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/null'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+  const dom = await env.conn.domainDefineXML(xml);
+  assert.match(await dom.getXMLDesc(), /<source dev='\/dev\/null'\/>/);
+  await assert.rejects(dom.snapshotCreateXML('<domainsnapshot/>'),
+    isErr(VirErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: internal inactive snapshots are not supported on 'block' disks"));
+});

@@ -140,6 +140,16 @@ export const deviationScenarios: Scenario[] = [
     expected: { stdout: 'test:///default\n\n', stderr: '', code: 0 },
   },
   {
+    name: 'deviation: interactive shell with stdin closed',
+    deviation: 'the interactive banner and prompt name snapvirt instead of virsh',
+    argv: [],
+    expected: {
+      stdout: "Welcome to snapvirt, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\nsnapvirt # \n",
+      stderr: '',
+      code: 0,
+    },
+  },
+  {
     name: 'deviation: revert shut-off snapshot --running',
     deviation: 'libvirt test driver bug: reverting an inactive snapshot with --running leaves the domain shut off; snapvirt starts it',
     commands: `${states}; snapshot-revert test off --running; domstate test --reason`,

@@ -9,6 +9,7 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { DomainState, DomainUndefineFlags as U, SnapshotListFlags as L, ShutoffReason } from '../../api/flags.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
+import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
@@ -92,7 +93,8 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
-    unsupportedFlags(flags, 0x1 /* VALIDATE */, 'qemuDomainDefineXMLFlags');
+    unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
+    if (flags & 0x1) validateAgainstSchema(xml, 'domain');
     const def = parseDomainXML(xml);
     if (def.type !== 'qemu' && def.type !== 'kvm') {
       throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `virt type '${def.type}' is not supported by the QEMU driver`);

@@ -65,3 +65,13 @@ test('define, lookup, list filters, info, XML round trip, undefine; state surviv
   await (await conn2.domainLookupByName('other')).undefine();
   assert.deepEqual((await conn2.listAllDomains()).map((d) => d.getName()), ['vm']);
 });
+
+test('define with VALIDATE checks the domain schema', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  await assert.rejects(env.conn.domainDefineXML(domainXml('v', []).replace('<devices>', '<bogus/><devices>'), 1),
+    (e: unknown) => e instanceof VirError && e.code === VirErrorCode.XML_INVALID_SCHEMA);
+  assert.deepEqual(await env.conn.listAllDomains(), []);
+  await env.conn.domainDefineXML(domainXml('v', []), 1);
+  assert.equal((await env.conn.listAllDomains()).length, 1);
+});

@@ -58,5 +58,6 @@ export const shellScenarios: Scenario[] = [
   { name: 'argv: quiet create', quiet: true, argv: ['snapshot-create-as', 'test', 'x'] },
   { name: 'argv: quiet list without -c', quiet: true, uri: null, argv: ['snapshot-list', 'test'], env: { LIBVIRT_DEFAULT_URI: 'test:///default' } },
   { name: 'quiet: list has no header', quiet: true, commands: 'snapshot-create-as test s1; snapshot-list test; snapshot-list test --parent' },
+  { name: 'quiet: every snapshot command', quiet: true, commands: 'snapshot-create test s.xml; snapshot-create-as test s2 --print-xml; snapshot-create-as test s2; snapshot-dumpxml test x1 --xpath //name; snapshot-parent test s2; snapshot-current test x1; snapshot-revert test s2; snapshot-info test s2; snapshot-list test --tree; snapshot-edit test s2; snapshot-delete test x1 --children-only; snapshot-list test --name; snapshot-delete test x1', env: { EDITOR: 'true' }, files: { 's.xml': '<domainsnapshot><name>x1</name></domainsnapshot>' } },
   { name: 'quiet: errors still printed', quiet: true, commands: 'snapshot-create-as test s1; snapshot-create-as test s1; snapshot-parent test s1' },
 ];

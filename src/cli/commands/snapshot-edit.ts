@@ -1,17 +1,39 @@
 /**
  * snapshot-edit: edit a snapshot's XML in $VISUAL/$EDITOR and redefine it
  * (tools/virsh-edit.c). A changed name needs --rename (the old metadata is then
- * deleted) or --clone (it is kept). Where virsh would ask "Try again?" or, without a
- * terminal, crash on rejected XML, snapvirt reports the error and fails.
+ * deleted) or --clone (it is kept). Rejected XML: on a terminal, virsh's "Try again?"
+ * question; without one (where virsh crashes) the error is reported and the command fails.
  */
+import { createInterface } from 'node:readline/promises';
 import type { DomainSnapshot } from '../../api/domain-snapshot.js';
 import { isVirError } from '../../api/errors.js';
 import { SnapshotCreateFlags as F, SnapshotDeleteFlags, SnapshotXMLFlags } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
+import type { Control } from '../control.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { readEditFile, runEditor, writeEditFile } from '../editor.js';
 import { CommandAborted, exclusiveOptions, optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
+
+/**
+ * vshAskReedit: on a terminal, reports the error and asks whether to edit again (y),
+ * redefine as is (f) or give up (n). Null without a terminal.
+ */
+async function askReedit(ctl: Control, message: string, failure: unknown): Promise<'y' | 'n' | 'f' | null> {
+  if (!process.stdin.isTTY) return null;
+  if (isVirError(failure)) ctl.error(failure.message);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (;;) {
+      const answer = (await rl.question(`${message} Try again? [y,n,f,?]: `)).trim().toLowerCase();
+      if (answer === 'y' || answer === 'n' || answer === 'f') return answer;
+      ctl.print('y - yes, start editor again\nn - no, throw away my changes\n'
+        + 'f - force, try to redefine again\n? - print this help\n');
+    }
+  } finally {
+    rl.close();
+  }
+}
 
 export const snapshotEdit: CommandDef = {
   name: 'snapshot-edit',
@@ -38,40 +60,59 @@ export const snapshotEdit: CommandDef = {
       return false;
     };
 
-    const doc = await snapshot.getXMLDesc(SnapshotXMLFlags.SECURE);
+    let doc = await snapshot.getXMLDesc(SnapshotXMLFlags.SECURE);
     const file = await writeEditFile(doc);
-    let edited: DomainSnapshot;
+    let edited: DomainSnapshot | undefined;
     try {
-      let docEdited: string;
-      try {
-        await runEditor(ctl, file.path);
-        docEdited = await readEditFile(ctl, file.path);
-      } catch (err) {
-        if (isVirError(err)) ctl.error(err.message);
+      let docEdited = '';
+      let runEditorAgain = true;
+      // virsh-edit.c's reedit/redefine loop; asking again needs a terminal.
+      for (;;) {
+        if (runEditorAgain) {
+          try {
+            await runEditor(ctl, file.path);
+            docEdited = await readEditFile(ctl, file.path);
+          } catch (err) {
+            if (isVirError(err)) ctl.error(err.message);
+            return failUpdate();
+          }
+          if (doc === docEdited && !(defineFlags & F.CURRENT)) {
+            ctl.printExtra(`Snapshot ${name} XML configuration not changed.\n`);
+            return true;
+          }
+        }
+        let message: string | undefined;
+        let failure: unknown;
+        let reread: string;
+        try {
+          reread = await snapshot.getXMLDesc(SnapshotXMLFlags.SECURE);
+        } catch (err) {
+          if (isVirError(err)) ctl.error(err.message);
+          return failUpdate();
+        }
+        if (reread !== doc) {
+          message = 'The XML configuration was changed by another user.';
+          doc = reread;
+        } else {
+          if (doc.includes('<state>disk-snapshot</state>')) defineFlags |= F.DISK_ONLY;
+          try {
+            edited = await dom.snapshotCreateXML(docEdited, defineFlags);
+            break;
+          } catch (err) {
+            message = 'Failed.';
+            failure = err;
+          }
+        }
+        const answer = await askReedit(ctl, message, failure);
+        if (answer === 'y') { runEditorAgain = true; continue; }
+        if (answer === 'f') { runEditorAgain = false; continue; }
+        if (answer === null) {
+          // Without a terminal virsh would crash here (it prints the message, then
+          // dereferences the missing snapshot); snapvirt reports the failure instead.
+          ctl.error(message);
+          if (isVirError(failure)) ctl.error(failure.message);
+        }
         return failUpdate();
-      }
-      if (doc === docEdited && !(defineFlags & F.CURRENT)) {
-        ctl.printExtra(`Snapshot ${name} XML configuration not changed.\n`);
-        return true;
-      }
-      let reread: string;
-      try {
-        reread = await snapshot.getXMLDesc(SnapshotXMLFlags.SECURE);
-      } catch (err) {
-        if (isVirError(err)) ctl.error(err.message);
-        return failUpdate();
-      }
-      if (reread !== doc) {
-        ctl.error('The XML configuration was changed by another user.');
-        return failUpdate();
-      }
-      if (doc.includes('<state>disk-snapshot</state>')) defineFlags |= F.DISK_ONLY;
-      try {
-        edited = await dom.snapshotCreateXML(docEdited, defineFlags);
-      } catch (err) {
-        ctl.error('Failed.');
-        failUpdate();
-        throw err;
       }
     } finally {
       await file.remove();

@@ -1,5 +1,5 @@
 /**
- * Random sequences of snapshot create / revert / delete run both through snapvirt's API and
+ * Random sequences of snapshot create / revert / delete / set-current run both through snapvirt's API and
  * in one real `virsh -c test:///default` process must leave the same tree (topological
  * order, parents), the same current snapshot and the same domain state.
  */
@@ -7,18 +7,27 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { connect, SnapshotDeleteFlags as D, SnapshotListFlags as L, SnapshotRevertFlags as R } from '../../../src/index.js';
+import {
+  connect,
+  SnapshotCreateFlags as C,
+  SnapshotDeleteFlags as D,
+  SnapshotListFlags as L,
+  SnapshotRevertFlags as R,
+  SnapshotXMLFlags,
+} from '../../../src/index.js';
 
 type Step =
   | { kind: 'create'; name: string }
   | { kind: 'revert'; pick: number; flag: '' | '--running' | '--paused' }
   | { kind: 'delete'; pick: number; flag: '' | '--children' | '--children-only' }
-  | { kind: 'power'; action: 'suspend' | 'resume' | 'destroy' | 'start' };
+  | { kind: 'power'; action: 'suspend' | 'resume' | 'destroy' | 'start' }
+  | { kind: 'set-current'; pick: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('create' as const), name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g') }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('revert' as const), pick: fc.nat(), flag: fc.constantFrom('' as const, '--running' as const, '--paused' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), pick: fc.nat(), flag: fc.constantFrom('' as const, '--children' as const, '--children-only' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('set-current' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('power' as const), action: fc.constantFrom('suspend' as const, 'resume' as const, 'destroy' as const, 'start' as const) }) },
 );
 
@@ -49,6 +58,12 @@ async function runApi(steps: Step[]): Promise<{ commands: string[]; topo: string
         commands.push(`snapshot-delete test ${pick(step.pick)} ${step.flag}`);
         const flags = step.flag === '--children' ? D.CHILDREN : step.flag === '--children-only' ? D.CHILDREN_ONLY : 0;
         await (await dom.snapshotLookupByName(pick(step.pick))).delete(flags);
+      } else if (step.kind === 'set-current') {
+        if (existing.length === 0) continue;
+        // virsh snapshot-current NAME: dumpxml --security-info, then redefine it as current.
+        commands.push(`snapshot-current test ${pick(step.pick)}`);
+        const xml = await (await dom.snapshotLookupByName(pick(step.pick))).getXMLDesc(SnapshotXMLFlags.SECURE);
+        await dom.snapshotCreateXML(xml, C.REDEFINE | C.CURRENT);
       } else {
         commands.push(`${step.action} test`);
         if (step.action === 'suspend') await dom.suspend();

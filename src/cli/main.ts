@@ -19,8 +19,21 @@ export const processSink: OutputSink = {
   err: (text) => { process.stderr.write(text); },
 };
 
+let pipeGuardInstalled = false;
+/** `snapvirt … | head -1`: a reader that went away is not an error worth a stack trace. */
+function ignoreClosedPipes(): void {
+  if (pipeGuardInstalled) return;
+  pipeGuardInstalled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 /** Runs snapvirt with `argv` (the arguments after the program name); resolves to the exit status. */
 export async function main(argv: string[], io: OutputSink = processSink): Promise<number> {
+  if (io === processSink) ignoreClosedPipes();
   const parsed = parseGlobalOptions(argv);
   if (!parsed.ok) {
     io.err(`error: ${parsed.error}\n`);

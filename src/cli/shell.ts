@@ -61,6 +61,12 @@ export async function runShell(ctl: Control): Promise<boolean> {
     completer: completeLine,
     prompt: ctl.options.readonly ? 'snapvirt > ' : 'snapvirt # ',
   });
+  // Ctrl-C at the prompt drops the line being typed, as readline does in virsh.
+  rl.on('SIGINT', () => {
+    rl.write(null, { ctrl: true, name: 'u' });
+    ctl.print('\n');
+    rl.prompt();
+  });
   const lines = rl[Symbol.asyncIterator]();
   try {
     for (;;) {

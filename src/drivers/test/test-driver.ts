@@ -293,8 +293,7 @@ export class TestDriver implements HypervisorDriver {
   }
 
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
-    checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.UPDATE_CPU | DomainXMLFlags.MIGRATABLE,
-      'testDomainGetXMLDesc');
+    checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.MIGRATABLE, 'testDomainGetXMLDesc');
     const vm = this.obj(dom);
     const inactive = (flags & DomainXMLFlags.INACTIVE) !== 0;
     const def = inactive ? vm.persistentDef() : vm.def;

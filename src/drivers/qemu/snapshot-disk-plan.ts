@@ -93,7 +93,9 @@ export async function planSnapshotDisks(domain: DomainDef, def: SnapshotDef, reu
     if (seen.has(a.overlay)) throw unsupported(`duplicate external snapshot file '${a.overlay}'`);
     seen.add(a.overlay);
   }
-  for (const a of actions) await checkDiskAction(a);
+  // The checks only read: run them for all disks at once, but report the first disk's error.
+  const results = await Promise.allSettled(actions.map((a) => checkDiskAction(a)));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
   return actions;
 }
 

@@ -101,15 +101,21 @@ test('external: second target in a chattr +i directory', async (t) => {
   await expectUnchanged(w, (dom) => dom.snapshotCreateXML(xml, C.DISK_ONLY), /Operation not permitted$/, [dir]);
 });
 
-test('external: second target on a full tmpfs (ENOSPC inside qemu-img)', async (t) => {
-  const w = await world();
-  t.after(() => w.env.cleanup());
-  const full = join(w.env.tmp.path, 'full');
-  await mountTmpfs(full, 64 * 1024);
-  await writeFile(join(full, 'filler'), Buffer.alloc(60 * 1024, 1), { mode: 0o600 }).catch(() => undefined);
-  const xml = externalXml('x', join(w.env.imageDir, 'a.ov'), join(full, 'b.ov'));
-  await expectUnchanged(w, (dom) => dom.snapshotCreateXML(xml, C.DISK_ONLY), /No space left on device|qemu-img create failed/, [full]);
-});
+for (const native of [true, false]) {
+  test(`external: second target on a full tmpfs (ENOSPC, ${native ? 'native overlay writer' : 'qemu-img create'})`, async (t) => {
+    const w = await world();
+    t.after(() => w.env.cleanup());
+    if (!native) {
+      process.env.SNAPVIRT_NATIVE_QCOW2 = '0';
+      t.after(() => { delete process.env.SNAPVIRT_NATIVE_QCOW2; });
+    }
+    const full = join(w.env.tmp.path, 'full');
+    await mountTmpfs(full, 64 * 1024);
+    await writeFile(join(full, 'filler'), Buffer.alloc(60 * 1024, 1), { mode: 0o600 }).catch(() => undefined);
+    const xml = externalXml('x', join(w.env.imageDir, 'a.ov'), join(full, 'b.ov'));
+    await expectUnchanged(w, (dom) => dom.snapshotCreateXML(xml, C.DISK_ONLY), /No space left on device/, [full]);
+  });
+}
 
 test('external: second target exists (without --reuse-external)', async (t) => {
   const w = await world();

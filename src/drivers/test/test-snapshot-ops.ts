@@ -21,6 +21,7 @@ import {
 } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
+import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef, SnapshotState } from '../../conf/snapshot-types.js';
 import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { alignSnapshotDisks } from '../../snapshot/disk-align.js';
@@ -89,8 +90,9 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
   }
 
   fillCreationDefaults(def);
-  def.domain = cloneDomainDef(vm.def);
-  alignForCreate(vm, def, flags);
+  const domain = cloneDomainDef(vm.def);
+  def.domain = domain;
+  alignForCreate(vm, def, domain, flags);
   if (flags & C.NO_METADATA) {
     // qemu adds the snapshot to the list and drops it at the end: a duplicate still fails.
     if (vm.snapshots.has(def.name)) {
@@ -135,7 +137,7 @@ function fillCreationDefaults(def: SnapshotDef): void {
  * DISK_ONLY (a snapvirt extension here) makes every disk external, state disk-snapshot for
  * an active domain and shutoff otherwise, and no memory.
  */
-function alignForCreate(vm: TestDomainObj, def: SnapshotDef, flags: number): void {
+function alignForCreate(vm: TestDomainObj, def: SnapshotDef, domain: DomainDef, flags: number): void {
   if (def.disks.some((disk) => disk.snapshot === 'manual')) {
     throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.TEST,
       "'manual' snapshot mode is not supported by the test driver");
@@ -144,16 +146,16 @@ function alignForCreate(vm: TestDomainObj, def: SnapshotDef, flags: number): voi
     def.state = vm.isActive() ? 'disk-snapshot' : 'shutoff';
     def.memory = { snapshot: 'no' };
     // Metadata only: overlay names are generated without looking at the disks.
-    alignSnapshotDisks(def, def.domain!, { defaultMode: 'external', uniformInternal: false, requireExistingSources: false });
+    alignSnapshotDisks(def, domain, { defaultMode: 'external', uniformInternal: false, requireExistingSources: false });
   } else if (def.memory?.snapshot === 'external') {
     def.state = snapshotStateOf(vm.state);
-    alignSnapshotDisks(def, def.domain!, {
+    alignSnapshotDisks(def, domain, {
       defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile,
     });
   } else {
     def.state = snapshotStateOf(vm.state);
     def.memory = { snapshot: def.state === 'shutoff' ? 'no' : 'internal' };
-    alignSnapshotDisks(def, def.domain!, { defaultMode: 'internal', uniformInternal: true });
+    alignSnapshotDisks(def, domain, { defaultMode: 'internal', uniformInternal: true });
   }
 }
 

@@ -3,6 +3,17 @@
  * snapshot metadata in the SQLite store under the state directory, disks handled with
  * qemu-img. Running a domain needs the live driver; until it exists those calls fail with
  * libvirt's "not supported" error instead of pretending.
+ *
+ * Deliberate differences from libvirt 9.0's offline behaviour (for docs/COMPATIBILITY.md):
+ * - every create/revert/delete is all-or-nothing and crash-safe (journal + recovery);
+ * - overlays are mode 0600 (libvirt < 11.10 made inactive overlays 0644);
+ * - external revert works (libvirt 9.9's model: fresh overlays on the frozen images);
+ * - revert to an internal snapshot is refused when the image is the backing file of
+ *   another image (libvirt applies the tag anyway and corrupts that overlay's view);
+ * - external delete is done with qemu-img (no QEMU process), and keeps the files as they
+ *   are when merging could change what another image reads;
+ * - an image held open by another process is refused up front;
+ * - snapshot names with '/' are refused even with NO_METADATA (they name overlay files).
  */
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';

@@ -175,3 +175,18 @@ test('crash after the commit point: the snapshot exists after reopen', async (t)
   assert.match(await dom.getXMLDesc(), /a\.ov/);
   assert.deepEqual((await chainOf(join(w.env.imageDir, 'b.ov'), 'qcow2')).length, 2);
 });
+
+test('a crash inside recovery is recovered by the next open', async (t) => {
+  const w = await world();
+  t.after(() => w.env.cleanup());
+  const before = await picture(w);
+  await w.env.conn.close();
+  const xml = externalXml('x', join(w.env.imageDir, 'a.ov'), join(w.env.imageDir, 'b.ov'));
+  const first = await runChildOp(w.env.stateDir, 'create.commit.before=crash', ['create', 'vm', xml, String(C.DISK_ONLY)]);
+  assert.equal(first.signal, 'SIGKILL', first.stderr);
+  // The next process dies while undoing the first overlay during recovery at open.
+  const second = await runChildOp(w.env.stateDir, 'recover.undo.resource.after=crash@1', ['create', 'vm', xml, String(C.DISK_ONLY)]);
+  assert.equal(second.signal, 'SIGKILL', second.stderr);
+  await w.env.reopen();
+  assert.deepEqual(await picture(w), before);
+});

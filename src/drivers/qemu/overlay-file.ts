@@ -6,15 +6,20 @@
  */
 import { constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fsyncDir, fsyncFile } from '../../txn/fsync.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { writeQcow2Overlay } from './qcow2-overlay.js';
 import { createImage, type BackingRef } from './qemu-img.js';
 
-/** Creates an empty qcow2 overlay at `path` on top of `backing` (absolute path + format). */
-export async function createOverlayFile(path: string, backing: BackingRef): Promise<void> {
+/**
+ * Creates an empty qcow2 overlay at `path` on top of `backing`. The backing path is made
+ * absolute first: a relative name in the header would be resolved against the overlay's
+ * directory, not against where the domain's relative path meant.
+ */
+export async function createOverlayFile(path: string, givenBacking: BackingRef): Promise<void> {
+  const backing: BackingRef = { path: resolve(givenBacking.path), format: givenBacking.format };
   let handle;
   try {
     handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);

@@ -8,7 +8,8 @@ import { DomainUndefineFlags as U } from '../../api/flags.js';
 import type { CommandDef, ParsedCommand } from '../command-def.js';
 import type { Control } from '../control.js';
 import { lookupDomain } from '../domain-lookup.js';
-import { optBool } from '../option-values.js';
+import { splitCommaList } from '../command-line.js';
+import { exclusiveOptionNames, optBool, optString } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
 /** Runs `action`; on failure prints `Failed to VERB domain 'NAME'` and rethrows libvirt's error. */
@@ -70,6 +71,7 @@ export const undefineCommand: CommandDef = {
     { name: 'managed-save', type: 'bool', help: 'remove domain managed state file' },
     { name: 'storage', type: 'string', help: 'remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)' },
     { name: 'remove-all-storage', type: 'bool', help: 'remove all associated storage volumes (use with caution)' },
+    { name: 'delete-snapshots', type: 'alias', help: 'delete-storage-volume-snapshots' },
     { name: 'delete-storage-volume-snapshots', type: 'bool', help: 'delete snapshots associated with volume(s), requires --remove-all-storage (must be supported by storage driver)' },
     { name: 'wipe-storage', type: 'bool', help: 'wipe data on the removed volumes' },
     { name: 'snapshots-metadata', type: 'bool', help: 'remove all domain snapshot metadata (vm must be inactive)' },
@@ -80,6 +82,12 @@ export const undefineCommand: CommandDef = {
     { name: 'keep-tpm', type: 'bool', help: 'keep TPM state' },
   ],
   async handler(ctl, cmd) {
+    if (optBool(cmd, 'delete-storage-volume-snapshots') && !optBool(cmd, 'remove-all-storage')) {
+      ctl.error('Option --remove-all-storage is required by option --delete-storage-volume-snapshots');
+      return false;
+    }
+    exclusiveOptionNames(ctl, cmd, 'nvram', 'keep-nvram');
+    exclusiveOptionNames(ctl, cmd, 'tpm', 'keep-tpm');
     let flags = 0;
     if (optBool(cmd, 'managed-save')) flags |= U.MANAGED_SAVE;
     if (optBool(cmd, 'snapshots-metadata')) flags |= U.SNAPSHOTS_METADATA;
@@ -88,12 +96,69 @@ export const undefineCommand: CommandDef = {
     if (optBool(cmd, 'keep-nvram')) flags |= U.KEEP_NVRAM;
     if (optBool(cmd, 'tpm')) flags |= U.TPM;
     if (optBool(cmd, 'keep-tpm')) flags |= U.KEEP_TPM;
+    const storage = optString(ctl, cmd, 'storage');
+    const removeAll = optBool(cmd, 'remove-all-storage');
+    if (storage === undefined && !removeAll && optBool(cmd, 'wipe-storage')) {
+      ctl.error("'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'");
+      return false;
+    }
     const dom = await lookupDomain(ctl, cmd);
+    if (storage !== undefined || removeAll) {
+      if (!(await reportUnmanagedVolumes(ctl, dom, storage, removeAll))) return false;
+    }
     await withWrapper(ctl, 'undefine', dom, () => dom.undefine(flags));
     ctl.printExtra(`Domain '${dom.getName()}' has been undefined\n`);
     return true;
   },
 };
+
+/**
+ * undefine --storage/--remove-all-storage: snapvirt manages no storage pools, so, as
+ * virsh does for volumes outside any pool, each selected disk is reported as "not
+ * managed by libvirt" and left in place; the domain is still undefined.
+ */
+async function reportUnmanagedVolumes(ctl: Control, dom: Domain, storage: string | undefined, removeAll: boolean): Promise<boolean> {
+  if (await dom.isActive()) {
+    ctl.error('Storage volume deletion is supported only on stopped domains');
+    return false;
+  }
+  if (storage !== undefined && removeAll) {
+    ctl.error('Specified both --storage and --remove-all-storage');
+    return false;
+  }
+  const { ParseOption, XmlDocument } = await import('libxml2-wasm');
+  const doc = XmlDocument.fromString(await dom.getXMLDesc(0), { option: ParseOption.XML_PARSE_NOBLANKS });
+  const disks: Array<{ target: string; source: string }> = [];
+  try {
+    for (const disk of doc.find('/domain/devices/disk')) {
+      const text = (expr: string): string => {
+        const v = disk.eval(`string(${expr})`);
+        return typeof v === 'string' ? v : '';
+      };
+      disks.push({ target: text('./target/@dev'), source: text('./source/@file|./source/@dev|./source/@dir|./source/@name|./source/@volume') });
+    }
+  } finally {
+    doc.dispose();
+  }
+  // Each --storage entry names one disk, by target or by source; a disk takes the first entry naming it.
+  const unmatched = storage === undefined ? undefined : splitCommaList(storage);
+  const selected = disks.filter((d) => {
+    if (unmatched === undefined) return true;
+    const index = unmatched.findIndex((name) => name === d.target || (d.source !== '' && name === d.source));
+    if (index < 0) return false;
+    unmatched.splice(index, 1);
+    return true;
+  });
+  for (const disk of selected) {
+    if (disk.source === '') continue;
+    ctl.error(`Storage volume '${disk.target}'(${disk.source}) is not managed by libvirt. Remove it manually.\n`);
+  }
+  if (unmatched && unmatched.length > 0) {
+    ctl.error(`Volume '${unmatched[0]}' was not found in domain's definition.\n`);
+    return false;
+  }
+  return true;
+}
 
 export const startCommand: CommandDef = {
   name: 'start',

@@ -82,8 +82,7 @@ export function applyTestDomainDefaults(def: DomainDef, opts: TestDomainDefaults
     devices = makeElement('devices');
     el.children.push(devices);
   }
-  // libvirt prints an empty <devices> on two lines; a blank text node makes our formatter do the same.
-  if (childElements(devices).length === 0) devices.children = [{ text: '\n  ' }];
+  indentEmptyDevices(def, opts.generateIfnames ? 2 : 4);
 
   for (const disk of def.disks) {
     if (disk.bus !== undefined) continue;
@@ -104,6 +103,16 @@ export function applyTestDomainDefaults(def: DomainDef, opts: TestDomainDefaults
     }
   });
   sortTopLevel(el);
+}
+
+/**
+ * libvirt prints an empty `<devices>` on two lines; a blank text node makes our formatter do
+ * the same. The text carries the closing tag's indentation: 2 for a domain, 4 for the
+ * `<domain>` inside a `<domainsnapshot>`.
+ */
+export function indentEmptyDevices(def: DomainDef, indent: number): void {
+  const devices = childElement(def.element, 'devices');
+  if (devices && childElements(devices).length === 0) devices.children = [{ text: `\n${' '.repeat(indent)}` }];
 }
 
 /** Drive-address geometry per bus (virDomainDiskDefAssignAddress): disks per controller, per bus. */

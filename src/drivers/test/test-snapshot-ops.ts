@@ -29,7 +29,7 @@ import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { deleteFromTree, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
 import { libvirtWarning } from './libvirt-log.js';
-import { applyTestDomainDefaults } from './test-domain-defaults.js';
+import { applyTestDomainDefaults, indentEmptyDevices } from './test-domain-defaults.js';
 import type { TestDomainObj } from './test-domain-obj.js';
 
 /** Every create flag libvirt defines: the test driver accepts them all. */
@@ -91,6 +91,7 @@ export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: s
 
   fillCreationDefaults(def);
   const domain = cloneDomainDef(vm.def);
+  indentEmptyDevices(domain, 4);
   def.domain = domain;
   alignForCreate(vm, def, domain, flags);
   if (flags & C.NO_METADATA) {
@@ -203,6 +204,7 @@ export function revertSnapshot(ctx: TestDriverContext, vm: TestDomainObj, name: 
       `snapshot '${def.name}' lacks domain '${vm.name}' rollback info`);
   }
   const config = cloneDomainDef(def.domain);
+  indentEmptyDevices(config, 2);
   const wantPaused = !(flags & R.RUNNING) && (def.state === 'paused' || (flags & R.PAUSED) !== 0);
 
   if (vm.isActive()) vm.shutoff(ShutoffReason.FROM_SNAPSHOT);

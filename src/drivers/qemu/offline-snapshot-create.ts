@@ -95,11 +95,17 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   for (const disk of def.disks) if (disk.snapshot === 'external') disk.format = disk.format ?? 'qcow2';
   def.domain = cloneDomainDef(domain);
 
-  const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0);
   const keepMetadata = (flags & C.NO_METADATA) === 0;
-  if (keepMetadata && tree.has(def.name)) {
-    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
-  }
+  const checkDuplicate = (): void => {
+    if (keepMetadata && tree.has(def.name)) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
+    }
+  };
+  // libvirt's order: an external target that exists is reported before a duplicate name
+  // (its default overlay name repeats the old one); an internal duplicate is reported first.
+  if (!external) checkDuplicate();
+  const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0);
+  checkDuplicate();
   const newDomain = domainAfterSnapshot(domain, actions);
 
   await runOfflineOperation(ctx, {

@@ -54,7 +54,7 @@ test('--redefine (with --current) restores metadata only; validate; duplicate an
   const x1 = await (await dom.snapshotLookupByName('s1')).getXMLDesc();
   const x2 = await (await dom.snapshotLookupByName('s2')).getXMLDesc();
   await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>'),
-    isErr(VirErrorCode.CONFIG_UNSUPPORTED, /already has an internal snapshot named 's1'|domain moment s1 already exists/));
+    isErr(VirErrorCode.OPERATION_FAILED, 'operation failed: domain moment s1 already exists'));
   await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><name>.hidden</name></domainsnapshot>'),
     isErr(VirErrorCode.XML_DETAIL, "invalid snapshot name '.hidden': name can't start with '.'"));
   await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><foo/></domainsnapshot>', C.VALIDATE),
@@ -180,4 +180,17 @@ test('a block-device disk is refused for internal snapshots with libvirt\'s erro
   assert.match(await dom.getXMLDesc(), /<source dev='\/dev\/null'\/>/);
   await assert.rejects(dom.snapshotCreateXML('<domainsnapshot/>'),
     isErr(VirErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: internal inactive snapshots are not supported on 'block' disks"));
+});
+
+test('duplicate external name with default overlay names reports the existing file first, as libvirt', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY),
+    isErr(VirErrorCode.CONFIG_UNSUPPORTED, `unsupported configuration: external snapshot file for disk vda already exists and is not a block device: ${env.imageDir}/vm-0.e1`));
+  await assert.rejects(dom.snapshotCreateXML(`<domainsnapshot><name>e1</name><disks><disk name='vda'><source file='${env.imageDir}/fresh'/></disk></disks></domainsnapshot>`, C.DISK_ONLY),
+    isErr(VirErrorCode.OPERATION_FAILED, 'operation failed: domain moment e1 already exists'));
+  assert.deepEqual(await namesIn(env.imageDir), ['vm-0.e1', 'vm-0.qcow2']);
 });

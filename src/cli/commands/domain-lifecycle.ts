@@ -4,6 +4,7 @@
  * `Failed to … domain 'NAME'` wrapper before libvirt's error.
  */
 import type { Domain } from '../../api/domain.js';
+import { isVirError, VirErrorCode } from '../../api/errors.js';
 import { DomainUndefineFlags as U } from '../../api/flags.js';
 import type { CommandDef, ParsedCommand } from '../command-def.js';
 import type { Control } from '../control.js';
@@ -41,18 +42,40 @@ function simpleDomainCommand(
 
 export const destroyCommand = simpleDomainCommand(
   'destroy', 'destroy (stop) a domain', 'Forcefully stop a given domain, but leave its resources intact.',
-  'destroy', 'destroyed', (dom) => dom.destroy(),
+  'destroy', 'destroyed',
+  // VIR_DOMAIN_DESTROY_GRACEFUL = 1, VIR_DOMAIN_DESTROY_REMOVE_LOGS = 2
+  (dom, cmd) => dom.destroy((optBool(cmd, 'graceful') ? 1 : 0) | (optBool(cmd, 'remove-logs') ? 2 : 0)),
   [
     { name: 'graceful', type: 'bool', help: 'terminate gracefully' },
     { name: 'remove-logs', type: 'bool', help: 'remove domain logs' },
   ],
 );
 
-export const shutdownCommand = simpleDomainCommand(
-  'shutdown', 'gracefully shutdown a domain', 'Run shutdown in the target domain.',
-  'shutdown', 'is being shutdown', (dom) => dom.shutdown(),
-  [{ name: 'mode', type: 'string', help: 'shutdown mode: acpi|agent|initctl|signal|paravirt' }],
-);
+/** virDomainShutdownFlagValues, by --mode word. */
+const SHUTDOWN_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
+
+export const shutdownCommand: CommandDef = {
+  name: 'shutdown',
+  help: 'gracefully shutdown a domain',
+  desc: 'Run shutdown in the target domain.',
+  opts: [DOMAIN_OPTION, { name: 'mode', type: 'string', help: 'shutdown mode: acpi|agent|initctl|signal|paravirt' }],
+  async handler(ctl, cmd) {
+    const mode = optString(ctl, cmd, 'mode');
+    let flags = 0;
+    for (const word of mode === undefined ? [] : splitCommaList(mode)) {
+      const bit = SHUTDOWN_MODES[word];
+      if (bit === undefined) {
+        ctl.error(`Unknown mode ${word} value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'`);
+        return false;
+      }
+      flags |= bit;
+    }
+    const dom = await lookupDomain(ctl, cmd);
+    await withWrapper(ctl, 'shutdown', dom, () => dom.shutdown(flags));
+    ctl.printExtra(`Domain '${dom.getName()}' is being shutdown\n`);
+    return true;
+  },
+};
 
 export const suspendCommand = simpleDomainCommand(
   'suspend', 'suspend a domain', 'Suspend a running domain.', 'suspend', 'suspended', (dom) => dom.suspend(),
@@ -187,6 +210,17 @@ export const startCommand: CommandDef = {
     if (optBool(cmd, 'bypass-cache')) flags |= 4;
     if (optBool(cmd, 'force-boot')) flags |= 8;
     if (optBool(cmd, 'reset-nvram')) flags |= 32;
+    if (flags & 8) {
+      // virsh emulates --force-boot for servers that refuse the flag: start without it.
+      try {
+        await dom.create(flags);
+        ctl.printExtra(`Domain '${dom.getName()}' started\n`);
+        return true;
+      } catch (err) {
+        if (!isVirError(err, VirErrorCode.NO_SUPPORT) && !isVirError(err, VirErrorCode.INVALID_ARG)) throw err;
+      }
+      flags &= ~8;
+    }
     await withWrapper(ctl, 'start', dom, () => dom.create(flags));
     ctl.printExtra(`Domain '${dom.getName()}' started\n`);
     return true;

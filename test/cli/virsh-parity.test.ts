@@ -107,6 +107,7 @@ const SCENARIOS: Scenario[] = [
   batch('undefine option checks', 'undefine test --nvram --keep-nvram; undefine test --tpm --keep-tpm; undefine test --wipe-storage; undefine test --delete-snapshots; undefine test --storage vda --remove-all-storage'),
   batch('undefine storage', 'destroy test; undefine test --storage /guest/diskimage1,vda --wipe-storage; undefine test --storage vdz; undefine test --remove-all-storage; list --all'),
   batch('lifecycle flags', 'destroy test --graceful; start test --force-boot; destroy test --remove-logs; shutdown test --mode bogus; shutdown test --mode acpi,agent; start test --bypass-cache; start test --paused; domstate test --reason'),
+  batch('console requests', `create ${domainXml} --console; destroy test; start test --console`),
   batch('list filters', 'snapshot-create-as test s1; list --with-snapshot; list --without-snapshot; list --state-running --name; list --state-paused; list --persistent --transient --all; list --inactive'),
   { name: 'risky revert and --force', args: ['-c', `test://${nodeFile}`, 'list --all; snapshot-list pre; snapshot-revert pre old; snapshot-revert pre old --force; snapshot-info pre old; snapshot-dumpxml pre old'] },
   batch('no current snapshot', 'snapshot-list test --current; snapshot-list test --current --tree; snapshot-list test --from nope; snapshot-info test --current; snapshot-revert test --current; snapshot-edit test --current; snapshot-delete test --current; snapshot-current test; snapshot-parent test --current'),

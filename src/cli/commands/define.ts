@@ -2,6 +2,7 @@
 import type { CommandDef } from '../command-def.js';
 import { CommandAborted, optBool, optString } from '../option-values.js';
 import { readXmlFile } from '../read-file.js';
+import { attachConsole } from './domain-lifecycle.js';
 
 /** VIR_DOMAIN_DEFINE_VALIDATE */
 const DEFINE_VALIDATE = 1 << 0;
@@ -64,6 +65,8 @@ export const createCommand: CommandDef = {
       throw err;
     }
     ctl.printExtra(`Domain '${name}' created from ${from}\n`);
+    // virsh's create reports a console it cannot attach but still succeeds.
+    if (optBool(cmd, 'console')) attachConsole(ctl);
     return true;
   },
 };

@@ -13,6 +13,14 @@ import { splitCommaList } from '../command-line.js';
 import { exclusiveOptionNames, optBool, optString } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
+/** --console: snapvirt has no console support; without a terminal this is virsh's own refusal. */
+export function attachConsole(ctl: Control): false {
+  ctl.error(process.stdin.isTTY && process.stdout.isTTY
+    ? 'this function is not supported by the connection driver: virDomainOpenConsole'
+    : 'Cannot run interactive console without a controlling TTY');
+  return false;
+}
+
 /** Runs `action`; on failure prints `Failed to VERB domain 'NAME'` and rethrows libvirt's error. */
 async function withWrapper(ctl: Control, verb: string, dom: Domain, action: () => Promise<void>): Promise<void> {
   try {
@@ -215,6 +223,7 @@ export const startCommand: CommandDef = {
       try {
         await dom.create(flags);
         ctl.printExtra(`Domain '${dom.getName()}' started\n`);
+        if (optBool(cmd, 'console')) return attachConsole(ctl);
         return true;
       } catch (err) {
         if (!isVirError(err, VirErrorCode.NO_SUPPORT) && !isVirError(err, VirErrorCode.INVALID_ARG)) throw err;
@@ -223,6 +232,8 @@ export const startCommand: CommandDef = {
     }
     await withWrapper(ctl, 'start', dom, () => dom.create(flags));
     ctl.printExtra(`Domain '${dom.getName()}' started\n`);
+    // virsh's start fails when it cannot attach the console it was asked for.
+    if (optBool(cmd, 'console')) return attachConsole(ctl);
     return true;
   },
 };

@@ -13,7 +13,7 @@ export type CommandLookup = (name: string) => CommandDef | undefined;
 
 /** The outcome of parsing: the commands, or the error messages virsh would print. */
 export type ParseResult =
-  | { readonly ok: true; readonly commands: ParsedCommand[] }
+  | { readonly ok: true; readonly commands: ParsedCommand[]; readonly notices: string[] }
   | { readonly ok: false; readonly errors: string[] };
 
 const HELP_OPTION: OptionDef = { name: 'help', type: 'bool', help: 'print help for this function' };
@@ -46,6 +46,8 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
     throw new SyntaxError_(message);
   };
   const commands: ParsedCommand[] = [];
+  // Errors virsh prints but parses on after (only `help` tolerates bad options).
+  const notices: string[] = [];
   try {
     for (;;) {
       let def: CommandDef | undefined;
@@ -88,8 +90,9 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
           let inlineValue: string | null = eq >= 0 ? data.slice(eq + 1) : null;
           const found = findOption(cmd, name, inlineValue, seen);
           if ('error' in found) {
-            if (found.error !== null) fail(found.error);
-            // `help` ignores options it does not know.
+            // `help` reports a repeated option but goes on, and ignores options it does not know.
+            if (found.error !== null && cmd.name !== 'help') fail(found.error);
+            if (found.error !== null) notices.push(found.error);
             continue;
           }
           opt = found.opt;
@@ -152,7 +155,7 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
     if (err instanceof SyntaxError_) return { ok: false, errors };
     throw err;
   }
-  return { ok: true, commands };
+  return { ok: true, commands, notices };
 }
 
 type FoundOption =

@@ -73,6 +73,7 @@ export async function main(argv: string[], io: OutputSink = processSink): Promis
       for (const message of result.errors) ctl.error(message);
       return 1;
     }
+    for (const message of result.notices) ctl.error(message);
     if (!(await connectEagerly(ctl, options.uri !== undefined))) return 1;
     return (await runCommands(ctl, result.commands)) ? 0 : 1;
   } finally {

@@ -82,6 +82,7 @@ export async function runShell(ctl: Control): Promise<boolean> {
         for (const message of parsed.errors) ctl.error(message);
         continue;
       }
+      for (const message of parsed.notices) ctl.error(message);
       await runCommands(ctl, parsed.commands);
       if (ctl.stopRequested) break;
     }

@@ -85,6 +85,13 @@ test('--help turns any command into help for it, ignoring other options', () => 
   assert.deepEqual(options(r2.commands[0]), [['command', 'snapshot-list']]);
 });
 
+test('help reports a repeated option but goes on', () => {
+  const r = parse('help --command uri --command list');
+  assert.ok(r.ok);
+  assert.deepEqual(r.notices, ['option --command already seen']);
+  assert.deepEqual(options(r.commands[0]), [['command', 'uri']]);
+});
+
 test('help ignores options and data it does not know', () => {
   const r = parse('help --bogus snapshot-list extra');
   assert.ok(r.ok);

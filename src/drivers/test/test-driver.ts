@@ -315,7 +315,7 @@ export class TestDriver implements HypervisorDriver {
   // ---- snapshots ------------------------------------------------------------------------
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    return createSnapshot(this, this.obj(dom), xml, flags);
+    return createSnapshot(this.obj(dom), xml, flags);
   }
 
   async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {

@@ -69,7 +69,7 @@ function isRegularFile(path: string): boolean {
  * Creates (or, with REDEFINE, redefines) a snapshot of `vm` from `<domainsnapshot>` XML and
  * returns its name. With NO_METADATA nothing is recorded, as qemu does.
  */
-export function createSnapshot(ctx: TestDriverContext, vm: TestDomainObj, xml: string, flags: number): string {
+export function createSnapshot(vm: TestDomainObj, xml: string, flags: number): string {
   checkFlags(flags, CREATE_FLAGS_ALL, 'testDomainSnapshotCreateXML');
   const redefine = (flags & C.REDEFINE) !== 0;
   if (!vm.persistent && (flags & C.HALT)) {

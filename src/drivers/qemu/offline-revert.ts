@@ -2,9 +2,10 @@
  * virDomainRevertToSnapshot for a shut-off QEMU domain.
  *
  * Internal: every disk's qcow2 is applied to the snapshot's tag, after a temporary tag is
- * taken as the way back (undo applies it; after the commit point it is dropped). An image
- * that another image reads through (an overlay on top of it) is refused: applying a tag
- * would change what that overlay presents.
+ * taken as the way back (undo applies it; after the commit point it is dropped). When
+ * another image reads through that qcow2 (an external snapshot's overlay sits on it),
+ * applying the tag would change what the overlay presents, so the tag's data is copied
+ * into a new image (qemu-img convert -l) and the disk switched to it instead.
  *
  * External (libvirt 9.9's model): new empty overlays are created on top of the images the
  * snapshot froze, and the domain switches to them; the branch being left keeps its files.
@@ -25,7 +26,7 @@ import type { DomainRef } from '../driver.js';
 import { findChildImages } from './chain-inspect.js';
 import type { AppliedTagResource } from './disk-resources.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
-import { createOverlayFile } from './overlay-file.js';
+import { createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
 import { imageInfo, snapshotApply, snapshotCreate } from './qemu-img.js';
 import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
 
@@ -102,8 +103,19 @@ async function internalRevertSteps(snap: SnapshotDef, target: DomainDef, dirs: S
     }
     const children = await findChildImages(image, dirs);
     if (children.length > 0) {
-      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
-        `cannot revert disk '${sd.name}' to internal snapshot '${snap.name}': image '${image}' is the backing file of '${children.join("', '")}'`);
+      // Applying the tag in place would change what those overlays read: copy the
+      // snapshot's data into a new image instead and point the disk at it.
+      const copy = await revertOverlayPath(image, snap.name);
+      const backing = info.fullBackingFilename !== undefined && info.backingFormat !== undefined
+        ? { path: info.fullBackingFilename, format: info.backingFormat } : undefined;
+      disk.type = 'file';
+      disk.sourcePath = copy;
+      disk.format = 'qcow2';
+      steps.push({
+        resource: { kind: 'created-file', path: copy },
+        run: () => createImageFromInternalSnapshot(copy, image, snap.name, backing),
+      });
+      continue;
     }
     steps.push({
       resource: { kind: 'applied-tag', image, tag: snap.name, undoTag },

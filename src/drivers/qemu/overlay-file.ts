@@ -11,7 +11,7 @@ import { fsyncDir, fsyncFile } from '../../txn/fsync.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { writeQcow2Overlay } from './qcow2-overlay.js';
-import { createImage, type BackingRef } from './qemu-img.js';
+import { convertImage, createImage, type BackingRef } from './qemu-img.js';
 
 /**
  * Creates an empty qcow2 overlay at `path` on top of `backing`. The backing path is made
@@ -39,6 +39,33 @@ export async function createOverlayFile(path: string, givenBacking: BackingRef):
     fsyncFile(path);
   } catch (err) {
     // The file is ours (O_EXCL succeeded): remove the partial overlay before reporting.
+    await removeFileIfPresent(path);
+    throw err;
+  }
+}
+
+/**
+ * Creates a new qcow2 image at `path` holding the data internal snapshot `tag` of `image`
+ * presents, on top of `image`'s own backing file when it has one (so only the image's own
+ * data is copied). Used to revert to an internal snapshot without changing `image`, which
+ * other images read through. Same creation rules as createOverlayFile (O_EXCL, 0600).
+ */
+export async function createImageFromInternalSnapshot(path: string, image: string, tag: string, backing?: BackingRef): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    const e = virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
+    throw Object.assign(e, { nothingCreated: true });
+  }
+  await handle.close();
+  try {
+    await convertImage({
+      source: image, sourceFormat: 'qcow2', target: path, targetFormat: 'qcow2', snapshotName: tag,
+      ...(backing ? { backing: { path: resolve(backing.path), format: backing.format } } : {}),
+    });
+    fsyncFile(path);
+  } catch (err) {
     await removeFileIfPresent(path);
     throw err;
   }

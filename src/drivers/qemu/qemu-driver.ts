@@ -8,8 +8,9 @@
  * - every create/revert/delete is all-or-nothing and crash-safe (journal + recovery);
  * - overlays are mode 0600 (libvirt < 11.10 made inactive overlays 0644);
  * - external revert works (libvirt 9.9's model: fresh overlays on the frozen images);
- * - revert to an internal snapshot is refused when the image is the backing file of
- *   another image (libvirt applies the tag anyway and corrupts that overlay's view);
+ * - revert to an internal snapshot whose image is the backing file of another image copies
+ *   the snapshot's data into a new image (libvirt applies the tag in place, which
+ *   corrupts what that overlay presents);
  * - external delete is done with qemu-img (no QEMU process), and keeps the files as they
  *   are when merging could change what another image reads;
  * - an image held open by another process is refused up front;

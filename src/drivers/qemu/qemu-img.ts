@@ -239,3 +239,24 @@ export async function checkImage(path: string, format: string): Promise<CheckRes
   const o = JSON.parse(stdout) as Record<string, unknown>;
   return { exitCode, checkErrors: num(o['check-errors']), corruptions: num(o.corruptions), leaks: num(o.leaks) };
 }
+
+/** Options for {@link convertImage}. */
+export interface ConvertOptions {
+  source: string;
+  sourceFormat: string;
+  target: string;
+  targetFormat: string;
+  /** Read this internal snapshot of the source (by name) instead of its active layer (-l snapshot.name=). */
+  snapshotName?: string;
+  /** Write only what differs from this image, and make it the target's backing (-B/-F). */
+  backing?: BackingRef;
+}
+
+/** Copies an image's data into a new image (qemu-img convert), from an internal snapshot if asked. */
+export async function convertImage(opts: ConvertOptions): Promise<void> {
+  const args = ['convert', '-q', '-f', opts.sourceFormat, '-O', opts.targetFormat];
+  if (opts.snapshotName !== undefined) args.push('-l', `snapshot.name=${opts.snapshotName.replace(/,/g, ',,')}`);
+  if (opts.backing) args.push('-B', opts.backing.path, '-F', opts.backing.format);
+  args.push(opts.source, opts.target);
+  await runQemuImg(args);
+}

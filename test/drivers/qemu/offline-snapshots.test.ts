@@ -157,3 +157,30 @@ test('external delete merges: non-leaf then current leaf, data kept, overlays re
   for (const d of disks) assert.equal(await hasPattern(d.path, 'qcow2', 0xc, 2 * K, K), true);
   assert.equal(await dom.hasCurrentSnapshot(), false);
 });
+
+test('revert to an internal snapshot under an external one copies it out; every branch keeps its data', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>i1</name></domainsnapshot>');
+  for (const d of disks) await writePattern(d.path, 'qcow2', 0xb, 0, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  const overlays = await sources(await dom.getXMLDesc());
+  for (const p of overlays) await writePattern(p, 'qcow2', 0xc, 0, K);
+
+  await (await dom.snapshotLookupByName('i1')).revert();
+  const copies = await sources(await dom.getXMLDesc());
+  assert.deepEqual(copies, [`${env.imageDir}/vm-0.i1-revert1`, `${env.imageDir}/vm-1.i1-revert1`]);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await stat(copies[i]!)).mode & 0o777, 0o600);
+    assert.equal(await hasPattern(copies[i]!, 'qcow2', 0xa, 0, K), true);
+    assert.equal(await hasPattern(overlays[i]!, 'qcow2', 0xc, 0, K), true);
+    assert.equal(await hasPattern(disks[i]!.path, 'qcow2', 0xb, 0, K), true);
+    assert.deepEqual(((await chainOf(disks[i]!.path, 'qcow2'))[0] as { snapshots: string[] }).snapshots, ['i1']);
+  }
+  assert.equal((await dom.snapshotCurrent()).getName(), 'i1');
+  await (await dom.snapshotLookupByName('e1')).revert();
+  for (const p of await sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
+});

@@ -41,15 +41,13 @@ export function loadNodeFile(path: string): NodeFileDomain[] {
     libxmlLoadWarning(path);
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${path}'`);
   }
-  return parseNodeXML(text, dirname(path));
+  return parseNodeXML(text, path);
 }
 
-/** Parses node XML; `baseDir` resolves relative `file=` includes. */
-export function parseNodeXML(text: string, baseDir: string): NodeFileDomain[] {
-  const root = parseXmlDocument(text, baseDir, VirErrorDomain.TEST);
-  if (root.name !== 'node') {
-    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, 'Root element is not \'node\'');
-  }
+/** Parses node XML read from `path` (named in parse errors; its directory resolves `file=` includes). */
+export function parseNodeXML(text: string, path: string): NodeFileDomain[] {
+  const baseDir = dirname(path);
+  const root = parseXmlDocument(text, path, VirErrorDomain.TEST, 'node');
   const inherited = testPrefixes(root);
   return childElements(root, 'domain').map((el) => {
     const file = attrValue(el, 'file');

@@ -84,6 +84,21 @@ describe('test driver node files', () => {
     ]);
   });
 
+  it('reports a node file with the wrong root or malformed XML as libvirt does', async () => {
+    const wrongRoot = join(dir, 'dom2.xml');
+    await assert.rejects(connect(`test://${wrongRoot}`), {
+      code: 27, message: "XML error: expecting root element of 'node', not 'domain'",
+    });
+    const bad = join(dir, 'bad.xml');
+    writeFileSync(bad, '<node><domain>');
+    await assert.rejects(connect(`test://${bad}`), {
+      code: 35, message: `${bad}:1: Premature end of data in tag domain line 1\n<node><domain>\n--------------^`,
+    });
+    await assert.rejects(connect('test:///'), {
+      code: 8, message: 'invalid argument: testOpen: supply a path or use test:///default',
+    });
+  });
+
   it('reports a missing node file as libvirt does', async () => {
     await assert.rejects(connect(`test://${join(dir, 'nope.xml')}`), {
       code: 27, message: `XML error: failed to parse xml document '${join(dir, 'nope.xml')}'`,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeShell, escapeXml } from '../../src/cli/output/escape.js';
-import { formatTable, safeCell } from '../../src/cli/output/table.js';
+import { displayWidth, formatTable, safeCell } from '../../src/cli/output/table.js';
 import { formatLocalTime } from '../../src/cli/output/time-format.js';
 import { formatTree, type TreeEntry } from '../../src/cli/output/tree.js';
 
@@ -22,8 +22,14 @@ test('table: quiet mode drops the header and its widths', () => {
   assert.equal(formatTable(['Target', 'Source'], [['vda', '/x']], false), ' vda   /x\n');
 });
 
-test('table cells escape control characters', () => {
-  assert.equal(safeCell('a\tb\x7f'), 'a\\x09b\\x7f');
+test('table cells escape control characters and backslashes', () => {
+  assert.equal(safeCell('a\tb\x7f\\', true), 'a\\x09b\\x7f\\x5c');
+});
+
+test('table cells: wide characters take two columns in a UTF-8 locale; outside one, virsh prints \\xff per byte', () => {
+  assert.equal(displayWidth('日本'), 4);
+  assert.equal(safeCell('ä', false), '\\xff\\xff');
+  assert.equal(safeCell('ä', true), 'ä');
 });
 
 const entries = (pairs: Array<[string, string | undefined]>): TreeEntry[] => pairs.map(([name, parent]) => ({ name, parent }));

@@ -18,7 +18,7 @@ interface Run { stdout: string; stderr: string; status: number }
 
 function run(program: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(program, args, { env: { ...process.env, ...env, LC_ALL: 'C' }, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    const child = execFile(program, args, { env: { ...process.env, LC_ALL: 'C', ...env }, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ stdout, stderr, status });
     });
@@ -108,6 +108,8 @@ const SCENARIOS: Scenario[] = [
   batch('undefine storage', 'destroy test; undefine test --storage /guest/diskimage1,vda --wipe-storage; undefine test --storage vdz; undefine test --remove-all-storage; list --all'),
   batch('lifecycle flags', 'destroy test --graceful; start test --force-boot; destroy test --remove-logs; shutdown test --mode bogus; shutdown test --mode acpi,agent; start test --bypass-cache; start test --paused; domstate test --reason'),
   batch('console requests', `create ${domainXml} --console; destroy test; start test --console`),
+  { name: 'non-ASCII names in a UTF-8 locale', args: ['-c', URI, "snapshot-create-as test 'ä'; snapshot-create-as test '日本'; snapshot-create-as test 'x\\y'; snapshot-list test; snapshot-list test --tree"], env: { LC_ALL: 'C.UTF-8' } },
+  batch('non-ASCII names in the C locale', "snapshot-create-as test 'ä'; snapshot-create-as test '日本'; snapshot-list test --parent"),
   batch('list filters', 'snapshot-create-as test s1; list --with-snapshot; list --without-snapshot; list --state-running --name; list --state-paused; list --persistent --transient --all; list --inactive'),
   { name: 'risky revert and --force', args: ['-c', `test://${nodeFile}`, 'list --all; snapshot-list pre; snapshot-revert pre old; snapshot-revert pre old --force; snapshot-info pre old; snapshot-dumpxml pre old'] },
   batch('no current snapshot', 'snapshot-list test --current; snapshot-list test --current --tree; snapshot-list test --from nope; snapshot-info test --current; snapshot-revert test --current; snapshot-edit test --current; snapshot-delete test --current; snapshot-current test; snapshot-parent test --current'),

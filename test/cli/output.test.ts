@@ -22,8 +22,9 @@ test('table: quiet mode drops the header and its widths', () => {
   assert.equal(formatTable(['Target', 'Source'], [['vda', '/x']], false), ' vda   /x\n');
 });
 
-test('table cells escape control characters and backslashes', () => {
-  assert.equal(safeCell('a\tb\x7f\\', true), 'a\\x09b\\x7f\\x5c');
+test('table cells escape control characters, and a backslash only before x', () => {
+  assert.equal(safeCell('a\tb\x7f\\', true), 'a\\x09b\\x7f\\');
+  assert.equal(safeCell('a\\xb', true), 'a\\x5cxb');
 });
 
 test('table cells: wide characters take two columns in a UTF-8 locale; outside one, virsh prints \\xff per byte', () => {

@@ -38,19 +38,20 @@ export function displayWidth(text: string): number {
 }
 
 /**
- * Makes a cell printable the way vshTableSafeEncode does: control characters and the
- * backslash become `\xNN`; outside a UTF-8 locale, where virsh cannot decode multibyte text, every byte
+ * Makes a cell printable the way vshTableSafeEncode does: control characters, and a
+ * backslash before `x`, become `\xNN`; outside a UTF-8 locale, where virsh cannot decode multibyte text, every byte
  * of it comes out as `\xff` (virsh's sign-extension, reproduced for identical output).
  */
 export function safeCell(text: string, utf8 = localeIsUtf8()): string {
   let out = '';
-  for (const ch of text) {
+  const chars = [...text];
+  chars.forEach((ch, i) => {
     const code = ch.codePointAt(0) ?? 0;
-    // A backslash is escaped too, so that escaped output stays unambiguous.
-    if (code < 0x20 || code === 0x7f || code === 0x5c) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    // A backslash that would read as the start of an escape (`\x`) is escaped itself.
+    if (code < 0x20 || code === 0x7f || (ch === '\\' && chars[i + 1] === 'x')) out += `\\x${code.toString(16).padStart(2, '0')}`;
     else if (code >= 0x80 && !utf8) out += '\\xff'.repeat(Buffer.byteLength(ch, 'utf8'));
     else out += ch;
-  }
+  });
   return out;
 }
 

@@ -114,6 +114,6 @@ describe('random snapshot sequences against virsh', () => {
       const virsh = runVirsh(api.commands);
       assert.deepEqual({ topo: api.topo, parents: api.parents, current: api.current, state: api.state }, virsh,
         api.commands.join('; '));
-    }), { numRuns: 40 });
+    }), { numRuns: 25 });
   });
 });

@@ -19,6 +19,7 @@ export interface GlobalOptions {
   warnings: string[];
 }
 
+/** The parsed global options, or the error virsh would print for them. */
 export type GlobalParse = { ok: true; options: GlobalOptions } | { ok: false; error: string };
 
 

@@ -11,6 +11,7 @@ const START = { PAUSED: 1 << 0, AUTODESTROY: 1 << 1, VALIDATE: 1 << 4, RESET_NVR
 
 const FILE_OPTION = { name: 'file', type: 'data', required: true, help: 'file containing an XML domain description' } as const;
 
+/** `define FILE [--validate]`: a persistent domain from XML. */
 export const defineCommand: CommandDef = {
   name: 'define',
   help: "define (but don't start) a domain from an XML file",
@@ -34,6 +35,7 @@ export const defineCommand: CommandDef = {
   },
 };
 
+/** `create FILE [--paused] …`: a transient domain from XML, started. */
 export const createCommand: CommandDef = {
   name: 'create',
   help: 'create a domain from an XML file',

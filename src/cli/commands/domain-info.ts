@@ -7,6 +7,7 @@ import { DOMAIN_OPTION } from './snapshot-common.js';
 
 const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
 
+/** `dominfo DOMAIN`: virsh's domain information block. */
 export const dominfoCommand: CommandDef = {
   name: 'dominfo',
   help: 'domain information',
@@ -40,6 +41,7 @@ export const dominfoCommand: CommandDef = {
   },
 };
 
+/** `domstate DOMAIN [--reason]` */
 export const domstateCommand: CommandDef = {
   name: 'domstate',
   help: 'domain state',

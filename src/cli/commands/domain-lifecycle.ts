@@ -48,6 +48,7 @@ function simpleDomainCommand(
   };
 }
 
+/** `destroy DOMAIN [--graceful] [--remove-logs]` */
 export const destroyCommand = simpleDomainCommand(
   'destroy', 'destroy (stop) a domain', 'Forcefully stop a given domain, but leave its resources intact.',
   'destroy', 'destroyed',
@@ -62,6 +63,7 @@ export const destroyCommand = simpleDomainCommand(
 /** virDomainShutdownFlagValues, by --mode word. */
 const SHUTDOWN_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
 
+/** `shutdown DOMAIN [--mode acpi|agent|initctl|signal|paravirt]` */
 export const shutdownCommand: CommandDef = {
   name: 'shutdown',
   help: 'gracefully shutdown a domain',
@@ -85,14 +87,17 @@ export const shutdownCommand: CommandDef = {
   },
 };
 
+/** `suspend DOMAIN` */
 export const suspendCommand = simpleDomainCommand(
   'suspend', 'suspend a domain', 'Suspend a running domain.', 'suspend', 'suspended', (dom) => dom.suspend(),
 );
 
+/** `resume DOMAIN` */
 export const resumeCommand = simpleDomainCommand(
   'resume', 'resume a domain', 'Resume a previously suspended domain.', 'resume', 'resumed', (dom) => dom.resume(),
 );
 
+/** `undefine DOMAIN [--snapshots-metadata] [storage and NVRAM/TPM options]` */
 export const undefineCommand: CommandDef = {
   name: 'undefine',
   help: 'undefine a domain',
@@ -191,6 +196,7 @@ async function reportUnmanagedVolumes(ctl: Control, dom: Domain, storage: string
   return true;
 }
 
+/** `start DOMAIN [--paused] [--force-boot] …` */
 export const startCommand: CommandDef = {
   name: 'start',
   help: 'start a (previously defined) inactive domain',

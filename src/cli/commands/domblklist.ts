@@ -6,6 +6,7 @@ import { formatTable } from '../output/table.js';
 import { optBool } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
+/** `domblklist DOMAIN [--inactive] [--details]` */
 export const domblklistCommand: CommandDef = {
   name: 'domblklist',
   help: 'list all domain blocks',

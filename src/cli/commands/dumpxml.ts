@@ -6,6 +6,7 @@ import { optBool } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 import { printXml, xpathOption, XPATH_OPTIONS } from './snapshot-dumpxml.js';
 
+/** `dumpxml DOMAIN [--inactive] [--security-info] [--xpath EXPR [--wrap]]` */
 export const dumpxmlCommand: CommandDef = {
   name: 'dumpxml',
   help: 'domain information in XML',

@@ -10,6 +10,7 @@ export function versionText(encoded: number): string {
 /** The libvirt version snapvirt's command line mirrors: what `-v` and `version` report as the library. */
 export const LIBRARY_VERSION_TEXT = '9.0.0';
 
+/** `version [--daemon]`: library, API and hypervisor versions. */
 export const versionCommand: CommandDef = {
   name: 'version',
   help: 'show version',
@@ -29,6 +30,7 @@ export const versionCommand: CommandDef = {
   },
 };
 
+/** `uri`: the connection's URI. */
 export const uriCommand: CommandDef = {
   name: 'uri',
   help: 'print the hypervisor canonical URI',
@@ -40,6 +42,7 @@ export const uriCommand: CommandDef = {
   },
 };
 
+/** `hostname`: the hypervisor host's name. */
 export const hostnameCommand: CommandDef = {
   name: 'hostname',
   help: 'print the hypervisor hostname',

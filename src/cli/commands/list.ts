@@ -27,6 +27,7 @@ function sortDomains(a: Domain, b: Domain): number {
   return ia !== -1 ? -1 : 1;
 }
 
+/** `list [--all] [filters] [--name|--uuid|--id|--table]` */
 export const listCommand: CommandDef = {
   name: 'list',
   help: 'list domains',

@@ -29,6 +29,7 @@ export function wrapQmp(ctl: Control, words: readonly string[]): string {
   return JSON.stringify({ execute, arguments: parsedArguments });
 }
 
+/** `qemu-monitor-command DOMAIN [--hmp] [--pretty] [--return-value] CMD…` */
 export const qemuMonitorCommand: CommandDef = {
   name: 'qemu-monitor-command',
   help: 'QEMU Monitor Command',

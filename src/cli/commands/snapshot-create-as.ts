@@ -96,6 +96,7 @@ export function buildSnapshotXml(
   return `${xml}</domainsnapshot>\n`;
 }
 
+/** `snapshot-create-as DOMAIN [NAME] [DESCRIPTION] [--memspec …] [DISKSPEC]…` */
 export const snapshotCreateAs: CommandDef = {
   name: 'snapshot-create-as',
   help: 'Create a snapshot from a set of args',

@@ -13,6 +13,7 @@ export const CREATE_FLAG_OPTIONS: ReadonlyArray<[string, number]> = [
   ['atomic', F.ATOMIC], ['live', F.LIVE], ['validate', F.VALIDATE],
 ];
 
+/** `snapshot-create DOMAIN [--xmlfile FILE] [flags]` */
 export const snapshotCreate: CommandDef = {
   name: 'snapshot-create',
   help: 'Create a snapshot from XML',

@@ -9,6 +9,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { exclusiveOptionNames, optBool, optString } from '../option-values.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
+/** `snapshot-current DOMAIN [--name] [--security-info] [SNAPSHOTNAME]` */
 export const snapshotCurrent: CommandDef = {
   name: 'snapshot-current',
   help: 'Get or set the current snapshot',

@@ -5,6 +5,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
 
+/** `snapshot-delete DOMAIN {SNAPSHOTNAME | --current} [--children | --children-only] [--metadata]` */
 export const snapshotDelete: CommandDef = {
   name: 'snapshot-delete',
   help: 'Delete a domain snapshot',

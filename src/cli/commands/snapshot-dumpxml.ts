@@ -35,6 +35,7 @@ export const XPATH_OPTIONS = [
   { name: 'wrap', type: 'bool', help: 'wrap xpath results in an common root element' },
 ] as const;
 
+/** `snapshot-dumpxml DOMAIN SNAPSHOTNAME [--security-info] [--xpath EXPR [--wrap]]` */
 export const snapshotDumpxml: CommandDef = {
   name: 'snapshot-dumpxml',
   help: 'Dump XML for a domain snapshot',

@@ -35,6 +35,7 @@ async function askReedit(ctl: Control, message: string, failure: unknown): Promi
   }
 }
 
+/** `snapshot-edit DOMAIN {SNAPSHOTNAME | --current} [--rename | --clone]` */
 export const snapshotEdit: CommandDef = {
   name: 'snapshot-edit',
   help: 'edit XML for a snapshot',

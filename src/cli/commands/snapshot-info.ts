@@ -6,6 +6,7 @@ import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.
 
 const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
 
+/** `snapshot-info DOMAIN {SNAPSHOTNAME | --current}` */
 export const snapshotInfo: CommandDef = {
   name: 'snapshot-info',
   help: 'snapshot information',

@@ -28,6 +28,7 @@ const TREE_EXCLUSIVE_FILTERS: ReadonlyArray<[string, number]> = [
   ['disk-only', L.DISK_ONLY], ['internal', L.INTERNAL], ['external', L.EXTERNAL],
 ];
 
+/** `snapshot-list DOMAIN [filters] [--parent|--tree|--name] [--from S|--current] [--descendants] [--topological]` */
 export const snapshotList: CommandDef = {
   name: 'snapshot-list',
   help: 'List snapshots for a domain',

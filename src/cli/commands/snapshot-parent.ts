@@ -3,6 +3,7 @@ import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot, snapshotParentName } from './snapshot-common.js';
 
+/** `snapshot-parent DOMAIN {SNAPSHOTNAME | --current}` */
 export const snapshotParent: CommandDef = {
   name: 'snapshot-parent',
   help: 'Get the name of the parent of a snapshot',

@@ -9,6 +9,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
 
+/** `snapshot-revert DOMAIN {SNAPSHOTNAME | --current} [--running|--paused] [--force] [--reset-nvram]` */
 export const snapshotRevert: CommandDef = {
   name: 'snapshot-revert',
   help: 'Revert a domain to a snapshot',

@@ -8,6 +8,7 @@ import { escapeShell, escapeXml } from '../output/escape.js';
 import { exclusiveOptions, optArgv, optBool, optString, optStringQuiet } from '../option-values.js';
 import { strerror } from '../read-file.js';
 
+/** `help [COMMAND | GROUP]` */
 export const helpCommand: CommandDef = {
   name: 'help',
   help: 'print help',
@@ -36,6 +37,7 @@ export const helpCommand: CommandDef = {
   },
 };
 
+/** `echo [--shell|--xml|--split] [--err] [STRING]…` */
 export const echoCommand: CommandDef = {
   name: 'echo',
   help: 'echo arguments. Used for internal testing.',
@@ -88,9 +90,12 @@ function quitCommand(name: string): CommandDef {
   };
 }
 
+/** `quit`: leave the shell or stop the batch. */
 export const quit = quitCommand('quit');
+/** `exit`: the same as quit. */
 export const exit = quitCommand('exit');
 
+/** `connect [URI] [--readonly]` */
 export const connectCommand: CommandDef = {
   name: 'connect',
   help: '(re)connect to hypervisor',
@@ -117,6 +122,7 @@ export const connectCommand: CommandDef = {
   },
 };
 
+/** `cd [DIR]` (interactive shell only) */
 export const cdCommand: CommandDef = {
   name: 'cd',
   help: 'change the current directory',
@@ -139,6 +145,7 @@ export const cdCommand: CommandDef = {
   },
 };
 
+/** `pwd` */
 export const pwdCommand: CommandDef = {
   name: 'pwd',
   help: 'print the current directory',

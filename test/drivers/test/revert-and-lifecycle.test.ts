@@ -139,6 +139,19 @@ describe('transient domains', () => {
     assert.equal(await t1.snapshotNum(), 1);
   });
 
+  it('need --running or --paused to revert to an inactive snapshot, and then run', async () => {
+    const conn = await connect('test:///default');
+    const uuid = '33333333-2222-3333-4444-555555555555';
+    const t1 = await conn.domainCreateXML(`<domain type='test'><name>t1</name><uuid>${uuid}</uuid><memory>1024</memory><os><type>hvm</type></os></domain>`);
+    await t1.snapshotCreateXML(`<domainsnapshot><name>off</name><state>shutoff</state><creationTime>100</creationTime><domain type='test'><name>t1</name><uuid>${uuid}</uuid><memory>1024</memory><os><type>hvm</type></os></domain></domainsnapshot>`, C.REDEFINE);
+    await assert.rejects(revert(t1, 'off'), {
+      code: 55, message: 'Requested operation is not valid: transient domain needs to request run or pause to revert to inactive snapshot',
+    });
+    await revert(t1, 'off', R.RUNNING);
+    assert.deepEqual(await stateOf(t1), [S.RUNNING, RunningReason.FROM_SNAPSHOT]);
+    assert.equal(await t1.isPersistent(), false);
+  });
+
   it('disappear when destroyed', async () => {
     const conn = await connect('test:///default');
     const t1 = await conn.domainCreateXML(transientXML);

@@ -85,8 +85,13 @@ export const listCommand: CommandDef = {
     for (const dom of domains) {
       const id = dom.getID();
       const { state } = await dom.getState();
-      const row = [id === -1 ? '-' : String(id), dom.getName(), stateName(state)];
-      if (optBool(cmd, 'title')) row.push('');
+      let stateText = stateName(state);
+      if (optBool(cmd, 'managed-save') && id === -1 && (await dom.getExtraInfo()).managedSave) stateText = 'saved';
+      const row = [id === -1 ? '-' : String(id), dom.getName(), stateText];
+      if (optBool(cmd, 'title')) {
+        const { xpathString } = await import('../xml-query.js');
+        row.push(xpathString(await dom.getXMLDesc(0), '/domain/title') ?? '');
+      }
       rows.push(row);
     }
     const header = optBool(cmd, 'title') ? ['Id', 'Name', 'State', 'Title'] : ['Id', 'Name', 'State'];

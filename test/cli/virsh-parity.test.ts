@@ -79,6 +79,11 @@ const nodeFile = file('node.xml', `<node>
 </node>
 `);
 
+/** A full snapshot XML for redefinition, as virsh itself dumps it. */
+const redefineXml = file('r1.xml', hasVirsh
+  ? (await run('virsh', ['-q', '-c', URI, 'snapshot-create-as test r1; snapshot-dumpxml test r1'])).stdout
+  : '<domainsnapshot/>\n');
+
 /** The tree of upstream tests/virsh-snapshot: s1 → s3 → (s2, s6 → (s4, s5)), s1 → s7 → s8. */
 const TREE = 'snapshot-create-as test s1; snapshot-create-as test s3; snapshot-create-as test s2; '
   + 'snapshot-revert test s3; snapshot-create-as test s6; snapshot-create-as test s5; snapshot-revert test s6; '
@@ -110,6 +115,7 @@ const SCENARIOS: Scenario[] = [
   batch('console requests', `create ${domainXml} --console; destroy test; start test --console`),
   { name: 'non-ASCII names in a UTF-8 locale', args: ['-c', URI, "snapshot-create-as test 'ä'; snapshot-create-as test '日本'; snapshot-create-as test 'x\\y'; snapshot-list test; snapshot-list test --tree"], env: { LC_ALL: 'C.UTF-8' } },
   batch('non-ASCII names in the C locale', "snapshot-create-as test 'ä'; snapshot-create-as test '日本'; snapshot-list test --parent"),
+  batch('redefine with --halt (virsh retries without HALT, then destroys)', `snapshot-create test ${redefineXml} --redefine --halt; domstate test --reason; snapshot-list test --name; snapshot-create test ${redefineXml} --redefine --current; snapshot-current test --name; snapshot-create test ${redefineXml} --redefine --halt; domstate test --reason`),
   batch('list filters', 'snapshot-create-as test s1; list --with-snapshot; list --without-snapshot; list --state-running --name; list --state-paused; list --persistent --transient --all; list --inactive'),
   { name: 'risky revert and --force', args: ['-c', `test://${nodeFile}`, 'list --all; snapshot-list pre; snapshot-revert pre old; snapshot-revert pre old --force; snapshot-info pre old; snapshot-dumpxml pre old'] },
   batch('no current snapshot', 'snapshot-list test --current; snapshot-list test --current --tree; snapshot-list test --from nope; snapshot-info test --current; snapshot-revert test --current; snapshot-edit test --current; snapshot-delete test --current; snapshot-current test; snapshot-parent test --current'),

@@ -4,6 +4,7 @@
  */
 import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
+import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
 
 /** libvirt's version number of the API snapvirt mirrors (9.0.0), as virGetVersion reports it. */
@@ -12,7 +13,27 @@ export const LIBVIRT_API_VERSION = 9_000_000;
 /** An open connection to one hypervisor driver (virConnectPtr). */
 export class Connection {
   /** @internal */
-  constructor(readonly driver: HypervisorDriver) {}
+  constructor(readonly driver: HypervisorDriver, private readonly readOnly = false) {}
+
+  /** Whether the connection was opened read-only (virConnectOpenReadOnly). */
+  isReadOnly(): boolean { return this.readOnly; }
+
+  /**
+   * @internal Refuses a mutating call on a read-only connection, with libvirt's message
+   * naming the public function (virCheckReadOnlyGoto).
+   */
+  denyIfReadOnly(functionName: string): void {
+    if (this.readOnly) {
+      throw virError(VirErrorCode.OPERATION_DENIED, VirErrorDomain.DOMAIN, `read only access prevents ${functionName}`);
+    }
+  }
+
+  /** @internal Refuses secrets (the SECURE flag) on a read-only connection, as libvirt does. */
+  denySecureIfReadOnly(flags: number, secureBit: number, functionName: string): void {
+    if (this.readOnly && (flags & secureBit) !== 0) {
+      throw virError(VirErrorCode.OPERATION_DENIED, VirErrorDomain.DOMAIN, `${functionName} with secure flag`);
+    }
+  }
 
   /** The URI this connection was opened with (virConnectGetURI). */
   getURI(): string { return this.driver.identity().uri; }
@@ -43,10 +64,12 @@ export class Connection {
   }
   /** Defines (or redefines) a persistent domain from `<domain>` XML, without starting it. */
   async domainDefineXML(xml: string, flags = 0): Promise<Domain> {
+    this.denyIfReadOnly(flags ? 'virDomainDefineXMLFlags' : 'virDomainDefineXML');
     return this.wrap(await this.driver.domainDefineXML(xml, flags));
   }
   /** Creates and starts a transient domain from `<domain>` XML. */
   async domainCreateXML(xml: string, flags = 0): Promise<Domain> {
+    this.denyIfReadOnly('virDomainCreateXML');
     return this.wrap(await this.driver.domainCreateXML(xml, flags));
   }
   /** Closes the connection; for the test driver this discards its in-memory state. */
@@ -55,13 +78,19 @@ export class Connection {
   private wrap(ref: DomainRef): Domain { return new Domain(this, ref); }
 }
 
+/** Options of connect(). */
+export interface ConnectOptions {
+  /** Open read-only (virConnectOpenReadOnly, `virsh -r`): every mutating call is refused. */
+  readOnly?: boolean;
+}
+
 /**
  * Opens a connection (virConnectOpen). Without `uri`: SNAPVIRT_DEFAULT_URI, then
  * LIBVIRT_DEFAULT_URI, then qemu:///system for root and qemu:///session otherwise.
  * Throws VIR_ERR_NO_CONNECT for a URI no driver serves.
  */
-export async function connect(uri?: string): Promise<Connection> {
+export async function connect(uri?: string, options: ConnectOptions = {}): Promise<Connection> {
   const rawUri = uri ?? defaultURI();
   const { factory, url } = await driverFactoryFor(rawUri);
-  return new Connection(await factory(url, rawUri));
+  return new Connection(await factory(url, rawUri), options.readOnly ?? false);
 }

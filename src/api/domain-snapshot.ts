@@ -1,7 +1,7 @@
 /** A snapshot handle (virDomainSnapshotPtr): a domain plus a snapshot name. */
 import type { Domain } from './domain.js';
 import { exclusiveFlags } from './flag-checks.js';
-import { SnapshotDeleteFlags as D, SnapshotRevertFlags as R } from './flags.js';
+import { SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags } from './flags.js';
 
 export class DomainSnapshot {
   /** @internal */
@@ -15,7 +15,9 @@ export class DomainSnapshot {
   getConnect() { return this.domain.connection; }
 
   /** The `<domainsnapshot>` XML; VIR_DOMAIN_SNAPSHOT_XML_SECURE includes secrets. */
-  async getXMLDesc(flags = 0): Promise<string> { return this.driver.snapshotGetXMLDesc(this.dom, this.name, flags); }
+  async getXMLDesc(flags = 0): Promise<string> {
+    this.getConnect().denySecureIfReadOnly(flags, SnapshotXMLFlags.SECURE, 'virDomainSnapshotGetXMLDesc');
+    return this.driver.snapshotGetXMLDesc(this.dom, this.name, flags); }
   /** The parent snapshot; VIR_ERR_NO_DOMAIN_SNAPSHOT for a root. */
   async getParent(): Promise<DomainSnapshot> {
     return new DomainSnapshot(this.domain, await this.driver.snapshotGetParent(this.dom, this.name));
@@ -41,6 +43,7 @@ export class DomainSnapshot {
    * PAUSED are mutually exclusive; a risky revert needs FORCE (VIR_ERR_SNAPSHOT_REVERT_RISKY).
    */
   async revert(flags = 0): Promise<void> {
+    this.getConnect().denyIfReadOnly('virDomainRevertToSnapshot');
     exclusiveFlags(flags, R.RUNNING, 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', R.PAUSED, 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
     await this.driver.revertToSnapshot(this.dom, this.name, flags);
   }
@@ -52,6 +55,7 @@ export class DomainSnapshot {
    * restartable for disk merges.
    */
   async delete(flags = 0): Promise<void> {
+    this.getConnect().denyIfReadOnly('virDomainSnapshotDelete');
     exclusiveFlags(flags, D.CHILDREN, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', D.CHILDREN_ONLY, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY');
     await this.driver.snapshotDelete(this.dom, this.name, flags);
   }

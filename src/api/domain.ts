@@ -3,7 +3,7 @@ import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo } from '..
 import type { Connection } from './connection.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
-import { SnapshotCreateFlags as C, SnapshotListFlags } from './flags.js';
+import { DomainXMLFlags, SnapshotCreateFlags as C, SnapshotListFlags } from './flags.js';
 
 export class Domain {
   /** @internal */
@@ -12,6 +12,7 @@ export class Domain {
   /** @internal The identity passed to the driver. */
   get handle(): DomainRef { return this.ref; }
   private get driver() { return this.connection.driver; }
+  private deny(functionName: string): void { this.connection.denyIfReadOnly(functionName); }
 
   getName(): string { return this.ref.name; }
   getUUIDString(): string { return this.ref.uuid; }
@@ -20,20 +21,20 @@ export class Domain {
   getConnect(): Connection { return this.connection; }
 
   /** Starts a defined domain (virDomainCreate). */
-  async create(flags = 0): Promise<void> { this.ref = await this.driver.domainCreate(this.ref, flags); }
+  async create(flags = 0): Promise<void> { this.deny(flags ? 'virDomainCreateWithFlags' : 'virDomainCreate'); this.ref = await this.driver.domainCreate(this.ref, flags); }
   /** Stops the domain at once (virDomainDestroy). */
-  async destroy(flags = 0): Promise<void> { await this.driver.domainDestroy(this.ref, flags); }
+  async destroy(flags = 0): Promise<void> { this.deny(flags ? 'virDomainDestroyFlags' : 'virDomainDestroy'); await this.driver.domainDestroy(this.ref, flags); }
   /** Asks the guest to shut down (virDomainShutdown). */
-  async shutdown(flags = 0): Promise<void> { await this.driver.domainShutdown(this.ref, flags); }
+  async shutdown(flags = 0): Promise<void> { this.deny(flags ? 'virDomainShutdownFlags' : 'virDomainShutdown'); await this.driver.domainShutdown(this.ref, flags); }
   /** Pauses the domain's vCPUs (virDomainSuspend). */
-  async suspend(): Promise<void> { await this.driver.domainSuspend(this.ref); }
+  async suspend(): Promise<void> { this.deny('virDomainSuspend'); await this.driver.domainSuspend(this.ref); }
   /** Resumes a paused domain (virDomainResume). */
-  async resume(): Promise<void> { await this.driver.domainResume(this.ref); }
+  async resume(): Promise<void> { this.deny('virDomainResume'); await this.driver.domainResume(this.ref); }
   /**
    * Removes the persistent definition (virDomainUndefineFlags). Refused while snapshot
    * metadata exists unless VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA is given.
    */
-  async undefine(flags = 0): Promise<void> { await this.driver.domainUndefine(this.ref, flags); }
+  async undefine(flags = 0): Promise<void> { this.deny('virDomainUndefineFlags'); await this.driver.domainUndefine(this.ref, flags); }
   /** The state and its reason (virDomainGetState). */
   async getState(): Promise<DomainStateInfo> { return this.driver.domainGetState(this.ref); }
   /** State, memory, vCPUs and CPU time (virDomainGetInfo). */
@@ -41,11 +42,14 @@ export class Domain {
   /** OS type, persistence, autostart, managed save and security label, as virsh dominfo shows them. */
   async getExtraInfo(): Promise<DomainExtraInfo> { return this.driver.domainGetExtraInfo(this.ref); }
   /** The domain XML; VIR_DOMAIN_XML_INACTIVE for the persistent config, SECURE for secrets. */
-  async getXMLDesc(flags = 0): Promise<string> { return this.driver.domainGetXMLDesc(this.ref, flags); }
+  async getXMLDesc(flags = 0): Promise<string> {
+    this.connection.denySecureIfReadOnly(flags, DomainXMLFlags.SECURE, 'virDomainGetXMLDesc');
+    return this.driver.domainGetXMLDesc(this.ref, flags); }
   async isActive(): Promise<boolean> { return this.driver.domainIsActive(this.ref); }
   async isPersistent(): Promise<boolean> { return this.driver.domainIsPersistent(this.ref); }
   /** Sends a QMP command (or HMP with flag 1) to the domain's monitor. */
   async qemuMonitorCommand(command: string, flags = 0): Promise<string> {
+    this.deny('virDomainQemuMonitorCommand');
     return this.driver.domainQemuMonitorCommand(this.ref, command, flags);
   }
 
@@ -56,6 +60,7 @@ export class Domain {
    * CURRENT needs REDEFINE; REDEFINE excludes NO_METADATA and HALT (VIR_ERR_INVALID_ARG).
    */
   async snapshotCreateXML(xml: string, flags = 0): Promise<DomainSnapshot> {
+    this.deny('virDomainSnapshotCreateXML');
     requireFlag(flags, C.CURRENT, 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT', C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE');
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.NO_METADATA, 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA');
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.HALT, 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT');

@@ -24,9 +24,10 @@ export async function lookupDomain(
   const text = optString(ctl, cmd, optName);
   if (text === undefined) throw new CommandAborted();
   const conn = await ctl.connection();
-  if (ways.byId && /^[0-9]+$/.test(text)) {
-    const id = Number(text);
-    if (Number.isSafeInteger(id) && id <= 0x7fffffff) {
+  // virStrToLong_i: strtol's syntax (leading blanks, a sign), the whole text, an int.
+  if (ways.byId && /^[ \t\n\v\f\r]*[+-]?[0-9]+$/.test(text)) {
+    const id = Number(text.trim());
+    if (Number.isSafeInteger(id) && id >= 0 && id <= 0x7fffffff) {
       try { return await conn.domainLookupByID(id); } catch { /* fall through to the next way */ }
     }
   }

@@ -1,9 +1,23 @@
 /**
  * `npm start`: a short, realistic snapvirt session on the embedded default node
  * (test:///default, libvirt's in-memory test driver: no disks touched), run through the
- * virsh-compatible command line exactly as a user would type it.
+ * virsh-compatible command line exactly as a user would type it; then the same on real
+ * qcow2 images in a throwaway directory (demo/qemu-tour.ts).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { main } from '../src/cli/main.js';
+import { runQemuTour } from './qemu-tour.js';
+
+/** Whether qemu-img can be run here (the real-disk tour needs it). */
+async function hasQemuImg(): Promise<boolean> {
+  try {
+    await promisify(execFile)('qemu-img', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** One step of the tour: a sentence for the reader, then the commands it runs. */
 interface Step {
@@ -65,4 +79,9 @@ function tourBatch(): string {
 
 process.stdout.write('snapvirt tour on test:///default (virsh-compatible commands)\n\n');
 await main(['-c', 'test:///default', tourBatch()]);
+if (await hasQemuImg()) {
+  await runQemuTour();
+} else {
+  process.stdout.write('\n(qemu-img is not installed: the real-disk tour is skipped; `apt-get install qemu-utils` adds it)\n');
+}
 process.exitCode = 0;

@@ -1,4 +1,5 @@
 /** `snapvirt -h` and `snapvirt -V`: virsh's usage and long version texts, adapted to snapvirt. */
+import { readFileSync } from 'node:fs';
 import type { CommandGroup } from './command-def.js';
 import { formatGroupHelp } from './help-format.js';
 
@@ -34,9 +35,20 @@ ${groups.map((g) => `${formatGroupHelp(g)}\n`).join('')}
 `;
 }
 
-/** The long version text (-V), in the shape of virsh's. */
+/** snapvirt's own version, from its package.json (dist/src/cli → the package root). */
+export function snapvirtVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
+    const version: unknown = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The long version text (-V), in the shape of virsh's, naming snapvirt's own version too. */
 export function longVersionText(libraryVersion: string): string {
-  return `snapvirt command line tool, compatible with virsh of libvirt ${libraryVersion}
+  return `snapvirt command line tool ${snapvirtVersion()}, compatible with virsh of libvirt ${libraryVersion}
 See web site at https://libvirt.org/
 
 Compiled with support for:

@@ -36,14 +36,15 @@ function requiredSet(def: CommandDef): Set<number> {
   return required;
 }
 
-class SyntaxError_ extends Error {}
+/** Unwinds the parse after a syntax error has been recorded. */
+class ParseAbort extends Error {}
 
 /** Parses every command from `source`. */
 export function parseCommands(source: TokenSource, lookup: CommandLookup): ParseResult {
   const errors: string[] = [];
   const fail = (message: string): never => {
     errors.push(message);
-    throw new SyntaxError_(message);
+    throw new ParseAbort(message);
   };
   const commands: ParsedCommand[] = [];
   // Errors virsh prints but parses on after (only `help` tolerates bad options).
@@ -86,9 +87,8 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
         let value: string | null = null;
         if (!dataOnly && data.startsWith('--') && /^[A-Za-z0-9]/.test(data.slice(2))) {
           const eq = data.indexOf('=', 2);
-          let name = eq >= 0 ? data.slice(2, eq) : data.slice(2);
-          let inlineValue: string | null = eq >= 0 ? data.slice(eq + 1) : null;
-          const found = findOption(cmd, name, inlineValue, seen);
+          const name = eq >= 0 ? data.slice(2, eq) : data.slice(2);
+          const found = findOption(cmd, name, eq >= 0 ? data.slice(eq + 1) : null, seen);
           if ('error' in found) {
             // `help` reports a repeated option but goes on, and ignores options it does not know.
             if (found.error !== null && cmd.name !== 'help') fail(found.error);
@@ -96,15 +96,14 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
             continue;
           }
           opt = found.opt;
-          name = opt.name;
-          inlineValue = found.inlineValue;
+          const inlineValue = found.inlineValue;
           if (opt.type !== 'bool') {
             if (inlineValue !== null) value = inlineValue;
             else {
               const vt = source.next();
               if (vt.kind === 'error') fail(vt.message);
               if (vt.kind !== 'arg') fail(`expected syntax: --${opt.name} <${opt.type === 'int' ? 'number' : 'string'}>`);
-              value = (vt as { value: string }).value;
+              else value = vt.value;
             }
             if (opt.type !== 'argv') needArg.delete(found.index);
           } else if (inlineValue !== null) {
@@ -145,14 +144,14 @@ export function parseCommands(source: TokenSource, lookup: CommandLookup): Parse
               ? `command '${finalDef.name}' requires <${o.name}> option`
               : `command '${finalDef.name}' requires --${o.name} option`);
           }
-          throw new SyntaxError_('missing options');
+          throw new ParseAbort('missing options');
         }
         commands.push({ def: finalDef, opts });
       }
       if (endKind === 'end') break;
     }
   } catch (err) {
-    if (err instanceof SyntaxError_) return { ok: false, errors };
+    if (err instanceof ParseAbort) return { ok: false, errors };
     throw err;
   }
   return { ok: true, commands, notices };

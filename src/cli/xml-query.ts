@@ -23,6 +23,19 @@ export function xpathString(xml: string, expr: string): string | undefined {
   }
 }
 
+/** Several virXPathString lookups over one parse of `xml`, in the order of `exprs`. */
+export function xpathStrings(xml: string, exprs: readonly string[]): Array<string | undefined> {
+  const doc = parse(xml);
+  try {
+    return exprs.map((expr) => {
+      const result = doc.eval(`string(${expr})`);
+      return typeof result === 'string' && result !== '' ? result : undefined;
+    });
+  } finally {
+    doc.dispose();
+  }
+}
+
 /** virXPathBoolean over `expr`. */
 export function xpathBoolean(xml: string, expr: string): boolean {
   const doc = parse(xml);

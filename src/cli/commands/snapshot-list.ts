@@ -108,7 +108,7 @@ export const snapshotList: CommandDef = {
       for (const entry of listed) ctl.print(`${entry.name}\n`);
       return true;
     }
-    const { xpathString } = await import('../xml-query.js');
+    const { xpathStrings } = await import('../xml-query.js');
     const rows: string[][] = [];
     for (const entry of listed) {
       let xml: string;
@@ -117,9 +117,9 @@ export const snapshotList: CommandDef = {
       } catch {
         continue; // virsh skips a snapshot whose XML it cannot get
       }
-      const parentName = parent ? xpathString(xml, '/domainsnapshot/parent/name') ?? '' : undefined;
-      const state = xpathString(xml, '/domainsnapshot/state');
-      const creation = xpathString(xml, '/domainsnapshot/creationTime');
+      const [parentText, state, creation] = xpathStrings(xml,
+        ['/domainsnapshot/parent/name', '/domainsnapshot/state', '/domainsnapshot/creationTime']);
+      const parentName = parent ? parentText ?? '' : undefined;
       if (state === undefined || creation === undefined || !/^-?[0-9]+$/.test(creation.trim())) continue;
       const time = formatLocalTime(Number(creation.trim()));
       rows.push(parentName === undefined ? [entry.name, time, state] : [entry.name, time, state, parentName]);

@@ -150,6 +150,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'version option', args: ['--version'] },
   { name: 'debug level out of range', args: ['-d', '9', '-c', URI, 'uri'] },
   { name: 'interactive session', args: ['-c', URI], input: 'uri\nbogus\necho a; echo b\n\ndominfo nope\nquit\nuri\n' },
+  { name: 'cd and pwd in the shell', args: ['-q', '-c', URI], input: 'cd /tmp\npwd\ncd /nonexistent\ncd\npwd\n', env: { HOME: tmpdir() } },
+  batch('connect', 'snapshot-create-as test s1; connect test:///default; snapshot-list test --name; connect test:///default --readonly; uri'),
   { name: 'quiet interactive session at end of input', args: ['-q', '-c', URI], input: 'echo a; uri' },
   { name: 'edit without change', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1; snapshot-edit test --current; snapshot-edit test s1 --current; snapshot-edit test --rename --clone'], env: { EDITOR: 'true', VISUAL: 'true' } },
   { name: 'edit clone and rename', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1 --clone; snapshot-list test --name; snapshot-edit test s9 --rename'], env: { EDITOR: 'sed -i s/s1/s9/', VISUAL: 'sed -i s/s1/s9/' } },

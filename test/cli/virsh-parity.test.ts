@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SNAPVIRT = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
@@ -40,6 +40,7 @@ function normalise(text: string): string {
 const hasVirsh = await run('virsh', ['-v']).then((r) => r.status === 0 && r.stdout.startsWith('9.0.'), () => false);
 
 const dir = mkdtempSync(join(tmpdir(), 'snapvirt-cli-parity-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const path = join(dir, name);
   writeFileSync(path, text);

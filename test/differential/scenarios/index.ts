@@ -13,6 +13,7 @@ import { edgeScenarios } from './edge-cases.js';
 import { infoParentScenarios } from './snapshot-info-parent.js';
 import { listScenarios } from './snapshot-list.js';
 import { nodeFileScenarios } from './node-file.js';
+import { randomScenarios } from './random-sequences.js';
 import { revertScenarios } from './snapshot-revert.js';
 import { shellScenarios } from './shell.js';
 
@@ -32,5 +33,6 @@ export const allScenarios: readonly Scenario[] = [
   ...domainOptionScenarios,
   ...shellScenarios,
   ...edgeScenarios,
+  ...randomScenarios,
   ...deviationScenarios,
 ];

@@ -3,8 +3,19 @@ import type { Scenario } from '../scenario.js';
 
 const d = 'create-as';
 
+/** --diskspec strings printed with --print-xml (virsh's own parser, including its oddities). */
+const diskspecs = [
+  'vda,snapshot=external,file=/a,,b,,c', 'vda,,x', ',file=/x', 'vda,', 'vda,file=', 'vda,driver=qcow2,driver=raw',
+  'vda,snapshot=external,stype=block', 'vda,stype=file', '/dev/vda', 'vda,snapshot=internal,file=/x', 'vda=1', '',
+];
+
+/** --memspec strings printed with --print-xml. */
+const memspecs = ['snapshot=external', 'file=/a,snapshot=no', '/a,,b', ',snapshot=no', 'file=', 'snapshot=', '/a,file=/b', 'file=/a,bogus', ''];
+
 /** Scenarios for `snapshot-create-as`. */
 export const createAsScenarios: Scenario[] = [
+  ...diskspecs.map((spec): Scenario => ({ name: `${d}: --print-xml --diskspec '${spec}'`, argv: ['snapshot-create-as', 'test', '--print-xml', '--diskspec', spec] })),
+  ...memspecs.map((spec): Scenario => ({ name: `${d}: --print-xml --memspec '${spec}'`, argv: ['snapshot-create-as', 'test', '--print-xml', '--memspec', spec] })),
   { name: `${d}: named snapshot, then list`, commands: 'snapshot-create-as test s1; snapshot-list test' },
   { name: `${d}: default (epoch) name`, commands: 'snapshot-create-as test; snapshot-list test --name' },
   { name: `${d}: --name and --description options`, commands: 'snapshot-create-as --domain test --name s1 --description "first one"; snapshot-dumpxml test s1 --xpath /domainsnapshot/description' },

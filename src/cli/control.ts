@@ -47,7 +47,13 @@ export class Control {
   async connection(): Promise<Connection> {
     if (this.conn) return this.conn;
     const { connect } = await import('../api/connection.js');
-    this.conn = await connect(this.options.uri);
+    const conn = await connect(this.options.uri);
+    if (this.options.readonly) {
+      const { readOnlyConnection } = await import('./read-only.js');
+      this.conn = readOnlyConnection(conn);
+    } else {
+      this.conn = conn;
+    }
     return this.conn;
   }
 
@@ -61,7 +67,7 @@ export class Control {
     await this.connection();
   }
 
-  /** Closes the connection, if any. */
+  /** Closes the connection, if any (close is never refused, read-only or not). */
   async disconnect(): Promise<void> {
     const conn = this.conn;
     this.conn = null;

@@ -108,16 +108,19 @@ export const connectCommand: CommandDef = {
   async handler(ctl, cmd) {
     const name = optString(ctl, cmd, 'name');
     const previous = ctl.options.uri;
+    const previousReadonly = ctl.options.readonly;
+    // virsh's connect opens read-only only when asked this time.
+    ctl.options.readonly = optBool(cmd, 'readonly');
     try {
       await ctl.reconnect(name === '' ? undefined : name);
     } catch (err) {
       ctl.options.uri = previous;
+      ctl.options.readonly = previousReadonly;
       ctl.error('failed to connect to the hypervisor');
       if (isVirError(err)) ctl.error(err.message);
       else throw err;
       return false;
     }
-    if (optBool(cmd, 'readonly')) ctl.options.readonly = true;
     return true;
   },
 };

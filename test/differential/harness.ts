@@ -72,7 +72,7 @@ async function materialise(scenario: Scenario, dir: string): Promise<void> {
     const file: ScenarioFile = typeof spec === 'string' ? { content: spec } : spec;
     const path = join(dir, name);
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, fill(file.content, dir));
+    await writeFile(path, typeof file.content === 'string' ? fill(file.content, dir) : file.content);
     await chmod(path, file.mode ?? 0o644);
   }
 }

@@ -8,8 +8,8 @@
 
 /** A file written into the scenario's temporary working directory before it runs. */
 export interface ScenarioFile {
-  /** File contents; `{dir}` is substituted. */
-  readonly content: string;
+  /** File contents; `{dir}` is substituted in strings, bytes are written as they are. */
+  readonly content: string | Uint8Array;
   /** Permission bits, e.g. 0o755 for editor scripts. Default 0o644. */
   readonly mode?: number;
 }

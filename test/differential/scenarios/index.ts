@@ -16,6 +16,7 @@ import { nodeFileScenarios } from './node-file.js';
 import { randomScenarios } from './random-sequences.js';
 import { revertScenarios } from './snapshot-revert.js';
 import { shellScenarios } from './shell.js';
+import { xmlInputScenarios } from './xml-input.js';
 
 /** All scenarios, in a stable order; names are unique. */
 export const allScenarios: readonly Scenario[] = [
@@ -28,6 +29,7 @@ export const allScenarios: readonly Scenario[] = [
   ...dumpxmlScenarios,
   ...infoParentScenarios,
   ...editScenarios,
+  ...xmlInputScenarios,
   ...nodeFileScenarios,
   ...domainScenarios,
   ...domainOptionScenarios,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { Control } from './control.js';
+import { strerror } from './read-file.js';
 
 /** Splits an editor command line into words: blanks separate, quotes group, backslash escapes. */
 export function splitEditorCommand(command: string): string[] {
@@ -76,6 +77,7 @@ export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessE
   const words = splitEditorCommand(editor);
   if (words.length === 0) words.push('');
   const [program, ...args] = words;
+  const shown = `${editor} ${path}`;
   const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     const child = spawn(program, [...args, path], { stdio: ['inherit', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => ctl.io.out(chunk.toString('utf8')));
@@ -83,9 +85,15 @@ export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessE
     child.on('error', (error) => resolve({ code: null, signal: null, error }));
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  const shown = `${editor} ${path}`;
   if (status.error) {
-    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `Cannot find '${program}' in path: No such file or directory`);
+    const code = (status.error as NodeJS.ErrnoException).code;
+    if (!program.includes('/')) {
+      throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `Cannot find '${program}' in path: No such file or directory`);
+    }
+    // A path is exec'd by libvirt's forked child, which logs the failure and exits 127.
+    ctl.io.err(`libvirt:  error : cannot execute binary ${program}: ${strerror(code)}\n`);
+    const exitStatus = code === 'EACCES' ? 126 : 127; // the shell's convention, which libvirt's child follows
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `Child process (${shown}) unexpected exit status ${exitStatus}`);
   }
   if (status.signal) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `Child process (${shown}) unexpected fatal signal ${status.signal}`);

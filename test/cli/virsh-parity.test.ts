@@ -161,6 +161,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'quiet interactive session at end of input', args: ['-q', '-c', URI], input: 'echo a; uri' },
   { name: 'edit without change', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1; snapshot-edit test --current; snapshot-edit test s1 --current; snapshot-edit test --rename --clone'], env: { EDITOR: 'true', VISUAL: 'true' } },
   { name: 'edit clone and rename', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1 --clone; snapshot-list test --name; snapshot-edit test s9 --rename'], env: { EDITOR: 'sed -i s/s1/s9/', VISUAL: 'sed -i s/s1/s9/' } },
+  { name: 'editor not found by name', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: 'no-such-editor', VISUAL: 'no-such-editor' } },
+  { name: 'editor path that cannot run', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: '/no/such/editor', VISUAL: '/no/such/editor' } },
   { name: 'editor failure', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: 'false', VISUAL: 'false' } },
 ];
 

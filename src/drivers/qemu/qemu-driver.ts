@@ -30,11 +30,16 @@ import type {
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
 import { createQemuTxnContext, recoverOfflineJournal, withOfflineLock } from './offline-operation.js';
+import { PersistedShutoffReasons } from './offline-domain-state.js';
 import type { TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import { domainRecordXml, loadDomain, loadTree, noDomainByName } from './snapshot-catalog.js';
+import {
+  destroyDomain, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
+  resumeDomain, runningDomainInfo, runningDomainState, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
+} from './running-domains.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 const QEMU_VERSION = 7_002_022;
@@ -55,8 +60,8 @@ function needsLiveDriver(what: string): Error {
 
 /** The offline QEMU driver over one state store. */
 export class QemuOfflineDriver implements HypervisorDriver {
-  /** Shut-off reasons since this connection changed them (after a revert: from snapshot). */
-  readonly #shutoffReason = new Map<string, number>();
+  /** Shut-off reasons set by this driver (after a revert: from snapshot), persisted in the state dir. */
+  readonly #shutoffReason = new PersistedShutoffReasons(() => this.store);
 
   readonly store: Store;
 
@@ -73,16 +78,19 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   #ref(uuid: string, name: string): DomainRef {
-    return { uuid, name, id: -1 };
+    return { uuid, name, id: recordedDomainId(this.ctx, uuid) };
   }
 
   // ---- Domains ----
 
   async listAllDomains(flags: number): Promise<DomainRef[]> {
-    return this.store.domains.list()
-      .filter((r) => r.persistentXml !== null)
+    const records = this.store.domains.list().filter((r) => r.persistentXml !== null);
+    // Probing each recorded QEMU also marks those that died as shut off.
+    const active = new Set<string>();
+    for (const r of records) if (r.runtime !== null && await isDomainRunning(this.ctx, r.uuid)) active.add(r.uuid);
+    return records
       .filter((r) => domainMatchesListFlags({
-        active: false, persistent: true, autostart: r.autostart,
+        active: active.has(r.uuid), persistent: true, autostart: r.autostart,
         snapshotCount: this.store.snapshots.list(r.uuid).length,
       }, flags))
       .map((r) => this.#ref(r.uuid, r.name));
@@ -150,11 +158,22 @@ export class QemuOfflineDriver implements HypervisorDriver {
     });
   }
 
-  async domainCreate(_dom: DomainRef, _flags: number): Promise<DomainRef> { throw needsLiveDriver('virDomainCreate'); }
-  async domainDestroy(dom: DomainRef, _flags: number): Promise<void> { throw this.#notRunning(dom); }
-  async domainShutdown(dom: DomainRef, _flags: number): Promise<void> { throw this.#notRunning(dom); }
-  async domainSuspend(dom: DomainRef): Promise<void> { throw this.#notRunning(dom); }
-  async domainResume(dom: DomainRef): Promise<void> { throw this.#notRunning(dom); }
+  async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
+    loadDomain(this.store, dom);
+    const ref = await startDomain(this.ctx, dom, flags);
+    this.#shutoffReason.delete(dom.uuid);
+    return ref;
+  }
+
+  async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
+    loadDomain(this.store, dom);
+    await destroyDomain(this.ctx, dom, flags);
+    this.#shutoffReason.delete(dom.uuid);
+  }
+
+  async domainShutdown(dom: DomainRef, flags: number): Promise<void> { await shutdownDomain(this.ctx, dom, flags); }
+  async domainSuspend(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await suspendDomain(this.ctx, dom); }
+  async domainResume(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await resumeDomain(this.ctx, dom); }
 
   #notRunning(dom: DomainRef): Error {
     loadDomain(this.store, dom);
@@ -163,11 +182,18 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
     loadDomain(this.store, dom);
-    return { state: DomainState.SHUTOFF, reason: this.#shutoffReason.get(dom.uuid) ?? ShutoffReason.UNKNOWN };
+    const rt = await liveRuntime(this.ctx, dom.uuid);
+    if (rt) return runningDomainState(this.ctx, dom, rt);
+    return {
+      state: DomainState.SHUTOFF,
+      reason: this.#shutoffReason.get(dom.uuid) ?? lastShutoffReason(this.ctx, dom.uuid) ?? ShutoffReason.UNKNOWN,
+    };
   }
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
     const { def } = loadDomain(this.store, dom);
+    const rt = await liveRuntime(this.ctx, dom.uuid);
+    if (rt) return runningDomainInfo(this.ctx, dom, rt);
     return { state: DomainState.SHUTOFF, maxMemKiB: def.memoryKiB, memoryKiB: def.currentMemoryKiB, nrVirtCpu: def.vcpus, cpuTimeNs: 0n };
   }
 
@@ -178,14 +204,20 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
     unsupportedFlags(flags, 0xf, 'qemuDomainGetXMLDesc');
+    if (!(flags & 0x2 /* VIR_DOMAIN_XML_INACTIVE */)) {
+      loadDomain(this.store, dom);
+      const rt = await liveRuntime(this.ctx, dom.uuid);
+      if (rt) return runningDomainXml(this.ctx, dom, rt, flags);
+    }
     return loadDomain(this.store, dom).record.persistentXml ?? '';
   }
 
-  async domainIsActive(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return false; }
+  async domainIsActive(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return isDomainRunning(this.ctx, dom.uuid); }
   async domainIsPersistent(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return true; }
 
-  async domainQemuMonitorCommand(dom: DomainRef, _command: string, _flags: number): Promise<string> {
-    throw this.#notRunning(dom);
+  async domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string> {
+    loadDomain(this.store, dom);
+    return monitorCommand(this.ctx, dom, command, flags);
   }
 
   // ---- Snapshots ----

@@ -69,6 +69,9 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
     '-chardev', `socket,id=charmonitor,path=${escapeOpt(opts.qmpSocketPath)},server=on,wait=off`,
     '-mon', 'chardev=charmonitor,id=monitor,mode=control',
     '-pidfile', opts.pidfilePath,
+    // As libvirt: a guest power-off leaves QEMU alive in status 'shutdown', so the driver
+    // can tell a shutdown (reason "shutdown") from a QEMU that died (reason "crashed").
+    '-no-shutdown',
   ];
   if (opts.paused) args.push('-S');
   if (opts.daemonize) args.push('-daemonize');

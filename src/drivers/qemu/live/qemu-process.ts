@@ -220,6 +220,48 @@ async function readPidfile(pidfile: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * True when the QEMU whose pidfile and socket live in `runtimeDir` is running: lets a
+ * later command tell a live domain from one whose QEMU died, without connecting.
+ */
+export async function isQemuRunningIn(runtimeDir: string): Promise<boolean> {
+  const paths = qemuRuntimePaths(runtimeDir);
+  const pid = await readPidfile(paths.pidfile);
+  return pid !== undefined && isQemuAlive(pid, paths);
+}
+
+/**
+ * Ends the QEMU of `runtimeDir` as libvirt's destroy does: SIGTERM (QEMU flushes its
+ * images and exits), then SIGKILL if it is still there after `graceMs` (0: SIGKILL at
+ * once). Removes the socket and pidfile. False when no QEMU of ours was running there.
+ */
+export async function terminateQemuIn(runtimeDir: string, graceMs = 5000): Promise<boolean> {
+  const paths = qemuRuntimePaths(runtimeDir);
+  const pid = await readPidfile(paths.pidfile);
+  if (pid === undefined || !await isQemuAlive(pid, paths)) return false;
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+  const deadline = performance.now() + graceMs;
+  while (await isQemuAlive(pid, paths)) {
+    if (performance.now() > deadline) {
+      signal('SIGKILL');
+      const killDeadline = performance.now() + 5000;
+      while (await isQemuAlive(pid, paths) && performance.now() < killDeadline) await sleep(10);
+      break;
+    }
+    await sleep(10);
+  }
+  await rm(paths.qmpSocket, { force: true });
+  await rm(paths.pidfile, { force: true });
+  return true;
+}
+
 /** True when `pid` is a live (non-zombie) process whose command line names our QMP socket. */
 async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolean> {
   try {

@@ -1,0 +1,324 @@
+/**
+ * Running QEMU domains: start, destroy, shutdown, suspend, resume, state and monitor
+ * passthrough. A started QEMU outlives the command that started it (detached, pidfile
+ * and QMP socket in `<stateDir>/run/<uuid>/`, 0700/0600); the store records it in the
+ * domain's `runtime` column with the live definition. Every later call reconnects to the
+ * monitor for the time of the call. A QEMU that died is noticed on the next call and the
+ * domain marked shut off ("crashed"); a guest that powered off (QEMU runs with
+ * -no-shutdown, so it stays in status 'shutdown') is stopped and marked "shutdown".
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../api/flags.js';
+import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import { lockDomain, type TxnContext } from '../../txn/index.js';
+import type { DomainInfo, DomainRef, DomainStateInfo } from '../driver.js';
+import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
+import { QmpError } from './live/qmp-errors.js';
+import { isJsonObject, optionalString, type JsonObject } from './live/qmp-json.js';
+import { domainNotRunning, forgetMonitor, withMonitor } from './running-monitor.js';
+import {
+  formatRuntime, nextDomainId, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime,
+} from './running-runtime.js';
+import { domainRecordXml, loadDomain } from './snapshot-catalog.js';
+
+/** VIR_DOMAIN_START_PAUSED */
+const START_PAUSED = 1;
+/** VIR_DOMAIN_DESTROY_GRACEFUL: SIGTERM only, never SIGKILL. */
+const DESTROY_GRACEFUL = 1;
+/** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */
+const MONITOR_HMP = 1;
+
+const shutoffReasons = new WeakMap<TxnContext, Map<string, number>>();
+
+function reasonsOf(ctx: TxnContext): Map<string, number> {
+  let m = shutoffReasons.get(ctx);
+  if (!m) shutoffReasons.set(ctx, (m = new Map()));
+  return m;
+}
+
+/** Why this connection last saw domain `uuid` stop (destroyed, crashed…), if it did. */
+export function lastShutoffReason(ctx: TxnContext, uuid: string): number | undefined {
+  return reasonsOf(ctx).get(uuid);
+}
+
+/** Forgets the remembered shut-off reason (another path set the state since). */
+export function clearShutoffReason(ctx: TxnContext, uuid: string): void {
+  reasonsOf(ctx).delete(uuid);
+}
+
+/**
+ * Records domain `uuid` as shut off, unless its runtime record changed since `seen` was
+ * read (a concurrent start already recorded a new QEMU).
+ */
+function markShutOff(ctx: TxnContext, uuid: string, seen: string | null, reason: number): void {
+  ctx.store.transaction(() => {
+    const rec = ctx.store.domains.get(uuid);
+    if (!rec || rec.runtime !== seen) return;
+    ctx.store.domains.update(uuid, { runtime: null, liveXml: null });
+  });
+  reasonsOf(ctx).set(uuid, reason);
+}
+
+/**
+ * The runtime of domain `uuid` if its QEMU is alive; a recorded QEMU that died is marked
+ * shut off (reason crashed) and null returned.
+ */
+export async function liveRuntime(ctx: TxnContext, uuid: string): Promise<DomainRuntime | null> {
+  const text = ctx.store.domains.get(uuid)?.runtime ?? null;
+  const rt = parseRuntime(text);
+  if (!rt) return null;
+  if (await isQemuRunningIn(rt.runtimeDir)) return rt;
+  markShutOff(ctx, uuid, text, ShutoffReason.CRASHED);
+  return null;
+}
+
+/** The runtime of a domain that must be running; libvirt's "domain is not running" otherwise. */
+export async function requireRunning(ctx: TxnContext, dom: DomainRef): Promise<DomainRuntime> {
+  loadDomain(ctx.store, dom);
+  const rt = await liveRuntime(ctx, dom.uuid);
+  if (!rt) throw domainNotRunning();
+  return rt;
+}
+
+/** True when the domain's QEMU is alive (dead ones are marked shut off on the way). */
+export async function isDomainRunning(ctx: TxnContext, uuid: string): Promise<boolean> {
+  return (await liveRuntime(ctx, uuid)) !== null;
+}
+
+/** The running id of domain `uuid`, or -1 when it is shut off (no liveness probe: cheap). */
+export function recordedDomainId(ctx: TxnContext, uuid: string): number {
+  return runtimeOf(ctx.store, uuid)?.id ?? -1;
+}
+
+function updateRuntime(ctx: TxnContext, uuid: string, change: Partial<DomainRuntime>): void {
+  ctx.store.transaction(() => {
+    const rt = runtimeOf(ctx.store, uuid);
+    if (rt) ctx.store.domains.update(uuid, { runtime: formatRuntime({ ...rt, ...change }) });
+  });
+}
+
+/** Options for {@link startDomainLocked}. */
+export interface StartOptions {
+  paused: boolean;
+  /** The running/paused reason to record (booted, from snapshot…). */
+  reason?: number;
+  /** Start from this definition instead of the persistent one. */
+  def?: DomainDef;
+}
+
+/**
+ * Starts the domain's QEMU from its persistent definition; the caller holds the domain
+ * lock. The monitor connection is closed before returning: the process lives on alone.
+ */
+export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: StartOptions): Promise<DomainRuntime> {
+  const { store } = ctx;
+  const { record, def: persistent } = loadDomain(store, dom);
+  if (await liveRuntime(ctx, record.uuid)) {
+    throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is already running');
+  }
+  const def = opts.def ?? persistent;
+  const runtimeDir = runtimeDirFor(store.stateDir, record.uuid);
+  // Under the lock, a QEMU in our runtime dir that the store does not know is the orphan
+  // of a start that was killed before it recorded the process: it must not run twice.
+  if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
+  await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
+  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused });
+  await proc.qmp.close().catch(() => undefined);
+  const rt: DomainRuntime = {
+    runtimeDir,
+    id: nextDomainId(store),
+    pid: proc.pid,
+    state: opts.paused ? 'paused' : 'running',
+    reason: opts.reason ?? (opts.paused ? PausedReason.USER : RunningReason.BOOTED),
+    startedAt: new Date().toISOString(),
+  };
+  try {
+    store.transaction(() => store.domains.update(record.uuid, { runtime: formatRuntime(rt), liveXml: domainRecordXml(def) }));
+  } catch (err) {
+    // Unrecorded, the process would be invisible: stop it rather than leak it.
+    await terminateQemuIn(runtimeDir, 0);
+    throw err;
+  }
+  clearShutoffReason(ctx, record.uuid);
+  return rt;
+}
+
+/** virDomainCreateWithFlags: starts a shut-off domain (flag 1: paused). */
+export async function startDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<DomainRef> {
+  if (flags & ~START_PAUSED) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~START_PAUSED).toString(16)}) in function qemuDomainCreateWithFlags`);
+  }
+  const rt = await lockDomain(ctx, dom.uuid, 'start', () => startDomainLocked(ctx, dom, { paused: (flags & START_PAUSED) !== 0 }));
+  return { uuid: dom.uuid, name: dom.name, id: rt.id };
+}
+
+/** Stops the domain's QEMU (SIGTERM, then SIGKILL) and records it shut off; the caller holds the lock. */
+export async function stopDomainLocked(ctx: TxnContext, dom: DomainRef, reason: number, graceMs = 5000): Promise<void> {
+  const text = ctx.store.domains.get(dom.uuid)?.runtime ?? null;
+  const rt = parseRuntime(text);
+  if (!rt) throw domainNotRunning();
+  forgetMonitor(rt.runtimeDir);
+  await terminateQemuIn(rt.runtimeDir, graceMs);
+  markShutOff(ctx, dom.uuid, text, reason);
+}
+
+/** virDomainDestroyFlags. */
+export async function destroyDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<void> {
+  if (flags & ~(DESTROY_GRACEFUL | 2)) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~(DESTROY_GRACEFUL | 2)).toString(16)}) in function qemuDomainDestroyFlags`);
+  }
+  await lockDomain(ctx, dom.uuid, 'destroy', async () => {
+    await requireRunning(ctx, dom);
+    await stopDomainLocked(ctx, dom, ShutoffReason.DESTROYED, (flags & DESTROY_GRACEFUL) ? 60_000 : 5000);
+  });
+}
+
+/**
+ * virDomainShutdownFlags: asks the guest to power off (ACPI power button, QMP
+ * system_powerdown) and returns at once, as libvirt does. Without a guest OS that
+ * handles ACPI nothing happens; a guest that does power off is noticed by the next call.
+ */
+export async function shutdownDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<void> {
+  // Only the ACPI mode exists here; the agent, initctl, signal and paravirt modes need a guest agent.
+  if (flags & ~1) {
+    throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.QEMU,
+      'only the ACPI shutdown mode is supported by this driver');
+  }
+  const rt = await requireRunning(ctx, dom);
+  await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('system_powerdown'));
+}
+
+/** virDomainSuspend: stops the vCPUs (QMP stop); reason "user". */
+export async function suspendDomain(ctx: TxnContext, dom: DomainRef): Promise<void> {
+  await lockDomain(ctx, dom.uuid, 'suspend', async () => {
+    const rt = await requireRunning(ctx, dom);
+    await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('stop'));
+    updateRuntime(ctx, dom.uuid, { state: 'paused', reason: PausedReason.USER });
+  });
+}
+
+/** virDomainResume: restarts the vCPUs (QMP cont); reason "unpaused". */
+export async function resumeDomain(ctx: TxnContext, dom: DomainRef): Promise<void> {
+  await lockDomain(ctx, dom.uuid, 'resume', async () => {
+    const rt = await requireRunning(ctx, dom);
+    await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('cont'));
+    updateRuntime(ctx, dom.uuid, { state: 'running', reason: RunningReason.UNPAUSED });
+  });
+}
+
+/** query-status of a running domain, as virDomainGetState; a powered-off guest's QEMU is stopped here. */
+export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<DomainStateInfo> {
+  let status: string;
+  try {
+    const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('query-status'));
+    status = (isJsonObject(reply) ? optionalString(reply, 'status') : undefined) ?? 'unknown';
+  } catch (err) {
+    // QEMU died between the liveness check and the query.
+    if (!await isQemuRunningIn(rt.runtimeDir)) {
+      markShutOff(ctx, dom.uuid, formatRuntime(rt), ShutoffReason.CRASHED);
+      return { state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED };
+    }
+    throw err;
+  }
+  switch (status) {
+    case 'running':
+      return { state: DomainState.RUNNING, reason: rt.state === 'running' ? rt.reason : RunningReason.UNKNOWN };
+    case 'shutdown': {
+      // The guest powered off; QEMU waits because of -no-shutdown. Finish it as libvirt does.
+      await lockDomain(ctx, dom.uuid, 'shutdown', async () => {
+        if (runtimeOf(ctx.store, dom.uuid)?.runtimeDir === rt.runtimeDir) await stopDomainLocked(ctx, dom, ShutoffReason.SHUTDOWN);
+      });
+      return { state: DomainState.SHUTOFF, reason: ShutoffReason.SHUTDOWN };
+    }
+    case 'guest-panicked':
+      return { state: DomainState.CRASHED, reason: 1 /* VIR_DOMAIN_CRASHED_PANICKED */ };
+    case 'io-error':
+      return { state: DomainState.PAUSED, reason: PausedReason.IOERROR };
+    case 'save-vm':
+      return { state: DomainState.PAUSED, reason: PausedReason.SNAPSHOT };
+    case 'inmigrate': case 'postmigrate': case 'finish-migrate':
+      return { state: DomainState.PAUSED, reason: PausedReason.MIGRATION };
+    case 'watchdog':
+      return { state: DomainState.PAUSED, reason: PausedReason.WATCHDOG };
+    default:
+      // paused, prelaunch, restore-vm, debug, internal-error…
+      return { state: DomainState.PAUSED, reason: rt.state === 'paused' ? rt.reason : PausedReason.UNKNOWN };
+  }
+}
+
+/** CPU time of the QEMU process (user + system), as libvirt reads it from /proc. */
+async function qemuCpuTimeNs(pid: number): Promise<bigint> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the state field; clock ticks of 10 ms.
+    const ticks = BigInt(fields[11] ?? '0') + BigInt(fields[12] ?? '0');
+    return ticks * 10_000_000n;
+  } catch {
+    return 0n;
+  }
+}
+
+/** virDomainGetInfo of a running domain. */
+export async function runningDomainInfo(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<DomainInfo> {
+  const { state } = await runningDomainState(ctx, dom, rt);
+  const def = liveDef(ctx, dom);
+  return {
+    state, maxMemKiB: def.memoryKiB, memoryKiB: def.currentMemoryKiB, nrVirtCpu: def.vcpus,
+    cpuTimeNs: state === DomainState.SHUTOFF ? 0n : await qemuCpuTimeNs(rt.pid),
+  };
+}
+
+/** The live definition of a running domain (the persistent one if none was recorded). */
+export function liveDef(ctx: TxnContext, dom: DomainRef): DomainDef {
+  const { record, def } = loadDomain(ctx.store, dom);
+  return record.liveXml ? parseDomainXML(record.liveXml) : def;
+}
+
+/** The live XML of a running domain, with its id, as virDomainGetXMLDesc without INACTIVE. */
+export function runningDomainXml(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime, flags: number): string {
+  return formatDomainXML(liveDef(ctx, dom), { id: rt.id, secure: (flags & 1) !== 0 });
+}
+
+/**
+ * virDomainQemuMonitorCommand: a QMP command as JSON text (the reply is returned as JSON
+ * text, an error reply included, as libvirt does), or with flag 1 an HMP command line.
+ */
+export async function monitorCommand(ctx: TxnContext, dom: DomainRef, command: string, flags: number): Promise<string> {
+  if (flags & ~MONITOR_HMP) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~MONITOR_HMP).toString(16)}) in function qemuDomainQemuMonitorCommandWithFiles`);
+  }
+  const rt = await requireRunning(ctx, dom);
+  if (flags & MONITOR_HMP) {
+    const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('human-monitor-command', { 'command-line': command }));
+    return typeof reply === 'string' ? reply : JSON.stringify(reply);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(command);
+  } catch {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `cannot parse json ${command}`);
+  }
+  if (!isJsonObject(parsed) || typeof parsed.execute !== 'string') {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `cannot parse QMP command ${command}`);
+  }
+  const execute = parsed.execute;
+  const args = isJsonObject(parsed.arguments) ? parsed.arguments : undefined;
+  const id = typeof parsed.id === 'string' || typeof parsed.id === 'number' ? parsed.id : undefined;
+  let reply: JsonObject;
+  try {
+    const value = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute(execute, args));
+    reply = { return: (value ?? {}) as JsonObject };
+  } catch (err) {
+    if (!(err instanceof QmpError)) throw err;
+    reply = { error: { class: err.class, desc: err.desc } };
+  }
+  if (id !== undefined) reply.id = id;
+  return JSON.stringify(reply);
+}

@@ -2,12 +2,12 @@
  * The differential suite: every scenario runs through real virsh (`virsh -c test:///default`)
  * and through snapvirt, and stdout, stderr and exit status must be equal after masking
  * timestamps. Deliberate deviations compare snapvirt with its own written-down expectation.
- * Scenarios run four at a time so the suite takes about a minute.
+ * Scenarios run four (or one per core) at a time so the suite takes about a minute.
  */
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compare } from './harness.js';
+import { compare, defaultJobs } from './harness.js';
 import { allScenarios } from './scenarios/index.js';
 
 function virshAvailable(): boolean {
@@ -21,7 +21,7 @@ function virshAvailable(): boolean {
 
 const haveVirsh = virshAvailable();
 
-describe('differential: snapvirt vs virsh on test:///default', { concurrency: 4 }, () => {
+describe('differential: snapvirt vs virsh on test:///default', { concurrency: defaultJobs }, () => {
   it('has at least 170 scenarios with unique names', () => {
     assert.ok(allScenarios.length >= 170, `only ${allScenarios.length} scenarios`);
     const names = new Set(allScenarios.map((s) => s.name));

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, chmod, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Outcome, Scenario, ScenarioFile } from './scenario.js';
@@ -244,6 +244,12 @@ export function lineDiff(a: string, b: string): string {
   });
   return out.join('\n');
 }
+
+/**
+ * How many scenarios run at once: at least 4 (each scenario is two short-lived processes that
+ * mostly wait on process start-up), more on machines with more cores.
+ */
+export const defaultJobs = Math.max(4, availableParallelism());
 
 /** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

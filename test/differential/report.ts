@@ -8,7 +8,7 @@
  * must make two virsh runs identical, or the suite would be flaky.
  * Exit status: 0 when everything matches, 1 otherwise.
  */
-import { compare, describeDifference, mapLimited, runWith, type Comparison, type Tool } from './harness.js';
+import { compare, defaultJobs, describeDifference, mapLimited, runWith, type Comparison, type Tool } from './harness.js';
 import { allScenarios } from './scenarios/index.js';
 import type { Outcome } from './scenario.js';
 
@@ -23,7 +23,7 @@ function printOutcome(title: string, o: Outcome): void {
 
 async function main(): Promise<number> {
   const filter = option('--filter');
-  const jobs = Number(option('--jobs') ?? '4');
+  const jobs = Number(option('--jobs') ?? String(defaultJobs));
   const selected = allScenarios.filter((s) => filter === undefined || s.name.includes(filter));
   const rawTool: Tool | undefined = process.argv.includes('--virsh') ? 'virsh' : process.argv.includes('--snapvirt') ? 'snapvirt' : undefined;
   if (rawTool !== undefined) {

@@ -47,13 +47,8 @@ export class Control {
   async connection(): Promise<Connection> {
     if (this.conn) return this.conn;
     const { connect } = await import('../api/connection.js');
-    const conn = await connect(this.options.uri);
-    if (this.options.readonly) {
-      const { readOnlyConnection } = await import('./read-only.js');
-      this.conn = readOnlyConnection(conn);
-    } else {
-      this.conn = conn;
-    }
+    // Read-only is the API's own mode (virConnectOpenReadOnly): it refuses mutating calls.
+    this.conn = await connect(this.options.uri, { readOnly: this.options.readonly });
     return this.conn;
   }
 

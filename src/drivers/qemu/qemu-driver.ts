@@ -40,6 +40,8 @@ import {
   destroyDomain, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './running-domains.js';
+import { createRunningSnapshot } from './running-snapshot-create.js';
+import { registerRunningHandlers } from './running-txn.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 const QEMU_VERSION = 7_002_022;
@@ -223,6 +225,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
+    if (await isDomainRunning(this.ctx, dom.uuid)) return createRunningSnapshot(this.ctx, dom, xml, flags);
     return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
   }
 
@@ -300,6 +303,8 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   const kind = qemuUriKind(uri);
   const store = openStore(stateDirFor(kind));
   const ctx = createQemuTxnContext(store);
+  // Before recovery: interrupted operations on running domains need their handlers.
+  registerRunningHandlers(ctx);
   try {
     await recoverOfflineJournal(ctx);
   } catch (err) {

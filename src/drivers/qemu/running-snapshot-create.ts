@@ -1,0 +1,235 @@
+/**
+ * virDomainSnapshotCreateXML for a running QEMU domain: the atomic live external
+ * disk-only snapshot on the txn engine. Check (flags, XML, disks, target files, QEMU's
+ * block graph) → lock → journal the plan → prepare (each overlay file created with its
+ * backing written in, each attached with blockdev-add backing:null; each step journaled
+ * with an undo that refuses to touch anything QEMU uses) → switch (ONE QMP `transaction`
+ * of blockdev-snapshot actions: every disk or none) → commit (snapshot metadata, state
+ * disk-snapshot; live and persistent definitions on the overlays). A crash anywhere is
+ * finished by recovery, which asks query-block which side of the switch QEMU is on.
+ */
+import { statSync } from 'node:fs';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SnapshotCreateFlags as C } from '../../api/flags.js';
+import { cloneDomainDef } from '../../conf/domain-xml.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { validateAgainstSchema } from '../../conf/schema-validate.js';
+import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import {
+  failpoint, lockDomain, nothingCreated, runOperation, type Step, type TxnContext,
+} from '../../txn/index.js';
+import type { DomainRef } from '../driver.js';
+import { parseQueryBlock } from './live/active-chain.js';
+import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
+import { createOverlayImage } from './live/overlay-image.js';
+import type { QmpClient } from './live/qmp-client.js';
+import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './live/qmp-errors.js';
+import type { JsonObject } from './live/qmp-json.js';
+import { createOfflineSnapshot } from './offline-snapshot-create.js';
+import { withOfflineLock } from './offline-operation.js';
+import { liveDef, requireRunning } from './running-domains.js';
+import { withMonitor } from './running-monitor.js';
+import {
+  FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, nodeResource, overlayResource,
+  registerRunningHandlers, type LiveCreateIntent,
+} from './running-txn.js';
+import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml } from './snapshot-catalog.js';
+
+const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
+  C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
+
+const Q = VirErrorDomain.QEMU;
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a snapshot of running domain `dom`; returns its name. */
+export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
+  registerRunningHandlers(ctx);
+  if (flags & ~SUPPORTED_FLAGS) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainSnapshotCreateXML`);
+  }
+  if (flags & C.REDEFINE) {
+    // Metadata only: the same rules as for a shut-off domain.
+    return withOfflineLock(ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(ctx, dom, xml, flags));
+  }
+  if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
+  }
+  if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
+  return lockDomain(ctx, dom.uuid, 'snapshot-create', async (lock) => {
+    const rt = await requireRunning(ctx, dom);
+    const { store } = ctx;
+    const { record, def: persistent } = loadDomain(store, dom);
+    const live = liveDef(ctx, dom);
+    const tree = loadTree(store, record.uuid);
+    const { def } = parseSnapshotXML(xml, {});
+    checkSnapshotName(def.name, Q);
+    const diskOnly = (flags & C.DISK_ONLY) !== 0 || def.memory?.snapshot === 'no';
+    if (!diskOnly) {
+      throw virError(VirErrorCode.NO_SUPPORT, Q,
+        'snapshots of a running domain with its memory state are not supported yet; use --disk-only');
+    }
+    if (flags & C.QUIESCE) {
+      // libvirt's error when the domain has no guest agent channel; none is configured by this driver.
+      throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, Q, 'QEMU guest agent is not configured');
+    }
+    if (flags & C.REUSE_EXT) {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'reusing existing overlays (--reuse-external) of a running domain is not supported yet');
+    }
+    def.state = 'disk-snapshot';
+    def.memory = { snapshot: 'no' };
+    alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile });
+    checkSnapshotLocations(def);
+    for (const disk of def.disks) {
+      if (disk.snapshot === 'internal') {
+        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
+          `active qemu domains require external disk snapshots; disk ${disk.name} requested internal`);
+      }
+      if (disk.snapshot !== 'external') continue;
+      if ((disk.type ?? 'file') !== 'file') {
+        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshots of disk ${disk.name} on '${disk.type}' targets are not supported`);
+      }
+      if ((disk.format ?? 'qcow2') !== 'qcow2') {
+        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshot format for disk ${disk.name} is unsupported: ${disk.format}`);
+      }
+      disk.format = 'qcow2';
+    }
+    const external = def.disks.filter((d) => d.snapshot === 'external');
+    if (external.length === 0) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'nothing selected for snapshot');
+    const keepMetadata = (flags & C.NO_METADATA) === 0;
+    if (keepMetadata && tree.has(def.name)) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
+    }
+    def.domain = cloneDomainDef(live);
+
+    return withMonitor(rt.runtimeDir, async (qmp) => {
+      const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '' })));
+      const intent: LiveCreateIntent = {
+        snapshot: def.name,
+        snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
+        runtimeDir: rt.runtimeDir,
+        persistentXml: switchedPersistent(persistent, live, plan),
+        liveXml: domainRecordXml(switchDisks(live, plan)),
+        disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
+      };
+      await runOperation(ctx, lock, {
+        kind: LIVE_CREATE,
+        domain: { uuid: record.uuid, name: record.name },
+        intent: intentJson(intent),
+        steps: [...overlaySteps(plan, rt.runtimeDir), ...nodeSteps(qmp, plan, rt.runtimeDir)],
+        switch: () => switchToOverlays(qmp, plan),
+        commit: (s) => commitLiveCreate(s, record.uuid, intent),
+      });
+      return def.name;
+    });
+  });
+}
+
+/** The definition with the plan's disks on their overlays. */
+function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainDef {
+  const next = cloneDomainDef(def);
+  for (const d of plan.disks) {
+    const disk = next.disks.find((x) => x.target === d.target);
+    if (!disk) continue;
+    disk.type = 'file';
+    disk.sourcePath = d.overlayPath;
+    disk.format = 'qcow2';
+  }
+  return next;
+}
+
+/**
+ * The persistent definition after the snapshot, as libvirt updates it: a disk moves to
+ * the overlay only where the persistent config still uses the image the live disk used.
+ * Null when nothing changes.
+ */
+function switchedPersistent(persistent: DomainDef, live: DomainDef, plan: LiveDiskSnapshotPlan): string | null {
+  const next = cloneDomainDef(persistent);
+  let changed = false;
+  for (const d of plan.disks) {
+    const liveDisk = live.disks.find((x) => x.target === d.target);
+    const disk = next.disks.find((x) => x.target === d.target);
+    if (!disk || !liveDisk || disk.sourcePath !== liveDisk.sourcePath) continue;
+    disk.type = 'file';
+    disk.sourcePath = d.overlayPath;
+    disk.format = 'qcow2';
+    changed = true;
+  }
+  return changed ? domainRecordXml(next) : null;
+}
+
+/** One step per overlay file: created exclusively (0600) with the right backing in its header. */
+function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
+  return plan.disks.map((d) => ({
+    name: `overlay.${d.target}`,
+    resources: [overlayResource(runtimeDir, d.overlayPath)],
+    async do() {
+      let created = false;
+      try {
+        await createOverlayImage(
+          { path: d.overlayPath, format: d.overlayFormat, backingPath: d.backingPath, backingFormat: d.backingFormat },
+          () => { created = true; },
+        );
+      } catch (err) {
+        // O_EXCL failed: the file is someone else's; rollback must not remove it.
+        if (!created) throw nothingCreated(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+    },
+  }));
+}
+
+/** One step per overlay node: attached without a backing, which blockdev-snapshot links. */
+function nodeSteps(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
+  return plan.disks.map((d) => ({
+    name: `node.${d.target}`,
+    resources: [nodeResource(runtimeDir, d.overlayNodes.format)],
+    async do() {
+      try {
+        await qmp.execute('blockdev-add', {
+          driver: d.overlayFormat,
+          'node-name': d.overlayNodes.format,
+          file: { driver: 'file', filename: d.overlayPath, 'node-name': d.overlayNodes.file },
+          backing: null,
+        });
+      } catch (err) {
+        throw qmpErrorToVirError(err);
+      }
+    },
+  }));
+}
+
+/**
+ * The switch: one transaction. A QMP error means QEMU changed nothing. A lost reply is
+ * resolved with query-block (the monitor answers in order); if QEMU cannot say, the
+ * error propagates and the undo handlers refuse to remove anything still in use.
+ */
+async function switchToOverlays(qmp: QmpClient, plan: LiveDiskSnapshotPlan): Promise<void> {
+  const actions: JsonObject[] = plan.disks.map((d) => ({
+    type: 'blockdev-snapshot', data: { node: d.baseNode, overlay: d.overlayNodes.format },
+  }));
+  try {
+    failpoint(FP_TRANSACTION_ABORT);
+  } catch {
+    // Test hook: make QEMU itself fail the transaction after every disk's action.
+    actions.push({ type: 'abort', data: {} });
+  }
+  try {
+    await qmp.execute('transaction', { actions });
+  } catch (err) {
+    if (err instanceof QmpTimeoutError || err instanceof QmpDisconnectedError) {
+      const chains = await qmp.execute('query-block').then(parseQueryBlock).catch(() => undefined);
+      if (chains && plan.disks.every((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNodes.format)) return;
+    }
+    throw qmpErrorToVirError(err);
+  }
+}

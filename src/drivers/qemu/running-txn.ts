@@ -1,0 +1,175 @@
+/**
+ * The journal resources and recovery handlers of operations on running domains. A live
+ * operation's rollback must never pull an image from under a running guest, so every
+ * undo here first asks QEMU (when it is alive) whether the node or file is in use, and
+ * refuses if it is: the entry then stays open and recovery decides, from query-block,
+ * whether the switch happened (roll forward) or not (roll back).
+ */
+import { dirname } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { parseDomainXML } from '../../conf/domain-xml.js';
+import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { applyCreation } from '../../snapshot/tree-insert.js';
+import type { Store } from '../../store/index.js';
+import {
+  declareFailpoints, declareOperationKind, fsyncDir, fsyncFile, resourceString,
+  type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type TxnContext,
+} from '../../txn/index.js';
+import { parseQueryBlock } from './live/active-chain.js';
+import { isQemuRunningIn } from './live/qemu-process.js';
+import type { QmpClient } from './live/qmp-client.js';
+import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
+import { withMonitor } from './running-monitor.js';
+import { parseRuntime } from './running-runtime.js';
+import { domainRecordXml, loadTree, saveTree } from './snapshot-catalog.js';
+
+/** The operation kind of a live external disk snapshot. */
+export const LIVE_CREATE = 'live-create';
+/** Resource: an overlay file created for a live snapshot. */
+export const LIVE_OVERLAY = 'qemu-live-overlay';
+/** Resource: a block node blockdev-added to a running QEMU. */
+export const LIVE_NODE = 'qemu-live-node';
+/** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
+export const FP_TRANSACTION_ABORT = 'live-create.transaction.abort';
+
+declareOperationKind(LIVE_CREATE);
+declareFailpoints([FP_TRANSACTION_ABORT]);
+
+/** What a live-create journal entry's intent holds: everything commitForward writes. */
+export interface LiveCreateIntent {
+  snapshot: string;
+  /** The snapshot's stored XML; null with NO_METADATA. */
+  snapshotXml: string | null;
+  runtimeDir: string;
+  /** New definitions (disks on their overlays). */
+  persistentXml: string | null;
+  liveXml: string;
+  disks: { target: string; overlayPath: string; overlayNode: string }[];
+}
+
+/** The filenames of every block node QEMU has open. */
+async function openFilenames(qmp: QmpClient): Promise<Set<string>> {
+  const nodes = expectArray(await qmp.execute('query-named-block-nodes', { flat: true }), 'query-named-block-nodes');
+  const out = new Set<string>();
+  for (const n of nodes) {
+    const file = isJsonObject(n) ? optionalString(n, 'file') : undefined;
+    if (file !== undefined) out.add(file);
+  }
+  return out;
+}
+
+async function nodeNames(qmp: QmpClient): Promise<Set<string>> {
+  const nodes = expectArray(await qmp.execute('query-named-block-nodes', { flat: true }), 'query-named-block-nodes');
+  return new Set(nodes.flatMap((n) => {
+    const name = isJsonObject(n) ? optionalString(n, 'node-name') : undefined;
+    return name === undefined ? [] : [name];
+  }));
+}
+
+function inUse(what: string): Error {
+  return virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `${what} is in use by the running domain; not removed`);
+}
+
+/** Registers the live resource kinds and operation handlers on a driver's txn context. */
+export function registerRunningHandlers(ctx: TxnContext): void {
+  ctx.registry.registerResource(LIVE_OVERLAY, {
+    async undo(r) {
+      const path = resourceString(r, 'path');
+      const runtimeDir = resourceString(r, 'runtimeDir');
+      if (await isQemuRunningIn(runtimeDir)) {
+        const openNow = await withMonitor(runtimeDir, (qmp) => openFilenames(qmp));
+        if (openNow.has(path)) throw inUse(`overlay '${path}'`);
+      }
+      await rm(path, { force: true });
+      fsyncDir(dirname(path));
+    },
+    async persist(r) {
+      const path = resourceString(r, 'path');
+      fsyncFile(path);
+      fsyncDir(dirname(path));
+    },
+  });
+  ctx.registry.registerResource(LIVE_NODE, {
+    async undo(r) {
+      const node = resourceString(r, 'node');
+      const runtimeDir = resourceString(r, 'runtimeDir');
+      // A dead QEMU took its nodes with it.
+      if (!await isQemuRunningIn(runtimeDir)) return;
+      await withMonitor(runtimeDir, async (qmp) => {
+        const chains = parseQueryBlock(await qmp.execute('query-block'));
+        if (chains.some((c) => c.nodeName === node)) throw inUse(`block node '${node}'`);
+        if (!(await nodeNames(qmp)).has(node)) return;
+        // Deleting the format node also drops the file child defined inline with it.
+        await qmp.execute('blockdev-del', { 'node-name': node });
+      });
+    },
+  });
+  ctx.registry.registerOperation(LIVE_CREATE, {
+    decide: (entry) => decideLiveCreate(entry),
+    commitForward: (entry, store) => commitLiveCreate(store, entry.domain.uuid, intentOf(entry)),
+  });
+}
+
+/** The intent of a live-create entry, checked. */
+export function intentOf(entry: JournalEntry): LiveCreateIntent {
+  const i = entry.intent;
+  if (!isJsonObject(i) || typeof i.snapshot !== 'string' || typeof i.runtimeDir !== 'string' || !Array.isArray(i.disks)) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `journal entry ${entry.id} has no live snapshot intent`);
+  }
+  return i as unknown as LiveCreateIntent;
+}
+
+/** The intent as journal JSON. */
+export function intentJson(intent: LiveCreateIntent): JsonValue {
+  return JSON.parse(JSON.stringify(intent)) as JsonValue;
+}
+
+/**
+ * Forward when QEMU shows every disk on its new overlay (or, QEMU gone, when the
+ * transaction was recorded as done); back when no disk is; partial cannot happen (one
+ * transaction) and is refused rather than guessed.
+ */
+async function decideLiveCreate(entry: JournalEntry): Promise<RecoveryDirection> {
+  const intent = intentOf(entry);
+  if (!await isQemuRunningIn(intent.runtimeDir)) {
+    // QEMU died: with the switch recorded as done the overlays are the disks' data;
+    // otherwise the guest is gone and the images below are as they were.
+    return entry.phase === 'switched' ? 'forward' : 'back';
+  }
+  const chains = await withMonitor(intent.runtimeDir, async (qmp) => parseQueryBlock(await qmp.execute('query-block')));
+  const on = intent.disks.map((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNode);
+  if (on.every(Boolean)) return 'forward';
+  if (!on.some(Boolean)) return 'back';
+  throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU,
+    `disks of interrupted snapshot '${intent.snapshot}' are partly on their overlays`);
+}
+
+/** The commit of a live snapshot: metadata, persistent and live definitions. Runs inside the commit transaction. */
+export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateIntent): void {
+  if (intent.snapshotXml !== null) {
+    const tree = loadTree(store, uuid);
+    const { def } = parseSnapshotXML(intent.snapshotXml, { redefine: true });
+    if (!tree.has(def.name)) {
+      applyCreation(tree, def);
+      saveTree(store, uuid, tree);
+    }
+  }
+  const rec = store.domains.get(uuid);
+  if (!rec) return;
+  const change: { persistentXml?: string; liveXml?: string } = {};
+  if (intent.persistentXml !== null) change.persistentXml = domainRecordXml(parseDomainXML(intent.persistentXml));
+  // The live definition only matters while this QEMU is the one recorded.
+  if (parseRuntime(rec.runtime)?.runtimeDir === intent.runtimeDir) change.liveXml = intent.liveXml;
+  store.domains.update(uuid, change);
+}
+
+/** The resources of one disk's prepare steps. */
+export function overlayResource(runtimeDir: string, path: string): Resource {
+  return { kind: LIVE_OVERLAY, runtimeDir, path };
+}
+
+/** The resource of one blockdev-added node. */
+export function nodeResource(runtimeDir: string, node: string): Resource {
+  return { kind: LIVE_NODE, runtimeDir, node };
+}

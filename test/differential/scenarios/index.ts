@@ -14,6 +14,7 @@ import { infoParentScenarios } from './snapshot-info-parent.js';
 import { listScenarios } from './snapshot-list.js';
 import { nodeFileScenarios } from './node-file.js';
 import { randomScenarios } from './random-sequences.js';
+import { randomListScenarios } from './random-list.js';
 import { revertScenarios } from './snapshot-revert.js';
 import { shellScenarios } from './shell.js';
 import { xmlInputScenarios } from './xml-input.js';
@@ -36,5 +37,6 @@ export const allScenarios: readonly Scenario[] = [
   ...shellScenarios,
   ...edgeScenarios,
   ...randomScenarios,
+  ...randomListScenarios,
   ...deviationScenarios,
 ];

@@ -24,6 +24,8 @@ import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
+import { discardableImages } from './image-reachability.js';
+import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
 import { imageInfo } from './qemu-img.js';
@@ -61,6 +63,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
   const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
 
   const cleanup: DiskResource[] = [];
+  let discard: string[] = [];
   if (!(flags & D.METADATA_ONLY)) {
     const external = victims.filter(isExternalSnapshot);
     if (external.length > 0 && scope !== 'snapshot') {
@@ -69,11 +72,19 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
         ? 'deletion of external and internal children disk snapshots not supported'
         : 'deletion of external children disk snapshots not supported');
     }
+    // Files snapvirt made that only the deleted snapshots needed (the overlay of an
+    // abandoned branch) are removed rather than merged: nothing remaining reads them.
+    const afterTree = loadTree(store, record.uuid);
+    deleteFromTree(afterTree, name, scope);
+    discard = await discardableImages(store, record.uuid, { domain, tree: afterTree });
+    const discarded = new Set(discard);
+    cleanup.push(...discard.map((path): DiskResource => ({ kind: 'removed-file', path })));
     for (const snap of victims) {
-      if (isExternalSnapshot(snap)) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree)));
+      if (isExternalSnapshot(snap)) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
       else cleanup.push(...(await internalCleanup(snap)));
     }
   }
+  const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
 
   await runOfflineOperation(ctx, {
     kind: 'delete',
@@ -85,6 +96,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     commit() {
       deleteFromTree(tree, name, scope);
       saveTree(store, record.uuid, tree);
+      if (discard.length + merged.length > 0) updateOfflineDomainState(store, record.uuid, { forgotten: [...discard, ...merged] });
     },
   });
 }
@@ -103,7 +115,9 @@ async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
 }
 
 /** The merge plan for an external snapshot: one merge per disk where merging is safe. */
-async function externalCleanup(domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree): Promise<DiskResource[]> {
+async function externalCleanup(
+  domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree, discarded: Set<string>,
+): Promise<DiskResource[]> {
   const out: DiskResource[] = [];
   const dirs = knownImageDirs(domain, tree);
   for (const sd of snap.disks) {
@@ -113,13 +127,13 @@ async function externalCleanup(domainUuid: string, snap: SnapshotDef, domain: Do
     const overlay = resolve(sd.sourcePath);
     const base = resolve(frozen.sourcePath);
     const baseFormat = frozen.format ?? 'raw';
-    if (!(await exists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
-    const baseChildren = await findChildImages(base, dirs);
+    if (discarded.has(overlay) || !(await exists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
+    const baseChildren = (await findChildImages(base, dirs)).filter((c) => !discarded.has(c));
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
     const overlayInfo = await checkUsable(overlay, 'qcow2');
     if (overlayInfo.snapshots.length > 0) continue;
     await checkUsable(base, baseFormat);
-    const children = await findChildImages(overlay, dirs);
+    const children = (await findChildImages(overlay, dirs)).filter((c) => !discarded.has(c));
     for (const child of children) await checkUsable(child, 'qcow2');
     out.push({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children });
   }

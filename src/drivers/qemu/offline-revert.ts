@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { SnapshotRevertFlags as R } from '../../api/flags.js';
+import { ShutoffReason, SnapshotRevertFlags as R } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
@@ -24,7 +24,9 @@ import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages } from './chain-inspect.js';
-import type { AppliedTagResource } from './disk-resources.js';
+import type { AppliedTagResource, DiskResource } from './disk-resources.js';
+import { discardableImages } from './image-reachability.js';
+import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
 import { imageInfo, snapshotApply, snapshotCreate } from './qemu-img.js';
@@ -67,10 +69,18 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       `revert to snapshot '${name}': starting the domain needs the live QEMU driver, which this build lacks`);
   }
   const target = cloneDomainDef(snap.domain);
+  // The current state is thrown away by a revert: files snapvirt made for it (an earlier
+  // revert's overlay nobody snapshotted) go with it, after the commit point. The snapshot's
+  // own images are named by its metadata, so they always stay.
+  const discard = await discardableImages(store, record.uuid, { domain: target, tree });
   const steps = isExternalSnapshot(snap)
     ? await externalRevertSteps(snap, target)
-    : await internalRevertSteps(snap, target, knownImageDirs(domain, tree));
-  const cleanup = steps.map((s) => s.resource).filter((r): r is AppliedTagResource => r.kind === 'applied-tag');
+    : await internalRevertSteps(snap, target, knownImageDirs(domain, tree), new Set(discard));
+  const cleanup: DiskResource[] = [
+    ...steps.map((s) => s.resource).filter((r): r is AppliedTagResource => r.kind === 'applied-tag'),
+    ...discard.map((path): DiskResource => ({ kind: 'removed-file', path })),
+  ];
+  const created = steps.map((s) => s.resource).filter((r) => r.kind === 'created-file').map((r) => (r as { path: string }).path);
   await runOfflineOperation(ctx, {
     kind: 'revert',
     domainUuid: record.uuid,
@@ -82,12 +92,15 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       store.domains.update(record.uuid, { persistentXml: domainRecordXml(target) });
       tree.setCurrent(name);
       saveTree(store, record.uuid, tree);
+      updateOfflineDomainState(store, record.uuid, { created, forgotten: discard, shutoffReason: ShutoffReason.FROM_SNAPSHOT });
     },
   });
 }
 
 /** Checks and steps of an internal revert: one applied-tag resource per internal disk. */
-async function internalRevertSteps(snap: SnapshotDef, target: DomainDef, dirs: Set<string>): Promise<OfflineStep[]> {
+async function internalRevertSteps(
+  snap: SnapshotDef, target: DomainDef, dirs: Set<string>, discarded: Set<string>,
+): Promise<OfflineStep[]> {
   const undoTag = `snapvirt-revert-${randomBytes(6).toString('hex')}`;
   const steps: OfflineStep[] = [];
   for (const sd of snap.disks) {
@@ -101,7 +114,8 @@ async function internalRevertSteps(snap: SnapshotDef, target: DomainDef, dirs: S
     if (!info.snapshots.some((s) => s.name === snap.name)) {
       throw virError(VirErrorCode.OPERATION_FAILED, Q, `image '${image}' of disk '${sd.name}' has no internal snapshot '${snap.name}'`);
     }
-    const children = await findChildImages(image, dirs);
+    // Overlays this revert discards do not count: nothing will read through them.
+    const children = (await findChildImages(image, dirs)).filter((c) => !discarded.has(c));
     if (children.length > 0) {
       // Applying the tag in place would change what those overlays read: copy the
       // snapshot's data into a new image instead and point the disk at it.

@@ -19,6 +19,7 @@ import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { createOverlayFile } from './overlay-file.js';
+import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { snapshotCreate } from './qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './snapshot-disk-plan.js';
@@ -121,6 +122,10 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
         saveTree(store, record.uuid, tree);
       }
       if (newDomain) store.domains.update(record.uuid, { persistentXml: domainRecordXml(newDomain) });
+      // Overlays we made for a snapshot with metadata are ours to merge or discard later;
+      // reused files and --no-metadata overlays stay the user's.
+      const created = actions.flatMap((a) => (a.kind === 'external' && !a.reuse ? [a.overlay] : []));
+      if (keepMetadata && created.length > 0) updateOfflineDomainState(store, record.uuid, { created });
     },
   });
   return def.name;

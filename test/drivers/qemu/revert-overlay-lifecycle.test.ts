@@ -1,0 +1,106 @@
+/**
+ * The life of revert overlays: an overlay a revert creates belongs to the current state.
+ * Reverting away from it (or deleting the snapshot of an abandoned branch) discards it in
+ * the same operation unless a snapshot froze it; files never pile up, later deletes can
+ * merge again, and every remaining snapshot and the current state keep exactly their data.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SnapshotCreateFlags as C, ShutoffReason, DomainState } from '../../../src/api/flags.js';
+import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
+import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
+import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
+import { chainOf, namesIn } from '../../helpers/disk-state.js';
+
+const K = 65536;
+
+function sources(xml: string): string[] {
+  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
+}
+
+test('reverting again discards the unsnapshotted revert overlay; deleting the abandoned branch removes its overlay', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'raw']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  for (const d of disks) await writePattern(d.path, d.format, 0xa, 0, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  const e1Overlays = sources(await dom.getXMLDesc());
+  for (const p of e1Overlays) await writePattern(p, 'qcow2', 0xb, 0, K);
+
+  const snap = await dom.snapshotLookupByName('e1');
+  for (let round = 0; round < 3; round++) {
+    await snap.revert();
+    const cur = sources(await dom.getXMLDesc());
+    for (const p of cur) {
+      assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true, `round ${round}: ${p} reads A`);
+      await writePattern(p, 'qcow2', 0xc, 0, K); // state the next revert throws away
+    }
+    // base + e1 overlay + exactly one revert overlay per disk, however many reverts.
+    assert.equal((await namesIn(env.imageDir)).length, 6, `round ${round}: ${(await namesIn(env.imageDir)).join(' ')}`);
+  }
+  for (const p of e1Overlays) assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
+
+  // The shut-off reason survives a reconnect.
+  const conn = await env.reopen();
+  const again = await conn.domainLookupByName('vm');
+  assert.deepEqual(await again.getState(), { state: DomainState.SHUTOFF, reason: ShutoffReason.FROM_SNAPSHOT });
+
+  // Deleting e1: its overlay held only the abandoned branch, so it goes; the current state stays.
+  const current = sources(await again.getXMLDesc());
+  await (await again.snapshotLookupByName('e1')).delete();
+  assert.deepEqual(await namesIn(env.imageDir), [...disks.map((d) => d.path), ...current].map((p) => p.slice(env.imageDir.length + 1)).sort());
+  for (const p of current) assert.equal(await hasPattern(p, 'qcow2', 0xc, 0, K), true);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(await hasPattern(disks[i]!.path, disks[i]!.format, 0xa, 0, K), true);
+    assert.deepEqual((await chainOf(current[i]!, 'qcow2')).map((c) => (c as { filename: string }).filename), [current[i], disks[i]!.path]);
+  }
+});
+
+test('a revert overlay a snapshot froze is kept; after discarding, delete merges again', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  for (const p of sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xb, K, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
+  for (const p of sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xc, 2 * K, K);
+
+  // Revert to e1 and snapshot the revert overlay: e3 froze it, so it must survive reverts.
+  await (await dom.snapshotLookupByName('e1')).revert();
+  const r1 = sources(await dom.getXMLDesc());
+  for (const p of r1) await writePattern(p, 'qcow2', 0xd, 3 * K, K);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e3</name></domainsnapshot>', C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e2')).revert();
+  for (const p of r1) assert.equal(await hasPattern(p, 'qcow2', 0xd, 3 * K, K), true);
+  await (await dom.snapshotLookupByName('e3')).revert();
+  for (const p of sources(await dom.getXMLDesc())) {
+    assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
+    assert.equal(await hasPattern(p, 'qcow2', 0xd, 3 * K, K), true);
+    assert.equal(await hasPattern(p, 'qcow2', 0, K, K), true);
+  }
+  // Delete e3 then revert to e2: every revert overlay of the e1 branch is now unneeded.
+  await (await dom.snapshotLookupByName('e3')).delete();
+  await (await dom.snapshotLookupByName('e2')).revert();
+  const atE2 = sources(await dom.getXMLDesc());
+  // base, e1 overlay, e2 overlay, the current revert overlay: nothing else left per disk.
+  assert.equal((await namesIn(env.imageDir)).length, 8, (await namesIn(env.imageDir)).join(' '));
+
+  // The base has one child again, so deleting e1 merges its overlay into the base.
+  await (await dom.snapshotLookupByName('e1')).delete();
+  assert.equal((await namesIn(env.imageDir)).length, 6, (await namesIn(env.imageDir)).join(' '));
+  for (let i = 0; i < 2; i++) {
+    const p = atE2[i]!;
+    assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
+    assert.equal(await hasPattern(p, 'qcow2', 0xb, K, K), true);
+    assert.equal(await hasPattern(p, 'qcow2', 0, 2 * K, K), true);
+    const e2Overlay = `${env.imageDir}/vm-${i}.e2`;
+    assert.equal(await hasPattern(e2Overlay, 'qcow2', 0xc, 2 * K, K), true);
+    assert.deepEqual((await chainOf(p, 'qcow2')).map((c) => (c as { filename: string }).filename), [p, disks[i]!.path]);
+  }
+  await (await dom.snapshotLookupByName('e2')).delete();
+  for (const p of sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, K, K), true);
+  assert.deepEqual(await dom.listAllSnapshots(), []);
+});

@@ -1,0 +1,84 @@
+/**
+ * The crash matrix's child process: opens qemu:///session on SNAPVIRT_STATE_DIR (which runs
+ * recovery), runs one operation described as JSON in argv[2], and prints one JSON line:
+ * `{"ok":true,"trace":[…]}` or `{"ok":false,"error":…,"virError":…,"trace":[…]}`. With
+ * `SNAPVIRT_FAILPOINTS=…=crash` it dies by SIGKILL on the spot instead. The trace lists the
+ * failpoints reached, in order, when started with the trace hook (failpoint-trace-register).
+ *
+ * Exit status: 0 when the operation succeeded, 2 when it failed with an error (expected
+ * with `error` failpoints), 3 for anything that is not a VirError (always a bug).
+ */
+import { connect } from '../../src/api/connection.js';
+import { VirError } from '../../src/api/errors.js';
+
+/** One operation for the child, as JSON. */
+export type ChildOp =
+  | { op: 'create'; domain: string; xml: string; flags: number }
+  | { op: 'revert'; domain: string; snapshot: string; flags: number }
+  | { op: 'delete'; domain: string; snapshot: string; flags: number }
+  | { op: 'undefine'; domain: string; flags: number }
+  | { op: 'define'; xml: string }
+  /** Only opens and closes the connection: recovery runs, nothing else. */
+  | { op: 'open' };
+
+/** What the child prints. */
+export interface ChildReport {
+  ok: boolean;
+  error?: string;
+  virError?: boolean;
+  trace: string[];
+}
+
+const trace: string[] = [];
+
+async function runOp(op: ChildOp): Promise<void> {
+  const conn = await connect('qemu:///session');
+  try {
+    switch (op.op) {
+      case 'open':
+        return;
+      case 'define':
+        await conn.domainDefineXML(op.xml);
+        return;
+      case 'create':
+        await (await conn.domainLookupByName(op.domain)).snapshotCreateXML(op.xml, op.flags);
+        return;
+      case 'revert': {
+        const dom = await conn.domainLookupByName(op.domain);
+        await dom.revertToSnapshot(await dom.snapshotLookupByName(op.snapshot), op.flags);
+        return;
+      }
+      case 'delete':
+        await (await (await conn.domainLookupByName(op.domain)).snapshotLookupByName(op.snapshot)).delete(op.flags);
+        return;
+      case 'undefine':
+        await (await conn.domainLookupByName(op.domain)).undefine(op.flags);
+        return;
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+async function main(): Promise<void> {
+  (globalThis as { __snapvirtFailpointTrace?: (name: string) => void }).__snapvirtFailpointTrace = (name) => { trace.push(name); };
+  const op = JSON.parse(process.argv[2] ?? '{}') as ChildOp;
+  let report: ChildReport;
+  try {
+    await runOp(op);
+    report = { ok: true, trace };
+  } catch (err) {
+    report = {
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+      virError: err instanceof VirError,
+      trace,
+    };
+    if (!(err instanceof VirError)) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.exitCode = report.ok ? 0 : report.virError ? 2 : 3;
+}
+
+// `node --test dist/test/` imports this file too: without the marker it does nothing.
+if (process.env.SNAPVIRT_CRASH_CHILD === '1') await main();

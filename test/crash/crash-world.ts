@@ -1,0 +1,161 @@
+/**
+ * Building, cloning and driving crash-test worlds: a shut-off domain 'vm' with N qcow2
+ * disks under one root directory, prepared once through the public API and then copied
+ * back to the same path before every case (images and metadata hold absolute paths, so a
+ * world can only be reused at the path it was built at).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Connection } from '../../src/api/connection.js';
+import type { Domain } from '../../src/api/domain.js';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import { domainXml, makeImages } from '../helpers/domain-fixture.js';
+import { writePattern } from '../helpers/qemu-io.js';
+import type { ChildOp, ChildReport } from './crash-child.js';
+import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
+
+const run = promisify(execFile);
+
+/** What a scenario's prepare() gets: the open connection, the domain, and a data writer. */
+export interface PrepareContext {
+  conn: Connection;
+  dom: Domain;
+  dirs: WorldDirs;
+  /** Writes a fresh pattern into every disk as it is now (its current source), at a fresh offset. */
+  writeData(): Promise<void>;
+}
+
+/** One operation of the crash matrix and the world it runs on. */
+export interface Scenario {
+  name: string;
+  disks: number;
+  /** Virtual size of each disk (default 1 MiB). */
+  diskBytes?: number;
+  /** Bytes each writeData() writes per disk (default 4 KiB). */
+  writeBytes?: number;
+  /** Builds the snapshots the operation needs and returns the operation. */
+  prepare(ctx: PrepareContext): Promise<ChildOp>;
+}
+
+/** A built world: its directories, the template copy, the operation and its before picture. */
+export interface BuiltWorld {
+  scenario: Scenario;
+  dirs: WorldDirs;
+  templateDir: string;
+  op: ChildOp;
+  before: WorldPicture;
+}
+
+/** The domain name every world uses. */
+export const DOMAIN = 'vm';
+
+/** Builds `scenario` at `<base>/w` and keeps a pristine copy at `<base>/template`. */
+export async function buildWorld(base: string, scenario: Scenario): Promise<BuiltWorld> {
+  const root = join(base, 'w');
+  const dirs: WorldDirs = { root, stateDir: join(root, 'state'), imageDirs: [join(root, 'images')], scratchDir: join(base, 'scratch') };
+  await mkdir(dirs.imageDirs[0]!, { recursive: true, mode: 0o700 });
+  await mkdir(dirs.scratchDir, { recursive: true, mode: 0o700 });
+  const disks = await makeImages(dirs.imageDirs[0]!, DOMAIN, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
+  const writeBytes = scenario.writeBytes ?? 4096;
+  let round = 0;
+  const conn = await openAt(dirs.stateDir);
+  let op: ChildOp;
+  try {
+    const dom = await conn.domainDefineXML(domainXml(DOMAIN, disks));
+    const writeData = async (): Promise<void> => {
+      const def = parseDomainXML(await dom.getXMLDesc());
+      const offset = (round * writeBytes) % ((scenario.diskBytes ?? 1 << 20) - writeBytes);
+      for (const [i, d] of def.disks.entries()) {
+        await writePattern(d.sourcePath!, d.format ?? 'raw', (0x11 + round * 16 + i) & 0xff, offset, writeBytes);
+      }
+      round++;
+    };
+    await writeData();
+    op = await scenario.prepare({ conn, dom, dirs, writeData });
+  } finally {
+    await conn.close();
+  }
+  const before = await pictureOf(dirs, DOMAIN);
+  const templateDir = join(base, 'template');
+  await rename(root, templateDir);
+  return { scenario, dirs, templateDir, op, before };
+}
+
+/** Puts the pristine world back at its path. */
+export async function resetWorld(w: BuiltWorld): Promise<void> {
+  await rm(w.dirs.root, { recursive: true, force: true });
+  await run('cp', ['-a', '--sparse=always', w.templateDir, w.dirs.root]);
+}
+
+/** How a child ended. */
+export interface ChildOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  report: ChildReport | undefined;
+  stderr: string;
+  /** True when the child ran past the hang limit and was killed by us. */
+  hung: boolean;
+}
+
+/** A child still running. */
+export interface RunningChild {
+  child: ChildProcess;
+  done: Promise<ChildOutcome>;
+}
+
+/** No single offline operation on these small worlds takes long; past this, it hangs. */
+const HANG_LIMIT_MS = 120_000;
+
+const CHILD_SCRIPT = fileURLToPath(new URL('./crash-child.js', import.meta.url));
+const TRACE_REGISTER = fileURLToPath(new URL('./failpoint-trace-register.js', import.meta.url));
+
+/** Starts the crash child on `stateDir` with `failpoints`; `trace` loads the failpoint trace hook. */
+export function startChild(stateDir: string, op: ChildOp, failpoints: string, opts: { trace?: boolean; env?: NodeJS.ProcessEnv } = {}): RunningChild {
+  const args = opts.trace ? ['--import', TRACE_REGISTER, CHILD_SCRIPT, JSON.stringify(op)] : [CHILD_SCRIPT, JSON.stringify(op)];
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      ...opts.env,
+      SNAPVIRT_CRASH_CHILD: '1',
+      SNAPVIRT_STATE_DIR: stateDir,
+      SNAPVIRT_FAILPOINTS: failpoints,
+      SNAPVIRT_FAILPOINT_TRACE: opts.trace ? '1' : '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  let hung = false;
+  const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, HANG_LIMIT_MS);
+  const done = new Promise<ChildOutcome>((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      let report: ChildReport | undefined;
+      const line = stdout.trim().split('\n').pop();
+      try {
+        report = line ? JSON.parse(line) as ChildReport : undefined;
+      } catch {
+        report = undefined;
+      }
+      resolve({ code, signal, report, stderr, hung });
+    });
+  });
+  return { child, done };
+}
+
+/** Runs the crash child to its end. */
+export function runChild(stateDir: string, op: ChildOp, failpoints: string, opts: { trace?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ChildOutcome> {
+  return startChild(stateDir, op, failpoints, opts).done;
+}
+
+/** One line about a child's end, for failure messages. */
+export function outcomeText(o: ChildOutcome): string {
+  const how = o.hung ? 'HUNG (killed)' : o.signal ? `killed by ${o.signal}` : `exit ${o.code}`;
+  const what = o.report ? (o.report.ok ? 'ok' : `error: ${o.report.error}`) : 'no report';
+  return `${how}, ${what}${o.stderr.trim() ? `, stderr: ${o.stderr.trim().slice(0, 500)}` : ''}`;
+}

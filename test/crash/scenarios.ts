@@ -1,0 +1,132 @@
+/**
+ * The operations of the crash matrix (issue 5, item 3), each with the world it runs on:
+ * create internal and external with 1 and 8 disks; revert internal and external; delete a
+ * leaf, a middle snapshot and one with --children (internal and external); redefine;
+ * undefine --snapshots-metadata; define. Every world has data written before and between
+ * its snapshots, so "wholly before or after" covers what each disk and snapshot presents.
+ */
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotDeleteFlags as D } from '../../src/api/flags.js';
+import type { PrepareContext, Scenario } from './crash-world.js';
+import { DOMAIN } from './crash-world.js';
+
+const snap = (name: string): string => `<domainsnapshot><name>${name}</name></domainsnapshot>`;
+
+/** Takes snapshots `names` in order (internal, or external disk-only), writing data after each. */
+async function snapshots(ctx: PrepareContext, names: string[], external: boolean): Promise<void> {
+  for (const name of names) {
+    await ctx.dom.snapshotCreateXML(snap(name), external ? C.DISK_ONLY : 0);
+    await ctx.writeData();
+  }
+}
+
+function createScenario(kind: 'internal' | 'external', disks: number): Scenario {
+  return {
+    name: `create ${kind}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    disks,
+    async prepare(ctx) {
+      // One earlier snapshot, so the new one gets a parent and the tree is not trivial.
+      await snapshots(ctx, ['base'], kind === 'external');
+      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: kind === 'external' ? C.DISK_ONLY : 0 };
+    },
+  };
+}
+
+/** Every scenario of the matrix, in a fixed order (the sample and the report use it). */
+export const SCENARIOS: Scenario[] = [
+  createScenario('internal', 1),
+  createScenario('internal', 8),
+  createScenario('external', 1),
+  createScenario('external', 8),
+  {
+    name: 'revert internal, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], false);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'revert internal under an external overlay (copy-out), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A'], false);
+      await snapshots(ctx, ['B'], true);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'revert external, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], true);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'delete internal leaf, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], false);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+  {
+    name: 'delete internal middle, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B', 'C'], false);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+  {
+    name: 'delete internal with --children, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B', 'C'], false);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: D.CHILDREN };
+    },
+  },
+  {
+    name: 'delete external leaf (merge), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], true);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+  {
+    name: 'delete external middle (merge and rebase), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], true);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'redefine (metadata only), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], false);
+      const xml = await (await ctx.dom.snapshotLookupByName('B')).getXMLDesc();
+      await (await ctx.dom.snapshotLookupByName('B')).delete(D.METADATA_ONLY);
+      return { op: 'create', domain: DOMAIN, xml, flags: C.REDEFINE | C.CURRENT };
+    },
+  },
+  {
+    name: 'undefine --snapshots-metadata, 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], false);
+      return { op: 'undefine', domain: DOMAIN, flags: U.SNAPSHOTS_METADATA };
+    },
+  },
+  {
+    name: 'define (change of an existing domain), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A'], false);
+      const xml = (await ctx.dom.getXMLDesc()).replace(/<memory unit='KiB'>\d+<\/memory>/, "<memory unit='KiB'>262144</memory>");
+      return { op: 'define', xml };
+    },
+  },
+];

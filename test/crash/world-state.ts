@@ -1,0 +1,168 @@
+/**
+ * A world for crash tests (a state dir and image dirs under one root) and the comparable
+ * picture of everything an operation may change: the domain's XML (disk sources), each
+ * disk's `qemu-img info --backing-chain` with its internal tags, the data each disk and
+ * each snapshot presents (sha256 of a raw conversion), the file listing of every image
+ * directory and of the state directory, the snapshot list, their XML and the current one,
+ * and the open journal entries (always none once recovery ran).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connect, type Connection } from '../../src/api/connection.js';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
+import type { QemuOfflineDriver } from '../../src/drivers/qemu/qemu-driver.js';
+import { openEntries } from '../../src/txn/index.js';
+import { chainOf, listingOf } from '../helpers/disk-state.js';
+
+const run = promisify(execFile);
+
+/** Where a world lives: `<root>/state` and the image directories. */
+export interface WorldDirs {
+  root: string;
+  stateDir: string;
+  imageDirs: string[];
+  /** Scratch space for raw conversions, outside every listed directory. */
+  scratchDir: string;
+}
+
+/** The comparable picture of a world. */
+export interface WorldPicture {
+  domains: string[];
+  domain: null | {
+    xml: string;
+    snapshots: Record<string, string>;
+    current: string | null;
+    disks: Array<{ target: string; source: string; chain: unknown[]; data: string }>;
+    snapshotData: Record<string, Record<string, string>>;
+  };
+  images: string[][];
+  state: string[];
+  openJournalEntries: number;
+}
+
+/** Opens qemu:///session on `stateDir` (recovery runs, as in any new process). */
+export async function openAt(stateDir: string): Promise<Connection> {
+  const saved = process.env.SNAPVIRT_STATE_DIR;
+  process.env.SNAPVIRT_STATE_DIR = stateDir;
+  try {
+    return await connect('qemu:///session');
+  } finally {
+    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
+    else process.env.SNAPVIRT_STATE_DIR = saved;
+  }
+}
+
+let scratchCounter = 0;
+
+/** sha256 of what an image presents (its whole chain), or of an internal snapshot of it. */
+export async function dataOf(dirs: WorldDirs, path: string, format: string, tag?: string): Promise<string> {
+  const out = join(dirs.scratchDir, `convert-${process.pid}-${scratchCounter++}.raw`);
+  const args = ['convert', '-U', '-f', format, '-O', 'raw'];
+  if (tag !== undefined) args.push('-l', `snapshot.name=${tag}`);
+  args.push(path, out);
+  try {
+    await run('qemu-img', args);
+    return createHash('sha256').update(await readFile(out)).digest('hex').slice(0, 16);
+  } catch (err) {
+    // A missing image or tag is part of the picture, not a test crash.
+    return `unreadable: ${(err as Error).message.split('\n').slice(-2).join(' ').trim()}`;
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+/** The snapshot XML without what differs between two runs of the same operation (the time). */
+function stableSnapshotXml(xml: string): string {
+  return xml.replace(/<creationTime>[^<]*<\/creationTime>/, '<creationTime/>');
+}
+
+/** The state dir's entries that tell about durable state (SQLite's -wal/-shm come and go). */
+async function stateNames(stateDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      // SQLite's -wal/-shm come and go; a dead holder's .holder file is only diagnostics
+      // (reported as stale, never trusted as the lock: docs/RELIABILITY.md G9).
+      if (/-(wal|shm|journal)$|\.holder$/.test(e.name)) continue;
+      out.push(prefix + e.name);
+      if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
+    }
+  };
+  await walk(stateDir, '');
+  return out;
+}
+
+/** Takes the picture of the world through a fresh connection (so recovery runs first). */
+export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<WorldPicture> {
+  const conn = await openAt(dirs.stateDir);
+  try {
+    const driver = conn.driver as QemuOfflineDriver;
+    const domains = (await conn.listAllDomains()).map((d) => d.getName()).sort();
+    let domain: WorldPicture['domain'] = null;
+    if (domains.includes(domainName)) {
+      const dom = await conn.domainLookupByName(domainName);
+      const xml = await dom.getXMLDesc();
+      const def = parseDomainXML(xml);
+      const snapshots: Record<string, string> = {};
+      const snapshotData: Record<string, Record<string, string>> = {};
+      for (const snap of await dom.listAllSnapshots()) {
+        const sxml = await snap.getXMLDesc();
+        snapshots[snap.getName()] = stableSnapshotXml(sxml);
+        const sdef = parseSnapshotXML(sxml, { redefine: true }).def;
+        const perDisk: Record<string, string> = {};
+        for (const sd of sdef.disks) {
+          const frozen = sdef.domain?.disks.find((d) => d.target === sd.name);
+          if (!frozen?.sourcePath) continue;
+          if (sd.snapshot === 'internal') perDisk[sd.name] = await dataOf(dirs, frozen.sourcePath, 'qcow2', sdef.name);
+          else if (sd.snapshot === 'external') perDisk[sd.name] = await dataOf(dirs, frozen.sourcePath, frozen.format ?? 'raw');
+        }
+        snapshotData[snap.getName()] = perDisk;
+      }
+      const current = (await dom.hasCurrentSnapshot()) ? (await dom.snapshotCurrent()).getName() : null;
+      const disks = [];
+      for (const d of def.disks) {
+        if (!d.sourcePath) continue;
+        const format = d.format ?? 'raw';
+        disks.push({ target: d.target, source: d.sourcePath, chain: await chainOf(d.sourcePath, format), data: await dataOf(dirs, d.sourcePath, format) });
+      }
+      domain = { xml, snapshots, current, disks, snapshotData };
+    }
+    return {
+      domains,
+      domain,
+      images: await Promise.all(dirs.imageDirs.map((d) => listingOf(d, { sizes: false }))),
+      state: await stateNames(dirs.stateDir),
+      openJournalEntries: openEntries(driver.store).length,
+    };
+  } finally {
+    await conn.close();
+  }
+}
+
+/** 'before', 'after', or undefined when the picture is neither. */
+export function classify(p: WorldPicture, before: WorldPicture, after: WorldPicture): 'before' | 'after' | undefined {
+  const s = JSON.stringify(p);
+  if (s === JSON.stringify(before)) return 'before';
+  if (s === JSON.stringify(after)) return 'after';
+  return undefined;
+}
+
+/** A short human diff of two pictures (top-level keys that differ, with both values), for failure messages. */
+export function describeDifference(p: WorldPicture, expected: WorldPicture): string {
+  const lines: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+      return;
+    }
+    lines.push(`${path}: got ${JSON.stringify(a)?.slice(0, 600)} expected ${JSON.stringify(b)?.slice(0, 600)}`);
+  };
+  walk(p, expected, 'world');
+  return lines.slice(0, 12).join('\n');
+}

@@ -88,12 +88,15 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     def.state = 'disk-snapshot';
     def.memory = { snapshot: 'no' };
     alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile });
-    checkSnapshotLocations(def);
+    // libvirt checks each disk (qemuSnapshotPrepare's loop) before the mixing rules.
     for (const disk of def.disks) {
       if (disk.snapshot === 'internal') {
         throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
           `active qemu domains require external disk snapshots; disk ${disk.name} requested internal`);
       }
+    }
+    checkSnapshotLocations(def);
+    for (const disk of def.disks) {
       if (disk.snapshot !== 'external') continue;
       if ((disk.type ?? 'file') !== 'file') {
         throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshots of disk ${disk.name} on '${disk.type}' targets are not supported`);

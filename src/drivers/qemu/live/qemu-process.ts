@@ -274,7 +274,11 @@ async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolea
     // Field 3, after the parenthesised command name (which may itself contain spaces).
     const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
     if (state === 'Z' || state === 'X') return false;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const cmdlineText = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    // An exiting process loses its command line before it closes its files (and drops
+    // its image locks): until it is a zombie, it still counts as alive.
+    if (cmdlineText === '') return true;
+    const cmdline = cmdlineText.split('\0');
     return cmdline.some((arg) => arg.includes(paths.qmpSocket.replace(/,/g, ',,')));
   } catch {
     // No /proc (not Linux): trust kill(0).

@@ -9,8 +9,33 @@ const snapshotCommands = [
   'snapshot-edit', 'snapshot-info', 'snapshot-list', 'snapshot-parent', 'snapshot-revert',
 ];
 
+/** More option-grammar corners, one command line each. */
+const grammarCorners = [
+  'snapshot-create-as test s1 --description --foo; snapshot-dumpxml test s1 --xpath //description',
+  'snapshot-create-as test --name -- --print-xml',
+  'snapshot-create-as test s1 -- d1 --print-xml',
+  'snapshot-list test --fro s1',
+  'snapshot-create-as test s1; snapshot-list test --from=s1=2',
+  'snapshot-create-as test --print-xml --name="quoted value"',
+  "snapshot-create-as test --print-xml --name='a;b'",
+  'snapshot-create-as test --print-xml --name a\\"b',
+  'snapshot-create-as test --print-xml "--name" x',
+  'snapshot-create-as test --print-xml --name ""',
+  'snapshot-list',
+  'snapshot-list ""',
+  'snapshot-info test --snapshotname',
+  'echo "a"b"c"',
+  "echo 'a'\"b\"c\\ d",
+  'echo --xml --shell "<a b>"',
+  'echo --shell ""',
+  'echo --split a,b,,c',
+  'help --command',
+  'snapshot-list test --tree --tree',
+];
+
 /** Scenarios for the shell and option grammar. */
 export const shellScenarios: Scenario[] = [
+  ...grammarCorners.map((c): Scenario => ({ name: `grammar: ${c}`, commands: c })),
   ...snapshotCommands.map((c): Scenario => ({ name: `help: ${c}`, commands: `help ${c}` })),
   { name: 'help: snapshot group', commands: 'help snapshot' },
   { name: 'help: --command option', commands: 'help --command snapshot-revert' },

@@ -41,6 +41,7 @@ import {
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './running-domains.js';
 import { createRunningSnapshot } from './running-snapshot-create.js';
+import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
 import { registerRunningHandlers } from './running-txn.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
@@ -289,6 +290,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    if (await revertNeedsProcess(this.ctx, dom, flags)) {
+      const end = await revertWithProcess(this.ctx, dom, snapshot, flags);
+      if (end === 'shutoff') this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
+      else this.#shutoffReason.delete(dom.uuid);
+      return;
+    }
     await withOfflineLock(this.ctx, dom.uuid, 'snapshot-revert', () => revertOfflineSnapshot(this.ctx, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
   }

@@ -14,8 +14,20 @@ const uri = 'test://{dir}/node.xml';
  */
 const oldFiles = { 'node.xml': fixture('node-old.xml') };
 
+/**
+ * A node with host <cpu>/<memory>, a shut-off domain `off` (block disk), a paused domain
+ * `paused` with a disk-snapshot-state snapshot `ds` (no <disks>), and a disk-less `plain`.
+ */
+const mixed = { files: { 'node.xml': fixture('node-mixed.xml') }, uri: 'test://{dir}/node.xml' };
+
 /** Scenarios on a preloaded node file. */
 export const nodeFileScenarios: Scenario[] = [
+  { name: `${d}: mixed list and dominfo`, ...mixed, commands: 'list --all; dominfo off; dominfo paused; domstate paused --reason' },
+  { name: `${d}: mixed block disk`, ...mixed, commands: 'domblklist off --details; snapshot-create-as off s1; snapshot-dumpxml off s1 --xpath //disks; snapshot-list off' },
+  { name: `${d}: mixed disk-snapshot state snapshot`, ...mixed, commands: 'snapshot-list paused --parent; snapshot-info paused ds; snapshot-list paused --disk-only; snapshot-list paused --external --name; snapshot-dumpxml paused ds' },
+  { name: `${d}: mixed revert to a disk-snapshot state`, ...mixed, commands: 'snapshot-revert paused ds; domstate paused --reason; list --all' },
+  { name: `${d}: mixed snapshot of a disk-less domain`, ...mixed, commands: 'snapshot-create-as plain p1; snapshot-dumpxml plain p1; dumpxml plain' },
+  { name: `${d}: mixed paused domain snapshot and lifecycle`, ...mixed, commands: 'snapshot-create-as paused p; snapshot-info paused p; resume paused; domstate paused --reason; start off; list' },
   { name: `${d}: list preloaded`, uri, files, commands: 'list --all; snapshot-list nd --parent' },
   { name: `${d}: tree with two roots`, uri, files: oldFiles, commands: 'snapshot-list nd --tree; snapshot-list nd --roots --name' },
   { name: `${d}: current from <active>`, uri, files, commands: 'snapshot-current nd --name; snapshot-info nd child' },

@@ -106,6 +106,15 @@ export interface RunningChild {
   done: Promise<ChildOutcome>;
 }
 
+/** How to start a child. */
+export interface ChildOptions {
+  /** Load the failpoint trace hook. */
+  trace?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Start it in its own process group (for killGroup). */
+  group?: boolean;
+}
+
 /** No single offline operation on these small worlds takes long; past this, it hangs. */
 const HANG_LIMIT_MS = 120_000;
 
@@ -113,7 +122,7 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./crash-child.js', import.meta.url))
 const TRACE_REGISTER = fileURLToPath(new URL('./failpoint-trace-register.js', import.meta.url));
 
 /** Starts the crash child on `stateDir` with `failpoints`; `trace` loads the failpoint trace hook. */
-export function startChild(stateDir: string, op: ChildOp, failpoints: string, opts: { trace?: boolean; env?: NodeJS.ProcessEnv } = {}): RunningChild {
+export function startChild(stateDir: string, op: ChildOp, failpoints: string, opts: ChildOptions = {}): RunningChild {
   const args = opts.trace ? ['--import', TRACE_REGISTER, CHILD_SCRIPT, JSON.stringify(op)] : [CHILD_SCRIPT, JSON.stringify(op)];
   const child = spawn(process.execPath, args, {
     env: {
@@ -125,6 +134,8 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
       SNAPVIRT_FAILPOINT_TRACE: opts.trace ? '1' : '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so killGroup() takes its qemu-img children down with it.
+    detached: opts.group === true,
   });
   let stdout = '';
   let stderr = '';
@@ -148,8 +159,17 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
   return { child, done };
 }
 
+/** SIGKILLs a child started with `group: true` and every process it started (qemu-img), as a machine crash would. */
+export function killGroup(c: RunningChild): void {
+  try {
+    process.kill(-c.child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Runs the crash child to its end. */
-export function runChild(stateDir: string, op: ChildOp, failpoints: string, opts: { trace?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ChildOutcome> {
+export function runChild(stateDir: string, op: ChildOp, failpoints: string, opts: ChildOptions = {}): Promise<ChildOutcome> {
   return startChild(stateDir, op, failpoints, opts).done;
 }
 

@@ -1,0 +1,282 @@
+/**
+ * Faults from outside (issue 5, item 4), each run in a child process like a real command,
+ * then recovered in a new process: the world must be wholly as before, with a clear error.
+ *
+ * - ENOSPC at each step: external overlays for 8 disks on a small tmpfs that has room for
+ *   exactly k of them (k = 0…7), and internal snapshots of 3 disks whose images sit on a
+ *   tmpfs with ever more room, until the snapshot fits (then it must be wholly after).
+ *   Undoing an internal tag writes to the image too, so on a disk that stays full the
+ *   undo can fail: the journal entry then stays open until space is back, and recovery
+ *   must then end wholly before.
+ * - A read-only state directory (read-only bind mount).
+ * - A truncated or garbled SQLite file: a clear error, and the file is not overwritten.
+ * - qemu-img missing from PATH.
+ *
+ * SNAPVIRT_CRASH_FULL=1 runs every variant; by default a seeded sample (SNAPVIRT_CRASH_SEED).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../src/api/flags.js';
+import { mountReadOnlyBind, mountTmpfs, unmount } from '../helpers/mounts.js';
+import { listingOf } from '../helpers/disk-state.js';
+import type { ChildOp } from './crash-child.js';
+import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type Scenario } from './crash-world.js';
+import { fastTempDir } from './fast-temp-dir.js';
+import { prng, sampleOf } from './seeded.js';
+import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
+
+const run = promisify(execFile);
+const KiB = 1024;
+
+/** SNAPVIRT_CRASH_FULL=1: every k, every room, every operation; otherwise a seeded sample of each. */
+const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
+const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
+/** `items`, or a seeded sample of `count` of them outside the full run. */
+function pick<T>(items: readonly T[], count: number, stream: number): T[] {
+  return FULL ? [...items] : sampleOf(prng(SEED + stream), items, count);
+}
+
+/** Runs `op` in a child and recovers in another; returns the op's outcome text and the world's side. */
+async function runAndRecover(w: BuiltWorld, op: ChildOp, after: WorldPicture | undefined, env: NodeJS.ProcessEnv = {}):
+Promise<{ failed: boolean; error: string; side: 'before' | 'after' | undefined; picture: WorldPicture }> {
+  const res = await runChild(w.dirs.stateDir, op, '', { env });
+  assert.ok(res.code === 0 || res.code === 2, `not a clean success or VirError: ${outcomeText(res)}`);
+  const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
+  assert.equal(recovery.code, 0, `recovery: ${outcomeText(recovery)}`);
+  const picture = await pictureOf(w.dirs, DOMAIN);
+  const side = classify(picture, w.before, after ?? w.before);
+  return { failed: res.code === 2, error: res.report?.error ?? '', side, picture };
+}
+
+/** Bytes a file takes on its file system (tmpfs counts whole pages). */
+async function usage(path: string): Promise<number> {
+  return (await stat(path)).blocks * 512;
+}
+
+/** Fills the file system of `dir` so that about `room` bytes stay free. */
+async function fillLeaving(dir: string, room: number): Promise<void> {
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  const filler = Math.max(0, Math.floor((free - room) / 4096) * 4096);
+  const fh = await open(join(dir, 'filler'), 'w');
+  try {
+    if (filler > 0) await fh.write(Buffer.alloc(filler, 1));
+  } finally {
+    await fh.close();
+  }
+}
+
+test('ENOSPC at each of 8 overlays: the snapshot is wholly not taken, no overlay is left', async (t) => {
+  const tmp = await fastTempDir('snapvirt-enospc-');
+  t.after(() => tmp.cleanup());
+  let small = '';
+  const scenario: Scenario = {
+    name: 'external create on a small tmpfs, 8 disks',
+    disks: 8,
+    async prepare(ctx) {
+      small = join(ctx.dirs.root, 'small');
+      const disks = Array.from({ length: 8 }, (_, i) =>
+        `<disk name='vd${String.fromCharCode(97 + i)}' snapshot='external'><source file='${join(small, `ov-${i}.qcow2`)}'/></disk>`).join('');
+      return { op: 'create', domain: DOMAIN, xml: `<domainsnapshot><name>s1</name><disks>${disks}</disks></domainsnapshot>`, flags: C.DISK_ONLY };
+    },
+  };
+  const w = await buildWorld(tmp.path, scenario);
+  // How much one overlay takes on tmpfs.
+  await resetWorld(w);
+  await mountTmpfs(small, 64 << 20);
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(w.dirs.imageDirs[0]!, 'vm-0.qcow2'), '-F', 'qcow2', join(small, 'probe.qcow2')]);
+  const one = await usage(join(small, 'probe.qcow2'));
+  await unmount(small);
+  for (const k of pick([0, 1, 2, 3, 4, 5, 6, 7], 3, 1)) {
+    await resetWorld(w);
+    await mountTmpfs(small, 16 << 20);
+    try {
+      await fillLeaving(small, k * one + Math.floor(one / 2));
+      const res = await runAndRecover(w, w.op, undefined);
+      assert.ok(res.failed, `room for ${k} overlays: the snapshot was taken`);
+      assert.match(res.error, /No space left on device/, `room for ${k}: the error names the cause`);
+      assert.equal(res.side, 'before', `room for ${k} overlays:\n${describeDifference(res.picture, w.before)}`);
+      assert.deepEqual(await listingOf(small, { sizes: false }), ['filler 644 file'], `room for ${k}: files left on the tmpfs`);
+    } finally {
+      await unmount(small);
+    }
+  }
+});
+
+test('ENOSPC while tagging 3 images for an internal snapshot: wholly before (once space is back) until it fits, then wholly after', async (t) => {
+  const tmp = await fastTempDir('snapvirt-enospc-');
+  t.after(() => tmp.cleanup());
+  const scenario: Scenario = {
+    name: 'internal create on a small tmpfs, 3 disks',
+    disks: 3,
+    async prepare(ctx) {
+      await ctx.dom.snapshotCreateXML('<domainsnapshot><name>A</name></domainsnapshot>');
+      await ctx.writeData();
+      return { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>s1</name></domainsnapshot>', flags: 0 };
+    },
+  };
+  const w = await buildWorld(tmp.path, scenario);
+  await resetWorld(w);
+  const clean = await runChild(w.dirs.stateDir, w.op, '');
+  assert.equal(clean.code, 0, outcomeText(clean));
+  const after = await pictureOf(w.dirs, DOMAIN);
+  const images = w.dirs.imageDirs[0]!;
+  const failures: number[] = [];
+  const stuck: number[] = [];
+  let fitted = -1;
+  // The filler is ours: take it out of the picture's listing before comparing.
+  const withoutFiller = (p: WorldPicture): WorldPicture => ({ ...p, images: p.images.map((l) => l.filter((e) => !e.startsWith('filler '))) });
+  // Rooms of 0, 32, 64… KiB: the failure lands on the first, second, third image in turn.
+  for (let room = 0; room <= 4096 * KiB && fitted < 0; room += (FULL ? 16 : 64) * KiB) {
+    await resetWorld(w);
+    const aside = `${images}.aside`;
+    await rename(images, aside);
+    await mountTmpfs(images, 32 << 20);
+    try {
+      await run('cp', ['-a', '--sparse=always', `${aside}/.`, images]);
+      await fillLeaving(images, room);
+      const res = await runAndRecover(w, w.op, after);
+      let picture = withoutFiller(res.picture);
+      if (res.failed && picture.openJournalEntries > 0) {
+        // Undoing a tag also writes to the image: on a disk that is still full the undo
+        // can fail too. The entry then stays open (the domain refuses operations, naming
+        // it) until space comes back; then recovery must finish it, wholly before.
+        stuck.push(room);
+        await rm(join(images, 'filler'));
+        const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
+        assert.equal(recovery.code, 0, `room ${room}: recovery with space back: ${outcomeText(recovery)}`);
+        picture = withoutFiller(await pictureOf(w.dirs, DOMAIN));
+      }
+      const side = classify(picture, w.before, after);
+      if (res.failed) {
+        assert.match(res.error, /No space left on device/, `room ${room}: unclear error '${res.error}'`);
+        assert.equal(side, 'before', `room ${room}: failed but not wholly before:\n${describeDifference(picture, w.before)}`);
+        failures.push(room);
+      } else {
+        assert.equal(side, 'after', `room ${room}: succeeded but not wholly after:\n${describeDifference(picture, after)}`);
+        fitted = room;
+      }
+    } finally {
+      await unmount(images);
+      await rm(images, { recursive: true, force: true });
+      await rename(aside, images);
+    }
+  }
+  t.diagnostic(`internal snapshot refused for lack of space with ${failures.length} rooms (0…${failures.at(-1)} bytes), fitted at ${fitted}; ` +
+    `undo itself short of space (entry left open until space came back) at rooms ${stuck.join(', ') || 'none'}`);
+  assert.ok(failures.length > 0, 'the smallest room did not fail');
+  assert.ok(fitted > 0, 'the snapshot never fitted');
+});
+
+/** A world with internal snapshot A and external snapshot B (the disks on B's overlays). */
+const MIXED: Scenario = {
+  name: 'internal A, then external B, 2 disks',
+  disks: 2,
+  async prepare(ctx) {
+    await ctx.dom.snapshotCreateXML('<domainsnapshot><name>A</name></domainsnapshot>');
+    await ctx.writeData();
+    await ctx.dom.snapshotCreateXML('<domainsnapshot><name>B</name></domainsnapshot>', C.DISK_ONLY);
+    await ctx.writeData();
+    return { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>s1</name></domainsnapshot>', flags: 0 };
+  },
+};
+
+/** Every mutating operation of the MIXED world. */
+const MIXED_OPS: ChildOp[] = [
+  { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>i1</name></domainsnapshot>', flags: 0 },
+  { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>e1</name></domainsnapshot>', flags: C.DISK_ONLY },
+  { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 },
+  { op: 'revert', domain: DOMAIN, snapshot: 'B', flags: 0 },
+  { op: 'delete', domain: DOMAIN, snapshot: 'A', flags: 0 },
+  { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 },
+  { op: 'undefine', domain: DOMAIN, flags: U.SNAPSHOTS_METADATA },
+];
+
+test('qemu-img missing from PATH: every operation fails with a clear error and changes nothing', async (t) => {
+  const tmp = await fastTempDir('snapvirt-noqemuimg-');
+  t.after(() => tmp.cleanup());
+  const w = await buildWorld(tmp.path, MIXED);
+  const emptyBin = join(tmp.path, 'empty-bin');
+  await mkdir(emptyBin);
+  const results: string[] = [];
+  // undefine is metadata only: it needs no qemu-img, so there is nothing to prove there.
+  for (const op of pick(MIXED_OPS.filter((o) => o.op !== 'undefine'), 3, 2)) {
+    await resetWorld(w);
+    const res = await runAndRecover(w, op, undefined, { PATH: emptyBin, SNAPVIRT_QEMU_IMG: '' });
+    const label = JSON.stringify(op).slice(0, 90);
+    assert.ok(res.failed, `${label}: succeeded without qemu-img`);
+    assert.match(res.error, /qemu-img/, `${label}: the error does not name qemu-img: '${res.error}'`);
+    assert.equal(res.side, 'before', `${label}:\n${describeDifference(res.picture, w.before)}`);
+    results.push(res.error);
+  }
+  t.diagnostic(`errors: ${[...new Set(results)].join(' | ')}`);
+});
+
+test('read-only state directory: every operation fails with a clear error and changes nothing', async (t) => {
+  const tmp = await fastTempDir('snapvirt-rostate-');
+  t.after(() => tmp.cleanup());
+  const w = await buildWorld(tmp.path, MIXED);
+  for (const op of pick(MIXED_OPS, 3, 3)) {
+    await resetWorld(w);
+    await mountReadOnlyBind(w.dirs.stateDir, w.dirs.stateDir);
+    let res;
+    try {
+      res = await runChild(w.dirs.stateDir, op, '');
+    } finally {
+      await unmount(w.dirs.stateDir);
+    }
+    const label = JSON.stringify(op).slice(0, 90);
+    assert.equal(res.code, 2, `${label}: ${outcomeText(res)}`);
+    assert.match(res.report?.error ?? '', /state directory '.*' is not writable|read-only|Read-only/i, `${label}: unclear error`);
+    const picture = await pictureOf(w.dirs, DOMAIN);
+    assert.equal(classify(picture, w.before, w.before), 'before', `${label}:\n${describeDifference(picture, w.before)}`);
+  }
+});
+
+/** Damages the database at `path` the named way. */
+async function damage(path: string, how: 'truncated' | 'garbled'): Promise<void> {
+  if (how === 'truncated') {
+    await truncate(path, Math.floor((await stat(path)).size / 2));
+    return;
+  }
+  const bytes = await readFile(path);
+  for (let i = 4096; i < bytes.length; i += 97) bytes[i] = (bytes[i]! ^ 0xa5) & 0xff;
+  await writeFile(path, bytes);
+}
+
+for (const how of ['truncated', 'garbled'] as const) {
+  test(`${how} SQLite file: the CLI and every operation report it, nothing is overwritten`, async (t) => {
+    const tmp = await fastTempDir('snapvirt-baddb-');
+    t.after(() => tmp.cleanup());
+    const w = await buildWorld(tmp.path, MIXED);
+    await resetWorld(w);
+    const db = join(w.dirs.stateDir, 'snapvirt.db');
+    // Fold the WAL in first, so the damage hits the only copy of the data.
+    await runChild(w.dirs.stateDir, { op: 'open' }, '');
+    await rm(`${db}-wal`, { force: true });
+    await rm(`${db}-shm`, { force: true });
+    await damage(db, how);
+    const sha = async (): Promise<string> => createHash('sha256').update(await readFile(db)).digest('hex');
+    const shaBefore = await sha();
+    const imagesBefore = await listingOf(w.dirs.imageDirs[0]!);
+    const bin = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
+    const cli = await run(process.execPath, [bin, '-c', 'qemu:///session', 'snapshot-list', DOMAIN], {
+      env: { ...process.env, SNAPVIRT_STATE_DIR: w.dirs.stateDir },
+    }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    assert.equal(cli.code, 1, 'the CLI exits 1');
+    assert.match(cli.stderr, /^error: .*state database '.*' is damaged/m, `unclear CLI error: ${cli.stderr}`);
+    for (const op of pick(MIXED_OPS, 3, 4)) {
+      const res = await runChild(w.dirs.stateDir, op, '');
+      assert.equal(res.code, 2, `${JSON.stringify(op).slice(0, 80)}: ${outcomeText(res)}`);
+      assert.match(res.report?.error ?? '', /is damaged/);
+    }
+    assert.equal(await sha(), shaBefore, 'the damaged database was changed');
+    assert.deepEqual(await listingOf(w.dirs.imageDirs[0]!), imagesBefore, 'images changed');
+  });
+}

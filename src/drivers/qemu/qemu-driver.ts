@@ -42,6 +42,7 @@ import {
 } from './running-domains.js';
 import { createRunningSnapshot } from './running-snapshot-create.js';
 import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
+import { deleteRunningSnapshot } from './running-snapshot-delete.js';
 import { registerRunningHandlers } from './running-txn.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
@@ -301,6 +302,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    if (await isDomainRunning(this.ctx, dom.uuid)) return deleteRunningSnapshot(this.ctx, dom, snapshot, flags);
     await withOfflineLock(this.ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(this.ctx, dom, snapshot, flags));
   }
 }

@@ -13,16 +13,18 @@ import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { applyCreation } from '../../snapshot/tree-insert.js';
 import type { Store } from '../../store/index.js';
 import {
-  declareFailpoints, declareOperationKind, fsyncDir, fsyncFile, resourceString,
+  declareFailpoints, declareOperationKind, failpoint, fsyncDir, fsyncFile, resourceString,
   type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type TxnContext,
 } from '../../txn/index.js';
 import { parseQueryBlock } from './live/active-chain.js';
+import { blockCommitLayer } from './live/block-commit.js';
+import { cleanupResource } from './disk-resources.js';
 import { isQemuRunningIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
 import { withMonitor } from './running-monitor.js';
 import { parseRuntime } from './running-runtime.js';
-import { domainRecordXml, loadTree, saveTree } from './snapshot-catalog.js';
+import { domainRecordXml, loadTree, replaceImagePath, saveTree } from './snapshot-catalog.js';
 
 /** The operation kind of a live external disk snapshot. */
 export const LIVE_CREATE = 'live-create';
@@ -30,11 +32,20 @@ export const LIVE_CREATE = 'live-create';
 export const LIVE_OVERLAY = 'qemu-live-overlay';
 /** Resource: a block node blockdev-added to a running QEMU. */
 export const LIVE_NODE = 'qemu-live-node';
+/** The operation kind of deleting a snapshot of a running domain. */
+export const LIVE_DELETE = 'live-delete';
+/** Resource (post-commit): one disk's layer merged into the layer below with block-commit. */
+export const LIVE_MERGE = 'qemu-live-merge';
+/** Resource (post-commit): an internal snapshot tag removed from a running disk's image. */
+export const LIVE_TAG_DELETE = 'qemu-live-tag-delete';
+/** Failpoint between the per-disk merges of one delete (`@N`: after the N-th disk). */
+export const FP_MERGE_AFTER = 'live-delete.merge.after';
 /** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
 export const FP_TRANSACTION_ABORT = 'live-create.transaction.abort';
 
 declareOperationKind(LIVE_CREATE);
-declareFailpoints([FP_TRANSACTION_ABORT]);
+declareOperationKind(LIVE_DELETE);
+declareFailpoints([FP_TRANSACTION_ABORT, FP_MERGE_AFTER]);
 
 /** What a live-create journal entry's intent holds: everything commitForward writes. */
 export interface LiveCreateIntent {
@@ -105,6 +116,18 @@ export function registerRunningHandlers(ctx: TxnContext): void {
       });
     },
   });
+  ctx.registry.registerResource(LIVE_MERGE, {
+    async undo() {
+      // Runs only after the commit point: before it, nothing was merged.
+    },
+    finalize: (r) => finishMerge(ctx, r),
+  });
+  ctx.registry.registerResource(LIVE_TAG_DELETE, {
+    async undo() {
+      // Post-commit only.
+    },
+    finalize: (r) => finishTagDelete(r),
+  });
   ctx.registry.registerOperation(LIVE_CREATE, {
     decide: (entry) => decideLiveCreate(entry),
     commitForward: (entry, store) => commitLiveCreate(store, entry.domain.uuid, intentOf(entry)),
@@ -172,4 +195,88 @@ export function overlayResource(runtimeDir: string, path: string): Resource {
 /** The resource of one blockdev-added node. */
 export function nodeResource(runtimeDir: string, node: string): Resource {
   return { kind: LIVE_NODE, runtimeDir, node };
+}
+
+/**
+ * Finishes one disk's merge (idempotent, restartable): block-commit in the running QEMU
+ * when it is alive, else the offline merge (qemu-img commit); then the metadata moves
+ * from the overlay to the base and the overlay file goes.
+ */
+async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
+  const runtimeDir = resourceString(r, 'runtimeDir');
+  const domainUuid = resourceString(r, 'domainUuid');
+  const target = resourceString(r, 'target');
+  const overlay = resourceString(r, 'overlay');
+  const base = resourceString(r, 'base');
+  const baseFormat = resourceString(r, 'baseFormat');
+  const replace = (uuid: string, from: string, to: string, format: string): void => {
+    if (uuid !== domainUuid) return;
+    replaceImagePath(ctx.store, domainUuid, from, to, format);
+    ctx.store.transaction(() => {
+      const rec = ctx.store.domains.get(domainUuid);
+      if (!rec?.liveXml) return;
+      const live = parseDomainXML(rec.liveXml);
+      let changed = false;
+      for (const disk of live.disks) {
+        if (disk.sourcePath === from) {
+          disk.sourcePath = to;
+          disk.format = format;
+          changed = true;
+        }
+      }
+      if (changed) ctx.store.domains.update(domainUuid, { liveXml: domainRecordXml(live) });
+    });
+  };
+  if (await isQemuRunningIn(runtimeDir)) {
+    await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target) }));
+    replace(domainUuid, overlay, base, baseFormat);
+    await rm(overlay, { force: true });
+    fsyncDir(dirname(overlay));
+  } else {
+    const children = Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [];
+    await cleanupResource({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children }, { replaceImagePath: replace });
+  }
+  failpoint(FP_MERGE_AFTER);
+}
+
+/** Long merges show progress on a terminal, as virsh does for block jobs. */
+function progressPrinter(target: string): ((offset: number, len: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (offset, len) => {
+    const pct = len > 0 ? Math.floor((offset * 100) / len) : 100;
+    process.stderr.write(`\rMerging disk ${target}: [${String(pct).padStart(3)} %]`);
+  };
+}
+
+/** Removes an internal tag: through QEMU when it has the image open, else with qemu-img. */
+async function finishTagDelete(r: Resource): Promise<void> {
+  const runtimeDir = resourceString(r, 'runtimeDir');
+  const image = resourceString(r, 'image');
+  const tag = resourceString(r, 'tag');
+  if (await isQemuRunningIn(runtimeDir)) {
+    const done = await withMonitor(runtimeDir, async (qmp) => {
+      const node = await nodeWithTag(qmp, image);
+      if (!node) return false;
+      if (node.tags.includes(tag)) await qmp.execute('blockdev-snapshot-delete-internal-sync', { device: node.name, name: tag });
+      return true;
+    });
+    if (done) return;
+  }
+  await cleanupResource({ kind: 'removed-tag', image, tag }, { replaceImagePath: () => undefined });
+}
+
+/** The format node that has `image` open, with the internal snapshot tags QEMU sees in it. */
+export async function nodeWithTag(qmp: QmpClient, image: string): Promise<{ name: string; tags: string[] } | undefined> {
+  const nodes = expectArray(await qmp.execute('query-named-block-nodes', { flat: true }), 'query-named-block-nodes');
+  for (const n of nodes) {
+    if (!isJsonObject(n) || optionalString(n, 'file') !== image || n.drv === 'file') continue;
+    const name = optionalString(n, 'node-name');
+    if (name === undefined) continue;
+    const img = isJsonObject(n.image) ? n.image : {};
+    const tags = Array.isArray(img.snapshots)
+      ? img.snapshots.flatMap((t) => (isJsonObject(t) && typeof t.name === 'string' ? [t.name] : []))
+      : [];
+    return { name, tags };
+  }
+  return undefined;
 }

@@ -1,0 +1,137 @@
+/**
+ * virDomainSnapshotDelete for a running QEMU domain. As for shut-off domains, the commit
+ * point is the metadata; the disk work follows as journaled post-commit resources, one
+ * per disk, each idempotent: an external snapshot's overlay is merged into the image
+ * below with block-commit (active commit when it is the disk's top: READY, then
+ * block-job-complete; intermediate commit otherwise), the metadata moved to the base and
+ * the overlay removed; an internal tag is removed with blockdev-snapshot-delete-internal-sync.
+ * block-commit is not transactional across disks, so a merge interrupted after some disks
+ * leaves the entry open, and the next open (or the next operation on the domain) finishes
+ * the remaining disks, live or, if QEMU is gone by then, offline with qemu-img.
+ *
+ * A merge is planned only where it keeps every remaining image's view unchanged (the
+ * offline driver's rule): the overlay's backing is the snapshot's image, the base has no
+ * other child, the overlay has no other child outside the chain and no internal tags.
+ * Elsewhere the files stay as they are (still exact, only not compacted).
+ */
+import { resolve } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SnapshotDeleteFlags as D } from '../../api/flags.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { isExternalSnapshot } from '../../snapshot/list-filter.js';
+import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
+import { lockDomain, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
+import type { DomainRef } from '../driver.js';
+import { findChildImages } from './chain-inspect.js';
+import { readActiveChain, type ActiveDiskChain } from './live/active-chain.js';
+import type { QmpClient } from './live/qmp-client.js';
+import { deleteOfflineSnapshot } from './offline-delete.js';
+import { withOfflineLock } from './offline-operation.js';
+import { knownImageDirs } from './offline-revert.js';
+import { liveDef, requireRunning } from './running-domains.js';
+import { withMonitor } from './running-monitor.js';
+import { LIVE_DELETE, LIVE_MERGE, LIVE_TAG_DELETE, nodeWithTag, registerRunningHandlers } from './running-txn.js';
+import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+
+const Q = VirErrorDomain.QEMU;
+const ALL_FLAGS = D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY;
+
+/** Deletes snapshot `name` of running domain `dom` (per flags: with or only its children, or metadata only). */
+export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
+  registerRunningHandlers(ctx);
+  if (flags & ~ALL_FLAGS) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      `unsupported flags (0x${(flags & ~ALL_FLAGS).toString(16)}) in function qemuDomainSnapshotDelete`);
+  }
+  if (flags & D.METADATA_ONLY) {
+    // Metadata only: nothing touches the disks, the shut-off path is exact.
+    await withOfflineLock(ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(ctx, dom, name, flags));
+    return;
+  }
+  await lockDomain(ctx, dom.uuid, 'snapshot-delete', async (lock) => {
+    const rt = await requireRunning(ctx, dom);
+    const { store } = ctx;
+    const { record, def: persistent } = loadDomain(store, dom);
+    const tree = loadTree(store, record.uuid);
+    tree.get(name, Q);
+    const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+    const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+    const external = victims.filter(isExternalSnapshot);
+    if (external.length > 0 && scope !== 'snapshot') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, external.length < victims.length
+        ? 'deletion of external and internal children disk snapshots not supported'
+        : 'deletion of external children disk snapshots not supported');
+    }
+    const dirs = knownImageDirs(persistent, tree);
+    for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
+
+    await withMonitor(rt.runtimeDir, async (qmp) => {
+      const chains = await readActiveChain(qmp);
+      const resources: Resource[] = [];
+      for (const snap of victims) {
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(record.uuid, rt.runtimeDir, snap, chains, dirs));
+        else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
+      }
+      await runOperation(ctx, lock, {
+        kind: LIVE_DELETE,
+        domain: { uuid: record.uuid, name: record.name },
+        intent: { snapshot: name, flags, removed: victims.map((v) => v.name) },
+        // Post-commit work rides on a step that does nothing before the commit point.
+        steps: resources.length > 0 ? [{ name: 'post-commit', resources, async do() {}, async undo() {} }] : [],
+        commit: (s) => {
+          deleteFromTree(tree, name, scope);
+          saveTree(s, record.uuid, tree);
+        },
+      });
+    });
+  });
+}
+
+/** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
+async function mergePlan(
+  domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>,
+): Promise<Resource[]> {
+  const out: Resource[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
+    const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
+    if (!frozen?.sourcePath) continue;
+    const overlay = resolve(sd.sourcePath);
+    const base = resolve(frozen.sourcePath);
+    const chain = chains.find((c) => c.target === sd.name);
+    const files = chain?.chain.map((l) => l.filename) ?? [];
+    const index = files.indexOf(overlay);
+    // Only a layer of the running chain is merged live; another branch keeps its files.
+    if (index === -1 || files[index + 1] !== base) continue;
+    const baseChildren = await findChildImages(base, dirs);
+    if (baseChildren.some((c) => c !== overlay)) continue;
+    const above = index > 0 ? files[index - 1] : undefined;
+    const overlayChildren = await findChildImages(overlay, dirs);
+    if (overlayChildren.some((c) => c !== above)) continue;
+    out.push({
+      kind: LIVE_MERGE, runtimeDir, domainUuid, target: sd.name, overlay, base,
+      baseFormat: chain?.chain[index + 1]?.format ?? frozen.format ?? 'raw',
+      children: above === undefined ? [] : [above],
+    });
+  }
+  return out;
+}
+
+/** Tag removals of an internal snapshot; an image QEMU has open must be a disk's top to be changed live. */
+async function tagPlan(qmp: QmpClient, runtimeDir: string, snap: SnapshotDef): Promise<Resource[]> {
+  const out: Resource[] = [];
+  const chains = await readActiveChain(qmp);
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'internal') continue;
+    const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
+    if (!image) continue;
+    const node = await nodeWithTag(qmp, resolve(image));
+    if (node && !node.tags.includes(snap.name)) continue;
+    if (node && !chains.some((c) => c.nodeName === node.name)) {
+      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q,
+        `cannot delete internal snapshot '${snap.name}' of disk '${sd.name}' while the domain runs: its image is a read-only backing layer`);
+    }
+    out.push({ kind: LIVE_TAG_DELETE, runtimeDir, image: resolve(image), tag: snap.name });
+  }
+  return out;
+}

@@ -50,3 +50,14 @@ export async function holdImage(path: string, format: string): Promise<ImageHold
     },
   };
 }
+
+/** True when internal snapshot `tag` of qcow2 `image` reads back `pattern` (copied out with qemu-img convert -l). */
+export async function tagHasPattern(image: string, tag: string, pattern: number, offset: number, length: number): Promise<boolean> {
+  const out = `${image}.check-${process.pid}-${Date.now()}.raw`;
+  try {
+    await run('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'raw', '-l', `snapshot.name=${tag}`, image, out]);
+    return await hasPattern(out, 'raw', pattern, offset, length);
+  } finally {
+    await run('rm', ['-f', out]);
+  }
+}

@@ -22,7 +22,7 @@ import { classify, describeDifference, pictureOf, type WorldPicture } from './wo
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
-const KILLS = FULL ? 40 : 6;
+const KILLS = FULL ? 40 : 4;
 
 const MiB = 1 << 20;
 

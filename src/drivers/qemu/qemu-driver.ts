@@ -164,15 +164,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
     loadDomain(this.store, dom);
-    const ref = await startDomain(this.ctx, dom, flags);
-    this.#shutoffReason.delete(dom.uuid);
-    return ref;
+    return startDomain(this.ctx, dom, flags);
   }
 
   async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
     loadDomain(this.store, dom);
     await destroyDomain(this.ctx, dom, flags);
-    this.#shutoffReason.delete(dom.uuid);
   }
 
   async domainShutdown(dom: DomainRef, flags: number): Promise<void> { await shutdownDomain(this.ctx, dom, flags); }
@@ -291,7 +288,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
-    if (await revertNeedsProcess(this.ctx, dom, flags)) {
+    if (await revertNeedsProcess(this.ctx, dom, snapshot, flags)) {
       const end = await revertWithProcess(this.ctx, dom, snapshot, flags);
       if (end === 'shutoff') this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
       else this.#shutoffReason.delete(dom.uuid);

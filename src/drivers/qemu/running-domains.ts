@@ -23,6 +23,7 @@ import {
   formatRuntime, nextDomainId, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime,
 } from './running-runtime.js';
 import { domainRecordXml, loadDomain } from './snapshot-catalog.js';
+import { readOfflineDomainState, updateOfflineDomainState, writeOfflineDomainState } from './offline-domain-state.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
@@ -60,6 +61,8 @@ function markShutOff(ctx: TxnContext, uuid: string, seen: string | null, reason:
     ctx.store.domains.update(uuid, { runtime: null, liveXml: null });
   });
   reasonsOf(ctx).set(uuid, reason);
+  // Persisted with the offline driver's per-domain state: domstate in the next process says why.
+  updateOfflineDomainState(ctx.store, uuid, { shutoffReason: reason });
 }
 
 /**
@@ -143,6 +146,11 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
     throw err;
   }
   clearShutoffReason(ctx, record.uuid);
+  const state = readOfflineDomainState(store, record.uuid);
+  if (state.shutoffReason !== undefined) {
+    delete state.shutoffReason;
+    writeOfflineDomainState(store, record.uuid, state);
+  }
   return rt;
 }
 

@@ -16,6 +16,7 @@ import { withOfflineLock } from './offline-operation.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { liveRuntime, startDomainLocked, stopDomainLocked } from './running-domains.js';
 import { loadDomain, loadTree } from './snapshot-catalog.js';
+import { hasInternalMemory, revertInternalWithMemory } from './running-snapshot-memory.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -23,8 +24,11 @@ const Q = VirErrorDomain.QEMU;
 export type RevertEndState = 'shutoff' | 'running' | 'paused';
 
 /** True when a revert needs this module: the domain runs, or must run afterwards. */
-export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, flags: number): Promise<boolean> {
+export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<boolean> {
   if (flags & (R.RUNNING | R.PAUSED)) return true;
+  // A snapshot with its machine state resumes that state: QEMU must run.
+  const tree = loadTree(ctx.store, loadDomain(ctx.store, dom).record.uuid);
+  if (tree.has(name) && hasInternalMemory(tree.get(name, Q).def)) return true;
   return (await liveRuntime(ctx, dom.uuid)) !== null;
 }
 
@@ -37,10 +41,9 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
   return withOfflineLock(ctx, dom.uuid, 'snapshot-revert', async () => {
     const { record } = loadDomain(ctx.store, dom);
     const snap = loadTree(ctx.store, record.uuid).get(name, Q).def;
-    if (snap.state === 'running' || snap.state === 'paused') {
-      if (snap.memory?.snapshot !== 'no') {
-        throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${name}' with memory state is not supported yet`);
-      }
+    if (hasInternalMemory(snap)) return revertInternalWithMemory(ctx, dom, snap, flags);
+    if ((snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot !== 'no') {
+      throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${name}' with external memory state is not supported yet`);
     }
     let end: RevertEndState = 'shutoff';
     if (flags & R.RUNNING) end = 'running';

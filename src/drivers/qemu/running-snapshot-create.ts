@@ -10,7 +10,7 @@
  */
 import { statSync } from 'node:fs';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { SnapshotCreateFlags as C } from '../../api/flags.js';
+import { ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
@@ -28,7 +28,8 @@ import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './liv
 import type { JsonObject } from './live/qmp-json.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { withOfflineLock } from './offline-operation.js';
-import { liveDef, requireRunning } from './running-domains.js';
+import { liveDef, requireRunning, stopDomainLocked } from './running-domains.js';
+import { createInternalWithMemory } from './running-snapshot-memory.js';
 import { withMonitor } from './running-monitor.js';
 import {
   FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, nodeResource, overlayResource,
@@ -74,9 +75,17 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     const { def } = parseSnapshotXML(xml, {});
     checkSnapshotName(def.name, Q);
     const diskOnly = (flags & C.DISK_ONLY) !== 0 || def.memory?.snapshot === 'no';
+    const keepMetadata = (flags & C.NO_METADATA) === 0;
     if (!diskOnly) {
-      throw virError(VirErrorCode.NO_SUPPORT, Q,
-        'snapshots of a running domain with its memory state are not supported yet; use --disk-only');
+      if (def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external')) {
+        throw virError(VirErrorCode.NO_SUPPORT, Q, 'external snapshots of a running domain with its memory state (--memspec) are not supported yet');
+      }
+      if (flags & C.LIVE) {
+        throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q, 'live snapshot creation is supported only using external snapshots');
+      }
+      await createInternalWithMemory(ctx, lock, dom, rt, def, keepMetadata, tree);
+      if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
+      return def.name;
     }
     if (flags & C.QUIESCE) {
       // libvirt's error when the domain has no guest agent channel; none is configured by this driver.
@@ -108,13 +117,12 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     }
     const external = def.disks.filter((d) => d.snapshot === 'external');
     if (external.length === 0) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'nothing selected for snapshot');
-    const keepMetadata = (flags & C.NO_METADATA) === 0;
     if (keepMetadata && tree.has(def.name)) {
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
     }
     def.domain = cloneDomainDef(live);
 
-    return withMonitor(rt.runtimeDir, async (qmp) => {
+    await withMonitor(rt.runtimeDir, async (qmp) => {
       const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '' })));
       const intent: LiveCreateIntent = {
         snapshot: def.name,
@@ -132,8 +140,10 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         switch: () => switchToOverlays(qmp, plan),
         commit: (s) => commitLiveCreate(s, record.uuid, intent),
       });
-      return def.name;
     });
+    // --halt: the domain is shut off once the snapshot is taken (libvirt's reason: from snapshot).
+    if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
+    return def.name;
   });
 }
 

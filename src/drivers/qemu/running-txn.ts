@@ -19,6 +19,7 @@ import {
 import { parseQueryBlock } from './live/active-chain.js';
 import { blockCommitLayer } from './live/block-commit.js';
 import { cleanupResource } from './disk-resources.js';
+import { updateOfflineDomainState } from './offline-domain-state.js';
 import { isQemuRunningIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
@@ -38,6 +39,10 @@ export const LIVE_DELETE = 'live-delete';
 export const LIVE_MERGE = 'qemu-live-merge';
 /** Resource (post-commit): an internal snapshot tag removed from a running disk's image. */
 export const LIVE_TAG_DELETE = 'qemu-live-tag-delete';
+/** The operation kind of a full-system internal snapshot (snapshot-save). */
+export const LIVE_SAVE = 'live-save';
+/** Resource: an internal snapshot tag written by snapshot-save into the images of a running domain. */
+export const LIVE_VM_TAG = 'qemu-live-vm-tag';
 /** Failpoint between the per-disk merges of one delete (`@N`: after the N-th disk). */
 export const FP_MERGE_AFTER = 'live-delete.merge.after';
 /** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
@@ -45,6 +50,7 @@ export const FP_TRANSACTION_ABORT = 'live-create.transaction.abort';
 
 declareOperationKind(LIVE_CREATE);
 declareOperationKind(LIVE_DELETE);
+declareOperationKind(LIVE_SAVE);
 declareFailpoints([FP_TRANSACTION_ABORT, FP_MERGE_AFTER]);
 
 /** What a live-create journal entry's intent holds: everything commitForward writes. */
@@ -128,6 +134,9 @@ export function registerRunningHandlers(ctx: TxnContext): void {
     },
     finalize: (r) => finishTagDelete(r),
   });
+  ctx.registry.registerResource(LIVE_VM_TAG, {
+    undo: (r) => removeVmTag(r),
+  });
   ctx.registry.registerOperation(LIVE_CREATE, {
     decide: (entry) => decideLiveCreate(entry),
     commitForward: (entry, store) => commitLiveCreate(store, entry.domain.uuid, intentOf(entry)),
@@ -180,6 +189,8 @@ export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateI
   }
   const rec = store.domains.get(uuid);
   if (!rec) return;
+  // Listed as snapvirt's own images: the offline paths may discard them when no longer needed.
+  updateOfflineDomainState(store, uuid, { created: intent.disks.map((d) => d.overlayPath) });
   const change: { persistentXml?: string; liveXml?: string } = {};
   if (intent.persistentXml !== null) change.persistentXml = domainRecordXml(parseDomainXML(intent.persistentXml));
   // The live definition only matters while this QEMU is the one recorded.
@@ -230,11 +241,13 @@ async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
   if (await isQemuRunningIn(runtimeDir)) {
     await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target) }));
     replace(domainUuid, overlay, base, baseFormat);
+    updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
     await rm(overlay, { force: true });
     fsyncDir(dirname(overlay));
   } else {
     const children = Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [];
     await cleanupResource({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children }, { replaceImagePath: replace });
+    updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
   }
   failpoint(FP_MERGE_AFTER);
 }
@@ -279,4 +292,14 @@ export async function nodeWithTag(qmp: QmpClient, image: string): Promise<{ name
     return { name, tags };
   }
   return undefined;
+}
+
+/** Undo of a snapshot-save: the tag goes from every image that has it (through QEMU while it runs). */
+async function removeVmTag(r: Resource): Promise<void> {
+  const runtimeDir = resourceString(r, 'runtimeDir');
+  const tag = resourceString(r, 'tag');
+  const images = Array.isArray(r.images) ? r.images.filter((c): c is string => typeof c === 'string') : [];
+  for (const image of images) {
+    await finishTagDelete({ kind: LIVE_TAG_DELETE, runtimeDir, image, tag });
+  }
 }

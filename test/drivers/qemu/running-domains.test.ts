@@ -110,4 +110,6 @@ test('the CLI starts a QEMU that outlives it; later CLI calls reconnect', async 
   assert.match((await virsh('list')).stdout, /^ 1 +clivm +paused$/m);
   await virsh('destroy', 'clivm');
   assert.match((await virsh('list', '--all')).stdout, /^ - +clivm +shut off$/m);
+  // The reason survives the process that set it.
+  assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'shut off (destroyed)');
 });

@@ -90,3 +90,22 @@ test('two processes, same snapshot name, internal: one succeeds, the other fails
     assert.deepEqual(((await chainOf(d.path, 'qcow2'))[0] as { snapshots: string[] }).snapshots.sort(), names);
   }
 });
+
+test('CLI processes: --print-xml creates nothing; domstate --reason is "from snapshot" in a later process after revert', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'raw']);
+  await env.conn.domainDefineXML(domainXml('vm', disks));
+  await env.conn.close();
+  const printed = await snapvirt(env, ['snapshot-create-as', 'vm', 'p', '--disk-only', '--print-xml']);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, /<domainsnapshot>\s*<name>p<\/name>\s*<\/domainsnapshot>/);
+  assert.deepEqual((await snapvirt(env, ['snapshot-list', 'vm', '--name'])).stdout.trim(), '');
+  const raw = await snapvirt(env, ['snapshot-create-as', 'vm', 'i']);
+  assert.equal(raw.code, 1);
+  assert.match(raw.stderr, /^error: unsupported configuration: internal snapshot for disk vdb unsupported for storage type raw$/m);
+  assert.equal((await snapvirt(env, ['snapshot-create-as', 'vm', 'e', '--disk-only', '--halt'])).code, 0);
+  assert.equal((await snapvirt(env, ['domstate', 'vm', '--reason'])).stdout.trim(), 'shut off (unknown)');
+  assert.equal((await snapvirt(env, ['snapshot-revert', 'vm', 'e'])).code, 0);
+  assert.equal((await snapvirt(env, ['domstate', 'vm', '--reason'])).stdout.trim(), 'shut off (from snapshot)');
+});

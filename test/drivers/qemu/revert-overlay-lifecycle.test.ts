@@ -11,6 +11,7 @@ import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
+import { runChildOp } from '../../helpers/run-child-op.js';
 
 const K = 65536;
 
@@ -104,3 +105,35 @@ test('a revert overlay a snapshot froze is kept; after discarding, delete merges
   for (const p of sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, K, K), true);
   assert.deepEqual(await dom.listAllSnapshots(), []);
 });
+
+for (const point of ['revert.commit.before=crash', 'revert.finalize.before=crash']) {
+  test(`crash (${point}) while reverting away from a revert overlay: wholly before or wholly after`, async (t) => {
+    const env = await openQemuTestEnv();
+    t.after(() => env.cleanup());
+    const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
+    const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+    for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
+    await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+    await (await dom.snapshotLookupByName('e1')).revert();
+    const r1 = sources(await dom.getXMLDesc());
+    for (const p of r1) await writePattern(p, 'qcow2', 0xc, 0, K);
+    const files = await namesIn(env.imageDir);
+    await env.conn.close();
+    const res = await runChildOp(env.stateDir, point, ['revert', 'vm', 'e1', '0']);
+    assert.equal(res.signal, 'SIGKILL', res.stderr);
+    const conn = await env.reopen();
+    const cur = sources(await (await conn.domainLookupByName('vm')).getXMLDesc());
+    if (point.startsWith('revert.commit.before')) {
+      // Before the commit point: the old revert overlay is still current, with its data.
+      assert.deepEqual(cur, r1);
+      assert.deepEqual(await namesIn(env.imageDir), files);
+      for (const p of cur) assert.equal(await hasPattern(p, 'qcow2', 0xc, 0, K), true);
+    } else {
+      // After it: recovery finished discarding the old overlay; the new one reads A.
+      assert.notDeepEqual(cur, r1);
+      assert.equal((await namesIn(env.imageDir)).length, files.length);
+      for (const p of r1) assert.equal((await namesIn(env.imageDir)).includes(p.slice(env.imageDir.length + 1)), false);
+      for (const p of cur) assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
+    }
+  });
+}

@@ -19,7 +19,9 @@ export type ChildOp =
   | { op: 'undefine'; domain: string; flags: number }
   | { op: 'define'; xml: string }
   /** Only opens and closes the connection: recovery runs, nothing else. */
-  | { op: 'open' };
+  | { op: 'open' }
+  /** The command line, as `snapvirt ARGV…` runs it (main() of src/cli/main.ts). */
+  | { op: 'cli'; argv: string[] };
 
 /** What the child prints. */
 export interface ChildReport {
@@ -31,7 +33,18 @@ export interface ChildReport {
 
 const trace: string[] = [];
 
+/** Thrown when the command line exits 1: carries what it printed on stderr. */
+class CliFailure extends Error {}
+
+async function runCli(argv: string[]): Promise<void> {
+  const { main } = await import('../../src/cli/main.js');
+  let err = '';
+  const code = await main(argv, { out: () => undefined, err: (t) => { err += t; } });
+  if (code !== 0) throw new CliFailure(err.trim() || `exit ${code}`);
+}
+
 async function runOp(op: ChildOp): Promise<void> {
+  if (op.op === 'cli') return runCli(op.argv);
   const conn = await connect('qemu:///session');
   try {
     switch (op.op) {
@@ -71,10 +84,11 @@ async function main(): Promise<void> {
     report = {
       ok: false,
       error: err instanceof Error ? err.message : String(err),
-      virError: err instanceof VirError,
+      // The CLI prints its VirErrors as `error: …` lines and exits 1: a clean failure too.
+      virError: err instanceof VirError || err instanceof CliFailure,
       trace,
     };
-    if (!(err instanceof VirError)) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    if (!(err instanceof VirError || err instanceof CliFailure)) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   }
   process.stdout.write(`${JSON.stringify(report)}\n`);
   process.exitCode = report.ok ? 0 : report.virError ? 2 : 3;

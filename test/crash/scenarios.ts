@@ -38,6 +38,14 @@ export const SCENARIOS: Scenario[] = [
   createScenario('external', 1),
   createScenario('external', 8),
   {
+    name: 'create external through the CLI (snapshot-create-as --disk-only --atomic), 2 disks',
+    disks: 2,
+    async prepare(ctx) {
+      await snapshots(ctx, ['base'], false);
+      return { op: 'cli', argv: ['-c', 'qemu:///session', 'snapshot-create-as', DOMAIN, 's1', '--disk-only', '--atomic'] };
+    },
+  },
+  {
     name: 'revert internal, 3 disks',
     disks: 3,
     async prepare(ctx) {

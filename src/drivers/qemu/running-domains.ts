@@ -16,7 +16,7 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import { lockDomain, type TxnContext } from '../../txn/index.js';
 import type { DomainInfo, DomainRef, DomainStateInfo } from '../driver.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
-import { QmpError } from './live/qmp-errors.js';
+import { QmpError, QmpTimeoutError } from './live/qmp-errors.js';
 import { isJsonObject, optionalString, type JsonObject } from './live/qmp-json.js';
 import { domainNotRunning, forgetMonitor, withMonitor } from './running-monitor.js';
 import {
@@ -230,6 +230,13 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
     if (!await isQemuRunningIn(rt.runtimeDir)) {
       markShutOff(ctx, dom.uuid, formatRuntime(rt), ShutoffReason.CRASHED);
       return { state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED };
+    }
+    // QEMU serves one monitor client at a time: while another process holds it (a long
+    // merge), report the state recorded with the runtime instead of failing.
+    if (err instanceof QmpTimeoutError) {
+      return rt.state === 'running'
+        ? { state: DomainState.RUNNING, reason: rt.reason }
+        : { state: DomainState.PAUSED, reason: rt.reason };
     }
     throw err;
   }

@@ -48,14 +48,15 @@ export function diskspecXml(spec: string): DiskspecResult {
     else if (file === undefined && part.startsWith('file=')) file = part.slice(5);
     else return fail;
   }
+  // virsh writes snapshot= before type= (virshParseSnapshotDiskspec).
   let isFile = true;
   let attrs = '';
+  if (snapshot !== undefined) attrs += ` snapshot='${snapshot}'`;
   if (stype !== undefined) {
     if (stype === 'block') isFile = false;
     else if (stype !== 'file') return { ok: false, errors: [`Unknown storage type: '${stype}'`, ...fail.errors] };
     attrs += ` type='${stype}'`;
   }
-  if (snapshot !== undefined) attrs += ` snapshot='${snapshot}'`;
   const open = `${escaped("<disk name='%s'", name)}${attrs}`;
   if (driver === undefined && file === undefined) return { ok: true, lines: [`${open}/>`] };
   const lines = [`${open}>`];

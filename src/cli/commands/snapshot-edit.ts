@@ -109,9 +109,12 @@ export const snapshotEdit: CommandDef = {
         if (answer === 'f') { runEditorAgain = false; continue; }
         if (answer === null) {
           // Without a terminal virsh would crash here (it prints the message, then
-          // dereferences the missing snapshot); snapvirt reports the failure instead.
+          // dereferences the missing snapshot); snapvirt reports the failure instead, in
+          // the order virsh uses elsewhere: its own lines, then libvirt's error last.
           ctl.error(message);
+          failUpdate();
           if (isVirError(failure)) ctl.error(failure.message);
+          return false;
         }
         return failUpdate();
       }

@@ -8,7 +8,9 @@
  *   internal tags and nothing has it open), the snapshot's overlay is merged into the image
  *   below with qemu-img commit, its children are re-pointed, and the overlay removed, so
  *   every remaining snapshot and the current state keep exactly their data. When not safe,
- *   the files are kept as they are (still exact, only not compacted).
+ *   the files are kept as they are (still exact, only not compacted);
+ * - files snapvirt created that no remaining snapshot nor the current state reads through
+ *   (an abandoned branch's overlays, with --children the subtree's) are removed.
  */
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -65,13 +67,6 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
   const cleanup: DiskResource[] = [];
   let discard: string[] = [];
   if (!(flags & D.METADATA_ONLY)) {
-    const external = victims.filter(isExternalSnapshot);
-    if (external.length > 0 && scope !== 'snapshot') {
-      const mixed = external.length < victims.length;
-      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, mixed
-        ? 'deletion of external and internal children disk snapshots not supported'
-        : 'deletion of external children disk snapshots not supported');
-    }
     // Files snapvirt made that only the deleted snapshots needed (the overlay of an
     // abandoned branch) are removed rather than merged: nothing remaining reads them.
     const afterTree = loadTree(store, record.uuid);
@@ -80,8 +75,12 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     const discarded = new Set(discard);
     cleanup.push(...discard.map((path): DiskResource => ({ kind: 'removed-file', path })));
     for (const snap of victims) {
-      if (isExternalSnapshot(snap)) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
-      else cleanup.push(...(await internalCleanup(snap)));
+      if (!isExternalSnapshot(snap)) cleanup.push(...(await internalCleanup(snap)));
+      // --children / --children-only over several external snapshots (libvirt refuses):
+      // the overlays nothing needs any more are discarded above; those the current state or
+      // a remaining snapshot still reads through are kept as they are (exact, not compacted),
+      // because merging one would change what the next victim's plan assumed.
+      else if (victims.length === 1) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);

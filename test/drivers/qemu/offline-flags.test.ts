@@ -9,6 +9,7 @@ import { VirError, VirErrorCode } from '../../../src/api/errors.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
+import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 
 const run = promisify(execFile);
 
@@ -152,7 +153,7 @@ test("snapshot='external' on a disk without --disk-only makes an external shut-o
   assert.deepEqual(await namesIn(env.imageDir), ['vm-0.qcow2', 'vm-0.x', 'vm-1.qcow2', 'vm-1.x']);
 });
 
-test('delete flags: --children-only on internal removes descendants\' tags; external children refused as libvirt does', async (t) => {
+test('delete flags: --children-only on internal removes descendants\' tags; external children too (libvirt refuses)', async (t) => {
   const env = await openQemuTestEnv();
   t.after(() => env.cleanup());
   const disks = await makeImages(env.imageDir, 'vm', ['qcow2']);
@@ -161,14 +162,44 @@ test('delete flags: --children-only on internal removes descendants\' tags; exte
   await (await dom.snapshotLookupByName('a')).delete(0x4);
   assert.deepEqual(((await chainOf(disks[0]!.path, 'qcow2'))[0] as { snapshots: string[] }).snapshots, ['a']);
   assert.equal((await dom.snapshotCurrent()).getName(), 'a');
+  await writePattern(disks[0]!.path, 'qcow2', 0xb, 0, 65536);
   await dom.snapshotCreateXML('<domainsnapshot><name>e</name></domainsnapshot>', C.DISK_ONLY);
-  await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x1),
-    isErr(VirErrorCode.CONFIG_UNSUPPORTED, 'unsupported configuration: deletion of external and internal children disk snapshots not supported'));
-  await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x4),
-    isErr(VirErrorCode.CONFIG_UNSUPPORTED, 'unsupported configuration: deletion of external children disk snapshots not supported'));
+  const overlay = disks[0]!.path.replace(/\.qcow2$/, '.e');
+  await writePattern(overlay, 'qcow2', 0xc, 65536, 65536);
   await assert.rejects((await dom.snapshotLookupByName('a')).delete(0x8),
     isErr(VirErrorCode.INVALID_ARG, 'invalid argument: unsupported flags (0x8) in function qemuDomainSnapshotDelete'));
-  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()).sort(), ['a', 'e']);
+  // Internal 'a' with its external child 'e': the tag goes; e's overlay is the current
+  // state, so it stays (exact, not compacted) and the domain still reads B and C.
+  await (await dom.snapshotLookupByName('a')).delete(0x1);
+  assert.deepEqual(await dom.listAllSnapshots(), []);
+  assert.deepEqual(((await chainOf(disks[0]!.path, 'qcow2'))[0] as { snapshots: string[] }).snapshots, []);
+  assert.match(await dom.getXMLDesc(), new RegExp(`<source file='${overlay}'/>`));
+  assert.equal(await hasPattern(overlay, 'qcow2', 0xb, 0, 65536), true);
+  assert.equal(await hasPattern(overlay, 'qcow2', 0xc, 65536, 65536), true);
+});
+
+test('delete --children of external snapshots after a revert: the abandoned overlays go, the current state stays', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, 65536);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
+  await dom.snapshotCreateXML('<domainsnapshot><name>e3</name></domainsnapshot>', C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e1')).revert();
+  const current = [...(await dom.getXMLDesc()).matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
+  for (const p of current) await writePattern(p, 'qcow2', 0xd, 65536, 65536);
+  // --children-only keeps e1 (its frozen image stays); e2 and e3 and their overlays go.
+  await (await dom.snapshotLookupByName('e1')).delete(0x4);
+  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()), ['e1']);
+  assert.deepEqual(await namesIn(env.imageDir), ['vm-0.e1', 'vm-0.e1-revert1', 'vm-0.qcow2', 'vm-1.e1', 'vm-1.e1-revert1', 'vm-1.qcow2']);
+  await (await dom.snapshotLookupByName('e1')).delete(0x1);
+  assert.deepEqual(await namesIn(env.imageDir), ['vm-0.e1-revert1', 'vm-0.qcow2', 'vm-1.e1-revert1', 'vm-1.qcow2']);
+  for (const p of current) {
+    assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, 65536), true);
+    assert.equal(await hasPattern(p, 'qcow2', 0xd, 65536, 65536), true);
+  }
 });
 
 test('a block-device disk is refused for internal snapshots with libvirt\'s error', async (t) => {

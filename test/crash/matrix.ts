@@ -8,7 +8,6 @@
  * after picture comes from running the operation once without failpoints).
  */
 import { join } from 'node:path';
-import type { ChildOp } from './crash-child.js';
 import {
   buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type ChildOutcome, type Scenario,
 } from './crash-world.js';

@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,10 +26,11 @@ import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../src/ap
 import { mountReadOnlyBind, mountTmpfs, unmount } from '../helpers/mounts.js';
 import { listingOf } from '../helpers/disk-state.js';
 import type { ChildOp } from './crash-child.js';
-import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type Scenario } from './crash-world.js';
+import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type Scenario } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import { prng, sampleOf } from './seeded.js';
 import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
+import { fillLeaving, runAndRecover, usage } from './fault-helpers.js';
 
 const run = promisify(execFile);
 const KiB = 1024;
@@ -40,36 +41,6 @@ const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
 /** `items`, or a seeded sample of `count` of them outside the full run. */
 function pick<T>(items: readonly T[], count: number, stream: number): T[] {
   return FULL ? [...items] : sampleOf(prng(SEED + stream), items, count);
-}
-
-/** Runs `op` in a child and recovers in another; returns the op's outcome text and the world's side. */
-async function runAndRecover(w: BuiltWorld, op: ChildOp, after: WorldPicture | undefined, env: NodeJS.ProcessEnv = {}):
-Promise<{ failed: boolean; error: string; side: 'before' | 'after' | undefined; picture: WorldPicture }> {
-  const res = await runChild(w.dirs.stateDir, op, '', { env });
-  assert.ok(res.code === 0 || res.code === 2, `not a clean success or VirError: ${outcomeText(res)}`);
-  const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
-  assert.equal(recovery.code, 0, `recovery: ${outcomeText(recovery)}`);
-  const picture = await pictureOf(w.dirs, DOMAIN);
-  const side = classify(picture, w.before, after ?? w.before);
-  return { failed: res.code === 2, error: res.report?.error ?? '', side, picture };
-}
-
-/** Bytes a file takes on its file system (tmpfs counts whole pages). */
-async function usage(path: string): Promise<number> {
-  return (await stat(path)).blocks * 512;
-}
-
-/** Fills the file system of `dir` so that about `room` bytes stay free. */
-async function fillLeaving(dir: string, room: number): Promise<void> {
-  const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
-  const filler = Math.max(0, Math.floor((free - room) / 4096) * 4096);
-  const fh = await open(join(dir, 'filler'), 'w');
-  try {
-    if (filler > 0) await fh.write(Buffer.alloc(filler, 1));
-  } finally {
-    await fh.close();
-  }
 }
 
 test('ENOSPC at each of 8 overlays: the snapshot is wholly not taken, no overlay is left', async (t) => {

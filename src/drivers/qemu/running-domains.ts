@@ -110,6 +110,8 @@ export interface StartOptions {
   reason?: number;
   /** Start from this definition instead of the persistent one. */
   def?: DomainDef;
+  /** Start waiting for a saved memory state (-incoming defer); implies paused. */
+  incoming?: boolean;
 }
 
 /**
@@ -128,7 +130,7 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
   // of a start that was killed before it recorded the process: it must not run twice.
   if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
   await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
-  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused });
+  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused || opts.incoming === true, incoming: opts.incoming });
   await proc.qmp.close().catch(() => undefined);
   const rt: DomainRuntime = {
     runtimeDir,

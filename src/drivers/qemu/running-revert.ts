@@ -17,6 +17,8 @@ import { revertOfflineSnapshot } from './offline-revert.js';
 import { liveRuntime, startDomainLocked, stopDomainLocked } from './running-domains.js';
 import { loadDomain, loadTree } from './snapshot-catalog.js';
 import { hasInternalMemory, revertInternalWithMemory } from './running-snapshot-memory.js';
+import { hasExternalMemory, revertExternalWithMemory } from './running-snapshot-external.js';
+import { lockDomain } from '../../txn/index.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -28,7 +30,7 @@ export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: 
   if (flags & (R.RUNNING | R.PAUSED)) return true;
   // A snapshot with its machine state resumes that state: QEMU must run.
   const tree = loadTree(ctx.store, loadDomain(ctx.store, dom).record.uuid);
-  if (tree.has(name) && hasInternalMemory(tree.get(name, Q).def)) return true;
+  if (tree.has(name) && (hasInternalMemory(tree.get(name, Q).def) || hasExternalMemory(tree.get(name, Q).def))) return true;
   return (await liveRuntime(ctx, dom.uuid)) !== null;
 }
 
@@ -37,6 +39,14 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
   if ((flags & R.RUNNING) && (flags & R.PAUSED)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
       "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
+  }
+  const peek = loadTree(ctx.store, loadDomain(ctx.store, dom).record.uuid);
+  if (peek.has(name) && hasExternalMemory(peek.get(name, Q).def)) {
+    // Not the offline revert: the disks are reverted here, then the memory loaded.
+    return lockDomain(ctx, dom.uuid, 'snapshot-revert', (lock) => {
+      const snap = loadTree(ctx.store, dom.uuid).get(name, Q).def;
+      return revertExternalWithMemory(ctx, lock, dom, snap, flags);
+    });
   }
   return withOfflineLock(ctx, dom.uuid, 'snapshot-revert', async () => {
     const { record } = loadDomain(ctx.store, dom);

@@ -30,6 +30,7 @@ import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { withOfflineLock } from './offline-operation.js';
 import { liveDef, requireRunning, stopDomainLocked } from './running-domains.js';
 import { createInternalWithMemory } from './running-snapshot-memory.js';
+import { createExternalWithMemory } from './running-snapshot-external.js';
 import { withMonitor } from './running-monitor.js';
 import {
   FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, nodeResource, overlayResource,
@@ -78,7 +79,8 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     const keepMetadata = (flags & C.NO_METADATA) === 0;
     if (!diskOnly) {
       if (def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external')) {
-        throw virError(VirErrorCode.NO_SUPPORT, Q, 'external snapshots of a running domain with its memory state (--memspec) are not supported yet');
+        await createExternalWithMemory(ctx, lock, dom, rt, def, flags, tree);
+        return def.name;
       }
       if (flags & C.LIVE) {
         throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q, 'live snapshot creation is supported only using external snapshots');
@@ -148,7 +150,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
 }
 
 /** The definition with the plan's disks on their overlays. */
-function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainDef {
+export function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainDef {
   const next = cloneDomainDef(def);
   for (const d of plan.disks) {
     const disk = next.disks.find((x) => x.target === d.target);
@@ -165,7 +167,7 @@ function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainDef {
  * the overlay only where the persistent config still uses the image the live disk used.
  * Null when nothing changes.
  */
-function switchedPersistent(persistent: DomainDef, live: DomainDef, plan: LiveDiskSnapshotPlan): string | null {
+export function switchedPersistent(persistent: DomainDef, live: DomainDef, plan: LiveDiskSnapshotPlan): string | null {
   const next = cloneDomainDef(persistent);
   let changed = false;
   for (const d of plan.disks) {
@@ -181,7 +183,7 @@ function switchedPersistent(persistent: DomainDef, live: DomainDef, plan: LiveDi
 }
 
 /** One step per overlay file: created exclusively (0600) with the right backing in its header. */
-function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
+export function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
   return plan.disks.map((d) => ({
     name: `overlay.${d.target}`,
     resources: [overlayResource(runtimeDir, d.overlayPath)],
@@ -202,7 +204,7 @@ function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
 }
 
 /** One step per overlay node: attached without a backing, which blockdev-snapshot links. */
-function nodeSteps(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
+export function nodeSteps(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
   return plan.disks.map((d) => ({
     name: `node.${d.target}`,
     resources: [nodeResource(runtimeDir, d.overlayNodes.format)],
@@ -226,7 +228,7 @@ function nodeSteps(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir: strin
  * resolved with query-block (the monitor answers in order); if QEMU cannot say, the
  * error propagates and the undo handlers refuse to remove anything still in use.
  */
-async function switchToOverlays(qmp: QmpClient, plan: LiveDiskSnapshotPlan): Promise<void> {
+export async function switchToOverlays(qmp: QmpClient, plan: LiveDiskSnapshotPlan): Promise<void> {
   const actions: JsonObject[] = plan.disks.map((d) => ({
     type: 'blockdev-snapshot', data: { node: d.baseNode, overlay: d.overlayNodes.format },
   }));

@@ -63,6 +63,8 @@ export interface LiveCreateIntent {
   persistentXml: string | null;
   liveXml: string;
   disks: { target: string; overlayPath: string; overlayNode: string }[];
+  /** With a memory state: the guest was running and is paused during the save; recovery resumes it. */
+  resume?: boolean;
 }
 
 /** The filenames of every block node QEMU has open. */
@@ -169,7 +171,17 @@ async function decideLiveCreate(entry: JournalEntry): Promise<RecoveryDirection>
     // otherwise the guest is gone and the images below are as they were.
     return entry.phase === 'switched' ? 'forward' : 'back';
   }
-  const chains = await withMonitor(intent.runtimeDir, async (qmp) => parseQueryBlock(await qmp.execute('query-block')));
+  const chains = await withMonitor(intent.runtimeDir, async (qmp) => {
+    // A snapshot with memory pauses the guest; an interrupted one must not leave it paused
+    // (whichever way the rest goes, the vCPUs' state is not part of the rollback).
+    if (intent.resume) {
+      const status = await qmp.execute('query-status');
+      if (isJsonObject(status) && status.running !== true) await qmp.execute('cont');
+    }
+    return parseQueryBlock(await qmp.execute('query-block'));
+  });
+  // A memory-only snapshot has no disk to ask: it happened once every step was done.
+  if (intent.disks.length === 0) return entry.phase === 'prepared' || entry.phase === 'switched' ? 'forward' : 'back';
   const on = intent.disks.map((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNode);
   if (on.every(Boolean)) return 'forward';
   if (!on.some(Boolean)) return 'back';

@@ -25,6 +25,8 @@ export interface QemuCommandLineOptions {
   paused?: boolean;
   /** Let QEMU fork itself into the background (-daemonize). */
   daemonize?: boolean;
+  /** Wait for an incoming migration (-incoming defer): a saved memory state is loaded with migrate-incoming. */
+  incoming?: boolean;
 }
 
 /** How one disk of the definition appears on the command line. */
@@ -75,6 +77,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   ];
   if (opts.paused) args.push('-S');
   if (opts.daemonize) args.push('-daemonize');
+  if (opts.incoming) args.push('-incoming', 'defer');
 
   const controllers = new Set<string>();
   const disks: CommandLineDisk[] = [];

@@ -41,6 +41,8 @@ export interface StartQemuOptions {
   accel?: QemuAccelerator;
   /** Start with vCPUs stopped (-S). */
   paused?: boolean;
+  /** Wait for a memory state (-incoming defer). */
+  incoming?: boolean;
   binary?: string;
   /** Bound on spawn → QMP ready; default 30 s. */
   readyTimeoutMs?: number;
@@ -91,6 +93,7 @@ export class QemuProcess {
     const accel = opts.accel ?? await chooseAccelerator();
     const cmd = buildQemuCommandLine(opts.def, {
       accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
+      incoming: opts.incoming,
     });
     const log = await open(paths.logFile, 'a', 0o600);
     const started = performance.now();

@@ -1,0 +1,96 @@
+/**
+ * Saving a running machine's memory and device state to a file, and loading it into a
+ * fresh QEMU, with QMP migration. QEMU 7.2 has no `file:` migration URI and an `exec:`
+ * URI would run a shell on our path, so the stream goes through a private unix socket
+ * (0600, in the runtime directory) that this process serves: outgoing, QEMU connects
+ * and we write what it sends into the file; incoming, QEMU listens and we send the file.
+ * The file holds QEMU's raw migration stream (not libvirt's save-image format).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, open, rm } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import type { QmpClient } from './qmp-client.js';
+import { isJsonObject, optionalString } from './qmp-json.js';
+
+/** Unlimited for a save to a local file (QEMU's default caps migration at 32 MiB/s). */
+const SAVE_BANDWIDTH = 2 ** 40;
+
+function failed(detail: string): Error {
+  return virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, detail);
+}
+
+/** Polls query-migrate until the migration completes; throws QEMU's error if it fails. */
+async function waitMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const info = await qmp.execute('query-migrate');
+    const status = isJsonObject(info) ? optionalString(info, 'status') : undefined;
+    if (status === 'completed') return;
+    if (status === 'failed' || status === 'cancelled') {
+      const desc = isJsonObject(info) ? optionalString(info, 'error-desc') : undefined;
+      throw failed(`migration of the memory state ${status}${desc ? `: ${desc}` : ''}`);
+    }
+    if (performance.now() > deadline) throw failed('migration of the memory state timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Writes the machine state into `path` (created exclusively, 0600; the caller journals
+ * it first). The vCPUs end stopped (QEMU's `postmigrate`): the caller resumes them.
+ */
+export async function saveMemoryToFile(qmp: QmpClient, socketDir: string, path: string, timeoutMs = 3_600_000): Promise<void> {
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  await new Promise<void>((resolve, reject) => { out.once('open', () => resolve()); out.once('error', reject); });
+  const sockPath = join(socketDir, `save-${process.pid}.sock`);
+  await rm(sockPath, { force: true });
+  const server = createServer();
+  const received = new Promise<void>((resolve, reject) => {
+    server.once('connection', (sock: Socket) => {
+      server.close();
+      pipeline(sock, out).then(resolve, reject);
+    });
+    server.once('error', reject);
+  });
+  received.catch(() => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => { server.listen(sockPath, () => resolve()); server.once('error', reject); });
+    await chmod(sockPath, 0o600);
+    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': SAVE_BANDWIDTH });
+    await qmp.execute('migrate', { uri: `unix:${sockPath}` });
+    await waitMigration(qmp, timeoutMs);
+    await received;
+  } finally {
+    server.close();
+    out.destroy();
+    await rm(sockPath, { force: true });
+  }
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Feeds `path` into a QEMU started with `-incoming defer` (and -S); it stays paused. */
+export async function loadMemoryFromFile(qmp: QmpClient, socketDir: string, path: string, timeoutMs = 3_600_000): Promise<void> {
+  const sockPath = join(socketDir, 'incoming.sock');
+  await rm(sockPath, { force: true });
+  await qmp.execute('migrate-incoming', { uri: `unix:${sockPath}` });
+  const sock = await new Promise<Socket>((resolve, reject) => {
+    const s = createConnection({ path: sockPath });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  try {
+    await pipeline(createReadStream(path), sock);
+    await waitMigration(qmp, timeoutMs);
+  } finally {
+    sock.destroy();
+    await rm(sockPath, { force: true });
+  }
+}

@@ -104,7 +104,7 @@ test('ENOSPC while tagging 3 images for an internal snapshot: wholly before (onc
   // The filler is ours: take it out of the picture's listing before comparing.
   const withoutFiller = (p: WorldPicture): WorldPicture => ({ ...p, images: p.images.map((l) => l.filter((e) => !e.startsWith('filler '))) });
   // Rooms of 0, 32, 64… KiB: the failure lands on the first, second, third image in turn.
-  for (let room = 0; room <= 4096 * KiB && fitted < 0; room += (FULL ? 16 : 64) * KiB) {
+  for (let room = 0; room <= 4096 * KiB && fitted < 0; room += (FULL ? 16 : 128) * KiB) {
     await resetWorld(w);
     const aside = `${images}.aside`;
     await rename(images, aside);

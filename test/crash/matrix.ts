@@ -66,6 +66,10 @@ export async function prepareScenario(base: string, scenario: Scenario): Promise
   const after = await pictureOf(world.dirs, DOMAIN);
   if (JSON.stringify(after) === JSON.stringify(world.before)) throw new Error(`${scenario.name}: the operation changed nothing`);
   const reached = countHits(clean.report.trace);
+  // Safe by default (DESIGN.md): every file the operation creates is private.
+  const existed = new Set(world.before.images.flat());
+  const notPrivate = after.images.flat().filter((e) => !existed.has(e) && !/ 600 file$/.test(e));
+  if (notPrivate.length > 0) throw new Error(`${scenario.name}: new files not mode 0600: ${notPrivate.join(', ')}`);
 
   const cases: CrashCase[] = [];
   for (const [point, hits] of reached) {

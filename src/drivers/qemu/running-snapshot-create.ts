@@ -93,9 +93,6 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
       // libvirt's error when the domain has no guest agent channel; none is configured by this driver.
       throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, Q, 'QEMU guest agent is not configured');
     }
-    if (flags & C.REUSE_EXT) {
-      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'reusing existing overlays (--reuse-external) of a running domain is not supported yet');
-    }
     def.state = 'disk-snapshot';
     def.memory = { snapshot: 'no' };
     alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile });
@@ -125,7 +122,8 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     def.domain = cloneDomainDef(live);
 
     await withMonitor(rt.runtimeDir, async (qmp) => {
-      const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '' })));
+      const reuse = (flags & C.REUSE_EXT) !== 0;
+      const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '', reuse })));
       const intent: LiveCreateIntent = {
         snapshot: def.name,
         snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
@@ -133,6 +131,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         persistentXml: switchedPersistent(persistent, live, plan),
         liveXml: domainRecordXml(switchDisks(live, plan)),
         disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
+        reused: reuse,
       };
       await runOperation(ctx, lock, {
         kind: LIVE_CREATE,
@@ -184,7 +183,8 @@ export function switchedPersistent(persistent: DomainDef, live: DomainDef, plan:
 
 /** One step per overlay file: created exclusively (0600) with the right backing in its header. */
 export function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
-  return plan.disks.map((d) => ({
+  // A reused overlay is the user's file: nothing to create, nothing a rollback may remove.
+  return plan.disks.filter((d) => !d.reused).map((d) => ({
     name: `overlay.${d.target}`,
     resources: [overlayResource(runtimeDir, d.overlayPath)],
     async do() {

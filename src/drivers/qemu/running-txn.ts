@@ -63,6 +63,8 @@ export interface LiveCreateIntent {
   persistentXml: string | null;
   liveXml: string;
   disks: { target: string; overlayPath: string; overlayNode: string }[];
+  /** --reuse-external: the overlays are the user's files, not snapvirt's. */
+  reused?: boolean;
   /** With a memory state: the guest was running and is paused during the save; recovery resumes it. */
   resume?: boolean;
 }
@@ -202,7 +204,7 @@ export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateI
   const rec = store.domains.get(uuid);
   if (!rec) return;
   // Listed as snapvirt's own images: the offline paths may discard them when no longer needed.
-  updateOfflineDomainState(store, uuid, { created: intent.disks.map((d) => d.overlayPath) });
+  if (!intent.reused) updateOfflineDomainState(store, uuid, { created: intent.disks.map((d) => d.overlayPath) });
   const change: { persistentXml?: string; liveXml?: string } = {};
   if (intent.persistentXml !== null) change.persistentXml = domainRecordXml(parseDomainXML(intent.persistentXml));
   // The live definition only matters while this QEMU is the one recorded.

@@ -193,3 +193,22 @@ for (const [point, direction] of [
     assert.deepEqual(files, direction === 'back' ? ['vm-0.qcow2', 'vm-1.qcow2'] : ['vm-0.qcow2', 'vm-0.s1', 'vm-1.qcow2', 'vm-1.s1']);
   });
 }
+
+test('--reuse-external: a pre-created overlay on the current image is used; one with another backing is refused', async (t) => {
+  const r = await makeRunningEnv(1);
+  t.after(() => r.cleanup());
+  const { dom, disks, env } = r;
+  await dom.create();
+  const good = join(env.imageDir, 'pre.qcow2');
+  const bad = join(env.imageDir, 'bad.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', disks[0]!.path, good]);
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', bad, '16M']);
+  const before = await observable(r);
+  await assert.rejects(dom.snapshotCreateXML(
+    `<domainsnapshot><name>x</name><disks><disk name='vda'><source file='${bad}'/></disk></disks></domainsnapshot>`, C.DISK_ONLY | C.REUSE_EXT),
+  (e: unknown) => e instanceof VirError && /must be a qcow2 image backed by/.test(e.message));
+  assert.deepEqual(await observable(r), before);
+  await dom.snapshotCreateXML(
+    `<domainsnapshot><name>s1</name><disks><disk name='vda'><source file='${good}'/></disk></disks></domainsnapshot>`, C.DISK_ONLY | C.REUSE_EXT);
+  assert.deepEqual((await queryBlock(dom)).map((b) => [b.file, b.depth]), [[good, 1]]);
+});

@@ -8,6 +8,7 @@
  */
 import { isAbsolute, normalize, dirname } from 'node:path';
 import { lstat, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { QmpClient } from './qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './qmp-errors.js';
@@ -24,6 +25,8 @@ export interface LiveDiskSnapshotRequest {
   overlayPath: string;
   /** Only qcow2 overlays are supported (the default). */
   overlayFormat?: 'qcow2';
+  /** --reuse-external: the overlay exists already (qcow2, backed by the disk's current image) and is used as is. */
+  reuse?: boolean;
 }
 
 /** Everything decided for one disk before any side effect; journal this. */
@@ -40,6 +43,8 @@ export interface PlannedDiskOverlay {
   /** The overlay's generation (1 for the first live overlay of this disk in this QEMU). */
   generation: number;
   overlayNodes: DiskNodeNames;
+  /** The overlay existed before (--reuse-external): never created nor removed by us. */
+  reused?: boolean;
 }
 
 /** The full plan of one snapshot. */
@@ -140,7 +145,9 @@ export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly Li
     if (seenPaths.has(overlayPath)) throw invalid(`external snapshot file '${overlayPath}' is used by two disks`);
     seenPaths.add(overlayPath);
     if (inUseFiles.has(overlayPath)) throw invalid(`external snapshot file '${overlayPath}' is in use by the domain`);
-    if (await exists(overlayPath)) {
+    if (req.reuse) {
+      await checkReusableOverlay(req.target, overlayPath, chain.file, chain.format);
+    } else if (await exists(overlayPath)) {
       throw invalid(`external snapshot file for disk ${req.target} already exists and is not a block device: ${overlayPath}`);
     }
     const dir = await stat(dirname(overlayPath)).catch(() => undefined);
@@ -157,6 +164,7 @@ export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly Li
       overlayFormat: req.overlayFormat ?? 'qcow2',
       generation,
       overlayNodes,
+      ...(req.reuse ? { reused: true } : {}),
     });
   }
   return { disks };
@@ -313,6 +321,28 @@ async function listNodeNames(qmp: QmpClient): Promise<string[]> {
     const name = isJsonObject(n) ? optionalString(n, 'node-name') : undefined;
     return name === undefined ? [] : [name];
   });
+}
+
+/**
+ * An overlay given with --reuse-external must be a qcow2 image whose header names the
+ * disk's current image and format: blockdev-snapshot does not rewrite the header, so a
+ * wrong one would make the chain fail to reopen after a restart.
+ */
+async function checkReusableOverlay(target: string, path: string, backing: string, backingFormat: string): Promise<void> {
+  if (!await exists(path)) {
+    throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `missing existing file for disk ${target}: ${path}`);
+  }
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    execFile(process.env.SNAPVIRT_QEMU_IMG || 'qemu-img', ['info', '-U', '--output=json', path], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(unsupported(`cannot read existing external snapshot file '${path}': ${stderr.trim() || err.message}`));
+      else resolve(JSON.parse(stdout) as Record<string, unknown>);
+    });
+  });
+  const named = typeof info['full-backing-filename'] === 'string' ? info['full-backing-filename'] : undefined;
+  const namedFormat = typeof info['backing-filename-format'] === 'string' ? info['backing-filename-format'] : undefined;
+  if (info.format !== 'qcow2' || named !== backing || (namedFormat ?? backingFormat) !== backingFormat) {
+    throw unsupported(`existing external snapshot file '${path}' for disk ${target} must be a qcow2 image backed by '${backing}' (${backingFormat})`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

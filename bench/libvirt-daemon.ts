@@ -8,12 +8,13 @@
  * host (the user, qemu.conf) is put back by stop().
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, runTimed, type TimedRun } from './run-timed.js';
 
 const LIBVIRTD = '/usr/sbin/libvirtd';
 const QEMU_CONF = '/etc/libvirt/qemu.conf';
+const QEMU_CONF_DIR = '/etc/libvirt/qemu';
 const QEMU_CONF_BACKUP = '/etc/libvirt/qemu.conf.snapvirt-bench-backup';
 
 const QEMU_CONF_TEXT = `# written by snapvirt's bench; removed when it ends
@@ -25,6 +26,9 @@ cgroup_controllers = [ ]
 namespaces = [ ]
 `;
 
+/** Every domain the bench defines in libvirt has a name starting with this; stop() removes them. */
+export const BENCH_DOMAIN_PREFIX = 'sv-bench-';
+
 /** A running private libvirtd. */
 export interface LibvirtDaemon {
   /** The connection URI for virsh -c. */
@@ -33,7 +37,7 @@ export interface LibvirtDaemon {
   logFile: string;
   /** Runs `virsh -c uri …args`, failing on a non-zero exit. */
   virsh(args: readonly string[]): Promise<TimedRun>;
-  /** Destroys and undefines the domains the bench defined, stops the daemon, restores the host. */
+  /** Destroys and undefines the bench's domains (BENCH_DOMAIN_PREFIX), stops the daemon, restores the host. */
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,10 @@ export async function startLibvirtDaemon(dir: string, log: (m: string) => void):
       undo.push(async () => { await rm(QEMU_CONF, { force: true }); });
     }
     await mkdir('/etc/libvirt', { recursive: true });
+    if (!existsSync(QEMU_CONF_DIR)) {
+      // libvirtd keeps domain definitions there; after the bench's domains are undefined it is empty again.
+      undo.push(async () => { await rmdir(QEMU_CONF_DIR).catch(() => undefined); });
+    }
     await writeFile(QEMU_CONF, QEMU_CONF_TEXT, { mode: 0o600 });
 
     const sockDir = join(dir, 'sock');
@@ -128,20 +136,13 @@ export async function startLibvirtDaemon(dir: string, log: (m: string) => void):
       }
     }
     if (lastErr) throw lastErr;
-    const defined: string[] = [];
     return {
       uri,
       logFile,
-      virsh: async (args) => {
-        const r = await virsh(args);
-        if (args[0] === 'define') {
-          const name = /Domain '?([^' ]+)'? defined/.exec(r.stdout)?.[1];
-          if (name) defined.push(name);
-        }
-        return r;
-      },
+      virsh,
       stop: async () => {
-        for (const name of defined) {
+        const all = await virsh(['list', '--all', '--name']).then((r) => r.stdout.split('\n'), () => []);
+        for (const name of all.map((l) => l.trim()).filter((l) => l.startsWith(BENCH_DOMAIN_PREFIX))) {
           await virsh(['destroy', name]).catch(() => undefined);
           await virsh(['undefine', name, '--snapshots-metadata']).catch(() => undefined);
         }

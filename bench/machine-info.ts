@@ -1,6 +1,6 @@
 /** A description of the machine and the tool versions, for the report header. */
 import { access, constants } from 'node:fs/promises';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { runTimed } from './run-timed.js';
 
 async function firstLine(cmd: string, args: string[]): Promise<string> {
@@ -27,6 +27,7 @@ export async function describeMachine(): Promise<string> {
   const lines = [
     `- date: ${new Date().toISOString()}`,
     `- CPUs: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
+    `- load average at the end of the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (other engineers' test suites share this machine; every ratio compares numbers taken minutes apart under the same load)`,
     `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- kernel: ${release()} (${await kvmState()}; every QEMU in the bench runs with TCG so all sides are equal)`,
     `- node: ${process.version}`,

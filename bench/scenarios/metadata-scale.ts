@@ -215,14 +215,17 @@ export async function benchMetadataScale(ctx: BenchContext): Promise<ScenarioRes
   return {
     title: `2. Metadata at scale (${count} snapshots)`,
     notes: [
-      `Test driver: one generated node file per shape (deep = a chain s1←s2←…←s${count}; wide = s1 with ${count - 1} children), ` +
-      'checked to load in virsh (it lists every snapshot) and given to both tools as `test:///ABS/PATH.xml`. ' +
+      `Test driver: generated node files (deep = a chain s1←s2←…; wide = s1 with every other snapshot as its child), ` +
+      'each checked to load in virsh (it lists every snapshot) and given to both tools as `test:///ABS/PATH.xml`. ' +
       'Every command is one process, which parses the whole file first (the test driver keeps nothing between processes), ' +
-      'so "load only" is the floor of every other row. Mutations change only that process\'s copy, so each run starts from the same file.',
-      `qemu:///session store (SQLite): the domain has one 64 MiB qcow2 disk; its first snapshot is made with the CLI, the other ${count - 1} ` +
+      'so "load only" is the floor of the other rows; mutations change only that process\'s copy, so each run starts from the same file. ' +
+      `At 1000 snapshots every case runs ${ctx.runs} times; at ${count} one command of either tool takes seconds to tens of seconds ` +
+      '(virsh\'s test driver too), so only `snapshot-list --tree`, the command with a target, is run, once per tool, killed after 60 s.',
+      'qemu:///session store (SQLite): the domain has one 64 MiB qcow2 disk; its first snapshot is made with the CLI, the other ' +
       'records are written straight into the store in one SQLite transaction (through src/store, with XML derived from the real first ' +
-      `snapshot; ${count - 1} CLI creates would take tens of minutes), in a deep chain; the same at smaller sizes shows how each command grows. "Create one more" is a real internal snapshot ` +
-      '(qemu-img snapshot -c) through the CLI; "create the first" is the same command on a fresh store and disk.',
+      'snapshot; thousands of CLI creates would take far too long), as a deep chain. "Create one more" is a real internal snapshot ' +
+      '(qemu-img snapshot -c) through the CLI; "create the first" is the same command on a fresh store and disk. Sizes 100 and 1000 show how ' +
+      `each command grows; at ${count} only one create is run (it takes seconds).`,
     ],
     tables: [
       { caption: `Test driver, same node file for both tools, ${small} snapshots`, rows: testRows },

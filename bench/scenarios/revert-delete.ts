@@ -12,7 +12,7 @@ import type { BenchContext } from '../context.js';
 import { libvirtMissing, libvirtOf } from '../context.js';
 import { row, skippedRow, type ResultRow, type ScenarioResult } from '../report.js';
 import { summarize, type Summary } from '../stats.js';
-import { run, timeCommand } from '../run-timed.js';
+import { run } from '../run-timed.js';
 import { createDisks, diskTarget, domainXml, SnapvirtSession } from '../qemu-session.js';
 
 type Kind = 'external' | 'internal';

@@ -176,11 +176,6 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async domainSuspend(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await suspendDomain(this.ctx, dom); }
   async domainResume(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await resumeDomain(this.ctx, dom); }
 
-  #notRunning(dom: DomainRef): Error {
-    loadDomain(this.store, dom);
-    return virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
-  }
-
   async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
     loadDomain(this.store, dom);
     const rt = await liveRuntime(this.ctx, dom.uuid);

@@ -102,13 +102,17 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
 
 /** Tag removals for an internal snapshot; images that are gone have nothing to remove. */
 async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
-  const out: DiskResource[] = [];
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'internal') continue;
+  // Read-only checks, every disk at once; the first disk's error is the one reported.
+  const results = await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'internal').map(async (sd) => {
     const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
-    if (!image || !(await exists(image))) continue;
+    if (!image || !(await exists(image))) return [];
     const info = await checkUsable(image, 'qcow2');
-    if (info.snapshots.some((s) => s.name === snap.name)) out.push({ kind: 'removed-tag', image, tag: snap.name });
+    return info.snapshots.some((s) => s.name === snap.name) ? [{ kind: 'removed-tag' as const, image, tag: snap.name }] : [];
+  }));
+  const out: DiskResource[] = [];
+  for (const r of results) {
+    if (r.status === 'rejected') throw r.reason;
+    out.push(...r.value);
   }
   return out;
 }

@@ -102,9 +102,10 @@ async function internalRevertSteps(
   snap: SnapshotDef, target: DomainDef, dirs: Set<string>, discarded: Set<string>,
 ): Promise<OfflineStep[]> {
   const undoTag = `snapvirt-revert-${randomBytes(6).toString('hex')}`;
-  const steps: OfflineStep[] = [];
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'internal') continue;
+  const taken = new Set<string>();
+  // The checks only read (image headers, directory scans): run them for every disk at
+  // once, then report the first disk's error, as a sequential check would.
+  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<OfflineStep> => {
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
@@ -119,31 +120,41 @@ async function internalRevertSteps(
     if (children.length > 0) {
       // Applying the tag in place would change what those overlays read: copy the
       // snapshot's data into a new image instead and point the disk at it.
-      const copy = await revertOverlayPath(image, snap.name);
+      const copy = await revertOverlayPath(image, snap.name, taken);
       const backing = info.fullBackingFilename !== undefined && info.backingFormat !== undefined
         ? { path: info.fullBackingFilename, format: info.backingFormat } : undefined;
       disk.type = 'file';
       disk.sourcePath = copy;
       disk.format = 'qcow2';
-      steps.push({
+      return {
         resource: { kind: 'created-file', path: copy },
         run: () => createImageFromInternalSnapshot(copy, image, snap.name, backing),
-      });
-      continue;
+      };
     }
-    steps.push({
+    return {
       resource: { kind: 'applied-tag', image, tag: snap.name, undoTag },
       async run() {
         await snapshotCreate(image, undoTag);
         await snapshotApply(image, snap.name);
       },
-    });
-  }
-  return steps;
+    };
+  };
+  return settledInOrder(await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'internal').map(planDisk)));
 }
 
-/** A fresh overlay name next to the frozen image: `<stem>.<snapshot>-revert<N>`, N the first unused. */
-async function revertOverlayPath(base: string, snapshot: string): Promise<string> {
+/** The values of `results` in order, or the first (in disk order) rejection. */
+function settledInOrder<T>(results: PromiseSettledResult<T>[]): T[] {
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * A fresh overlay name next to the frozen image: `<stem>.<snapshot>-revert<N>`, N the first
+ * unused. `taken` holds the names already chosen by this operation (two disks' images may
+ * share a stem, as vm.qcow2 and vm.raw do); checked and filled synchronously after the
+ * await, so disks planned concurrently never get the same name.
+ */
+async function revertOverlayPath(base: string, snapshot: string, taken: Set<string>): Promise<string> {
   const file = basename(base);
   const dot = file.lastIndexOf('.');
   const stem = dot > 0 ? file.slice(0, dot) : file;
@@ -152,6 +163,8 @@ async function revertOverlayPath(base: string, snapshot: string): Promise<string
     try {
       await access(candidate);
     } catch {
+      if (taken.has(candidate)) continue;
+      taken.add(candidate);
       return candidate;
     }
   }
@@ -159,9 +172,8 @@ async function revertOverlayPath(base: string, snapshot: string): Promise<string
 
 /** Checks and steps of an external revert; switches `target`'s disks to the new overlays. */
 async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promise<OfflineStep[]> {
-  const steps: OfflineStep[] = [];
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'external') continue;
+  const taken = new Set<string>();
+  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<OfflineStep> => {
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const base = disk.sourcePath;
@@ -169,11 +181,11 @@ async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promis
     await imageInfo(base, format).catch((e: unknown) => {
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${base}': ${e.detail}`) : e;
     });
-    const overlay = await revertOverlayPath(base, snap.name);
+    const overlay = await revertOverlayPath(base, snap.name, taken);
     disk.type = 'file';
     disk.sourcePath = overlay;
     disk.format = 'qcow2';
-    steps.push({ resource: { kind: 'created-file', path: overlay }, run: () => createOverlayFile(overlay, { path: base, format }) });
-  }
-  return steps;
+    return { resource: { kind: 'created-file', path: overlay }, run: () => createOverlayFile(overlay, { path: base, format }) };
+  };
+  return settledInOrder(await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'external').map(planDisk)));
 }

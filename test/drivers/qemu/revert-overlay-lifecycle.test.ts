@@ -12,6 +12,10 @@ import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 const K = 65536;
 
@@ -137,3 +141,23 @@ for (const point of ['revert.commit.before=crash', 'revert.finalize.before=crash
     }
   });
 }
+
+test('two disks whose images share a stem (vm.qcow2, vm.raw) get distinct revert overlays', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = [
+    { target: 'vda', path: `${env.imageDir}/vm.qcow2`, format: 'qcow2' as const },
+    { target: 'vdb', path: `${env.imageDir}/vm.raw`, format: 'raw' as const },
+  ];
+  for (const d of disks) await run('qemu-img', ['create', '-q', '-f', d.format, d.path, String(1 << 20)]);
+  for (const d of disks) await writePattern(d.path, d.format, 0xa + disks.indexOf(d), 0, K);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  await dom.snapshotCreateXML(`<domainsnapshot><name>e</name><disks>
+    <disk name='vda' snapshot='external'><source file='${env.imageDir}/a.ov'/></disk>
+    <disk name='vdb' snapshot='external'><source file='${env.imageDir}/b.ov'/></disk></disks></domainsnapshot>`, C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e')).revert();
+  const cur = sources(await dom.getXMLDesc());
+  assert.equal(new Set(cur).size, 2, cur.join(' '));
+  assert.equal(await hasPattern(cur[0]!, 'qcow2', 0xa, 0, K), true);
+  assert.equal(await hasPattern(cur[1]!, 'qcow2', 0xb, 0, K), true);
+});

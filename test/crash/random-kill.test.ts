@@ -6,6 +6,9 @@
  * included, as in a machine crash. Whatever the moment, after recovery in a new process
  * the world is wholly before or wholly after (after, once the commit point passed).
  *
+ * The same random kills also land on the operations of the crash matrix (scenarios.ts),
+ * in the middle of qemu-img runs (a tag being applied, an overlay being written).
+ *
  * Delays are drawn from the measured length of a clean run, only to spread the kills;
  * nothing asserts on time. SNAPVIRT_CRASH_SEED replays a run; SNAPVIRT_CRASH_FULL=1 kills more often.
  */
@@ -17,7 +20,8 @@ import {
   buildWorld, DOMAIN, killGroup, outcomeText, resetWorld, runChild, startChild, type BuiltWorld, type Scenario,
 } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
-import { prng } from './seeded.js';
+import { prng, sampleOf } from './seeded.js';
+import { SCENARIOS } from './scenarios.js';
 import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
@@ -129,3 +133,41 @@ test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, as
     check(p, await pictureOf(p.world.dirs, DOMAIN), `round ${round} (recovery killed at ${delays.join(', ')} ms)`, 'after');
   }
 });
+
+/** Kills per matrix operation, and how many operations (all of them in the full run). */
+const KILLS_PER_OPERATION = FULL ? 12 : 3;
+const ONLY = process.env.SNAPVIRT_CRASH_ONLY;
+const OPERATIONS = ONLY ? SCENARIOS.filter((s) => s.name.includes(ONLY))
+  : FULL ? SCENARIOS : sampleOf(prng(SEED ^ 0x1234), SCENARIOS, 1);
+
+for (const scenario of OPERATIONS) {
+  test(`random SIGKILL during ${scenario.name} (seed ${SEED})`, async (t) => {
+    const tmp = await fastTempDir('snapvirt-kill-');
+    t.after(() => tmp.cleanup());
+    const world = await buildWorld(tmp.path, scenario);
+    await resetWorld(world);
+    const started = Date.now();
+    const clean = await runChild(world.dirs.stateDir, world.op, '');
+    const opMs = Date.now() - started;
+    assert.equal(clean.code, 0, outcomeText(clean));
+    const p: Prepared = { world, after: await pictureOf(world.dirs, DOMAIN), opMs };
+    const rand = prng(SEED + scenario.name.length);
+    const seen = { before: 0, after: 0 };
+    for (let i = 0; i < KILLS_PER_OPERATION; i++) {
+      await resetWorld(world);
+      const delay = Math.floor(rand() * opMs);
+      const running = startChild(world.dirs.stateDir, world.op, '', { group: true });
+      await sleep(delay);
+      killGroup(running);
+      const end = await running.done;
+      const label = `kill ${i} at ${delay} ms of ${opMs}`;
+      assert.ok(!end.hung && end.code !== 3, `${label}: ${outcomeText(end)}`);
+      const recovery = await runChild(world.dirs.stateDir, { op: 'open' }, '');
+      assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
+      const picture = await pictureOf(world.dirs, DOMAIN);
+      check(p, picture, label, end.code === 0 ? 'after' : undefined);
+      seen[classify(picture, world.before, p.after)!]++;
+    }
+    t.diagnostic(`${scenario.name}: ${KILLS_PER_OPERATION} kills, ${seen.before} wholly before, ${seen.after} wholly after`);
+  });
+}

@@ -9,9 +9,9 @@
  * COMMIT then fails, the file may list an overlay the rollback removed, which is harmless
  * (an absent file is never needed and never removed twice), and a reason that is cosmetic.
  */
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileDurable } from '../../txn/fsync.js';
+import { fsyncDir, writeFileDurable } from '../../txn/fsync.js';
 import type { Store } from '../../store/index.js';
 
 /** What is kept for one domain. */
@@ -95,4 +95,15 @@ export class PersistedShutoffReasons {
     writeOfflineDomainState(this.store(), uuid, state);
     return true;
   }
+}
+
+/**
+ * Forgets everything kept for domain `uuid` (undefine): the images stay on disk and become
+ * the user's, so a later domain with the same UUID must never discard them as its own.
+ */
+export function forgetOfflineDomainState(store: Store, uuid: string): void {
+  const path = fileOf(store, uuid);
+  if (!existsSync(path)) return;
+  unlinkSync(path);
+  fsyncDir(dirOf(store));
 }

@@ -30,7 +30,7 @@ import type {
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
 import { createQemuTxnContext, recoverOfflineJournal, withOfflineLock } from './offline-operation.js';
-import { PersistedShutoffReasons } from './offline-domain-state.js';
+import { forgetOfflineDomainState, PersistedShutoffReasons } from './offline-domain-state.js';
 import type { TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
@@ -158,6 +158,8 @@ export class QemuOfflineDriver implements HypervisorDriver {
       this.store.transaction(() => {
         this.store.snapshots.deleteAll(record.uuid);
         this.store.domains.delete(record.uuid);
+        // The files snapvirt made become the user's: never discarded by a later namesake.
+        forgetOfflineDomainState(this.store, record.uuid);
       });
     });
   }

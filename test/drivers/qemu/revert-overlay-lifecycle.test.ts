@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotCreateFlags as C, ShutoffReason, DomainState } from '../../../src/api/flags.js';
+import { SnapshotCreateFlags as C, ShutoffReason, DomainState, DomainUndefineFlags as U } from '../../../src/api/flags.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
@@ -160,4 +160,23 @@ test('two disks whose images share a stem (vm.qcow2, vm.raw) get distinct revert
   assert.equal(new Set(cur).size, 2, cur.join(' '));
   assert.equal(await hasPattern(cur[0]!, 'qcow2', 0xa, 0, K), true);
   assert.equal(await hasPattern(cur[1]!, 'qcow2', 0xb, 0, K), true);
+});
+
+test('after undefine, the files snapvirt made are the user\'s: a redefined namesake never discards them', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2']);
+  const uuid = '6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b';
+  let dom = await env.conn.domainDefineXML(domainXml('vm', disks, uuid));
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e1')).revert();
+  await dom.undefine(U.SNAPSHOTS_METADATA);
+  const kept = await namesIn(env.imageDir);
+  assert.deepEqual(kept, ['vm-0.e1', 'vm-0.e1-revert1', 'vm-0.qcow2']);
+  dom = await env.conn.domainDefineXML(domainXml('vm', disks, uuid));
+  await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e2')).revert();
+  await (await dom.snapshotLookupByName('e2')).revert();
+  await (await dom.snapshotLookupByName('e2')).delete();
+  for (const name of kept) assert.equal((await namesIn(env.imageDir)).includes(name), true, name);
 });

@@ -58,20 +58,23 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The files snapvirt created for domain `uuid` that the metadata will not need once the
- * operation commits (`after`): the state being thrown away, or leftovers of an older one. Each is checked up front not to be
- * held open by another process (qemu-img takes the image lock), so discarding it later
- * cannot fail on a lock, nor pull a file from under a running process.
+ * The files snapvirt created for domain `uuid` that the metadata needs now (`before`: the
+ * current state and every snapshot) and will not need once the operation commits
+ * (`after`): the state the operation throws away. A file the metadata stopped naming by
+ * other means (the user redefined the domain's disks) is not ours to judge and stays.
  */
 export async function discardableImages(
-  store: Store, uuid: string, after: { domain: DomainDef | undefined; tree: SnapshotTree },
+  store: Store, uuid: string,
+  before: { domain: DomainDef | undefined; tree: SnapshotTree },
+  after: { domain: DomainDef | undefined; tree: SnapshotTree },
 ): Promise<string[]> {
   const created = readOfflineDomainState(store, uuid).createdImages.map((p) => resolve(p));
   if (created.length === 0) return [];
+  const neededBefore = await withBackingChains(namedImages(before.domain, before.tree));
   const neededAfter = await withBackingChains(namedImages(after.domain, after.tree));
   const out: string[] = [];
   for (const path of created) {
-    if (neededAfter.has(path) || !(await exists(path))) continue;
+    if (!neededBefore.has(path) || neededAfter.has(path) || !(await exists(path))) continue;
     await imageInfo(path, 'qcow2').catch((e: unknown) => {
       throw e instanceof VirError
         ? virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot use image '${path}': ${e.detail}`)

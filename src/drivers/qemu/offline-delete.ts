@@ -71,7 +71,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     // abandoned branch) are removed rather than merged: nothing remaining reads them.
     const afterTree = loadTree(store, record.uuid);
     deleteFromTree(afterTree, name, scope);
-    discard = await discardableImages(store, record.uuid, { domain, tree: afterTree });
+    discard = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
     const discarded = new Set(discard);
     cleanup.push(...discard.map((path): DiskResource => ({ kind: 'removed-file', path })));
     for (const snap of victims) {

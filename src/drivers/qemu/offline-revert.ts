@@ -72,7 +72,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
   // The current state is thrown away by a revert: files snapvirt made for it (an earlier
   // revert's overlay nobody snapshotted) go with it, after the commit point. The snapshot's
   // own images are named by its metadata, so they always stay.
-  const discard = await discardableImages(store, record.uuid, { domain: target, tree });
+  const discard = await discardableImages(store, record.uuid, { domain, tree }, { domain: target, tree });
   const steps = isExternalSnapshot(snap)
     ? await externalRevertSteps(snap, target)
     : await internalRevertSteps(snap, target, knownImageDirs(domain, tree), new Set(discard));

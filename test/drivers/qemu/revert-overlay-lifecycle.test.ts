@@ -180,3 +180,18 @@ test('after undefine, the files snapvirt made are the user\'s: a redefined names
   await (await dom.snapshotLookupByName('e2')).delete();
   for (const name of kept) assert.equal((await namesIn(env.imageDir)).includes(name), true, name);
 });
+
+test('a revert overlay the user redefined the domain away from is not the current state: a revert keeps it', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disks = await makeImages(env.imageDir, 'vm', ['qcow2']);
+  const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
+  await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  await (await dom.snapshotLookupByName('e1')).revert();
+  const [r1] = sources(await dom.getXMLDesc());
+  await writePattern(r1!, 'qcow2', 0xe, 0, K);
+  // The user points the disk elsewhere by hand (here: at the e1 overlay).
+  await env.conn.domainDefineXML((await dom.getXMLDesc()).replace(r1!, `${env.imageDir}/vm-0.e1`));
+  await (await dom.snapshotLookupByName('e1')).revert();
+  assert.equal(await hasPattern(r1!, 'qcow2', 0xe, 0, K), true);
+});

@@ -30,9 +30,14 @@ export function parentOf(i: number, shape: TreeShape): number | undefined {
   return shape === 'deep' ? i - 1 : 1;
 }
 
-/** The node file text; snapshot `count` is current. */
-export function testNodeFileXml(count: number, shape: TreeShape): string {
-  const dom = domainXml();
+/**
+ * The node file text; snapshot `count` is current. `withDomain: false` leaves the
+ * `<domain>` out of each snapshot: 7 elements per snapshot instead of 14, which keeps
+ * 10,000 snapshots under snapvirt's 100,000-element parser limit (libvirt then logs one
+ * warning per snapshot).
+ */
+export function testNodeFileXml(count: number, shape: TreeShape, withDomain = true): string {
+  const dom = withDomain ? domainXml() : '';
   const parts: string[] = [
     '<node>',
     `<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>`,
@@ -50,7 +55,7 @@ export function testNodeFileXml(count: number, shape: TreeShape): string {
       `    <name>${snapName(i)}</name><state>shutoff</state>` +
       (parent === undefined ? '' : `<parent><name>${snapName(parent)}</name></parent>`) +
       `<creationTime>${1_700_000_000 + i}</creationTime>`,
-      `    ${dom}`,
+      ...(dom ? [`    ${dom}`] : []),
       `    <active>${i === count ? 1 : 0}</active>`,
       '  </test:domainsnapshot>',
     );

@@ -38,7 +38,7 @@ import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import { domainRecordXml, loadDomain, loadTree, noDomainByName } from './snapshot-catalog.js';
 import {
   destroyDomain, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
-  resumeDomain, runningDomainInfo, runningDomainState, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
+  resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './running-domains.js';
 import { createRunningSnapshot } from './running-snapshot-create.js';
 import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
@@ -113,6 +113,8 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainLookupByID(id: number): Promise<DomainRef> {
+    const rec = id > 0 ? await runningDomainWithId(this.ctx, id) : undefined;
+    if (rec) return this.#ref(rec.uuid, rec.name);
     throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching id ${id}`);
   }
 

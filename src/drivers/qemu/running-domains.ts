@@ -91,6 +91,15 @@ export async function isDomainRunning(ctx: TxnContext, uuid: string): Promise<bo
   return (await liveRuntime(ctx, uuid)) !== null;
 }
 
+/** The running domain with id `id` (its QEMU alive), if any. */
+export async function runningDomainWithId(ctx: TxnContext, id: number): Promise<{ uuid: string; name: string } | undefined> {
+  for (const rec of ctx.store.domains.list()) {
+    if (rec.persistentXml === null || parseRuntime(rec.runtime)?.id !== id) continue;
+    if (await liveRuntime(ctx, rec.uuid)) return { uuid: rec.uuid, name: rec.name };
+  }
+  return undefined;
+}
+
 /** The running id of domain `uuid`, or -1 when it is shut off (no liveness probe: cheap). */
 export function recordedDomainId(ctx: TxnContext, uuid: string): number {
   return runtimeOf(ctx.store, uuid)?.id ?? -1;

@@ -34,6 +34,8 @@ test('start, state reasons, suspend/resume, XML with id, monitor passthrough, de
   assert.doesNotMatch(await dom.getXMLDesc(2 /* INACTIVE */), /id='1'/);
   assert.deepEqual((await env.conn.listAllDomains(F.ACTIVE)).map((d) => [d.getName(), d.getID()]), [['vm', 1]]);
   assert.deepEqual(await env.conn.listAllDomains(F.INACTIVE), []);
+  assert.equal((await env.conn.domainLookupByID(1)).getName(), 'vm');
+  await assert.rejects(env.conn.domainLookupByID(2), isVirError(VirErrorCode.NO_DOMAIN));
 
   // The runtime directory is private: dir 0700, socket and pidfile 0600.
   const rtDir = runtimeDirFor(env.stateDir, dom.getUUIDString());
@@ -102,6 +104,8 @@ test('the CLI starts a QEMU that outlives it; later CLI calls reconnect', async 
   const virsh = (...args: string[]) => run(process.execPath, [BIN, '-c', 'qemu:///session', ...args], { env });
   assert.match((await virsh('start', 'clivm')).stdout, /Domain 'clivm' started/);
   assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'running (booted)');
+  // A running domain is found by its id, as virsh does for a numeric argument.
+  assert.equal((await virsh('domstate', '1')).stdout.trim(), 'running');
   await virsh('suspend', 'clivm');
   assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'paused (user)');
   const pretty = (await virsh('qemu-monitor-command', 'clivm', '--pretty', 'query-status')).stdout;

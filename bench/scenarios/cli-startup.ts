@@ -20,7 +20,7 @@ export async function benchCliStartup(ctx: BenchContext): Promise<ScenarioResult
   const stateDir = join(ctx.workDir, 'startup-state');
   await mkdir(stateDir, { recursive: true });
   const env = { ...process.env, SNAPVIRT_STATE_DIR: stateDir, LC_ALL: 'C' };
-  const runs = Math.max(ctx.runs, 10);
+  const runs = Math.max(ctx.runs, 8);
   const node = process.execPath;
   const sv = (args: string[]): Promise<Summary> => timeStartup(node, [ctx.snapvirtBin, ...args], runs, env);
 

@@ -23,6 +23,9 @@ import type { DomainRef } from '../driver.js';
 import { parseQueryBlock } from './live/active-chain.js';
 import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
 import { createOverlayImage } from './live/overlay-image.js';
+import { hasGuestAgentChannel } from './live/domain-extras.js';
+import { freezeAround } from './live/guest-agent.js';
+import { qemuRuntimePaths } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './live/qmp-errors.js';
 import type { JsonObject } from './live/qmp-json.js';
@@ -89,8 +92,9 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
       if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
       return def.name;
     }
-    if (flags & C.QUIESCE) {
-      // libvirt's error when the domain has no guest agent channel; none is configured by this driver.
+    const quiesce = (flags & C.QUIESCE) !== 0;
+    if (quiesce && !hasGuestAgentChannel(live)) {
+      // libvirt's error when the domain has no guest agent channel.
       throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, Q, 'QEMU guest agent is not configured');
     }
     def.state = 'disk-snapshot';
@@ -132,13 +136,14 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         liveXml: domainRecordXml(switchDisks(live, plan)),
         disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
         reused: reuse,
+        ...(quiesce ? { quiesced: true } : {}),
       };
       await runOperation(ctx, lock, {
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
         steps: [...overlaySteps(plan, rt.runtimeDir), ...nodeSteps(qmp, plan, rt.runtimeDir)],
-        switch: () => switchToOverlays(qmp, plan),
+        switch: quiesce ? () => quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)) : () => switchToOverlays(qmp, plan),
         commit: (s) => commitLiveCreate(s, record.uuid, intent),
       });
     });
@@ -146,6 +151,18 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
     return def.name;
   });
+}
+
+/**
+ * The switch with the guest's filesystems frozen (qemu-guest-agent): freeze, one
+ * transaction, thaw, the thaw on every path. SNAPVIRT_QUIESCE_TIMEOUT_MS bounds the
+ * freeze (default 60 s); a freeze that times out fails the snapshot after thawing.
+ */
+async function quiescedSwitch(ctx: TxnContext, runtimeDir: string, fn: () => Promise<void>): Promise<void> {
+  const env = Number(process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS);
+  const freezeTimeoutMs = Number.isFinite(env) && env > 0 ? env : 60_000;
+  const { thawError } = await freezeAround(qemuRuntimePaths(runtimeDir).guestAgentSocket, fn, { freezeTimeoutMs });
+  if (thawError) ctx.warn(`the guest's filesystems may still be frozen: ${thawError.message}`);
 }
 
 /** The definition with the plan's disks on their overlays. */

@@ -63,6 +63,8 @@ export interface LiveCreateIntent {
   persistentXml: string | null;
   liveXml: string;
   disks: { target: string; overlayPath: string; overlayNode: string }[];
+  /** --quiesce: the guest's filesystems were frozen by its agent around the switch. */
+  quiesced?: boolean;
   /** --reuse-external: the overlays are the user's files, not snapvirt's. */
   reused?: boolean;
   /** With a memory state: the guest was running and is paused during the save; recovery resumes it. */

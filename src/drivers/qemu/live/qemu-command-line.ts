@@ -8,6 +8,7 @@ import type { DomainDef, DomainDiskDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { diskDeviceId, diskIndexFromTarget, diskNodeNames, type DiskNodeNames } from './disk-node-names.js';
 import type { QemuAccelerator } from './kvm-availability.js';
+import { GUEST_AGENT_CHANNEL, hasGuestAgentChannel, kernelBootOf } from './domain-extras.js';
 
 /** The default emulator binary. */
 export const QEMU_SYSTEM_BINARY = 'qemu-system-x86_64';
@@ -25,6 +26,8 @@ export interface QemuCommandLineOptions {
   paused?: boolean;
   /** Let QEMU fork itself into the background (-daemonize). */
   daemonize?: boolean;
+  /** Where QEMU listens for the guest agent, when the domain has an agent channel. */
+  guestAgentSocketPath?: string;
   /** Wait for an incoming migration (-incoming defer): a saved memory state is loaded with migrate-incoming. */
   incoming?: boolean;
 }
@@ -78,6 +81,18 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   if (opts.paused) args.push('-S');
   if (opts.daemonize) args.push('-daemonize');
   if (opts.incoming) args.push('-incoming', 'defer');
+  const boot = kernelBootOf(def);
+  if (boot) {
+    args.push('-kernel', boot.kernel);
+    if (boot.initrd !== undefined) args.push('-initrd', boot.initrd);
+    if (boot.cmdline !== undefined) args.push('-append', boot.cmdline);
+  }
+  if (opts.guestAgentSocketPath !== undefined && hasGuestAgentChannel(def)) {
+    // As libvirt: a virtio-serial port named org.qemu.guest_agent.0 on a unix socket QEMU serves.
+    args.push('-device', 'virtio-serial-pci,id=virtio-serial0');
+    args.push('-chardev', `socket,id=charchannel0,path=${escapeOpt(opts.guestAgentSocketPath)},server=on,wait=off`);
+    args.push('-device', `virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,name=${GUEST_AGENT_CHANNEL}`);
+  }
 
   const controllers = new Set<string>();
   const disks: CommandLineDisk[] = [];

@@ -20,6 +20,8 @@ export interface QemuRuntimePaths {
   pidfile: string;
   /** QEMU's stdout and stderr (HMP qemu-io output lands here too). */
   logFile: string;
+  /** The guest agent's socket (only used when the domain has an agent channel). */
+  guestAgentSocket: string;
 }
 
 /** Where a process's files live inside `runtimeDir`. */
@@ -29,6 +31,7 @@ export function qemuRuntimePaths(runtimeDir: string): QemuRuntimePaths {
     qmpSocket: join(runtimeDir, 'qmp.sock'),
     pidfile: join(runtimeDir, 'qemu.pid'),
     logFile: join(runtimeDir, 'qemu.log'),
+    guestAgentSocket: join(runtimeDir, 'qga.sock'),
   };
 }
 
@@ -93,7 +96,7 @@ export class QemuProcess {
     const accel = opts.accel ?? await chooseAccelerator();
     const cmd = buildQemuCommandLine(opts.def, {
       accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
-      incoming: opts.incoming,
+      incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket,
     });
     const log = await open(paths.logFile, 'a', 0o600);
     const started = performance.now();

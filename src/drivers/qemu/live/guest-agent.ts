@@ -1,0 +1,152 @@
+/**
+ * A client for qemu-guest-agent over the unix socket QEMU serves for the domain's agent
+ * channel. QGA has no greeting: a session starts with guest-sync-delimited (the reply is
+ * preceded by a 0xFF byte, which also flushes stale bytes a previous client left in the
+ * channel). Every command has a timeout, since a guest that hangs must not hang us; the
+ * snapshot code thaws in a `finally`, always.
+ */
+import { createConnection, type Socket } from 'node:net';
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import { isJsonObject } from './qmp-json.js';
+
+function agentError(detail: string): Error {
+  return virError(VirErrorCode.AGENT_UNRESPONSIVE, VirErrorDomain.QEMU, detail);
+}
+
+/** A synchronised session with the guest agent. */
+export class GuestAgent {
+  private buffer = '';
+  private waiter: ((line: string) => void) | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      // 0xFF marks the start of the sync reply: anything before it is stale.
+      const ff = chunk.lastIndexOf('\xff');
+      this.buffer = ff >= 0 ? chunk.slice(ff + 1) : this.buffer + chunk;
+      this.drain();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects and synchronises; fails with libvirt's "agent unresponsive" error after `timeoutMs`. */
+  static async connect(socketPath: string, timeoutMs = 5000): Promise<GuestAgent> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection({ path: socketPath });
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    }).catch(() => { throw agentError('QEMU guest agent is not connected'); });
+    const agent = new GuestAgent(socket);
+    try {
+      const id = Math.floor(Math.random() * 2 ** 31);
+      const reply = await agent.raw({ execute: 'guest-sync-delimited', arguments: { id } }, timeoutMs);
+      if (reply !== id) throw agentError('guest agent replied with a wrong sync id');
+    } catch (err) {
+      agent.close();
+      throw err;
+    }
+    return agent;
+  }
+
+  /** Runs one agent command and returns its `return` value. */
+  async execute(command: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
+    return this.raw(args === undefined ? { execute: command } : { execute: command, arguments: args }, timeoutMs);
+  }
+
+  /** Closes the session. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private drain(): void {
+    const nl = this.buffer.indexOf('\n');
+    if (nl < 0 || !this.waiter) return;
+    const line = this.buffer.slice(0, nl);
+    this.buffer = this.buffer.slice(nl + 1);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w(line);
+  }
+
+  private raw(message: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(agentError(`guest agent did not answer '${String(message.execute)}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (line) => {
+        clearTimeout(timer);
+        let reply: unknown;
+        try {
+          reply = JSON.parse(Buffer.from(line, 'latin1').toString('utf8'));
+        } catch {
+          reject(agentError(`guest agent sent malformed data: ${line.slice(0, 100)}`));
+          return;
+        }
+        if (isJsonObject(reply) && isJsonObject(reply.error)) {
+          reject(virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU,
+            `unable to execute QEMU agent command '${String(message.execute)}': ${String(reply.error.desc)}`));
+          return;
+        }
+        resolve(isJsonObject(reply) ? reply.return : undefined);
+      };
+      this.socket.write(`${JSON.stringify(message)}\n`);
+      this.drain();
+    });
+  }
+}
+
+/** Options for {@link freezeAround}. */
+export interface FreezeOptions {
+  /** Bound on guest-fsfreeze-freeze (a guest with much dirty data takes long); default 60 s. */
+  freezeTimeoutMs?: number;
+  /** Bound on each thaw attempt; default 10 s. */
+  thawTimeoutMs?: number;
+}
+
+/**
+ * Runs `fn` with the guest's filesystems frozen, and thaws them afterwards whatever
+ * happened: after a failure or a timed-out freeze (which may still complete in the
+ * guest) the thaw goes through a fresh, resynchronised session, since late replies would
+ * otherwise be taken for the thaw's. A freeze that fails throws (after the thaw); a thaw
+ * that fails is returned as `thawError` for the caller to report.
+ */
+export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, opts: FreezeOptions = {}): Promise<{ result: T; frozen: number; thawError?: Error }> {
+  const freezeTimeoutMs = opts.freezeTimeoutMs ?? 60_000;
+  const thawTimeoutMs = opts.thawTimeoutMs ?? 10_000;
+  let agent: GuestAgent | undefined = await GuestAgent.connect(socketPath, thawTimeoutMs);
+  let inSync = true;
+  let thawError: Error | undefined;
+  const thaw = async (): Promise<void> => {
+    try {
+      if (!agent || !inSync) {
+        agent?.close();
+        agent = await GuestAgent.connect(socketPath, thawTimeoutMs);
+      }
+      await agent.execute('guest-fsfreeze-thaw', undefined, thawTimeoutMs);
+    } catch (err) {
+      thawError = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      agent?.close();
+      agent = undefined;
+    }
+  };
+  let frozen: number;
+  try {
+    const reply = await agent.execute('guest-fsfreeze-freeze', undefined, freezeTimeoutMs);
+    frozen = typeof reply === 'number' ? reply : 0;
+  } catch (err) {
+    inSync = false;
+    await thaw();
+    throw err;
+  }
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await thaw();
+    throw err;
+  }
+  await thaw();
+  return thawError ? { result, frozen, thawError } : { result, frozen };
+}

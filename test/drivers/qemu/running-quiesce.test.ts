@@ -1,0 +1,115 @@
+/**
+ * --quiesce with a real guest agent: a tiny Linux guest (Debian's cloud kernel,
+ * busybox-static and qemu-guest-agent, built by live/guest/build-guest.sh from
+ * `apt-get download` + `dpkg-deb -x`) appends to a file on an ext4 disk in a loop. A
+ * quiesced snapshot's image is a clean filesystem (e2fsck -fn, no journal to replay); a
+ * freeze that times out fails the snapshot, changes nothing, and leaves the guest thawed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SnapshotCreateFlags as C } from '../../../src/api/flags.js';
+import { VirError, VirErrorCode } from '../../../src/api/errors.js';
+import { GuestAgent } from '../../../src/drivers/qemu/live/guest-agent.js';
+import { qemuRuntimePaths } from '../../../src/drivers/qemu/live/qemu-process.js';
+import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
+import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
+import { killAllQemu, queryBlock } from './live/running-env.js';
+
+const run = promisify(execFile);
+const BUILD = fileURLToPath(new URL('../../../../test/drivers/qemu/live/guest/build-guest.sh', import.meta.url));
+const GUEST_CACHE = '/tmp/snapvirt-test-guest';
+
+async function agentCall(sock: string, command: string): Promise<unknown> {
+  const agent = await GuestAgent.connect(sock, 2000);
+  try {
+    return await agent.execute(command, undefined, 5000);
+  } finally {
+    agent.close();
+  }
+}
+
+async function waitForAgent(sock: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      await agentCall(sock, 'guest-ping');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out freeze is thawed and reported', async (t) => {
+  await run('sh', [BUILD, GUEST_CACHE], { timeout: 300_000 });
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const raw = join(env.imageDir, 'data.raw');
+  const data = join(env.imageDir, 'data.qcow2');
+  await run('truncate', ['-s', '32M', raw]);
+  await run('mkfs.ext4', ['-q', '-F', raw]);
+  await run('qemu-img', ['convert', '-O', 'qcow2', raw, data]);
+  const dom = await env.conn.domainDefineXML(`<domain type='qemu'>
+  <name>guest</name>
+  <memory unit='KiB'>262144</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${GUEST_CACHE}/vmlinuz</kernel>
+    <initrd>${GUEST_CACHE}/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${data}'/><target dev='vda' bus='virtio'/></disk>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  </devices>
+</domain>`);
+  await dom.create();
+  const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
+  const booted = performance.now();
+  await waitForAgent(sock);
+  t.diagnostic(`guest agent answering after ${(performance.now() - booted).toFixed(0)} ms`);
+  // Let the writer loop put some lines (and journal transactions) on the disk.
+  await new Promise((r) => setTimeout(r, 1000));
+
+  const started = performance.now();
+  await dom.snapshotCreateXML('<domainsnapshot><name>q</name></domainsnapshot>', C.DISK_ONLY | C.QUIESCE);
+  t.diagnostic(`quiesced snapshot (freeze + transaction + thaw, whole call): ${(performance.now() - started).toFixed(0)} ms`);
+  assert.equal(await agentCall(sock, 'guest-fsfreeze-status'), 'thawed');
+
+  // A freeze that cannot finish in time: the snapshot fails, nothing changes, the guest ends thawed.
+  const before = { files: (await readdir(env.imageDir)).sort(), blocks: await queryBlock(dom), snaps: await dom.snapshotListNames() };
+  process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS = '1';
+  try {
+    await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><name>late</name></domainsnapshot>', C.DISK_ONLY | C.QUIESCE),
+      (e: unknown) => e instanceof VirError && e.code === VirErrorCode.AGENT_UNRESPONSIVE && /guest-fsfreeze-freeze/.test(e.message));
+  } finally {
+    delete process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS;
+  }
+  assert.deepEqual({ files: (await readdir(env.imageDir)).sort(), blocks: await queryBlock(dom), snaps: await dom.snapshotListNames() }, before);
+  assert.equal(await agentCall(sock, 'guest-fsfreeze-status'), 'thawed');
+
+  // Control: an unquiesced snapshot of the same guest catches ext4 with its journal in use.
+  await dom.snapshotCreateXML('<domainsnapshot><name>u</name></domainsnapshot>', C.DISK_ONLY);
+  await dom.destroy();
+  const unquiesced = join(env.imageDir, 'unquiesced.raw');
+  await run('qemu-img', ['convert', '-O', 'raw', join(env.imageDir, 'data.q'), unquiesced]);
+  assert.match((await run('dumpe2fs', ['-h', unquiesced])).stdout, /needs_recovery/);
+  // The image the quiesced snapshot froze is a clean filesystem: nothing to replay.
+  const frozen = join(env.imageDir, 'frozen.raw');
+  await run('qemu-img', ['convert', '-O', 'raw', data, frozen]);
+  const header = (await run('dumpe2fs', ['-h', frozen])).stdout;
+  assert.doesNotMatch(header, /needs_recovery/);
+  await run('e2fsck', ['-fn', frozen]); // exit status 0: no errors
+  const log = (await run('debugfs', ['-R', 'cat /log', frozen])).stdout;
+  assert.match(log, /^line \d+$/m, 'the guest had written lines before the snapshot');
+});

@@ -115,3 +115,25 @@ test('node names, generations, qdev mapping and disk indexes', () => {
   assert.equal(diskIndexFromTarget('vdaa'), 26);
   assert.throws(() => diskNodeNames('Vd a'));
 });
+
+test('direct kernel boot, guest agent channel, -no-shutdown and -incoming from the domain XML', async () => {
+  const { parseDomainXML } = await import('../../../../src/conf/domain-xml.js');
+  const def = parseDomainXML(`<domain type='qemu'><name>g</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
+    <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k/vmlinuz</kernel><initrd>/k/initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os>
+    <devices><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>`);
+  const { args } = buildQemuCommandLine(def, { ...OPTS, guestAgentSocketPath: '/run/x/qga.sock', incoming: true });
+  assert.deepEqual(values(args, '-kernel'), ['/k/vmlinuz']);
+  assert.deepEqual(values(args, '-initrd'), ['/k/initrd.gz']);
+  assert.deepEqual(values(args, '-append'), ['console=ttyS0 quiet']);
+  assert.deepEqual(values(args, '-incoming'), ['defer']);
+  assert.ok(args.includes('-no-shutdown'));
+  assert.deepEqual(values(args, '-chardev'), [
+    'socket,id=charmonitor,path=/run/x/qmp.sock,server=on,wait=off',
+    'socket,id=charchannel0,path=/run/x/qga.sock,server=on,wait=off',
+  ]);
+  assert.ok(values(args, '-device').includes('virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,name=org.qemu.guest_agent.0'));
+  // Without the channel in the XML, no agent device even when a socket path is offered.
+  const plain = buildQemuCommandLine(domainDef([]), { ...OPTS, guestAgentSocketPath: '/run/x/qga.sock' }).args;
+  assert.ok(!plain.some((a) => a.includes('virtserialport')));
+  assert.ok(!plain.includes('-kernel') && !plain.includes('-incoming'));
+});

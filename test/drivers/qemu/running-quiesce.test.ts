@@ -33,6 +33,18 @@ async function agentCall(sock: string, command: string): Promise<unknown> {
   }
 }
 
+/** Polls the freeze status until it is 'thawed' (bounded): a guest under load finishes a late freeze first. */
+async function waitThawed(sock: string): Promise<unknown> {
+  const deadline = Date.now() + 30_000;
+  let status: unknown;
+  do {
+    status = await agentCall(sock, 'guest-fsfreeze-status').catch(() => undefined);
+    if (status === 'thawed') return status;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < deadline);
+  return status;
+}
+
 async function waitForAgent(sock: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -96,7 +108,7 @@ test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out f
     delete process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS;
   }
   assert.deepEqual({ files: (await readdir(env.imageDir)).sort(), blocks: await queryBlock(dom), snaps: await dom.snapshotListNames() }, before);
-  assert.equal(await agentCall(sock, 'guest-fsfreeze-status'), 'thawed');
+  assert.equal(await waitThawed(sock), 'thawed');
 
   // Control: an unquiesced snapshot of the same guest catches ext4 with its journal in use.
   await dom.snapshotCreateXML('<domainsnapshot><name>u</name></domainsnapshot>', C.DISK_ONLY);

@@ -96,6 +96,8 @@ export class GuestAgent {
   }
 }
 
+const THAW_ATTEMPTS = 3;
+
 /** Options for {@link freezeAround}. */
 export interface FreezeOptions {
   /** Bound on guest-fsfreeze-freeze (a guest with much dirty data takes long); default 60 s. */
@@ -118,18 +120,24 @@ export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, 
   let inSync = true;
   let thawError: Error | undefined;
   const thaw = async (): Promise<void> => {
-    try {
-      if (!agent || !inSync) {
-        agent?.close();
-        agent = await GuestAgent.connect(socketPath, thawTimeoutMs);
+    // A slow guest may still be freezing: retry on fresh sessions before giving up.
+    for (let attempt = 1; attempt <= THAW_ATTEMPTS; attempt++) {
+      try {
+        if (!agent || !inSync) {
+          agent?.close();
+          agent = await GuestAgent.connect(socketPath, thawTimeoutMs);
+          inSync = true;
+        }
+        await agent.execute('guest-fsfreeze-thaw', undefined, thawTimeoutMs);
+        thawError = undefined;
+        break;
+      } catch (err) {
+        thawError = err instanceof Error ? err : new Error(String(err));
+        inSync = false;
       }
-      await agent.execute('guest-fsfreeze-thaw', undefined, thawTimeoutMs);
-    } catch (err) {
-      thawError = err instanceof Error ? err : new Error(String(err));
-    } finally {
-      agent?.close();
-      agent = undefined;
     }
+    agent?.close();
+    agent = undefined;
   };
   let frozen: number;
   try {

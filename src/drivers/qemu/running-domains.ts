@@ -105,7 +105,11 @@ export function recordedDomainId(ctx: TxnContext, uuid: string): number {
   return runtimeOf(ctx.store, uuid)?.id ?? -1;
 }
 
-function updateRuntime(ctx: TxnContext, uuid: string, change: Partial<DomainRuntime>): void {
+/** How long domstate waits for a monitor another process holds before using the recorded state. */
+const STATE_QUERY_TIMEOUT_MS = 2000;
+
+/** Records a new state and reason for a running domain (what domstate reports while the monitor is busy). */
+export function updateRuntime(ctx: TxnContext, uuid: string, change: Partial<DomainRuntime>): void {
   ctx.store.transaction(() => {
     const rt = runtimeOf(ctx.store, uuid);
     if (rt) ctx.store.domains.update(uuid, { runtime: formatRuntime({ ...rt, ...change }) });
@@ -234,7 +238,8 @@ export async function resumeDomain(ctx: TxnContext, dom: DomainRef): Promise<voi
 export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<DomainStateInfo> {
   let status: string;
   try {
-    const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('query-status'));
+    // A short wait: a busy monitor (another process's snapshot or merge) falls back to the record below.
+    const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('query-status'), STATE_QUERY_TIMEOUT_MS);
     status = (isJsonObject(reply) ? optionalString(reply, 'status') : undefined) ?? 'unknown';
   } catch (err) {
     // QEMU died between the liveness check and the query.

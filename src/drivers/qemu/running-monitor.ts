@@ -28,11 +28,13 @@ export function domainNotRunning(): Error {
  * Runs `fn` with a QMP connection to the QEMU of `runtimeDir`: the one this process has
  * open already, or a new one closed when the outermost user is done.
  */
-export async function withMonitor<T>(runtimeDir: string, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+export async function withMonitor<T>(
+  runtimeDir: string, fn: (qmp: QmpClient) => Promise<T>, connectTimeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<T> {
   let shared = open.get(runtimeDir);
   if (!shared || shared.qmp.isClosed) {
     if (!await isQemuRunningIn(runtimeDir)) throw domainNotRunning();
-    const qmp = await QmpClient.connect(qemuRuntimePaths(runtimeDir).qmpSocket, { timeoutMs: CONNECT_TIMEOUT_MS });
+    const qmp = await QmpClient.connect(qemuRuntimePaths(runtimeDir).qmpSocket, { timeoutMs: connectTimeoutMs });
     shared = { qmp, users: 0 };
     open.set(runtimeDir, shared);
   }

@@ -27,7 +27,7 @@ import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { isJsonObject } from './live/qmp-json.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { liveDef, liveRuntime, startDomainLocked, stopDomainLocked } from './running-domains.js';
+import { liveDef, liveRuntime, startDomainLocked, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { nodeSteps, overlaySteps, switchDisks, switchToOverlays, switchedPersistent } from './running-snapshot-create.js';
@@ -105,6 +105,8 @@ export async function createExternalWithMemory(
       name: 'memory',
       resources: [{ kind: 'file-created', path: memFile }],
       async do() {
+        // What domstate shows meanwhile, from another process: "paused (creating snapshot)".
+        updateRuntime(ctx, dom.uuid, { state: 'paused', reason: PausedReason.SNAPSHOT });
         if (wasRunning && !(flags & C.LIVE)) await qmp.execute('stop');
         try {
           await saveMemoryToFile(qmp, rt.runtimeDir, memFile);
@@ -130,6 +132,7 @@ export async function createExternalWithMemory(
       if (wasRunning && !(flags & C.HALT) && !(await isRunning(qmp).catch(() => true))) {
         await qmp.execute('cont').catch(() => undefined);
       }
+      updateRuntime(ctx, dom.uuid, { state: rt.state, reason: rt.reason });
     }
   });
   if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);

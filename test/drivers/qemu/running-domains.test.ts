@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { DomainState, ListDomainsFlags as F, PausedReason, RunningReason, ShutoffReason } from '../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../src/api/errors.js';
 import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
+import { QmpClient } from '../../../src/drivers/qemu/live/qmp-client.js';
 import { makeRunningEnv, queryBlock } from './live/running-env.js';
 
 const run = promisify(execFile);
@@ -58,6 +59,14 @@ test('start, state reasons, suspend/resume, XML with id, monitor passthrough, de
   assert.equal(err.id, 'x1');
   assert.match(await dom.qemuMonitorCommand('info block', 1), /drive-vda-fmt: .*vm-0\.qcow2 \(qcow2\)/);
   assert.deepEqual((await queryBlock(dom)).map((b) => [b.target, b.node]), [['vda', 'drive-vda-fmt']]);
+
+  // While another client holds the monitor (QEMU serves one at a time), the state comes from the record.
+  const holder = await QmpClient.connect(join(rtDir, 'qmp.sock'));
+  try {
+    assert.deepEqual(await dom.getState(), { state: DomainState.RUNNING, reason: RunningReason.UNPAUSED });
+  } finally {
+    await holder.close();
+  }
 
   // shutdown only asks (ACPI power button); with no guest OS nothing powers off.
   await dom.shutdown();

@@ -55,7 +55,9 @@ export function runTimed(cmd: string, args: readonly string[], opts: RunOptions 
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (code === null || !(opts.okCodes ?? [0]).includes(code)) {
-        reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(0, 2000)}`));
+        // The last lines: the error comes after any log lines (libvirt-style warnings) the program printed first.
+        const tail = stderr.trim().split('\n').slice(-3).join('\n').slice(-1000);
+        reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${tail}`));
         return;
       }
       resolve({ ms, stdout, stderr });

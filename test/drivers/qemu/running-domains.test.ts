@@ -11,6 +11,7 @@ import { VirError, VirErrorCode } from '../../../src/api/errors.js';
 import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
 import { QmpClient } from '../../../src/drivers/qemu/live/qmp-client.js';
 import { makeRunningEnv, queryBlock } from './live/running-env.js';
+import { waitImagesUnlocked } from './live/live-test-support.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
@@ -102,6 +103,7 @@ test('a QEMU that died is noticed and the domain marked shut off (crashed)', asy
   assert.deepEqual((await r.env.conn.listAllDomains(F.ACTIVE)).length, 0);
   assert.equal((await r.env.conn.domainLookupByName('vm')).getID(), -1);
   // It can be started again.
+  await waitImagesUnlocked(r.disks.map((d) => d.path));
   await r.dom.create();
   assert.equal((await r.dom.getState()).state, DomainState.RUNNING);
 });

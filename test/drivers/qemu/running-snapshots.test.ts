@@ -17,6 +17,7 @@ import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
 import { hasPattern } from '../../helpers/qemu-io.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
 import { guestWriteVia, makeRunningEnv, nodeNames, queryBlock, type RunningEnv } from './live/running-env.js';
+import { waitImagesUnlocked } from './live/live-test-support.js';
 
 const run = promisify(execFile);
 const MiB = 1 << 20;
@@ -158,6 +159,7 @@ test('QEMU killed right after a snapshot: the chain on disk is consistent and th
     assert.ok(await hasPattern(overlay, 'qcow2', 0x30 + i, 0, MiB));
   }
   assert.match(await dom.getXMLDesc(2), /vm-0\.s1/);
+  await waitImagesUnlocked(disks.map((d) => d.path.replace(/\.qcow2$/, '.s1')));
   await dom.create();
   assert.deepEqual((await queryBlock(dom)).map((b) => [b.file, b.depth]), disks.map((d) => [d.path.replace(/\.qcow2$/, '.s1'), 1]));
 });

@@ -120,6 +120,27 @@ export async function imageInfo(path: string): Promise<{ backingFilename?: strin
   };
 }
 
+/**
+ * Waits (bounded) until no process holds QEMU's lock on `paths`. A SIGKILLed QEMU's image
+ * locks can outlive its exit briefly (its io_uring is torn down asynchronously by the
+ * kernel), so a restart right after a kill must wait for them, as a person retrying would.
+ */
+export async function waitImagesUnlocked(paths: readonly string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const path of paths) {
+    for (;;) {
+      try {
+        // Without -U, qemu-img takes the shared lock, which a writer's lock excludes.
+        await run('qemu-img', ['info', path]);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
+
 /** Sorted directory listing. */
 export async function listDir(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();

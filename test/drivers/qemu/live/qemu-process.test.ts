@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { QemuProcess } from '../../../../src/drivers/qemu/live/qemu-process.js';
 import { readActiveChain } from '../../../../src/drivers/qemu/live/active-chain.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
-import { createQcow2, destroyTestVm, diskDef, domainDef, makeTempDir, removeTempDir, startTestVm, type TestVm } from './live-test-support.js';
+import { createQcow2, destroyTestVm, diskDef, domainDef, makeTempDir, removeTempDir, startTestVm, waitImagesUnlocked, type TestVm } from './live-test-support.js';
 
 async function mode(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
@@ -84,6 +84,7 @@ test('a killed QEMU is noticed: dead process, closed monitor, no reattach; resta
   await assert.rejects(QemuProcess.attach(vm.proc.paths.dir),
     (e: unknown) => e instanceof VirError && e.code === VirErrorCode.OPERATION_INVALID);
   // The stale pidfile and socket do not block a new start in the same runtime dir.
+  await waitImagesUnlocked(vm.basePaths);
   second = await QemuProcess.start({ def: domainDef([diskDef('vda', vm.basePaths[0])]), runtimeDir: vm.proc.paths.dir, accel: 'tcg' });
   assert.notEqual(second.pid, vm.proc.pid);
   assert.equal(await second.isAlive(), true);

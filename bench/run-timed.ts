@@ -55,8 +55,10 @@ export function runTimed(cmd: string, args: readonly string[], opts: RunOptions 
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (code === null || !(opts.okCodes ?? [0]).includes(code)) {
-        // The last lines: the error comes after any log lines (libvirt-style warnings) the program printed first.
-        const tail = stderr.trim().split('\n').slice(-3).join('\n').slice(-1000);
+        // Its `error:` lines, else the last lines: log lines (libvirt-style warnings) can come in any order around the error.
+        const lines = stderr.trim().split('\n');
+        const errors = lines.filter((l) => l.startsWith('error:'));
+        const tail = (errors.length > 0 ? errors : lines.slice(-3)).join('\n').slice(-1000);
         reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${tail}`));
         return;
       }

@@ -95,14 +95,36 @@ export function applyTestDomainDefaults(def: DomainDef, opts: TestDomainDefaults
   }
   addDriveAddresses(def, devices);
   childElements(devices, 'interface').forEach((nic, index) => {
-    if (!childElement(nic, 'mac')) nic.children.unshift(makeElement('mac', [['address', randomMac()]]));
+    // libvirt formats <mac> first whatever the input order (virDomainNetDefFormat).
+    const mac = childElement(nic, 'mac') ?? makeElement('mac', [['address', randomMac()]]);
+    nic.children = [mac, ...nic.children.filter((child) => child !== mac)];
     if (opts.generateIfnames && !childElement(nic, 'target')) {
       const source = childElement(nic, 'source') ?? childElement(nic, 'mac');
       const at = source ? nic.children.indexOf(source) + 1 : nic.children.length;
       nic.children.splice(at, 0, makeElement('target', [['dev', `testnet${index}`]]));
     }
   });
+  addControllerIndexes(devices);
+  const cpuModel = childElement(childElement(el, 'cpu') ?? makeElement('cpu'), 'model');
+  if (cpuModel && attrValue(cpuModel, 'fallback') === undefined) cpuModel.attrs.push(['fallback', 'allow']);
   sortTopLevel(el);
+}
+
+/** libvirt numbers controllers without an index per type, from 0, right after `type=`. */
+function addControllerIndexes(devices: XmlElement): void {
+  const nextIndex = new Map<string, number>();
+  for (const controller of childElements(devices, 'controller')) {
+    const type = attrValue(controller, 'type') ?? '';
+    const given = attrValue(controller, 'index');
+    if (given !== undefined) {
+      nextIndex.set(type, Math.max(nextIndex.get(type) ?? 0, Number(given) + 1));
+      continue;
+    }
+    const index = nextIndex.get(type) ?? 0;
+    nextIndex.set(type, index + 1);
+    const typeAt = controller.attrs.findIndex(([name]) => name === 'type');
+    controller.attrs.splice(typeAt + 1, 0, ['index', String(index)]);
+  }
 }
 
 /**

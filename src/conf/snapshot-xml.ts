@@ -3,6 +3,7 @@
  * virDomainSnapshotDefFormat (src/conf/snapshot_conf.c), with the same rules, error codes
  * and message texts. Disk alignment against a domain is separate (snapshot/disk-align.ts).
  */
+import { unsafeNameReason } from './name-rules.js';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { DiskSnapshotMode } from './domain-types.js';
 import { domainDefFromElement, domainElementOf } from './domain-xml.js';
@@ -324,6 +325,8 @@ function snapshotSourceElementOf(disk: SnapshotDiskDef, type: 'file' | 'block' |
  * no leading '.', since the name becomes a metadata file name.
  */
 export function checkSnapshotName(name: string, errDomain: VirErrorDomain = VirErrorDomain.QEMU): void {
+  const unsafe = unsafeNameReason(name);
+  if (unsafe) throw virError(VirErrorCode.XML_DETAIL, errDomain, `invalid snapshot name: ${unsafe}`);
   if (name.includes('/')) {
     throw virError(VirErrorCode.XML_DETAIL, errDomain, `invalid snapshot name '${name}': name can't contain '/'`);
   }

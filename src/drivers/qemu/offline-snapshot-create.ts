@@ -58,12 +58,9 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   const tree = loadTree(store, record.uuid);
   const redefine = (flags & C.REDEFINE) !== 0;
   const { def } = parseSnapshotXML(xml, { redefine, offline: true });
-  if (!(flags & C.NO_METADATA)) checkSnapshotName(def.name, VirErrorDomain.QEMU);
-  else if (def.name.includes('/')) {
-    // libvirt skips the name rules with NO_METADATA, but the name still becomes part of
-    // generated overlay paths here: a '/' (or '..' after it) would leave the image's directory.
-    checkSnapshotName(def.name, VirErrorDomain.QEMU);
-  }
+  // libvirt skips the name rules with NO_METADATA, but the name still becomes part of
+  // generated overlay paths and tags here, so snapvirt applies them always.
+  checkSnapshotName(def.name, VirErrorDomain.QEMU);
 
   if (redefine) {
     const plan = planRedefinition(tree, def, record.uuid, flags);

@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { DomainState, DomainUndefineFlags as U, SnapshotListFlags as L, ShutoffReason } from '../../api/flags.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
+import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
@@ -122,6 +123,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
     if (flags & 0x1) validateAgainstSchema(xml, 'domain');
     const def = parseDomainXML(xml);
+    checkDomainName(def.name);
     if (def.type !== 'qemu' && def.type !== 'kvm') {
       throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `virt type '${def.type}' is not supported by the QEMU driver`);
     }

@@ -63,13 +63,6 @@ function rowOrTimeout(label: string, m: Summary | TimedOut, baselines: Record<st
   return skippedRow(label, m.timedOut.startsWith('failed:') ? m.timedOut : `killed: ${m.timedOut.replace(/^.* did not/, 'did not')}`);
 }
 
-/** What the qemu-store part found at one size. */
-interface QemuStoreAtSize {
-  count: number;
-  next: Summary | TimedOut;
-  tree: Summary | TimedOut;
-}
-
 /** One run of a command that is too slow to repeat: a single-run Summary, or why it has none (timeout or error). */
 async function probeOnce(fn: () => Promise<number>): Promise<Summary | TimedOut> {
   try {

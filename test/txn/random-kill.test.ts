@@ -12,20 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recover } from '../../src/txn/recovery.js';
 import { startChildUntil, tempDir } from './child-process.js';
 import { readToyState, setupToyState, toyContext, TOY_AFTER, TOY_BEFORE } from './toy-op.js';
+import { prng } from '../helpers/seeded-random.js';
 
 const SEED = 0x5eed2026;
 
-/** mulberry32: a tiny deterministic PRNG, so a failing run can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test(`random SIGKILL during create, then recovery: wholly before or after (seed ${SEED})`, async () => {
   const rand = prng(SEED);

@@ -5,18 +5,8 @@
  * suite uses the same scenarios.
  */
 import type { Scenario } from '../scenario.js';
+import { prng } from '../../helpers/seeded-random.js';
 
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
 

@@ -13,6 +13,7 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
@@ -129,12 +130,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
       const reuse = (flags & C.REUSE_EXT) !== 0;
       const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '', reuse })));
       const intent: LiveCreateIntent = {
-        snapshot: def.name,
-        snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
-        runtimeDir: rt.runtimeDir,
-        persistentXml: switchedPersistent(persistent, live, plan),
-        liveXml: domainRecordXml(switchDisks(live, plan)),
-        disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
+        ...liveCreateIntent(def, keepMetadata, rt.runtimeDir, persistent, live, plan),
         reused: reuse,
         ...(quiesce ? { quiesced: true } : {}),
       };
@@ -166,6 +162,20 @@ async function quiescedSwitch(ctx: TxnContext, runtimeDir: string, fn: () => Pro
 }
 
 /** The definition with the plan's disks on their overlays. */
+/** The journal intent every live create shares: the snapshot, and both definitions as they will be after the switch. */
+export function liveCreateIntent(
+  def: SnapshotDef, keepMetadata: boolean, runtimeDir: string, persistent: DomainDef, live: DomainDef, plan: LiveDiskSnapshotPlan,
+): LiveCreateIntent {
+  return {
+    snapshot: def.name,
+    snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
+    runtimeDir,
+    persistentXml: switchedPersistent(persistent, live, plan),
+    liveXml: domainRecordXml(switchDisks(live, plan)),
+    disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
+  };
+}
+
 export function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainDef {
   const next = cloneDomainDef(def);
   for (const d of plan.disks) {

@@ -30,9 +30,9 @@ import { updateOfflineDomainState } from './offline-domain-state.js';
 import { liveDef, liveRuntime, startDomainLocked, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
-import { nodeSteps, overlaySteps, switchDisks, switchToOverlays, switchedPersistent } from './running-snapshot-create.js';
+import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
 import { LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
-import { domainRecordXml, loadDomain, loadTree, saveTree, snapshotRecordXml } from './snapshot-catalog.js';
+import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -93,12 +93,7 @@ export async function createExternalWithMemory(
       ? await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '' })))
       : { disks: [] };
     const intent: LiveCreateIntent = {
-      snapshot: def.name,
-      snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
-      runtimeDir: rt.runtimeDir,
-      persistentXml: switchedPersistent(persistent, live, plan),
-      liveXml: domainRecordXml(switchDisks(live, plan)),
-      disks: plan.disks.map((d) => ({ target: d.target, overlayPath: d.overlayPath, overlayNode: d.overlayNodes.format })),
+      ...liveCreateIntent(def, keepMetadata, rt.runtimeDir, persistent, live, plan),
       resume: wasRunning,
     };
     const memoryStep: Step = {

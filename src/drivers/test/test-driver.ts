@@ -14,7 +14,6 @@ import {
   PausedReason,
   RunningReason,
   ShutoffReason,
-  SnapshotListFlags as L,
   SnapshotXMLFlags,
 } from '../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';

@@ -122,14 +122,14 @@ export class SnapshotTree {
    * in libvirt's order (virDomainMomentForEachDescendant: depth first, first child first).
    */
   descendants(name: string | undefined): SnapshotNode[] {
+    // Pre-order with an explicit stack: a chain can be tens of thousands deep.
     const out: SnapshotNode[] = [];
-    const visit = (node: SnapshotNode): void => {
-      for (const child of node.children) {
-        out.push(child);
-        visit(child);
-      }
-    };
-    visit(name === undefined ? this.metaroot : this.get(name));
+    const start = name === undefined ? this.metaroot : this.get(name);
+    const stack = [...start.children].reverse();
+    for (let node = stack.pop(); node; node = stack.pop()) {
+      out.push(node);
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
+    }
     return out;
   }
 
@@ -142,14 +142,13 @@ export class SnapshotTree {
    * persist a tree.
    */
   linkOrder(): SnapshotDef[] {
+    // Pre-order, last child first, with an explicit stack (no recursion on deep chains).
     const out: SnapshotDef[] = [];
-    const visit = (node: SnapshotNode): void => {
-      for (const child of [...node.children].reverse()) {
-        out.push(child.def);
-        visit(child);
-      }
-    };
-    visit(this.metaroot);
+    const stack = [...this.metaroot.children];
+    for (let node = stack.pop(); node; node = stack.pop()) {
+      out.push(node.def);
+      stack.push(...node.children);
+    }
     return out;
   }
 

@@ -10,25 +10,52 @@ export interface TreeEntry {
   readonly parent: string | undefined;
 }
 
-/** Draws the subtree rooted at `entries[rootIndex]`, as vshTreePrint does. */
+/** One node being drawn: its children still to draw, and what its closing needs. */
+interface Frame {
+  readonly isLast: boolean;
+  readonly root: boolean;
+  readonly children: readonly number[];
+  next: number;
+}
+
+/**
+ * Draws the subtree rooted at `entries[rootIndex]`, as vshTreePrint does. vshTreePrint
+ * recurses and rescans the list per node; this walks with an explicit stack and a
+ * parent → children index, so deep chains neither overflow the stack nor take O(n²).
+ */
 export function formatTree(entries: readonly TreeEntry[], rootIndex: number): string {
-  let out = '';
+  const childrenOf = new Map<string, number[]>();
+  entries.forEach((entry, i) => {
+    if (entry.parent === undefined) return;
+    const siblings = childrenOf.get(entry.parent);
+    if (siblings) siblings.push(i);
+    else childrenOf.set(entry.parent, [i]);
+  });
+  const lines: string[] = [];
   let indent = '';
-  const walk = (index: number, lastIndex: number, root: boolean): void => {
-    const name = entries[index].name;
-    out += `${indent}${root ? '' : '+- '}${name}\n`;
-    if (!root) indent += `${index === lastIndex ? ' ' : '|'} `;
-    let nextLast = -1;
-    entries.forEach((e, i) => { if (e.parent !== undefined && e.parent === name) nextLast = i; });
-    if (nextLast !== -1) out += `${indent}  |\n`;
+  const enter = (index: number, isLast: boolean, root: boolean): Frame => {
+    const name = entries[index]!.name;
+    lines.push(`${indent}${root ? '' : '+- '}${name}`);
+    if (!root) indent += `${isLast ? ' ' : '|'} `;
+    const children = childrenOf.get(name) ?? [];
+    if (children.length > 0) lines.push(`${indent}  |`);
     indent += '  ';
-    entries.forEach((e, i) => {
-      if (e.parent !== undefined && e.parent === name) walk(i, nextLast, false);
-    });
-    indent = indent.slice(0, -2);
-    if (nextLast === -1 && index === lastIndex) out += `${indent}\n`;
-    if (!root) indent = indent.slice(0, -2);
+    return { isLast, root, children, next: 0 };
   };
-  walk(rootIndex, rootIndex, true);
-  return out;
+  const stack: Frame[] = [enter(rootIndex, true, true)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.children.length) {
+      const child = top.children[top.next]!;
+      top.next += 1;
+      stack.push(enter(child, top.next === top.children.length, false));
+      continue;
+    }
+    stack.pop();
+    indent = indent.slice(0, -2);
+    // The last leaf of a branch is followed by a line holding only the indentation.
+    if (top.children.length === 0 && top.isLast) lines.push(indent);
+    if (!top.root) indent = indent.slice(0, -2);
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }

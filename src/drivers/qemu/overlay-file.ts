@@ -14,12 +14,10 @@ import { writeQcow2Overlay } from './qcow2-overlay.js';
 import { convertImage, createImage, type BackingRef } from './qemu-img.js';
 
 /**
- * Creates an empty qcow2 overlay at `path` on top of `backing`. The backing path is made
- * absolute first: a relative name in the header would be resolved against the overlay's
- * directory, not against where the domain's relative path meant.
+ * Creates `path` empty with O_EXCL and mode 0600, so an existing file (maybe the user's) is
+ * never overwritten; on failure the error is marked `nothingCreated` so no undo removes it.
  */
-export async function createOverlayFile(path: string, givenBacking: BackingRef): Promise<void> {
-  const backing: BackingRef = { path: resolve(givenBacking.path), format: givenBacking.format };
+async function claimNewFile(path: string): Promise<void> {
   let handle;
   try {
     handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
@@ -28,6 +26,16 @@ export async function createOverlayFile(path: string, givenBacking: BackingRef):
     throw Object.assign(e, { nothingCreated: true });
   }
   await handle.close();
+}
+
+/**
+ * Creates an empty qcow2 overlay at `path` on top of `backing`. The backing path is made
+ * absolute first: a relative name in the header would be resolved against the overlay's
+ * directory, not against where the domain's relative path meant.
+ */
+export async function createOverlayFile(path: string, givenBacking: BackingRef): Promise<void> {
+  const backing: BackingRef = { path: resolve(givenBacking.path), format: givenBacking.format };
+  await claimNewFile(path);
   try {
     // Native header writing saves one qemu-img process per disk; qemu-img stays the
     // fallback for backings whose size cannot be read natively (and SNAPVIRT_NATIVE_QCOW2=0).
@@ -51,14 +59,7 @@ export async function createOverlayFile(path: string, givenBacking: BackingRef):
  * other images read through. Same creation rules as createOverlayFile (O_EXCL, 0600).
  */
 export async function createImageFromInternalSnapshot(path: string, image: string, tag: string, backing?: BackingRef): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-  } catch (err) {
-    const e = virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
-    throw Object.assign(e, { nothingCreated: true });
-  }
-  await handle.close();
+  await claimNewFile(path);
   try {
     await convertImage({
       source: image, sourceFormat: 'qcow2', target: path, targetFormat: 'qcow2', snapshotName: tag,

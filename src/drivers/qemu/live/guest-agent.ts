@@ -96,13 +96,15 @@ export class GuestAgent {
   }
 }
 
-const THAW_ATTEMPTS = 3;
+/** How long thawing keeps trying before it reports a thaw error, and the pause between tries. */
+const THAW_DEADLINE_MS = 30_000;
+const THAW_RETRY_MS = 500;
 
 /** Options for {@link freezeAround}. */
 export interface FreezeOptions {
   /** Bound on guest-fsfreeze-freeze (a guest with much dirty data takes long); default 60 s. */
   freezeTimeoutMs?: number;
-  /** Bound on each thaw attempt; default 10 s. */
+  /** Bound on each thaw call (thawing retries until the guest reports thawed, up to 30 s); default 10 s. */
   thawTimeoutMs?: number;
 }
 
@@ -119,9 +121,15 @@ export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, 
   let agent: GuestAgent | undefined = await GuestAgent.connect(socketPath, thawTimeoutMs);
   let inSync = true;
   let thawError: Error | undefined;
-  const thaw = async (): Promise<void> => {
-    // A slow guest may still be freezing: retry on fresh sessions before giving up.
-    for (let attempt = 1; attempt <= THAW_ATTEMPTS; attempt++) {
+  // Thawing ends only when the guest reports 'thawed': a freeze that timed out on our side
+  // may still land in the guest after a first thaw (or a thaw may be lost when a session is
+  // replaced), so the status is checked and the thaw repeated, within a bounded time. After
+  // such a late freeze two 'thawed' readings half a second apart are required.
+  const thaw = async (freezeMayBeLate: boolean): Promise<void> => {
+    const deadline = Date.now() + THAW_DEADLINE_MS;
+    const readingsNeeded = freezeMayBeLate ? 2 : 1;
+    let thawedReadings = 0;
+    for (;;) {
       try {
         if (!agent || !inSync) {
           agent?.close();
@@ -129,12 +137,22 @@ export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, 
           inSync = true;
         }
         await agent.execute('guest-fsfreeze-thaw', undefined, thawTimeoutMs);
-        thawError = undefined;
-        break;
+        const status = await agent.execute('guest-fsfreeze-status', undefined, thawTimeoutMs);
+        if (status === 'thawed') {
+          thawedReadings += 1;
+          thawError = undefined;
+          if (thawedReadings >= readingsNeeded) break;
+        } else {
+          thawedReadings = 0;
+          thawError = new Error(`guest filesystems still ${String(status)} after guest-fsfreeze-thaw`);
+        }
       } catch (err) {
+        thawedReadings = 0;
         thawError = err instanceof Error ? err : new Error(String(err));
         inSync = false;
       }
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, THAW_RETRY_MS));
     }
     agent?.close();
     agent = undefined;
@@ -145,16 +163,16 @@ export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, 
     frozen = typeof reply === 'number' ? reply : 0;
   } catch (err) {
     inSync = false;
-    await thaw();
+    await thaw(true);
     throw err;
   }
   let result: T;
   try {
     result = await fn();
   } catch (err) {
-    await thaw();
+    await thaw(false);
     throw err;
   }
-  await thaw();
+  await thaw(false);
   return thawError ? { result, frozen, thawError } : { result, frozen };
 }

@@ -154,6 +154,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
       'qemuDomainUndefineFlags');
     await withOfflineLock(this.ctx, dom.uuid, 'undefine', async () => {
       const { record } = loadDomain(this.store, dom);
+      // libvirt turns a running domain transient; snapvirt keeps no transient qemu
+      // domains, and deleting the record under a running QEMU would orphan it.
+      if (await isDomainRunning(this.ctx, record.uuid)) {
+        throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU,
+          `cannot undefine running domain '${record.name}': destroy or shut it down first`);
+      }
       const count = this.store.snapshots.list(record.uuid).length;
       if (count > 0 && !(flags & U.SNAPSHOTS_METADATA)) {
         throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, `cannot delete inactive domain with ${count} snapshots`);

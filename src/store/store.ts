@@ -51,6 +51,18 @@ export class Store {
     }
   }
 
+  /**
+   * A value that changes whenever the database changes, by this connection (SQLite's
+   * total_changes()) or by another process (PRAGMA data_version): the key for caches of
+   * what was read from it.
+   */
+  changeStamp(): string {
+    const otherConnections = this.db.pragma('data_version', { simple: true }) as number;
+    const thisConnection = (this.#totalChanges ??= this.db.prepare('SELECT total_changes() AS n')).get() as { n: number };
+    return `${otherConnections}:${thisConnection.n}`;
+  }
+  #totalChanges: Database.Statement | undefined;
+
   /** The schema version recorded in the file. */
   schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;

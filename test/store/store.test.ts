@@ -180,3 +180,23 @@ test('journal rows: insert, open list, outcome, close, prune', () => {
   assert.deepEqual(s.journal.listRecent().map((e) => e.id), [id3], 'an open entry is never pruned');
   s.close();
 });
+
+test('changeStamp changes on this connection\'s writes and on another connection\'s commits', async () => {
+  const { rm } = await import('node:fs/promises');
+  const dir = mkdtempSync(join(tmpdir(), 'snapvirt-stamp-'));
+  const a = openStore(dir);
+  const b = openStore(dir);
+  try {
+    const first = a.changeStamp();
+    assert.equal(a.changeStamp(), first);
+    a.transaction(() => a.domains.insert({ uuid: '11111111-1111-1111-1111-111111111111', name: 'one', persistentXml: '<domain/>', liveXml: null, persistent: true, autostart: false, runtime: null }));
+    const afterOwn = a.changeStamp();
+    assert.notEqual(afterOwn, first);
+    b.transaction(() => b.domains.insert({ uuid: '22222222-2222-2222-2222-222222222222', name: 'two', persistentXml: '<domain/>', liveXml: null, persistent: true, autostart: false, runtime: null }));
+    assert.notEqual(a.changeStamp(), afterOwn);
+  } finally {
+    a.close();
+    b.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -19,6 +19,7 @@
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { DomainState, DomainUndefineFlags as U, SnapshotListFlags as L, ShutoffReason } from '../../api/flags.js';
+import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
@@ -235,10 +236,21 @@ export class QemuOfflineDriver implements HypervisorDriver {
     return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
   }
 
-  #tree(dom: DomainRef) {
+  /**
+   * The domain's snapshot tree for read calls. Building it parses every snapshot's XML,
+   * and a listing calls the driver once per snapshot, so it is cached until the store
+   * changes (by this process or another).
+   */
+  #tree(dom: DomainRef): SnapshotTree {
     const { record } = loadDomain(this.store, dom);
-    return loadTree(this.store, record.uuid);
+    const stamp = this.store.changeStamp();
+    const cached = this.#trees.get(record.uuid);
+    if (cached?.stamp === stamp) return cached.tree;
+    const tree = loadTree(this.store, record.uuid);
+    this.#trees.set(record.uuid, { stamp, tree });
+    return tree;
   }
+  #trees = new Map<string, { stamp: string; tree: SnapshotTree }>();
 
   async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {
     unsupportedFlags(flags, SNAPSHOT_LIST_FLAGS_ALL, 'qemuDomainListAllSnapshots');

@@ -61,3 +61,8 @@ ${diskXml}
 </domain>
 `;
 }
+
+/** The `<source file=…>` paths in `xml`, in document order (a domain, or a snapshot's embedded domain). */
+export function diskSourcesIn(xml: string): string[] {
+  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
+}

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
 import type { Domain } from '../../src/api/domain.js';
 import { chainOf, listingOf } from './disk-state.js';
-import { domainXml, type FixtureDisk } from './domain-fixture.js';
+import { domainXml, type FixtureDisk, diskSourcesIn } from './domain-fixture.js';
 import { mountReadOnlyBind, mountTmpfs, setImmutable, unmount } from './mounts.js';
 import { openQemuTestEnv, type QemuTestEnv } from './qemu-connection.js';
 import { hasPattern, holdImage, writePattern } from './qemu-io.js';
@@ -67,15 +67,11 @@ export async function matrixWorld(n: number, k: number, kind: 'internal' | 'exte
   return { env, disks, k, faultDir, roBindDir, dom: () => env.conn.domainLookupByName('vm') };
 }
 
-function sourcesOf(xml: string): string[] {
-  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
-}
-
 /** Everything a failed operation must leave as it was. */
 export async function matrixPicture(w: MatrixWorld): Promise<unknown> {
   const dom = await w.dom();
   const xml = await dom.getXMLDesc();
-  const sources = sourcesOf(xml);
+  const sources = diskSourcesIn(xml);
   const current = (await dom.hasCurrentSnapshot()) ? (await dom.snapshotCurrent()).getName() : null;
   // Sizes are left out: qcow2 files never shrink, so an undone tag leaves them larger
   // with the same content; the chains (with their tags) and the data say the rest.

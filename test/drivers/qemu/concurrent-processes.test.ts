@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireDomainLock } from '../../../src/txn/index.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../helpers/qemu-connection.js';
-import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
+import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { chainOf } from '../../helpers/disk-state.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 
@@ -26,10 +26,6 @@ function snapvirt(env: QemuTestEnv, args: string[], extraEnv: Record<string, str
       env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, ...extraEnv },
     }, (_err, stdout, stderr) => resolve({ code: child.exitCode ?? -1, stdout: String(stdout), stderr: String(stderr) }));
   });
-}
-
-function sources(xml: string): string[] {
-  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
 }
 
 test('two processes create external snapshots at once: both succeed in turn, chains and metadata agree', async (t) => {
@@ -49,7 +45,7 @@ test('two processes create external snapshots at once: both succeed in turn, cha
   const current = (await dom.snapshotCurrent()).getName();
   const first = current === 'p1' ? 'p2' : 'p1';
   assert.equal((await (await dom.snapshotLookupByName(current)).getParent()).getName(), first);
-  for (const [i, src] of sources(await dom.getXMLDesc()).entries()) {
+  for (const [i, src] of diskSourcesIn(await dom.getXMLDesc()).entries()) {
     const chain = (await chainOf(src, 'qcow2')).map((c) => (c as { filename: string }).filename);
     assert.deepEqual(chain, [src, `${env.imageDir}/vm-${i}.${first}`, disks[i]!.path]);
     assert.equal(await hasPattern(src, 'qcow2', 0xa, 0, K), true);

@@ -9,16 +9,12 @@ import assert from 'node:assert/strict';
 import { SnapshotCreateFlags as C } from '../../../src/api/flags.js';
 import type { Domain } from '../../../src/api/domain.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
-import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
+import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { hasPattern, tagHasPattern, writePattern } from '../../helpers/qemu-io.js';
 
 const K = 65536;
 /** Which patterns (A, B, C at offsets 0, K, 2K) each state holds. */
 const STATE: Record<string, number[]> = { s1: [0xa], s2: [0xa, 0xb], now: [0xa, 0xb, 0xc] };
-
-function sources(xml: string): string[] {
-  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
-}
 
 /** Reads `image` (or its tag) at A/B/C's offsets and compares with `state`'s patterns (zero elsewhere). */
 async function assertState(image: string, tag: string | undefined, state: number[], where: string): Promise<void> {
@@ -33,7 +29,7 @@ async function assertState(image: string, tag: string | undefined, state: number
 async function assertSnapshots(dom: Domain, external: boolean, where: string): Promise<void> {
   for (const s of await dom.listAllSnapshots()) {
     const xml = await s.getXMLDesc();
-    const frozen = sources(xml.slice(xml.indexOf('<domain ')));
+    const frozen = diskSourcesIn(xml.slice(xml.indexOf('<domain ')));
     for (const img of frozen) await assertState(img, external ? undefined : s.getName(), STATE[s.getName()]!, `${where}, snapshot ${s.getName()}`);
   }
 }
@@ -52,7 +48,7 @@ for (const kind of ['internal', 'external'] as const) {
       const disks = await makeImages(env.imageDir, 'vm', ['qcow2', 'qcow2']);
       const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
       const flags = kind === 'external' ? C.DISK_ONLY : 0;
-      const cur = async () => sources(await dom.getXMLDesc());
+      const cur = async () => diskSourcesIn(await dom.getXMLDesc());
       for (const p of await cur()) await writePattern(p, 'qcow2', 0xa, 0, K);
       await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', flags);
       for (const p of await cur()) await writePattern(p, 'qcow2', 0xb, K, K);

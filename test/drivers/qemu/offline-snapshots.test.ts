@@ -5,16 +5,12 @@ import { stat } from 'node:fs/promises';
 import { SnapshotCreateFlags as C, SnapshotDeleteFlags as D, DomainUndefineFlags as U } from '../../../src/api/flags.js';
 import { VirError } from '../../../src/api/errors.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
-import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
+import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
 import { checkImage } from '../../../src/drivers/qemu/qemu-img.js';
 
 const K = 65536;
-
-async function sources(xml: string): Promise<string[]> {
-  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
-}
 
 test('internal snapshots on 2 disks: create, revert to each, delete', async (t) => {
   const env = await openQemuTestEnv();
@@ -55,7 +51,7 @@ test('external snapshots on 2 disks: overlays 0600, domain switched, revert keep
   const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
   for (const d of disks) await writePattern(d.path, d.format, 0xa, 0, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY | C.ATOMIC);
-  const after1 = await sources(await dom.getXMLDesc());
+  const after1 = await diskSourcesIn(await dom.getXMLDesc());
   assert.deepEqual(after1, [`${env.imageDir}/vm-0.e1`, `${env.imageDir}/vm-1.e1`]);
   for (const p of after1) {
     assert.equal((await stat(p)).mode & 0o777, 0o600);
@@ -68,32 +64,32 @@ test('external snapshots on 2 disks: overlays 0600, domain switched, revert keep
   assert.equal((chain[0] as { backingFormat: string }).backingFormat, 'raw');
 
   await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
-  const after2 = await sources(await dom.getXMLDesc());
+  const after2 = await diskSourcesIn(await dom.getXMLDesc());
   for (const p of after2) await writePattern(p, 'qcow2', 0xc, 0, K);
   const snapXml = await (await dom.snapshotLookupByName('e2')).getXMLDesc();
   assert.match(snapXml, /<state>shutoff<\/state>/);
 
   // Revert to e1: fresh overlays on the images e1 froze (pattern A); the e1/e2 branch stays.
   await (await dom.snapshotLookupByName('e1')).revert();
-  const reverted = await sources(await dom.getXMLDesc());
+  const reverted = await diskSourcesIn(await dom.getXMLDesc());
   for (let i = 0; i < 2; i++) {
     assert.equal(await hasPattern(reverted[i]!, 'qcow2', 0xa, 0, K), true);
     assert.equal(await hasPattern(after2[i]!, 'qcow2', 0xc, 0, K), true);
   }
   await (await dom.snapshotLookupByName('e2')).revert();
-  const atE2 = await sources(await dom.getXMLDesc());
+  const atE2 = await diskSourcesIn(await dom.getXMLDesc());
   for (const p of atE2) assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
 
   // Delete e2: data of the current state and of e1 are unchanged.
   for (const p of atE2) await writePattern(p, 'qcow2', 0xd, K, K);
   await (await dom.snapshotLookupByName('e2')).delete();
-  const cur = await sources(await dom.getXMLDesc());
+  const cur = await diskSourcesIn(await dom.getXMLDesc());
   for (const p of cur) {
     assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
     assert.equal(await hasPattern(p, 'qcow2', 0xd, K, K), true);
   }
   await (await dom.snapshotLookupByName('e1')).revert();
-  for (const p of await sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
+  for (const p of await diskSourcesIn(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
   assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()), ['e1']);
 });
 
@@ -130,9 +126,9 @@ test('external delete merges: non-leaf then current leaf, data kept, overlays re
   const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
   for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
-  for (const p of await sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xb, K, K);
+  for (const p of await diskSourcesIn(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xb, K, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
-  for (const p of await sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xc, 2 * K, K);
+  for (const p of await diskSourcesIn(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xc, 2 * K, K);
   assert.deepEqual(await namesIn(env.imageDir), ['vm-0.e1', 'vm-0.e2', 'vm-0.qcow2', 'vm-1.e1', 'vm-1.e2', 'vm-1.qcow2']);
 
   // Non-leaf e1: its overlay is merged into the base, e2's overlay now sits on the base.
@@ -153,7 +149,7 @@ test('external delete merges: non-leaf then current leaf, data kept, overlays re
   // Current leaf e2: merged into the base and the domain points at the base again.
   await (await dom.snapshotLookupByName('e2')).delete();
   assert.deepEqual(await namesIn(env.imageDir), ['vm-0.qcow2', 'vm-1.qcow2']);
-  assert.deepEqual(await sources(await dom.getXMLDesc()), disks.map((d) => d.path));
+  assert.deepEqual(await diskSourcesIn(await dom.getXMLDesc()), disks.map((d) => d.path));
   for (const d of disks) assert.equal(await hasPattern(d.path, 'qcow2', 0xc, 2 * K, K), true);
   assert.equal(await dom.hasCurrentSnapshot(), false);
 });
@@ -167,11 +163,11 @@ test('revert to an internal snapshot under an external one copies it out; every 
   await dom.snapshotCreateXML('<domainsnapshot><name>i1</name></domainsnapshot>');
   for (const d of disks) await writePattern(d.path, 'qcow2', 0xb, 0, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
-  const overlays = await sources(await dom.getXMLDesc());
+  const overlays = await diskSourcesIn(await dom.getXMLDesc());
   for (const p of overlays) await writePattern(p, 'qcow2', 0xc, 0, K);
 
   await (await dom.snapshotLookupByName('i1')).revert();
-  const copies = await sources(await dom.getXMLDesc());
+  const copies = await diskSourcesIn(await dom.getXMLDesc());
   assert.deepEqual(copies, [`${env.imageDir}/vm-0.i1-revert1`, `${env.imageDir}/vm-1.i1-revert1`]);
   for (let i = 0; i < 2; i++) {
     assert.equal((await stat(copies[i]!)).mode & 0o777, 0o600);
@@ -182,5 +178,5 @@ test('revert to an internal snapshot under an external one copies it out; every 
   }
   assert.equal((await dom.snapshotCurrent()).getName(), 'i1');
   await (await dom.snapshotLookupByName('e1')).revert();
-  for (const p of await sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
+  for (const p of await diskSourcesIn(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, 0, K), true);
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SnapshotCreateFlags as C, ShutoffReason, DomainState, DomainUndefineFlags as U } from '../../../src/api/flags.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
-import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
+import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
 import { chainOf, namesIn } from '../../helpers/disk-state.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
@@ -19,10 +19,6 @@ const run = promisify(execFile);
 
 const K = 65536;
 
-function sources(xml: string): string[] {
-  return [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!);
-}
-
 test('reverting again discards the unsnapshotted revert overlay; deleting the abandoned branch removes its overlay', async (t) => {
   const env = await openQemuTestEnv();
   t.after(() => env.cleanup());
@@ -30,13 +26,13 @@ test('reverting again discards the unsnapshotted revert overlay; deleting the ab
   const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
   for (const d of disks) await writePattern(d.path, d.format, 0xa, 0, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
-  const e1Overlays = sources(await dom.getXMLDesc());
+  const e1Overlays = diskSourcesIn(await dom.getXMLDesc());
   for (const p of e1Overlays) await writePattern(p, 'qcow2', 0xb, 0, K);
 
   const snap = await dom.snapshotLookupByName('e1');
   for (let round = 0; round < 3; round++) {
     await snap.revert();
-    const cur = sources(await dom.getXMLDesc());
+    const cur = diskSourcesIn(await dom.getXMLDesc());
     for (const p of cur) {
       assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true, `round ${round}: ${p} reads A`);
       await writePattern(p, 'qcow2', 0xc, 0, K); // state the next revert throws away
@@ -52,7 +48,7 @@ test('reverting again discards the unsnapshotted revert overlay; deleting the ab
   assert.deepEqual(await again.getState(), { state: DomainState.SHUTOFF, reason: ShutoffReason.FROM_SNAPSHOT });
 
   // Deleting e1: its overlay held only the abandoned branch, so it goes; the current state stays.
-  const current = sources(await again.getXMLDesc());
+  const current = diskSourcesIn(await again.getXMLDesc());
   await (await again.snapshotLookupByName('e1')).delete();
   assert.deepEqual(await namesIn(env.imageDir), [...disks.map((d) => d.path), ...current].map((p) => p.slice(env.imageDir.length + 1)).sort());
   for (const p of current) assert.equal(await hasPattern(p, 'qcow2', 0xc, 0, K), true);
@@ -69,19 +65,19 @@ test('a revert overlay a snapshot froze is kept; after discarding, delete merges
   const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
   for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
-  for (const p of sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xb, K, K);
+  for (const p of diskSourcesIn(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xb, K, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
-  for (const p of sources(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xc, 2 * K, K);
+  for (const p of diskSourcesIn(await dom.getXMLDesc())) await writePattern(p, 'qcow2', 0xc, 2 * K, K);
 
   // Revert to e1 and snapshot the revert overlay: e3 froze it, so it must survive reverts.
   await (await dom.snapshotLookupByName('e1')).revert();
-  const r1 = sources(await dom.getXMLDesc());
+  const r1 = diskSourcesIn(await dom.getXMLDesc());
   for (const p of r1) await writePattern(p, 'qcow2', 0xd, 3 * K, K);
   await dom.snapshotCreateXML('<domainsnapshot><name>e3</name></domainsnapshot>', C.DISK_ONLY);
   await (await dom.snapshotLookupByName('e2')).revert();
   for (const p of r1) assert.equal(await hasPattern(p, 'qcow2', 0xd, 3 * K, K), true);
   await (await dom.snapshotLookupByName('e3')).revert();
-  for (const p of sources(await dom.getXMLDesc())) {
+  for (const p of diskSourcesIn(await dom.getXMLDesc())) {
     assert.equal(await hasPattern(p, 'qcow2', 0xa, 0, K), true);
     assert.equal(await hasPattern(p, 'qcow2', 0xd, 3 * K, K), true);
     assert.equal(await hasPattern(p, 'qcow2', 0, K, K), true);
@@ -89,7 +85,7 @@ test('a revert overlay a snapshot froze is kept; after discarding, delete merges
   // Delete e3 then revert to e2: every revert overlay of the e1 branch is now unneeded.
   await (await dom.snapshotLookupByName('e3')).delete();
   await (await dom.snapshotLookupByName('e2')).revert();
-  const atE2 = sources(await dom.getXMLDesc());
+  const atE2 = diskSourcesIn(await dom.getXMLDesc());
   // base, e1 overlay, e2 overlay, the current revert overlay: nothing else left per disk.
   assert.equal((await namesIn(env.imageDir)).length, 8, (await namesIn(env.imageDir)).join(' '));
 
@@ -106,7 +102,7 @@ test('a revert overlay a snapshot froze is kept; after discarding, delete merges
     assert.deepEqual((await chainOf(p, 'qcow2')).map((c) => (c as { filename: string }).filename), [p, disks[i]!.path]);
   }
   await (await dom.snapshotLookupByName('e2')).delete();
-  for (const p of sources(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, K, K), true);
+  for (const p of diskSourcesIn(await dom.getXMLDesc())) assert.equal(await hasPattern(p, 'qcow2', 0xb, K, K), true);
   assert.deepEqual(await dom.listAllSnapshots(), []);
 });
 
@@ -119,14 +115,14 @@ for (const point of ['revert.commit.before=crash', 'revert.finalize.before=crash
     for (const d of disks) await writePattern(d.path, 'qcow2', 0xa, 0, K);
     await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
     await (await dom.snapshotLookupByName('e1')).revert();
-    const r1 = sources(await dom.getXMLDesc());
+    const r1 = diskSourcesIn(await dom.getXMLDesc());
     for (const p of r1) await writePattern(p, 'qcow2', 0xc, 0, K);
     const files = await namesIn(env.imageDir);
     await env.conn.close();
     const res = await runChildOp(env.stateDir, point, ['revert', 'vm', 'e1', '0']);
     assert.equal(res.signal, 'SIGKILL', res.stderr);
     const conn = await env.reopen();
-    const cur = sources(await (await conn.domainLookupByName('vm')).getXMLDesc());
+    const cur = diskSourcesIn(await (await conn.domainLookupByName('vm')).getXMLDesc());
     if (point.startsWith('revert.commit.before')) {
       // Before the commit point: the old revert overlay is still current, with its data.
       assert.deepEqual(cur, r1);
@@ -156,7 +152,7 @@ test('two disks whose images share a stem (vm.qcow2, vm.raw) get distinct revert
     <disk name='vda' snapshot='external'><source file='${env.imageDir}/a.ov'/></disk>
     <disk name='vdb' snapshot='external'><source file='${env.imageDir}/b.ov'/></disk></disks></domainsnapshot>`, C.DISK_ONLY);
   await (await dom.snapshotLookupByName('e')).revert();
-  const cur = sources(await dom.getXMLDesc());
+  const cur = diskSourcesIn(await dom.getXMLDesc());
   assert.equal(new Set(cur).size, 2, cur.join(' '));
   assert.equal(await hasPattern(cur[0]!, 'qcow2', 0xa, 0, K), true);
   assert.equal(await hasPattern(cur[1]!, 'qcow2', 0xb, 0, K), true);
@@ -188,7 +184,7 @@ test('a revert overlay the user redefined the domain away from is not the curren
   const dom = await env.conn.domainDefineXML(domainXml('vm', disks));
   await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
   await (await dom.snapshotLookupByName('e1')).revert();
-  const [r1] = sources(await dom.getXMLDesc());
+  const [r1] = diskSourcesIn(await dom.getXMLDesc());
   await writePattern(r1!, 'qcow2', 0xe, 0, K);
   // The user points the disk elsewhere by hand (here: at the e1 overlay).
   await env.conn.domainDefineXML((await dom.getXMLDesc()).replace(r1!, `${env.imageDir}/vm-0.e1`));

@@ -10,14 +10,11 @@ import { DomainState, PausedReason, RunningReason, ShutoffReason, SnapshotCreate
 import { VirError } from '../../../src/api/errors.js';
 import { hasPattern } from '../../helpers/qemu-io.js';
 import { guestWriteVia, makeRunningEnv, queryBlock } from './live/running-env.js';
+import { diskSourcesIn } from '../../helpers/domain-fixture.js';
 
 const MiB = 1 << 20;
 
 /** The disk sources of the domain's persistent definition, in target order. */
-async function sources(xml: string): Promise<string[]> {
-  return [...xml.matchAll(/<source file='([^']+)'\/>/g)].map((m) => m[1]!);
-}
-
 test('running domain reverted to a live disk-only snapshot: stopped, or restarted with --running/--paused', async (t) => {
   const r = await makeRunningEnv(2);
   t.after(() => r.cleanup());
@@ -30,7 +27,7 @@ test('running domain reverted to a live disk-only snapshot: stopped, or restarte
   // No flag: a disk-only snapshot has no running state, so the domain ends shut off.
   await s1.revert();
   assert.deepEqual(await dom.getState(), { state: DomainState.SHUTOFF, reason: ShutoffReason.FROM_SNAPSHOT });
-  let disks = await sources(await dom.getXMLDesc(2));
+  let disks = await diskSourcesIn(await dom.getXMLDesc(2));
   for (const [i, path] of disks.entries()) {
     assert.ok(await hasPattern(path, 'qcow2', 0x11 + i, 0, MiB), `${path} shows the snapshot's data`);
   }
@@ -40,11 +37,11 @@ test('running domain reverted to a live disk-only snapshot: stopped, or restarte
   for (const [i, d] of r.disks.entries()) await guestWriteVia(dom, d.target, 0x71 + i);
   await s1.revert(R.RUNNING);
   assert.deepEqual(await dom.getState(), { state: DomainState.RUNNING, reason: RunningReason.FROM_SNAPSHOT });
-  disks = await sources(await dom.getXMLDesc(2));
+  disks = await diskSourcesIn(await dom.getXMLDesc(2));
   assert.deepEqual((await queryBlock(dom)).map((b) => b.file), disks);
   await s1.revert(R.PAUSED);
   assert.deepEqual(await dom.getState(), { state: DomainState.PAUSED, reason: PausedReason.FROM_SNAPSHOT });
-  disks = await sources(await dom.getXMLDesc(2));
+  disks = await diskSourcesIn(await dom.getXMLDesc(2));
   await dom.destroy();
   for (const [i, path] of disks.entries()) assert.ok(await hasPattern(path, 'qcow2', 0x11 + i, 0, MiB), path);
 
@@ -66,7 +63,7 @@ test('running domain reverted to an internal snapshot taken while shut off; --pa
   await off.revert(R.RUNNING);
   assert.deepEqual(await dom.getState(), { state: DomainState.RUNNING, reason: RunningReason.FROM_SNAPSHOT });
   await dom.destroy();
-  const [path] = await sources(await dom.getXMLDesc(2));
+  const [path] = await diskSourcesIn(await dom.getXMLDesc(2));
   assert.ok(await hasPattern(path!, 'qcow2', 0x21, 0, MiB), 'the snapshot data, not the later write');
 
   // A shut-off domain with --paused is started paused after the revert.

@@ -5,9 +5,9 @@
  * - ENOSPC at each step: external overlays for 8 disks on a small tmpfs that has room for
  *   exactly k of them (k = 0…7), and internal snapshots of 3 disks whose images sit on a
  *   tmpfs with ever more room, until the snapshot fits (then it must be wholly after).
- *   Undoing an internal tag writes to the image too, so on a disk that stays full the
- *   undo can fail: the journal entry then stays open until space is back, and recovery
- *   must then end wholly before.
+ *   Undoing an internal tag writes to the image too, so the space for the tags and their
+ *   undo is checked before the first tag: the world is wholly before while the disk is
+ *   still full, and no journal entry is left open.
  * - A read-only state directory (read-only bind mount).
  * - A truncated or garbled SQLite file: a clear error, and the file is not overwritten.
  * - qemu-img missing from PATH.
@@ -26,11 +26,12 @@ import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../src/ap
 import { mountReadOnlyBind, mountTmpfs, unmount } from '../helpers/mounts.js';
 import { listingOf } from '../helpers/disk-state.js';
 import type { ChildOp } from './crash-child.js';
-import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type Scenario } from './crash-world.js';
+import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type Scenario } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import { prng, sampleOf } from './seeded.js';
 import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
 import { fillLeaving, runAndRecover, usage } from './fault-helpers.js';
+import { internalSnapshotNeed } from '../../src/drivers/qemu/internal-snapshot-space.js';
 
 const run = promisify(execFile);
 const KiB = 1024;
@@ -80,50 +81,99 @@ test('ENOSPC at each of 8 overlays: the snapshot is wholly not taken, no overlay
   }
 });
 
-test('ENOSPC while tagging 3 images for an internal snapshot: wholly before (once space is back) until it fits, then wholly after', async (t) => {
+/** Internal snapshot s1 of 3 disks that already have tag A. */
+const INTERNAL_ON_SMALL_TMPFS: Scenario = {
+  name: 'internal create on a small tmpfs, 3 disks',
+  disks: 3,
+  async prepare(ctx) {
+    await ctx.dom.snapshotCreateXML('<domainsnapshot><name>A</name></domainsnapshot>');
+    await ctx.writeData();
+    return { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>s1</name></domainsnapshot>', flags: 0 };
+  },
+};
+
+/** The filler is ours: take it out of the picture's listing before comparing. */
+function withoutFiller(p: WorldPicture): WorldPicture {
+  return { ...p, images: p.images.map((l) => l.filter((e) => !e.startsWith('filler '))) };
+}
+
+/** Runs `fn` with the world's image directory moved onto a fresh 32 MiB tmpfs with `room` bytes left free. */
+async function onFullTmpfs<T>(w: BuiltWorld, room: number, fn: () => Promise<T>): Promise<T> {
+  const images = w.dirs.imageDirs[0]!;
+  const aside = `${images}.aside`;
+  await rename(images, aside);
+  await mountTmpfs(images, 32 << 20);
+  try {
+    await run('cp', ['-a', '--sparse=always', `${aside}/.`, images]);
+    await fillLeaving(images, room);
+    return await fn();
+  } finally {
+    await unmount(images);
+    await rm(images, { recursive: true, force: true });
+    await rename(aside, images);
+  }
+}
+
+// Formerly a known failure: the first image had room for its tag, the second did not, and
+// undoing the first tag needed space too, so the entry stayed open while the disk was full.
+test('ENOSPC during an internal snapshot of 3 disks (room for one tag): refused up front, wholly before while the disk is still full', async (t) => {
   const tmp = await fastTempDir('snapvirt-enospc-');
   t.after(() => tmp.cleanup());
-  const scenario: Scenario = {
-    name: 'internal create on a small tmpfs, 3 disks',
-    disks: 3,
-    async prepare(ctx) {
-      await ctx.dom.snapshotCreateXML('<domainsnapshot><name>A</name></domainsnapshot>');
-      await ctx.writeData();
-      return { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>s1</name></domainsnapshot>', flags: 0 };
-    },
-  };
-  const w = await buildWorld(tmp.path, scenario);
+  const w = await buildWorld(tmp.path, INTERNAL_ON_SMALL_TMPFS);
+  for (const room of [128 * KiB, 320 * KiB]) {
+    await resetWorld(w);
+    await onFullTmpfs(w, room, async () => {
+      const res = await runAndRecover(w, w.op, undefined);
+      assert.ok(res.failed, `room ${room}: the snapshot fitted: choose less room`);
+      const picture = withoutFiller(res.picture);
+      assert.equal(picture.openJournalEntries, 0, `room ${room}: a journal entry stayed open`);
+      assert.equal(JSON.stringify(picture), JSON.stringify(w.before), `room ${room}: not wholly before while the disk is full:\n${describeDifference(picture, w.before)}`);
+      assert.match(res.error, /cannot create internal snapshot 's1': No space left on device: .* need \d+ KiB free .* \d+ KiB are free/,
+        `room ${room}: unclear error '${res.error}'`);
+    });
+  }
+});
+
+test('ENOSPC: with just the room the check asks for, the tags are taken and undone on the still-full disk', async (t) => {
+  const tmp = await fastTempDir('snapvirt-enospc-');
+  t.after(() => tmp.cleanup());
+  const w = await buildWorld(tmp.path, INTERNAL_ON_SMALL_TMPFS);
+  await resetWorld(w);
+  const images = (await listingOf(w.dirs.imageDirs[0]!, { sizes: false })).map((e) => join(w.dirs.imageDirs[0]!, e.split(' ')[0]!));
+  let need = 0;
+  for (const image of images) need += await internalSnapshotNeed(image, 's1');
+  // An error at the commit point undoes every tag: each undo writes a new snapshot table.
+  const res = await onFullTmpfs(w, need + 4 * KiB, async () => {
+    const op = await runChild(w.dirs.stateDir, w.op, 'create.commit.before=error');
+    const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
+    return { op, recovery, picture: withoutFiller(await pictureOf(w.dirs, DOMAIN)) };
+  });
+  assert.equal(res.op.code, 2, outcomeText(res.op));
+  assert.match(res.op.report?.error ?? '', /failpoint create\.commit\.before/, 'the tags were refused: the check asks for more than the room it measured');
+  assert.equal(res.recovery.code, 0, outcomeText(res.recovery));
+  assert.equal(res.picture.openJournalEntries, 0, 'an undo ran out of space');
+  assert.equal(JSON.stringify(res.picture), JSON.stringify(w.before), describeDifference(res.picture, w.before));
+});
+
+test('ENOSPC while tagging 3 images for an internal snapshot: wholly before (with the disk still full) until it fits, then wholly after', async (t) => {
+  const tmp = await fastTempDir('snapvirt-enospc-');
+  t.after(() => tmp.cleanup());
+  const w = await buildWorld(tmp.path, INTERNAL_ON_SMALL_TMPFS);
   await resetWorld(w);
   const clean = await runChild(w.dirs.stateDir, w.op, '');
   assert.equal(clean.code, 0, outcomeText(clean));
   const after = await pictureOf(w.dirs, DOMAIN);
-  const images = w.dirs.imageDirs[0]!;
   const failures: number[] = [];
-  const stuck: number[] = [];
   let fitted = -1;
-  // The filler is ours: take it out of the picture's listing before comparing.
-  const withoutFiller = (p: WorldPicture): WorldPicture => ({ ...p, images: p.images.map((l) => l.filter((e) => !e.startsWith('filler '))) });
-  // Rooms of 0, 32, 64… KiB: the failure lands on the first, second, third image in turn.
-  for (let room = 0; room <= 4096 * KiB && fitted < 0; room += (FULL ? 16 : 128) * KiB) {
+  // Rooms of 0, 16, 32… KiB in the full run; 0, 64 KiB and doubling by default.
+  const next = (room: number): number => (FULL ? room + 16 * KiB : Math.max(64 * KiB, room * 2));
+  for (let room = 0; room <= 8192 * KiB && fitted < 0; room = next(room)) {
     await resetWorld(w);
-    const aside = `${images}.aside`;
-    await rename(images, aside);
-    await mountTmpfs(images, 32 << 20);
-    try {
-      await run('cp', ['-a', '--sparse=always', `${aside}/.`, images]);
-      await fillLeaving(images, room);
+    await onFullTmpfs(w, room, async () => {
       const res = await runAndRecover(w, w.op, after);
-      let picture = withoutFiller(res.picture);
-      if (res.failed && picture.openJournalEntries > 0) {
-        // Undoing a tag also writes to the image: on a disk that is still full the undo
-        // can fail too. The entry then stays open (the domain refuses operations, naming
-        // it) until space comes back; then recovery must finish it, wholly before.
-        stuck.push(room);
-        await rm(join(images, 'filler'));
-        const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
-        assert.equal(recovery.code, 0, `room ${room}: recovery with space back: ${outcomeText(recovery)}`);
-        picture = withoutFiller(await pictureOf(w.dirs, DOMAIN));
-      }
+      const picture = withoutFiller(res.picture);
+      // The check comes before any tag, so no entry is ever left open for lack of space.
+      assert.equal(picture.openJournalEntries, 0, `room ${room}: a journal entry stayed open`);
       const side = classify(picture, w.before, after);
       if (res.failed) {
         assert.match(res.error, /No space left on device/, `room ${room}: unclear error '${res.error}'`);
@@ -133,14 +183,9 @@ test('ENOSPC while tagging 3 images for an internal snapshot: wholly before (onc
         assert.equal(side, 'after', `room ${room}: succeeded but not wholly after:\n${describeDifference(picture, after)}`);
         fitted = room;
       }
-    } finally {
-      await unmount(images);
-      await rm(images, { recursive: true, force: true });
-      await rename(aside, images);
-    }
+    });
   }
-  t.diagnostic(`internal snapshot refused for lack of space with ${failures.length} rooms (0…${failures.at(-1)} bytes), fitted at ${fitted}; ` +
-    `undo itself short of space (entry left open until space came back) at rooms ${stuck.join(', ') || 'none'}`);
+  t.diagnostic(`internal snapshot refused for lack of space with ${failures.length} rooms (0…${failures.at(-1)} bytes), fitted at ${fitted}`);
   assert.ok(failures.length > 0, 'the smallest room did not fail');
   assert.ok(fitted > 0, 'the snapshot never fitted');
 });

@@ -18,6 +18,7 @@ import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js'
 import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
+import { checkInternalSnapshotSpace } from './internal-snapshot-space.js';
 import { createOverlayFile } from './overlay-file.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
@@ -105,6 +106,8 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0);
   checkDuplicate();
   const newDomain = domainAfterSnapshot(domain, actions);
+  // A tag that fits on one disk but not the next could not be undone on a full disk either.
+  await checkInternalSnapshotSpace(def.name, actions.flatMap((a) => (a.kind === 'internal' ? [{ image: a.image, tag: a.tag }] : [])));
 
   await runOfflineOperation(ctx, {
     kind: 'create',

@@ -28,6 +28,10 @@ export interface SnapshotRecord {
   /** Monotonic per domain: the order snapshots were created (or redefined) in. */
   creationOrder: number;
   isCurrent: boolean;
+  /** The guest's filesystems were frozen through its agent while the disks were snapshotted (--quiesce). */
+  quiesced: boolean;
+  /** How many filesystems the agent froze; null when not quiesced or not known. */
+  frozenFilesystems: number | null;
 }
 
 /** How a journal entry ended. `committed` may still be open while post-commit work runs. */

@@ -77,6 +77,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX journal_open ON journal(domain_uuid) WHERE closed_at IS NULL;
     `,
   },
+  {
+    description: 'snapshots: whether the guest filesystems were frozen (--quiesce)',
+    // Columns with defaults: every existing snapshot reads as not quiesced, which is what
+    // the builds before this one did (they recorded the freeze in the journal only).
+    sql: `
+      ALTER TABLE snapshots ADD COLUMN quiesced INTEGER NOT NULL DEFAULT 0 CHECK (quiesced IN (0, 1));
+      -- How many filesystems the guest agent froze; NULL when unknown or not quiesced.
+      ALTER TABLE snapshots ADD COLUMN frozen_filesystems INTEGER
+        CHECK (frozen_filesystems IS NULL OR (quiesced = 1 AND frozen_filesystems >= 0));
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -14,6 +14,8 @@ interface SnapshotRow {
   parent: string | null;
   creation_order: number;
   is_current: number;
+  quiesced: number;
+  frozen_filesystems: number | null;
 }
 
 function fromRow(row: SnapshotRow): SnapshotRecord {
@@ -24,6 +26,8 @@ function fromRow(row: SnapshotRow): SnapshotRecord {
     parent: row.parent,
     creationOrder: row.creation_order,
     isCurrent: row.is_current === 1,
+    quiesced: row.quiesced === 1,
+    frozenFilesystems: row.frozen_filesystems,
   };
 }
 
@@ -99,6 +103,16 @@ export class SnapshotTable {
       'UPDATE snapshots SET xml = ?, parent = ? WHERE domain_uuid = ? AND name = ?',
     ).run(patch.xml ?? cur.xml, patch.parent === undefined ? cur.parent : patch.parent, domainUuid, name));
     return true;
+  }
+
+  /**
+   * Records that snapshot `name` was taken with the guest's filesystems frozen
+   * (`frozenFilesystems` of them, null when unknown); false when there is no such snapshot.
+   */
+  setQuiesced(domainUuid: string, name: string, frozenFilesystems: number | null): boolean {
+    return withSqliteErrors(`recording the freeze of snapshot '${name}'`, () => this.#db.prepare(
+      'UPDATE snapshots SET quiesced = 1, frozen_filesystems = ? WHERE domain_uuid = ? AND name = ?',
+    ).run(frozenFilesystems, domainUuid, name).changes > 0);
   }
 
   /** Makes `name` the current snapshot, or clears the current snapshot when `name` is null. */

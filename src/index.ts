@@ -5,4 +5,4 @@ export { Domain } from './api/domain.js';
 export { DomainSnapshot } from './api/domain-snapshot.js';
 export { VirError, VirErrorCode, VirErrorDomain, isVirError } from './api/errors.js';
 export * from './api/flags.js';
-export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef } from './drivers/driver.js';
+export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';

@@ -1,5 +1,9 @@
 /** A snapshot handle (virDomainSnapshotPtr): a domain plus a snapshot name. */
 import type { Domain } from './domain.js';
+import type { SnapshotQuiesceInfo } from '../drivers/driver.js';
+
+export type { SnapshotQuiesceInfo };
+import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags } from './flag-checks.js';
 import { SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags } from './flags.js';
 
@@ -35,6 +39,18 @@ export class DomainSnapshot {
     return (await this.listChildrenNames(flags)).map((n) => new DomainSnapshot(this.domain, n));
   }
   async isCurrent(): Promise<boolean> { return this.driver.snapshotIsCurrent(this.dom, this.name); }
+  /**
+   * Beyond libvirt: whether the guest's filesystems were frozen through its agent while
+   * this snapshot's disks were taken (--quiesce), and how many. VIR_ERR_NO_SUPPORT from a
+   * driver that cannot quiesce (the test driver).
+   */
+  async getQuiesceInfo(): Promise<SnapshotQuiesceInfo> {
+    const driver = this.driver;
+    if (!driver.snapshotGetQuiesceInfo) {
+      throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOMAIN_SNAPSHOT, 'snapshotGetQuiesceInfo');
+    }
+    return driver.snapshotGetQuiesceInfo(this.dom, this.name);
+  }
   async hasMetadata(): Promise<boolean> { return this.driver.snapshotHasMetadata(this.dom, this.name); }
 
   /**

@@ -40,6 +40,17 @@ export interface DomainExtraInfo {
   security: { model: string; doi: string; label: string; enforcing: boolean } | null;
 }
 
+/**
+ * Whether a snapshot's disks were taken with the guest's filesystems frozen through its
+ * agent (--quiesce), and how many were frozen. snapvirt's own addition: libvirt keeps
+ * this nowhere after the snapshot returns.
+ */
+export interface SnapshotQuiesceInfo {
+  quiesced: boolean;
+  /** The number the agent reported; null when not quiesced, or when not known (a snapshot finished by crash recovery). */
+  frozenFilesystems: number | null;
+}
+
 /** virsh version's hypervisor line and `uri`/`hostname`. */
 export interface DriverIdentity {
   /** The hypervisor type, as virConnectGetType: "TEST", "QEMU". */
@@ -90,6 +101,8 @@ export interface HypervisorDriver {
   snapshotHasMetadata(dom: DomainRef, snapshot: string): Promise<boolean>;
   revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void>;
   snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void>;
+  /** Beyond libvirt: the freeze record of a snapshot. Drivers that never quiesce leave it out (the API reports NO_SUPPORT). */
+  snapshotGetQuiesceInfo?(dom: DomainRef, snapshot: string): Promise<SnapshotQuiesceInfo>;
 }
 
 /** Opens a driver for a URI whose scheme it registered for. */

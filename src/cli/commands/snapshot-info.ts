@@ -1,10 +1,19 @@
-/** snapshot-info: name, domain, current, state, location, parent, children, descendants, metadata. */
+/** snapshot-info: name, domain, current, state, location, parent, children, descendants, metadata (and, beyond virsh, quiesced). */
+import { VirError, VirErrorCode } from '../../api/errors.js';
 import { SnapshotListFlags } from '../../api/flags.js';
+import type { SnapshotQuiesceInfo } from '../../api/domain-snapshot.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
 
 const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
+
+/** `yes (2 filesystems frozen)`, `yes` when the number is unknown, or `no`. */
+function quiescedText(info: SnapshotQuiesceInfo): string {
+  if (!info.quiesced) return 'no';
+  if (info.frozenFilesystems === null) return 'yes';
+  return `yes (${info.frozenFilesystems} filesystem${info.frozenFilesystems === 1 ? '' : 's'} frozen)`;
+}
 
 /** `snapshot-info DOMAIN {SNAPSHOTNAME | --current}` */
 export const snapshotInfo: CommandDef = {
@@ -45,6 +54,12 @@ export const snapshotInfo: CommandDef = {
     ctl.print(field('Children:', await snapshot.numChildren(0)));
     ctl.print(field('Descendants:', await snapshot.numChildren(SnapshotListFlags.DESCENDANTS)));
     ctl.print(field('Metadata:', (await snapshot.hasMetadata()) ? 'yes' : 'no'));
+    // Beyond virsh, only where the driver records it (qemu): the test driver prints what virsh does.
+    const quiesce = await snapshot.getQuiesceInfo().catch((err: unknown) => {
+      if (err instanceof VirError && err.code === VirErrorCode.NO_SUPPORT) return undefined;
+      throw err;
+    });
+    if (quiesce) ctl.print(field('Quiesced:', quiescedText(quiesce)));
     return true;
   },
 };

@@ -27,7 +27,7 @@ import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
-  DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver,
+  DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver, SnapshotQuiesceInfo,
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
@@ -304,6 +304,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async snapshotHasMetadata(dom: DomainRef, snapshot: string): Promise<boolean> {
     this.#tree(dom).get(snapshot, SNAP);
     return true;
+  }
+
+  async snapshotGetQuiesceInfo(dom: DomainRef, snapshot: string): Promise<SnapshotQuiesceInfo> {
+    const { record } = loadDomain(this.store, dom);
+    const row = this.store.snapshots.get(record.uuid, this.#tree(dom).get(snapshot, SNAP).def.name);
+    return { quiesced: row?.quiesced === true, frozenFilesystems: row?.frozenFilesystems ?? null };
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {

@@ -134,13 +134,16 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         reused: reuse,
         ...(quiesce ? { quiesced: true } : {}),
       };
+      let frozen: number | undefined;
       await runOperation(ctx, lock, {
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
         steps: [...overlaySteps(plan, rt.runtimeDir), ...nodeSteps(qmp, plan, rt.runtimeDir)],
-        switch: quiesce ? () => quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)) : () => switchToOverlays(qmp, plan),
-        commit: (s) => commitLiveCreate(s, record.uuid, intent),
+        switch: quiesce
+          ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }
+          : () => switchToOverlays(qmp, plan),
+        commit: (s) => commitLiveCreate(s, record.uuid, frozen === undefined ? intent : { ...intent, frozenFilesystems: frozen }),
       });
     });
     // --halt: the domain is shut off once the snapshot is taken (libvirt's reason: from snapshot).
@@ -153,12 +156,14 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
  * The switch with the guest's filesystems frozen (qemu-guest-agent): freeze, one
  * transaction, thaw, the thaw on every path. SNAPVIRT_QUIESCE_TIMEOUT_MS bounds the
  * freeze (default 60 s); a freeze that times out fails the snapshot after thawing.
+ * Returns how many filesystems the agent froze (recorded with the snapshot).
  */
-async function quiescedSwitch(ctx: TxnContext, runtimeDir: string, fn: () => Promise<void>): Promise<void> {
+async function quiescedSwitch(ctx: TxnContext, runtimeDir: string, fn: () => Promise<void>): Promise<number | undefined> {
   const env = Number(process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS);
   const freezeTimeoutMs = Number.isFinite(env) && env > 0 ? env : 60_000;
-  const { thawError } = await freezeAround(qemuRuntimePaths(runtimeDir).guestAgentSocket, fn, { freezeTimeoutMs });
+  const { frozen, thawError } = await freezeAround(qemuRuntimePaths(runtimeDir).guestAgentSocket, fn, { freezeTimeoutMs });
   if (thawError) ctx.warn(`the guest's filesystems may still be frozen: ${thawError.message}`);
+  return frozen;
 }
 
 /** The definition with the plan's disks on their overlays. */

@@ -63,8 +63,13 @@ export interface LiveCreateIntent {
   persistentXml: string | null;
   liveXml: string;
   disks: { target: string; overlayPath: string; overlayNode: string }[];
-  /** --quiesce: the guest's filesystems were frozen by its agent around the switch. */
+  /**
+   * --quiesce: the switch runs only once the guest agent froze the filesystems, so a
+   * committed (or rolled-forward) quiesced snapshot is recorded as frozen.
+   */
   quiesced?: boolean;
+  /** How many filesystems the freeze froze: known in the process that froze them, not to recovery. */
+  frozenFilesystems?: number;
   /** --reuse-external: the overlays are the user's files, not snapvirt's. */
   reused?: boolean;
   /** With a memory state: the guest was running and is paused during the save; recovery resumes it. */
@@ -202,6 +207,7 @@ export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateI
       applyCreation(tree, def);
       saveTree(store, uuid, tree);
     }
+    if (intent.quiesced) store.snapshots.setQuiesced(uuid, def.name, intent.frozenFilesystems ?? null);
   }
   const rec = store.domains.get(uuid);
   if (!rec) return;

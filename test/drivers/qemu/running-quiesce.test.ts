@@ -2,8 +2,10 @@
  * --quiesce with a real guest agent: a tiny Linux guest (Debian's cloud kernel,
  * busybox-static and qemu-guest-agent, built by live/guest/build-guest.sh from
  * `apt-get download` + `dpkg-deb -x`) appends to a file on an ext4 disk in a loop. A
- * quiesced snapshot's image is a clean filesystem (e2fsck -fn, no journal to replay); a
- * freeze that times out fails the snapshot, changes nothing, and leaves the guest thawed.
+ * quiesced snapshot's image is a clean filesystem (e2fsck -fn, no journal to replay) and
+ * the snapshot records the freeze (library and snapshot-info), also when crash recovery
+ * finishes it; a freeze that times out fails the snapshot, changes nothing, records
+ * nothing, and leaves the guest thawed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +19,9 @@ import { VirError, VirErrorCode } from '../../../src/api/errors.js';
 import { GuestAgent } from '../../../src/drivers/qemu/live/guest-agent.js';
 import { qemuRuntimePaths } from '../../../src/drivers/qemu/live/qemu-process.js';
 import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
+import { main } from '../../../src/cli/main.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
+import { runChildOp } from '../../helpers/run-child-op.js';
 import { killAllQemu, queryBlock } from './live/running-env.js';
 
 const run = promisify(execFile);
@@ -43,6 +47,22 @@ async function waitThawed(sock: string): Promise<unknown> {
     await new Promise((r) => setTimeout(r, 200));
   } while (Date.now() < deadline);
   return status;
+}
+
+/** `snapvirt -c qemu:///session snapshot-info guest NAME` in this process; its stdout. */
+async function snapshotInfo(stateDir: string, name: string): Promise<string> {
+  let out = '';
+  let err = '';
+  const saved = process.env.SNAPVIRT_STATE_DIR;
+  process.env.SNAPVIRT_STATE_DIR = stateDir;
+  try {
+    const status = await main(['-c', 'qemu:///session', 'snapshot-info', 'guest', name], { out: (t) => { out += t; }, err: (t) => { err += t; } });
+    assert.equal(status, 0, err);
+  } finally {
+    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
+    else process.env.SNAPVIRT_STATE_DIR = saved;
+  }
+  return out;
 }
 
 async function waitForAgent(sock: string): Promise<void> {
@@ -97,6 +117,9 @@ test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out f
   await dom.snapshotCreateXML('<domainsnapshot><name>q</name></domainsnapshot>', C.DISK_ONLY | C.QUIESCE);
   t.diagnostic(`quiesced snapshot (freeze + transaction + thaw, whole call): ${(performance.now() - started).toFixed(0)} ms`);
   assert.equal(await waitThawed(sock), 'thawed');
+  // The snapshot records the freeze: the guest's one real filesystem (/mnt/data on vda).
+  assert.deepEqual(await (await dom.snapshotLookupByName('q')).getQuiesceInfo(), { quiesced: true, frozenFilesystems: 1 });
+  assert.match(await snapshotInfo(env.stateDir, 'q'), /^Metadata: {7}yes\nQuiesced: {7}yes \(1 filesystem frozen\)\n/m);
 
   // A freeze that cannot finish in time: the snapshot fails, nothing changes, the guest ends thawed.
   const before = { files: (await readdir(env.imageDir)).sort(), blocks: await queryBlock(dom), snaps: await dom.snapshotListNames() };
@@ -115,7 +138,19 @@ test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out f
 
   // Control: an unquiesced snapshot of the same guest catches ext4 with its journal in use.
   await dom.snapshotCreateXML('<domainsnapshot><name>u</name></domainsnapshot>', C.DISK_ONLY);
-  await dom.destroy();
+  assert.deepEqual(await (await dom.snapshotLookupByName('u')).getQuiesceInfo(), { quiesced: false, frozenFilesystems: null });
+  assert.match(await snapshotInfo(env.stateDir, 'u'), /^Quiesced: {7}no\n/m);
+
+  // Killed after the switch (the freeze and thaw are done): recovery rolls the snapshot
+  // forward and records it quiesced; how many filesystems froze only the dead process knew.
+  const child = await runChildOp(env.stateDir, 'live-create.switch.after=crash',
+    ['create', 'guest', '<domainsnapshot><name>k</name></domainsnapshot>', String(C.DISK_ONLY | C.QUIESCE)]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const reopened = await (await env.reopen()).domainLookupByName('guest');
+  assert.deepEqual(await (await reopened.snapshotLookupByName('k')).getQuiesceInfo(), { quiesced: true, frozenFilesystems: null });
+  assert.match(await snapshotInfo(env.stateDir, 'k'), /^Quiesced: {7}yes\n/m);
+  assert.equal(await waitThawed(sock), 'thawed');
+  await reopened.destroy();
   const unquiesced = join(env.imageDir, 'unquiesced.raw');
   await run('qemu-img', ['convert', '-O', 'raw', join(env.imageDir, 'data.q'), unquiesced]);
   assert.match((await run('dumpe2fs', ['-h', unquiesced])).stdout, /needs_recovery/);

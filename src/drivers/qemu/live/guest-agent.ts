@@ -113,9 +113,12 @@ export interface FreezeOptions {
  * happened: after a failure or a timed-out freeze (which may still complete in the
  * guest) the thaw goes through a fresh, resynchronised session, since late replies would
  * otherwise be taken for the thaw's. A freeze that fails throws (after the thaw); a thaw
- * that fails is returned as `thawError` for the caller to report.
+ * that fails is returned as `thawError` for the caller to report. `frozen` is the number
+ * of filesystems the agent froze (undefined if its reply did not say).
  */
-export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, opts: FreezeOptions = {}): Promise<{ result: T; frozen: number; thawError?: Error }> {
+export async function freezeAround<T>(
+  socketPath: string, fn: () => Promise<T>, opts: FreezeOptions = {},
+): Promise<{ result: T; frozen: number | undefined; thawError?: Error }> {
   const freezeTimeoutMs = opts.freezeTimeoutMs ?? 60_000;
   const thawTimeoutMs = opts.thawTimeoutMs ?? 10_000;
   let agent: GuestAgent | undefined = await GuestAgent.connect(socketPath, thawTimeoutMs);
@@ -157,10 +160,11 @@ export async function freezeAround<T>(socketPath: string, fn: () => Promise<T>, 
     agent?.close();
     agent = undefined;
   };
-  let frozen: number;
+  let frozen: number | undefined;
   try {
     const reply = await agent.execute('guest-fsfreeze-freeze', undefined, freezeTimeoutMs);
-    frozen = typeof reply === 'number' ? reply : 0;
+    // The agent answers with the number of filesystems it froze; anything else: unknown.
+    frozen = typeof reply === 'number' && Number.isSafeInteger(reply) && reply >= 0 ? reply : undefined;
   } catch (err) {
     inSync = false;
     await thaw(true);

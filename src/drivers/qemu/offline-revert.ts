@@ -30,7 +30,7 @@ import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
 import { imageInfo, snapshotApply, snapshotCreate } from './qemu-img.js';
-import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -89,7 +89,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     steps,
     cleanup,
     commit() {
-      store.domains.update(record.uuid, { persistentXml: domainRecordXml(target) });
+      storeDomainDefinition(store, record.uuid, target);
       tree.setCurrent(name);
       saveTree(store, record.uuid, tree);
       updateOfflineDomainState(store, record.uuid, { created, forgotten: discard, shutoffReason: ShutoffReason.FROM_SNAPSHOT });

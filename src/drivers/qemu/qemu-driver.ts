@@ -18,7 +18,10 @@
  */
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { DomainState, DomainUndefineFlags as U, SnapshotListFlags as L, ShutoffReason } from '../../api/flags.js';
+import {
+  DomainState, DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotListFlags as L, SnapshotRevertFlags as R, ShutoffReason,
+} from '../../api/flags.js';
+import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { checkDomainName } from '../../conf/name-rules.js';
@@ -33,19 +36,22 @@ import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
 import { createQemuTxnContext, recoverOfflineJournal, withOfflineLock } from './offline-operation.js';
 import { forgetOfflineDomainState, PersistedShutoffReasons } from './offline-domain-state.js';
-import type { TxnContext } from '../../txn/index.js';
+import { lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import { domainRecordXml, loadDomain, loadTree, noDomainByName } from './snapshot-catalog.js';
 import {
-  destroyDomain, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
+  destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './running-domains.js';
 import { createRunningSnapshot } from './running-snapshot-create.js';
 import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
 import { deleteRunningSnapshot } from './running-snapshot-delete.js';
 import { registerRunningHandlers } from './running-txn.js';
+import {
+  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, makeTransient, registerTransientHandlers, transientDomainGone,
+} from './transient-domain.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 const QEMU_VERSION = 7_002_022;
@@ -57,11 +63,6 @@ function unsupportedFlags(flags: number, allowed: number, fn: string): void {
     throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
       `unsupported flags (0x${(flags & ~allowed).toString(16)}) in function ${fn}`);
   }
-}
-
-/** The error for everything that needs a running QEMU process (live driver not present). */
-function needsLiveDriver(what: string): Error {
-  return virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.QEMU, `${what}: running domains are not supported by this build (offline QEMU driver only)`);
 }
 
 /** The offline QEMU driver over one state store. */
@@ -90,13 +91,15 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Domains ----
 
   async listAllDomains(flags: number): Promise<DomainRef[]> {
-    const records = this.store.domains.list().filter((r) => r.persistentXml !== null);
+    const records = [];
+    // A transient domain whose QEMU died is forgotten on the way.
+    for (const r of this.store.domains.list()) if (!await transientDomainGone(this.ctx, r.uuid)) records.push(r);
     // Probing each recorded QEMU also marks those that died as shut off.
     const active = new Set<string>();
     for (const r of records) if (r.runtime !== null && await isDomainRunning(this.ctx, r.uuid)) active.add(r.uuid);
     return records
       .filter((r) => domainMatchesListFlags({
-        active: active.has(r.uuid), persistent: true, autostart: r.autostart,
+        active: active.has(r.uuid), persistent: r.persistent, autostart: r.autostart,
         snapshotCount: this.store.snapshots.list(r.uuid).length,
       }, flags))
       .map((r) => this.#ref(r.uuid, r.name));
@@ -104,13 +107,13 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainLookupByName(name: string): Promise<DomainRef> {
     const rec = this.store.domains.getByName(name);
-    if (!rec) throw noDomainByName(name);
+    if (!rec || await transientDomainGone(this.ctx, rec.uuid)) throw noDomainByName(name);
     return this.#ref(rec.uuid, rec.name);
   }
 
   async domainLookupByUUID(uuid: string): Promise<DomainRef> {
     const rec = this.store.domains.get(uuid.toLowerCase());
-    if (!rec) throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
+    if (!rec || await transientDomainGone(this.ctx, rec.uuid)) throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
     return this.#ref(rec.uuid, rec.name);
   }
 
@@ -120,34 +123,36 @@ export class QemuOfflineDriver implements HypervisorDriver {
     throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching id ${id}`);
   }
 
-  async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
-    unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
-    if (flags & 0x1) validateAgainstSchema(xml, 'domain');
+  /** Parses domain XML for define and create: libvirt's schema check on request, name rules, a QEMU virt type. */
+  #parseDomain(xml: string, validate: boolean): DomainDef {
+    if (validate) validateAgainstSchema(xml, 'domain');
     const def = parseDomainXML(xml);
     checkDomainName(def.name);
     if (def.type !== 'qemu' && def.type !== 'kvm') {
       throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `virt type '${def.type}' is not supported by the QEMU driver`);
     }
-    const byName = this.store.domains.getByName(def.name);
-    const byUuid = this.store.domains.get(def.uuid);
-    if (byName && byName.uuid !== def.uuid) {
-      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `domain '${def.name}' is already defined with uuid ${byName.uuid}`);
-    }
-    if (byUuid && byUuid.name !== def.name) {
-      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `domain '${byUuid.name}' is already defined with uuid ${def.uuid}`);
-    }
+    return def;
+  }
+
+  async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
+    unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
+    const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
+    checkNameAndUuid(this.store, def);
     const persistentXml = domainRecordXml(def);
     await withOfflineLock(this.ctx, def.uuid, 'define', async () => {
       this.store.transaction(() => {
-        if (byUuid) this.store.domains.update(def.uuid, { persistentXml, persistent: true });
+        // Defining a running transient domain's XML makes it persistent; it runs on unchanged.
+        if (checkNameAndUuid(this.store, def)) this.store.domains.update(def.uuid, { persistentXml, persistent: true });
         else this.store.domains.insert({ uuid: def.uuid, name: def.name, persistentXml, liveXml: null, persistent: true, autostart: false, runtime: null });
       });
     });
     return this.#ref(def.uuid, def.name);
   }
 
-  async domainCreateXML(_xml: string, _flags: number): Promise<DomainRef> {
-    throw needsLiveDriver('virDomainCreateXML');
+  async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
+    unsupportedFlags(flags, CREATE_XML_FLAGS | 0x2 /* AUTODESTROY: refused with its own message */, 'qemuDomainCreateXML');
+    const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
+    return createDomainFromDef(this.ctx, def, flags);
   }
 
   async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
@@ -155,11 +160,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
       'qemuDomainUndefineFlags');
     await withOfflineLock(this.ctx, dom.uuid, 'undefine', async () => {
       const { record } = loadDomain(this.store, dom);
-      // libvirt turns a running domain transient; snapvirt keeps no transient qemu
-      // domains, and deleting the record under a running QEMU would orphan it.
+      if (!record.persistent) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot undefine transient domain');
+      // A running domain becomes transient and runs on (libvirt counts snapshots only for
+      // inactive domains; the metadata goes when the transient domain stops).
       if (await isDomainRunning(this.ctx, record.uuid)) {
-        throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU,
-          `cannot undefine running domain '${record.name}': destroy or shut it down first`);
+        makeTransient(this.store, record.uuid);
+        return;
       }
       const count = this.store.snapshots.list(record.uuid).length;
       if (count > 0 && !(flags & U.SNAPSHOTS_METADATA)) {
@@ -208,7 +214,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainGetExtraInfo(dom: DomainRef): Promise<DomainExtraInfo> {
     const { def, record } = loadDomain(this.store, dom);
-    return { osType: def.osType, persistent: true, autostart: record.autostart, managedSave: false, security: null };
+    return { osType: def.osType, persistent: record.persistent, autostart: record.autostart, managedSave: false, security: null };
   }
 
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
@@ -218,11 +224,13 @@ export class QemuOfflineDriver implements HypervisorDriver {
       const rt = await liveRuntime(this.ctx, dom.uuid);
       if (rt) return runningDomainXml(this.ctx, dom, rt, flags);
     }
-    return loadDomain(this.store, dom).record.persistentXml ?? '';
+    // A transient domain has only its live definition (libvirt formats it without the id).
+    const { record } = loadDomain(this.store, dom);
+    return record.persistentXml ?? record.liveXml ?? '';
   }
 
   async domainIsActive(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return isDomainRunning(this.ctx, dom.uuid); }
-  async domainIsPersistent(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return true; }
+  async domainIsPersistent(dom: DomainRef): Promise<boolean> { return loadDomain(this.store, dom).record.persistent; }
 
   async domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string> {
     loadDomain(this.store, dom);
@@ -232,6 +240,9 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
+    if ((flags & C.HALT) && !loadDomain(this.store, dom).record.persistent) {
+      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot halt after transient domain snapshot');
+    }
     if (await isDomainRunning(this.ctx, dom.uuid)) return createRunningSnapshot(this.ctx, dom, xml, flags);
     return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
   }
@@ -313,6 +324,10 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    if (!loadDomain(this.store, dom).record.persistent) {
+      await this.#revertTransient(dom, snapshot, flags);
+      return;
+    }
     if (await revertNeedsProcess(this.ctx, dom, snapshot, flags)) {
       const end = await revertWithProcess(this.ctx, dom, snapshot, flags);
       if (end === 'shutoff') this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
@@ -321,6 +336,26 @@ export class QemuOfflineDriver implements HypervisorDriver {
     }
     await withOfflineLock(this.ctx, dom.uuid, 'snapshot-revert', () => revertOfflineSnapshot(this.ctx, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
+  }
+
+  /**
+   * Revert of a transient domain: it has no definition to stay shut off with, so a
+   * snapshot without a running state needs --running or --paused (libvirt's check); and a
+   * revert that leaves it stopped (QEMU failed to start again) makes it vanish.
+   */
+  async #revertTransient(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    const { state } = this.#tree(dom).get(snapshot, SNAP).def;
+    if (state !== 'running' && state !== 'paused' && !(flags & (R.RUNNING | R.PAUSED))) {
+      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU,
+        'transient domain needs to request run or pause to revert to inactive snapshot');
+    }
+    try {
+      await revertWithProcess(this.ctx, dom, snapshot, flags);
+    } finally {
+      await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', async () => {
+        if (!await isDomainRunning(this.ctx, dom.uuid)) forgetStoppedTransient(this.ctx, dom.uuid);
+      });
+    }
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
@@ -336,6 +371,7 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   const ctx = createQemuTxnContext(store);
   // Before recovery: interrupted operations on running domains need their handlers.
   registerRunningHandlers(ctx);
+  registerTransientHandlers(ctx);
   try {
     await recoverOfflineJournal(ctx);
   } catch (err) {

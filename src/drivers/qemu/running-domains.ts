@@ -6,6 +6,8 @@
  * monitor for the time of the call. A QEMU that died is noticed on the next call and the
  * domain marked shut off ("crashed"); a guest that powered off (QEMU runs with
  * -no-shutdown, so it stays in status 'shutdown') is stopped and marked "shutdown".
+ * A transient domain exists only while it runs: stopped, it is forgotten
+ * (forgetStoppedTransient), as libvirt removes it.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -23,7 +25,9 @@ import {
   formatRuntime, nextDomainId, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime,
 } from './running-runtime.js';
 import { domainRecordXml, loadDomain } from './snapshot-catalog.js';
-import { readOfflineDomainState, updateOfflineDomainState, writeOfflineDomainState } from './offline-domain-state.js';
+import {
+  forgetOfflineDomainState, readOfflineDomainState, updateOfflineDomainState, writeOfflineDomainState,
+} from './offline-domain-state.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
@@ -58,7 +62,9 @@ function markShutOff(ctx: TxnContext, uuid: string, seen: string | null, reason:
   ctx.store.transaction(() => {
     const rec = ctx.store.domains.get(uuid);
     if (!rec || rec.runtime !== seen) return;
-    ctx.store.domains.update(uuid, { runtime: null, liveXml: null });
+    // A transient domain keeps its only definition until it is forgotten, which needs its
+    // lock (a revert stops and restarts it under the lock, from that definition).
+    ctx.store.domains.update(uuid, rec.persistent ? { runtime: null, liveXml: null } : { runtime: null });
   });
   reasonsOf(ctx).set(uuid, reason);
   // Persisted with the offline driver's per-domain state: domstate in the next process says why.
@@ -94,7 +100,7 @@ export async function isDomainRunning(ctx: TxnContext, uuid: string): Promise<bo
 /** The running domain with id `id` (its QEMU alive), if any. */
 export async function runningDomainWithId(ctx: TxnContext, id: number): Promise<{ uuid: string; name: string } | undefined> {
   for (const rec of ctx.store.domains.list()) {
-    if (rec.persistentXml === null || parseRuntime(rec.runtime)?.id !== id) continue;
+    if (parseRuntime(rec.runtime)?.id !== id) continue;
     if (await liveRuntime(ctx, rec.uuid)) return { uuid: rec.uuid, name: rec.name };
   }
   return undefined;
@@ -128,8 +134,41 @@ export interface StartOptions {
 }
 
 /**
- * Starts the domain's QEMU from its persistent definition; the caller holds the domain
- * lock. The monitor connection is closed before returning: the process lives on alone.
+ * Spawns the QEMU of domain `uuid` from `def` in its runtime directory and returns the
+ * runtime to record; the caller holds the domain lock and records it. The monitor
+ * connection is closed before returning: the process lives on alone.
+ */
+export async function launchQemu(ctx: TxnContext, uuid: string, def: DomainDef, opts: StartOptions): Promise<DomainRuntime> {
+  const runtimeDir = runtimeDirFor(ctx.store.stateDir, uuid);
+  // Under the lock, a QEMU in our runtime dir that the store does not know is the orphan
+  // of a start that was killed before it recorded the process: it must not run twice.
+  if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
+  await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
+  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused || opts.incoming === true, incoming: opts.incoming });
+  await proc.qmp.close().catch(() => undefined);
+  return {
+    runtimeDir,
+    id: nextDomainId(ctx.store),
+    pid: proc.pid,
+    state: opts.paused ? 'paused' : 'running',
+    reason: opts.reason ?? (opts.paused ? PausedReason.USER : RunningReason.BOOTED),
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** Drops the shut-off reason kept for domain `uuid` (in this connection and in the state dir): it runs again. */
+export function forgetShutoffReason(ctx: TxnContext, uuid: string): void {
+  clearShutoffReason(ctx, uuid);
+  const state = readOfflineDomainState(ctx.store, uuid);
+  if (state.shutoffReason !== undefined) {
+    delete state.shutoffReason;
+    writeOfflineDomainState(ctx.store, uuid, state);
+  }
+}
+
+/**
+ * Starts the domain's QEMU from its definition (persistent, or a transient domain's own);
+ * the caller holds the domain lock.
  */
 export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: StartOptions): Promise<DomainRuntime> {
   const { store } = ctx;
@@ -138,21 +177,8 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is already running');
   }
   const def = opts.def ?? persistent;
-  const runtimeDir = runtimeDirFor(store.stateDir, record.uuid);
-  // Under the lock, a QEMU in our runtime dir that the store does not know is the orphan
-  // of a start that was killed before it recorded the process: it must not run twice.
-  if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
-  await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
-  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused || opts.incoming === true, incoming: opts.incoming });
-  await proc.qmp.close().catch(() => undefined);
-  const rt: DomainRuntime = {
-    runtimeDir,
-    id: nextDomainId(store),
-    pid: proc.pid,
-    state: opts.paused ? 'paused' : 'running',
-    reason: opts.reason ?? (opts.paused ? PausedReason.USER : RunningReason.BOOTED),
-    startedAt: new Date().toISOString(),
-  };
+  const rt = await launchQemu(ctx, record.uuid, def, opts);
+  const { runtimeDir } = rt;
   try {
     store.transaction(() => store.domains.update(record.uuid, { runtime: formatRuntime(rt), liveXml: domainRecordXml(def) }));
   } catch (err) {
@@ -160,12 +186,7 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
     await terminateQemuIn(runtimeDir, 0);
     throw err;
   }
-  clearShutoffReason(ctx, record.uuid);
-  const state = readOfflineDomainState(store, record.uuid);
-  if (state.shutoffReason !== undefined) {
-    delete state.shutoffReason;
-    writeOfflineDomainState(store, record.uuid, state);
-  }
+  forgetShutoffReason(ctx, record.uuid);
   return rt;
 }
 
@@ -189,6 +210,28 @@ export async function stopDomainLocked(ctx: TxnContext, dom: DomainRef, reason: 
   markShutOff(ctx, dom.uuid, text, reason);
 }
 
+/**
+ * Forgets transient domain `uuid` if it is not running, as libvirt's
+ * qemuDomainRemoveInactive: its record and snapshot metadata go; its disk images, and
+ * the files its snapshots created, stay on disk (they become the user's). The caller
+ * holds the lock. True when the domain was forgotten.
+ */
+export function forgetStoppedTransient(ctx: TxnContext, uuid: string): boolean {
+  const { store } = ctx;
+  const gone = store.transaction(() => {
+    const rec = store.domains.get(uuid);
+    if (!rec || rec.persistent || rec.runtime !== null) return false;
+    store.snapshots.deleteAll(uuid);
+    store.domains.delete(uuid);
+    return true;
+  });
+  if (gone) {
+    forgetOfflineDomainState(store, uuid);
+    clearShutoffReason(ctx, uuid);
+  }
+  return gone;
+}
+
 /** virDomainDestroyFlags. */
 export async function destroyDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<void> {
   if (flags & ~(DESTROY_GRACEFUL | 2)) {
@@ -198,6 +241,7 @@ export async function destroyDomain(ctx: TxnContext, dom: DomainRef, flags: numb
   await lockDomain(ctx, dom.uuid, 'destroy', async () => {
     await requireRunning(ctx, dom);
     await stopDomainLocked(ctx, dom, ShutoffReason.DESTROYED, (flags & DESTROY_GRACEFUL) ? 60_000 : 5000);
+    forgetStoppedTransient(ctx, dom.uuid);
   });
 }
 
@@ -263,6 +307,7 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
       // The guest powered off; QEMU waits because of -no-shutdown. Finish it as libvirt does.
       await lockDomain(ctx, dom.uuid, 'shutdown', async () => {
         if (runtimeOf(ctx.store, dom.uuid)?.runtimeDir === rt.runtimeDir) await stopDomainLocked(ctx, dom, ShutoffReason.SHUTDOWN);
+        forgetStoppedTransient(ctx, dom.uuid);
       });
       return { state: DomainState.SHUTOFF, reason: ShutoffReason.SHUTDOWN };
     }

@@ -32,7 +32,7 @@ import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
 import { LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
-import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -187,7 +187,7 @@ export async function revertExternalWithMemory(
     intent: { snapshot: snap.name, flags, memory: memFile },
     steps,
     commit: (s) => {
-      s.domains.update(record.uuid, { persistentXml: domainRecordXml(target) });
+      storeDomainDefinition(s, record.uuid, target);
       const tree = loadTree(s, record.uuid);
       tree.setCurrent(snap.name);
       saveTree(s, record.uuid, tree);

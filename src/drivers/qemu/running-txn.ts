@@ -214,7 +214,8 @@ export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateI
   // Listed as snapvirt's own images: the offline paths may discard them when no longer needed.
   if (!intent.reused) updateOfflineDomainState(store, uuid, { created: intent.disks.map((d) => d.overlayPath) });
   const change: { persistentXml?: string; liveXml?: string } = {};
-  if (intent.persistentXml !== null) change.persistentXml = domainRecordXml(parseDomainXML(intent.persistentXml));
+  // A transient domain has no persistent definition to move (undefined since the plan, or never defined).
+  if (intent.persistentXml !== null && rec.persistent) change.persistentXml = domainRecordXml(parseDomainXML(intent.persistentXml));
   // The live definition only matters while this QEMU is the one recorded.
   if (parseRuntime(rec.runtime)?.runtimeDir === intent.runtimeDir) change.liveXml = intent.liveXml;
   store.domains.update(uuid, change);

@@ -13,9 +13,10 @@ import { formatSnapshotXML, parseSnapshotXML } from '../../conf/snapshot-xml.js'
 import { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { DomainRecord, Store } from '../../store/index.js';
 
-/** A persistent domain as the driver works with it. */
+/** A domain as the driver works with it. */
 export interface LoadedDomain {
   record: DomainRecord;
+  /** The persistent definition; for a transient domain, the one it runs (and restarts) with. */
   def: DomainDef;
 }
 
@@ -27,10 +28,22 @@ export function noDomainByName(name: string): Error {
 /** Loads the domain a handle refers to (by UUID, as libvirt resolves virDomainPtr). */
 export function loadDomain(store: Store, dom: DomainRef): LoadedDomain {
   const record = store.domains.get(dom.uuid);
-  if (!record || record.persistentXml === null) {
+  const xml = record?.persistentXml ?? record?.liveXml;
+  if (!record || !xml) {
     throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${dom.uuid}' (${dom.name})`);
   }
-  return { record, def: parseDomainXML(record.persistentXml) };
+  return { record, def: parseDomainXML(xml) };
+}
+
+/**
+ * Stores `def` as the domain's definition: the persistent one, or for a transient domain
+ * (which has none, and the schema keeps it so) the live one it is restarted from. Runs
+ * inside the caller's transaction.
+ */
+export function storeDomainDefinition(store: Store, uuid: string, def: DomainDef): void {
+  const xml = domainRecordXml(def);
+  if (store.domains.get(uuid)?.persistent === false) store.domains.update(uuid, { liveXml: xml });
+  else store.domains.update(uuid, { persistentXml: xml });
 }
 
 /** The domain's snapshot tree, rebuilt from the store (parents linked in creation order). */

@@ -1,0 +1,175 @@
+/**
+ * Transient QEMU domains, with libvirt's semantics: virDomainCreateXML starts a domain
+ * from XML without defining it; it is listed while it runs and vanishes when it stops
+ * (destroy, a guest power-off, a QEMU that died), with its snapshot metadata. Undefining
+ * a running persistent domain makes it transient; defining a running transient domain's
+ * XML makes it persistent again (qemu-driver.ts, domainDefineXML).
+ *
+ * In the store a transient domain is a row with `persistent = 0`, no persistent XML and
+ * its one definition in `live_xml` (the schema has allowed this from the start, so old
+ * state directories need no migration). create runs on the txn engine: journal, one step
+ * that starts QEMU (undo: kill it), then one SQLite commit that records the domain. A
+ * crash before the commit leaves an open entry whose rollback kills the QEMU: there is
+ * never a QEMU without its record, nor a record without its QEMU.
+ */
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import type { Store } from '../../store/index.js';
+import {
+  declareOperationKind, lockDomain, recoverDomain, resourceString, runOperation, tryAcquireDomainLock,
+  type TxnContext,
+} from '../../txn/index.js';
+import type { DomainRef } from '../driver.js';
+import { isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
+import { forgetMonitor } from './running-monitor.js';
+import { forgetShutoffReason, forgetStoppedTransient, launchQemu, liveRuntime } from './running-domains.js';
+import { formatRuntime, parseRuntime, runtimeDirFor, type DomainRuntime } from './running-runtime.js';
+import { domainRecordXml } from './snapshot-catalog.js';
+
+/** The operation kind of virDomainCreateXML. */
+export const DOMAIN_CREATE = 'domain-create';
+/** Resource: a QEMU process started for a domain that is not recorded yet. */
+export const QEMU_PROCESS = 'qemu-process';
+
+declareOperationKind(DOMAIN_CREATE);
+
+/** virDomainCreateFlags */
+const START_PAUSED = 1 << 0;
+const START_AUTODESTROY = 1 << 1;
+const START_VALIDATE = 1 << 4;
+
+/** The flags domainCreateXML accepts (VALIDATE is handled by the driver before parsing). */
+export const CREATE_XML_FLAGS = START_PAUSED | START_VALIDATE;
+
+/** Registers the create operation's resource handler on a driver's txn context (before recovery). */
+export function registerTransientHandlers(ctx: TxnContext): void {
+  ctx.registry.registerResource(QEMU_PROCESS, {
+    async undo(r) {
+      const runtimeDir = resourceString(r, 'runtimeDir');
+      const uuid = resourceString(r, 'domainUuid');
+      // Recorded as the domain's QEMU, it is not a leftover of this create (defensive:
+      // an open create entry means its commit, which records it, did not happen).
+      if (parseRuntime(ctx.store.domains.get(uuid)?.runtime ?? null)?.runtimeDir === runtimeDir) return;
+      forgetMonitor(runtimeDir);
+      await terminateQemuIn(runtimeDir, 0);
+    },
+  });
+}
+
+/**
+ * virDomainObjListAdd's checks, in its order and with its messages: the same UUID under
+ * another name, then the same name with another UUID. Returns the domain with this
+ * name and UUID, if there is one.
+ */
+export function checkNameAndUuid(store: Store, def: DomainDef): { uuid: string; persistent: boolean } | undefined {
+  const byUuid = store.domains.get(def.uuid);
+  if (byUuid) {
+    if (byUuid.name !== def.name) {
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN,
+        `domain '${byUuid.name}' is already defined with uuid ${byUuid.uuid}`);
+    }
+    return { uuid: byUuid.uuid, persistent: byUuid.persistent };
+  }
+  const byName = store.domains.getByName(def.name);
+  if (byName) {
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN,
+      `domain '${byName.name}' already exists with uuid ${byName.uuid}`);
+  }
+  return undefined;
+}
+
+/**
+ * virDomainCreateXML for a checked definition: a new transient domain, started; or, for
+ * the XML of a persistent domain that is shut off, that domain started with `def` as its
+ * live definition (libvirt's behaviour: it stays persistent).
+ */
+export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags: number): Promise<DomainRef> {
+  if (flags & START_AUTODESTROY) {
+    // libvirtd destroys such a domain when the client's connection closes, even if the
+    // client crashed; without a daemon nothing outlives the client to do that.
+    throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.QEMU,
+      'autodestroy is not supported: snapvirt has no daemon to destroy the domain when the connection closes');
+  }
+  if (flags & ~CREATE_XML_FLAGS) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      `unsupported flags (0x${(flags & ~CREATE_XML_FLAGS).toString(16)}) in function qemuDomainCreateXML`);
+  }
+  const { store } = ctx;
+  checkNameAndUuid(store, def);
+  const paused = (flags & START_PAUSED) !== 0;
+  const rt = await lockDomain(ctx, def.uuid, 'create', async (lock) => {
+    // Re-checked under the lock: another process may have created or started it meanwhile.
+    const existing = checkNameAndUuid(store, def);
+    if (existing && await liveRuntime(ctx, existing.uuid)) {
+      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN, `domain '${def.name}' is already active`);
+    }
+    const runtimeDir = runtimeDirFor(store.stateDir, def.uuid);
+    let started: DomainRuntime | undefined;
+    await runOperation(ctx, lock, {
+      kind: DOMAIN_CREATE,
+      domain: { uuid: def.uuid, name: def.name },
+      intent: { runtimeDir, transient: !existing },
+      steps: [{
+        name: 'qemu.start',
+        resources: [{ kind: QEMU_PROCESS, runtimeDir, domainUuid: def.uuid }],
+        async do() {
+          started = await launchQemu(ctx, def.uuid, def, { paused });
+        },
+      }],
+      commit(s) {
+        if (!started) throw new Error('QEMU was not started');
+        const runtime = formatRuntime(started);
+        const liveXml = domainRecordXml(def);
+        // A namesake recorded by another process since the check loses the race here, in
+        // the commit: the rollback then stops our QEMU.
+        if (checkNameAndUuid(s, def)) s.domains.update(def.uuid, { runtime, liveXml });
+        else s.domains.insert({ uuid: def.uuid, name: def.name, persistentXml: null, liveXml, persistent: false, autostart: false, runtime });
+      },
+    });
+    return started!;
+  });
+  forgetShutoffReason(ctx, def.uuid);
+  return { uuid: def.uuid, name: def.name, id: rt.id };
+}
+
+/**
+ * virDomainUndefineFlags of a running persistent domain: it becomes transient and keeps
+ * running; its snapshot metadata stays until it stops (libvirt checks the snapshot count
+ * only for inactive domains). The caller holds the lock.
+ */
+export function makeTransient(store: Store, uuid: string): void {
+  store.transaction(() => {
+    const rec = store.domains.get(uuid);
+    if (!rec) return;
+    store.domains.update(uuid, {
+      persistent: false, persistentXml: null, autostart: false, liveXml: rec.liveXml ?? rec.persistentXml,
+    });
+  });
+}
+
+/**
+ * For lookups and listings: true when transient domain `uuid` has stopped and is gone. A
+ * QEMU that died is noticed here and the domain forgotten. A domain whose lock another
+ * operation holds (a revert restarting its QEMU) still exists.
+ */
+export async function transientDomainGone(ctx: TxnContext, uuid: string): Promise<boolean> {
+  const rec = ctx.store.domains.get(uuid);
+  if (!rec) return true;
+  if (rec.persistent) return false;
+  const rt = parseRuntime(rec.runtime);
+  if (rt && await isQemuRunningIn(rt.runtimeDir)) return false;
+  const lock = tryAcquireDomainLock(ctx.lockDir, uuid, 'transient-cleanup');
+  if (!lock) return false;
+  try {
+    // An operation a crash interrupted is finished first: it may need the record.
+    await recoverDomain(ctx, lock);
+    if (await liveRuntime(ctx, uuid)) return false;
+    forgetStoppedTransient(ctx, uuid);
+    return ctx.store.domains.get(uuid) === undefined;
+  } catch (err) {
+    ctx.warn(`cannot forget stopped transient domain '${rec.name}': ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  } finally {
+    lock.release();
+  }
+}

@@ -1,8 +1,8 @@
 /**
- * The QEMU driver (qemu:///system, qemu:///session) for shut-off domains: definitions and
- * snapshot metadata in the SQLite store under the state directory, disks handled with
- * qemu-img. Running a domain needs the live driver; until it exists those calls fail with
- * libvirt's "not supported" error instead of pretending.
+ * The QEMU driver (qemu:///system, qemu:///session): definitions and snapshot metadata
+ * in the SQLite store under the state directory; shut-off disks handled with qemu-img,
+ * running domains (persistent or transient) through their QEMU's monitor (running-*.ts,
+ * transient-domain.ts).
  *
  * Deliberate differences from libvirt 9.0's offline behaviour (for docs/COMPATIBILITY.md):
  * - every create/revert/delete is all-or-nothing and crash-safe (journal + recovery);

@@ -40,7 +40,7 @@ import { lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
-import { domainRecordXml, loadDomain, loadTree, noDomainByName } from './snapshot-catalog.js';
+import { domainRecordXml, loadDomain, loadTree, noDomainByName, type LoadedDomain } from './snapshot-catalog.js';
 import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
@@ -86,6 +86,15 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   #ref(uuid: string, name: string): DomainRef {
     return { uuid, name, id: recordedDomainId(this.ctx, uuid) };
+  }
+
+  /**
+   * Loads the domain behind a handle for the read calls: a transient domain whose QEMU
+   * died is forgotten on the way, and then not found, as in libvirt.
+   */
+  async #load(dom: DomainRef): Promise<LoadedDomain> {
+    await transientDomainGone(this.ctx, dom.uuid);
+    return loadDomain(this.store, dom);
   }
 
   // ---- Domains ----
@@ -196,7 +205,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async domainResume(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await resumeDomain(this.ctx, dom); }
 
   async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
-    loadDomain(this.store, dom);
+    await this.#load(dom);
     const rt = await liveRuntime(this.ctx, dom.uuid);
     if (rt) return runningDomainState(this.ctx, dom, rt);
     return {
@@ -206,31 +215,31 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
-    const { def } = loadDomain(this.store, dom);
+    const { def } = await this.#load(dom);
     const rt = await liveRuntime(this.ctx, dom.uuid);
     if (rt) return runningDomainInfo(this.ctx, dom, rt);
     return { state: DomainState.SHUTOFF, maxMemKiB: def.memoryKiB, memoryKiB: def.currentMemoryKiB, nrVirtCpu: def.vcpus, cpuTimeNs: 0n };
   }
 
   async domainGetExtraInfo(dom: DomainRef): Promise<DomainExtraInfo> {
-    const { def, record } = loadDomain(this.store, dom);
+    const { def, record } = await this.#load(dom);
     return { osType: def.osType, persistent: record.persistent, autostart: record.autostart, managedSave: false, security: null };
   }
 
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
     unsupportedFlags(flags, 0xf, 'qemuDomainGetXMLDesc');
     if (!(flags & 0x2 /* VIR_DOMAIN_XML_INACTIVE */)) {
-      loadDomain(this.store, dom);
+      await this.#load(dom);
       const rt = await liveRuntime(this.ctx, dom.uuid);
       if (rt) return runningDomainXml(this.ctx, dom, rt, flags);
     }
     // A transient domain has only its live definition (libvirt formats it without the id).
-    const { record } = loadDomain(this.store, dom);
+    const { record } = await this.#load(dom);
     return record.persistentXml ?? record.liveXml ?? '';
   }
 
-  async domainIsActive(dom: DomainRef): Promise<boolean> { loadDomain(this.store, dom); return isDomainRunning(this.ctx, dom.uuid); }
-  async domainIsPersistent(dom: DomainRef): Promise<boolean> { return loadDomain(this.store, dom).record.persistent; }
+  async domainIsActive(dom: DomainRef): Promise<boolean> { await this.#load(dom); return isDomainRunning(this.ctx, dom.uuid); }
+  async domainIsPersistent(dom: DomainRef): Promise<boolean> { return (await this.#load(dom)).record.persistent; }
 
   async domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string> {
     loadDomain(this.store, dom);

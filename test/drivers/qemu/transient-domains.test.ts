@@ -123,7 +123,9 @@ test('undefine of a running domain makes it transient (snapshots kept while it r
   const pid = Number((await readFile(join(runtimeDirFor(env.stateDir, UUID), 'qemu.pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 500 && await isQemuRunningIn(runtimeDirFor(env.stateDir, UUID)); i++) await new Promise((r) => setTimeout(r, 10));
-  // The next process notices and the domain is gone, with its snapshot metadata.
+  // A handle to it now finds nothing (libvirt forgets a transient domain whose QEMU died)…
+  await assert.rejects(dom.isActive(), virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
+  // …and the next process neither, nor its snapshot metadata.
   const conn2 = await env.reopen();
   await assert.rejects(conn2.domainLookupByName('tr'), (e: unknown) => e instanceof VirError && e.code === VirErrorCode.NO_DOMAIN);
   assert.deepEqual(await conn2.listAllDomains(0), []);

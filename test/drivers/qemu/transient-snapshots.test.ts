@@ -5,6 +5,7 @@
  * delete while it runs, and the data the guest sees after all of it.
  */
 import { test } from 'node:test';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { DomainState, RunningReason, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../src/api/errors.js';
@@ -44,8 +45,17 @@ test('a running transient domain: memory and disk-only snapshots, revert and del
   assert.equal(await dom.isPersistent(), false);
   assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()).sort(), ['d1', 'm1']);
 
+  // External memory: the revert starts a new QEMU from the memory file, on fresh overlays.
+  const e1 = await dom.snapshotCreateXML(
+    `<domainsnapshot><name>e1</name><memory snapshot='external' file='${join(env.imageDir, 'e1.mem')}'/></domainsnapshot>`);
+  await guestWriteVia(dom, 'vda', 0x44, 0, '64k');
+  await e1.revert();
+  assert.deepEqual(await dom.getState(), { state: DomainState.RUNNING, reason: RunningReason.FROM_SNAPSHOT });
+  assert.equal(await dom.isPersistent(), false);
+  await d1.revert(R.RUNNING);
+
   await d1.delete();
-  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()), ['m1']);
+  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.getName()).sort(), ['e1', 'm1']);
   assert.equal((await dom.getState()).state, DomainState.RUNNING);
   const [top] = diskSourcesIn(await dom.getXMLDesc());
 

@@ -176,3 +176,31 @@ test('a create interrupted anywhere leaves no half domain: killed (recovery stop
   assert.equal(await dom.isActive(), true);
   assert.equal(await dom.isPersistent(), false);
 });
+
+test('two processes create the same name with different UUIDs at once: one domain, the other gets libvirt\'s error and leaves no QEMU', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const { writeFile, readdir } = await import('node:fs/promises');
+  const uuids = ['7a1c0d3e-1111-4222-8333-aaaaaaaaaaaa', '7a1c0d3e-1111-4222-8333-bbbbbbbbbbbb'];
+  const files: string[] = [];
+  for (const [i, uuid] of uuids.entries()) {
+    const disks = await makeImages(env.imageDir, `race${i}`, ['qcow2'], 16 << 20);
+    files.push(join(env.tmp.path, `race${i}.xml`));
+    await writeFile(files[i]!, domainXml('race', disks, uuid));
+  }
+  const results = await Promise.all(files.map((f) => run(process.execPath, [BIN, '-c', 'qemu:///session', 'create', f], {
+    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir },
+  }).then(() => 'ok', (e: { stderr?: string }) => e.stderr ?? 'failed')));
+  assert.equal(results.filter((r) => r === 'ok').length, 1, results.join(' | '));
+  const conn = await env.reopen();
+  const winner = (await conn.domainLookupByName('race')).getUUIDString();
+  const loser = results.find((r) => r !== 'ok')!;
+  assert.match(loser, new RegExp(`error: operation failed: domain 'race' already exists with uuid ${winner}`));
+  // The loser's QEMU, if it got as far as starting one, was stopped by its rollback.
+  const running = [];
+  for (const dir of await readdir(join(env.stateDir, 'run'))) if (await isQemuRunningIn(join(env.stateDir, 'run', dir))) running.push(dir);
+  assert.deepEqual(running, [winner]);
+});

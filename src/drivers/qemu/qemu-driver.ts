@@ -52,6 +52,7 @@ import { registerRunningHandlers } from './running-txn.js';
 import {
   CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, makeTransient, registerTransientHandlers, transientDomainGone,
 } from './transient-domain.js';
+import { registerRevertHandlers } from './running-revert-txn.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 const QEMU_VERSION = 7_002_022;
@@ -381,6 +382,7 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   // Before recovery: interrupted operations on running domains need their handlers.
   registerRunningHandlers(ctx);
   registerTransientHandlers(ctx);
+  registerRevertHandlers(ctx);
   try {
     await recoverOfflineJournal(ctx);
   } catch (err) {

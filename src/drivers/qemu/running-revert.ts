@@ -1,29 +1,34 @@
 /**
  * virDomainRevertToSnapshot where a QEMU process is involved: the domain is running, or
- * --running/--paused asks for it to run afterwards. As libvirt (≥ 7.10) does for
- * snapshots without memory state, the QEMU process is restarted: stop it (SIGTERM, so
- * it flushes its images), revert the shut-off domain (the offline driver's atomic
- * revert), then start it again with reason "from snapshot" when --running or --paused
- * (or, for a snapshot taken running, its state) asks for it. The whole sequence holds the
- * domain lock. A failed revert leaves the domain shut off with its disks as before the
- * revert, as libvirt leaves it.
+ * --running/--paused (or the snapshot's own machine state) asks for it to run afterwards.
+ * All or nothing, including the run state, even if this process is killed halfway:
+ *
+ * - A snapshot with an internal machine state is loaded into the running QEMU after the
+ *   current state was saved as the way back (running-snapshot-memory.ts).
+ * - Every other snapshot (disk-only, shut off, external memory) gets a new QEMU prepared
+ *   beside the old one, which is only stopped once the new one is ready
+ *   (running-revert-process.ts). libvirt (≥ 7.10) restarts QEMU too, but stops the old
+ *   one first, so a failure after that leaves the domain shut off.
+ *
+ * Both hold the domain lock throughout and are journaled as `live-revert`
+ * (running-revert-txn.ts, which also finishes an interrupted one).
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { PausedReason, RunningReason, ShutoffReason, SnapshotRevertFlags as R } from '../../api/flags.js';
-import type { TxnContext } from '../../txn/index.js';
+import { SnapshotRevertFlags as R } from '../../api/flags.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { lockDomain, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { withOfflineLock } from './offline-operation.js';
-import { revertOfflineSnapshot } from './offline-revert.js';
-import { liveRuntime, startDomainLocked, stopDomainLocked } from './running-domains.js';
-import { loadDomain, loadTree } from './snapshot-catalog.js';
+import { liveDef, liveRuntime } from './running-domains.js';
+import { revertBySwitchingProcess } from './running-revert-process.js';
+import { registerRevertHandlers, type RevertEndState } from './running-revert-txn.js';
 import { hasInternalMemory, revertInternalWithMemory } from './running-snapshot-memory.js';
-import { hasExternalMemory, revertExternalWithMemory } from './running-snapshot-external.js';
-import { lockDomain } from '../../txn/index.js';
+import { hasExternalMemory } from './running-snapshot-external.js';
+import { loadDomain, loadTree } from './snapshot-catalog.js';
+
+export type { RevertEndState } from './running-revert-txn.js';
 
 const Q = VirErrorDomain.QEMU;
-
-/** What the domain is after the revert. */
-export type RevertEndState = 'shutoff' | 'running' | 'paused';
+const SUPPORTED_FLAGS = R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM;
 
 /** True when a revert needs this module: the domain runs, or must run afterwards. */
 export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<boolean> {
@@ -34,40 +39,46 @@ export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: 
   return (await liveRuntime(ctx, dom.uuid)) !== null;
 }
 
-/** Reverts `dom` to snapshot `name`, stopping and (re)starting its QEMU as needed; returns the end state. */
+/** The state the domain ends in: --running/--paused, else the snapshot's own (running, paused), else shut off. */
+function endStateOf(snap: SnapshotDef, flags: number): RevertEndState {
+  if (flags & R.RUNNING) return 'running';
+  if (flags & R.PAUSED) return 'paused';
+  if (snap.state === 'running' || snap.state === 'paused') return snap.state;
+  return 'shutoff';
+}
+
+/** Reverts `dom` to snapshot `name`, switching or (re)starting its QEMU as needed; returns the end state. */
 export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<RevertEndState> {
+  if (flags & ~SUPPORTED_FLAGS) {
+    throw virError(VirErrorCode.INVALID_ARG, Q,
+      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainRevertToSnapshot`);
+  }
   if ((flags & R.RUNNING) && (flags & R.PAUSED)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
       "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
   }
-  const peek = loadTree(ctx.store, loadDomain(ctx.store, dom).record.uuid);
-  if (peek.has(name) && hasExternalMemory(peek.get(name, Q).def)) {
-    // Not the offline revert: the disks are reverted here, then the memory loaded.
-    return lockDomain(ctx, dom.uuid, 'snapshot-revert', (lock) => {
-      const snap = loadTree(ctx.store, dom.uuid).get(name, Q).def;
-      return revertExternalWithMemory(ctx, lock, dom, snap, flags);
+  registerRevertHandlers(ctx);
+  return lockDomain(ctx, dom.uuid, 'snapshot-revert', async (lock) => {
+    const { record, def: persistent } = loadDomain(ctx.store, dom);
+    const tree = loadTree(ctx.store, record.uuid);
+    const snap = tree.get(name, Q).def;
+    if (snap.disks.some((d) => d.deleteInProgress)) {
+      throw virError(VirErrorCode.OPERATION_INVALID, Q, `snapshot '${name}' is being deleted`);
+    }
+    const old = await liveRuntime(ctx, record.uuid);
+    const end = endStateOf(snap, flags);
+    if (hasInternalMemory(snap)) {
+      // A machine state is resumed: never shut off.
+      const live = end === 'shutoff' ? 'running' : end;
+      await revertInternalWithMemory(ctx, lock, { dom, snap, old, end: live });
+      return live;
+    }
+    if ((snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot !== 'no' && !hasExternalMemory(snap)) {
+      throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${name}' with this memory state is not supported yet`);
+    }
+    await revertBySwitchingProcess(ctx, lock, {
+      dom, snap, tree, old, end, current: old ? liveDef(ctx, dom) : persistent,
     });
-  }
-  return withOfflineLock(ctx, dom.uuid, 'snapshot-revert', async () => {
-    const { record } = loadDomain(ctx.store, dom);
-    const snap = loadTree(ctx.store, record.uuid).get(name, Q).def;
-    if (hasInternalMemory(snap)) return revertInternalWithMemory(ctx, dom, snap, flags);
-    if ((snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot !== 'no') {
-      throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${name}' with external memory state is not supported yet`);
-    }
-    let end: RevertEndState = 'shutoff';
-    if (flags & R.RUNNING) end = 'running';
-    else if (flags & R.PAUSED) end = 'paused';
-    else if (snap.state === 'running' || snap.state === 'paused') end = snap.state;
-
-    if (await liveRuntime(ctx, record.uuid)) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
-    await revertOfflineSnapshot(ctx, dom, name, flags & ~(R.RUNNING | R.PAUSED));
-    if (end !== 'shutoff') {
-      await startDomainLocked(ctx, dom, {
-        paused: end === 'paused',
-        reason: end === 'paused' ? PausedReason.FROM_SNAPSHOT : RunningReason.FROM_SNAPSHOT,
-      });
-    }
     return end;
   });
 }

@@ -6,14 +6,13 @@
  * with --live the save runs while the guest runs and QEMU stops it for the last pass.
  * The guest runs again afterwards unless it was paused or --halt stops the domain.
  *
- * Revert to such a snapshot: new overlays on the images the snapshot froze (the branch
- * being left keeps its files), then a fresh QEMU started with -incoming loads the memory
- * file, and runs or stays paused per --running/--paused or the snapshot's state.
+ * Revert to such a snapshot is running-revert-process.ts: new overlays on the images the
+ * snapshot froze, a new QEMU started with -incoming loads the memory file, then the switch.
  */
 import { access, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, isAbsolute, normalize } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { PausedReason, RunningReason, ShutoffReason, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../api/flags.js';
+import { PausedReason, ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
@@ -21,18 +20,17 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
-import { loadMemoryFromFile, saveMemoryToFile } from './live/memory-migration.js';
-import { createOverlayImage } from './live/overlay-image.js';
+import { saveMemoryToFile } from './live/memory-migration.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { isJsonObject } from './live/qmp-json.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { liveDef, liveRuntime, startDomainLocked, stopDomainLocked, updateRuntime } from './running-domains.js';
+import { liveDef, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
 import { LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
-import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
+import { loadDomain } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -131,87 +129,4 @@ export async function createExternalWithMemory(
     }
   });
   if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
-}
-
-/** A fresh overlay name next to the frozen image: `<stem>.<snapshot>-revert<N>`, N the first unused. */
-async function revertOverlayPath(base: string, snapshot: string): Promise<string> {
-  const file = basename(base);
-  const dot = file.lastIndexOf('.');
-  const stem = dot > 0 ? file.slice(0, dot) : file;
-  for (let n = 1; ; n++) {
-    const candidate = join(dirname(base), `${stem}.${snapshot}-revert${n}`);
-    if (!(await exists(candidate))) return candidate;
-  }
-}
-
-/**
- * Reverts to an external full-system snapshot; the caller holds the lock and has stopped
- * a running QEMU. Returns the end state.
- */
-export async function revertExternalWithMemory(
-  ctx: TxnContext, lock: DomainLock, dom: DomainRef, snap: SnapshotDef, flags: number,
-): Promise<'running' | 'paused'> {
-  const { store } = ctx;
-  const { record } = loadDomain(store, dom);
-  const memFile = snap.memory?.file;
-  if (!memFile || !(await exists(memFile))) {
-    throw virError(VirErrorCode.OPERATION_INVALID, Q, `memory state file of snapshot '${snap.name}' is missing: ${memFile ?? '(none)'}`);
-  }
-  if (!snap.domain) throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${snap.name}' lacks domain '${record.name}' rollback info`);
-  const end: 'running' | 'paused' = flags & R.RUNNING ? 'running' : flags & R.PAUSED ? 'paused' : snap.state === 'paused' ? 'paused' : 'running';
-  if (await liveRuntime(ctx, record.uuid)) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
-
-  const target = cloneDomainDef(snap.domain);
-  const steps: Step[] = [];
-  const created: string[] = [];
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'external') continue;
-    const disk = target.disks.find((d) => d.target === sd.name);
-    if (!disk?.sourcePath) continue;
-    const base = disk.sourcePath;
-    const baseFormat = disk.format ?? 'raw';
-    const overlay = await revertOverlayPath(base, snap.name);
-    created.push(overlay);
-    disk.type = 'file';
-    disk.sourcePath = overlay;
-    disk.format = 'qcow2';
-    steps.push({
-      name: `overlay.${sd.name}`,
-      resources: [{ kind: 'file-created', path: overlay }],
-      do: () => createOverlayImage({ path: overlay, format: 'qcow2', backingPath: base, backingFormat: baseFormat }, () => undefined),
-    });
-  }
-  await runOperation(ctx, lock, {
-    kind: 'revert',
-    domain: { uuid: record.uuid, name: record.name },
-    intent: { snapshot: snap.name, flags, memory: memFile },
-    steps,
-    commit: (s) => {
-      storeDomainDefinition(s, record.uuid, target);
-      const tree = loadTree(s, record.uuid);
-      tree.setCurrent(snap.name);
-      saveTree(s, record.uuid, tree);
-      updateOfflineDomainState(s, record.uuid, { created });
-    },
-  });
-  const rt = await startDomainLocked(ctx, dom, { paused: true, incoming: true, reason: PausedReason.FROM_SNAPSHOT });
-  try {
-    await withMonitor(rt.runtimeDir, async (qmp) => {
-      await loadMemoryFromFile(qmp, rt.runtimeDir, memFile);
-      if (end === 'running') await qmp.execute('cont');
-    });
-  } catch (err) {
-    // A machine whose memory did not load must not run: stop it, keep the reverted disks.
-    await stopDomainLocked(ctx, dom, ShutoffReason.FAILED, 0).catch(() => undefined);
-    throw qmpErrorToVirError(err);
-  }
-  store.transaction(() => {
-    const text = store.domains.get(record.uuid)?.runtime;
-    if (!text) return;
-    const parsed = JSON.parse(text) as DomainRuntime;
-    store.domains.update(record.uuid, { runtime: JSON.stringify({
-      ...parsed, state: end, reason: end === 'running' ? RunningReason.FROM_SNAPSHOT : PausedReason.FROM_SNAPSHOT,
-    }) });
-  });
-  return end;
 }

@@ -5,36 +5,37 @@
  * the first disk). On the txn engine: the save is one journaled step whose undo deletes
  * the tag again (through QEMU while it runs, with qemu-img otherwise), so a failure or a
  * crash before the metadata commit leaves no tag behind. Revert loads it back
- * (snapshot-load), starting QEMU first when the domain is shut off.
+ * (snapshot-load) after saving the current state as the way back, starting QEMU first
+ * when the domain is shut off.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { PausedReason, RunningReason, SnapshotRevertFlags as R } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { applyCreation } from '../../snapshot/tree-insert.js';
-import { runOperation, type DomainLock, type TxnContext } from '../../txn/index.js';
+import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
+import { diskNodeNames } from './live/disk-node-names.js';
 import { diskTopNodes, loadVmSnapshot, saveVmSnapshot } from './live/internal-vm-snapshot.js';
+import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
-import { isJsonObject } from './live/qmp-json.js';
-import { liveDef, liveRuntime, startDomainLocked } from './running-domains.js';
+import { liveDef } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
-import type { DomainRuntime } from './running-runtime.js';
+import { runtimeDirFor, type DomainRuntime } from './running-runtime.js';
+import {
+  LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, REVERT_UNDO_TAG, REVERT_VCPUS, commitLiveRevert, isRunning, revertIntentJson,
+  type LiveRevertIntent,
+} from './running-revert-txn.js';
 import { LIVE_SAVE, LIVE_VM_TAG, nodeWithTag } from './running-txn.js';
-import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { domainRecordXml, loadDomain, saveTree } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
-
-
-/** Whether the vCPUs run, from query-status. */
-async function isRunning(qmp: QmpClient): Promise<boolean> {
-  const status = await qmp.execute('query-status');
-  return isJsonObject(status) && status.running === true;
-}
 
 /**
  * Creates a full-system internal snapshot of running domain `dom` (already parsed as
@@ -97,17 +98,32 @@ export function hasInternalMemory(snap: SnapshotDef): boolean {
   return (snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot === 'internal';
 }
 
+/** What {@link revertInternalWithMemory} needs. */
+export interface InPlaceRevert {
+  dom: DomainRef;
+  snap: SnapshotDef;
+  /** The running QEMU (null: the domain is shut off and one is started paused first). */
+  old: DomainRuntime | null;
+  end: 'running' | 'paused';
+}
+
 /**
- * Reverts to a full-system internal snapshot: the domain's QEMU (started paused first if
- * the domain is shut off) loads the tag, then runs or stays paused per --running/--paused
- * or the snapshot's state; reason "from snapshot". The caller holds the lock.
+ * Reverts to a full-system internal snapshot with snapshot-load, all or nothing. QEMU
+ * cannot undo a snapshot-load, and no second QEMU can open the images the running one
+ * holds, so the way back is taken first, in the same QEMU: the vCPUs are stopped, the
+ * current machine state (memory and disks) is saved under a temporary tag, then the
+ * snapshot is loaded. Any failure before the commit point, and recovery after a crash,
+ * loads the temporary tag again and resumes the vCPUs if they ran: the guest cannot tell
+ * (it was stopped throughout). After the commit the temporary tag is dropped and the
+ * vCPUs start when the domain ends running. A shut-off domain gets a QEMU started paused
+ * first, killed again on failure (its disks are restored from the temporary tag by
+ * qemu-img then). The caller holds the lock.
  */
-export async function revertInternalWithMemory(ctx: TxnContext, dom: DomainRef, snap: SnapshotDef, flags: number): Promise<'running' | 'paused'> {
-  const { record, def: persistent } = loadDomain(ctx.store, dom);
-  const end: 'running' | 'paused' = flags & R.RUNNING ? 'running' : flags & R.PAUSED ? 'paused' : snap.state === 'paused' ? 'paused' : 'running';
+export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock, r: InPlaceRevert): Promise<void> {
+  const { store } = ctx;
+  const { dom, snap, old, end } = r;
   const targets = snap.disks.filter((d) => d.snapshot === 'internal').map((d) => d.name);
-  let rt = await liveRuntime(ctx, record.uuid);
-  const current: DomainDef = rt ? liveDef(ctx, dom) : persistent;
+  const current: DomainDef = old ? liveDef(ctx, dom) : loadDomain(store, dom).def;
   for (const target of targets) {
     const then = snap.domain?.disks.find((d) => d.target === target)?.sourcePath;
     const now = current.disks.find((d) => d.target === target)?.sourcePath;
@@ -116,29 +132,89 @@ export async function revertInternalWithMemory(ctx: TxnContext, dom: DomainRef, 
         `revert to snapshot '${snap.name}' needs disk '${target}' on '${then ?? '?'}', where its state was saved; it is on '${now ?? '?'}'`);
     }
   }
-  if (!rt) rt = await startDomainLocked(ctx, dom, { paused: true, reason: PausedReason.FROM_SNAPSHOT });
-  const runtimeDir = rt.runtimeDir;
-  await withMonitor(runtimeDir, async (qmp) => {
-    const tops = await diskTopNodes(qmp, targets);
-    if (await isRunning(qmp)) await qmp.execute('stop');
-    try {
-      await loadVmSnapshot(qmp, snap.name, tops[0]!.node, tops.map((t) => t.node));
-    } catch (err) {
-      throw qmpErrorToVirError(err);
-    }
-    if (end === 'running') await qmp.execute('cont');
+  const images = targets.map((t) => current.disks.find((d) => d.target === t)!.sourcePath!);
+  const runtimeDir = old?.runtimeDir ?? runtimeDirFor(store.stateDir, dom.uuid);
+  const undoTag = `snapvirt-undo-${randomBytes(6).toString('hex')}`;
+  const nodes = targets.map((t) => diskNodeNames(t).format);
+  const intent: LiveRevertIntent = {
+    mode: 'in-place', snapshot: snap.name, end,
+    oldRuntimeDir: old?.runtimeDir ?? null, newRuntimeDir: old ? null : runtimeDir, keptRuntime: old,
+    targetXml: old ? null : domainRecordXml(current), switchMarker: null, created: [], discarded: [],
+  };
+  // The node names of the disks' top images: those QEMU was started with, or later overlays.
+  let tops: string[] = nodes;
+  const steps: Step[] = [];
+  if (!old) {
+    steps.push({
+      name: 'start',
+      resources: [{ kind: REVERT_PROCESS, runtimeDir }],
+      async do() {
+        if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
+        await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
+        const proc = await QemuProcess.start({ def: current, runtimeDir, paused: true });
+        await proc.qmp.close().catch(() => undefined);
+      },
+    });
+  }
+  await withMonitorWhenUp(runtimeDir, old !== null, async (monitor) => {
+    let wasRunning = false;
+    steps.push({
+      name: 'stop-vcpus',
+      async do(sctx) {
+        await monitor(async (qmp) => {
+          tops = (await diskTopNodes(qmp, targets)).map((t) => t.node);
+          wasRunning = await isRunning(qmp);
+          sctx.addResource({ kind: REVERT_VCPUS, runtimeDir, resume: wasRunning });
+          if (wasRunning) await qmp.execute('stop');
+        });
+      },
+    }, {
+      name: 'save-undo-state',
+      async do(sctx) {
+        sctx.addResource({ kind: REVERT_UNDO_TAG, runtimeDir, tag: undoTag, images, nodes: tops });
+        await monitor(async (qmp) => {
+          try {
+            await saveVmSnapshot(qmp, undoTag, tops[0]!, tops);
+          } catch (err) {
+            throw qmpErrorToVirError(err);
+          }
+        });
+      },
+    }, {
+      name: 'load',
+      async do() {
+        await monitor(async (qmp) => {
+          try {
+            await loadVmSnapshot(qmp, snap.name, tops[0]!, tops);
+          } catch (err) {
+            throw qmpErrorToVirError(err);
+          }
+        });
+      },
+    }, {
+      name: 'post-commit',
+      resources: [{ kind: REVERT_RUN_STATE, runtimeDir, end }],
+      async do() {},
+    });
+    await runOperation(ctx, lock, {
+      kind: LIVE_REVERT,
+      domain: { uuid: dom.uuid, name: dom.name },
+      intent: revertIntentJson(intent),
+      steps,
+      commit: (s) => commitLiveRevert(s, dom.uuid, intent),
+    });
   });
-  ctx.store.transaction(() => {
-    const fresh = loadTree(ctx.store, record.uuid);
-    fresh.setCurrent(snap.name);
-    saveTree(ctx.store, record.uuid, fresh);
-    const text = ctx.store.domains.get(record.uuid)?.runtime;
-    if (text) {
-      const parsed = JSON.parse(text) as DomainRuntime;
-      ctx.store.domains.update(record.uuid, { runtime: JSON.stringify({
-        ...parsed, state: end, reason: end === 'running' ? RunningReason.FROM_SNAPSHOT : PausedReason.FROM_SNAPSHOT,
-      }) });
-    }
-  });
-  return end;
+}
+
+/**
+ * Runs `fn` with a way to reach the monitor of `runtimeDir`: one connection held for the
+ * whole operation when the QEMU already runs (so undo handlers reuse it), else connected
+ * on first use (the QEMU is only started by the operation's first step).
+ */
+async function withMonitorWhenUp<T>(
+  runtimeDir: string, running: boolean,
+  fn: (monitor: <U>(use: (qmp: QmpClient) => Promise<U>) => Promise<U>) => Promise<T>,
+): Promise<T> {
+  if (running) return withMonitor(runtimeDir, (qmp) => fn((use) => use(qmp)));
+  return fn((use) => withMonitor(runtimeDir, use));
 }

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { Domain } from '../../../src/api/domain.js';
 import { VirError } from '../../../src/api/errors.js';
 import { DomainState, RunningReason, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../src/api/flags.js';
+import { main } from '../../../src/cli/main.js';
 import { DB_FILE_NAME } from '../../../src/store/open-store.js';
 import { diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
@@ -92,6 +93,20 @@ async function assertAfter(r: RunningEnv, dom: Domain, before: Picture, name: st
   for (const b of now.blocks!) assert.ok(await reads(b.file, SNAP), `${what}: ${b.file} presents the snapshot's data`);
 }
 
+/** `snapvirt -c qemu:///session domstate vm --reason`, in this process. */
+async function domstateReason(r: RunningEnv): Promise<string> {
+  let out = '';
+  const saved = process.env.SNAPVIRT_STATE_DIR;
+  process.env.SNAPVIRT_STATE_DIR = r.env.stateDir;
+  try {
+    await main(['-c', 'qemu:///session', 'domstate', 'vm', '--reason'], { out: (t) => { out += t; }, err: () => undefined });
+  } finally {
+    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
+    else process.env.SNAPVIRT_STATE_DIR = saved;
+  }
+  return out;
+}
+
 async function withFailpoints<T>(spec: string, fn: () => Promise<T>): Promise<T> {
   const saved = process.env.SNAPVIRT_FAILPOINTS;
   process.env.SNAPVIRT_FAILPOINTS = spec;
@@ -102,6 +117,9 @@ async function withFailpoints<T>(spec: string, fn: () => Promise<T>): Promise<T>
     else process.env.SNAPVIRT_FAILPOINTS = saved;
   }
 }
+
+/** npm test runs one point per protocol phase; SNAPVIRT_CRASH_FULL=1 every point. */
+const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 
 // The failpoints a revert of a running 1-disk domain to a disk-only snapshot reaches, in
 // order: 3 steps (the new image, the new QEMU, post-commit work). The switch (stopping the
@@ -127,14 +145,12 @@ test('running revert to a disk-only snapshot: a crash at every failpoint ends wh
   await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', C.DISK_ONLY);
   await guestWrite(r, dom, OLD);
   // Recovery crashing in turn (rolling back, then rolling forward) must be finished by the next one.
-  // npm test runs one point per protocol phase; SNAPVIRT_CRASH_FULL=1 every point.
-  const full = process.env.SNAPVIRT_CRASH_FULL === '1';
   const sample = new Set(['live-revert.journal.after', 'live-revert.prepare.step.after@1', 'live-revert.prepare.step.before@2',
     'live-revert.prepare.step.after@3', 'live-revert.switch.before', 'live-revert.switch.after', 'live-revert.finalize.before']);
   const cases: { points: string; side: 'before' | 'after' }[] = [
-    ...BEFORE_SWITCH.filter((p) => full || sample.has(p))
+    ...BEFORE_SWITCH.filter((p) => FULL || sample.has(p))
       .map((p) => ({ points: `${p.replace(/@\d+$/, '')}=crash${/@\d+$/.exec(p)?.[0] ?? ''}`, side: 'before' as const })),
-    ...AFTER_SWITCH.filter((p) => full || sample.has(p)).map((p) => ({ points: `${p}=crash`, side: 'after' as const })),
+    ...AFTER_SWITCH.filter((p) => FULL || sample.has(p)).map((p) => ({ points: `${p}=crash`, side: 'after' as const })),
     // Killed while rolling back in process (after an error before the switch).
     { points: 'live-revert.switch.before=error,live-revert.undo.step.after=crash@2', side: 'before' },
     // An error once the old QEMU is stopped cannot roll back: the next open finishes the revert.
@@ -195,6 +211,7 @@ test('running revert to a disk-only snapshot: an error at every failpoint before
   await s1.revert(R.PAUSED);
   const after = await picture(r, dom);
   assert.equal(after.state.state, DomainState.PAUSED);
+  assert.equal(await domstateReason(r), 'paused (from snapshot)\n\n');
   assert.notEqual(after.pid, before.pid);
   for (const b of after.blocks!) assert.ok(await reads(b.file, SNAP), b.file);
 });
@@ -210,29 +227,34 @@ test('running revert to an internal snapshot with memory: the way back is the sa
   const tags = async (d: Domain): Promise<string[]> =>
     [...(await d.qemuMonitorCommand('info snapshots', 1)).matchAll(/^--\s+(\S+)/gm)].map((m) => m[1]!).sort();
   // Steps: stop the vCPUs, save the way back, load the snapshot, post-commit (resume).
-  const beforeCases = ['journal.after', 'prepare.step.after@1', 'prepare.step.after@2', 'prepare.step.after@3', 'commit.before'];
-  for (const p of beforeCases) {
+  // No switch: the commit decides the side.
+  const steps = [1, 2, 3, 4].flatMap((n) => [`prepare.step.before@${n}`, `prepare.step.after@${n}`]);
+  const beforeCommit = FULL
+    ? ['journal.before', 'journal.after', ...steps, 'commit.before']
+    : ['journal.after', 'prepare.step.after@1', 'prepare.step.after@2', 'prepare.step.after@3', 'commit.before'];
+  const afterCommit = FULL ? ['commit.after', 'finalize.before', 'finalize.after'] : ['commit.after'];
+  for (const [p, side] of [...beforeCommit.map((x) => [x, 'before'] as const), ...afterCommit.map((x) => [x, 'after'] as const)]) {
     const before = await picture(r, dom);
     const [name, nth] = p.split('@');
     const { dom: next, child } = await revertInChild(r, `live-revert.${name}=crash${nth ? `@${nth}` : ''}`, 'm1', 0);
     dom = next;
     assert.equal(child.signal, 'SIGKILL', `${p}: ${child.stderr}`);
-    assert.deepEqual(await picture(r, dom), before, `${p}: wholly before, running`);
-    assert.ok(await reads(before.blocks![0]!.file, OLD), `${p}: the current data is back`);
+    if (side === 'before') {
+      assert.deepEqual(await picture(r, dom), before, `${p}: wholly before, running`);
+      assert.ok(await reads(before.blocks![0]!.file, OLD), `${p}: the current data is back`);
+    } else {
+      const now = await picture(r, dom);
+      assert.deepEqual(now.state, { state: DomainState.RUNNING, reason: RunningReason.FROM_SNAPSHOT }, `${p}: resumed by recovery`);
+      assert.equal(now.pid, before.pid, `${p}: the same QEMU loaded the snapshot`);
+      assert.equal(now.current, 'm1');
+      assert.equal(now.openEntries, 0);
+      assert.ok(await reads(now.blocks![0]!.file, SNAP), `${p}: the snapshot's data`);
+      await guestWrite(r, dom, OLD);
+    }
     assert.deepEqual(await tags(dom), ['m1'], `${p}: the temporary tag is gone`);
   }
-  const before = await picture(r, dom);
-  const { dom: next } = await revertInChild(r, 'live-revert.commit.after=crash', 'm1', 0);
-  dom = next;
-  const now = await picture(r, dom);
-  assert.deepEqual(now.state, { state: DomainState.RUNNING, reason: RunningReason.FROM_SNAPSHOT }, 'resumed by recovery');
-  assert.equal(now.pid, before.pid, 'the same QEMU loaded the snapshot');
-  assert.equal(now.current, 'm1');
-  assert.ok(await reads(now.blocks![0]!.file, SNAP));
-  assert.deepEqual(await tags(dom), ['m1']);
 
   // An error while loading: in process, rolled back at once.
-  await guestWrite(r, dom, OLD);
   const b2 = await picture(r, dom);
   await withFailpoints('live-revert.prepare.step.after=error@3', () =>
     assert.rejects((async () => (await dom.snapshotLookupByName('m1')).revert())(), /failpoint/));
@@ -249,13 +271,18 @@ test('running revert to an external snapshot with memory: killed before the swit
   const mem = join(r.env.imageDir, 'e1.mem');
   await dom.snapshotCreateXML(`<domainsnapshot><name>e1</name><memory snapshot='external' file='${mem}'/></domainsnapshot>`);
   await guestWrite(r, dom, OLD);
-  const before = await picture(r, dom);
-  // Step 2 started the new QEMU and loaded the memory file into it.
-  let out = await revertInChild(r, 'live-revert.prepare.step.after=crash@2', 'e1', 0);
-  dom = out.dom;
-  assert.equal(out.child.signal, 'SIGKILL', out.child.stderr);
-  assert.deepEqual(await picture(r, dom), before);
-  out = await revertInChild(r, 'live-revert.switch.after=crash', 'e1', 0);
-  dom = out.dom;
-  await assertAfter(r, dom, before, 'e1', 'external memory, killed after the switch');
+  // Step 2 starts the new QEMU and loads the memory file into it.
+  const points = FULL ? [...BEFORE_SWITCH, ...AFTER_SWITCH] : ['live-revert.prepare.step.after@2', 'live-revert.switch.after'];
+  for (const p of points) {
+    const before = await picture(r, dom);
+    const out = await revertInChild(r, `${p.replace(/@\d+$/, '')}=crash${/@\d+$/.exec(p)?.[0] ?? ''}`, 'e1', 0);
+    dom = out.dom;
+    assert.equal(out.child.signal, 'SIGKILL', `${p}: ${out.child.stderr}`);
+    if (BEFORE_SWITCH.includes(p)) {
+      assert.deepEqual(await picture(r, dom), before, `${p}: wholly before`);
+    } else {
+      await assertAfter(r, dom, before, 'e1', `external memory, killed at ${p}`);
+      await guestWrite(r, dom, OLD);
+    }
+  }
 });

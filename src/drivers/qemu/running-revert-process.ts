@@ -29,6 +29,7 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import { fsyncFile, runOperation, writeFileDurable, type DomainLock, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
+import { errnoText } from './errno-text.js';
 import { namedImages, withBackingChains } from './image-reachability.js';
 import { loadMemoryFromFile } from './live/memory-migration.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
@@ -118,7 +119,7 @@ async function planImages(snap: SnapshotDef, target: DomainDef): Promise<ImagePl
 async function copyInternalSnapshot(path: string, image: string, tag: string, backing?: { path: string; format: string }): Promise<void> {
   // The same O_EXCL claim as every image snapvirt creates: an existing file is never ours.
   const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((err: unknown) => {
-    throw Object.assign(virError(VirErrorCode.SYSTEM_ERROR, Q, `failed to create image file '${path}': ${(err as Error).message}`), { nothingCreated: true });
+    throw Object.assign(virError(VirErrorCode.SYSTEM_ERROR, Q, `failed to create image file '${path}': ${errnoText(err)}`), { nothingCreated: true });
   });
   await handle.close();
   try {

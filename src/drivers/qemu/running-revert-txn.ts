@@ -230,8 +230,9 @@ export function registerRevertHandlers(ctx: TxnContext): void {
     async undo(r) {
       const runtimeDir = resourceString(r, 'runtimeDir');
       forgetMonitor(runtimeDir);
-      // Nothing of the new QEMU is worth keeping: its images are removed right after.
-      await terminateQemuIn(runtimeDir, 0);
+      // Gracefully (SIGTERM): a QEMU that loaded an internal snapshot's undo tag back must
+      // flush its images' metadata before it goes; one that never ran loses nothing.
+      await terminateQemuIn(runtimeDir, 5000);
     },
   });
   ctx.registry.registerResource(REVERT_VCPUS, {

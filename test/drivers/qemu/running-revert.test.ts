@@ -1,8 +1,9 @@
 /**
  * Revert with a QEMU process involved: a running domain reverted to a disk-only snapshot
- * taken live and to an internal snapshot taken shut off (the process is stopped, the
- * disks reverted, and started again per --running/--paused), and --running/--paused for
- * a shut-off domain. Data is checked offline, through the chains the domain ends on.
+ * taken live and to an internal snapshot taken shut off (a new QEMU is prepared on the
+ * snapshot's data and switched to, or the old one only stopped when the domain ends shut
+ * off), and --running/--paused for a shut-off domain. Data is checked offline, through
+ * the chains the domain ends on. Failures and crashes: running-revert-atomic.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,7 +7,9 @@
  *
  * Actions: `error` throws a VirError (internal error: failpoint NAME); `crash` SIGKILLs the
  * process on the spot (no finally blocks, no exit handlers: the closest thing to a power
- * cut a test can cheaply get). `@N` fires only on the N-th time the point is reached in
+ * cut a test can cheaply get); `stop` SIGSTOPs the process right there and carries on
+ * when it gets SIGCONT, so a test can change the world outside it (kill its QEMU, fill a
+ * disk) at an exact point of an operation. `@N` fires only on the N-th time the point is reached in
  * this process, so a test can stop in the middle of a loop over disks.
  *
  * Naming scheme: `<op>.<phase>[.step].before|after`. Every name is declared once, in
@@ -84,7 +86,7 @@ export function listFailpoints(): string[] {
 }
 
 /** What an enabled failpoint does. */
-export type FailpointAction = 'error' | 'crash';
+export type FailpointAction = 'error' | 'crash' | 'stop';
 
 interface FailpointSpec {
   action: FailpointAction;
@@ -102,10 +104,10 @@ export function parseFailpointSpec(text: string): Map<string, FailpointSpec> {
   for (const raw of text.split(/[,;]/)) {
     const item = raw.trim();
     if (item === '') continue;
-    const m = /^([^=\s]+)=(error|crash)(?:@([1-9][0-9]*))?$/.exec(item);
+    const m = /^([^=\s]+)=(error|crash|stop)(?:@([1-9][0-9]*))?$/.exec(item);
     if (!m) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE,
-        `invalid SNAPVIRT_FAILPOINTS entry '${item}' (expected name=error|crash[@N])`);
+        `invalid SNAPVIRT_FAILPOINTS entry '${item}' (expected name=error|crash|stop[@N])`);
     }
     out.set(m[1]!, { action: m[2] as FailpointAction, nth: m[3] === undefined ? undefined : Number(m[3]) });
   }
@@ -146,6 +148,11 @@ export function failpoint(name: string): void {
   if (spec.nth !== undefined && spec.nth !== hit) return;
   if (spec.action === 'crash') {
     process.kill(process.pid, 'SIGKILL');
+  }
+  if (spec.action === 'stop') {
+    // kill() to oneself delivers the signal before it returns: nothing runs until SIGCONT.
+    process.kill(process.pid, 'SIGSTOP');
+    return;
   }
   throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `failpoint ${name}`);
 }

@@ -5,7 +5,8 @@ import {
   declareFailpoints, declareOperationKind, failpoint, FAILPOINTS, listFailpoints, OPERATION_KINDS, OPERATION_PHASE_POINTS,
   parseFailpointSpec,
 } from '../../src/txn/failpoints.js';
-import { runChild } from './child-process.js';
+import { runChild, startChildUntil } from './child-process.js';
+import { waitUntilStopped } from '../helpers/process-state.js';
 
 function withEnv<T>(value: string | undefined, fn: () => T): T {
   const old = process.env['SNAPVIRT_FAILPOINTS'];
@@ -84,6 +85,17 @@ test('crash@N kills on the N-th hit only', async () => {
   const res = await runChild('failpoint-child', [p, p, p], { SNAPVIRT_FAILPOINTS: `${p}=crash@2` });
   assert.equal(res.signal, 'SIGKILL');
   assert.equal(res.stdout, `reached ${p}\npassed ${p}\nreached ${p}\n`);
+});
+
+test('stop action freezes the process at the named point until SIGCONT, then it carries on', async () => {
+  const names = ['create.journal.before', 'create.journal.after', 'create.commit.before'];
+  const { child, exited } = await startChildUntil('failpoint-child', names, 'reached create.journal.after',
+    { SNAPVIRT_FAILPOINTS: 'create.journal.after=stop' });
+  await waitUntilStopped(child.pid!);
+  child.kill('SIGCONT');
+  const res = await exited;
+  assert.equal(res.code, 0);
+  assert.equal(res.stdout, names.map((n) => `reached ${n}\npassed ${n}\n`).join('') + 'end\n');
 });
 
 test('a child with no failpoints enabled runs to the end', async () => {

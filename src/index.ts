@@ -6,3 +6,4 @@ export { DomainSnapshot } from './api/domain-snapshot.js';
 export { VirError, VirErrorCode, VirErrorDomain, isVirError } from './api/errors.js';
 export * from './api/flags.js';
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
+export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';

@@ -1,5 +1,6 @@
 /** A domain handle (virDomainPtr): identity plus the calls that act on the domain. */
 import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo } from '../drivers/driver.js';
+import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
@@ -88,6 +89,16 @@ export class Domain {
   /** The current snapshot; VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none. */
   async snapshotCurrent(): Promise<DomainSnapshot> {
     return new DomainSnapshot(this, await this.driver.snapshotCurrent(this.ref));
+  }
+  /**
+   * snapvirt's own (beyond libvirt): compares the snapshot metadata with the disks and a
+   * running QEMU, and returns every inconsistency as a finding. With `repair`, re-runs
+   * recovery and fixes only what is provably safe (a journaled operation); every other
+   * finding says why it was not repaired. Repair is refused on a read-only connection.
+   */
+  async checkSnapshots(options: { repair?: boolean } = {}): Promise<SnapshotCheckReport> {
+    if (options.repair) this.deny('virDomainSnapshotCheck');
+    return this.driver.snapshotCheck(this.ref, options.repair ? SNAPSHOT_CHECK_REPAIR : 0);
   }
   /** Reverts to `snapshot` (virDomainRevertToSnapshot); see DomainSnapshot.revert. */
   async revertToSnapshot(snapshot: DomainSnapshot, flags = 0): Promise<void> {

@@ -10,6 +10,7 @@ import { dumpxmlCommand } from './commands/dumpxml.js';
 import { hostnameCommand, uriCommand, versionCommand } from './commands/host.js';
 import { listCommand } from './commands/list.js';
 import { qemuMonitorCommand } from './commands/qemu-monitor-command.js';
+import { snapshotCheck } from './commands/snapshot-check.js';
 import { snapshotCreate } from './commands/snapshot-create.js';
 import { snapshotCreateAs } from './commands/snapshot-create-as.js';
 import { snapshotCurrent } from './commands/snapshot-current.js';
@@ -41,6 +42,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     commands: [snapshotCreate, snapshotCreateAs, snapshotCurrent, snapshotDelete, snapshotDumpxml,
       snapshotEdit, snapshotInfo, snapshotList, snapshotParent, snapshotRevert],
   },
+  // snapvirt's own commands, in a group of their own so virsh's groups stay exactly virsh's.
+  { name: 'Snapshot checks (snapvirt)', keyword: 'snapvirt', commands: [snapshotCheck] },
   {
     name: 'Virsh itself', keyword: 'virsh',
     commands: [cdCommand, echoCommand, exit, helpCommand, pwdCommand, quit, connectCommand],

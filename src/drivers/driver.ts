@@ -7,6 +7,7 @@
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
 import type { DomainState } from '../api/flags.js';
+import type { SnapshotCheckReport } from './snapshot-check-report.js';
 
 /** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
 export interface DomainRef {
@@ -103,6 +104,12 @@ export interface HypervisorDriver {
   snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void>;
   /** Beyond libvirt: the freeze record of a snapshot. Drivers that never quiesce leave it out (the API reports NO_SUPPORT). */
   snapshotGetQuiesceInfo?(dom: DomainRef, snapshot: string): Promise<SnapshotQuiesceInfo>;
+  /**
+   * snapvirt's own (beyond libvirt): compares the snapshot metadata with the disks (and a
+   * running QEMU) and reports every inconsistency; flag SNAPSHOT_CHECK_REPAIR also fixes
+   * what is provably safe to fix.
+   */
+  snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport>;
 }
 
 /** Opens a driver for a URI whose scheme it registered for. */

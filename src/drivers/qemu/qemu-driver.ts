@@ -53,6 +53,8 @@ import {
   CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, makeTransient, registerTransientHandlers, transientDomainGone,
 } from './transient-domain.js';
 import { registerRevertHandlers } from './running-revert-txn.js';
+import { checkQemuSnapshots } from './snapshot-check.js';
+import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 const QEMU_VERSION = 7_002_022;
@@ -371,6 +373,10 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
     if (await isDomainRunning(this.ctx, dom.uuid)) return deleteRunningSnapshot(this.ctx, dom, snapshot, flags);
     await withOfflineLock(this.ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(this.ctx, dom, snapshot, flags));
+  }
+
+  async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
+    return checkQemuSnapshots(this.ctx, dom, flags);
   }
 }
 

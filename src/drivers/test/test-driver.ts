@@ -35,6 +35,8 @@ import { loadNodeFile, type NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
 import { checkFlags, createSnapshot, deleteSnapshot, parseSnapshotForRedefine, revertSnapshot } from './test-snapshot-ops.js';
+import { checkTestSnapshots } from './test-snapshot-check.js';
+import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 /** virConnectGetVersion of libvirt's test driver: 0.0.2. */
 const TEST_HYPERVISOR_VERSION = 2;
@@ -378,6 +380,10 @@ export class TestDriver implements HypervisorDriver {
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
     deleteSnapshot(this.obj(dom), snapshot, flags);
+  }
+
+  async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
+    return checkTestSnapshots(this.obj(dom), flags);
   }
 
   // ---- helpers --------------------------------------------------------------------------

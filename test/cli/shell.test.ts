@@ -5,7 +5,7 @@ import { completeLine } from '../../src/cli/shell.js';
 test('tab completes command names', () => {
   const [matches, word] = completeLine('snapshot-c');
   assert.equal(word, 'snapshot-c');
-  assert.deepEqual(matches, ['snapshot-create', 'snapshot-create-as', 'snapshot-current']);
+  assert.deepEqual(matches, ['snapshot-create', 'snapshot-create-as', 'snapshot-current', 'snapshot-check']);
 });
 
 test("tab completes a command's options, leaving out those already given", () => {

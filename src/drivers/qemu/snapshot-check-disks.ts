@@ -46,8 +46,12 @@ export class FindingList {
 /** Internal snapshot tags the metadata expects, by absolute image path. */
 export type ExpectedTags = Map<string, Set<string>>;
 
-/** The name shape of the temporary tag an internal revert takes as its way back (offline-revert.ts). */
-export const TEMPORARY_TAG = /^snapvirt-revert-[0-9a-f]{12}$/;
+/**
+ * The name shapes of the temporary tags a revert takes as its way back: offline internal
+ * reverts (offline-revert.ts) and running reverts to internal memory snapshots
+ * (running-snapshot-memory.ts).
+ */
+export const TEMPORARY_TAG = /^snapvirt-(?:revert|undo)-[0-9a-f]{12}$/;
 
 function diskOf(def: DomainDef | undefined, target: string): DomainDef['disks'][number] | undefined {
   return def?.disks.find((d) => d.target === target);
@@ -168,17 +172,19 @@ export async function checkMode(path: string, findings: FindingList): Promise<vo
 
 /**
  * Internal tags that no snapshot names, in every image read so far. `claimed` holds the
- * `image:tag` pairs other metadata names or an interrupted operation still needs (its
- * journal entry covers them); `busy` the images a running QEMU has open. Returns the
+ * `image:tag` pairs other domains' metadata names, `claimedNames` the tags an interrupted
+ * operation still needs (its journal entry covers them); `busy` the images a running
+ * QEMU has open. Returns the
  * temporary tags `--repair` may delete.
  */
 export function checkUnreferencedTags(
-  images: ImageInspector, expected: ExpectedTags, claimed: Set<string>, busy: Set<string>, findings: FindingList,
+  images: ImageInspector, expected: ExpectedTags, claimed: Set<string>, claimedNames: Set<string>, busy: Set<string>,
+  findings: FindingList,
 ): Array<{ image: string; tag: string }> {
   const temporary: Array<{ image: string; tag: string }> = [];
   for (const { path, info } of images.images()) {
     for (const s of info.snapshots) {
-      if (expected.get(path)?.has(s.name) || claimed.has(`${path}:${s.name}`)) continue;
+      if (expected.get(path)?.has(s.name) || claimed.has(`${path}:${s.name}`) || claimedNames.has(s.name)) continue;
       const subject = `${path}:${s.name}`;
       if (TEMPORARY_TAG.test(s.name)) {
         // Deleting a tag writes the image: never under a QEMU that has it open.

@@ -61,21 +61,23 @@ export function referencesInStore(store: Store): StoreReferences {
   return { files, tags };
 }
 
-/** The files the journal's open entries (of every domain) create or change: recovery owns them. */
-export function filesOfOpenEntries(store: Store): { files: Set<string>; tags: Set<string> } {
+/**
+ * The files and internal tag names the journal's open entries (of every domain) create or
+ * change: recovery owns them. Tags are by name (a live revert journals one tag over many
+ * images); temporary tag names are random, so a name alone identifies them.
+ */
+export function filesOfOpenEntries(store: Store): { files: Set<string>; tagNames: Set<string> } {
   const files = new Set<string>();
-  const tags = new Set<string>();
+  const tagNames = new Set<string>();
   for (const entry of openEntries(store)) {
     for (const step of entry.steps) {
       for (const r of step.resources) {
         for (const field of ['path', 'overlay']) if (typeof r[field] === 'string') files.add(resolve(r[field] as string));
-        if (typeof r.image === 'string') {
-          for (const field of ['tag', 'undoTag']) if (typeof r[field] === 'string') tags.add(`${resolve(r.image)}:${r[field] as string}`);
-        }
+        for (const field of ['tag', 'undoTag']) if (typeof r[field] === 'string') tagNames.add(r[field] as string);
       }
     }
   }
-  return { files, tags };
+  return { files, tagNames };
 }
 
 /** Files created by steps of this domain's abandoned journal entries that were never undone. */

@@ -80,7 +80,7 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
 
   const refs = referencesInStore(store);
   const owned = filesOfOpenEntries(store);
-  const tags = checkUnreferencedTags(images, expectedTags, new Set([...refs.tags, ...owned.tags]), busy, findings);
+  const tags = checkUnreferencedTags(images, expectedTags, refs.tags, owned.tagNames, busy, findings);
   const needed = await neededFiles(refs.files);
   const dirs = new Set([...refs.files].map((p) => dirname(p)));
   const files = await findStrayFiles(store, checked, new Set([...needed, ...owned.files]), dirs, busy, findings);

@@ -50,7 +50,8 @@ import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
 import { deleteRunningSnapshot } from './running-snapshot-delete.js';
 import { registerRunningHandlers } from './running-txn.js';
 import {
-  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, makeTransient, registerTransientHandlers, transientDomainGone,
+  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, makeTransient,
+  registerTransientHandlers,
 } from './transient-domain.js';
 import { registerRevertHandlers } from './running-revert-txn.js';
 import { checkQemuSnapshots } from './snapshot-check.js';
@@ -84,6 +85,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async close(): Promise<void> {
+    await destroyAutodestroyDomains(this.ctx);
     this.store.close();
   }
 
@@ -96,7 +98,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
    * died is forgotten on the way, and then not found, as in libvirt.
    */
   async #load(dom: DomainRef): Promise<LoadedDomain> {
-    await transientDomainGone(this.ctx, dom.uuid);
+    await domainVanished(this.ctx, dom.uuid);
     return loadDomain(this.store, dom);
   }
 
@@ -105,7 +107,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async listAllDomains(flags: number): Promise<DomainRef[]> {
     const records = [];
     // A transient domain whose QEMU died is forgotten on the way.
-    for (const r of this.store.domains.list()) if (!await transientDomainGone(this.ctx, r.uuid)) records.push(r);
+    for (const r of this.store.domains.list()) if (!await domainVanished(this.ctx, r.uuid)) records.push(r);
     // Probing each recorded QEMU also marks those that died as shut off.
     const active = new Set<string>();
     for (const r of records) if (r.runtime !== null && await isDomainRunning(this.ctx, r.uuid)) active.add(r.uuid);
@@ -119,19 +121,19 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainLookupByName(name: string): Promise<DomainRef> {
     const rec = this.store.domains.getByName(name);
-    if (!rec || await transientDomainGone(this.ctx, rec.uuid)) throw noDomainByName(name);
+    if (!rec || await domainVanished(this.ctx, rec.uuid)) throw noDomainByName(name);
     return this.#ref(rec.uuid, rec.name);
   }
 
   async domainLookupByUUID(uuid: string): Promise<DomainRef> {
     const rec = this.store.domains.get(uuid.toLowerCase());
-    if (!rec || await transientDomainGone(this.ctx, rec.uuid)) throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
+    if (!rec || await domainVanished(this.ctx, rec.uuid)) throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${uuid}'`);
     return this.#ref(rec.uuid, rec.name);
   }
 
   async domainLookupByID(id: number): Promise<DomainRef> {
     const rec = id > 0 ? await runningDomainWithId(this.ctx, id) : undefined;
-    if (rec) return this.#ref(rec.uuid, rec.name);
+    if (rec && !await domainVanished(this.ctx, rec.uuid)) return this.#ref(rec.uuid, rec.name);
     throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching id ${id}`);
   }
 
@@ -162,7 +164,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
-    unsupportedFlags(flags, CREATE_XML_FLAGS | 0x2 /* AUTODESTROY: refused with its own message */, 'qemuDomainCreateXML');
+    unsupportedFlags(flags, CREATE_XML_FLAGS, 'qemuDomainCreateXML');
     const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
     return createDomainFromDef(this.ctx, def, flags);
   }

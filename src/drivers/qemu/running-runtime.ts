@@ -20,6 +20,11 @@ export interface DomainRuntime {
   reason: number;
   /** When the process was started (ISO time), for diagnosis. */
   startedAt: string;
+  /**
+   * Created with VIR_DOMAIN_START_AUTODESTROY: the process whose connection owns the
+   * domain. It is destroyed when that connection closes, or once this process is gone.
+   */
+  autodestroyOwner?: { pid: number; bootId: string };
 }
 
 /** The runtime directory of a domain: `<stateDir>/run/<uuid>`. */
@@ -35,9 +40,12 @@ export function parseRuntime(text: string | null): DomainRuntime | null {
   const o = v as Record<string, unknown>;
   if (typeof o.runtimeDir !== 'string' || typeof o.id !== 'number' || typeof o.pid !== 'number'
     || (o.state !== 'running' && o.state !== 'paused') || typeof o.reason !== 'number') throw corrupt(text);
+  const owner = o.autodestroyOwner as Record<string, unknown> | undefined;
   return {
     runtimeDir: o.runtimeDir, id: o.id, pid: o.pid, state: o.state, reason: o.reason,
     startedAt: typeof o.startedAt === 'string' ? o.startedAt : '',
+    ...(typeof owner === 'object' && owner !== null && typeof owner.pid === 'number' && typeof owner.bootId === 'string'
+      ? { autodestroyOwner: { pid: owner.pid, bootId: owner.bootId } } : {}),
   };
 }
 

@@ -11,19 +11,25 @@
  * that starts QEMU (undo: kill it), then one SQLite commit that records the domain. A
  * crash before the commit leaves an open entry whose rollback kills the QEMU: there is
  * never a QEMU without its record, nor a record without its QEMU.
+ *
+ * With VIR_DOMAIN_START_AUTODESTROY the domain belongs to the creating connection: it is
+ * destroyed when that connection closes, as libvirtd does. libvirtd also notices a client
+ * that crashed; here the owner's pid (and boot id) is recorded with the runtime, and a
+ * domain whose owner is gone is destroyed by the next process that looks it up.
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { Store } from '../../store/index.js';
+import { ShutoffReason } from '../../api/flags.js';
 import {
-  declareOperationKind, lockDomain, recoverDomain, resourceString, runOperation, tryAcquireDomainLock,
-  type TxnContext,
+  currentBootId, declareOperationKind, isHolderDead, lockDomain, recoverDomain, resourceString, runOperation,
+  tryAcquireDomainLock, type TxnContext,
 } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import { forgetMonitor } from './running-monitor.js';
-import { forgetShutoffReason, forgetStoppedTransient, launchQemu, liveRuntime } from './running-domains.js';
-import { formatRuntime, parseRuntime, runtimeDirFor, type DomainRuntime } from './running-runtime.js';
+import { forgetShutoffReason, forgetStoppedTransient, launchQemu, liveRuntime, stopDomainLocked } from './running-domains.js';
+import { formatRuntime, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime } from './running-runtime.js';
 import { domainRecordXml } from './snapshot-catalog.js';
 
 /** The operation kind of virDomainCreateXML. */
@@ -39,7 +45,16 @@ const START_AUTODESTROY = 1 << 1;
 const START_VALIDATE = 1 << 4;
 
 /** The flags domainCreateXML accepts (VALIDATE is handled by the driver before parsing). */
-export const CREATE_XML_FLAGS = START_PAUSED | START_VALIDATE;
+export const CREATE_XML_FLAGS = START_PAUSED | START_AUTODESTROY | START_VALIDATE;
+
+/** The autodestroy domains each connection (txn context) created, by UUID. */
+const ownedAutodestroy = new WeakMap<TxnContext, Set<string>>();
+
+function ownedBy(ctx: TxnContext): Set<string> {
+  let set = ownedAutodestroy.get(ctx);
+  if (!set) ownedAutodestroy.set(ctx, (set = new Set()));
+  return set;
+}
 
 /** Registers the create operation's resource handler on a driver's txn context (before recovery). */
 export function registerTransientHandlers(ctx: TxnContext): void {
@@ -84,12 +99,6 @@ export function checkNameAndUuid(store: Store, def: DomainDef): { uuid: string; 
  * live definition (libvirt's behaviour: it stays persistent).
  */
 export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags: number): Promise<DomainRef> {
-  if (flags & START_AUTODESTROY) {
-    // libvirtd destroys such a domain when the client's connection closes, even if the
-    // client crashed; without a daemon nothing outlives the client to do that.
-    throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.QEMU,
-      'autodestroy is not supported: snapvirt has no daemon to destroy the domain when the connection closes');
-  }
   if (flags & ~CREATE_XML_FLAGS) {
     throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
       `unsupported flags (0x${(flags & ~CREATE_XML_FLAGS).toString(16)}) in function qemuDomainCreateXML`);
@@ -114,6 +123,7 @@ export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags
         resources: [{ kind: QEMU_PROCESS, runtimeDir, domainUuid: def.uuid }],
         async do() {
           started = await launchQemu(ctx, def.uuid, def, { paused });
+          if (flags & START_AUTODESTROY) started.autodestroyOwner = { pid: process.pid, bootId: currentBootId() };
         },
       }],
       commit(s) {
@@ -129,7 +139,39 @@ export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags
     return started!;
   });
   forgetShutoffReason(ctx, def.uuid);
+  if (flags & START_AUTODESTROY) ownedBy(ctx).add(def.uuid);
   return { uuid: def.uuid, name: def.name, id: rt.id };
+}
+
+/**
+ * Destroys domain `uuid` if it is still the autodestroy domain of the QEMU recorded now
+ * (a revert restarts QEMU without the flag, as libvirt's does); a transient one then
+ * vanishes. The caller holds the lock.
+ */
+async function destroyAutodestroyLocked(ctx: TxnContext, uuid: string, owner: (o: { pid: number; bootId: string }) => boolean): Promise<void> {
+  const rec = ctx.store.domains.get(uuid);
+  const rt = runtimeOf(ctx.store, uuid);
+  if (!rec || !rt?.autodestroyOwner || !owner(rt.autodestroyOwner)) return;
+  await stopDomainLocked(ctx, { uuid, name: rec.name, id: rt.id }, ShutoffReason.DESTROYED);
+  forgetStoppedTransient(ctx, uuid);
+}
+
+/** Closing a connection: the autodestroy domains it created are destroyed (virConnectClose). */
+export async function destroyAutodestroyDomains(ctx: TxnContext): Promise<void> {
+  const owned = ownedBy(ctx);
+  for (const uuid of owned) {
+    try {
+      await lockDomain(ctx, uuid, 'autodestroy', () => destroyAutodestroyLocked(ctx, uuid, (o) => o.pid === process.pid));
+    } catch (err) {
+      ctx.warn(`cannot destroy autodestroy domain ${uuid}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  owned.clear();
+}
+
+/** True when an autodestroy owner can no longer be running (its process is gone, or another boot). */
+function ownerGone(owner: { pid: number; bootId: string }): boolean {
+  return isHolderDead({ ...owner, operation: 'create', since: '' });
 }
 
 /**
@@ -148,21 +190,24 @@ export function makeTransient(store: Store, uuid: string): void {
 }
 
 /**
- * For lookups and listings: true when transient domain `uuid` has stopped and is gone. A
- * QEMU that died is noticed here and the domain forgotten. A domain whose lock another
+ * For lookups and listings: true when domain `uuid` no longer exists. Noticed here: a
+ * transient domain whose QEMU died (forgotten), and an autodestroy domain whose owner
+ * process is gone (destroyed; forgotten if transient). A domain whose lock another
  * operation holds (a revert restarting its QEMU) still exists.
  */
-export async function transientDomainGone(ctx: TxnContext, uuid: string): Promise<boolean> {
+export async function domainVanished(ctx: TxnContext, uuid: string): Promise<boolean> {
   const rec = ctx.store.domains.get(uuid);
   if (!rec) return true;
-  if (rec.persistent) return false;
   const rt = parseRuntime(rec.runtime);
-  if (rt && await isQemuRunningIn(rt.runtimeDir)) return false;
+  const abandoned = rt?.autodestroyOwner !== undefined && ownerGone(rt.autodestroyOwner);
+  if (rec.persistent && !abandoned) return false;
+  if (!abandoned && rt && await isQemuRunningIn(rt.runtimeDir)) return false;
   const lock = tryAcquireDomainLock(ctx.lockDir, uuid, 'transient-cleanup');
   if (!lock) return false;
   try {
     // An operation a crash interrupted is finished first: it may need the record.
     await recoverDomain(ctx, lock);
+    await destroyAutodestroyLocked(ctx, uuid, ownerGone);
     if (await liveRuntime(ctx, uuid)) return false;
     forgetStoppedTransient(ctx, uuid);
     return ctx.store.domains.get(uuid) === undefined;

@@ -66,8 +66,6 @@ test('create: a running transient domain; listed by the filters; clashes as libv
     virErr(VirErrorCode.OPERATION_FAILED, `operation failed: domain 'tr' is already defined with uuid ${UUID}`));
   await assert.rejects(env.conn.domainCreateXML(xml.replace(UUID, '7a1c0d3e-1111-4222-8333-000000000000')),
     virErr(VirErrorCode.OPERATION_FAILED, `operation failed: domain 'tr' already exists with uuid ${UUID}`));
-  await assert.rejects(env.conn.domainCreateXML(xml, 2 /* AUTODESTROY */), (e: unknown) => e instanceof VirError
-    && e.code === VirErrorCode.ARGUMENT_UNSUPPORTED && /autodestroy is not supported/.test(e.message));
   // qemu (unlike libvirt's test driver) refuses to undefine a transient domain.
   await assert.rejects(dom.undefine(), virErr(VirErrorCode.OPERATION_INVALID, 'Requested operation is not valid: cannot undefine transient domain'));
   assert.deepEqual(await names(0), ['tr'], 'the refused calls changed nothing');
@@ -203,4 +201,44 @@ test('two processes create the same name with different UUIDs at once: one domai
   const running = [];
   for (const dir of await readdir(join(env.stateDir, 'run'))) if (await isQemuRunningIn(join(env.stateDir, 'run', dir))) running.push(dir);
   assert.deepEqual(running, [winner]);
+});
+
+test('autodestroy: destroyed when the creating connection closes, or by the next lookup once the creating process is gone', async (t) => {
+  const { env, xml } = await setup(t);
+  const { writeFile } = await import('node:fs/promises');
+  const { connect } = await import('../../../src/api/connection.js');
+  const second = async () => {
+    process.env.SNAPVIRT_STATE_DIR = env.stateDir;
+    try {
+      return await connect('qemu:///session');
+    } finally {
+      delete process.env.SNAPVIRT_STATE_DIR;
+    }
+  };
+  const rtDir = runtimeDirFor(env.stateDir, UUID);
+  const other = await second();
+  t.after(() => other.close());
+
+  // The library: another connection sees it until the owner closes.
+  await env.conn.domainCreateXML(xml, 2 /* AUTODESTROY */);
+  assert.equal(await (await other.domainLookupByName('tr')).isActive(), true);
+  await env.conn.close();
+  await assert.rejects(other.domainLookupByName('tr'), (e: unknown) => e instanceof VirError && e.code === VirErrorCode.NO_DOMAIN);
+  assert.equal(await isQemuRunningIn(rtDir), false);
+
+  // The command line disconnects when it exits, as virsh does: nothing is left.
+  const file = join(env.tmp.path, 'tr.xml');
+  await writeFile(file, xml);
+  const cli = (failpoints = '') => run(process.execPath, [BIN, '-c', 'qemu:///session', 'create', '--autodestroy', file], {
+    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: failpoints },
+  }).then((r) => r.stdout, (e: { signal?: string }) => e.signal ?? 'failed');
+  assert.equal(await cli(), `Domain 'tr' created from ${file}\n\n`);
+  assert.deepEqual(await other.listAllDomains(0), []);
+  assert.equal(await isQemuRunningIn(rtDir), false);
+
+  // An owner killed after the commit cannot destroy it; the next lookup does.
+  assert.equal(await cli('domain-create.commit.after=crash'), 'SIGKILL');
+  assert.equal(await isQemuRunningIn(rtDir), true);
+  assert.deepEqual(await other.listAllDomains(0), []);
+  assert.equal(await isQemuRunningIn(rtDir), false);
 });

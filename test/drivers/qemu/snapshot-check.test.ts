@@ -21,6 +21,8 @@ import { domainXml, makeImages, type FixtureDisk } from '../../helpers/domain-fi
 import { openQemuTestEnv, type QemuTestEnv } from '../../helpers/qemu-connection.js';
 import { writePattern } from '../../helpers/qemu-io.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
+import { openStore } from '../../../src/store/index.js';
+import { abandonEntry, openEntries } from '../../../src/txn/index.js';
 
 const run = promisify(execFile);
 const SNAPVIRT = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
@@ -158,6 +160,26 @@ test('an interrupted operation is reported (not its files); --repair recovers it
   assert.match(report.findings[0]!.message, /the create of snapshot 'e9' .* was interrupted \(phase preparing\) and is not recovered/);
   const repaired = await w.dom.checkSnapshots({ repair: true });
   assert.deepEqual(repaired.findings.map((f) => [f.kind, f.repair]), [['journal-open', { done: true, detail: 'recovery rolled it back' }]]);
+  assert.equal(repaired.consistent, true);
+  assert.equal(await exists(w.img('vm-0.e9')), false);
+  assert.equal(await exists(w.img('vm-1.e9')), false);
+  assert.deepEqual((await w.dom.checkSnapshots()).findings, []);
+});
+
+test('overlays of an abandoned operation are stray files; --repair removes them (they hold nothing)', async (t) => {
+  const w = await makeWorld(t);
+  const child = await runChildOp(w.env.stateDir, 'create.commit.before=crash',
+    ['create', 'vm', '<domainsnapshot><name>e9</name></domainsnapshot>', String(C.DISK_ONLY)]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  // The user gave up on the interrupted create: recovery will never remove its overlays.
+  const store = openStore(w.env.stateDir);
+  const [entry] = openEntries(store);
+  assert.equal(abandonEntry(store, entry!.id), true);
+  store.close();
+  const report = await w.dom.checkSnapshots();
+  assert.deepEqual(summary(report), [`stray-file ${w.img('vm-0.e9')} repairable`, `stray-file ${w.img('vm-1.e9')} repairable`]);
+  assert.match(report.findings[0]!.message, new RegExp(`was created by a create that was abandoned \\(journal entry ${entry!.id}\\), but no metadata names it`));
+  const repaired = await w.dom.checkSnapshots({ repair: true });
   assert.equal(repaired.consistent, true);
   assert.equal(await exists(w.img('vm-0.e9')), false);
   assert.equal(await exists(w.img('vm-1.e9')), false);

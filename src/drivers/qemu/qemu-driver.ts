@@ -50,8 +50,8 @@ import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
 import { deleteRunningSnapshot } from './running-snapshot-delete.js';
 import { registerRunningHandlers } from './running-txn.js';
 import {
-  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, makeTransient,
-  registerTransientHandlers,
+  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
+  makeTransient, registerTransientHandlers,
 } from './transient-domain.js';
 import { registerRevertHandlers } from './running-revert-txn.js';
 import { checkQemuSnapshots } from './snapshot-check.js';
@@ -151,6 +151,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
     const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
+    await forgetVanishedNamesakes(this.ctx, def);
     checkNameAndUuid(this.store, def);
     const persistentXml = domainRecordXml(def);
     await withOfflineLock(this.ctx, def.uuid, 'define', async () => {

@@ -94,6 +94,17 @@ export function checkNameAndUuid(store: Store, def: DomainDef): { uuid: string; 
 }
 
 /**
+ * Forgets the transient domains that hold `def`'s name or UUID but stopped (their QEMU
+ * died and nothing looked at them since): libvirt forgot them when they stopped, so a new
+ * create or define may take their name. Call before checkNameAndUuid, without the lock.
+ */
+export async function forgetVanishedNamesakes(ctx: TxnContext, def: DomainDef): Promise<void> {
+  for (const rec of [ctx.store.domains.getByName(def.name), ctx.store.domains.get(def.uuid)]) {
+    if (rec && !rec.persistent) await domainVanished(ctx, rec.uuid);
+  }
+}
+
+/**
  * virDomainCreateXML for a checked definition: a new transient domain, started; or, for
  * the XML of a persistent domain that is shut off, that domain started with `def` as its
  * live definition (libvirt's behaviour: it stays persistent).
@@ -104,14 +115,17 @@ export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags
       `unsupported flags (0x${(flags & ~CREATE_XML_FLAGS).toString(16)}) in function qemuDomainCreateXML`);
   }
   const { store } = ctx;
+  await forgetVanishedNamesakes(ctx, def);
   checkNameAndUuid(store, def);
   const paused = (flags & START_PAUSED) !== 0;
   const rt = await lockDomain(ctx, def.uuid, 'create', async (lock) => {
     // Re-checked under the lock: another process may have created or started it meanwhile.
-    const existing = checkNameAndUuid(store, def);
+    let existing = checkNameAndUuid(store, def);
     if (existing && await liveRuntime(ctx, existing.uuid)) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN, `domain '${def.name}' is already active`);
     }
+    // A transient namesake that stopped since the check is gone now (we hold its lock).
+    if (existing && !existing.persistent && forgetStoppedTransient(ctx, existing.uuid)) existing = undefined;
     const runtimeDir = runtimeDirFor(store.stateDir, def.uuid);
     let started: DomainRuntime | undefined;
     await runOperation(ctx, lock, {

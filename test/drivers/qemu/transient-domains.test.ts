@@ -242,3 +242,28 @@ test('autodestroy: destroyed when the creating connection closes, or by the next
   assert.deepEqual(await other.listAllDomains(0), []);
   assert.equal(await isQemuRunningIn(rtDir), false);
 });
+
+test('the name and UUID of a transient domain whose QEMU died are free at once for a new create or define', async (t) => {
+  const { env, xml } = await setup(t);
+  const { openStore } = await import('../../../src/store/index.js');
+  const dom = await env.conn.domainCreateXML(xml);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', C.DISK_ONLY);
+  const rtDir = runtimeDirFor(env.stateDir, UUID);
+  process.kill(Number((await readFile(join(rtDir, 'qemu.pid'), 'utf8')).trim()), 'SIGKILL');
+  for (let i = 0; i < 500 && await isQemuRunningIn(rtDir); i++) await new Promise((r) => setTimeout(r, 10));
+  // No lookup in between: the create itself must notice the dead namesake.
+  const OTHER = '7a1c0d3e-1111-4222-8333-cccccccccccc';
+  const successor = await env.conn.domainCreateXML(xml.replace(UUID, OTHER).replace(/tr-0\.qcow2/g, 'tr-0.s1'));
+  assert.equal(await successor.isActive(), true);
+  const store = openStore(env.stateDir);
+  try {
+    assert.equal(store.domains.get(UUID), undefined);
+    assert.deepEqual(store.snapshots.list(UUID), [], 'the dead domain\'s snapshot metadata went with it');
+  } finally {
+    store.close();
+  }
+  await successor.destroy();
+  // Likewise for define, by UUID.
+  const defined = await env.conn.domainDefineXML(xml);
+  assert.equal(await defined.isPersistent(), true);
+});

@@ -77,13 +77,16 @@ export async function blockCommitLayer(qmp: QmpClient, req: BlockCommitRequest):
   const index = files.indexOf(req.overlay);
   const jobId = commitJobId(req.target);
   const existing = await findJob(qmp, jobId);
-  if (index === -1 && !existing) return { merged: false, mode: 'none', deletedNodes: [], ms: performance.now() - started };
   if (index !== -1 && files[index + 1] !== req.base) {
     throw failed(`'${req.base}' is not the backing image of '${req.overlay}' in disk '${req.target}'`);
   }
   const nodes = await namedNodes(qmp);
   const overlayNode = formatNodeOf(nodes, req.overlay);
   const active = index === 0 || (existing?.type === 'commit' && existing.status === 'ready');
+  if (index === -1 && !existing) {
+    // Merged by an earlier run that died before deleting the layer's node: delete it now.
+    return { ...await finish(), merged: false, mode: 'none' };
+  }
   const done = qmp.waitForEvent((ev) => isJobEnd(ev, jobId), timeoutMs);
   done.catch(() => undefined);
   if (!existing) {

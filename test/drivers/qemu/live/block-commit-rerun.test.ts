@@ -1,0 +1,44 @@
+/**
+ * blockCommitLayer is restartable: a process killed after QEMU finished (and dismissed)
+ * an active commit leaves the merged overlay's block node attached and holding its file
+ * open. Running the merge again must see the layer gone from the chain and still delete
+ * that node, or the node outlives the merge (and its file, which the caller removes next).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { blockCommitLayer, commitJobId } from '../../../../src/drivers/qemu/live/block-commit.js';
+import { createLiveDiskSnapshot } from '../../../../src/drivers/qemu/live/live-disk-snapshot.js';
+import { isJsonObject } from '../../../../src/drivers/qemu/live/qmp-json.js';
+import { destroyTestVm, guestWrite, startTestVm, type TestVm } from './live-test-support.js';
+
+async function nodeNames(vm: TestVm): Promise<string[]> {
+  const nodes = await vm.proc.qmp.execute('query-named-block-nodes', { flat: true });
+  return (Array.isArray(nodes) ? nodes : []).flatMap((n) => (isJsonObject(n) && typeof n['node-name'] === 'string' ? [n['node-name']] : []));
+}
+
+test('an active commit QEMU finished before the merging process died: rerunning deletes the overlay node', async (t) => {
+  let vm: TestVm | undefined;
+  t.after(() => destroyTestVm(vm));
+  vm = await startTestVm(1);
+  const qmp = vm.proc.qmp;
+  const base = vm.basePaths[0]!;
+  const overlay = join(vm.dir, 'vda.ov1.qcow2');
+  const { plan } = await createLiveDiskSnapshot(qmp, [{ target: 'vda', overlayPath: overlay }]);
+  const overlayNode = plan.disks[0]!.overlayNodes.format;
+  await guestWrite(qmp, 'vda', 0x5c);
+
+  // What a killed merge leaves: the job ran to its end in QEMU (auto-dismissed), nothing more.
+  const jobId = commitJobId('vda');
+  const ready = qmp.waitForEvent((ev) => ev.event === 'BLOCK_JOB_READY' && ev.data.device === jobId, 60_000);
+  const done = qmp.waitForEvent((ev) => ev.event === 'BLOCK_JOB_COMPLETED' && ev.data.device === jobId, 60_000);
+  await qmp.execute('block-commit', { 'job-id': jobId, device: overlayNode, 'base-node': plan.disks[0]!.baseNode });
+  await ready;
+  await qmp.execute('block-job-complete', { device: jobId });
+  await done;
+  assert.ok((await nodeNames(vm)).includes(overlayNode), 'the finished job left the overlay node (the state a killed merge leaves)');
+
+  const again = await blockCommitLayer(qmp, { target: 'vda', overlay, base });
+  assert.equal(again.merged, false, 'nothing was left to merge');
+  assert.ok(!(await nodeNames(vm)).includes(overlayNode), `the overlay node '${overlayNode}' is still attached after the rerun`);
+});

@@ -1,17 +1,23 @@
 /**
- * The crash matrix engine: for one scenario, discovers the failpoints its operation
- * reaches (a traced run, see failpoint-trace-hooks.ts), enumerates the cases (every
- * reached point and hit × {error, crash}; every undo point of the in-process rollback;
- * every recovery point after a crash, × {error, crash}), and runs a case: pristine world,
- * the operation in a child process with the failpoint, recovery in a second child process,
- * then the picture, which must be wholly the before or wholly the after picture (the
- * after picture comes from running the operation once without failpoints).
+ * The crash matrix engine: for one world (offline here, running in live-world.ts),
+ * discovers the failpoints its operation reaches (a traced run, see
+ * failpoint-trace-hooks.ts), enumerates the cases (every reached point and hit ×
+ * {error, crash}; every undo point of the in-process rollback; every recovery point after
+ * a crash, × {error, crash}), and runs a case: pristine world, the operation in a child
+ * process with the failpoint, recovery in a second child process, then the picture, which
+ * must be wholly the before or wholly the after picture (the after picture comes from
+ * running the operation once without failpoints).
+ *
+ * Which side a case must end on follows from the clean trace: a point reached at or after
+ * the decision (`<kind>.switch.after` for a live switch, else `<kind>.commit.after`) is
+ * after. For live creates, the switch decides: recovery rolls a switched entry forward.
  */
 import { join } from 'node:path';
 import {
   buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type ChildOutcome, type Scenario,
 } from './crash-world.js';
-import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
+import type { ChildOp } from './crash-child.js';
+import { classify, describeDifference, pictureOf } from './world-state.js';
 
 /** One case: failpoints for the operation, then (optionally) for the first recovery. */
 export interface CrashCase {
@@ -19,22 +25,43 @@ export interface CrashCase {
   opFailpoints: string;
   /** SNAPVIRT_FAILPOINTS for the first recovery child (crash or fail recovery itself). */
   recoveryFailpoints?: string;
-  /** Which side the world must end on: the commit point decides. */
+  /** Which side the world must end on: the commit point (or a live switch) decides. */
   expect: 'before' | 'after';
   /** True when the operation's child must be SIGKILLed (else it must fail with the failpoint's error). */
   opCrashes: boolean;
   /** The failpoint whose error the operation must report, when it does not crash. */
   errorPoint?: string;
+  /** An error past the commit point that the operation logs and leaves to recovery: it reports success. */
+  opSucceeds?: boolean;
 }
 
-/** A scenario ready to run cases on. */
-export interface PreparedScenario {
-  world: BuiltWorld;
-  after: WorldPicture;
+/** What the engine needs of a world: how to reset it, picture it, and what its operation is. */
+export interface MatrixWorld<P> {
+  name: string;
+  stateDir: string;
+  op: ChildOp;
+  before: P;
+  /** Puts the pristine world back (and, for a live world, starts its QEMU). */
+  reset(): Promise<void>;
+  /** Takes the picture through a fresh connection (recovery runs first). */
+  picture(): Promise<P>;
+  /** Failpoints whose `error` action does not surface as `failpoint NAME`, with the error they give. */
+  errorText?: Record<string, RegExp>;
+  /** The files of the image directories in a picture (to check new files are 0600). */
+  imageEntries(p: P): string[];
+}
+
+/** A world ready to run cases on. */
+export interface PreparedMatrix<P> {
+  world: MatrixWorld<P>;
+  after: P;
   cases: CrashCase[];
   /** Failpoints (with hit counts) reached by a clean run, for the report. */
   reached: Map<string, number>;
 }
+
+/** An offline scenario ready to run cases on. */
+export type PreparedScenario = PreparedMatrix<Awaited<ReturnType<typeof pictureOf>>> & { built: BuiltWorld };
 
 /** Sums a trace into failpoint → number of hits. */
 function countHits(trace: string[]): Map<string, number> {
@@ -43,67 +70,92 @@ function countHits(trace: string[]): Map<string, number> {
   return m;
 }
 
-/** Past the commit point (and so "after") for operation failpoints. */
-function isPastCommit(point: string): boolean {
-  return /\.(commit\.after|finalize\.(before|after))$/.test(point);
+/** Each hit of the trace, with its position: `point` → positions of its 1st, 2nd… hit. */
+function hitPositions(trace: string[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  trace.forEach((name, i) => m.set(name, [...(m.get(name) ?? []), i]));
+  return m;
 }
 
-function fail(world: BuiltWorld, what: string, o: ChildOutcome): Error {
-  return new Error(`${world.scenario.name}: ${what}: ${outcomeText(o)}`);
+function fail(name: string, what: string, o: ChildOutcome): Error {
+  return new Error(`${name}: ${what}: ${outcomeText(o)}`);
 }
 
-/** Builds the world under `base`, takes the after picture and the traces, and lists every case. */
+/** Builds an offline scenario under `base` and lists every case. */
 export async function prepareScenario(base: string, scenario: Scenario): Promise<PreparedScenario> {
-  const world = await buildWorld(join(base), scenario);
-  const { op } = world;
-  const stateDir = world.dirs.stateDir;
+  const built = await buildWorld(join(base), scenario);
+  const world: MatrixWorld<Awaited<ReturnType<typeof pictureOf>>> = {
+    name: scenario.name,
+    stateDir: built.dirs.stateDir,
+    op: built.op,
+    before: built.before,
+    reset: () => resetWorld(built),
+    picture: () => pictureOf(built.dirs, DOMAIN),
+    imageEntries: (p) => p.images.flat(),
+  };
+  return { ...await prepareMatrix(world), built };
+}
+
+/** Takes the after picture and the traces of `world`'s operation, and lists every case. */
+export async function prepareMatrix<P>(world: MatrixWorld<P>): Promise<PreparedMatrix<P>> {
+  const { op, stateDir, name } = world;
 
   // The after state, and the clean trace: which failpoints the operation reaches.
-  await resetWorld(world);
+  await world.reset();
   const clean = await runChild(stateDir, op, '', { trace: true });
-  if (clean.code !== 0 || !clean.report?.ok) throw fail(world, 'the operation fails without failpoints', clean);
-  if (clean.report.trace.length === 0) throw fail(world, 'the trace is empty (is the trace hook loaded?)', clean);
-  const after = await pictureOf(world.dirs, DOMAIN);
-  if (JSON.stringify(after) === JSON.stringify(world.before)) throw new Error(`${scenario.name}: the operation changed nothing`);
-  const reached = countHits(clean.report.trace);
+  if (clean.code !== 0 || !clean.report?.ok) throw fail(name, 'the operation fails without failpoints', clean);
+  const trace = clean.report.trace;
+  if (trace.length === 0) throw fail(name, 'the trace is empty (is the trace hook loaded?)', clean);
+  const after = await world.picture();
+  if (JSON.stringify(after) === JSON.stringify(world.before)) throw new Error(`${name}: the operation changed nothing`);
+  const reached = countHits(trace);
   // Safe by default (DESIGN.md): every file the operation creates is private.
-  const existed = new Set(world.before.images.flat());
-  const notPrivate = after.images.flat().filter((e) => !existed.has(e) && !/ 600 file$/.test(e));
-  if (notPrivate.length > 0) throw new Error(`${scenario.name}: new files not mode 0600: ${notPrivate.join(', ')}`);
+  const existed = new Set(world.imageEntries(world.before));
+  const notPrivate = world.imageEntries(after).filter((e) => !existed.has(e) && !/ 600 file$/.test(e));
+  if (notPrivate.length > 0) throw new Error(`${name}: new files not mode 0600: ${notPrivate.join(', ')}`);
+
+  const kind = trace.find((p) => p.endsWith('.journal.before'))?.replace(/\.journal\.before$/, '');
+  // The decision: a live switch when there is one, else the commit.
+  const decidedBy = kind === undefined ? undefined
+    : reached.has(`${kind}.switch.after`) ? `${kind}.switch` : `${kind}.commit`;
+  const decision = decidedBy === undefined ? trace.length : trace.indexOf(`${decidedBy}.after`);
+  const finalizeFrom = kind === undefined ? -1 : trace.indexOf(`${kind}.finalize.before`);
+  const finalizeTo = kind === undefined ? -1 : trace.indexOf(`${kind}.finalize.after`);
 
   const cases: CrashCase[] = [];
-  for (const [point, hits] of reached) {
-    for (let n = 1; n <= hits; n++) {
-      const at = hits > 1 ? `@${n}` : '';
-      const expect = isPastCommit(point) ? 'after' : 'before';
-      cases.push({ opFailpoints: `${point}=error${at}`, expect, opCrashes: false, errorPoint: point });
+  for (const [point, positions] of hitPositions(trace)) {
+    positions.forEach((pos, i) => {
+      const at = positions.length > 1 ? `@${i + 1}` : '';
+      const expect = pos >= decision ? 'after' : 'before';
+      // Post-commit work logs its failures and leaves them to recovery: the operation succeeded.
+      const opSucceeds = finalizeFrom >= 0 && pos > finalizeFrom && pos < finalizeTo;
+      cases.push({ opFailpoints: `${point}=error${at}`, expect, opCrashes: false, errorPoint: point, ...(opSucceeds ? { opSucceeds } : {}) });
       cases.push({ opFailpoints: `${point}=crash${at}`, expect, opCrashes: true });
-    }
+    });
   }
 
-  // The in-process rollback: an error at the last point before the commit undoes every
-  // prepared step; crash or fail at each undo point along the way.
-  const kind = [...reached.keys()].find((p) => p.endsWith('.commit.before'))?.replace(/\.commit\.before$/, '');
-  if (kind !== undefined) {
-    const trigger = `${kind}.commit.before=error`;
-    await resetWorld(world);
+  if (kind !== undefined && decidedBy !== undefined) {
+    // The in-process rollback: an error at the last point before the decision undoes every
+    // prepared step; crash or fail at each undo point along the way.
+    const trigger = `${decidedBy}.before=error`;
+    await world.reset();
     const undoRun = await runChild(stateDir, op, trigger, { trace: true });
-    if (undoRun.code !== 2) throw fail(world, `${trigger} did not fail the operation`, undoRun);
+    if (undoRun.code !== 2) throw fail(name, `${trigger} did not fail the operation`, undoRun);
     for (const [point, hits] of countHits(undoRun.report?.trace ?? [])) {
       if (!point.includes('.undo.')) continue;
       for (let n = 1; n <= hits; n++) {
         cases.push({ opFailpoints: `${trigger},${point}=crash@${n}`, expect: 'before', opCrashes: true });
-        cases.push({ opFailpoints: `${trigger},${point}=error@${n}`, expect: 'before', opCrashes: false, errorPoint: `${kind}.commit.before` });
+        cases.push({ opFailpoints: `${trigger},${point}=error@${n}`, expect: 'before', opCrashes: false, errorPoint: `${decidedBy}.before` });
       }
     }
 
-    // Recovery itself: after a crash before the commit point (roll back) and after it (finish).
-    for (const [crashAt, expect] of [[`${kind}.commit.before`, 'before'], [`${kind}.commit.after`, 'after']] as const) {
-      await resetWorld(world);
+    // Recovery itself: after a crash just before the decision (roll back) and just after it (finish).
+    for (const [crashAt, expect] of [[`${decidedBy}.before`, 'before'], [`${decidedBy}.after`, 'after']] as const) {
+      await world.reset();
       const crashed = await runChild(stateDir, op, `${crashAt}=crash`);
-      if (crashed.signal !== 'SIGKILL') throw fail(world, `${crashAt}=crash did not kill the child`, crashed);
+      if (crashed.signal !== 'SIGKILL') throw fail(name, `${crashAt}=crash did not kill the child`, crashed);
       const recovery = await runChild(stateDir, { op: 'open' }, '', { trace: true });
-      if (recovery.code !== 0) throw fail(world, `recovery after ${crashAt}=crash failed`, recovery);
+      if (recovery.code !== 0) throw fail(name, `recovery after ${crashAt}=crash failed`, recovery);
       for (const [point, hits] of countHits(recovery.report?.trace ?? [])) {
         for (let n = 1; n <= hits; n++) {
           for (const action of ['crash', 'error']) {
@@ -116,17 +168,27 @@ export async function prepareScenario(base: string, scenario: Scenario): Promise
   return { world, after, cases, reached };
 }
 
+/** The label of a case in failure messages. */
+export function caseLabel(c: CrashCase): string {
+  return `[${c.opFailpoints}${c.recoveryFailpoints ? ` | recovery: ${c.recoveryFailpoints}` : ''}]`;
+}
+
 /** Runs one case; resolves to undefined when the world ended wholly on the expected side, else a description. */
-export async function runCase(p: PreparedScenario, c: CrashCase): Promise<string | undefined> {
+export async function runCase<P>(p: PreparedMatrix<P>, c: CrashCase): Promise<string | undefined> {
   const { world } = p;
-  const stateDir = world.dirs.stateDir;
-  const label = `[${c.opFailpoints}${c.recoveryFailpoints ? ` | recovery: ${c.recoveryFailpoints}` : ''}]`;
-  await resetWorld(world);
+  const { stateDir } = world;
+  const label = caseLabel(c);
+  await world.reset();
   const opRun = await runChild(stateDir, world.op, c.opFailpoints);
   if (c.opCrashes) {
     if (opRun.signal !== 'SIGKILL' || opRun.hung) return `${label} the operation was not killed at the failpoint: ${outcomeText(opRun)}`;
-  } else if (opRun.code !== 2 || !opRun.report?.error?.includes(`failpoint ${c.errorPoint}`)) {
-    return `${label} the operation did not fail with the failpoint's error: ${outcomeText(opRun)}`;
+  } else if (c.opSucceeds) {
+    if (opRun.code !== 0) return `${label} a post-commit failure made the operation fail: ${outcomeText(opRun)}`;
+  } else {
+    const expected = world.errorText?.[c.errorPoint ?? ''];
+    const error = opRun.report?.error ?? '';
+    const right = expected ? expected.test(error) : error.includes(`failpoint ${c.errorPoint}`);
+    if (opRun.code !== 2 || !right) return `${label} the operation did not fail with the failpoint's error: ${outcomeText(opRun)}`;
   }
   if (c.recoveryFailpoints !== undefined) {
     const first = await runChild(stateDir, { op: 'open' }, c.recoveryFailpoints);
@@ -135,7 +197,7 @@ export async function runCase(p: PreparedScenario, c: CrashCase): Promise<string
   // A new process: opening runs recovery; it must succeed outright.
   const recovery = await runChild(stateDir, { op: 'open' }, '');
   if (recovery.code !== 0) return `${label} recovery in a new process failed: ${outcomeText(recovery)}`;
-  const picture = await pictureOf(world.dirs, DOMAIN);
+  const picture = await world.picture();
   const side = classify(picture, world.before, p.after);
   if (side === c.expect) return undefined;
   if (side === undefined) {

@@ -144,7 +144,7 @@ export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<Wo
 }
 
 /** 'before', 'after', or undefined when the picture is neither. */
-export function classify(p: WorldPicture, before: WorldPicture, after: WorldPicture): 'before' | 'after' | undefined {
+export function classify<P>(p: P, before: P, after: P): 'before' | 'after' | undefined {
   const s = JSON.stringify(p);
   if (s === JSON.stringify(before)) return 'before';
   if (s === JSON.stringify(after)) return 'after';
@@ -152,7 +152,7 @@ export function classify(p: WorldPicture, before: WorldPicture, after: WorldPict
 }
 
 /** A short human diff of two pictures (top-level keys that differ, with both values), for failure messages. */
-export function describeDifference(p: WorldPicture, expected: WorldPicture): string {
+export function describeDifference<P>(p: P, expected: P): string {
   const lines: string[] = [];
   const walk = (a: unknown, b: unknown, path: string): void => {
     if (JSON.stringify(a) === JSON.stringify(b)) return;

@@ -1,0 +1,123 @@
+/**
+ * The picture of a world whose domain may be running: everything world-state.ts pictures
+ * (XML, chains with tags, data of each disk and snapshot, file listings, snapshot
+ * metadata, open journal entries), taken after every running disk was flushed, plus what
+ * only a running domain has: the inactive definition next to the live one, the run state
+ * and reason, QEMU's query-status, each disk's active chain from query-block (node names
+ * and files, top first), every named block node, the block jobs, and which byte pattern
+ * each written slot of each disk reads back.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Domain } from '../../src/api/domain.js';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import { guestFlush } from '../helpers/guest-io.js';
+import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
+
+const run = promisify(execFile);
+
+/** VIR_DOMAIN_XML_INACTIVE */
+const INACTIVE = 2;
+
+/** What QEMU says about the running domain. */
+export interface QemuPicture {
+  status: string;
+  /** Per disk: target, top node, and the chain's files top first. */
+  blocks: string[];
+  /** Named block nodes (QEMU's automatic '#block…' names left out: they count up per process). */
+  nodes: string[];
+  jobs: string[];
+}
+
+/** The picture of a world whose domain may be running. */
+export interface LivePicture extends WorldPicture {
+  inactiveXml: string | null;
+  /** domstate and reason, as numbers. */
+  runState: string;
+  qemu: QemuPicture | null;
+  /** Per disk target: the pattern read at each written slot ('0x2a', 'zero' or 'mixed'). */
+  slots: Record<string, string[]>;
+}
+
+type JsonReply = { return?: unknown; error?: { desc: string } };
+
+async function qmp(dom: Domain, execute: string, args?: object): Promise<unknown> {
+  const reply = JSON.parse(await dom.qemuMonitorCommand(JSON.stringify({ execute, ...(args ? { arguments: args } : {}) }))) as JsonReply;
+  if (reply.error) throw new Error(`${execute}: ${reply.error.desc}`);
+  return reply.return;
+}
+
+type BlockImage = { filename: string; 'backing-image'?: BlockImage };
+
+async function qemuPicture(dom: Domain): Promise<QemuPicture> {
+  const status = (await qmp(dom, 'query-status') as { status: string }).status;
+  const blocks = (await qmp(dom, 'query-block') as Array<{ qdev: string; inserted?: { 'node-name': string; image: BlockImage } }>)
+    .filter((b) => b.inserted)
+    .map((b) => {
+      const files: string[] = [];
+      for (let img: BlockImage | undefined = b.inserted!.image; img; img = img['backing-image']) files.push(img.filename);
+      // QEMU's automatic names ('#block123', a layer opened from an image header) count up per process.
+      const node = b.inserted!['node-name'].replace(/^#block\d+$/, '#block');
+      return `${b.qdev.replace(/^\/machine\/peripheral\/disk-|\/virtio-backend$/g, '')} ${node}: ${files.join(' <- ')}`;
+    });
+  const nodes = (await qmp(dom, 'query-named-block-nodes', { flat: true }) as Array<{ 'node-name': string }>)
+    .map((n) => n['node-name']).filter((n) => !n.startsWith('#')).sort();
+  const jobs = (await qmp(dom, 'query-jobs') as Array<{ id: string; status: string }>).map((j) => `${j.id} ${j.status}`);
+  return { status, blocks, nodes, jobs };
+}
+
+/** The pattern of each `slotBytes`-long slot of `raw` in `offsets`. */
+function slotPatterns(raw: Buffer, offsets: readonly number[], slotBytes: number): string[] {
+  return offsets.map((o) => {
+    const slot = raw.subarray(o, o + slotBytes);
+    const first = slot[0] ?? 0;
+    if (!slot.every((b) => b === first)) return 'mixed';
+    return first === 0 ? 'zero' : `0x${first.toString(16)}`;
+  });
+}
+
+let scratchCounter = 0;
+
+/** What disk `path` (its whole chain) presents, as raw bytes (read with -U: QEMU may hold it). */
+async function rawOf(dirs: WorldDirs, path: string, format: string): Promise<Buffer> {
+  const out = join(dirs.scratchDir, `slots-${process.pid}-${scratchCounter++}.raw`);
+  try {
+    await run('qemu-img', ['convert', '-U', '-f', format, '-O', 'raw', path, out]);
+    return await readFile(out);
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+/** Takes the live picture; `slots` are the offsets written in each disk, each `slotBytes` long. */
+export async function livePictureOf(dirs: WorldDirs, domainName: string, offsets: readonly number[], slotBytes: number): Promise<LivePicture> {
+  const conn = await openAt(dirs.stateDir);
+  let inactiveXml: string | null = null;
+  let runState = 'no domain';
+  let qemu: QemuPicture | null = null;
+  const slots: Record<string, string[]> = {};
+  try {
+    const names = (await conn.listAllDomains()).map((d) => d.getName());
+    if (names.includes(domainName)) {
+      const dom = await conn.domainLookupByName(domainName);
+      const { state, reason } = await dom.getState();
+      runState = `${state}:${reason}`;
+      inactiveXml = await dom.getXMLDesc(INACTIVE);
+      const def = parseDomainXML(await dom.getXMLDesc());
+      if (await dom.isActive()) {
+        // QEMU keeps qcow2 metadata in its caches: flushed, the files say what the guest sees.
+        for (const d of def.disks) await guestFlush(dom, d.target);
+        qemu = await qemuPicture(dom);
+      }
+      for (const d of def.disks) {
+        if (!d.sourcePath) continue;
+        slots[d.target] = slotPatterns(await rawOf(dirs, d.sourcePath, d.format ?? 'raw'), offsets, slotBytes);
+      }
+    }
+  } finally {
+    await conn.close();
+  }
+  return { ...await pictureOf(dirs, domainName), inactiveXml, runState, qemu, slots };
+}

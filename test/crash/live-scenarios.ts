@@ -1,0 +1,102 @@
+/**
+ * The live operations of the crash matrix (issue 5, item 3), each on a running domain:
+ * external disk-only create, internal create with memory (snapshot-save) and external
+ * create with memory (--memspec), with 1 and 8 disks; revert to an internal snapshot with
+ * memory (snapshot-load), to an external disk-only one (QEMU restarted) and to an external
+ * one with memory (a fresh QEMU loads the file); delete by block-commit of the active
+ * layer and of a middle layer. Guest data is written before and between the snapshots.
+ */
+import { join } from 'node:path';
+import { SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../src/api/flags.js';
+import { DOMAIN } from './crash-world.js';
+import type { LivePrepareContext, LiveScenario } from './live-world.js';
+
+const snap = (name: string): string => `<domainsnapshot><name>${name}</name></domainsnapshot>`;
+
+/** A full-system snapshot whose memory goes to `<images>/<name>.mem` (disks external, default names). */
+function memspec(ctx: LivePrepareContext, name: string): string {
+  return `<domainsnapshot><name>${name}</name><memory snapshot='external' file='${join(ctx.dirs.imageDirs[0]!, `${name}.mem`)}'/></domainsnapshot>`;
+}
+
+/** How each kind of snapshot is taken. */
+const TAKE = {
+  'disk-only': (ctx: LivePrepareContext, name: string) => ctx.dom.snapshotCreateXML(snap(name), C.DISK_ONLY),
+  'internal with memory': (ctx: LivePrepareContext, name: string) => ctx.dom.snapshotCreateXML(snap(name), 0),
+  'external with memory': (ctx: LivePrepareContext, name: string) => ctx.dom.snapshotCreateXML(memspec(ctx, name), 0),
+} as const;
+
+type Kind = keyof typeof TAKE;
+
+/** Takes snapshots `names` in order, writing guest data after each. */
+async function snapshots(ctx: LivePrepareContext, kind: Kind, names: string[]): Promise<void> {
+  for (const name of names) {
+    await TAKE[kind](ctx, name);
+    await ctx.writeData();
+  }
+}
+
+function createScenario(kind: Kind, disks: number): LiveScenario {
+  return {
+    name: `live create ${kind}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    disks,
+    async prepare(ctx) {
+      // One earlier snapshot of the same kind, so the new one has a parent and a chain below it.
+      await snapshots(ctx, kind, ['base']);
+      if (kind === 'disk-only') return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: C.DISK_ONLY };
+      if (kind === 'internal with memory') return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: 0 };
+      return { op: 'create', domain: DOMAIN, xml: memspec(ctx, 's1'), flags: 0 };
+    },
+    // The failpoint makes QEMU's transaction fail with an abort action instead of throwing.
+    errorText: { 'live-create.transaction.abort': /Transaction aborted/i },
+  };
+}
+
+/** Every live scenario, in a fixed order (the sample and the report use it). */
+export const LIVE_SCENARIOS: LiveScenario[] = [
+  createScenario('disk-only', 1),
+  createScenario('disk-only', 8),
+  createScenario('internal with memory', 1),
+  createScenario('internal with memory', 8),
+  createScenario('external with memory', 1),
+  createScenario('external with memory', 8),
+  {
+    name: 'live revert internal with memory (snapshot-load), 1 disk',
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, 'internal with memory', ['A', 'B']);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'live revert external disk-only --running (QEMU restarted), 1 disk',
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, 'disk-only', ['A', 'B']);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: R.RUNNING };
+    },
+  },
+  {
+    name: 'live revert external with memory (fresh QEMU loads it), 1 disk',
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, 'external with memory', ['A', 'B']);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: 'live delete external leaf (active block-commit), 1 disk',
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, 'disk-only', ['A', 'B']);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+  {
+    name: 'live delete external middle (intermediate block-commit), 1 disk',
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, 'disk-only', ['A', 'B']);
+      return { op: 'delete', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+];

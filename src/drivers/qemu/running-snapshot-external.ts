@@ -93,6 +93,7 @@ export async function createExternalWithMemory(
     const intent: LiveCreateIntent = {
       ...liveCreateIntent(def, keepMetadata, rt.runtimeDir, persistent, live, plan),
       resume: wasRunning,
+      runState: { state: rt.state, reason: rt.reason },
     };
     const memoryStep: Step = {
       name: 'memory',

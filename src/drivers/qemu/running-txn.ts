@@ -24,7 +24,7 @@ import { isQemuRunningIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
 import { withMonitor } from './running-monitor.js';
-import { parseRuntime } from './running-runtime.js';
+import { formatRuntime, parseRuntime } from './running-runtime.js';
 import { domainRecordXml, loadTree, replaceImagePath, saveTree } from './snapshot-catalog.js';
 
 /** The operation kind of a live external disk snapshot. */
@@ -74,6 +74,11 @@ export interface LiveCreateIntent {
   reused?: boolean;
   /** With a memory state: the guest was running and is paused during the save; recovery resumes it. */
   resume?: boolean;
+  /**
+   * With a memory state: the run state and reason recorded before the save, which records
+   * "paused (creating snapshot)" meanwhile; recovery puts them back.
+   */
+  runState?: { state: 'running' | 'paused'; reason: number };
 }
 
 /** The filenames of every block node QEMU has open. */
@@ -149,7 +154,7 @@ export function registerRunningHandlers(ctx: TxnContext): void {
     undo: (r) => removeVmTag(r),
   });
   ctx.registry.registerOperation(LIVE_CREATE, {
-    decide: (entry) => decideLiveCreate(entry),
+    decide: (entry) => decideLiveCreate(ctx.store, entry),
     commitForward: (entry, store) => commitLiveCreate(store, entry.domain.uuid, intentOf(entry)),
   });
 }
@@ -173,7 +178,7 @@ export function intentJson(intent: LiveCreateIntent): JsonValue {
  * transaction was recorded as done); back when no disk is; partial cannot happen (one
  * transaction) and is refused rather than guessed.
  */
-async function decideLiveCreate(entry: JournalEntry): Promise<RecoveryDirection> {
+async function decideLiveCreate(store: Store, entry: JournalEntry): Promise<RecoveryDirection> {
   const intent = intentOf(entry);
   if (!await isQemuRunningIn(intent.runtimeDir)) {
     // QEMU died: with the switch recorded as done the overlays are the disks' data;
@@ -189,6 +194,7 @@ async function decideLiveCreate(entry: JournalEntry): Promise<RecoveryDirection>
     }
     return parseQueryBlock(await qmp.execute('query-block'));
   });
+  restoreRunState(store, entry.domain.uuid, intent);
   // A memory-only snapshot has no disk to ask: it happened once every step was done.
   if (intent.disks.length === 0) return entry.phase === 'prepared' || entry.phase === 'switched' ? 'forward' : 'back';
   const on = intent.disks.map((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNode);
@@ -196,6 +202,17 @@ async function decideLiveCreate(entry: JournalEntry): Promise<RecoveryDirection>
   if (!on.some(Boolean)) return 'back';
   throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU,
     `disks of interrupted snapshot '${intent.snapshot}' are partly on their overlays`);
+}
+
+/** Puts back the run state and reason an interrupted save recorded over, while the same QEMU runs. */
+function restoreRunState(store: Store, uuid: string, intent: LiveCreateIntent): void {
+  const before = intent.runState;
+  if (!before) return;
+  store.transaction(() => {
+    const rt = parseRuntime(store.domains.get(uuid)?.runtime ?? null);
+    if (rt?.runtimeDir !== intent.runtimeDir) return;
+    store.domains.update(uuid, { runtime: formatRuntime({ ...rt, state: before.state, reason: before.reason }) });
+  });
 }
 
 /** The commit of a live snapshot: metadata, persistent and live definitions. Runs inside the commit transaction. */

@@ -23,7 +23,7 @@ import { fastTempDir } from './fast-temp-dir.js';
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
 /** In the sample: how many operations, and how many cases of each. */
-const SAMPLE_SCENARIOS = 3;
+const SAMPLE_SCENARIOS = 2;
 const SAMPLE_CASES = 3;
 const ONLY = process.env.SNAPVIRT_CRASH_ONLY;
 

@@ -35,11 +35,6 @@ export class FindingList {
     this.#items.push(finding);
   }
 
-  /** True when a finding about `subject` (a path) was already made, of any kind. */
-  mentions(subject: string): boolean {
-    return this.#items.some((f) => f.subject === subject);
-  }
-
   all(): SnapshotCheckFinding[] { return [...this.#items]; }
 }
 

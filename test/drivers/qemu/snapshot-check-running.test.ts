@@ -2,7 +2,8 @@
  * snapshot-check on a running domain (real qemu-system-x86_64 under TCG): after a live
  * disk-only snapshot the running QEMU's graph matches the metadata; after an out-of-band
  * blockdev-snapshot through qemu-monitor-command it does not, the check says so in plain
- * words, and --repair leaves it alone (only the user can tell which side is right).
+ * words, and --repair leaves it alone (only the user can tell which side is right); so is
+ * a block node with snapvirt's naming that no disk uses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +46,17 @@ test('a running domain: graph matches after a live snapshot; an out-of-band bloc
   assert.equal(repaired.consistent, false);
   assert.equal(repaired.findings[0]!.repair?.done, false);
   assert.match(repaired.findings[0]!.repair!.detail, /changed outside snapvirt; which side is right cannot be proven/);
+  // A node with snapvirt's naming that no disk uses (what a failed live create could leave).
+  const orphan = join(r.env.imageDir, 'orphan.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', orphan, '1M']);
+  await dom.qemuMonitorCommand(JSON.stringify({
+    execute: 'blockdev-add', arguments: { driver: 'qcow2', 'node-name': 'drive-vda-g7-fmt', file: { driver: 'file', filename: orphan } },
+  }));
+  const withNode = await dom.checkSnapshots();
+  assert.deepEqual(withNode.findings.map((f) => f.subject), ['disk:vda', 'node:drive-vda-g7-fmt']);
+  assert.equal(withNode.findings[1]!.message,
+    `the running QEMU has block node 'drive-vda-g7-fmt' on '${orphan}' that no disk uses: a live operation left it attached`);
   // The overlay QEMU writes to is not snapvirt's: never a stray file, never removed.
   assert.deepEqual((await run('ls', [r.env.imageDir])).stdout.split('\n').filter(Boolean).sort(),
-    ['sneaky.qcow2', 'vm-0.live1', 'vm-0.qcow2']);
+    ['orphan.qcow2', 'sneaky.qcow2', 'vm-0.live1', 'vm-0.qcow2']);
 });

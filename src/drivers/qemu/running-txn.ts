@@ -20,7 +20,8 @@ import { parseQueryBlock } from './live/active-chain.js';
 import { blockCommitLayer } from './live/block-commit.js';
 import { cleanupResource } from './disk-resources.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { isQemuRunningIn } from './live/qemu-process.js';
+import { thawGuest } from './live/guest-agent.js';
+import { isQemuRunningIn, qemuRuntimePaths } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
 import { withMonitor } from './running-monitor.js';
@@ -184,6 +185,12 @@ async function decideLiveCreate(store: Store, entry: JournalEntry): Promise<Reco
     // QEMU died: with the switch recorded as done the overlays are the disks' data;
     // otherwise the guest is gone and the images below are as they were.
     return entry.phase === 'switched' ? 'forward' : 'back';
+  }
+  // A quiesced create killed inside its switch may have left the guest frozen: thaw it
+  // first, whichever way the rest goes (best effort: an unresponsive agent must not keep
+  // the domain's journal entry open forever).
+  if (intent.quiesced && entry.phase === 'switching') {
+    await thawGuest(qemuRuntimePaths(intent.runtimeDir).guestAgentSocket).catch(() => undefined);
   }
   const chains = await withMonitor(intent.runtimeDir, async (qmp) => {
     // A snapshot with memory pauses the guest; an interrupted one must not leave it paused

@@ -150,7 +150,19 @@ test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out f
   assert.deepEqual(await (await reopened.snapshotLookupByName('k')).getQuiesceInfo(), { quiesced: true, frozenFilesystems: null });
   assert.match(await snapshotInfo(env.stateDir, 'k'), /^Quiesced: {7}yes\n/m);
   assert.equal(await waitThawed(sock), 'thawed');
-  await reopened.destroy();
+
+  // Killed while the guest is frozen (inside the switch, before the transaction): the
+  // guest stays frozen until recovery thaws it and rolls the snapshot back.
+  const filesBefore = (await readdir(env.imageDir)).sort();
+  const frozenKill = await runChildOp(env.stateDir, 'live-create.transaction.abort=crash',
+    ['create', 'guest', '<domainsnapshot><name>f</name></domainsnapshot>', String(C.DISK_ONLY | C.QUIESCE)]);
+  assert.equal(frozenKill.signal, 'SIGKILL', frozenKill.stderr);
+  assert.equal(await agentCall(sock, 'guest-fsfreeze-status'), 'frozen', 'the killed process left the guest frozen');
+  const recovered = await (await env.reopen()).domainLookupByName('guest');
+  assert.equal(await agentCall(sock, 'guest-fsfreeze-status'), 'thawed', 'recovery thawed it');
+  assert.deepEqual((await recovered.snapshotListNames()).sort(), ['k', 'q', 'u'], 'no snapshot f');
+  assert.deepEqual((await readdir(env.imageDir)).sort(), filesBefore);
+  await recovered.destroy();
   const unquiesced = join(env.imageDir, 'unquiesced.raw');
   await run('qemu-img', ['convert', '-O', 'raw', join(env.imageDir, 'data.q'), unquiesced]);
   assert.match((await run('dumpe2fs', ['-h', unquiesced])).stdout, /needs_recovery/);

@@ -180,3 +180,28 @@ export async function freezeAround<T>(
   await thaw(false);
   return thawError ? { result, frozen, thawError } : { result, frozen };
 }
+
+/**
+ * Thaws the guest's filesystems and waits until the agent reports them thawed, within
+ * `deadlineMs`: for recovery, when the process that froze them was killed before its own
+ * thaw (a frozen guest blocks every write until someone thaws it). Throws the last error
+ * if the guest is still not thawed at the deadline.
+ */
+export async function thawGuest(socketPath: string, deadlineMs = 30_000, callTimeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    let agent: GuestAgent | undefined;
+    try {
+      agent = await GuestAgent.connect(socketPath, callTimeoutMs);
+      await agent.execute('guest-fsfreeze-thaw', undefined, callTimeoutMs);
+      const status = await agent.execute('guest-fsfreeze-status', undefined, callTimeoutMs);
+      if (status === 'thawed') return;
+      if (Date.now() >= deadline) throw new Error(`guest filesystems still ${String(status)} after guest-fsfreeze-thaw`);
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    } finally {
+      agent?.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, THAW_RETRY_MS));
+  }
+}

@@ -18,9 +18,9 @@
  * domain whose owner is gone is destroyed by the next process that looks it up.
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { ShutoffReason } from '../../api/flags.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { Store } from '../../store/index.js';
-import { ShutoffReason } from '../../api/flags.js';
 import {
   currentBootId, declareOperationKind, isHolderDead, lockDomain, recoverDomain, resourceString, runOperation,
   tryAcquireDomainLock, type TxnContext,

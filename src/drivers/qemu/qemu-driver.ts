@@ -197,18 +197,19 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
-    loadDomain(this.store, dom);
+    // A handle to a transient domain that stopped must not bring it back.
+    await this.#load(dom);
     return startDomain(this.ctx, dom, flags);
   }
 
   async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
-    loadDomain(this.store, dom);
+    await this.#load(dom);
     await destroyDomain(this.ctx, dom, flags);
   }
 
-  async domainShutdown(dom: DomainRef, flags: number): Promise<void> { await shutdownDomain(this.ctx, dom, flags); }
-  async domainSuspend(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await suspendDomain(this.ctx, dom); }
-  async domainResume(dom: DomainRef): Promise<void> { loadDomain(this.store, dom); await resumeDomain(this.ctx, dom); }
+  async domainShutdown(dom: DomainRef, flags: number): Promise<void> { await this.#load(dom); await shutdownDomain(this.ctx, dom, flags); }
+  async domainSuspend(dom: DomainRef): Promise<void> { await this.#load(dom); await suspendDomain(this.ctx, dom); }
+  async domainResume(dom: DomainRef): Promise<void> { await this.#load(dom); await resumeDomain(this.ctx, dom); }
 
   async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
     await this.#load(dom);

@@ -121,7 +121,9 @@ test('undefine of a running domain makes it transient (snapshots kept while it r
   const pid = Number((await readFile(join(runtimeDirFor(env.stateDir, UUID), 'qemu.pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 500 && await isQemuRunningIn(runtimeDirFor(env.stateDir, UUID)); i++) await new Promise((r) => setTimeout(r, 10));
-  // A handle to it now finds nothing (libvirt forgets a transient domain whose QEMU died)…
+  // A handle to it now finds nothing (libvirt forgets a transient domain whose QEMU died),
+  // and cannot start it again…
+  await assert.rejects(dom.create(), virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
   await assert.rejects(dom.isActive(), virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
   // …and the next process neither, nor its snapshot metadata.
   const conn2 = await env.reopen();

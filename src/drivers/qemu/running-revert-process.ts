@@ -192,9 +192,10 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     do: () => img.make(),
   }));
   if (newRuntimeDir !== null) {
+    const removeDir = !(await exists(newRuntimeDir));
     steps.push({
       name: 'start',
-      resources: [{ kind: REVERT_PROCESS, runtimeDir: newRuntimeDir }],
+      resources: [{ kind: REVERT_PROCESS, runtimeDir: newRuntimeDir, removeDir }],
       async do() {
         // Under the lock, a QEMU there is the orphan of an interrupted start: never ours to keep.
         if (await isQemuRunningIn(newRuntimeDir)) await terminateQemuIn(newRuntimeDir, 0);

@@ -17,6 +17,7 @@
  * running) by a post-commit resource, so a crash there is finished by recovery too.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { PausedReason, RunningReason, ShutoffReason } from '../../api/flags.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
@@ -36,7 +37,7 @@ import { domainRecordXml, loadTree, saveTree } from './snapshot-catalog.js';
 
 /** The operation kind of a revert with a QEMU process involved. */
 export const LIVE_REVERT = 'live-revert';
-/** Resource: a QEMU started for the reverted state; undo kills it. */
+/** Resource: a QEMU started for the reverted state; undo stops it (and removes its runtime dir when `removeDir`: the revert made it). */
 export const REVERT_PROCESS = 'qemu-revert-process';
 /** Resource: the running QEMU's vCPUs stopped for an in-place revert; undo resumes them if they ran. */
 export const REVERT_VCPUS = 'qemu-revert-vcpus';
@@ -233,6 +234,8 @@ export function registerRevertHandlers(ctx: TxnContext): void {
       // Gracefully (SIGTERM): a QEMU that loaded an internal snapshot's undo tag back must
       // flush its images' metadata before it goes; one that never ran loses nothing.
       await terminateQemuIn(runtimeDir, 5000);
+      // A directory the revert created goes too (its log included): the state dir is as before.
+      if (r.removeDir === true) await rm(runtimeDir, { recursive: true, force: true });
     },
   });
   ctx.registry.registerResource(REVERT_VCPUS, {

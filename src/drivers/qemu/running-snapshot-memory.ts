@@ -9,7 +9,7 @@
  * when the domain is shut off.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
@@ -145,9 +145,10 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
   let tops: string[] = nodes;
   const steps: Step[] = [];
   if (!old) {
+    const removeDir = !(await access(runtimeDir).then(() => true, () => false));
     steps.push({
       name: 'start',
-      resources: [{ kind: REVERT_PROCESS, runtimeDir }],
+      resources: [{ kind: REVERT_PROCESS, runtimeDir, removeDir }],
       async do() {
         if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
         await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });

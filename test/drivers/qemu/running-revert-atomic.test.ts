@@ -48,6 +48,8 @@ interface Picture {
   persistent: string[];
   blocks: { target: string; node: string; file: string; depth: number }[] | null;
   files: string[];
+  /** The state dir's run/ (QEMU runtime dirs, switch markers). */
+  runDir: string[];
   openEntries: number;
 }
 
@@ -72,6 +74,7 @@ async function picture(r: RunningEnv, dom: Domain): Promise<Picture> {
     persistent: diskSourcesIn(await dom.getXMLDesc(2)),
     blocks: running ? await queryBlock(dom) : null,
     files: (await readdir(r.env.imageDir)).sort(),
+    runDir: (await readdir(join(r.env.stateDir, 'run'), { recursive: true })).sort(),
   };
 }
 

@@ -7,7 +7,8 @@
 import { access } from 'node:fs/promises';
 import { removeFileIfPresent, fsyncParentDir } from './overlay-file.js';
 import { readQcow2Backing } from './chain-inspect.js';
-import { commitImage, listSnapshotTags, rebaseImage, snapshotApply, snapshotDelete } from './qemu-img.js';
+import { inspectImage } from './image-inspect.js';
+import { commitImage, rebaseImage, snapshotApply, snapshotDelete } from './qemu-img.js';
 
 /** A file this operation creates (an overlay); undo removes it. */
 export interface CreatedFileResource {
@@ -82,7 +83,9 @@ async function exists(path: string): Promise<boolean> {
 
 async function hasTag(image: string, tag: string): Promise<boolean> {
   if (!(await exists(image))) return false;
-  return (await listSnapshotTags(image)).includes(tag);
+  // With the lock check: a qemu-img still running on the image (one a killed snapvirt left
+  // behind, say) makes this fail, and the undo is retried later instead of missing its tag.
+  return (await inspectImage(image, 'qcow2', { access: 'read' })).snapshots.some((s) => s.name === tag);
 }
 
 /** Takes a resource back to how it was before the operation (idempotent). */

@@ -17,7 +17,7 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { readOfflineDomainState } from './offline-domain-state.js';
-import { imageInfo } from './qemu-img.js';
+import { inspectImage } from './image-inspect.js';
 
 /** The image paths the domain definition and the snapshot metadata name (absolute). */
 export function namedImages(domain: DomainDef | undefined, tree: SnapshotTree): Set<string> {
@@ -75,7 +75,7 @@ export async function discardableImages(
   const out: string[] = [];
   for (const path of created) {
     if (!neededBefore.has(path) || neededAfter.has(path) || !(await exists(path))) continue;
-    await imageInfo(path, 'qcow2').catch((e: unknown) => {
+    await inspectImage(path, 'qcow2', { access: 'read' }).catch((e: unknown) => {
       throw e instanceof VirError
         ? virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot use image '${path}': ${e.detail}`)
         : e;

@@ -30,7 +30,9 @@ import { discardableImages } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
-import { imageInfo } from './qemu-img.js';
+import { inspectImage } from './image-inspect.js';
+import type { ImageAccess } from './image-lock-probe.js';
+import type { ImageInfo } from './qemu-img.js';
 import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -44,9 +46,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Refuses up front an image another process holds (qemu-img info without -U takes the lock). */
-async function checkUsable(image: string, format: string): Promise<Awaited<ReturnType<typeof imageInfo>>> {
-  return imageInfo(image, format).catch((e: unknown) => {
+/** Refuses up front an image another process holds in a way that conflicts with `access`. */
+async function checkUsable(image: string, format: string, access: ImageAccess): Promise<ImageInfo> {
+  return inspectImage(image, format, { access }).catch((e: unknown) => {
     throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
   });
 }
@@ -106,7 +108,7 @@ async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
   const results = await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'internal').map(async (sd) => {
     const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
     if (!image || !(await exists(image))) return [];
-    const info = await checkUsable(image, 'qcow2');
+    const info = await checkUsable(image, 'qcow2', 'write');
     return info.snapshots.some((s) => s.name === snap.name) ? [{ kind: 'removed-tag' as const, image, tag: snap.name }] : [];
   }));
   const out: DiskResource[] = [];
@@ -133,11 +135,11 @@ async function externalCleanup(
     if (discarded.has(overlay) || !(await exists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
     const baseChildren = (await findChildImages(base, dirs)).filter((c) => !discarded.has(c));
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
-    const overlayInfo = await checkUsable(overlay, 'qcow2');
+    const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
-    await checkUsable(base, baseFormat);
+    await checkUsable(base, baseFormat, 'write');
     const children = (await findChildImages(overlay, dirs)).filter((c) => !discarded.has(c));
-    for (const child of children) await checkUsable(child, 'qcow2');
+    for (const child of children) await checkUsable(child, 'qcow2', 'write');
     out.push({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children });
   }
   return out;

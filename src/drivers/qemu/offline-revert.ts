@@ -29,7 +29,8 @@ import { discardableImages } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
-import { imageInfo, snapshotApply, snapshotCreate } from './qemu-img.js';
+import { inspectImage } from './image-inspect.js';
+import { snapshotApply, snapshotCreate } from './qemu-img.js';
 import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -109,14 +110,15 @@ async function internalRevertSteps(
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
-    const info = await imageInfo(image, 'qcow2').catch((e: unknown) => {
+    // Overlays this revert discards do not count: nothing will read through them.
+    const children = (await findChildImages(image, dirs)).filter((c) => !discarded.has(c));
+    // With children the image is only read (its tag copied out); else it is changed in place.
+    const info = await inspectImage(image, 'qcow2', { access: children.length > 0 ? 'read' : 'write' }).catch((e: unknown) => {
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
     });
     if (!info.snapshots.some((s) => s.name === snap.name)) {
       throw virError(VirErrorCode.OPERATION_FAILED, Q, `image '${image}' of disk '${sd.name}' has no internal snapshot '${snap.name}'`);
     }
-    // Overlays this revert discards do not count: nothing will read through them.
-    const children = (await findChildImages(image, dirs)).filter((c) => !discarded.has(c));
     if (children.length > 0) {
       // Applying the tag in place would change what those overlays read: copy the
       // snapshot's data into a new image instead and point the disk at it.
@@ -178,7 +180,7 @@ async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promis
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const base = disk.sourcePath;
     const format = disk.format ?? 'raw';
-    await imageInfo(base, format).catch((e: unknown) => {
+    await inspectImage(base, format, { access: 'read' }).catch((e: unknown) => {
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${base}': ${e.detail}`) : e;
     });
     const overlay = await revertOverlayPath(base, snap.name, taken);

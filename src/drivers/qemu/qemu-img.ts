@@ -5,7 +5,9 @@
  * qemu-img's own stderr text, so users see what qemu said.
  */
 import { execFile } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { readQcow2Header } from './qcow2-header.js';
 
 /** The qemu-img binary; SNAPVIRT_QEMU_IMG lets tests and packagers point elsewhere. */
 function qemuImgBinary(): string {
@@ -169,12 +171,28 @@ export async function snapshotCreate(path: string, tag: string): Promise<void> {
  * snapshot whose ID is 2: the tag is resolved to its own ID first, which -a then matches exactly.
  */
 export async function snapshotApply(path: string, tag: string): Promise<void> {
-  const matches = (await imageInfo(path, 'qcow2')).snapshots.filter((s) => s.name === tag);
+  const matches = (await internalSnapshotsOf(path)).filter((s) => s.name === tag);
   if (matches.length !== 1) {
     throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU,
       `image '${path}' has ${matches.length === 0 ? 'no' : 'more than one'} internal snapshot named '${tag}'`);
   }
   await runQemuImg(['snapshot', '-q', '--image-opts', '-a', matches[0]!.id, qcow2ImageOpts(path)]);
+}
+
+/** The internal snapshots of a qcow2 image, from its header (qemu-img info when it cannot be read natively). */
+async function internalSnapshotsOf(path: string): Promise<{ id: string; name: string }[]> {
+  if (process.env.SNAPVIRT_NATIVE_QCOW2 !== '0') {
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (handle) {
+      try {
+        const header = await readQcow2Header(handle, path).catch(() => undefined);
+        if (header) return header.snapshots;
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+  return (await imageInfo(path, 'qcow2')).snapshots;
 }
 
 /**

@@ -10,7 +10,7 @@ import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/erro
 import type { DomainDef, DomainDiskDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { errnoCode, errnoText } from './errno-text.js';
-import { imageInfo } from './qemu-img.js';
+import { inspectImage } from './image-inspect.js';
 
 /** An internal snapshot of one qcow2 disk: tag `tag` in `image`. */
 export interface InternalDiskAction {
@@ -107,14 +107,14 @@ function sourceOf(disk: DomainDiskDef): string {
 /** The filesystem and image checks for one planned action (read-only). */
 async function checkDiskAction(a: DiskAction): Promise<void> {
   if (a.kind === 'internal') {
-    // Without -U this takes the shared lock: an image a running process writes is refused here.
-    const info = await imageInfo(a.image, 'qcow2').catch((e: unknown) => { throw imageError(a.image, e); });
+    // An image another process holds (a running VM) is refused here, before anything changes.
+    const info = await inspectImage(a.image, 'qcow2', { access: 'write' }).catch((e: unknown) => { throw imageError(a.image, e); });
     if (info.snapshots.some((s) => s.name === a.tag)) {
       throw unsupported(`disk '${a.target}' image '${a.image}' already has an internal snapshot named '${a.tag}'`);
     }
     return;
   }
-  await imageInfo(a.image, a.imageFormat).catch((e: unknown) => { throw imageError(a.image, e); });
+  await inspectImage(a.image, a.imageFormat, { access: 'read' }).catch((e: unknown) => { throw imageError(a.image, e); });
   let exists = true;
   let isBlock = false;
   try {
@@ -138,7 +138,7 @@ async function checkDiskAction(a: DiskAction): Promise<void> {
   }
   // --reuse-external: the pre-created overlay must sit on exactly the disk's current image,
   // or the snapshot would silently present other data.
-  const info = await imageInfo(a.overlay, 'qcow2').catch((e: unknown) => { throw imageError(a.overlay, e); });
+  const info = await inspectImage(a.overlay, 'qcow2', { access: 'read' }).catch((e: unknown) => { throw imageError(a.overlay, e); });
   const backing = info.backingFilename === undefined ? undefined : resolve(dirname(a.overlay), info.backingFilename);
   if (info.format !== 'qcow2' || backing !== resolve(a.image) || (info.backingFormat ?? a.imageFormat) !== a.imageFormat) {
     throw unsupported(`existing external snapshot file '${a.overlay}' for disk ${a.target} must be a qcow2 image backed by '${a.image}' (${a.imageFormat})`);

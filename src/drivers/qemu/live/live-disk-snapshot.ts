@@ -8,7 +8,6 @@
  */
 import { isAbsolute, normalize, dirname } from 'node:path';
 import { lstat, stat } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { QmpClient } from './qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './qmp-errors.js';
@@ -16,6 +15,7 @@ import { expectArray, isJsonObject, optionalString, type JsonObject } from './qm
 import { parseQueryBlock, readActiveChain, type ActiveDiskChain } from './active-chain.js';
 import { diskNodeNames, overlayGenerationOf, type DiskNodeNames } from './disk-node-names.js';
 import { createOverlayImage, fsyncDirectories, removeOverlayImage } from './overlay-image.js';
+import { inspectImage } from '../image-inspect.js';
 
 /** One disk to snapshot. */
 export interface LiveDiskSnapshotRequest {
@@ -332,15 +332,12 @@ async function checkReusableOverlay(target: string, path: string, backing: strin
   if (!await exists(path)) {
     throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `missing existing file for disk ${target}: ${path}`);
   }
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    execFile(process.env.SNAPVIRT_QEMU_IMG || 'qemu-img', ['info', '-U', '--output=json', path], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(unsupported(`cannot read existing external snapshot file '${path}': ${stderr.trim() || err.message}`));
-      else resolve(JSON.parse(stdout) as Record<string, unknown>);
-    });
-  });
-  const named = typeof info['full-backing-filename'] === 'string' ? info['full-backing-filename'] : undefined;
-  const namedFormat = typeof info['backing-filename-format'] === 'string' ? info['backing-filename-format'] : undefined;
-  if (info.format !== 'qcow2' || named !== backing || (namedFormat ?? backingFormat) !== backingFormat) {
+  // Read without the lock check (as qemu-img info -U): QEMU does not have this file open.
+  // A file that does not open as qcow2 fails the same check as one with the wrong backing.
+  const info = await inspectImage(path, 'qcow2').catch(() => undefined);
+  const named = info?.fullBackingFilename;
+  const namedFormat = info?.backingFormat;
+  if (info?.format !== 'qcow2' || named !== backing || (namedFormat ?? backingFormat) !== backingFormat) {
     throw unsupported(`existing external snapshot file '${path}' for disk ${target} must be a qcow2 image backed by '${backing}' (${backingFormat})`);
   }
 }

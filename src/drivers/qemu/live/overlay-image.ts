@@ -1,13 +1,16 @@
 /**
  * Creates and removes the qcow2 overlay files of a live snapshot, outside QEMU's critical
  * section. The file is first created exclusively with mode 0600 (so an existing file is
- * never overwritten and the overlay is never world-readable, even briefly), then
- * qemu-img formats it in place, and it is fsynced with its directory so the overlay
- * survives a host crash once metadata points at it.
+ * never overwritten and the overlay is never world-readable, even briefly), then its
+ * qcow2 header is written natively (qcow2-overlay.ts: no process per disk; qemu-img only
+ * for backings whose size cannot be read natively, or with SNAPVIRT_NATIVE_QCOW2=0), and
+ * it is fsynced with its directory so the overlay survives a host crash once metadata
+ * points at it.
  */
 import { execFile } from 'node:child_process';
 import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeQcow2Overlay } from '../qcow2-overlay.js';
 
 /** What to write into a new overlay's header. */
 export interface OverlaySpec {
@@ -33,6 +36,9 @@ export async function createOverlayImage(spec: OverlaySpec, onCreated: (path: st
   const fh = await open(spec.path, 'wx', 0o600);
   onCreated(spec.path);
   await fh.close();
+  // The backing is open in QEMU, but its header (virtual size) is stable while it runs:
+  // qemu-img create -b reads the same field. The native writer fsyncs what it wrote.
+  if (process.env.SNAPVIRT_NATIVE_QCOW2 !== '0' && await writeQcow2Overlay(spec.path, spec.backingPath, spec.backingFormat)) return;
   await new Promise<void>((resolve, reject) => {
     execFile(qemuImgBinary(),
       ['create', '-q', '-f', spec.format, '-b', spec.backingPath, '-F', spec.backingFormat, spec.path],

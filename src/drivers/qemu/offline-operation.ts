@@ -6,14 +6,21 @@
  */
 import type { Store } from '../../store/index.js';
 import {
-  createTxnContext, lockDomain, recover, runOperation, type Resource, type ResourceHandler, type Step, type TxnContext,
+  createTxnContext, failpoint, lockDomain, recover, runOperation, type JsonValue, type Resource, type ResourceHandler, type Step,
+  type TxnContext,
 } from '../../txn/index.js';
 import { cleanupResource, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
 import { replaceImagePath } from './snapshot-catalog.js';
 
-/** One prepare step: the resource it touches (journaled before it runs) and the action. */
+/** One disk's prepare work: the resource it touches (journaled before it runs) and the action. */
 export interface OfflineStep {
   resource: DiskResource;
+  /**
+   * Takes the resource's name exclusively (a new file, O_EXCL) before any disk's run():
+   * claims run one after another, so a name someone else took is found before anything
+   * slow starts. A claim that fails has created nothing.
+   */
+  claim?(): Promise<void>;
   run(): Promise<void>;
 }
 
@@ -44,6 +51,53 @@ function fromTxnResource(res: Resource): DiskResource {
   return { ...res, kind: res.kind.slice(KIND_PREFIX.length) } as unknown as DiskResource;
 }
 
+/**
+ * Post-commit work on several disks as one resource: txn finalizes resources one after
+ * another, and these are independent (one image or file each) and idempotent, so they
+ * run at once, like a script's parallel qemu-img calls. Recovery finishes the batch the
+ * same way (items already done are no-ops).
+ */
+const CLEANUP_BATCH = 'qemu-cleanup-batch';
+
+/** The files an item touches: two items sharing one must not run at once (qemu-img locks them). */
+function filesOf(item: DiskResource): string[] {
+  switch (item.kind) {
+    case 'merge-overlay': return [item.overlay, item.base, ...item.children];
+    case 'created-file': case 'removed-file': return [item.path];
+    default: return [item.image];
+  }
+}
+
+/** Splits items into lanes: items sharing a file share a lane (in their order); lanes are independent. */
+function lanesOf(items: DiskResource[]): DiskResource[][] {
+  const laneOfFile = new Map<string, DiskResource[]>();
+  const lanes: DiskResource[][] = [];
+  for (const item of items) {
+    const touched = [...new Set(filesOf(item).map((f) => laneOfFile.get(f)).filter((l): l is DiskResource[] => l !== undefined))];
+    let lane: DiskResource[];
+    if (touched.length === 0) {
+      lane = [];
+      lanes.push(lane);
+    } else {
+      // Joining lanes keeps each one's order; the item then runs after all of them.
+      lane = touched[0]!;
+      for (const other of touched.slice(1)) {
+        lane.push(...other);
+        lanes.splice(lanes.indexOf(other), 1);
+        for (const [f, l] of laneOfFile) if (l === other) laneOfFile.set(f, lane);
+      }
+    }
+    lane.push(item);
+    for (const f of filesOf(item)) laneOfFile.set(f, lane);
+  }
+  return lanes;
+}
+
+function batchItems(r: Resource): DiskResource[] {
+  const items = (r as unknown as { items?: unknown }).items;
+  return Array.isArray(items) ? (items as DiskResource[]) : [];
+}
+
 /** A txn context for `store` with the QEMU offline resource kinds registered. */
 export function createQemuTxnContext(store: Store): TxnContext {
   const ctx = createTxnContext(store);
@@ -57,6 +111,20 @@ export function createQemuTxnContext(store: Store): TxnContext {
   for (const kind of ['created-tag', 'applied-tag', 'removed-tag', 'removed-file', 'merge-overlay']) {
     ctx.registry.registerResource(KIND_PREFIX + kind, handler);
   }
+  ctx.registry.registerResource(CLEANUP_BATCH, {
+    // Undo as the items one by one would be (newest first); finalize them all at once.
+    async undo(r) {
+      for (const item of [...batchItems(r)].reverse()) await undoResource(item);
+    },
+    async finalize(r) {
+      const lanes = lanesOf(batchItems(r));
+      const results = await Promise.allSettled(lanes.map(async (lane) => {
+        for (const item of lane) await cleanupResource(item, cleanupCtx);
+      }));
+      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  });
   return ctx;
 }
 
@@ -95,30 +163,14 @@ function locksOf(ctx: TxnContext): Map<string, HeldLock> {
 export async function runOfflineOperation(ctx: TxnContext, op: OfflineOperation): Promise<void> {
   const lock = locksOf(ctx).get(op.domainUuid);
   if (!lock) throw new Error(`${op.kind} on '${op.domainName}' outside withOfflineLock`);
-  const steps: Step[] = op.steps.map((s, i) => {
-    let created = false;
-    return {
-      name: `${s.resource.kind}.${i}`,
-      resources: [toTxnResource(s.resource)],
-      async do() {
-        try {
-          await s.run();
-          created = true;
-        } catch (err) {
-          // A step that provably created nothing must not be undone: the target may be someone else's file.
-          if (!(err as { nothingCreated?: boolean }).nothingCreated) created = true;
-          throw err;
-        }
-      },
-      async undo() {
-        if (created) await undoResource(s.resource);
-      },
-    };
-  });
+  const steps: Step[] = op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [];
   if (op.cleanup.length > 0) {
     // Post-commit work rides on a step that does nothing before the commit: txn finalizes
     // the resources of every step after committing, and again in recovery until done.
-    steps.push({ name: 'post-commit', resources: op.cleanup.map(toTxnResource), async do() {}, async undo() {} });
+    const resources: Resource[] = op.cleanup.length === 1
+      ? [toTxnResource(op.cleanup[0]!)]
+      : [{ kind: CLEANUP_BATCH, items: JSON.parse(JSON.stringify(op.cleanup)) as JsonValue }];
+    steps.push({ name: 'post-commit', resources, async do() {}, async undo() {} });
   }
   await runOperation(ctx, lock, {
     kind: op.kind,
@@ -127,4 +179,58 @@ export async function runOfflineOperation(ctx: TxnContext, op: OfflineOperation)
     steps,
     commit: () => op.commit(),
   });
+}
+
+/** Marks an error as (not) having created anything, for the engine's undo decision. */
+function setNothingCreated(err: unknown, nothing: boolean): unknown {
+  if (typeof err === 'object' && err !== null) Object.assign(err, { nothingCreated: nothing });
+  return err;
+}
+
+/**
+ * Every disk's work as ONE journaled step: all resources are journaled together before it
+ * starts, claims run in disk order, then every disk's run() at once (the qemu-img calls
+ * of N disks overlap, as a script would run them), and the step ends when all have
+ * settled, so nothing is still running when an undo starts. On failure the first error
+ * in disk order is reported and the in-process undo takes back exactly the disks that
+ * created something (never a file whose claim failed: it is someone else's). After a
+ * crash, recovery undoes every resource of the step with the idempotent handlers.
+ */
+function diskStep(kind: string, disks: OfflineStep[]): Step {
+  const created = disks.map(() => false);
+  return {
+    name: `disks.${disks.length}`,
+    resources: disks.map((d) => toTxnResource(d.resource)),
+    async do() {
+      for (let i = 0; i < disks.length; i++) {
+        const claim = disks[i]!.claim;
+        if (!claim) continue;
+        try {
+          await claim();
+          created[i] = true;
+        } catch (err) {
+          throw setNothingCreated(err, !created.some(Boolean));
+        }
+      }
+      const results = await Promise.allSettled(disks.map(async (d, i) => {
+        try {
+          await d.run();
+          created[i] = true;
+        } catch (err) {
+          // A run that provably created nothing (O_EXCL hit someone else's file) is not undone.
+          if (!(err as { nothingCreated?: boolean }).nothingCreated) created[i] = true;
+          throw err;
+        }
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw setNothingCreated(failed.reason, !created.some(Boolean));
+      // Each disk's part still counts as a prepare step for failpoints (tests fail or crash
+      // "after disk k" with <kind>.prepare.step.after@k). They fire once every disk has
+      // settled, so a crash there never leaves a qemu-img of ours running behind it.
+      for (let i = 0; i < disks.length; i++) failpoint(`${kind}.prepare.step.after`);
+    },
+    async undo() {
+      for (let i = disks.length - 1; i >= 0; i--) if (created[i]) await undoResource(disks[i]!.resource);
+    },
+  };
 }

@@ -28,7 +28,7 @@ import type { AppliedTagResource, DiskResource } from './disk-resources.js';
 import { discardableImages } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
-import { createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
+import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
 import { inspectImage } from './image-inspect.js';
 import { snapshotApply, snapshotCreate } from './qemu-img.js';
 import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
@@ -130,7 +130,8 @@ async function internalRevertSteps(
       disk.format = 'qcow2';
       return {
         resource: { kind: 'created-file', path: copy },
-        run: () => createImageFromInternalSnapshot(copy, image, snap.name, backing),
+        claim: () => claimNewFile(copy),
+        run: () => createImageFromInternalSnapshot(copy, image, snap.name, backing, { claimed: true }),
       };
     }
     return {
@@ -187,7 +188,11 @@ async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promis
     disk.type = 'file';
     disk.sourcePath = overlay;
     disk.format = 'qcow2';
-    return { resource: { kind: 'created-file', path: overlay }, run: () => createOverlayFile(overlay, { path: base, format }) };
+    return {
+      resource: { kind: 'created-file', path: overlay },
+      claim: () => claimNewFile(overlay),
+      run: () => createOverlayFile(overlay, { path: base, format }, { claimed: true }),
+    };
   };
   return settledInOrder(await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'external').map(planDisk)));
 }

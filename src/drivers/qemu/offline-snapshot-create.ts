@@ -19,7 +19,7 @@ import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { checkInternalSnapshotSpace } from './internal-snapshot-space.js';
-import { createOverlayFile } from './overlay-file.js';
+import { claimNewFile, createOverlayFile } from './overlay-file.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { snapshotCreate } from './qemu-img.js';
@@ -154,7 +154,8 @@ function stepFor(a: DiskAction): OfflineStep[] {
   if (a.reuse) return [];
   return [{
     resource: { kind: 'created-file', path: a.overlay },
-    run: () => createOverlayFile(a.overlay, { path: a.image, format: a.imageFormat }),
+    claim: () => claimNewFile(a.overlay),
+    run: () => createOverlayFile(a.overlay, { path: a.image, format: a.imageFormat }, { claimed: true }),
   }];
 }
 

@@ -17,7 +17,7 @@ import { convertImage, createImage, type BackingRef } from './qemu-img.js';
  * Creates `path` empty with O_EXCL and mode 0600, so an existing file (maybe the user's) is
  * never overwritten; on failure the error is marked `nothingCreated` so no undo removes it.
  */
-async function claimNewFile(path: string): Promise<void> {
+export async function claimNewFile(path: string): Promise<void> {
   let handle;
   try {
     handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
@@ -28,23 +28,31 @@ async function claimNewFile(path: string): Promise<void> {
   await handle.close();
 }
 
+/** Options of the creating functions: `claimed` when claimNewFile(path) already ran. */
+export interface ClaimOptions {
+  claimed?: boolean;
+}
+
 /**
  * Creates an empty qcow2 overlay at `path` on top of `backing`. The backing path is made
  * absolute first: a relative name in the header would be resolved against the overlay's
  * directory, not against where the domain's relative path meant.
  */
-export async function createOverlayFile(path: string, givenBacking: BackingRef): Promise<void> {
+export async function createOverlayFile(path: string, givenBacking: BackingRef, opts: ClaimOptions = {}): Promise<void> {
   const backing: BackingRef = { path: resolve(givenBacking.path), format: givenBacking.format };
-  await claimNewFile(path);
+  if (!opts.claimed) await claimNewFile(path);
   try {
-    // Native header writing saves one qemu-img process per disk; qemu-img stays the
-    // fallback for backings whose size cannot be read natively (and SNAPVIRT_NATIVE_QCOW2=0).
+    // Native header writing saves one qemu-img process per disk (and fsyncs what it wrote);
+    // qemu-img stays the fallback for backings whose size cannot be read natively (and
+    // SNAPVIRT_NATIVE_QCOW2=0).
     const native = process.env.SNAPVIRT_NATIVE_QCOW2 !== '0' &&
       await writeQcow2Overlay(path, backing.path, backing.format).catch((err: unknown) => {
         throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU, `failed to create image file '${path}': ${errnoText(err)}`);
       });
-    if (!native) await createImage({ path, format: 'qcow2', backing });
-    fsyncFile(path);
+    if (!native) {
+      await createImage({ path, format: 'qcow2', backing });
+      fsyncFile(path);
+    }
   } catch (err) {
     // The file is ours (O_EXCL succeeded): remove the partial overlay before reporting.
     await removeFileIfPresent(path);
@@ -58,8 +66,10 @@ export async function createOverlayFile(path: string, givenBacking: BackingRef):
  * data is copied). Used to revert to an internal snapshot without changing `image`, which
  * other images read through. Same creation rules as createOverlayFile (O_EXCL, 0600).
  */
-export async function createImageFromInternalSnapshot(path: string, image: string, tag: string, backing?: BackingRef): Promise<void> {
-  await claimNewFile(path);
+export async function createImageFromInternalSnapshot(
+  path: string, image: string, tag: string, backing?: BackingRef, opts: ClaimOptions = {},
+): Promise<void> {
+  if (!opts.claimed) await claimNewFile(path);
   try {
     await convertImage({
       source: image, sourceFormat: 'qcow2', target: path, targetFormat: 'qcow2', snapshotName: tag,

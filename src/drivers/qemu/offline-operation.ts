@@ -10,6 +10,7 @@ import {
   type TxnContext,
 } from '../../txn/index.js';
 import { cleanupResource, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
+import { requireQemuImg } from './qemu-img.js';
 import { replaceImagePath } from './snapshot-catalog.js';
 
 /** One disk's prepare work: the resource it touches (journaled before it runs) and the action. */
@@ -159,10 +160,14 @@ function locksOf(ctx: TxnContext): Map<string, HeldLock> {
   return m;
 }
 
+/** Resource kinds whose work is done by qemu-img (tags, merges). */
+const QEMU_IMG_KINDS = new Set<string>(['created-tag', 'applied-tag', 'removed-tag', 'merge-overlay']);
+
 /** Runs `op` all-or-nothing; must be called inside withOfflineLock for the same domain. */
 export async function runOfflineOperation(ctx: TxnContext, op: OfflineOperation): Promise<void> {
   const lock = locksOf(ctx).get(op.domainUuid);
   if (!lock) throw new Error(`${op.kind} on '${op.domainName}' outside withOfflineLock`);
+  if ([...op.steps.map((s) => s.resource), ...op.cleanup].some((r) => QEMU_IMG_KINDS.has(r.kind))) await requireQemuImg();
   const steps: Step[] = op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [];
   if (op.cleanup.length > 0) {
     // Post-commit work rides on a step that does nothing before the commit: txn finalizes

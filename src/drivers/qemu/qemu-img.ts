@@ -5,13 +5,31 @@
  * qemu-img's own stderr text, so users see what qemu said.
  */
 import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { readQcow2Header } from './qcow2-header.js';
 
 /** The qemu-img binary; SNAPVIRT_QEMU_IMG lets tests and packagers point elsewhere. */
 function qemuImgBinary(): string {
   return process.env.SNAPVIRT_QEMU_IMG || 'qemu-img';
+}
+
+/**
+ * Refuses up front (step 1 of the atomic protocol) when qemu-img cannot be run at all:
+ * an operation that needs it must not get past its commit point and then leave its
+ * post-commit work (a merge, a tag removal) pending until qemu-img appears. Looks the
+ * binary up as execvp would, without starting it.
+ */
+export async function requireQemuImg(): Promise<void> {
+  const bin = qemuImgBinary();
+  const candidates = bin.includes('/') ? [bin]
+    : (process.env.PATH ?? '').split(delimiter).filter((d) => isAbsolute(d)).map((d) => join(d, bin));
+  for (const candidate of candidates) {
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return;
+  }
+  throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `cannot run qemu-img ('${bin}'): not found or not executable`);
 }
 
 /** Output of one finished qemu-img run. */

@@ -125,8 +125,8 @@ export class LiveDiskSnapshotError extends Error {
  */
 export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly LiveDiskSnapshotRequest[]): Promise<LiveDiskSnapshotPlan> {
   if (requests.length === 0) throw invalid('no disks to snapshot');
-  const chains = await readActiveChain(qmp);
-  const nodeNames = await listNodeNames(qmp);
+  // Both queries at once: the monitor answers in order, without waiting for us in between.
+  const [chains, nodeNames] = await Promise.all([readActiveChain(qmp), listNodeNames(qmp)]);
   const inUseFiles = new Set(chains.flatMap((c) => c.chain.map((l) => l.filename)));
   const seenTargets = new Set<string>();
   const seenPaths = new Set<string>();

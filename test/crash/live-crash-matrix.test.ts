@@ -14,7 +14,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLiveWorld, liveMatrixWorld, stopWorld } from './live-world.js';
+import { join } from 'node:path';
+import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { buildLiveWorld, liveMatrixWorld } from './live-world.js';
 import { LIVE_SCENARIOS } from './live-scenarios.js';
 import { caseLabel, prepareMatrix, runCase, type CrashCase } from './matrix.js';
 import { prng, sampleOf } from './seeded.js';
@@ -37,7 +39,7 @@ test(`live crash matrix (${mode})`, { concurrency: 1 }, async (parent) => {
     await parent.test(scenario.name, async (t) => {
       const tmp = await fastTempDir('snapvirt-live-crash-');
       t.after(async () => {
-        await stopWorld({ root: '', stateDir: `${tmp.path}/w/state`, imageDirs: [], scratchDir: '' });
+        await killAllQemu(join(tmp.path, 'w', 'state'));
         await tmp.cleanup();
       });
       const world = await buildLiveWorld(tmp.path, scenario);
@@ -55,8 +57,10 @@ test(`live crash matrix (${mode})`, { concurrency: 1 }, async (parent) => {
       totals.failed += failures.length;
       const points = [...prepared.reached].map(([p, n]) => (n > 1 ? `${p}×${n}` : p)).join(' ');
       t.diagnostic(`${scenario.name}: ${prepared.cases.length} cases, ${cases.length} run (${cases.map(caseLabel).join(' ')}), ${failures.length} failed; reached: ${points}`);
+      // Every failure in full: the assertion's own diff would cut a long list short.
+      for (const f of failures) t.diagnostic(`FAILED ${f.split('\n').slice(0, 3).join(' / ').slice(0, 2000)}`);
       assert.ok(cases.length > 0, 'no case to run');
-      assert.deepEqual(failures, [], `seed ${SEED}: ${failures.length} of ${cases.length} cases of '${scenario.name}' failed`);
+      assert.equal(failures.length, 0, `seed ${SEED}: ${failures.length} of ${cases.length} cases of '${scenario.name}' failed:\n${failures.join('\n')}`);
     });
   }
 });

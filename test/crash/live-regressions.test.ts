@@ -1,0 +1,55 @@
+/**
+ * Single cases of the live crash matrix that found bugs, kept as fixed tests so that
+ * npm test runs them whatever the seed samples:
+ *
+ * - A crash after the memory of an external snapshot (--memspec) was saved: the save
+ *   records "paused (creating snapshot)" for other processes, and recovery, which resumes
+ *   the guest, must put the recorded reason back too (the domain came back as
+ *   "running (unknown)").
+ * - A revert to an external snapshot of a running domain rolled back before its switch:
+ *   the new QEMU prepared beside the old one is stopped, and its runtime directory (with
+ *   its log) must go too (it was left in the state directory).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { outcomeText, runChild } from './crash-world.js';
+import { fastTempDir } from './fast-temp-dir.js';
+import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveWorld } from './live-world.js';
+import { LIVE_SCENARIOS } from './live-scenarios.js';
+import { describeDifference } from './world-state.js';
+
+/** Builds the world of live scenario `name`, runs its operation with `failpoints`, recovers, and returns the world. */
+async function runOneCase(t: { after(fn: () => Promise<void>): void }, name: string, failpoints: string, crashes: boolean): Promise<LiveWorld> {
+  const tmp = await fastTempDir('snapvirt-live-regression-');
+  t.after(async () => {
+    await killAllQemu(join(tmp.path, 'w', 'state'));
+    await tmp.cleanup();
+  });
+  const scenario = LIVE_SCENARIOS.find((s) => s.name === name);
+  assert.ok(scenario, `no live scenario '${name}'`);
+  const w = await buildLiveWorld(tmp.path, scenario);
+  await resetLiveWorld(w);
+  const op = await runChild(w.dirs.stateDir, w.op, failpoints);
+  if (crashes) assert.equal(op.signal, 'SIGKILL', outcomeText(op));
+  else assert.equal(op.code, 2, outcomeText(op));
+  const recovery = await runChild(w.dirs.stateDir, { op: 'open' }, '');
+  assert.equal(recovery.code, 0, outcomeText(recovery));
+  return w;
+}
+
+test('a crash after the memory of an external snapshot was saved: recovery resumes the guest with its reason (running, booted)', async (t) => {
+  const w = await runOneCase(t, 'live create external with memory, 1 disk', 'live-create.switch.before=crash', true);
+  assert.equal(w.before.runState, '1:1', 'the world starts running (booted)');
+  const picture = await pictureOfLiveWorld(w);
+  assert.equal(picture.runState, '1:1', 'run state and reason after recovery');
+  assert.equal(JSON.stringify(picture), JSON.stringify(w.before), describeDifference(picture, w.before));
+});
+
+test('a revert of a running domain rolled back before its switch leaves no trace of the new QEMU', async (t) => {
+  const w = await runOneCase(t, 'live revert external disk-only --running (QEMU restarted), 1 disk', 'live-revert.switch.before=error', false);
+  const picture = await pictureOfLiveWorld(w);
+  assert.deepEqual(picture.state, w.before.state, 'files of the state directory');
+  assert.equal(JSON.stringify(picture), JSON.stringify(w.before), describeDifference(picture, w.before));
+});

@@ -48,6 +48,7 @@ import {
 import { createRunningSnapshot } from './running-snapshot-create.js';
 import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
 import { deleteRunningSnapshot } from './running-snapshot-delete.js';
+import { domainNotRunning } from './running-monitor.js';
 import { registerRunningHandlers } from './running-txn.js';
 import {
   CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
@@ -256,10 +257,13 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    if ((flags & C.HALT) && !loadDomain(this.store, dom).record.persistent) {
+    const { record } = await this.#load(dom);
+    if ((flags & C.HALT) && !record.persistent) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot halt after transient domain snapshot');
     }
     if (await isDomainRunning(this.ctx, dom.uuid)) return createRunningSnapshot(this.ctx, dom, xml, flags);
+    // A transient domain has no shut-off life for the offline paths: its QEMU just died.
+    if (!record.persistent) throw domainNotRunning();
     return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
   }
 
@@ -340,7 +344,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
-    if (!loadDomain(this.store, dom).record.persistent) {
+    if (!(await this.#load(dom)).record.persistent) {
       await this.#revertTransient(dom, snapshot, flags);
       return;
     }
@@ -375,7 +379,9 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    const { record } = await this.#load(dom);
     if (await isDomainRunning(this.ctx, dom.uuid)) return deleteRunningSnapshot(this.ctx, dom, snapshot, flags);
+    if (!record.persistent) throw domainNotRunning();
     await withOfflineLock(this.ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(this.ctx, dom, snapshot, flags));
   }
 

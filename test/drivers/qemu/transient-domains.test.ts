@@ -122,7 +122,9 @@ test('undefine of a running domain makes it transient (snapshots kept while it r
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 500 && await isQemuRunningIn(runtimeDirFor(env.stateDir, UUID)); i++) await new Promise((r) => setTimeout(r, 10));
   // A handle to it now finds nothing (libvirt forgets a transient domain whose QEMU died),
-  // and cannot start it again…
+  // and cannot start it again or snapshot it…
+  await assert.rejects(dom.snapshotCreateXML('<domainsnapshot><name>s2</name></domainsnapshot>', C.DISK_ONLY),
+    virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
   await assert.rejects(dom.create(), virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
   await assert.rejects(dom.isActive(), virErr(VirErrorCode.NO_DOMAIN, `Domain not found: no domain with matching uuid '${UUID}' (tr)`));
   // …and the next process neither, nor its snapshot metadata.

@@ -48,6 +48,7 @@ test('create, list filters, clashes, destroy and undefine: the same output as vi
   const same = await file('test-same.xml', domainXml('test', [a!], TEST_UUID));
   const otherName = await file('test-other-name.xml', domainXml('other', [b!], TEST_UUID));
   const otherUuid = await file('test-other-uuid.xml', domainXml('test', [b!], '7a1c0d3e-1111-4222-8333-000000000000'));
+  const invalid = await file('invalid.xml', "<domain type='qemu'><name>bad</name><bogus/></domain>\n");
 
   const stateEnv = { SNAPVIRT_STATE_DIR: env.stateDir };
   const snapvirt = (...args: string[]) => run(process.execPath, [BIN, '-c', 'qemu:///session', ...args], stateEnv);
@@ -56,7 +57,7 @@ test('create, list filters, clashes, destroy and undefine: the same output as vi
 
   const batch = [
     `create ${fresh}`, 'list --all', 'list --transient', 'list --persistent --all', 'list --inactive',
-    `create ${same}`, `create ${otherName}`, `create ${otherUuid}`,
+    `create ${same}`, `create ${otherName}`, `create ${otherUuid}`, `create --validate ${invalid}`,
     'destroy fresh', 'list --all', 'domstate fresh',
     'undefine test', 'list --transient', 'list --persistent --all',
   ].join('; ');
@@ -68,6 +69,7 @@ test('create, list filters, clashes, destroy and undefine: the same output as vi
   // The batch did what the text says (not two identical wrong outputs).
   assert.match(got.stdout, /^ 2 +fresh +running$/m);
   assert.match(got.stderr, /domain 'test' is already active/);
+  assert.match(got.stderr, /Failed to create domain from .*invalid\.xml\nerror: XML document failed to validate/);
 
   // dominfo of a transient domain says so; the rest of dominfo is driver-specific.
   assert.match((await snapvirt(`create ${fresh}`)).stdout, /^Domain 'fresh' created from .*fresh\.xml$/m);

@@ -8,6 +8,10 @@ import { parseSnapshotXML } from '../src/conf/snapshot-xml.js';
 import { openStore } from '../src/store/index.js';
 import { snapshotRecordXml } from '../src/drivers/qemu/snapshot-catalog.js';
 import { snapName } from './test-node-file.js';
+import { ensureXmlParser } from '../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 /** Adds s2 … s`count` as a chain under the existing s1 of `domainName`; the last becomes current. */
 export async function populateQemuStore(stateDir: string, domainName: string, count: number): Promise<void> {

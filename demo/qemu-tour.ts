@@ -12,6 +12,10 @@ import { promisify } from 'node:util';
 import { connect } from '../src/index.js';
 import { parseDomainXML } from '../src/conf/domain-xml.js';
 import { main } from '../src/cli/main.js';
+import { ensureXmlParser } from '../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

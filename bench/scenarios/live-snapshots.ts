@@ -19,6 +19,10 @@ import { createDisks, diskTarget, domainXml, SnapvirtSession } from '../qemu-ses
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { QemuProcess } from '../../src/drivers/qemu/live/qemu-process.js';
 import { diskNodeNames } from '../../src/drivers/qemu/live/disk-node-names.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 

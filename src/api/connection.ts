@@ -5,10 +5,10 @@
 import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
+import { LIBVIRT_API_VERSION } from './lib-version.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
 
-/** libvirt's version number of the API snapvirt mirrors (9.0.0), as virGetVersion reports it. */
-export const LIBVIRT_API_VERSION = 9_000_000;
+export { LIBVIRT_API_VERSION };
 
 /** An open connection to one hypervisor driver (virConnectPtr). */
 export class Connection {

@@ -3,13 +3,21 @@
  * (SNAPVIRT_DEFAULT_URI, then LIBVIRT_DEFAULT_URI, then qemu:///system for root and
  * qemu:///session for everyone else, as libvirt does).
  */
-import type { DriverFactory } from '../drivers/driver.js';
+import type { DriverFactory, DriverIdentity } from '../drivers/driver.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 
 /** Driver modules are imported only when a URI needs them, to keep start-up fast. */
 const DRIVERS: Record<string, () => Promise<DriverFactory>> = {
   test: async () => (await import('../drivers/test/test-driver.js')).openTestDriver,
   qemu: async () => (await import('../drivers/qemu/qemu-driver.js')).openQemuDriver,
+};
+
+/**
+ * Drivers that can say who they are without being opened (their identity needs no state):
+ * `version` asks only this, so it does not pay for opening a store.
+ */
+const IDENTITIES: Record<string, () => Promise<(url: URL, rawUri: string) => DriverIdentity>> = {
+  qemu: async () => (await import('../drivers/qemu/qemu-identity.js')).qemuIdentity,
 };
 
 /** The URI used when the caller gives none. */
@@ -19,8 +27,8 @@ export function defaultURI(env: NodeJS.ProcessEnv = process.env): string {
   return process.getuid?.() === 0 ? 'qemu:///system' : 'qemu:///session';
 }
 
-/** Finds the driver factory for `uri`, or throws libvirt's "no connection driver" error. */
-export async function driverFactoryFor(uri: string): Promise<{ factory: DriverFactory; url: URL }> {
+/** Parses `uri` and names its driver, or throws libvirt's "no connection driver" error. */
+function driverSchemeOf(uri: string): { scheme: string; url: URL } {
   let url: URL;
   try {
     url = new URL(uri);
@@ -28,7 +36,24 @@ export async function driverFactoryFor(uri: string): Promise<{ factory: DriverFa
     throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
   }
   const scheme = url.protocol.replace(/:$/, '');
-  const load = DRIVERS[scheme];
-  if (!load) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
-  return { factory: await load(), url };
+  if (!Object.hasOwn(DRIVERS, scheme)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
+  return { scheme, url };
+}
+
+/** Finds the driver factory for `uri`, or throws libvirt's "no connection driver" error. */
+export async function driverFactoryFor(uri: string): Promise<{ factory: DriverFactory; url: URL }> {
+  const { scheme, url } = driverSchemeOf(uri);
+  return { factory: await DRIVERS[scheme](), url };
+}
+
+/**
+ * The identity of the driver serving `uri` (default: defaultURI()) when it can be had
+ * without opening the driver, else undefined (the caller connects). A URI that connecting
+ * would refuse is refused with the same error.
+ */
+export async function identityWithoutOpening(uri?: string): Promise<DriverIdentity | undefined> {
+  const rawUri = uri ?? defaultURI();
+  const { scheme, url } = driverSchemeOf(rawUri);
+  if (!Object.hasOwn(IDENTITIES, scheme)) return undefined;
+  return (await IDENTITIES[scheme]())(url, rawUri);
 }

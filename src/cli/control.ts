@@ -5,6 +5,7 @@
  */
 import type { Connection } from '../api/connection.js';
 import type { VirError } from '../api/errors.js';
+import type { DriverIdentity } from '../drivers/driver.js';
 
 /** Where the shell writes. Tests capture these; main() points them at stdout/stderr. */
 export interface OutputSink {
@@ -50,6 +51,17 @@ export class Control {
     // Read-only is the API's own mode (virConnectOpenReadOnly): it refuses mutating calls.
     this.conn = await connect(this.options.uri, { readOnly: this.options.readonly });
     return this.conn;
+  }
+
+  /**
+   * Who the hypervisor is (type, version, URI, host name): from the open connection, else
+   * from the driver without opening it when the driver can say (qemu), else by connecting.
+   * Errors are those connecting would raise.
+   */
+  async identity(): Promise<DriverIdentity> {
+    if (this.conn) return this.conn.driver.identity();
+    const { identityWithoutOpening } = await import('../api/uri.js');
+    return (await identityWithoutOpening(this.options.uri)) ?? (await this.connection()).driver.identity();
   }
 
   /** True when a connection is open. */

@@ -8,10 +8,8 @@ import { ArgvTokenSource, StringTokenSource, type TokenSource } from './command-
 import { parseCommands } from './command-parser.js';
 import { Control, type OutputSink } from './control.js';
 import { parseGlobalOptions } from './global-options.js';
-import { LIBRARY_VERSION_TEXT } from './commands/host.js';
-import { findCommand, COMMAND_GROUPS } from './registry.js';
+import { findCommand, loadAllCommands, loadCommandsNamedIn } from './registry.js';
 import { reportConnectFailure, runCommands } from './run-commands.js';
-import { longVersionText, usageText } from './usage.js';
 
 /** Writes to the process's stdout and stderr. */
 export const processSink: OutputSink = {
@@ -42,15 +40,18 @@ export async function main(argv: string[], io: OutputSink = processSink): Promis
   const options = parsed.options;
   for (const warning of options.warnings) io.err(`error: ${warning}\n`);
   if (options.version === 'short') {
+    const { LIBRARY_VERSION_TEXT } = await import('./commands/host.js');
     io.out(`${LIBRARY_VERSION_TEXT}\n`);
     return 0;
   }
   if (options.version === 'long') {
+    const [{ LIBRARY_VERSION_TEXT }, { longVersionText }] = await Promise.all([import('./commands/host.js'), import('./usage.js')]);
     io.out(longVersionText(LIBRARY_VERSION_TEXT));
     return 0;
   }
   if (options.help) {
-    io.out(usageText(COMMAND_GROUPS));
+    const { usageText } = await import('./usage.js');
+    io.out(usageText(await loadAllCommands()));
     return 0;
   }
   const interactive = options.rest.length === 0;
@@ -65,10 +66,11 @@ export async function main(argv: string[], io: OutputSink = processSink): Promis
     }
     // virsh refuses an empty command string outright (vshCommandStringParse).
     if (options.rest.length === 1 && options.rest[0] === '') return 1;
-    const source: TokenSource = options.rest.length === 1
+    const tokens = (): TokenSource => options.rest.length === 1
       ? new StringTokenSource(options.rest[0])
       : new ArgvTokenSource(options.rest);
-    const result = parseCommands(source, findCommand);
+    await loadCommandsNamedIn(tokens());
+    const result = parseCommands(tokens(), findCommand);
     if (!result.ok) {
       for (const message of result.errors) ctl.error(message);
       return 1;

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { StringTokenSource } from './command-line.js';
 import { parseCommands } from './command-parser.js';
 import type { Control } from './control.js';
-import { commandNames, findCommand } from './registry.js';
+import { commandNames, findCommand, loadAllCommands } from './registry.js';
 import { runCommands } from './run-commands.js';
 
 const HISTORY_LIMIT = 500;
@@ -41,6 +41,8 @@ export function completeLine(line: string): [string[], string] {
 
 /** Runs the shell until quit, exit or end of input. Like virsh, an interactive session always succeeds. */
 export async function runShell(ctl: Control): Promise<boolean> {
+  // Lines are parsed and completed as typed: every command must be at hand.
+  await loadAllCommands();
   if (!ctl.options.quiet) {
     ctl.print("Welcome to snapvirt, the virtualization interactive terminal.\n\n"
       + "Type:  'help' for help with commands\n       'quit' to quit\n\n");

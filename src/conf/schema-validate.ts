@@ -5,9 +5,9 @@
  * provider limited to the schema directory.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { RelaxNGValidator, XmlDocument, xmlRegisterInputProvider, type ErrorDetail } from 'libxml2-wasm';
+import type { ErrorDetail, RelaxNGValidator, XmlDocument } from 'libxml2-wasm';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
-import { parseXmlDocument } from './xml-parse.js';
+import { loadedXmlLibrary, parseXmlDocument } from './xml-parse.js';
 
 /** Which libvirt schema to validate against (/usr/share/libvirt/schemas/<name>.rng). */
 export type LibvirtSchema = 'domainsnapshot' | 'domain';
@@ -22,7 +22,7 @@ let providerRegistered = false;
 function registerSchemaProvider(): void {
   if (providerRegistered) return;
   providerRegistered = true;
-  xmlRegisterInputProvider({
+  loadedXmlLibrary().xmlRegisterInputProvider({
     match: (filename) => filename.startsWith(`${LIBVIRT_SCHEMA_DIR}/`) && !filename.includes('..'),
     open: (filename) => {
       try {
@@ -63,10 +63,10 @@ function validatorFor(schema: LibvirtSchema): RelaxNGValidator {
     // Parsing by URL (through the provider) gives the includes their base directory.
     const fd = openSync(path, 'r');
     closeSync(fd);
-    rngDoc = XmlDocument.fromString(`<?xml version="1.0"?>\n<grammar xmlns="http://relaxng.org/ns/structure/1.0"><include href="${path}"/></grammar>`, {
+    rngDoc = loadedXmlLibrary().XmlDocument.fromString(`<?xml version="1.0"?>\n<grammar xmlns="http://relaxng.org/ns/structure/1.0"><include href="${path}"/></grammar>`, {
       url: `${LIBVIRT_SCHEMA_DIR}/`,
     });
-    const validator = RelaxNGValidator.fromDoc(rngDoc);
+    const validator = loadedXmlLibrary().RelaxNGValidator.fromDoc(rngDoc);
     validators.set(schema, validator);
     return validator;
   } catch (err) {
@@ -95,7 +95,7 @@ export function validateAgainstSchema(xml: string, schema: LibvirtSchema): void 
   parseXmlDocument(xml, schema === 'domain' ? '(domain_definition)' : '(domain_snapshot)',
     schema === 'domain' ? VirErrorDomain.DOMAIN : VirErrorDomain.DOMAIN_SNAPSHOT);
   const validator = validatorFor(schema);
-  const doc = XmlDocument.fromString(xml);
+  const doc = loadedXmlLibrary().XmlDocument.fromString(xml);
   try {
     validator.validate(doc);
   } catch (err) {

@@ -5,17 +5,40 @@
  * Hostile input (DTDs and entity declarations, huge documents, deep nesting) is refused
  * with a VirError before or while libxml2 sees it, never a crash or a hang.
  */
-import {
-  XmlCData,
+import type {
+  ErrorDetail,
   XmlDocument,
   XmlElement as LibXmlElement,
-  XmlEntityReference,
-  XmlText as LibXmlText,
-  type ErrorDetail,
-  type XmlTreeNode,
+  XmlTreeNode,
 } from 'libxml2-wasm';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { XmlElement, XmlNode } from './xml-tree.js';
+
+/** The libxml2-wasm module. */
+export type XmlLibrary = typeof import('libxml2-wasm');
+
+let library: XmlLibrary | undefined;
+let loading: Promise<XmlLibrary> | undefined;
+
+/**
+ * Loads libxml2-wasm, once. Its module compiles and instantiates a WebAssembly libxml2
+ * with top-level await (50–130 ms), so it is not imported with this file: commands that
+ * never parse XML (version, list, help) would pay for it at every start. Every entry
+ * point that may parse XML awaits this first; the parse functions themselves stay
+ * synchronous.
+ */
+export async function ensureXmlParser(): Promise<XmlLibrary> {
+  library ??= await (loading ??= import('libxml2-wasm'));
+  return library;
+}
+
+/** The loaded libxml2-wasm; a parse before ensureXmlParser() is a programming error. */
+export function loadedXmlLibrary(): XmlLibrary {
+  if (!library) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, 'XML parser used before ensureXmlParser() loaded it');
+  }
+  return library;
+}
 
 /** The largest document we accept, in bytes (virsh's own limit for XML files). */
 export const MAX_XML_DOCUMENT_BYTES = 10 * 1024 * 1024;
@@ -38,17 +61,18 @@ export function parseXmlDocument(
   errDomain: VirErrorDomain,
   expectedRoot?: string,
 ): XmlElement {
+  const lib = loadedXmlLibrary();
   refuseHostileInput(xml, errDomain);
   let doc: XmlDocument;
   try {
-    doc = XmlDocument.fromString(xml, { url: docName });
+    doc = lib.XmlDocument.fromString(xml, { url: docName });
   } catch (err) {
     throw parseFailure(xml, docName, errDomain, err);
   }
   try {
     if (doc.dtd !== null) throw doctypeRefused(errDomain);
     const budget = { elementsLeft: MAX_XML_ELEMENTS };
-    const root = convertElement(doc.root, errDomain, budget);
+    const root = convertElement(lib, doc.root, errDomain, budget);
     if (expectedRoot !== undefined && root.name !== expectedRoot) {
       throw virError(
         VirErrorCode.XML_ERROR,
@@ -191,7 +215,9 @@ function qualifiedName(prefix: string, local: string): string {
 }
 
 /** Copies a libxml2 element into our tree (depth is bounded by libxml2's 256 limit). */
-function convertElement(el: LibXmlElement, errDomain: VirErrorDomain, budget: { elementsLeft: number }): XmlElement {
+function convertElement(
+  lib: XmlLibrary, el: LibXmlElement, errDomain: VirErrorDomain, budget: { elementsLeft: number },
+): XmlElement {
   budget.elementsLeft -= 1;
   if (budget.elementsLeft < 0) {
     throw virError(VirErrorCode.XML_ERROR, errDomain, `document has more than ${MAX_XML_ELEMENTS} elements`);
@@ -206,13 +232,13 @@ function convertElement(el: LibXmlElement, errDomain: VirErrorDomain, budget: { 
   const children: XmlNode[] = [];
   let pendingText = '';
   for (let node: XmlTreeNode | null = el.firstChild; node; node = node.next) {
-    if (node instanceof LibXmlText || node instanceof XmlCData) {
+    if (node instanceof lib.XmlText || node instanceof lib.XmlCData) {
       pendingText += node.content;
-    } else if (node instanceof LibXmlElement) {
+    } else if (node instanceof lib.XmlElement) {
       if (pendingText) children.push({ text: pendingText });
       pendingText = '';
-      children.push(convertElement(node, errDomain, budget));
-    } else if (node instanceof XmlEntityReference) {
+      children.push(convertElement(lib, node, errDomain, budget));
+    } else if (node instanceof lib.XmlEntityReference) {
       throw doctypeRefused(errDomain);
     }
     // Comments and processing instructions are dropped, as libvirt drops them.

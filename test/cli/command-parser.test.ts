@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import type { CommandDef, ParsedCommand } from '../../src/cli/command-def.js';
 import { ArgvTokenSource, StringTokenSource } from '../../src/cli/command-line.js';
 import { parseCommands } from '../../src/cli/command-parser.js';
-import { findCommand } from '../../src/cli/registry.js';
+import { findCommand, loadAllCommands } from '../../src/cli/registry.js';
+
+// The parser looks commands up synchronously; main() imports those a line names first.
+await loadAllCommands();
 
 const handler = async (): Promise<boolean> => true;
 const demo: CommandDef = {
@@ -108,4 +111,9 @@ test('argv form parses one command without quoting rules', () => {
   const r = parseCommands(new ArgvTokenSource(['echo', 'a;b', "'c'"]), table);
   assert.ok(r.ok);
   assert.deepEqual(options(r.commands[0]), [['string', 'a;b'], ['string', "'c'"]]);
+});
+
+test('every command in the lazy table is registered under its own name', async () => {
+  const { commandNames: names } = await import('../../src/cli/registry.js');
+  for (const name of names()) assert.equal(findCommand(name)?.name, name);
 });

@@ -47,3 +47,39 @@ test('a URI no driver serves fails before any command runs', async () => {
   assert.equal(r.out, '');
   assert.equal(r.err, 'error: failed to connect to the hypervisor\nerror: no connection driver available for nosuch:///x\n');
 });
+
+test('version on the default qemu URI answers without opening the store', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const stateDir = mkdtempSync(join(tmpdir(), 'snapvirt-version-'));
+  const saved = { ...process.env };
+  try {
+    delete process.env.SNAPVIRT_DEFAULT_URI;
+    process.env.LIBVIRT_DEFAULT_URI = 'qemu:///session';
+    process.env.SNAPVIRT_STATE_DIR = stateDir;
+    assert.deepEqual(await capture(['version']), {
+      out: 'Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\n'
+        + 'Running hypervisor: QEMU 7.2.22\n\n',
+      err: '',
+      status: 0,
+    });
+    assert.deepEqual(readdirSync(stateDir), []);
+    // A URI the driver refuses is still a connection failure, as virsh reports it.
+    process.env.LIBVIRT_DEFAULT_URI = 'qemu:///nowhere';
+    assert.deepEqual(await capture(['version']), {
+      out: '\n',
+      err: 'error: failed to connect to the hypervisor\n'
+        + "error: internal error: unexpected QEMU URI path '/nowhere', try qemu:///system or qemu:///session\n",
+      status: 1,
+    });
+  } finally {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('help names the commands of a group and of a --help option without loading the rest first', async () => {
+  assert.match((await capture(['snapshot-list --help'])).out, /snapshot-list <domain>/);
+  assert.match((await capture(['help snapshot'])).out, /snapshot-revert/);
+});

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadAllCommands } from '../../src/cli/registry.js';
 import { completeLine } from '../../src/cli/shell.js';
+
+// runShell() imports every command before it completes anything.
+await loadAllCommands();
 
 test('tab completes command names', () => {
   const [matches, word] = completeLine('snapshot-c');

@@ -3,6 +3,10 @@ import { describe, it } from 'node:test';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
 import { cloneDomainDef, formatDomainXML, parseDomainXML } from '../../src/conf/domain-xml.js';
 import { scratchFile, virsh, virshErrorMessage, xmllintValidates } from './oracle.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 /** virsh's stdout holds the document followed by one blank line. */
 function dumpxml(args: string): string {

@@ -5,6 +5,10 @@ import { describe, it } from 'node:test';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
 import { validateAgainstSchema } from '../../src/conf/schema-validate.js';
 import { CONF_FIXTURES, scratchFile, virsh, virshErrorMessage } from './oracle.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 function validationError(xml: string, schema: 'domainsnapshot' | 'domain'): VirError {
   try {

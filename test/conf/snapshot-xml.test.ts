@@ -5,6 +5,10 @@ import { describe, it } from 'node:test';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
 import { checkSnapshotName, formatSnapshotXML, parseSnapshotXML, type SnapshotParseOptions } from '../../src/conf/snapshot-xml.js';
 import { CONF_FIXTURES, scratchFile, virsh, virshErrorMessage, xmllintValidates } from './oracle.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const NOW = 1386166249;
 const fixture = (name: string): string => readFileSync(join(CONF_FIXTURES, 'snapshot', name), 'utf8');

@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { VirErrorDomain } from '../../src/api/errors.js';
 import { escapeXml, formatElement, formatXmlDocument } from '../../src/conf/xml-format.js';
-import { parseXmlDocument } from '../../src/conf/xml-parse.js';
+import { ensureXmlParser, parseXmlDocument } from '../../src/conf/xml-parse.js';
 import { cloneElement, isElement, makeElement, type XmlElement, type XmlNode } from '../../src/conf/xml-tree.js';
 import { xmllintValidates } from './oracle.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 describe('escapeXml (virBufferEscapeString)', () => {
   it('escapes the five XML specials with libvirt\'s entity names', () => {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
-import { parseXmlDocument } from '../../src/conf/xml-parse.js';
+import { ensureXmlParser, parseXmlDocument } from '../../src/conf/xml-parse.js';
 import { attrValue, childElement, childElements, textContent } from '../../src/conf/xml-tree.js';
 import { scratchFile, virsh, virshErrorMessage } from './oracle.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 /** Malformed documents whose error virsh must print byte for byte as we do. */
 const MALFORMED: Array<[string, string]> = [

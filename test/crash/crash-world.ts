@@ -16,6 +16,10 @@ import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { writePattern } from '../helpers/qemu-io.js';
 import type { ChildOp, ChildReport } from './crash-child.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const run = promisify(execFile);
 

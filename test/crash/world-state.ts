@@ -17,6 +17,10 @@ import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
 import type { QemuOfflineDriver } from '../../src/drivers/qemu/qemu-driver.js';
 import { openEntries } from '../../src/txn/index.js';
 import { chainOf, listingOf } from '../helpers/disk-state.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const run = promisify(execFile);
 

@@ -13,10 +13,11 @@ import { main } from '../../src/cli/main.js';
 import { StringTokenSource, ArgvTokenSource } from '../../src/cli/command-line.js';
 import { parseCommands } from '../../src/cli/command-parser.js';
 import { parseGlobalOptions } from '../../src/cli/global-options.js';
-import { commandNames, findCommand } from '../../src/cli/registry.js';
+import { commandNames, findCommand, loadAllCommands } from '../../src/cli/registry.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { fuzzParams } from './fuzz-support.js';
 
+await loadAllCommands();
 const COMMANDS = commandNames();
 /** Every option name any command declares, as `--name`. */
 const OPTIONS = [...new Set(COMMANDS.flatMap((c) => findCommand(c)?.opts.map((o) => `--${o.name}`) ?? []))];

@@ -14,6 +14,10 @@ import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
 import { MAX_XML_DOCUMENT_BYTES, parseXmlDocument } from '../../src/conf/xml-parse.js';
 import { cleanOutcome, fuzzParams } from './fuzz-support.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 
 const DOMAIN_XML = `<domain type='qemu'>

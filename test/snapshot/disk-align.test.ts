@@ -7,6 +7,10 @@ import { formatSnapshotXML, parseSnapshotXML } from '../../src/conf/snapshot-xml
 import type { SnapshotDef } from '../../src/conf/snapshot-types.js';
 import { scratchFile, virsh, virshErrorMessage } from '../conf/oracle.js';
 import { alignSnapshotDisks, checkSnapshotLocations, defaultOverlayPath, findDomainDisk, type AlignDisksOptions } from '../../src/snapshot/disk-align.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+
+// libxml2-wasm loads lazily; the parse functions need it loaded.
+await ensureXmlParser();
 
 const DOMAIN = parseDomainXML(`<domain type='qemu'>
   <name>qa2</name>

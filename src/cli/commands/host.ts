@@ -1,6 +1,9 @@
 /** The host commands: version, uri and hostname. */
 import type { CommandDef } from '../command-def.js';
+import { LIBVIRT_API_VERSION } from '../../api/lib-version.js';
+import type { DriverIdentity } from '../../drivers/driver.js';
 import { optBool } from '../option-values.js';
+import { reportConnectFailure } from '../run-commands.js';
 
 /** major.minor.micro from libvirt's encoded version number. */
 export function versionText(encoded: number): string {
@@ -16,16 +19,24 @@ export const versionCommand: CommandDef = {
   help: 'show version',
   desc: 'Display the system version information.',
   opts: [{ name: 'daemon', type: 'bool', help: 'report daemon version too' }],
+  // It connects itself: the hypervisor's version is known without opening its store.
+  noConnect: true,
   async handler(ctl, cmd) {
-    const conn = await ctl.connection();
+    let identity: DriverIdentity;
+    try {
+      identity = await ctl.identity();
+    } catch (err) {
+      reportConnectFailure(ctl, err);
+      return false;
+    }
+    const lib = versionText(LIBVIRT_API_VERSION);
     ctl.print(`Compiled against library: libvirt ${LIBRARY_VERSION_TEXT}\n`);
-    ctl.print(`Using library: libvirt ${versionText(conn.getLibVersion())}\n`);
-    const type = conn.getType();
-    ctl.print(`Using API: ${type} ${versionText(conn.getLibVersion())}\n`);
-    const hv = conn.getVersion();
+    ctl.print(`Using library: libvirt ${lib}\n`);
+    const { type, hypervisorVersion: hv } = identity;
+    ctl.print(`Using API: ${type} ${lib}\n`);
     if (hv === 0) ctl.print(`Cannot extract running ${type} hypervisor version\n`);
     else ctl.print(`Running hypervisor: ${type} ${versionText(hv)}\n`);
-    if (optBool(cmd, 'daemon')) ctl.print(`Running against daemon: ${versionText(conn.getLibVersion())}\n`);
+    if (optBool(cmd, 'daemon')) ctl.print(`Running against daemon: ${lib}\n`);
     return true;
   },
 };

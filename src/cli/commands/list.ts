@@ -8,7 +8,7 @@ import type { CommandDef } from '../command-def.js';
 import { formatTable } from '../output/table.js';
 import { stateName } from '../output/domain-state.js';
 import { exclusiveOptionNames, optBool } from '../option-values.js';
-import { compareNamesCaseInsensitive } from './snapshot-list.js';
+import { compareNamesCaseInsensitive } from '../output/name-order.js';
 
 const FILTERS: ReadonlyArray<[string, number]> = [
   ['persistent', L.PERSISTENT], ['transient', L.TRANSIENT],

@@ -7,18 +7,13 @@ import type { DomainSnapshot } from '../../api/domain-snapshot.js';
 import { SnapshotListFlags as L } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
+import { compareNamesCaseInsensitive } from '../output/name-order.js';
 import { formatTable } from '../output/table.js';
 import { formatLocalTime } from '../output/time-format.js';
 import { formatTree } from '../output/tree.js';
 import { CommandAborted, exclusiveOptions, optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot, snapshotParentName } from './snapshot-common.js';
 
-/** vshStrcasecmp over ASCII, as virsh sorts snapshot names. */
-export function compareNamesCaseInsensitive(a: string, b: string): number {
-  const la = a.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  const lb = b.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  return la < lb ? -1 : la > lb ? 1 : 0;
-}
 
 interface ListedSnapshot { snapshot: DomainSnapshot; name: string; parent: string | undefined }
 

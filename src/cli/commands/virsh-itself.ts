@@ -16,10 +16,11 @@ export const helpCommand: CommandDef = {
   noConnect: true,
   opts: [{ name: 'command', type: 'string', help: 'Prints global help, command specific help, or help for a group of related commands' }],
   async handler(ctl, cmd) {
-    const { COMMAND_GROUPS, findCommand } = await import('../registry.js');
+    const { loadAllCommands, findCommand } = await import('../registry.js');
+    const groups = await loadAllCommands();
     const name = optStringQuiet(cmd, 'command');
     if (name === undefined) {
-      ctl.print(formatAllHelp(COMMAND_GROUPS));
+      ctl.print(formatAllHelp(groups));
       return true;
     }
     const def = findCommand(name);
@@ -27,7 +28,7 @@ export const helpCommand: CommandDef = {
       ctl.print(formatCommandHelp(def));
       return true;
     }
-    const group = COMMAND_GROUPS.find((g) => g.name === name || g.keyword === name);
+    const group = groups.find((g) => g.name === name || g.keyword === name);
     if (group) {
       ctl.print(formatGroupHelp(group));
       return true;

@@ -28,6 +28,7 @@ import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
+import { ensureXmlParser } from '../../conf/xml-parse.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
   DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver, SnapshotQuiesceInfo,
@@ -39,6 +40,7 @@ import { forgetOfflineDomainState, PersistedShutoffReasons } from './offline-dom
 import { lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
+import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import { domainRecordXml, loadDomain, loadTree, noDomainByName, type LoadedDomain } from './snapshot-catalog.js';
 import {
@@ -58,8 +60,6 @@ import { registerRevertHandlers } from './running-revert-txn.js';
 import { checkQemuSnapshots } from './snapshot-check.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
-/** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
-const QEMU_VERSION = 7_002_022;
 
 const SNAP = VirErrorDomain.QEMU;
 
@@ -393,6 +393,8 @@ export class QemuOfflineDriver implements HypervisorDriver {
 /** Opens the QEMU driver for qemu:///system or qemu:///session, recovering unfinished operations first. */
 export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
   const kind = qemuUriKind(uri);
+  // Stored definitions are XML: every call below may parse (libxml2-wasm loads lazily).
+  await ensureXmlParser();
   const store = openStore(stateDirFor(kind));
   const ctx = createQemuTxnContext(store);
   // Before recovery: interrupted operations on running domains need their handlers.

@@ -13,7 +13,6 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { DomainState } from '../../api/flags.js';
 import { domainDefFromElement } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
-import { formatElement } from '../../conf/xml-format.js';
 import { parseXmlDocument } from '../../conf/xml-parse.js';
 import { libxmlLoadWarning } from './libvirt-log.js';
 import { attrValue, childElements, cloneElement, isElement, textContent, type XmlElement } from '../../conf/xml-tree.js';
@@ -28,8 +27,8 @@ export interface NodeFileDomain {
   runstate: DomainState;
   transient: boolean;
   hasManagedSave: boolean;
-  /** Each `<test:domainsnapshot>`, rewritten as a stand-alone `<domainsnapshot>` document. */
-  snapshotXMLs: string[];
+  /** Each `<test:domainsnapshot>` element, renamed `<domainsnapshot>` (parsed once, with the file). */
+  snapshotElements: XmlElement[];
 }
 
 /** Reads and parses the node file at `path`. */
@@ -85,7 +84,7 @@ function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDom
   let runstate = DomainState.RUNNING as DomainState;
   let transient = false;
   let hasManagedSave = false;
-  const snapshotXMLs: string[] = [];
+  const snapshotElements: XmlElement[] = [];
   el.children = el.children.filter((child) => {
     if (!isElement(child)) return true;
     if (isTest(child, 'runstate')) {
@@ -100,7 +99,7 @@ function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDom
     if (isTest(child, 'transient')) { transient = true; return false; }
     if (isTest(child, 'hasmanagedsave')) { hasManagedSave = true; return false; }
     if (isTest(child, 'domainsnapshot')) {
-      snapshotXMLs.push(formatElement({ ...child, name: 'domainsnapshot' }, 0));
+      snapshotElements.push({ ...child, name: 'domainsnapshot' });
       return false;
     }
     return true;
@@ -113,6 +112,6 @@ function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDom
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST,
       'domain with managedsave data can only have runstate \'shutoff\'');
   }
-  return { def: domainDefFromElement(el), runstate, transient, hasManagedSave, snapshotXMLs };
+  return { def: domainDefFromElement(el), runstate, transient, hasManagedSave, snapshotElements };
 }
 

@@ -17,10 +17,9 @@ import {
   SnapshotXMLFlags,
 } from '../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
+import type { XmlElement } from '../../conf/xml-tree.js';
 import type { DomainDef } from '../../conf/domain-types.js';
-import { validateAgainstSchema } from '../../conf/schema-validate.js';
-import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
-import { listSnapshotNames, SNAPSHOT_LIST_FLAGS_ALL } from '../../snapshot/list-filter.js';
+import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import type {
   DomainExtraInfo,
   DomainInfo,
@@ -30,13 +29,20 @@ import type {
   DriverIdentity,
   HypervisorDriver,
 } from '../driver.js';
-import { DEFAULT_DOMAIN_XML } from './default-node.js';
-import { loadNodeFile, type NodeFileDomain } from './node-file.js';
+import { ensureXmlParser } from '../../conf/xml-parse.js';
+import { defaultDomainDef } from './default-node.js';
+import type { NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
-import { checkFlags, createSnapshot, deleteSnapshot, parseSnapshotForRedefine, revertSnapshot } from './test-snapshot-ops.js';
-import { checkTestSnapshots } from './test-snapshot-check.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
+import { checkFlags } from './check-flags.js';
+
+// Imported on first use, not with the driver: `snapvirt -c test:///default list` needs
+// none of them, and each module costs start-up time (docs/PERFORMANCE.md, finding 4).
+const snapshotOps = () => import('./test-snapshot-ops.js');
+const schemaValidation = () => import('../../conf/schema-validate.js');
+const snapshotXml = () => import('../../conf/snapshot-xml.js');
+const listFilter = () => import('../../snapshot/list-filter.js');
 
 /** virConnectGetVersion of libvirt's test driver: 0.0.2. */
 const TEST_HYPERVISOR_VERSION = 2;
@@ -52,7 +58,10 @@ export class TestDriver implements HypervisorDriver {
   constructor(private readonly uri: string) {}
 
   /** Loads the domains of a node (the default one or a node file), as testOpenFromFile does. */
-  load(nodeDomains: NodeFileDomain[]): void {
+  async load(nodeDomains: NodeFileDomain[]): Promise<void> {
+    const snapshotFromElement = nodeDomains.some((nd) => nd.snapshotElements.length > 0)
+      ? (await snapshotOps()).snapshotFromNodeFileElement
+      : undefined;
     for (const nd of nodeDomains) {
       applyTestDomainDefaults(nd.def);
       this.checkNoClash(nd.def);
@@ -62,15 +71,19 @@ export class TestDriver implements HypervisorDriver {
       // testParseDomains sets the node file's state with reason 0 after starting.
       vm.setState(nd.runstate, 0);
       vm.hasManagedSave = nd.hasManagedSave;
-      this.loadSnapshots(vm, nd.snapshotXMLs);
+      if (snapshotFromElement) this.loadSnapshots(vm, nd.snapshotElements, snapshotFromElement);
       this.domains.push(vm);
     }
   }
 
-  private loadSnapshots(vm: TestDomainObj, xmls: string[]): void {
+  private loadSnapshots(
+    vm: TestDomainObj,
+    elements: XmlElement[],
+    snapshotFromElement: (el: XmlElement) => { def: SnapshotDef; current: boolean },
+  ): void {
     let current: string | undefined;
-    for (const xml of xmls) {
-      const parsed = parseSnapshotForRedefine(xml, true);
+    for (const el of elements) {
+      const parsed = snapshotFromElement(el);
       vm.snapshots.assign(parsed.def);
       if (parsed.current) {
         if (current !== undefined) {
@@ -164,8 +177,9 @@ export class TestDriver implements HypervisorDriver {
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x1, 'testDomainDefineXMLFlags');
+    await ensureXmlParser();
     // VIR_DOMAIN_DEFINE_VALIDATE
-    if (flags & 0x1) validateAgainstSchema(xml, 'domain');
+    if (flags & 0x1) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
     const existing = this.checkNoClash(def);
     if (existing) {
@@ -181,8 +195,9 @@ export class TestDriver implements HypervisorDriver {
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x10, 'testDomainCreateXML');
+    await ensureXmlParser();
     // VIR_DOMAIN_START_VALIDATE
-    if (flags & 0x10) validateAgainstSchema(xml, 'domain');
+    if (flags & 0x10) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
     const existing = this.checkNoClash(def);
     if (existing) {
@@ -316,15 +331,19 @@ export class TestDriver implements HypervisorDriver {
   // ---- snapshots ------------------------------------------------------------------------
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
+    await ensureXmlParser();
+    const { createSnapshot } = await snapshotOps();
     return createSnapshot(this.obj(dom), xml, flags);
   }
 
   async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {
+    const { listSnapshotNames, SNAPSHOT_LIST_FLAGS_ALL } = await listFilter();
     checkFlags(flags, SNAPSHOT_LIST_FLAGS_ALL, 'testDomainListAllSnapshots');
     return listSnapshotNames(this.obj(dom).snapshots, undefined, flags);
   }
 
   async snapshotListAllChildren(dom: DomainRef, snapshot: string, flags: number): Promise<string[]> {
+    const { listSnapshotNames, SNAPSHOT_LIST_FLAGS_ALL } = await listFilter();
     checkFlags(flags, SNAPSHOT_LIST_FLAGS_ALL, 'testDomainSnapshotListAllChildren');
     const vm = this.obj(dom);
     vm.snapshots.get(snapshot, VirErrorDomain.TEST);
@@ -353,6 +372,7 @@ export class TestDriver implements HypervisorDriver {
     const def = vm.snapshots.get(snapshot, VirErrorDomain.TEST).def;
     // Without a stored domain libvirt prints <domain><uuid> of the snapshot's domain.
     const printable = def.domain || def.domainUuidOnly ? def : { ...def, domainUuidOnly: vm.uuid };
+    const { formatSnapshotXML } = await snapshotXml();
     return formatSnapshotXML(printable, { secure: (flags & SnapshotXMLFlags.SECURE) !== 0 });
   }
 
@@ -375,14 +395,17 @@ export class TestDriver implements HypervisorDriver {
   }
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    const { revertSnapshot } = await snapshotOps();
     revertSnapshot(this, this.obj(dom), snapshot, flags);
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
+    const { deleteSnapshot } = await snapshotOps();
     deleteSnapshot(this.obj(dom), snapshot, flags);
   }
 
   async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
+    const { checkTestSnapshots } = await import('./test-snapshot-check.js');
     return checkTestSnapshots(this.obj(dom), flags);
   }
 
@@ -445,15 +468,17 @@ export const openTestDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   }
   const driver = new TestDriver(rawUri);
   if (path === '/default') {
-    driver.load([{
-      def: parseDomainXML(DEFAULT_DOMAIN_XML),
+    await driver.load([{
+      def: defaultDomainDef(),
       runstate: DomainState.RUNNING,
       transient: false,
       hasManagedSave: false,
-      snapshotXMLs: [],
+      snapshotElements: [],
     }]);
   } else {
-    driver.load(loadNodeFile(path));
+    await ensureXmlParser();
+    const { loadNodeFile } = await import('./node-file.js');
+    await driver.load(loadNodeFile(path));
   }
   return driver;
 };

@@ -9,7 +9,7 @@
  * nothing (the atomic contract, trivially, for an in-memory driver).
  */
 import { statSync } from 'node:fs';
-import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
   DomainState,
   PausedReason,
@@ -23,11 +23,15 @@ import { cloneDomainDef } from '../../conf/domain-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef, SnapshotState } from '../../conf/snapshot-types.js';
-import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { parseSnapshotXML, snapshotDefFromElement } from '../../conf/snapshot-xml.js';
+import type { XmlElement } from '../../conf/xml-tree.js';
 import { alignSnapshotDisks } from '../../snapshot/disk-align.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { deleteFromTree, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
+import { checkFlags } from './check-flags.js';
+
+export { checkFlags };
 import { libvirtWarning } from './libvirt-log.js';
 import { applyTestDomainDefaults, indentEmptyDevices } from './test-domain-defaults.js';
 import type { TestDomainObj } from './test-domain-obj.js';
@@ -37,14 +41,6 @@ const CREATE_FLAGS_ALL = 0x3ff;
 const REVERT_FLAGS_ALL = R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM;
 const DELETE_FLAGS_ALL = D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY;
 
-/** virCheckFlags' error, as the test driver raises it (no "invalid argument" prefix). */
-export function checkFlags(flags: number, allowed: number, fn: string): void {
-  const unknown = flags & ~allowed;
-  if (unknown !== 0) {
-    throw new VirError(VirErrorCode.INVALID_ARG, VirErrorDomain.TEST,
-      `unsupported flags (0x${unknown.toString(16)}) in function ${fn}`);
-  }
-}
 
 /** What the driver gives the snapshot operations: a fresh domain id when one starts. */
 export interface TestDriverContext {
@@ -117,7 +113,18 @@ export function createSnapshot(vm: TestDomainObj, xml: string, flags: number): s
  * libvirt's "parsing older snapshot that lacks domain" warning. `internal` reads `<active>`.
  */
 export function parseSnapshotForRedefine(xml: string, internal: boolean): { def: SnapshotDef; current: boolean } {
-  const parsed = parseSnapshotXML(xml, { redefine: true, internal });
+  return withTestDefaults(parseSnapshotXML(xml, { redefine: true, internal }));
+}
+
+/**
+ * The same for a `<domainsnapshot>` element already parsed with its node file (each
+ * `<test:domainsnapshot>`), with `<active>` read: one parse per file, not one per snapshot.
+ */
+export function snapshotFromNodeFileElement(el: XmlElement): { def: SnapshotDef; current: boolean } {
+  return withTestDefaults(snapshotDefFromElement(el, { redefine: true, internal: true }));
+}
+
+function withTestDefaults(parsed: { def: SnapshotDef; current: boolean }): { def: SnapshotDef; current: boolean } {
   const { def } = parsed;
   if (def.domain) applyTestDomainDefaults(def.domain, { generateIfnames: false });
   else libvirtWarning('virDomainSnapshotDefParse', 287, 'parsing older snapshot that lacks domain');

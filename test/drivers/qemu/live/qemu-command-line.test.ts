@@ -118,6 +118,7 @@ test('node names, generations, qdev mapping and disk indexes', () => {
 
 test('direct kernel boot, guest agent channel, -no-shutdown and -incoming from the domain XML', async () => {
   const { parseDomainXML } = await import('../../../../src/conf/domain-xml.js');
+  await (await import('../../../../src/conf/xml-parse.js')).ensureXmlParser();
   const def = parseDomainXML(`<domain type='qemu'><name>g</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
     <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k/vmlinuz</kernel><initrd>/k/initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os>
     <devices><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>`);

@@ -13,7 +13,7 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { DomainState } from '../../api/flags.js';
 import { domainDefFromElement } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
-import { parseXmlDocument } from '../../conf/xml-parse.js';
+import { MAX_NODE_FILE_ELEMENTS, parseXmlDocument } from '../../conf/xml-parse.js';
 import { libxmlLoadWarning } from './libvirt-log.js';
 import { attrValue, childElements, cloneElement, isElement, textContent, type XmlElement } from '../../conf/xml-tree.js';
 
@@ -46,7 +46,7 @@ export function loadNodeFile(path: string): NodeFileDomain[] {
 /** Parses node XML read from `path` (named in parse errors; its directory resolves `file=` includes). */
 export function parseNodeXML(text: string, path: string): NodeFileDomain[] {
   const baseDir = dirname(path);
-  const root = parseXmlDocument(text, path, VirErrorDomain.TEST, 'node');
+  const root = parseXmlDocument(text, path, VirErrorDomain.TEST, 'node', MAX_NODE_FILE_ELEMENTS);
   const inherited = testPrefixes(root);
   return childElements(root, 'domain').map((el) => {
     const file = attrValue(el, 'file');
@@ -59,7 +59,7 @@ export function parseNodeXML(text: string, path: string): NodeFileDomain[] {
       libxmlLoadWarning(includePath);
       throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
     }
-    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain'), new Set());
+    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain', MAX_NODE_FILE_ELEMENTS), new Set());
   });
 }
 

@@ -105,3 +105,33 @@ describe('test driver node files', () => {
     });
   });
 });
+
+describe('test driver node files at scale', () => {
+  it('loads 10,000 snapshots that each carry a <domain> (over 100,000 elements), as virsh does', async () => {
+    const count = 10_000;
+    const domain = "<domain type='test'><name>big</name><uuid>22222222-2222-3333-4444-555555555555</uuid>"
+      + "<memory unit='KiB'>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
+      + "<devices><disk type='file' device='disk'><source file='/tmp/nf/big.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>";
+    const snapshots: string[] = [];
+    for (let i = 1; i <= count; i++) {
+      const parent = i > 1 ? `<parent><name>s${i - 1}</name></parent>` : '';
+      snapshots.push(`<test:domainsnapshot><name>s${i}</name><state>shutoff</state>${parent}`
+        + `<creationTime>${1000 + i}</creationTime><memory snapshot='no'/>${domain}<active>${i === count ? 1 : 0}</active></test:domainsnapshot>`);
+    }
+    const bigPath = join(dir, 'big.xml');
+    writeFileSync(bigPath, `<node><domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>${domain.slice("<domain type='test'>".length, -'</domain>'.length)}`
+      + `<test:runstate>5</test:runstate>${snapshots.join('')}</domain></node>\n`);
+    const dom = await (await connect(`test://${bigPath}`)).domainLookupByName('big');
+    const names = (await dom.listAllSnapshots(L.TOPOLOGICAL)).map((s) => s.getName());
+    assert.equal(names.length, count);
+    assert.deepEqual([names[0], names[count - 1]], ['s1', `s${count}`]);
+    assert.equal((await dom.snapshotCurrent()).getName(), `s${count}`);
+    assert.match(await (await dom.snapshotLookupByName('s5000')).getXMLDesc(), /<source file='\/tmp\/nf\/big.img'\/>/);
+  });
+
+  it('still refuses a node file flooded with elements', async () => {
+    const floodPath = join(dir, 'flood.xml');
+    writeFileSync(floodPath, `<node>${'<a/>'.repeat(400_001)}</node>`);
+    await assert.rejects(connect(`test://${floodPath}`), { message: 'XML error: document has more than 400000 elements' });
+  });
+});

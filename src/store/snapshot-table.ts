@@ -31,6 +31,9 @@ function fromRow(row: SnapshotRow): SnapshotRecord {
   };
 }
 
+/** A snapshot's place in its domain's tree, without its XML. */
+export type SnapshotHead = Pick<SnapshotRecord, 'name' | 'parent' | 'isCurrent'>;
+
 /** What insert() needs: creation order is assigned by the store. */
 export interface NewSnapshot {
   domainUuid: string;
@@ -68,6 +71,18 @@ export class SnapshotTable {
   list(domainUuid: string): SnapshotRecord[] {
     return withSqliteErrors('listing snapshots', () => this.#all.all(domainUuid)).map(fromRow);
   }
+
+  /**
+   * Name, parent and current flag of every snapshot of a domain, in creation order, without
+   * the XML: the tree of 10,000 snapshots from one cheap query.
+   */
+  listHeads(domainUuid: string): SnapshotHead[] {
+    const rows = withSqliteErrors('listing snapshots', () => (this.#heads ??= this.#db.prepare(
+      'SELECT name, parent, is_current FROM snapshots WHERE domain_uuid = ? ORDER BY creation_order')).all(domainUuid)) as
+      Array<{ name: string; parent: string | null; is_current: number }>;
+    return rows.map((r) => ({ name: r.name, parent: r.parent, isCurrent: r.is_current === 1 }));
+  }
+  #heads: Statement<[string]> | undefined;
 
   /** The direct children of a snapshot, in creation order. */
   children(domainUuid: string, name: string): SnapshotRecord[] {

@@ -57,11 +57,13 @@ export class Store {
    * what was read from it.
    */
   changeStamp(): string {
-    const otherConnections = this.db.pragma('data_version', { simple: true }) as number;
-    const thisConnection = (this.#totalChanges ??= this.db.prepare('SELECT total_changes() AS n')).get() as { n: number };
-    return `${otherConnections}:${thisConnection.n}`;
+    // One prepared statement: db.pragma() prepares anew on every call, and a listing of
+    // 10,000 snapshots asks for the stamp once per snapshot.
+    const row = (this.#stamp ??= this.db.prepare('SELECT data_version AS other, total_changes() AS own FROM pragma_data_version')).get() as
+      { other: number; own: number };
+    return `${row.other}:${row.own}`;
   }
-  #totalChanges: Database.Statement | undefined;
+  #stamp: Database.Statement | undefined;
 
   /** The schema version recorded in the file. */
   schemaVersion(): number {

@@ -42,7 +42,7 @@ import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
-import { domainRecordXml, loadDomain, loadTree, noDomainByName, type LoadedDomain } from './snapshot-catalog.js';
+import { domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, type LoadedDomain } from './snapshot-catalog.js';
 import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
@@ -268,17 +268,17 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   /**
-   * The domain's snapshot tree for read calls. Building it parses every snapshot's XML,
-   * and a listing calls the driver once per snapshot, so it is cached until the store
-   * changes (by this process or another).
+   * The domain's snapshot tree for read calls. A listing calls the driver once per
+   * snapshot, so the tree is cached until the store changes (by this process or another).
    */
   #tree(dom: DomainRef): SnapshotTree {
-    const { record } = loadDomain(this.store, dom);
     const stamp = this.store.changeStamp();
-    const cached = this.#trees.get(record.uuid);
+    // Same stamp: nothing in the store changed, the domain included, since the tree was built.
+    const cached = this.#trees.get(dom.uuid);
     if (cached?.stamp === stamp) return cached.tree;
+    const record = loadDomainRecord(this.store, dom);
     const tree = loadTree(this.store, record.uuid);
-    this.#trees.set(record.uuid, { stamp, tree });
+    this.#trees.set(dom.uuid, { stamp, tree });
     return tree;
   }
   #trees = new Map<string, { stamp: string; tree: SnapshotTree }>();

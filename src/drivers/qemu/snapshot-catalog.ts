@@ -11,6 +11,7 @@ import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { formatSnapshotXML, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import { isUnparsed, lazySnapshotDef } from './lazy-snapshot-def.js';
 import type { DomainRecord, Store } from '../../store/index.js';
 
 /** A domain as the driver works with it. */
@@ -27,12 +28,18 @@ export function noDomainByName(name: string): Error {
 
 /** Loads the domain a handle refers to (by UUID, as libvirt resolves virDomainPtr). */
 export function loadDomain(store: Store, dom: DomainRef): LoadedDomain {
+  const record = loadDomainRecord(store, dom);
+  return { record, def: parseDomainXML((record.persistentXml ?? record.liveXml)!) };
+}
+
+/** The record of the domain a handle refers to (one with a definition), without parsing it. */
+export function loadDomainRecord(store: Store, dom: DomainRef): DomainRecord {
   const record = store.domains.get(dom.uuid);
   const xml = record?.persistentXml ?? record?.liveXml;
   if (!record || !xml) {
     throw virError(VirErrorCode.NO_DOMAIN, VirErrorDomain.QEMU, `no domain with matching uuid '${dom.uuid}' (${dom.name})`);
   }
-  return { record, def: parseDomainXML(xml) };
+  return record;
 }
 
 /**
@@ -46,20 +53,30 @@ export function storeDomainDefinition(store: Store, uuid: string, def: DomainDef
   else store.domains.update(uuid, { persistentXml: xml });
 }
 
-/** The domain's snapshot tree, rebuilt from the store (parents linked in creation order). */
+/**
+ * The domain's snapshot tree, rebuilt from the store (parents linked in creation order).
+ * Names, parents and the current snapshot come from columns; each snapshot's XML is
+ * parsed only when its definition is read (lazy-snapshot-def.ts), so building the tree
+ * of thousands of snapshots parses nothing.
+ */
 export function loadTree(store: Store, domainUuid: string): SnapshotTree {
   const tree = new SnapshotTree();
-  const records = store.snapshots.list(domainUuid);
+  const records = store.snapshots.listHeads(domainUuid);
   for (const rec of records) {
-    const { def } = parseSnapshotXML(rec.xml, { redefine: true });
-    def.parent = rec.parent ?? undefined;
-    tree.assign(def);
+    tree.assign(lazySnapshotDef(rec.name, rec.parent ?? undefined, () => storedSnapshotXml(store, domainUuid, rec.name)));
   }
   // Linking after all are assigned: a redefinition may point a snapshot at a later one.
   for (const rec of records) tree.linkParent(rec.name);
   const current = records.find((r) => r.isCurrent);
   if (current) tree.setCurrent(current.name);
   return tree;
+}
+
+/** The stored XML of a snapshot the tree was built with (its row cannot go while the tree is used under the domain's lock). */
+function storedSnapshotXml(store: Store, domainUuid: string, name: string): string {
+  const rec = store.snapshots.get(domainUuid, name);
+  if (!rec) throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `snapshot '${name}' is no longer in the store`);
+  return rec.xml;
 }
 
 /** The XML stored for a snapshot: public form with secrets, no `<active>`. */
@@ -78,7 +95,7 @@ export function domainRecordXml(def: DomainDef): string {
  * transaction (the commit point), so it is all or nothing.
  */
 export function saveTree(store: Store, domainUuid: string, tree: SnapshotTree): void {
-  const existing = new Map(store.snapshots.list(domainUuid).map((r) => [r.name, r]));
+  const existing = new Map(store.snapshots.listHeads(domainUuid).map((r) => [r.name, r]));
   const keep = new Set(tree.all().map((n) => n.def.name));
   for (const name of existing.keys()) if (!keep.has(name)) {
     // Children of a removed row are re-pointed below; the parent FK is checked at COMMIT.
@@ -87,10 +104,15 @@ export function saveTree(store: Store, domainUuid: string, tree: SnapshotTree): 
   for (const node of tree.topological()) {
     const def = node.def;
     const parent = node.parent && node.parent.def.name !== '' ? node.parent.def.name : null;
-    const xml = snapshotRecordXml(def);
     const old = existing.get(def.name);
+    // Never parsed, so unchanged (the domain is locked while its tree is changed): its row
+    // stays as it is unless the parent moved. Reading every row's XML to compare would
+    // make creating snapshot 10,001 cost 10,000 reads.
+    if (old && old.parent === parent && isUnparsed(def)) continue;
+    const xml = snapshotRecordXml(def);
     if (old) {
-      if (old.xml !== xml || old.parent !== parent) store.snapshots.update(domainUuid, def.name, { xml, parent });
+      const oldXml = store.snapshots.get(domainUuid, def.name)?.xml;
+      if (oldXml !== xml || old.parent !== parent) store.snapshots.update(domainUuid, def.name, { xml, parent });
     } else {
       store.snapshots.insert({ domainUuid, name: def.name, xml, parent });
     }

@@ -10,7 +10,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { compareNamesCaseInsensitive } from '../output/name-order.js';
 import { formatTable } from '../output/table.js';
 import { formatLocalTime } from '../output/time-format.js';
-import { formatTree } from '../output/tree.js';
+import { formatTreeChunks } from '../output/tree.js';
 import { CommandAborted, exclusiveOptions, optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot, snapshotParentName } from './snapshot-common.js';
 
@@ -96,7 +96,9 @@ export const snapshotList: CommandDef = {
 
     if (tree) {
       const entries = listed.map(({ name: n, parent: p }) => ({ name: n, parent: p }));
-      entries.forEach((entry, i) => { if (entry.parent === undefined) ctl.print(formatTree(entries, i)); });
+      entries.forEach((entry, i) => {
+        if (entry.parent === undefined) for (const chunk of formatTreeChunks(entries, i)) ctl.print(chunk);
+      });
       return true;
     }
     if (name) {

@@ -24,6 +24,44 @@ interface Frame {
  * parent → children index, so deep chains neither overflow the stack nor take O(n²).
  */
 export function formatTree(entries: readonly TreeEntry[], rootIndex: number): string {
+  return [...formatTreeChunks(entries, rootIndex)].join('');
+}
+
+/** Text is handed out in pieces of about this many bytes. */
+const CHUNK_BYTES = 1 << 16;
+
+/** A growing byte buffer: the drawing is assembled in bytes, the indentation kept as bytes. */
+class ByteRun {
+  bytes = Buffer.allocUnsafe(256);
+  length = 0;
+
+  append(data: Uint8Array): void {
+    if (this.length + data.length > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + data.length));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** The first `length` bytes (a view, valid until the next append). */
+  view(): Uint8Array { return this.bytes.subarray(0, this.length); }
+}
+
+const BRANCH = Buffer.from('+- ');
+const BAR = Buffer.from('  |');
+const NEWLINE = Buffer.from('\n');
+const OPEN = Buffer.from('| ');
+const CLOSED = Buffer.from('  ');
+
+/**
+ * formatTree's text in pieces, to be written as they come. Each line is indented by its
+ * depth, as virsh does, so a 10,000-deep chain draws 400 MB: the lines are copied as bytes
+ * into chunks (building them as strings made V8 flatten a rope as deep as the chain for
+ * every line), and the whole drawing is never held at once.
+ */
+export function* formatTreeChunks(entries: readonly TreeEntry[], rootIndex: number): Generator<string> {
   const childrenOf = new Map<string, number[]>();
   entries.forEach((entry, i) => {
     if (entry.parent === undefined) return;
@@ -31,19 +69,29 @@ export function formatTree(entries: readonly TreeEntry[], rootIndex: number): st
     if (siblings) siblings.push(i);
     else childrenOf.set(entry.parent, [i]);
   });
-  const lines: string[] = [];
-  let indent = '';
+  const out = new ByteRun();
+  const indent = new ByteRun();
+  const line = (...parts: Uint8Array[]): void => {
+    out.append(indent.view());
+    for (const part of parts) out.append(part);
+    out.append(NEWLINE);
+  };
   const enter = (index: number, isLast: boolean, root: boolean): Frame => {
     const name = entries[index]!.name;
-    lines.push(`${indent}${root ? '' : '+- '}${name}`);
-    if (!root) indent += `${isLast ? ' ' : '|'} `;
+    if (root) line(Buffer.from(name));
+    else line(BRANCH, Buffer.from(name));
+    if (!root) indent.append(isLast ? CLOSED : OPEN);
     const children = childrenOf.get(name) ?? [];
-    if (children.length > 0) lines.push(`${indent}  |`);
-    indent += '  ';
+    if (children.length > 0) line(BAR);
+    indent.append(CLOSED);
     return { isLast, root, children, next: 0 };
   };
   const stack: Frame[] = [enter(rootIndex, true, true)];
   while (stack.length > 0) {
+    if (out.length >= CHUNK_BYTES) {
+      yield out.bytes.toString('utf8', 0, out.length);
+      out.length = 0;
+    }
     const top = stack[stack.length - 1]!;
     if (top.next < top.children.length) {
       const child = top.children[top.next]!;
@@ -52,10 +100,10 @@ export function formatTree(entries: readonly TreeEntry[], rootIndex: number): st
       continue;
     }
     stack.pop();
-    indent = indent.slice(0, -2);
+    indent.length -= 2;
     // The last leaf of a branch is followed by a line holding only the indentation.
-    if (top.children.length === 0 && top.isLast) lines.push(indent);
-    if (!top.root) indent = indent.slice(0, -2);
+    if (top.children.length === 0 && top.isLast) line();
+    if (!top.root) indent.length -= 2;
   }
-  return lines.map((line) => `${line}\n`).join('');
+  if (out.length > 0) yield out.bytes.toString('utf8', 0, out.length);
 }

@@ -7,14 +7,17 @@
 import { parseSnapshotXML } from '../src/conf/snapshot-xml.js';
 import { openStore } from '../src/store/index.js';
 import { snapshotRecordXml } from '../src/drivers/qemu/snapshot-catalog.js';
-import { snapName } from './test-node-file.js';
+import { parentOf, snapName, type TreeShape } from './test-node-file.js';
 import { ensureXmlParser } from '../src/conf/xml-parse.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
 await ensureXmlParser();
 
-/** Adds s2 … s`count` as a chain under the existing s1 of `domainName`; the last becomes current. */
-export async function populateQemuStore(stateDir: string, domainName: string, count: number): Promise<void> {
+/**
+ * Adds s2 … s`count` under the existing s1 of `domainName`, as a chain (deep) or all as
+ * children of s1 (wide); the last becomes current.
+ */
+export async function populateQemuStore(stateDir: string, domainName: string, count: number, shape: TreeShape = 'deep'): Promise<void> {
   const store = openStore(stateDir);
   try {
     const dom = store.domains.getByName(domainName);
@@ -26,7 +29,7 @@ export async function populateQemuStore(stateDir: string, domainName: string, co
     store.transaction(() => {
       for (let i = 2; i <= count; i++) {
         def.name = snapName(i);
-        def.parent = snapName(i - 1);
+        def.parent = snapName(parentOf(i, shape)!);
         def.creationTime = t0 + i;
         store.snapshots.insert({
           domainUuid: dom.uuid, name: def.name, xml: snapshotRecordXml(def), parent: def.parent, isCurrent: i === count,

@@ -50,8 +50,8 @@ export class SnapvirtSession {
   }
 
   /** Runs one snapvirt command line (a `;`-separated batch is allowed) and times it. */
-  cmd(command: string, timeoutMs?: number): Promise<TimedRun> {
-    return runTimed(process.execPath, [this.snapvirtBin, '-c', 'qemu:///session', command], { env: this.env, timeoutMs });
+  cmd(command: string, timeoutMs?: number, discardStdout = false): Promise<TimedRun> {
+    return runTimed(process.execPath, [this.snapvirtBin, '-c', 'qemu:///session', command], { env: this.env, timeoutMs, discardStdout });
   }
 
   /** Defines `name` with `disks` (XML written next to the state directory). */

@@ -13,6 +13,8 @@ export interface RunOptions {
   okCodes?: readonly number[];
   /** Kill the program (SIGKILL) after this many milliseconds and fail with a TimeoutError. */
   timeoutMs?: number;
+  /** Send stdout to /dev/null (output of hundreds of MB, as a 10,000-deep --tree draws); stdout is then ''. */
+  discardStdout?: boolean;
 }
 
 /** A program that was killed because it ran past its time limit. */
@@ -34,11 +36,13 @@ export interface TimedRun {
 export function runTimed(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     let timedOut = false;
     const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;

@@ -32,9 +32,8 @@ export function parentOf(i: number, shape: TreeShape): number | undefined {
 
 /**
  * The node file text; snapshot `count` is current. `withDomain: false` leaves the
- * `<domain>` out of each snapshot: 7 elements per snapshot instead of 14, which keeps
- * 10,000 snapshots under snapvirt's 100,000-element parser limit (libvirt then logs one
- * warning per snapshot).
+ * `<domain>` out of each snapshot: 7 elements per snapshot instead of 14 (libvirt then
+ * logs one warning per snapshot).
  */
 export function testNodeFileXml(count: number, shape: TreeShape, withDomain = true): string {
   const dom = withDomain ? domainXml() : '';

@@ -22,9 +22,17 @@ function failed(detail: string): Error {
   return virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, detail);
 }
 
-/** Polls query-migrate until the migration completes; throws QEMU's error if it fails. */
-async function waitMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
+/** How long a migration may still complete after our side of the stream failed. */
+const STREAM_FAILURE_GRACE_MS = 5000;
+
+/**
+ * Polls query-migrate until the migration completes; throws QEMU's error if it fails.
+ * `streamFailure` reports an error of our side of the stream: QEMU's status decides
+ * (it may have read everything already), but not for longer than a short grace.
+ */
+async function waitMigration(qmp: QmpClient, timeoutMs: number, streamFailure: () => unknown = () => undefined): Promise<void> {
   const deadline = performance.now() + timeoutMs;
+  let failedAt: number | undefined;
   for (;;) {
     const info = await qmp.execute('query-migrate');
     const status = isJsonObject(info) ? optionalString(info, 'status') : undefined;
@@ -32,6 +40,13 @@ async function waitMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
     if (status === 'failed' || status === 'cancelled') {
       const desc = isJsonObject(info) ? optionalString(info, 'error-desc') : undefined;
       throw failed(`migration of the memory state ${status}${desc ? `: ${desc}` : ''}`);
+    }
+    const streamError = streamFailure();
+    if (streamError !== undefined) {
+      failedAt ??= performance.now();
+      if (performance.now() - failedAt > STREAM_FAILURE_GRACE_MS) {
+        throw failed(`transferring the memory state failed: ${streamError instanceof Error ? streamError.message : String(streamError)}`);
+      }
     }
     if (performance.now() > deadline) throw failed('migration of the memory state timed out');
     await new Promise((r) => setTimeout(r, 10));
@@ -87,8 +102,13 @@ export async function loadMemoryFromFile(qmp: QmpClient, socketDir: string, path
     s.once('error', reject);
   });
   try {
-    await pipeline(createReadStream(path), sock);
-    await waitMigration(qmp, timeoutMs);
+    // QEMU may close its end as soon as it has read the whole stream, before our writes
+    // report done ("Premature close"): whether the load worked is QEMU's to say.
+    let streamError: unknown;
+    const sent = pipeline(createReadStream(path), sock).catch((err: unknown) => { streamError = err ?? new Error('stream failed'); });
+    await waitMigration(qmp, timeoutMs, () => streamError);
+    sock.destroy();
+    await sent;
   } finally {
     sock.destroy();
     await rm(sockPath, { force: true });

@@ -53,9 +53,15 @@ async function namedNodes(qmp: QmpClient): Promise<NodeInfo[]> {
   });
 }
 
-/** The format node (not the protocol node) that has `file` open. */
+/** Drivers of nodes that carry another node's file name without being its format node. */
+const NOT_FORMAT_DRIVERS = new Set(['file', 'host_device', 'commit_top', 'mirror_top', 'copy-on-read', 'throttle', 'copy-before-write']);
+
+/**
+ * The format node that has `file` open: not its protocol node, and not the filter node a
+ * running commit job puts on top of it (which reports the same file name).
+ */
 function formatNodeOf(nodes: NodeInfo[], file: string): string | undefined {
-  return nodes.find((n) => n.file === file && n.drv !== 'file' && n.drv !== 'host_device')?.name;
+  return nodes.find((n) => n.file === file && !NOT_FORMAT_DRIVERS.has(n.drv))?.name;
 }
 
 function failed(detail: string): Error {

@@ -135,3 +135,39 @@ describe('test driver node files at scale', () => {
     await assert.rejects(connect(`test://${floodPath}`), { message: 'XML error: document has more than 400000 elements' });
   });
 });
+
+describe('test driver node files with inconsistent snapshot relations', () => {
+  const relations = (snaps: Array<[string, string | undefined]>): string => `<node>
+  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>rel</name><memory>1024</memory><os><type>hvm</type></os>
+    ${snaps.map(([name, parent]) => `<test:domainsnapshot><name>${name}</name><state>shutoff</state>`
+      + `${parent ? `<parent><name>${parent}</name></parent>` : ''}<creationTime>1</creationTime><active>0</active></test:domainsnapshot>`).join('')}
+  </domain>
+</node>
+`;
+  const load = async (snaps: Array<[string, string | undefined]>): Promise<string[]> => {
+    const path = join(dir, `rel-${snaps.length}-${snaps.map((s) => s.join('-')).join('_')}.xml`);
+    writeFileSync(path, relations(snaps));
+    const dom = await (await connect(`test://${path}`)).domainLookupByName('rel');
+    return (await dom.listAllSnapshots(L.TOPOLOGICAL)).map((s) => s.getName());
+  };
+  const inconsistent = { message: /Snapshots have inconsistent relations for domain rel$/ };
+
+  it('refuses a cycle, even one that only some snapshots lead into', async () => {
+    await assert.rejects(load([['a', 'b'], ['b', 'a']]), inconsistent);
+    await assert.rejects(load([['root', undefined], ['x', 'y'], ['y', 'z'], ['z', 'y']]), inconsistent);
+    await assert.rejects(load([['self', 'self']]), inconsistent);
+  });
+
+  it('refuses a missing parent', async () => {
+    await assert.rejects(load([['a', undefined], ['b', 'gone']]), inconsistent);
+  });
+
+  it('accepts a chain and a fork given children first', async () => {
+    // Sibling order follows libvirt's hash order, which is unspecified: only parents first is checked.
+    const order = await load([['c', 'b'], ['b', 'a'], ['a', undefined], ['d', 'a']]);
+    assert.deepEqual([...order].sort(), ['a', 'b', 'c', 'd']);
+    assert.equal(order[0], 'a');
+    assert.ok(order.indexOf('b') < order.indexOf('c'));
+  });
+});

@@ -29,7 +29,7 @@ import { liveDef, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
-import { LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
+import { LIVE_CREATE, LIVE_RESUME, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
 import { loadDomain } from './snapshot-catalog.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -97,7 +97,11 @@ export async function createExternalWithMemory(
     };
     const memoryStep: Step = {
       name: 'memory',
-      resources: [{ kind: 'file-created', path: memFile }],
+      // Undone in reverse: the guest resumes, then the file goes; after the commit, it resumes too.
+      resources: [
+        { kind: 'file-created', path: memFile },
+        { kind: LIVE_RESUME, runtimeDir: rt.runtimeDir, domainUuid: dom.uuid, resume: wasRunning, state: rt.state, reason: rt.reason },
+      ],
       async do() {
         // What domstate shows meanwhile, from another process: "paused (creating snapshot)".
         updateRuntime(ctx, dom.uuid, { state: 'paused', reason: PausedReason.SNAPSHOT });

@@ -44,6 +44,12 @@ export const LIVE_TAG_DELETE = 'qemu-live-tag-delete';
 export const LIVE_SAVE = 'live-save';
 /** Resource: an internal snapshot tag written by snapshot-save into the images of a running domain. */
 export const LIVE_VM_TAG = 'qemu-live-vm-tag';
+/**
+ * Resource: a guest paused by a memory save (QEMU ends the migration in postmigrate).
+ * Both the rollback and the post-commit work resume it and put its run state back, so a
+ * crash on either side of the commit never leaves it paused.
+ */
+export const LIVE_RESUME = 'qemu-live-resume';
 /** Failpoint between the per-disk merges of one delete (`@N`: after the N-th disk). */
 export const FP_MERGE_AFTER = 'live-delete.merge.after';
 /** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
@@ -151,6 +157,10 @@ export function registerRunningHandlers(ctx: TxnContext): void {
     },
     finalize: (r) => finishTagDelete(r),
   });
+  ctx.registry.registerResource(LIVE_RESUME, {
+    undo: (r) => resumeGuest(ctx.store, r),
+    finalize: (r) => resumeGuest(ctx.store, r),
+  });
   ctx.registry.registerResource(LIVE_VM_TAG, {
     undo: (r) => removeVmTag(r),
   });
@@ -212,7 +222,7 @@ async function decideLiveCreate(store: Store, entry: JournalEntry): Promise<Reco
 }
 
 /** Puts back the run state and reason an interrupted save recorded over, while the same QEMU runs. */
-function restoreRunState(store: Store, uuid: string, intent: LiveCreateIntent): void {
+function restoreRunState(store: Store, uuid: string, intent: Pick<LiveCreateIntent, 'runtimeDir' | 'runState'>): void {
   const before = intent.runState;
   if (!before) return;
   store.transaction(() => {
@@ -220,6 +230,22 @@ function restoreRunState(store: Store, uuid: string, intent: LiveCreateIntent): 
     if (rt?.runtimeDir !== intent.runtimeDir) return;
     store.domains.update(uuid, { runtime: formatRuntime({ ...rt, state: before.state, reason: before.reason }) });
   });
+}
+
+/** Resumes a guest a memory save paused (if it ran before) and restores its recorded run state; idempotent. */
+async function resumeGuest(store: Store, r: Resource): Promise<void> {
+  const runtimeDir = resourceString(r, 'runtimeDir');
+  if (!await isQemuRunningIn(runtimeDir)) return;
+  if (r.resume === true) {
+    await withMonitor(runtimeDir, async (qmp) => {
+      const status = await qmp.execute('query-status');
+      if (isJsonObject(status) && status.running !== true) await qmp.execute('cont');
+    });
+  }
+  const state = r.state === 'running' || r.state === 'paused' ? r.state : undefined;
+  if (state !== undefined && typeof r.reason === 'number') {
+    restoreRunState(store, resourceString(r, 'domainUuid'), { runtimeDir, runState: { state, reason: r.reason } });
+  }
 }
 
 /** The commit of a live snapshot: metadata, persistent and live definitions. Runs inside the commit transaction. */

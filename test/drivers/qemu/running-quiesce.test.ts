@@ -12,30 +12,18 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SnapshotCreateFlags as C } from '../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../src/api/errors.js';
-import { GuestAgent } from '../../../src/drivers/qemu/live/guest-agent.js';
 import { qemuRuntimePaths } from '../../../src/drivers/qemu/live/qemu-process.js';
 import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
 import { main } from '../../../src/cli/main.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { runChildOp } from '../../helpers/run-child-op.js';
 import { killAllQemu, queryBlock } from './live/running-env.js';
+import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from './live/tiny-guest.js';
 
 const run = promisify(execFile);
-const BUILD = fileURLToPath(new URL('../../../../test/drivers/qemu/live/guest/build-guest.sh', import.meta.url));
-const GUEST_CACHE = '/tmp/snapvirt-test-guest';
-
-async function agentCall(sock: string, command: string): Promise<unknown> {
-  const agent = await GuestAgent.connect(sock, 2000);
-  try {
-    return await agent.execute(command, undefined, 5000);
-  } finally {
-    agent.close();
-  }
-}
 
 /** Polls the freeze status until it is 'thawed' (bounded): a guest under load finishes a late freeze first. */
 async function waitThawed(sock: string): Promise<unknown> {
@@ -65,46 +53,15 @@ async function snapshotInfo(stateDir: string, name: string): Promise<string> {
   return out;
 }
 
-async function waitForAgent(sock: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      await agentCall(sock, 'guest-ping');
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
 test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out freeze is thawed and reported', async (t) => {
-  await run('sh', [BUILD, GUEST_CACHE], { timeout: 300_000 });
+  await buildTinyGuest();
   const env = await openQemuTestEnv();
   t.after(async () => {
     await killAllQemu(env.stateDir);
     await env.cleanup();
   });
-  const raw = join(env.imageDir, 'data.raw');
-  const data = join(env.imageDir, 'data.qcow2');
-  await run('truncate', ['-s', '32M', raw]);
-  await run('mkfs.ext4', ['-q', '-F', raw]);
-  await run('qemu-img', ['convert', '-O', 'qcow2', raw, data]);
-  const dom = await env.conn.domainDefineXML(`<domain type='qemu'>
-  <name>guest</name>
-  <memory unit='KiB'>262144</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${GUEST_CACHE}/vmlinuz</kernel>
-    <initrd>${GUEST_CACHE}/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
-  </os>
-  <devices>
-    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${data}'/><target dev='vda' bus='virtio'/></disk>
-    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
-  </devices>
-</domain>`);
+  const data = await makeGuestDataDisk(env.imageDir);
+  const dom = await env.conn.domainDefineXML(tinyGuestXml(data));
   await dom.create();
   const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
   const booted = performance.now();

@@ -4,11 +4,11 @@
  * it after the commit point (cleanup). Undo and cleanup are idempotent, because recovery
  * may run them after a crash at any instant, even twice.
  */
-import { access } from 'node:fs/promises';
 import { removeFileIfPresent, fsyncParentDir } from './overlay-file.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { inspectImage } from './image-inspect.js';
 import { commitImage, rebaseImage, snapshotApply, snapshotDelete } from './qemu-img.js';
+import { pathExists } from './path-exists.js';
 
 /** A file this operation creates (an overlay); undo removes it. */
 export interface CreatedFileResource {
@@ -72,17 +72,8 @@ export interface CleanupContext {
   replaceImagePath(domainUuid: string, from: string, to: string, format: string): void;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function hasTag(image: string, tag: string): Promise<boolean> {
-  if (!(await exists(image))) return false;
+  if (!(await pathExists(image))) return false;
   // With the lock check: a qemu-img still running on the image (one a killed snapvirt left
   // behind, say) makes this fail, and the undo is retried later instead of missing its tag.
   return (await inspectImage(image, 'qcow2', { access: 'read' })).snapshots.some((s) => s.name === tag);
@@ -93,7 +84,7 @@ export async function undoResource(res: DiskResource): Promise<void> {
   switch (res.kind) {
     case 'created-file':
       // Absent (never created, or already undone): nothing to do, and its directory may not even exist.
-      if (!(await exists(res.path))) return;
+      if (!(await pathExists(res.path))) return;
       await removeFileIfPresent(res.path);
       fsyncParentDir(res.path);
       return;
@@ -136,7 +127,7 @@ export async function cleanupResource(res: DiskResource, ctx: CleanupContext): P
 }
 
 async function mergeOverlay(res: MergeOverlayResource, ctx: CleanupContext): Promise<void> {
-  if (await exists(res.overlay)) {
+  if (await pathExists(res.overlay)) {
     if ((await readQcow2Backing(res.overlay)) === res.base) {
       // -d keeps the overlay's own clusters: its view stays the same until it is removed.
       await commitImage(res.overlay, 'qcow2', { keepTop: true });

@@ -9,7 +9,6 @@
  * the commit point. Without this, abandoned revert overlays pile up and keep the image
  * below them from ever being merged into again.
  */
-import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainDef } from '../../conf/domain-types.js';
@@ -18,6 +17,7 @@ import type { Store } from '../../store/index.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { readOfflineDomainState } from './offline-domain-state.js';
 import { inspectImage } from './image-inspect.js';
+import { pathExists } from './path-exists.js';
 
 /** The image paths the domain definition and the snapshot metadata name (absolute). */
 export function namedImages(domain: DomainDef | undefined, tree: SnapshotTree): Set<string> {
@@ -48,15 +48,6 @@ export async function withBackingChains(images: Iterable<string>): Promise<Set<s
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The files snapvirt created for domain `uuid` that the metadata needs now (`before`: the
  * current state and every snapshot) and will not need once the operation commits
@@ -74,7 +65,7 @@ export async function discardableImages(
   const neededAfter = await withBackingChains(namedImages(after.domain, after.tree));
   const out: string[] = [];
   for (const path of created) {
-    if (!neededBefore.has(path) || neededAfter.has(path) || !(await exists(path))) continue;
+    if (!neededBefore.has(path) || neededAfter.has(path) || !(await pathExists(path))) continue;
     await inspectImage(path, 'qcow2', { access: 'read' }).catch((e: unknown) => {
       throw e instanceof VirError
         ? virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot use image '${path}': ${e.detail}`)

@@ -12,7 +12,6 @@
  * - files snapvirt created that no remaining snapshot nor the current state reads through
  *   (an abandoned branch's overlays, with --children the subtree's) are removed.
  */
-import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { SnapshotDeleteFlags as D } from '../../api/flags.js';
@@ -34,17 +33,9 @@ import { inspectImage } from './image-inspect.js';
 import type { ImageAccess } from './image-lock-probe.js';
 import type { ImageInfo } from './qemu-img.js';
 import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { pathExists } from './path-exists.js';
 
 const Q = VirErrorDomain.QEMU;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Refuses up front an image another process holds in a way that conflicts with `access`. */
 async function checkUsable(image: string, format: string, access: ImageAccess): Promise<ImageInfo> {
@@ -107,7 +98,7 @@ async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
   // Read-only checks, every disk at once; the first disk's error is the one reported.
   const results = await Promise.allSettled(snap.disks.filter((sd) => sd.snapshot === 'internal').map(async (sd) => {
     const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
-    if (!image || !(await exists(image))) return [];
+    if (!image || !(await pathExists(image))) return [];
     const info = await checkUsable(image, 'qcow2', 'write');
     return info.snapshots.some((s) => s.name === snap.name) ? [{ kind: 'removed-tag' as const, image, tag: snap.name }] : [];
   }));
@@ -132,7 +123,7 @@ async function externalCleanup(
     const overlay = resolve(sd.sourcePath);
     const base = resolve(frozen.sourcePath);
     const baseFormat = frozen.format ?? 'raw';
-    if (discarded.has(overlay) || !(await exists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
+    if (discarded.has(overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
     const baseChildren = (await findChildImages(base, dirs)).filter((c) => !discarded.has(c));
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
@@ -43,12 +43,9 @@ import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, commitLiveRevert, revertIntentJson, type LiveRevertIntent, type RevertEndState,
 } from './running-revert-txn.js';
 import { domainRecordXml } from './snapshot-catalog.js';
+import { pathExists } from './path-exists.js';
 
 const Q = VirErrorDomain.QEMU;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
 
 /** One prepared image of the new machine: the file, and how it is made. */
 interface ImagePlan {
@@ -64,7 +61,7 @@ async function revertImagePath(base: string, snapshot: string, taken: Set<string
   const stem = dot > 0 ? file.slice(0, dot) : file;
   for (let n = 1; ; n++) {
     const candidate = join(dirname(base), `${stem}.${snapshot}-revert${n}`);
-    if (taken.has(candidate) || await exists(candidate)) continue;
+    if (taken.has(candidate) || await pathExists(candidate)) continue;
     taken.add(candidate);
     return candidate;
   }
@@ -171,7 +168,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
   const { dom, snap, old, end } = r;
   if (!snap.domain) throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${snap.name}' lacks domain '${dom.name}' rollback info`);
   const memFile = snap.memory?.snapshot === 'external' ? snap.memory.file : undefined;
-  if (snap.memory?.snapshot === 'external' && (!memFile || !(await exists(memFile)))) {
+  if (snap.memory?.snapshot === 'external' && (!memFile || !(await pathExists(memFile)))) {
     throw virError(VirErrorCode.OPERATION_INVALID, Q, `memory state file of snapshot '${snap.name}' is missing: ${memFile ?? '(none)'}`);
   }
   const target = cloneDomainDef(snap.domain);
@@ -192,7 +189,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     do: () => img.make(),
   }));
   if (newRuntimeDir !== null) {
-    const removeDir = !(await exists(newRuntimeDir));
+    const removeDir = !(await pathExists(newRuntimeDir));
     steps.push({
       name: 'start',
       resources: [{ kind: REVERT_PROCESS, runtimeDir: newRuntimeDir, removeDir }],

@@ -9,7 +9,7 @@
  * Revert to such a snapshot is running-revert-process.ts: new overlays on the images the
  * snapshot froze, a new QEMU started with -incoming loads the memory file, then the switch.
  */
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { PausedReason, ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
@@ -31,12 +31,9 @@ import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
 import { LIVE_CREATE, LIVE_RESUME, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
 import { loadDomain } from './snapshot-catalog.js';
+import { pathExists } from './path-exists.js';
 
 const Q = VirErrorDomain.QEMU;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
 
 async function isRunning(qmp: QmpClient): Promise<boolean> {
   const status = await qmp.execute('query-status');
@@ -62,7 +59,7 @@ export async function createExternalWithMemory(
   if (!isAbsolute(memFile) || normalize(memFile) !== memFile) {
     throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `memory snapshot file path '${memFile}' must be absolute`);
   }
-  if (await exists(memFile)) throw virError(VirErrorCode.OPERATION_INVALID, Q, `memory snapshot file '${memFile}' already exists`);
+  if (await pathExists(memFile)) throw virError(VirErrorCode.OPERATION_INVALID, Q, `memory snapshot file '${memFile}' already exists`);
   if (!(await stat(dirname(memFile)).catch(() => undefined))?.isDirectory()) {
     throw virError(VirErrorCode.OPERATION_INVALID, Q, `directory of memory snapshot file '${memFile}' does not exist`);
   }

@@ -6,11 +6,11 @@
  * exactly which file is missing or unreadable. Always with -U: a running QEMU may hold
  * the images, and a check must never wait for or disturb it.
  */
-import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { VirError } from '../../api/errors.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { backingChain, imageInfo, type ImageInfo } from './qemu-img.js';
+import { pathExists } from './path-exists.js';
 
 /** One layer of a chain as found on disk. */
 export interface ImageLayer {
@@ -23,10 +23,6 @@ export interface ImageLayer {
   missing?: boolean;
   /** Why the layer could not be read (qemu-img's words). */
   problem?: string;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
 
 function errorText(err: unknown): string {
@@ -86,7 +82,7 @@ export class ImageInspector {
   async #layer(path: string, format: string): Promise<ImageLayer> {
     const cached = this.#infos.get(path);
     if (cached && cached.format === format) return { path, format, info: cached };
-    if (!(await exists(path))) return { path, format, missing: true };
+    if (!(await pathExists(path))) return { path, format, missing: true };
     try {
       // The whole chain in one process; cached per layer for the next chain through it.
       const infos = await backingChain(path, format, { forceShare: true });

@@ -6,12 +6,12 @@
  * reports the same findings); after it, recovery finishes the removals on the next open.
  * Failpoints: `check-repair.<phase>` (journal, prepare.step, commit, finalize, undo).
  */
-import { access } from 'node:fs/promises';
 import { declareOperationKind, runOperation, type DomainLock, type Resource, type TxnContext } from '../../txn/index.js';
 import type { SnapshotCheckFinding } from '../snapshot-check-report.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { listSnapshotTags } from './qemu-img.js';
 import type { RemovableFile } from './snapshot-check-strays.js';
+import { pathExists } from './path-exists.js';
 
 /** The txn operation kind of a repair. */
 export const CHECK_REPAIR = 'check-repair';
@@ -23,12 +23,8 @@ export interface RepairPlan {
   tags: Array<{ image: string; tag: string }>;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
 async function tagExists(image: string, tag: string): Promise<boolean> {
-  if (!(await exists(image))) return false;
+  if (!(await pathExists(image))) return false;
   return (await listSnapshotTags(image, { forceShare: true })).includes(tag);
 }
 
@@ -68,7 +64,7 @@ export async function runRepair(
       failure = `the repair failed, and nothing was removed: ${message(err)}`;
     }
     for (const f of plan.files) {
-      const gone = failure === undefined && !(await exists(f.path));
+      const gone = failure === undefined && !(await pathExists(f.path));
       done.set(f.path, gone ? { done: true, detail: 'removed the file' } : { done: false, detail: failure ?? 'the removal did not finish; recovery finishes it on the next open' });
     }
     for (const t of plan.tags) {

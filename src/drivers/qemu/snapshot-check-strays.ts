@@ -5,7 +5,7 @@
  * a durable write left when its process died. Also decides which of them `--repair` may
  * remove: only what provably holds nothing anyone can need.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { VirError } from '../../api/errors.js';
 import type { DomainDef } from '../../conf/domain-types.js';
@@ -17,16 +17,13 @@ import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { CheckedDomain, FindingList } from './snapshot-check-disks.js';
 import { withBackingChains } from './image-reachability.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
+import { pathExists } from './path-exists.js';
 
 /** A file `--repair` may remove, and the finding it answers. */
 export interface RemovableFile {
   path: string;
   /** True when it is listed in the domain's driver state (the list must forget it). */
   listed: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
 
 /** What the metadata of every domain in the store names. */
@@ -134,7 +131,7 @@ export async function findStrayFiles(
   const removable = new Map<string, RemovableFile>();
   const pending = new Set<string>();
   for (const path of [...candidates].sort()) {
-    if (!needed.has(path) && !busy.has(path) && (await exists(path))) pending.add(path);
+    if (!needed.has(path) && !busy.has(path) && (await pathExists(path))) pending.add(path);
   }
   // Until nothing changes: an overlay built only on files being removed (a revert overlay
   // under a forgotten snapshot's overlay) is stray too, once those are gone.

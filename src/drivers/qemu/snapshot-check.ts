@@ -6,7 +6,6 @@
  * operation of another process half-done; it does not recover without REPAIR (a plain
  * check changes nothing), so an interrupted operation is reported, not finished.
  */
-import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { checkSnapshotTree } from '../../snapshot/tree-check.js';
@@ -25,10 +24,7 @@ import { checkRunningGraph } from './snapshot-check-running.js';
 import {
   filesOfOpenEntries, findStrayFiles, findTemporaryFiles, neededFiles, referencesInStore, stateFileProblem,
 } from './snapshot-check-strays.js';
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
+import { pathExists } from './path-exists.js';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -75,7 +71,7 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
 
   const images = new ImageInspector();
   const expectedTags = await checkDisks(checked, images, findings);
-  for (const path of [...checked.createdImages].sort()) if (await exists(path)) await checkMode(path, findings);
+  for (const path of [...checked.createdImages].sort()) if (await pathExists(path)) await checkMode(path, findings);
   const busy = rt && checked.live ? await checkRunningGraph(rt.runtimeDir, checked.live, images, findings) : new Set<string>();
 
   const refs = referencesInStore(store);

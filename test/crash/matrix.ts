@@ -197,6 +197,12 @@ export async function runCase<P>(p: PreparedMatrix<P>, c: CrashCase): Promise<st
   // A new process: opening runs recovery; it must succeed outright.
   const recovery = await runChild(stateDir, { op: 'open' }, '');
   if (recovery.code !== 0) return `${label} recovery in a new process failed: ${outcomeText(recovery)}`;
+  return judgeRecoveredWorld(p, c, label);
+}
+
+/** Takes the recovered world's picture: undefined when it is wholly on `c.expect`'s side, else what is wrong. */
+export async function judgeRecoveredWorld<P>(p: PreparedMatrix<P>, c: CrashCase, label: string): Promise<string | undefined> {
+  const { world } = p;
   const picture = await world.picture();
   const side = classify(picture, world.before, p.after);
   if (side === c.expect) return undefined;

@@ -17,11 +17,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outcomeText, runChild } from './crash-world.js';
-import { prepareScenario, type CrashCase, type PreparedScenario } from './matrix.js';
+import { judgeRecoveredWorld, prepareScenario, type CrashCase, type PreparedScenario } from './matrix.js';
 import { makeLoopFs, type LoopFs } from './power-cut.js';
 import { SCENARIOS } from './scenarios.js';
 import { prng, sampleOf } from './seeded.js';
-import { classify, describeDifference } from './world-state.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
@@ -41,13 +40,7 @@ async function runPowerCutCase(fs: LoopFs, p: PreparedScenario, c: CrashCase): P
     await fs.cut();
     const recovery = await runChild(world.stateDir, { op: 'open' }, '');
     if (recovery.code !== 0) return `${label} recovery after the power cut failed: ${outcomeText(recovery)}`;
-    const picture = await world.picture();
-    const side = classify(picture, world.before, p.after);
-    if (side === c.expect) return undefined;
-    if (side === undefined) {
-      return `${label} neither before nor after. Difference from ${c.expect}:\n${describeDifference(picture, c.expect === 'before' ? world.before : p.after)}`;
-    }
-    return `${label} wholly ${side}, but ${c.expect} was expected (the commit point decides)`;
+    return await judgeRecoveredWorld(p, c, label);
   } finally {
     await fs.restore();
   }

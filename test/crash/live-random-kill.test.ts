@@ -20,6 +20,7 @@ import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
 import { killAllQemu } from '../drivers/qemu/live/running-env.js';
 import { DOMAIN, killGroup, outcomeText, runChild, startChild } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import { killRecoveryThenFinish } from './recovery-kills.js';
 import type { LivePicture } from './live-picture.js';
 import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveScenario, type LiveWorld } from './live-world.js';
 import { prng, sampleOf } from './seeded.js';
@@ -140,18 +141,7 @@ async function killsDuringRecovery(p: Prepared, victim: 'A' | 'B'): Promise<void
   const rand = prng(SEED ^ (0x5a5a + victim.charCodeAt(0)));
   for (let round = 0; round < RECOVERY_ROUNDS; round++) {
     await crashAfterCommit();
-    const delays: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const delay = Math.floor(rand() * recoveryMs);
-      delays.push(delay);
-      const running = startChild(stateDir, { op: 'open' }, '', { group: true });
-      await sleep(delay);
-      killGroup(running);
-      const end = await running.done;
-      assert.ok(!end.hung && end.code !== 3, `seed ${SEED} round ${round}: ${outcomeText(end)}`);
-    }
-    const final = await runChild(stateDir, { op: 'open' }, '');
-    assert.equal(final.code, 0, `seed ${SEED} round ${round} (kills at ${delays.join(', ')} ms of ${recoveryMs}): ${outcomeText(final)}`);
+    const delays = await killRecoveryThenFinish(stateDir, rand, recoveryMs, `seed ${SEED} round ${round}`);
     check(p, await pictureOfLiveWorld(p.world), `round ${round} (recovery killed at ${delays.join(', ')} ms of ${recoveryMs})`, 'after');
   }
 }

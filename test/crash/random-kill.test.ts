@@ -20,6 +20,7 @@ import {
   buildWorld, DOMAIN, killGroup, outcomeText, resetWorld, runChild, startChild, type BuiltWorld, type Scenario,
 } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import { killRecoveryThenFinish } from './recovery-kills.js';
 import { prng, sampleOf } from './seeded.js';
 import { SCENARIOS } from './scenarios.js';
 import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
@@ -118,18 +119,7 @@ test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, as
   // Several kills in a row on the same world: each recovery resumes what the last one left.
   for (let round = 0; round < (FULL ? 14 : 1); round++) {
     await crashAfterCommit();
-    const delays: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const delay = Math.floor(rand() * recoveryMs);
-      delays.push(delay);
-      const running = startChild(stateDir, { op: 'open' }, '', { group: true });
-      await sleep(delay);
-      killGroup(running);
-      const end = await running.done;
-      assert.ok(!end.hung && end.code !== 3, `seed ${SEED} round ${round}: ${outcomeText(end)}`);
-    }
-    const final = await runChild(stateDir, { op: 'open' }, '');
-    assert.equal(final.code, 0, `seed ${SEED} round ${round} (kills at ${delays.join(', ')} ms of ${recoveryMs}): ${outcomeText(final)}`);
+    const delays = await killRecoveryThenFinish(stateDir, rand, recoveryMs, `seed ${SEED} round ${round}`);
     check(p, await pictureOf(p.world.dirs, DOMAIN), `round ${round} (recovery killed at ${delays.join(', ')} ms)`, 'after');
   }
 });

@@ -3,17 +3,21 @@
  * (snapshot-list's state and time, snapshot-info, dumpxml --xpath), with libxml2 itself
  * (libxml2-wasm), parsed without blank text nodes as virshDumpXML does.
  */
-import { ParseOption, XmlAttribute, XmlDocument, XmlElement, type XmlNode } from 'libxml2-wasm';
+import type { XmlDocument, XmlNode } from 'libxml2-wasm';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
+import { ensureXmlParser, type XmlLibrary } from '../conf/xml-parse.js';
 import { escapeXml } from './output/escape.js';
 
-function parse(xml: string): XmlDocument {
-  return XmlDocument.fromString(xml, { option: ParseOption.XML_PARSE_NOBLANKS });
+// libxml2-wasm is loaded through ensureXmlParser(), the one place that imports it (the
+// bundled CLI cannot import it statically: see bin/snapvirt), so these queries are async.
+async function parse(xml: string): Promise<{ doc: XmlDocument; lib: XmlLibrary }> {
+  const lib = await ensureXmlParser();
+  return { doc: lib.XmlDocument.fromString(xml, { option: lib.ParseOption.XML_PARSE_NOBLANKS }), lib };
 }
 
 /** virXPathString: the string value of `expr`, or undefined when it is empty. */
-export function xpathString(xml: string, expr: string): string | undefined {
-  const doc = parse(xml);
+export async function xpathString(xml: string, expr: string): Promise<string | undefined> {
+  const { doc } = await parse(xml);
   try {
     const result = doc.eval(`string(${expr})`);
     const text = typeof result === 'string' ? result : '';
@@ -24,8 +28,8 @@ export function xpathString(xml: string, expr: string): string | undefined {
 }
 
 /** Several virXPathString lookups over one parse of `xml`, in the order of `exprs`. */
-export function xpathStrings(xml: string, exprs: readonly string[]): Array<string | undefined> {
-  const doc = parse(xml);
+export async function xpathStrings(xml: string, exprs: readonly string[]): Promise<Array<string | undefined>> {
+  const { doc } = await parse(xml);
   try {
     return exprs.map((expr) => {
       const result = doc.eval(`string(${expr})`);
@@ -37,8 +41,8 @@ export function xpathStrings(xml: string, exprs: readonly string[]): Array<strin
 }
 
 /** virXPathBoolean over `expr`. */
-export function xpathBoolean(xml: string, expr: string): boolean {
-  const doc = parse(xml);
+export async function xpathBoolean(xml: string, expr: string): Promise<boolean> {
+  const { doc } = await parse(xml);
   try {
     return doc.eval(`boolean(${expr})`) === true;
   } finally {
@@ -47,9 +51,9 @@ export function xpathBoolean(xml: string, expr: string): boolean {
 }
 
 /** How xmlNodeDump (format on, level 0) prints one node. */
-function dumpNode(node: XmlNode): string {
-  if (node instanceof XmlElement) return node.toString({ format: true });
-  if (node instanceof XmlAttribute) return ` ${node.name}="${escapeAttribute(node.content)}"`;
+function dumpNode(lib: XmlLibrary, node: XmlNode): string {
+  if (node instanceof lib.XmlElement) return node.toString({ format: true });
+  if (node instanceof lib.XmlAttribute) return ` ${node.name}="${escapeAttribute(node.content)}"`;
   return escapeXml(node.content);
 }
 
@@ -66,8 +70,8 @@ export interface XPathDump { stdout: string; stderr: string }
  * A result that is not a node set is libvirt's `Incorrect xpath` internal error; an
  * expression libxml2 cannot compile prints libxml2's message and selects nothing.
  */
-export function dumpXPath(xml: string, xpath: string, wrap: boolean): XPathDump {
-  const doc = parse(xml);
+export async function dumpXPath(xml: string, xpath: string, wrap: boolean): Promise<XPathDump> {
+  const { doc, lib } = await parse(xml);
   try {
     let result: ReturnType<XmlDocument['eval']>;
     try {
@@ -82,11 +86,11 @@ export function dumpXPath(xml: string, xpath: string, wrap: boolean): XPathDump 
     if (!Array.isArray(result)) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, `Incorrect xpath '${xpath}'`);
     }
-    if (!wrap) return { stdout: result.map((n) => `${dumpNode(n)}\n`).join(''), stderr: '' };
-    const attributes = result.filter((n) => n instanceof XmlAttribute).map(dumpNode).join('');
-    const children = result.filter((n) => !(n instanceof XmlAttribute)).map((n) =>
-      n instanceof XmlElement ? n.toString() : escapeXml(n.content)).join('');
-    const wrapped = parse(`<nodes${attributes}>${children}</nodes>`);
+    if (!wrap) return { stdout: result.map((n) => `${dumpNode(lib, n)}\n`).join(''), stderr: '' };
+    const attributes = result.filter((n) => n instanceof lib.XmlAttribute).map((n) => dumpNode(lib, n)).join('');
+    const children = result.filter((n) => !(n instanceof lib.XmlAttribute)).map((n) =>
+      n instanceof lib.XmlElement ? n.toString() : escapeXml(n.content)).join('');
+    const { doc: wrapped } = await parse(`<nodes${attributes}>${children}</nodes>`);
     try {
       return { stdout: `${wrapped.root.toString({ format: true })}\n`, stderr: '' };
     } finally {

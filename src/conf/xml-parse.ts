@@ -28,8 +28,21 @@ let loading: Promise<XmlLibrary> | undefined;
  * synchronous.
  */
 export async function ensureXmlParser(): Promise<XmlLibrary> {
-  library ??= await (loading ??= import('libxml2-wasm'));
+  library ??= await (loading ??= importLibxml2());
   return library;
+}
+
+/**
+ * Where bin/snapvirt registers its import(). The bundled CLI runs as a script compiled
+ * from V8's code cache (node:vm), and on Node 20 an import() inside such a script has no
+ * module loader (only an experimental flag gives it one), so the launcher, a real module,
+ * imports libxml2-wasm for it. Everywhere else (the library, tests) this is unset.
+ */
+export const ESM_IMPORTER = Symbol.for('snapvirt.esmImporter');
+
+function importLibxml2(): Promise<XmlLibrary> {
+  const importer = (globalThis as { [ESM_IMPORTER]?: (specifier: string) => Promise<unknown> })[ESM_IMPORTER];
+  return importer ? importer('libxml2-wasm') as Promise<XmlLibrary> : import('libxml2-wasm');
 }
 
 /** The loaded libxml2-wasm; a parse before ensureXmlParser() is a programming error. */

@@ -6,6 +6,7 @@
 import type { Domain } from '../../api/domain.js';
 import { isVirError, VirErrorCode } from '../../api/errors.js';
 import { DomainUndefineFlags as U } from '../../api/flags.js';
+import { ensureXmlParser } from '../../conf/xml-parse.js';
 import type { CommandDef, ParsedCommand } from '../command-def.js';
 import type { Control } from '../control.js';
 import { lookupDomain } from '../domain-lookup.js';
@@ -162,7 +163,7 @@ async function reportUnmanagedVolumes(ctl: Control, dom: Domain, storage: string
     ctl.error('Specified both --storage and --remove-all-storage');
     return false;
   }
-  const { ParseOption, XmlDocument } = await import('libxml2-wasm');
+  const { ParseOption, XmlDocument } = await ensureXmlParser();
   const doc = XmlDocument.fromString(await dom.getXMLDesc(0), { option: ParseOption.XML_PARSE_NOBLANKS });
   const disks: Array<{ target: string; source: string }> = [];
   try {

@@ -1,5 +1,6 @@
 /** domblklist: the domain's disks as a table of target and source (and type and device with --details). */
 import { DomainXMLFlags } from '../../api/flags.js';
+import { ensureXmlParser } from '../../conf/xml-parse.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { formatTable } from '../output/table.js';
@@ -21,7 +22,7 @@ export const domblklistCommand: CommandDef = {
     const flags = optBool(cmd, 'inactive') ? DomainXMLFlags.INACTIVE : 0;
     const dom = await lookupDomain(ctl, cmd);
     const xml = await dom.getXMLDesc(flags);
-    const { ParseOption, XmlDocument } = await import('libxml2-wasm');
+    const { ParseOption, XmlDocument } = await ensureXmlParser();
     const doc = XmlDocument.fromString(xml, { option: ParseOption.XML_PARSE_NOBLANKS });
     try {
       const rows: string[][] = [];

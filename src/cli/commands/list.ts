@@ -90,7 +90,7 @@ export const listCommand: CommandDef = {
       const row = [id === -1 ? '-' : String(id), dom.getName(), stateText];
       if (optBool(cmd, 'title')) {
         const { xpathString } = await import('../xml-query.js');
-        row.push(xpathString(await dom.getXMLDesc(0), '/domain/title') ?? '');
+        row.push((await xpathString(await dom.getXMLDesc(0), '/domain/title')) ?? '');
       }
       rows.push(row);
     }

@@ -13,7 +13,7 @@ export async function printXml(ctl: Control, xml: string, xpath: string | undefi
     return true;
   }
   const { dumpXPath } = await import('../xml-query.js');
-  const dump = dumpXPath(xml, xpath, wrap);
+  const dump = await dumpXPath(xml, xpath, wrap);
   if (dump.stderr) ctl.io.err(dump.stderr);
   ctl.print(dump.stdout);
   return true;

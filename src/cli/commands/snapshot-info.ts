@@ -40,17 +40,17 @@ export const snapshotInfo: CommandDef = {
     ctl.print(field('Current:', current ? 'yes' : 'no'));
     const xml = await snapshot.getXMLDesc(0);
     const { xpathBoolean, xpathString } = await import('../xml-query.js');
-    const state = xpathString(xml, '/domainsnapshot/state');
+    const state = await xpathString(xml, '/domainsnapshot/state');
     if (state === undefined) {
       ctl.error('unexpected problem reading snapshot xml');
       return false;
     }
     ctl.print(field('State:', state));
-    const external = xpathBoolean(xml, '/domainsnapshot/memory')
-      ? xpathBoolean(xml, "/domainsnapshot/memory[@snapshot='external'] | /domainsnapshot/disks/disk[@snapshot='external']")
+    const external = (await xpathBoolean(xml, '/domainsnapshot/memory'))
+      ? await xpathBoolean(xml, "/domainsnapshot/memory[@snapshot='external'] | /domainsnapshot/disks/disk[@snapshot='external']")
       : state === 'disk-snapshot';
     ctl.print(field('Location:', external ? 'external' : 'internal'));
-    ctl.print(field('Parent:', xpathString(xml, '/domainsnapshot/parent/name') ?? '-'));
+    ctl.print(field('Parent:', (await xpathString(xml, '/domainsnapshot/parent/name')) ?? '-'));
     ctl.print(field('Children:', await snapshot.numChildren(0)));
     ctl.print(field('Descendants:', await snapshot.numChildren(SnapshotListFlags.DESCENDANTS)));
     ctl.print(field('Metadata:', (await snapshot.hasMetadata()) ? 'yes' : 'no'));

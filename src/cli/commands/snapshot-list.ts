@@ -114,7 +114,7 @@ export const snapshotList: CommandDef = {
       } catch {
         continue; // virsh skips a snapshot whose XML it cannot get
       }
-      const [parentText, state, creation] = xpathStrings(xml,
+      const [parentText, state, creation] = await xpathStrings(xml,
         ['/domainsnapshot/parent/name', '/domainsnapshot/state', '/domainsnapshot/creationTime']);
       const parentName = parent ? parentText ?? '' : undefined;
       if (state === undefined || creation === undefined || !/^-?[0-9]+$/.test(creation.trim())) continue;

@@ -1,5 +1,5 @@
 /** Waiting for a child process to reach a kernel state (Linux /proc). */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The one-letter state of `pid` from /proc/PID/stat (R, S, T, Z, …), or null once it is gone. */
@@ -19,5 +19,19 @@ export async function waitUntilStopped(pid: number, timeoutMs = 120_000): Promis
     if (state === null || state === 'Z') throw new Error(`process ${pid} ended before it stopped`);
     if (Date.now() > deadline) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms (state ${state})`);
     await sleep(20);
+  }
+}
+
+/**
+ * Resolves once every thread of `pid` has exited (a zombie leader alone, or nothing):
+ * a killed process's leader turns zombie first, and its files (QEMU's image locks) close
+ * only when the last thread is gone.
+ */
+export async function waitUntilAllThreadsExited(pid: number): Promise<void> {
+  for (;;) {
+    const state = await processState(pid);
+    const others = (await readdir(`/proc/${pid}/task`).catch(() => [])).filter((tid) => tid !== String(pid));
+    if ((state === null || state === 'Z') && others.length === 0) return;
+    await sleep(10);
   }
 }

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Domain } from '../../../src/api/domain.js';
 import { DomainState, SnapshotCreateFlags as C, ShutoffReason } from '../../../src/api/flags.js';
@@ -18,7 +17,7 @@ import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
 import { openEntries } from '../../../src/txn/index.js';
 import type { QemuOfflineDriver } from '../../../src/drivers/qemu/qemu-driver.js';
 import { hasPattern } from '../../helpers/qemu-io.js';
-import { processState } from '../../helpers/process-state.js';
+import { waitUntilAllThreadsExited } from '../../helpers/process-state.js';
 import { startChildOpStoppedAt } from '../../helpers/stoppable-child-op.js';
 import { diskSourcesIn } from '../../helpers/domain-fixture.js';
 import { guestWriteVia, makeRunningEnv, type RunningEnv } from './live/running-env.js';
@@ -38,8 +37,7 @@ async function writeAndFlush(r: RunningEnv, p: number, slot: number): Promise<vo
 async function killQemu(r: RunningEnv): Promise<void> {
   const pid = Number((await readFile(join(runtimeDirFor(r.env.stateDir, r.dom.getUUIDString()), 'qemu.pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
-  // A zombie (Z) is dead too: only its exit status waits to be reaped.
-  for (let s = await processState(pid); s !== null && s !== 'Z'; s = await processState(pid)) await sleep(10);
+  await waitUntilAllThreadsExited(pid);
 }
 
 /** The chain of `path` as file names, from the top down. */

@@ -5,7 +5,7 @@
  * reattach. Liveness checks guard against pid reuse by checking the command line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -268,7 +268,7 @@ export async function terminateQemuIn(runtimeDir: string, graceMs = 5000): Promi
   return true;
 }
 
-/** True when `pid` is a live (non-zombie) process whose command line names our QMP socket. */
+/** True when `pid` is a live process whose command line names our QMP socket, or one still exiting. */
 async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -279,7 +279,7 @@ async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolea
     const statText = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Field 3, after the parenthesised command name (which may itself contain spaces).
     const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
+    if (state === 'Z' || state === 'X') return otherThreadsRemain(pid);
     const cmdlineText = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     // An exiting process loses its command line before it closes its files (and drops
     // its image locks): until it is a zombie, it still counts as alive.
@@ -289,6 +289,20 @@ async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolea
   } catch {
     // No /proc (not Linux): trust kill(0).
     return (await stat('/proc').catch(() => undefined)) === undefined;
+  }
+}
+
+/**
+ * Whether a process whose main thread is a zombie still has other threads. A killed
+ * multi-threaded process (QEMU) shows its leader as a zombie while its other threads are
+ * still exiting, and the process's files (with QEMU's image locks) close only when the
+ * last thread is gone: a qemu-img started before then fails on the "write" lock.
+ */
+async function otherThreadsRemain(pid: number): Promise<boolean> {
+  try {
+    return (await readdir(`/proc/${pid}/task`)).some((tid) => tid !== String(pid));
+  } catch {
+    return false;
   }
 }
 

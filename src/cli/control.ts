@@ -11,6 +11,13 @@ import type { DriverIdentity } from '../drivers/driver.js';
 export interface OutputSink {
   out(text: string): void;
   err(text: string): void;
+  /**
+   * Writes UTF-8 bytes to the same place as out(), for output too large to build as a
+   * string (a `--tree` drawing can be 400 MB). Returns true when it is done with them
+   * (written out), false when it keeps them (queued): the caller then never changes them.
+   * Sinks without it get the bytes decoded through out().
+   */
+  outBytes?(bytes: Uint8Array): boolean;
 }
 
 /** Options that last for the whole run. */
@@ -37,6 +44,15 @@ export class Control {
 
   /** vshPrint: always printed. */
   print(text: string): void { this.io.out(text); }
+  /**
+   * vshPrint of UTF-8 bytes cut at character boundaries. Returns true when the bytes may
+   * be changed at once, false when the sink keeps them (see OutputSink.outBytes).
+   */
+  printBytes(bytes: Uint8Array): boolean {
+    if (this.io.outBytes) return this.io.outBytes(bytes);
+    this.io.out(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return true;
+  }
   /** vshPrintExtra: suppressed by -q. */
   printExtra(text: string): void { if (!this.options.quiet) this.io.out(text); }
   /** vshError: `error: MESSAGE` and a newline on stderr (even when MESSAGE ends in one, as virsh). */

@@ -14,6 +14,8 @@ import { reportConnectFailure, runCommands } from './run-commands.js';
 /** Writes to the process's stdout and stderr. */
 export const processSink: OutputSink = {
   out: (text) => { process.stdout.write(text); },
+  // Nothing left queued means the write went out at once and the bytes are free again.
+  outBytes: (bytes) => { process.stdout.write(bytes); return process.stdout.writableLength === 0; },
   err: (text) => { process.stderr.write(text); },
 };
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { escapeShell, escapeXml } from '../../src/cli/output/escape.js';
 import { displayWidth, formatTable, safeCell } from '../../src/cli/output/table.js';
 import { formatLocalTime } from '../../src/cli/output/time-format.js';
-import { formatTree, type TreeEntry } from '../../src/cli/output/tree.js';
+import { formatTree, writeTree, type TreeEntry } from '../../src/cli/output/tree.js';
 
 test('table: columns padded to the widest cell plus two, dashes of width + 3 per column', () => {
   const text = formatTable(['Name', 'Creation Time', 'State'], [['s1', '2026-11-25 18:05:50 +0000', 'running']], true);
@@ -45,6 +45,32 @@ test('tree: the layout of tests/virsh-snapshot, trailing spaces included', () =>
 
 test('tree: a lone root is followed by an empty line', () => {
   assert.equal(formatTree(entries([['only', undefined]]), 0), 'only\n\n');
+});
+
+test('tree: a drawing of many chunks is the same whether the sink keeps each chunk or hands it back, and no chunk splits a character', () => {
+  // 1,500 deep with multi-byte names: about 9 MB of drawing, so several 1 MiB chunks.
+  const chain = entries(Array.from({ length: 1500 }, (_, i): [string, string | undefined] => [`снимок-${i}`, i > 0 ? `снимок-${i - 1}` : undefined]));
+  const kept: Buffer[] = [];
+  writeTree(chain, 0, (chunk) => {
+    kept.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return false;
+  });
+  const reused: string[] = [];
+  let sizes = 0;
+  writeTree(chain, 0, (chunk) => {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // A split character would decode to U+FFFD at a chunk's edge.
+    assert.ok(!bytes.toString('utf8').includes('\ufffd'));
+    assert.ok(bytes.length <= 1 << 20);
+    sizes += 1;
+    reused.push(bytes.toString('utf8'));
+    return true;
+  });
+  assert.ok(sizes > 4);
+  const expected = formatTree(chain, 0);
+  assert.equal(Buffer.concat(kept).toString('utf8'), expected);
+  assert.equal(reused.join(''), expected);
+  assert.ok(expected.endsWith(`+- снимок-1499\n${' '.repeat(4 * 1499)}\n`));
 });
 
 test('local time format has a numeric zone', () => {

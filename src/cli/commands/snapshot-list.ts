@@ -10,7 +10,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { compareNamesCaseInsensitive } from '../output/name-order.js';
 import { formatTable } from '../output/table.js';
 import { formatLocalTime } from '../output/time-format.js';
-import { formatTreeChunks } from '../output/tree.js';
+import { writeTree } from '../output/tree.js';
 import { CommandAborted, exclusiveOptions, optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot, snapshotParentName } from './snapshot-common.js';
 
@@ -97,7 +97,7 @@ export const snapshotList: CommandDef = {
     if (tree) {
       const entries = listed.map(({ name: n, parent: p }) => ({ name: n, parent: p }));
       entries.forEach((entry, i) => {
-        if (entry.parent === undefined) for (const chunk of formatTreeChunks(entries, i)) ctl.print(chunk);
+        if (entry.parent === undefined) writeTree(entries, i, (chunk) => ctl.printBytes(chunk));
       });
       return true;
     }

@@ -77,9 +77,10 @@ function testPrefixes(el: XmlElement): Set<string> {
 function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDomain {
   const el = cloneElement(source);
   const prefixes = new Set([...inherited, ...testPrefixes(el)]);
+  // A prefix may also be declared on the element itself (libxml2 resolves it either way).
   const isTest = (child: XmlElement, local: string): boolean => {
     const [prefix, name] = child.name.includes(':') ? child.name.split(':', 2) : ['', child.name];
-    return prefixes.has(prefix ?? '') && name === local;
+    return name === local && (prefixes.has(prefix ?? '') || testPrefixes(child).has(prefix ?? ''));
   };
   let runstate = DomainState.RUNNING as DomainState;
   let transient = false;

@@ -99,6 +99,22 @@ describe('test driver node files', () => {
     });
   });
 
+  it('reads test-namespace elements whose prefix is declared on the element itself, as virsh does', async () => {
+    // libvirt resolves the prefix with libxml2's namespaces, wherever it is declared.
+    const ns = "xmlns:t='http://libvirt.org/schemas/domain/test/1.0'";
+    const file = join(dir, 'own-ns.xml');
+    writeFileSync(file, `<node><domain type='test'><name>d1</name><memory>8192</memory><os><type>hvm</type></os>
+      <t:domainsnapshot ${ns}><name>snap1</name><state>shutoff</state><active>0</active>
+      <creationTime>1700000000</creationTime></t:domainsnapshot><t:runstate ${ns}>5</t:runstate></domain></node>`);
+    const virsh = spawnSync('virsh', ['-q', '-c', `test://${file}`, 'snapshot-list d1 --name; domstate d1'], { encoding: 'utf8' });
+    assert.equal(virsh.stdout, 'snap1\nshut off\n', virsh.stderr);
+    const conn = await connect(`test://${file}`);
+    const dom = await conn.domainLookupByName('d1');
+    assert.deepEqual(await dom.snapshotListNames(), ['snap1']);
+    assert.equal((await dom.getState()).state, S.SHUTOFF);
+    await conn.close();
+  });
+
   it('reports a missing node file as libvirt does', async () => {
     await assert.rejects(connect(`test://${join(dir, 'nope.xml')}`), {
       code: 27, message: `XML error: failed to parse xml document '${join(dir, 'nope.xml')}'`,

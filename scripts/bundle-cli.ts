@@ -65,5 +65,7 @@ async function writeCodeCache(): Promise<void> {
   writeFileSync(CODE_CACHE_FILE, script.createCachedData());
 }
 
+// A cache from an earlier build must not outlive its bundle if this build fails halfway.
+rmSync(CODE_CACHE_FILE, { force: true });
 await bundle();
 await writeCodeCache();

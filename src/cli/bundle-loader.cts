@@ -13,7 +13,11 @@ import { Script } from 'node:vm';
 
 /** The bundle, next to the modules it was built from so that relative paths keep their meaning. */
 export const BUNDLE_FILE = join(__dirname, 'snapvirt-cli.cjs');
-/** V8's code cache for BUNDLE_FILE; V8 rejects it (and compiles normally) if either changed. */
+/**
+ * V8's code cache for BUNDLE_FILE. V8 rejects (and compiles normally) a cache made by
+ * another V8 or with other flags, but of the source it checks only the length, so a cache
+ * older than the bundle is never offered to it.
+ */
 export const CODE_CACHE_FILE = `${BUNDLE_FILE}.cache`;
 
 /** What the bundle exports: src/cli/main.ts. */
@@ -46,9 +50,13 @@ export function runBundle(script: Script): CliModule {
   return module.exports;
 }
 
-function readIfPresent(path: string): Buffer | undefined {
+/** The code cache for `bundleFile`, unless it is missing or older than the bundle. */
+export function readCodeCache(bundleFile: string, cacheFile: string): Buffer | undefined {
+  const cache = statSync(cacheFile, { throwIfNoEntry: false });
+  const bundle = statSync(bundleFile, { throwIfNoEntry: false });
+  if (!cache || !bundle || cache.mtimeMs < bundle.mtimeMs) return undefined;
   try {
-    return readFileSync(path);
+    return readFileSync(cacheFile);
   } catch {
     return undefined;
   }
@@ -72,5 +80,5 @@ export function bundleIsStale(bundleFile: string, buildInfoFile: string): boolea
 /** The CLI's main module: the bundle from its code cache, or the modules if it is stale. */
 export async function loadCli(): Promise<CliModule> {
   if (bundleIsStale(BUNDLE_FILE, TSC_BUILD_INFO)) return import('./main.js') as Promise<CliModule>;
-  return runBundle(compileBundle(readIfPresent(CODE_CACHE_FILE)));
+  return runBundle(compileBundle(readCodeCache(BUNDLE_FILE, CODE_CACHE_FILE)));
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BUNDLE_FILE, CODE_CACHE_FILE, bundleIsStale, compileBundle, runBundle } from '../../src/cli/bundle-loader.cjs';
+import { BUNDLE_FILE, CODE_CACHE_FILE, bundleIsStale, compileBundle, readCodeCache, runBundle } from '../../src/cli/bundle-loader.cjs';
 import { main as moduleMain } from '../../src/cli/main.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
@@ -64,6 +64,23 @@ test('a bundle older than the last tsc build, or missing, is stale', () => {
     assert.equal(bundleIsStale(bundle, buildInfo), true, 'tsc ran after the bundle was made');
     utimesSync(buildInfo, new Date(500_000), new Date(500_000));
     assert.equal(bundleIsStale(bundle, buildInfo), false, 'the bundle is newer');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a code cache older than its bundle is not used (V8 would check only the length)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'snapvirt-cache-'));
+  try {
+    const bundle = join(dir, 'snapvirt-cli.cjs');
+    const cache = join(dir, 'snapvirt-cli.cjs.cache');
+    writeFileSync(bundle, 'x');
+    assert.equal(readCodeCache(bundle, cache), undefined, 'no cache');
+    writeFileSync(cache, 'code');
+    utimesSync(bundle, new Date(500_000), new Date(500_000));
+    assert.equal(readCodeCache(bundle, cache)?.toString(), 'code');
+    utimesSync(cache, new Date(100_000), new Date(100_000));
+    assert.equal(readCodeCache(bundle, cache), undefined, 'older than the bundle');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

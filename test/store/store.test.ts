@@ -181,7 +181,7 @@ test('journal rows: insert, open list, outcome, close, prune', () => {
   s.close();
 });
 
-test('changeStamp changes on this connection\'s writes and on another connection\'s commits', async () => {
+test('changeStamp changes on this connection\'s writes at once, and on another connection\'s commits from the next turn of the event loop', async () => {
   const { rm } = await import('node:fs/promises');
   const dir = mkdtempSync(join(tmpdir(), 'snapvirt-stamp-'));
   const a = openStore(dir);
@@ -193,7 +193,11 @@ test('changeStamp changes on this connection\'s writes and on another connection
     const afterOwn = a.changeStamp();
     assert.notEqual(afterOwn, first);
     b.transaction(() => b.domains.insert({ uuid: '22222222-2222-2222-2222-222222222222', name: 'two', persistentXml: '<domain/>', liveXml: null, persistent: true, autostart: false, runtime: null }));
-    assert.notEqual(a.changeStamp(), afterOwn);
+    await new Promise((resolve) => setImmediate(resolve));
+    const afterOther = a.changeStamp();
+    assert.notEqual(afterOther, afterOwn);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(a.changeStamp(), afterOther, 'nothing changed since');
   } finally {
     a.close();
     b.close();

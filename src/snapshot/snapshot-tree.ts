@@ -83,6 +83,30 @@ export class SnapshotTree {
     this.setParent(node, parent ?? this.metaroot);
   }
 
+  /**
+   * Links each of `names` (distinct) under its parent: the same tree as calling linkParent
+   * on them in this order, so the last linked is the first child. Linear: prepending to a
+   * parent's children one at a time is quadratic in the number of siblings (10,000
+   * snapshots taken from one base), so each parent's new children are gathered last
+   * first and put in front of its existing ones at once.
+   */
+  linkParents(names: readonly string[]): void {
+    const gathered = new Map<SnapshotNode, SnapshotNode[]>();
+    for (let i = names.length - 1; i >= 0; i--) {
+      const node = this.get(names[i]!);
+      if (node.parent) this.dropParent(node);
+      const parentName = node.def.parent;
+      const parent = (parentName === undefined ? undefined : this.byName.get(parentName)) ?? this.metaroot;
+      node.parent = parent;
+      const siblings = gathered.get(parent);
+      if (siblings) siblings.push(node);
+      else gathered.set(parent, [node]);
+    }
+    for (const [parent, children] of gathered) {
+      parent.children = parent.children.length === 0 ? children : [...children, ...parent.children];
+    }
+  }
+
   /** Adds `def` and links it to its parent: assign + linkParent. */
   add(def: SnapshotDef): SnapshotNode {
     const node = this.assign(def);

@@ -158,3 +158,34 @@ describe('snapshot tree properties', () => {
     }), { numRuns: 300 });
   });
 });
+
+describe('SnapshotTree.linkParents', () => {
+  /** Every node's children, in order, and the roots: the whole shape of a tree. */
+  const shape = (tree: SnapshotTree): string[] => [
+    `roots: ${tree.roots().map((n) => n.def.name).join(',')}`,
+    ...tree.all().map((n) => `${n.def.name}: ${n.children.map((c) => c.def.name).join(',')}`),
+  ];
+
+  it('links exactly as linkParent called on each name in the same order (sibling order included)', () => {
+    fc.assert(fc.property(
+      // Each snapshot names a parent among all of them (or none, or a missing one): redefinitions can point forward.
+      fc.array(fc.integer({ min: -2, max: 11 }), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 0, max: 12 }),
+      (parents, alreadyLinked) => {
+        const defs = (): SnapshotDef[] => parents.map((p, i) => ({
+          name: `n${i}`, disks: [], ...(p === -1 ? {} : { parent: p === -2 ? 'missing' : `n${p % parents.length}` }),
+        })).filter((d) => d.parent !== d.name);
+        const one = new SnapshotTree();
+        const batch = new SnapshotTree();
+        const names = defs().map((d) => d.name);
+        for (const [tree, list] of [[one, defs()], [batch, defs()]] as const) for (const def of list) tree.assign(def);
+        // Some are linked before the batch, in both trees alike.
+        const before = names.slice(0, alreadyLinked);
+        for (const tree of [one, batch]) for (const name of before) tree.linkParent(name);
+        for (const name of names) one.linkParent(name);
+        batch.linkParents(names);
+        assert.deepEqual(shape(batch), shape(one));
+      },
+    ));
+  });
+});

@@ -66,7 +66,7 @@ export function loadTree(store: Store, domainUuid: string): SnapshotTree {
     tree.assign(lazySnapshotDef(rec.name, rec.parent ?? undefined, () => storedSnapshotXml(store, domainUuid, rec.name)));
   }
   // Linking after all are assigned: a redefinition may point a snapshot at a later one.
-  for (const rec of records) tree.linkParent(rec.name);
+  tree.linkParents(records.map((r) => r.name));
   const current = records.find((r) => r.isCurrent);
   if (current) tree.setCurrent(current.name);
   return tree;

@@ -88,6 +88,19 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (frozen_filesystems IS NULL OR (quiesced = 1 AND frozen_filesystems >= 0));
     `,
   },
+  {
+    description: 'snapshots: indexes for the tree at scale (its heads in creation order; a snapshot\'s children in creation order)',
+    // Building a domain's tree reads only names, parents and the current flag, but from the
+    // table each row's parent sits behind its XML (kilobytes, often in overflow pages):
+    // with 10,000 snapshots the covering index answers in a quarter of the time. Children
+    // "in creation order" used the creation-order index and scanned every snapshot of the
+    // domain (20 ms at 10,000); with creation_order in the parent index they are a lookup.
+    sql: `
+      CREATE INDEX snapshots_heads ON snapshots(domain_uuid, creation_order, name, parent, is_current);
+      DROP INDEX snapshots_by_parent;
+      CREATE INDEX snapshots_by_parent ON snapshots(domain_uuid, parent, creation_order);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

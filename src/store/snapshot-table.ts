@@ -67,6 +67,20 @@ export class SnapshotTable {
     return row && fromRow(row);
   }
 
+  /** True when the domain has a snapshot called `name` (the XML is not read). */
+  has(domainUuid: string, name: string): boolean {
+    return withSqliteErrors('reading a snapshot', () => (this.#exists ??= this.#db.prepare(
+      'SELECT 1 FROM snapshots WHERE domain_uuid = ? AND name = ?').pluck()).get(domainUuid, name)) !== undefined;
+  }
+  #exists: Statement<[string, string]> | undefined;
+
+  /** The name of the domain's current snapshot, or undefined (the XML is not read). */
+  currentName(domainUuid: string): string | undefined {
+    return withSqliteErrors('reading the current snapshot', () => (this.#currentName ??= this.#db.prepare(
+      'SELECT name FROM snapshots WHERE domain_uuid = ? AND is_current = 1').pluck()).get(domainUuid)) as string | undefined;
+  }
+  #currentName: Statement<[string]> | undefined;
+
   /** All snapshots of a domain, in creation order. */
   list(domainUuid: string): SnapshotRecord[] {
     return withSqliteErrors('listing snapshots', () => this.#all.all(domainUuid)).map(fromRow);
@@ -77,10 +91,11 @@ export class SnapshotTable {
    * the XML: the tree of 10,000 snapshots from one cheap query.
    */
   listHeads(domainUuid: string): SnapshotHead[] {
+    // Answered from the covering index snapshots_heads; rows as arrays cost half as much as objects.
     const rows = withSqliteErrors('listing snapshots', () => (this.#heads ??= this.#db.prepare(
-      'SELECT name, parent, is_current FROM snapshots WHERE domain_uuid = ? ORDER BY creation_order')).all(domainUuid)) as
-      Array<{ name: string; parent: string | null; is_current: number }>;
-    return rows.map((r) => ({ name: r.name, parent: r.parent, isCurrent: r.is_current === 1 }));
+      'SELECT name, parent, is_current FROM snapshots WHERE domain_uuid = ? ORDER BY creation_order').raw(true)).all(domainUuid)) as
+      Array<[name: string, parent: string | null, isCurrent: number]>;
+    return rows.map(([name, parent, isCurrent]) => ({ name, parent, isCurrent: isCurrent === 1 }));
   }
   #heads: Statement<[string]> | undefined;
 

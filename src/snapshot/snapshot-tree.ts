@@ -9,6 +9,11 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { SnapshotDef } from '../conf/snapshot-types.js';
 
+/** libvirt's error for a snapshot name a domain does not have. */
+export function noSnapshotWithName(name: string, errorDomain: VirErrorDomain = VirErrorDomain.DOMAIN_SNAPSHOT): Error {
+  return virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, errorDomain, `no domain snapshot with matching name '${name}'`);
+}
+
 /** One snapshot in the tree: its definition plus its links. */
 export interface SnapshotNode {
   def: SnapshotDef;
@@ -35,9 +40,7 @@ export class SnapshotTree {
   /** The node called `name`, or libvirt's "no domain snapshot with matching name" error. */
   get(name: string, errorDomain: VirErrorDomain = VirErrorDomain.DOMAIN_SNAPSHOT): SnapshotNode {
     const node = this.byName.get(name);
-    if (!node) {
-      throw virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, errorDomain, `no domain snapshot with matching name '${name}'`);
-    }
+    if (!node) throw noSnapshotWithName(name, errorDomain);
     return node;
   }
 

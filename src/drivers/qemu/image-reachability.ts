@@ -49,6 +49,15 @@ export async function withBackingChains(images: Iterable<string>): Promise<Set<s
 }
 
 /**
+ * False when discardableImages() is sure to find nothing for domain `uuid`: snapvirt
+ * created no image file for it (internal snapshots only), so no operation can discard one
+ * and the trees it would compare need not be loaded.
+ */
+export function mayDiscardImages(store: Store, uuid: string): boolean {
+  return readOfflineDomainState(store, uuid).createdImages.length > 0;
+}
+
+/**
  * The files snapvirt created for domain `uuid` that the metadata needs now (`before`: the
  * current state and every snapshot) and will not need once the operation commits
  * (`after`): the state the operation throws away. A file the metadata stopped naming by

@@ -19,20 +19,20 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
-import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
-import { discardableImages } from './image-reachability.js';
+import { discardableImages, mayDiscardImages } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
 import { inspectImage } from './image-inspect.js';
 import type { ImageAccess } from './image-lock-probe.js';
 import type { ImageInfo } from './qemu-img.js';
-import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { loadDomain, loadStoredSnapshot, loadTree, removeStoredSnapshot, saveTree } from './snapshot-catalog.js';
 import { pathExists } from './path-exists.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -52,19 +52,28 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
   }
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
-  const tree = loadTree(store, record.uuid);
-  tree.get(name, Q);
   const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
-  const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+  // One internal snapshot alone (or any, metadata only) needs its own row and its
+  // children's, whatever the number of snapshots (removeStoredSnapshot); the whole tree is
+  // loaded when the delete reaches further: descendants, an external snapshot's files, or
+  // files snapvirt made that are judged against every snapshot.
+  const alone = scope === 'snapshot' ? loadStoredSnapshot(store, record.uuid, name) : undefined;
+  if (scope === 'snapshot' && !alone) throw noSnapshotWithName(name, Q);
+  const tree = alone && (flags & D.METADATA_ONLY || (!isExternalSnapshot(alone) && !mayDiscardImages(store, record.uuid)))
+    ? undefined : loadTree(store, record.uuid);
+  tree?.get(name, Q);
+  const victims = tree ? namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def) : [alone!];
 
   const cleanup: DiskResource[] = [];
   let discard: string[] = [];
   if (!(flags & D.METADATA_ONLY)) {
     // Files snapvirt made that only the deleted snapshots needed (the overlay of an
     // abandoned branch) are removed rather than merged: nothing remaining reads them.
-    const afterTree = loadTree(store, record.uuid);
-    deleteFromTree(afterTree, name, scope);
-    discard = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
+    if (tree) {
+      const afterTree = loadTree(store, record.uuid);
+      deleteFromTree(afterTree, name, scope);
+      discard = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
+    }
     const discarded = new Set(discard);
     cleanup.push(...discard.map((path): DiskResource => ({ kind: 'removed-file', path })));
     for (const snap of victims) {
@@ -73,7 +82,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       // the overlays nothing needs any more are discarded above; those the current state or
       // a remaining snapshot still reads through are kept as they are (exact, not compacted),
       // because merging one would change what the next victim's plan assumed.
-      else if (victims.length === 1) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
+      else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
@@ -86,8 +95,12 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     steps: [],
     cleanup,
     commit() {
-      deleteFromTree(tree, name, scope);
-      saveTree(store, record.uuid, tree);
+      if (tree) {
+        deleteFromTree(tree, name, scope);
+        saveTree(store, record.uuid, tree);
+      } else {
+        removeStoredSnapshot(store, record.uuid, name);
+      }
       if (discard.length + merged.length > 0) updateOfflineDomainState(store, record.uuid, { forgotten: [...discard, ...merged] });
     },
   });

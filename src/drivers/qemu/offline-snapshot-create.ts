@@ -14,7 +14,7 @@ import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js'
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
-import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
+import { applyRedefinition } from '../../snapshot/tree-insert.js';
 import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
@@ -24,7 +24,7 @@ import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { snapshotCreate } from './qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './snapshot-disk-plan.js';
-import { domainRecordXml, loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot } from './snapshot-catalog.js';
 
 const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
   C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
@@ -56,7 +56,6 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
-  const tree = loadTree(store, record.uuid);
   const redefine = (flags & C.REDEFINE) !== 0;
   const { def } = parseSnapshotXML(xml, { redefine, offline: true });
   // libvirt skips the name rules with NO_METADATA, but the name still becomes part of
@@ -64,6 +63,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   checkSnapshotName(def.name, VirErrorDomain.QEMU);
 
   if (redefine) {
+    const tree = loadTree(store, record.uuid);
     const plan = planRedefinition(tree, def, record.uuid, flags);
     if (plan.alignDomain) {
       alignSnapshotDisks(def, plan.alignDomain, { defaultMode: plan.defaultDiskMode, uniformInternal: false });
@@ -96,7 +96,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
 
   const keepMetadata = (flags & C.NO_METADATA) === 0;
   const checkDuplicate = (): void => {
-    if (keepMetadata && tree.has(def.name)) {
+    if (keepMetadata && hasStoredSnapshot(store, record.uuid, def.name)) {
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
     }
   };
@@ -117,10 +117,8 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
     steps: actions.flatMap(stepFor),
     cleanup: [],
     commit() {
-      if (keepMetadata) {
-        applyCreation(tree, def);
-        saveTree(store, record.uuid, tree);
-      }
+      // Under the current snapshot, and current (applyCreation), without loading the tree.
+      if (keepMetadata) storeCreatedSnapshot(store, record.uuid, def);
       if (newDomain) store.domains.update(record.uuid, { persistentXml: domainRecordXml(newDomain) });
       // Overlays we made for a snapshot with metadata are ours to merge or discard later;
       // reused files and --no-metadata overlays stay the user's.

@@ -10,7 +10,7 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { formatSnapshotXML, parseSnapshotXML } from '../../conf/snapshot-xml.js';
-import { SnapshotTree } from '../../snapshot/snapshot-tree.js';
+import { noSnapshotWithName, SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { isUnparsed, lazySnapshotDef } from './lazy-snapshot-def.js';
 import type { DomainRecord, Store } from '../../store/index.js';
 
@@ -70,6 +70,48 @@ export function loadTree(store: Store, domainUuid: string): SnapshotTree {
   const current = records.find((r) => r.isCurrent);
   if (current) tree.setCurrent(current.name);
   return tree;
+}
+
+/** True when the domain has a snapshot called `name`: one indexed lookup, not the whole tree. */
+export function hasStoredSnapshot(store: Store, domainUuid: string, name: string): boolean {
+  return store.snapshots.has(domainUuid, name);
+}
+
+/**
+ * Stores a newly created snapshot as applyCreation() and saveTree() on the whole tree
+ * would: its parent is the current snapshot, and it becomes current. One lookup and one
+ * insert, so creating snapshot 10,001 costs what creating the first does. Runs inside the
+ * caller's transaction, under the domain's lock (so the current snapshot cannot move).
+ */
+export function storeCreatedSnapshot(store: Store, domainUuid: string, def: SnapshotDef): void {
+  def.parent = store.snapshots.currentName(domainUuid);
+  store.snapshots.insert({ domainUuid, name: def.name, xml: snapshotRecordXml(def), parent: def.parent ?? null, isCurrent: true });
+}
+
+/** Stored snapshot `name` of a domain, parsed on first use as in loadTree(), or undefined: one indexed lookup. */
+export function loadStoredSnapshot(store: Store, domainUuid: string, name: string): SnapshotDef | undefined {
+  const rec = store.snapshots.get(domainUuid, name);
+  return rec && lazySnapshotDef(rec.name, rec.parent ?? undefined, () => rec.xml);
+}
+
+/**
+ * Removes stored snapshot `name` alone as deleteFromTree(tree, name, 'snapshot') and
+ * saveTree() on the whole tree would: its children move up to its parent (their stored
+ * XML names the new parent), and if it was current its parent becomes current. Reads and
+ * writes its row and its children's only, so deleting one of 10,000 snapshots costs what
+ * deleting the only one does. Runs inside the caller's transaction, under the domain's lock.
+ */
+export function removeStoredSnapshot(store: Store, domainUuid: string, name: string): void {
+  const rec = store.snapshots.get(domainUuid, name);
+  if (!rec) throw noSnapshotWithName(name, VirErrorDomain.QEMU);
+  for (const child of store.snapshots.children(domainUuid, name)) {
+    // The column wins over the XML for the parent, as in loadTree(): formatting writes the new one.
+    const def = lazySnapshotDef(child.name, rec.parent ?? undefined, () => child.xml);
+    store.snapshots.update(domainUuid, child.name, { xml: snapshotRecordXml(def), parent: rec.parent });
+  }
+  // The children's parent foreign key is checked at COMMIT, when they no longer point here.
+  store.snapshots.delete(domainUuid, name);
+  if (rec.isCurrent) store.snapshots.setCurrent(domainUuid, rec.parent);
 }
 
 /** The stored XML of a snapshot the tree was built with (its row cannot go while the tree is used under the domain's lock). */

@@ -19,7 +19,7 @@ import type { TxnContext } from './context.js';
 import { acquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint, isOperationKindDeclared } from './failpoints.js';
 import {
-  addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, openEntries, setPhase,
+  addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, markSteps, openEntries, setPhase,
   type JournalEntry,
 } from './journal.js';
 import { finalizeResources, hasFinalizers, persistResources, recoverDomain } from './recovery.js';
@@ -168,20 +168,24 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
 
   const fp = (point: string): void => failpoint(`${spec.kind}.${point}`);
   fp('journal.before');
+  // Every durable state below is one commit (one fsync of the WAL): the intent and the
+  // first step's start together, then each step's end with the next one's start, then
+  // the last step's end with the phase 'prepared'. No failpoint sits between the writes
+  // folded together, so every crash point sees exactly the journal it saw with one
+  // commit per write.
   const entry = beginEntry(store, {
     kind: spec.kind,
     domain: { uuid: spec.domain.uuid, name: spec.domain.name },
     intent: spec.intent ?? null,
     steps: spec.steps.map((s) => ({ name: s.name, resources: [...(s.resources ?? [])] })),
-  });
+  }, { startFirstStep: true });
   let switched = false;
   let result: T;
   try {
     fp('journal.after');
-    setPhase(store, entry.id, 'preparing');
     for (let i = 0; i < spec.steps.length; i++) {
       const step = spec.steps[i]!;
-      markStep(store, entry.id, i, 'started');
+      if (i > 0) markSteps(store, entry.id, [[i - 1, 'done'], [i, 'started']]);
       fp('prepare.step.before');
       try {
         await step.do({
@@ -197,9 +201,9 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
         throw err;
       }
       fp('prepare.step.after');
-      markStep(store, entry.id, i, 'done');
     }
-    setPhase(store, entry.id, 'prepared');
+    const last = spec.steps.length - 1;
+    markSteps(store, entry.id, last >= 0 ? [[last, 'done']] : [], 'prepared');
     const prepared = loadEntry(store, entry.id);
     // Durable before the switch, not just before the commit: once a live guest writes to
     // a new overlay, that file must survive a power cut.

@@ -46,6 +46,12 @@ export interface Step {
    * which is also exactly what recovery does (one code path, exercised by every failure).
    */
   undo?(): Promise<void>;
+  /**
+   * True when do() itself makes every resource durable (file data and directory entries
+   * fsynced) before it returns, so the engine does not persist them again before the
+   * commit point (recovery still does before a roll-forward: it cannot know).
+   */
+  durableWhenDone?: boolean;
 }
 
 /** An operation for runOperation(). */
@@ -207,7 +213,7 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
     const prepared = loadEntry(store, entry.id);
     // Durable before the switch, not just before the commit: once a live guest writes to
     // a new overlay, that file must survive a power cut.
-    await persistResources(ctx, prepared);
+    await persistResources(ctx, prepared, (i) => spec.steps[i]!.durableWhenDone !== true);
     if (spec.switch) {
       setPhase(store, entry.id, 'switching');
       fp('switch.before');

@@ -47,10 +47,12 @@ export function hasFinalizers(ctx: TxnContext, entry: JournalEntry): boolean {
   return entry.steps.some((s) => s.resources.some((r) => ctx.registry.resource(r.kind).finalize !== undefined));
 }
 
-/** Makes every resource durable before a commit point. */
-export async function persistResources(ctx: TxnContext, entry: JournalEntry): Promise<void> {
+/** Makes every resource of the done steps (those `needed` selects, default all) durable before a commit point. */
+export async function persistResources(
+  ctx: TxnContext, entry: JournalEntry, needed: (step: number) => boolean = () => true,
+): Promise<void> {
   for (let i = 0; i < entry.steps.length; i++) {
-    if (entry.progress[i] !== 'done') continue;
+    if (entry.progress[i] !== 'done' || !needed(i)) continue;
     for (const r of entry.steps[i]!.resources) {
       const h = ctx.registry.resource(r.kind);
       if (h.persist) await h.persist(r);

@@ -1,9 +1,10 @@
 /**
  * virDomainSnapshotCreateXML for a running QEMU domain: the atomic live external
  * disk-only snapshot on the txn engine. Check (flags, XML, disks, target files, QEMU's
- * block graph) → lock → journal the plan → prepare (each overlay file created with its
- * backing written in, each attached with blockdev-add backing:null; each step journaled
- * with an undo that refuses to touch anything QEMU uses) → switch (ONE QMP `transaction`
+ * block graph) → lock → journal the plan → prepare (running-create-steps.ts: every
+ * overlay file created with its backing written in, then every overlay attached with
+ * blockdev-add backing:null; one journaled step each, with undos that refuse to touch
+ * anything QEMU uses) → switch (ONE QMP `transaction`
  * of blockdev-snapshot actions: every disk or none) → commit (snapshot metadata, state
  * disk-snapshot; live and persistent definitions on the overlays). A crash anywhere is
  * finished by recovery, which asks query-block which side of the switch QEMU is on.
@@ -17,13 +18,10 @@ import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
-import {
-  failpoint, lockDomain, nothingCreated, runOperation, type Step, type TxnContext,
-} from '../../txn/index.js';
+import { failpoint, lockDomain, runOperation, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { parseQueryBlock } from './live/active-chain.js';
 import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
-import { createOverlayImage } from './live/overlay-image.js';
 import { hasGuestAgentChannel } from './live/domain-extras.js';
 import { freezeAround } from './live/guest-agent.js';
 import { qemuRuntimePaths } from './live/qemu-process.js';
@@ -36,9 +34,9 @@ import { liveDef, requireRunning, stopDomainLocked } from './running-domains.js'
 import { createInternalWithMemory } from './running-snapshot-memory.js';
 import { createExternalWithMemory } from './running-snapshot-external.js';
 import { withMonitor } from './running-monitor.js';
+import { nodesStep, overlaysStep } from './running-create-steps.js';
 import {
-  FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, nodeResource, overlayResource,
-  registerRunningHandlers, type LiveCreateIntent,
+  FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, registerRunningHandlers, type LiveCreateIntent,
 } from './running-txn.js';
 import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml } from './snapshot-catalog.js';
 
@@ -139,7 +137,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
-        steps: [...overlaySteps(plan, rt.runtimeDir), ...nodeSteps(qmp, plan, rt.runtimeDir)],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir)],
         switch: quiesce
           ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }
           : () => switchToOverlays(qmp, plan),
@@ -211,48 +209,6 @@ export function switchedPersistent(persistent: DomainDef, live: DomainDef, plan:
     changed = true;
   }
   return changed ? domainRecordXml(next) : null;
-}
-
-/** One step per overlay file: created exclusively (0600) with the right backing in its header. */
-export function overlaySteps(plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
-  // A reused overlay is the user's file: nothing to create, nothing a rollback may remove.
-  return plan.disks.filter((d) => !d.reused).map((d) => ({
-    name: `overlay.${d.target}`,
-    resources: [overlayResource(runtimeDir, d.overlayPath)],
-    async do() {
-      let created = false;
-      try {
-        await createOverlayImage(
-          { path: d.overlayPath, format: d.overlayFormat, backingPath: d.backingPath, backingFormat: d.backingFormat },
-          () => { created = true; },
-        );
-      } catch (err) {
-        // O_EXCL failed: the file is someone else's; rollback must not remove it.
-        if (!created) throw nothingCreated(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }
-    },
-  }));
-}
-
-/** One step per overlay node: attached without a backing, which blockdev-snapshot links. */
-export function nodeSteps(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir: string): Step[] {
-  return plan.disks.map((d) => ({
-    name: `node.${d.target}`,
-    resources: [nodeResource(runtimeDir, d.overlayNodes.format)],
-    async do() {
-      try {
-        await qmp.execute('blockdev-add', {
-          driver: d.overlayFormat,
-          'node-name': d.overlayNodes.format,
-          file: { driver: 'file', filename: d.overlayPath, 'node-name': d.overlayNodes.file },
-          backing: null,
-        });
-      } catch (err) {
-        throw qmpErrorToVirError(err);
-      }
-    },
-  }));
 }
 
 /**

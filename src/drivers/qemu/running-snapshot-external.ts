@@ -28,7 +28,8 @@ import { updateOfflineDomainState } from './offline-domain-state.js';
 import { liveDef, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
-import { liveCreateIntent, nodeSteps, overlaySteps, switchToOverlays } from './running-snapshot-create.js';
+import { liveCreateIntent, switchToOverlays } from './running-snapshot-create.js';
+import { nodesStep, overlaysStep } from './running-create-steps.js';
 import { LIVE_CREATE, LIVE_RESUME, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
 import { loadDomain } from './snapshot-catalog.js';
 import { pathExists } from './path-exists.js';
@@ -115,7 +116,7 @@ export async function createExternalWithMemory(
         kind: LIVE_CREATE,
         domain: { uuid: dom.uuid, name: dom.name },
         intent: intentJson(intent),
-        steps: [...overlaySteps(plan, rt.runtimeDir), ...nodeSteps(qmp, plan, rt.runtimeDir), memoryStep],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep],
         switch: plan.disks.length > 0 ? () => switchToOverlays(qmp, plan) : undefined,
         commit: (s) => {
           commitLiveCreate(s, dom.uuid, intent);

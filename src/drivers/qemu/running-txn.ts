@@ -124,6 +124,7 @@ export function registerRunningHandlers(ctx: TxnContext): void {
       await rm(path, { force: true });
       fsyncDir(dirname(path));
     },
+    // Recovery's roll-forward only: in-process, the overlays step makes them durable itself.
     async persist(r) {
       const path = resourceString(r, 'path');
       fsyncFile(path);
@@ -271,7 +272,7 @@ export function commitLiveCreate(store: Store, uuid: string, intent: LiveCreateI
   store.domains.update(uuid, change);
 }
 
-/** The resources of one disk's prepare steps. */
+/** The resource of one overlay file a live snapshot creates. */
 export function overlayResource(runtimeDir: string, path: string): Resource {
   return { kind: LIVE_OVERLAY, runtimeDir, path };
 }

@@ -4,6 +4,8 @@
  * open), with this driver's resource kinds registered: qcow2 tags created, applied or
  * removed, and external overlays merged away. File overlays use txn's 'file-created'.
  */
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Store } from '../../store/index.js';
 import {
   createTxnContext, failpoint, lockDomain, recover, runOperation, type JsonValue, type Resource, type ResourceHandler, type Step,
@@ -192,6 +194,18 @@ function setNothingCreated(err: unknown, nothing: boolean): unknown {
   return err;
 }
 
+/** fsyncs each distinct directory holding one of `paths`, all at once. */
+async function fsyncDirectoriesOf(paths: string[]): Promise<void> {
+  await Promise.all([...new Set(paths.map((p) => dirname(p)))].map(async (dir) => {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }));
+}
+
 /**
  * Every disk's work as ONE journaled step: all resources are journaled together before it
  * starts, claims run in disk order, then every disk's run() at once (the qemu-img calls
@@ -206,6 +220,7 @@ function diskStep(kind: string, disks: OfflineStep[]): Step {
   return {
     name: `disks.${disks.length}`,
     resources: disks.map((d) => toTxnResource(d.resource)),
+    durableWhenDone: true,
     async do() {
       for (let i = 0; i < disks.length; i++) {
         const claim = disks[i]!.claim;
@@ -229,6 +244,9 @@ function diskStep(kind: string, disks: OfflineStep[]): Step {
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw setNothingCreated(failed.reason, !created.some(Boolean));
+      // Every new file's data was fsynced by its writer; its directory entry is made
+      // durable here, once per directory, so the engine need not sync each file again.
+      await fsyncDirectoriesOf(disks.flatMap((d) => (d.resource.kind === 'created-file' ? [d.resource.path] : [])));
       // Each disk's part still counts as a prepare step for failpoints (tests fail or crash
       // "after disk k" with <kind>.prepare.step.after@k). They fire once every disk has
       // settled, so a crash there never leaves a qemu-img of ours running behind it.

@@ -7,7 +7,7 @@
  */
 import { open } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { probeImageLock, type ImageAccess } from './image-lock-probe.js';
+import { probeImageLock, type ImageAccess, type LockTable } from './image-lock-probe.js';
 import { readQcow2Header } from './qcow2-header.js';
 import { imageInfo, type ImageInfo } from './qemu-img.js';
 
@@ -19,6 +19,8 @@ export interface InspectOptions {
    * would). Omitted: no lock check (`qemu-img info -U`).
    */
   access?: ImageAccess;
+  /** The /proc/locks reading to judge the lock from (one per check over several images); read anew when omitted. */
+  lockTable?: LockTable;
 }
 
 /** True when native reading is switched off (SNAPVIRT_NATIVE_QCOW2=0: everything through qemu-img). */
@@ -28,10 +30,13 @@ function nativeDisabled(): boolean {
 
 /** What qemu-img info says about `path` opened as `format`, read natively where possible. */
 export async function inspectImage(path: string, format: string, opts: InspectOptions = {}): Promise<ImageInfo> {
-  const native = nativeDisabled() ? undefined : await readNatively(path, format);
+  if (nativeDisabled()) return imageInfo(path, format, opts.access ? {} : { forceShare: true });
+  // The header and the lock are read at once; the lock answer is unused if qemu-img must answer.
+  const probe = opts.access ? probeImageLock(path, opts.access, opts.lockTable) : undefined;
+  const native = await readNatively(path, format);
   if (!native) return imageInfo(path, format, opts.access ? {} : { forceShare: true });
-  if (opts.access) {
-    const lock = await probeImageLock(path, opts.access);
+  if (probe) {
+    const lock = await probe;
     if (lock.kind === 'unknown') return imageInfo(path, format, {});
     if (lock.kind === 'held') {
       // The error qemu-img would have given (callers wrap it with the image's name).

@@ -19,6 +19,7 @@ import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { checkInternalSnapshotSpace } from './internal-snapshot-space.js';
+import { readLockTable } from './image-lock-probe.js';
 import { claimNewFile, createOverlayFile } from './overlay-file.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
@@ -54,9 +55,13 @@ function checkCreateFlags(flags: number): void {
 export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
   checkCreateFlags(flags);
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
+  const redefine = (flags & C.REDEFINE) !== 0;
+  // The disk checks judge other processes' image locks from /proc/locks, whose reading
+  // waits for an RCU grace period: start it now (the domain lock is held) so it overlaps
+  // the parsing below. A redefinition touches no disk.
+  const lockTable = redefine ? undefined : readLockTable();
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
-  const redefine = (flags & C.REDEFINE) !== 0;
   const { def } = parseSnapshotXML(xml, { redefine, offline: true });
   // libvirt skips the name rules with NO_METADATA, but the name still becomes part of
   // generated overlay paths and tags here, so snapvirt applies them always.
@@ -103,7 +108,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   // libvirt's order: an external target that exists is reported before a duplicate name
   // (its default overlay name repeats the old one); an internal duplicate is reported first.
   if (!external) checkDuplicate();
-  const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0);
+  const actions = await planSnapshotDisks(domain, def, (flags & C.REUSE_EXT) !== 0, lockTable);
   checkDuplicate();
   const newDomain = domainAfterSnapshot(domain, actions);
   // A tag that fits on one disk but not the next could not be undone on a full disk either.

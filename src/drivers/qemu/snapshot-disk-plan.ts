@@ -11,6 +11,7 @@ import type { DomainDef, DomainDiskDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { inspectImage } from './image-inspect.js';
+import { readLockTable, type LockTable } from './image-lock-probe.js';
 
 /** An internal snapshot of one qcow2 disk: tag `tag` in `image`. */
 export interface InternalDiskAction {
@@ -47,9 +48,12 @@ function domainDisk(domain: DomainDef, target: string): DomainDiskDef {
 /**
  * Plans the disk actions of an offline snapshot whose disks `def.disks` were aligned against
  * `domain`. Throws libvirt's error for the first disk that cannot be snapshotted; reads
- * image headers (to check format, locks and tags) but changes nothing.
+ * image headers (to check format, locks and tags) but changes nothing. Locks are judged
+ * from `lockTable`, one /proc/locks reading for every disk.
  */
-export async function planSnapshotDisks(domain: DomainDef, def: SnapshotDef, reuse: boolean): Promise<DiskAction[]> {
+export async function planSnapshotDisks(
+  domain: DomainDef, def: SnapshotDef, reuse: boolean, lockTable: LockTable = readLockTable(),
+): Promise<DiskAction[]> {
   const actions: DiskAction[] = [];
   const modes = new Set(def.disks.map((d) => d.snapshot ?? 'no').filter((m) => m !== 'no'));
   if (modes.has('internal') && modes.has('external')) {
@@ -94,7 +98,7 @@ export async function planSnapshotDisks(domain: DomainDef, def: SnapshotDef, reu
     seen.add(a.overlay);
   }
   // The checks only read: run them for all disks at once, but report the first disk's error.
-  const results = await Promise.allSettled(actions.map((a) => checkDiskAction(a)));
+  const results = await Promise.allSettled(actions.map((a) => checkDiskAction(a, lockTable)));
   for (const r of results) if (r.status === 'rejected') throw r.reason;
   return actions;
 }
@@ -105,16 +109,16 @@ function sourceOf(disk: DomainDiskDef): string {
 }
 
 /** The filesystem and image checks for one planned action (read-only). */
-async function checkDiskAction(a: DiskAction): Promise<void> {
+async function checkDiskAction(a: DiskAction, lockTable: LockTable): Promise<void> {
   if (a.kind === 'internal') {
     // An image another process holds (a running VM) is refused here, before anything changes.
-    const info = await inspectImage(a.image, 'qcow2', { access: 'write' }).catch((e: unknown) => { throw imageError(a.image, e); });
+    const info = await inspectImage(a.image, 'qcow2', { access: 'write', lockTable }).catch((e: unknown) => { throw imageError(a.image, e); });
     if (info.snapshots.some((s) => s.name === a.tag)) {
       throw unsupported(`disk '${a.target}' image '${a.image}' already has an internal snapshot named '${a.tag}'`);
     }
     return;
   }
-  await inspectImage(a.image, a.imageFormat, { access: 'read' }).catch((e: unknown) => { throw imageError(a.image, e); });
+  await inspectImage(a.image, a.imageFormat, { access: 'read', lockTable }).catch((e: unknown) => { throw imageError(a.image, e); });
   let exists = true;
   let isBlock = false;
   try {
@@ -138,7 +142,7 @@ async function checkDiskAction(a: DiskAction): Promise<void> {
   }
   // --reuse-external: the pre-created overlay must sit on exactly the disk's current image,
   // or the snapshot would silently present other data.
-  const info = await inspectImage(a.overlay, 'qcow2', { access: 'read' }).catch((e: unknown) => { throw imageError(a.overlay, e); });
+  const info = await inspectImage(a.overlay, 'qcow2', { access: 'read', lockTable }).catch((e: unknown) => { throw imageError(a.overlay, e); });
   const backing = info.backingFilename === undefined ? undefined : resolve(dirname(a.overlay), info.backingFilename);
   if (info.format !== 'qcow2' || backing !== resolve(a.image) || (info.backingFormat ?? a.imageFormat) !== a.imageFormat) {
     throw unsupported(`existing external snapshot file '${a.overlay}' for disk ${a.target} must be a qcow2 image backed by '${a.image}' (${a.imageFormat})`);

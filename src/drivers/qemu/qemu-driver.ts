@@ -257,7 +257,9 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    const { record } = await this.#load(dom);
+    // The record only: the create paths parse the definition again under the domain lock.
+    await domainVanished(this.ctx, dom.uuid);
+    const record = loadDomainRecord(this.store, dom);
     if ((flags & C.HALT) && !record.persistent) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot halt after transient domain snapshot');
     }

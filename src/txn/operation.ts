@@ -20,7 +20,7 @@ import { acquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint, isOperationKindDeclared } from './failpoints.js';
 import {
   addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, markSteps, openEntries, setPhase,
-  type JournalEntry,
+  type JournalEntry, type StepState,
 } from './journal.js';
 import { finalizeResources, hasFinalizers, persistResources, recoverDomain } from './recovery.js';
 import type { JsonValue, Resource } from './resources.js';
@@ -176,9 +176,9 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
   fp('journal.before');
   // Every durable state below is one commit (one fsync of the WAL): the intent and the
   // first step's start together, then each step's end with the next one's start, then
-  // the last step's end with the phase 'prepared'. No failpoint sits between the writes
-  // folded together, so every crash point sees exactly the journal it saw with one
-  // commit per write.
+  // the last step's end with the phase 'prepared' (or, when nothing is left to persist,
+  // 'switching'). No failpoint sits between the writes folded together, so every crash
+  // point sees exactly the journal it saw with one commit per write.
   const entry = beginEntry(store, {
     kind: spec.kind,
     domain: { uuid: spec.domain.uuid, name: spec.domain.name },
@@ -209,13 +209,22 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       fp('prepare.step.after');
     }
     const last = spec.steps.length - 1;
-    markSteps(store, entry.id, last >= 0 ? [[last, 'done']] : [], 'prepared');
-    const prepared = loadEntry(store, entry.id);
+    const lastDone: [number, StepState][] = last >= 0 ? [[last, 'done']] : [];
     // Durable before the switch, not just before the commit: once a live guest writes to
     // a new overlay, that file must survive a power cut.
-    await persistResources(ctx, prepared, (i) => spec.steps[i]!.durableWhenDone !== true);
+    const persistNeeded = (i: number): boolean => spec.steps[i]!.durableWhenDone !== true;
+    const toPersist = loadEntry(store, entry.id).steps
+      .some((s, i) => persistNeeded(i) && s.resources.some((r) => ctx.registry.resource(r.kind).persist !== undefined));
+    if (spec.switch && !toPersist) {
+      // Nothing to make durable in between: the last step's end and the switch's start are one commit.
+      markSteps(store, entry.id, lastDone, 'switching');
+    } else {
+      markSteps(store, entry.id, lastDone, 'prepared');
+      await persistResources(ctx, loadEntry(store, entry.id), persistNeeded);
+      if (spec.switch) setPhase(store, entry.id, 'switching');
+    }
+    const prepared = loadEntry(store, entry.id);
     if (spec.switch) {
-      setPhase(store, entry.id, 'switching');
       fp('switch.before');
       await spec.switch();
       switched = true;

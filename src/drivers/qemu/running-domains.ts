@@ -24,7 +24,7 @@ import { domainNotRunning, forgetMonitor, withMonitor } from './running-monitor.
 import {
   formatRuntime, nextDomainId, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime,
 } from './running-runtime.js';
-import { domainRecordXml, loadDomain } from './snapshot-catalog.js';
+import { domainRecordXml, loadDomain, loadDomainRecord, type LoadedDomain } from './snapshot-catalog.js';
 import {
   forgetOfflineDomainState, readOfflineDomainState, updateOfflineDomainState, writeOfflineDomainState,
 } from './offline-domain-state.js';
@@ -86,7 +86,7 @@ export async function liveRuntime(ctx: TxnContext, uuid: string): Promise<Domain
 
 /** The runtime of a domain that must be running; libvirt's "domain is not running" otherwise. */
 export async function requireRunning(ctx: TxnContext, dom: DomainRef): Promise<DomainRuntime> {
-  loadDomain(ctx.store, dom);
+  loadDomainRecord(ctx.store, dom); // "no domain" first; the definition is not needed here
   const rt = await liveRuntime(ctx, dom.uuid);
   if (!rt) throw domainNotRunning();
   return rt;
@@ -352,7 +352,11 @@ export async function runningDomainInfo(ctx: TxnContext, dom: DomainRef, rt: Dom
 
 /** The live definition of a running domain (the persistent one if none was recorded). */
 export function liveDef(ctx: TxnContext, dom: DomainRef): DomainDef {
-  const { record, def } = loadDomain(ctx.store, dom);
+  return liveDefOf(loadDomain(ctx.store, dom));
+}
+
+/** The live definition of a domain already loaded (no second parse of its persistent XML). */
+export function liveDefOf({ record, def }: LoadedDomain): DomainDef {
   return record.liveXml ? parseDomainXML(record.liveXml) : def;
 }
 

@@ -30,7 +30,7 @@ import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './liv
 import type { JsonObject } from './live/qmp-json.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { withOfflineLock } from './offline-operation.js';
-import { liveDef, requireRunning, stopDomainLocked } from './running-domains.js';
+import { liveDefOf, requireRunning, stopDomainLocked } from './running-domains.js';
 import { createInternalWithMemory } from './running-snapshot-memory.js';
 import { createExternalWithMemory } from './running-snapshot-external.js';
 import { withMonitor } from './running-monitor.js';
@@ -72,8 +72,9 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
   return lockDomain(ctx, dom.uuid, 'snapshot-create', async (lock) => {
     const rt = await requireRunning(ctx, dom);
     const { store } = ctx;
-    const { record, def: persistent } = loadDomain(store, dom);
-    const live = liveDef(ctx, dom);
+    const loaded = loadDomain(store, dom);
+    const { record, def: persistent } = loaded;
+    const live = liveDefOf(loaded);
     const tree = loadTree(store, record.uuid);
     const { def } = parseSnapshotXML(xml, {});
     checkSnapshotName(def.name, Q);

@@ -25,7 +25,7 @@ import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { isJsonObject } from './live/qmp-json.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { liveDef, stopDomainLocked, updateRuntime } from './running-domains.js';
+import { liveDefOf, stopDomainLocked, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, switchToOverlays } from './running-snapshot-create.js';
@@ -51,8 +51,9 @@ export async function createExternalWithMemory(
   ctx: TxnContext, lock: DomainLock, dom: DomainRef, rt: DomainRuntime, def: SnapshotDef, flags: number, tree: SnapshotTree,
 ): Promise<void> {
   const { store } = ctx;
-  const { def: persistent } = loadDomain(store, dom);
-  const live = liveDef(ctx, dom);
+  const loaded = loadDomain(store, dom);
+  const { def: persistent } = loaded;
+  const live = liveDefOf(loaded);
   const memFile = def.memory?.file;
   if (def.memory?.snapshot !== 'external' || !memFile) {
     throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'external disk snapshots with a memory state need an external memory file (--memspec file=…)');

@@ -128,10 +128,16 @@ export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly Li
   // Both queries at once: the monitor answers in order, without waiting for us in between.
   const [chains, nodeNames] = await Promise.all([readActiveChain(qmp), listNodeNames(qmp)]);
   const inUseFiles = new Set(chains.flatMap((c) => c.chain.map((l) => l.filename)));
+  // The file checks of every disk at once (each is a few file-system round trips); their
+  // results are looked at below in disk order, so the first failing disk is still the one reported.
+  const fileChecks = requests.map((req) => {
+    const chain = chains.find((c) => c.target === req.target);
+    return chain ? settle(checkOverlayFiles(req, chain)) : undefined;
+  });
   const seenTargets = new Set<string>();
   const seenPaths = new Set<string>();
   const disks: PlannedDiskOverlay[] = [];
-  for (const req of requests) {
+  for (const [index, req] of requests.entries()) {
     if (seenTargets.has(req.target)) throw invalid(`disk '${req.target}' is listed twice`);
     seenTargets.add(req.target);
     const chain = chains.find((c) => c.target === req.target);
@@ -145,13 +151,8 @@ export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly Li
     if (seenPaths.has(overlayPath)) throw invalid(`external snapshot file '${overlayPath}' is used by two disks`);
     seenPaths.add(overlayPath);
     if (inUseFiles.has(overlayPath)) throw invalid(`external snapshot file '${overlayPath}' is in use by the domain`);
-    if (req.reuse) {
-      await checkReusableOverlay(req.target, overlayPath, chain.file, chain.format);
-    } else if (await exists(overlayPath)) {
-      throw invalid(`external snapshot file for disk ${req.target} already exists and is not a block device: ${overlayPath}`);
-    }
-    const dir = await stat(dirname(overlayPath)).catch(() => undefined);
-    if (!dir?.isDirectory()) throw invalid(`directory of external snapshot file '${overlayPath}' does not exist`);
+    const checked = await fileChecks[index]!;
+    if (checked.error !== undefined) throw checked.error;
     const generation = Math.max(0, ...nodeNames.map((n) => overlayGenerationOf(n, req.target) ?? 0)) + 1;
     const overlayNodes = diskNodeNames(req.target, generation);
     disks.push({
@@ -321,6 +322,31 @@ async function listNodeNames(qmp: QmpClient): Promise<string[]> {
     const name = isJsonObject(n) ? optionalString(n, 'node-name') : undefined;
     return name === undefined ? [] : [name];
   });
+}
+
+/** A promise's outcome as a value: awaited later, a failure is never an unhandled rejection. */
+async function settle(p: Promise<void>): Promise<{ error?: unknown }> {
+  try {
+    await p;
+    return {};
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * The file-system checks of one disk's overlay: absent (or, with --reuse-external, a
+ * qcow2 image on the disk's current image), in an existing directory.
+ */
+async function checkOverlayFiles(req: LiveDiskSnapshotRequest, chain: ActiveDiskChain): Promise<void> {
+  const overlayPath = req.overlayPath;
+  if (req.reuse) {
+    await checkReusableOverlay(req.target, overlayPath, chain.file, chain.format);
+  } else if (await exists(overlayPath)) {
+    throw invalid(`external snapshot file for disk ${req.target} already exists and is not a block device: ${overlayPath}`);
+  }
+  const dir = await stat(dirname(overlayPath)).catch(() => undefined);
+  if (!dir?.isDirectory()) throw invalid(`directory of external snapshot file '${overlayPath}' does not exist`);
 }
 
 /**

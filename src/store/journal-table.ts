@@ -125,6 +125,11 @@ export class JournalTable {
     ).run(now, now, id));
   }
 
+  /** How many entries there are, open or closed. */
+  count(): number {
+    return withSqliteErrors('reading the journal', () => (this.#db.prepare('SELECT count(*) AS n FROM journal').get() as { n: number }).n);
+  }
+
   /** Deletes closed entries beyond the newest `keep`; returns how many went. */
   prune(keep = 1000): number {
     return withSqliteErrors('pruning the journal', () => this.#db.prepare(

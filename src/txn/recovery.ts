@@ -172,10 +172,15 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
       lock.release();
     }
   }
-  // Closed entries are only diagnostics; keep the newest so the table does not grow forever.
-  ctx.store.journal.prune(JOURNAL_KEEP);
+  // Closed entries are only diagnostics; keep the newest so the table does not grow
+  // forever. In batches: pruning at every open deleted the one entry each mutating command
+  // had added since, one more fsynced commit per command once the journal was full.
+  if (ctx.store.journal.count() > JOURNAL_KEEP + JOURNAL_PRUNE_BATCH) ctx.store.journal.prune(JOURNAL_KEEP);
   return out;
 }
 
-/** How many closed journal entries recover() keeps for diagnosis. */
+/** How many closed journal entries recover() keeps for diagnosis (up to JOURNAL_PRUNE_BATCH more between prunes). */
 export const JOURNAL_KEEP = 1000;
+
+/** How many new journal entries recover() lets accumulate past JOURNAL_KEEP before it prunes them together. */
+export const JOURNAL_PRUNE_BATCH = 100;

@@ -1,9 +1,10 @@
 /**
  * Runs an external program and measures its wall time from spawn to exit, the way a
- * user's shell would see it. Argument arrays only; a non-zero exit is an error (with the
+ * user's shell would see it (started from bench/spawner.ts, see there why). Argument arrays only; a non-zero exit is an error (with the
  * program's stderr) because a failing command timed as "fast" would be a lie.
  */
-import { spawn } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** Options for {@link runTimed}. */
 export interface RunOptions {
@@ -32,42 +33,90 @@ export interface TimedRun {
   stderr: string;
 }
 
-/** Spawns `cmd args`, waits for it, and returns its wall time and output. */
+/** One program to start, as bench/spawner.ts receives it. */
+export interface SpawnRequest {
+  id: number;
+  cmd: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  discardStdout?: boolean;
+  timeoutMs?: number;
+}
+
+/** How it ended, as bench/spawner.ts answers. */
+export interface SpawnResult {
+  id: number;
+  ms: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  /** Set when the program could not be started at all. */
+  spawnError?: string;
+}
+
+let spawner: ChildProcess | undefined;
+let nextId = 1;
+const pending = new Map<number, (result: SpawnResult) => void>();
+
+/** The spawner process (started on first use; it only keeps the bench alive while a program runs). */
+function spawnerProcess(): ChildProcess {
+  if (spawner) return spawner;
+  const child = fork(fileURLToPath(new URL('./spawner.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.on('message', (result: SpawnResult) => {
+    pending.get(result.id)?.(result);
+    pending.delete(result.id);
+    if (pending.size === 0) {
+      child.unref();
+      child.channel?.unref();
+    }
+  });
+  child.on('exit', (code) => {
+    spawner = undefined;
+    for (const [id, done] of pending) {
+      done({ id, ms: 0, code: null, signal: null, timedOut: false, stdout: '', stderr: '', spawnError: `the bench's spawner process exited (${code})` });
+    }
+    pending.clear();
+  });
+  spawner = child;
+  return child;
+}
+
+/**
+ * Starts `cmd args` (from bench/spawner.ts, a small process, as a shell would start it),
+ * waits for it, and returns its wall time from spawn to exit and its output.
+ */
 export function runTimed(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    let timedOut = false;
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      const ms = performance.now() - t0;
-      if (timedOut) {
+    const child = spawnerProcess();
+    const id = nextId++;
+    pending.set(id, (r) => {
+      if (r.spawnError !== undefined) {
+        reject(new Error(`${cmd}: ${r.spawnError}`));
+        return;
+      }
+      if (r.timedOut) {
         reject(new CommandTimeoutError(`${cmd} ${args.join(' ')}`, opts.timeoutMs ?? 0));
         return;
       }
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code === null || !(opts.okCodes ?? [0]).includes(code)) {
+      if (r.code === null || !(opts.okCodes ?? [0]).includes(r.code)) {
         // Its `error:` lines, else the last lines: log lines (libvirt-style warnings) can come in any order around the error.
-        const lines = stderr.trim().split('\n');
+        const lines = r.stderr.trim().split('\n');
         const errors = lines.filter((l) => l.startsWith('error:'));
         const tail = (errors.length > 0 ? errors : lines.slice(-3)).join('\n').slice(-1000);
-        reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${tail}`));
+        reject(new Error(`${cmd} ${args.join(' ')} failed (${r.signal ?? `exit ${r.code}`}): ${tail}`));
         return;
       }
-      resolve({ ms, stdout, stderr });
+      resolve({ ms: r.ms, stdout: r.stdout, stderr: r.stderr });
     });
+    child.ref();
+    child.channel?.ref();
+    const request: SpawnRequest = {
+      id, cmd, args, env: opts.env ?? process.env, cwd: opts.cwd, discardStdout: opts.discardStdout, timeoutMs: opts.timeoutMs,
+    };
+    child.send(request);
   });
 }
 

@@ -1,10 +1,10 @@
 /**
  * The process every timed program of the bench is started from (bench/run-timed.ts sends
- * it one request per program over IPC). fork() copies the parent's page tables, so a
- * spawn from the bench process itself, once the metadata scenario has grown it to
- * hundreds of MB, cost 50–80 ms more than from a shell: that inflated the baselines made
- * of many processes (the qemu-img floor starts one per disk) far more than snapvirt's one
- * process, and compressed every ratio of two single commands. This process stays small.
+ * it one request per program over IPC). fork() copies the parent's page tables: from a
+ * Node process holding 1.5 GB a spawn took 70–80 ms instead of 5 (measured here), and
+ * the bench process grows while it builds the metadata scenario's stores. Such a cost
+ * would weigh on the baselines made of many processes (the qemu-img floor starts one per
+ * disk) far more than on snapvirt's one process. This process stays small.
  */
 import { spawn } from 'node:child_process';
 import type { SpawnRequest, SpawnResult } from './run-timed.js';

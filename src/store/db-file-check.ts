@@ -17,8 +17,12 @@ function hasWalContent(path: string): boolean {
   }
 }
 
-/** Returns why `path` is not a healthy SQLite database, or undefined when it is. */
-export function diagnoseDatabaseFile(path: string): string | undefined {
+/**
+ * Returns why `path` is not a healthy SQLite database, or undefined when it is. The
+ * header checks always run; SQLite's quick_check, which reads every page, only with
+ * `integrity` (see db-check-stamp.ts for when it may be skipped).
+ */
+export function diagnoseDatabaseFile(path: string, { integrity = true } = {}): string | undefined {
   const fd = openSync(path, constants.O_RDONLY);
   let size: number;
   const header = Buffer.alloc(100);
@@ -46,6 +50,7 @@ export function diagnoseDatabaseFile(path: string): string | undefined {
   if (validFor === changeCounter && pages * pageSize > size && !hasWalContent(path)) {
     return `the file is truncated (${size} bytes, the header says ${pages} pages of ${pageSize} bytes)`;
   }
+  if (!integrity) return undefined;
   let db: Database.Database | undefined;
   try {
     // Read-only: it can neither write the main file nor checkpoint a WAL into it.

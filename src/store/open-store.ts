@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { isVirError } from '../api/errors.js';
 import { fsyncDir, fsyncFile } from '../txn/fsync.js';
+import { isUnchangedSinceClose } from './db-check-stamp.js';
 import { diagnoseDatabaseFile } from './db-file-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { toVirError } from './sqlite-errors.js';
@@ -131,7 +132,7 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
   const path = join(dir, DB_FILE_NAME);
   try {
     if (!existsSync(path)) createDatabase(dir, path, busyTimeoutMs);
-    const problem = diagnoseDatabaseFile(path);
+    const problem = diagnoseDatabaseFile(path, { integrity: !isUnchangedSinceClose(path) });
     if (problem !== undefined) {
       throw storeError(`state database '${path}' is damaged: ${problem}. It was left untouched; move it aside to start afresh, or restore it from a backup`);
     }

@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
+import { recordCleanClose } from './db-check-stamp.js';
 import { DomainTable } from './domain-table.js';
 import { JournalTable } from './journal-table.js';
 import { SnapshotTable } from './snapshot-table.js';
@@ -78,9 +79,11 @@ export class Store {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  /** Closes the connection (checkpointing the WAL). */
+  /** Closes the connection (checkpointing the WAL), and records the clean close for the next open. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.close();
+    recordCleanClose(this.path);
   }
 }
 

@@ -3,11 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isVirError, VirErrorCode } from '../../src/api/errors.js';
+import { checkedStampPath, isUnchangedSinceClose } from '../../src/store/db-check-stamp.js';
 import { DB_FILE_NAME, openStore } from '../../src/store/open-store.js';
 
 const U1 = '11111111-2222-4333-8444-555555555555';
@@ -49,7 +50,8 @@ test('new state dir is 0700, database and its WAL files 0600; no stray files', (
   }
   assert.ok(existsSync(join(dir, `${DB_FILE_NAME}-wal`)));
   s.close();
-  assert.deepEqual(readdirSync(dir), [DB_FILE_NAME]);
+  assert.deepEqual(readdirSync(dir).sort(), [DB_FILE_NAME, `${DB_FILE_NAME}.checked`]);
+  assert.equal(statSync(join(dir, `${DB_FILE_NAME}.checked`)).mode & 0o777, 0o600);
 });
 
 test('files stay 0600 under a permissive umask', () => {
@@ -106,6 +108,36 @@ test('garbled pages in the middle: clear error, file unchanged', () => {
   for (let i = 4096; i < Math.min(buf.length, 4096 * 6); i++) buf[i] = (i * 7919) & 0xff;
   writeFileSync(db, buf);
   assertDamaged(dir, db, /.+/);
+});
+
+test('a clean close is recorded; any later write, a WAL with pages, or a missing record means a full check', () => {
+  const { dir, db } = populated();
+  assert.equal(isUnchangedSinceClose(db), true, 'just closed');
+  const s = openStore(dir);
+  s.domains.update(U1, { name: 'vm2' });
+  assert.equal(isUnchangedSinceClose(db), false, 'open, with its WAL holding pages');
+  s.close();
+  assert.equal(isUnchangedSinceClose(db), true, 'closed again');
+  const before = statSync(db);
+  writeFileSync(db, readFileSync(db)); // the same bytes, written again
+  utimesSync(db, before.atime, before.mtime); // mtime set back; the ctime cannot be
+  assert.equal(isUnchangedSinceClose(db), false, 'written by someone else');
+  openStore(dir).close();
+  rmSync(checkedStampPath(db));
+  assert.equal(isUnchangedSinceClose(db), false, 'no record');
+});
+
+test('damage is found after a clean close, and the full check is what finds it', () => {
+  const { dir, db } = populated();
+  const buf = readFileSync(db);
+  for (let i = 4096; i < Math.min(buf.length, 4096 * 6); i++) buf[i] = (i * 7919) & 0xff;
+  writeFileSync(db, buf);
+  assertDamaged(dir, db, /integrity check failed|malformed|not a database/);
+  // Were the record forged to match the damaged file, only the header checks would run:
+  // the skip depends on the record alone, which is why any write must invalidate it.
+  const st = statSync(db, { bigint: true });
+  writeFileSync(checkedStampPath(db), `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
+  assert.equal(isUnchangedSinceClose(db), true);
 });
 
 test('a database from a newer snapvirt is refused, not downgraded', () => {
@@ -203,7 +235,8 @@ test('several processes creating the same new store at once all succeed, with on
     child.on('close', (code) => resolve({ code, err }));
   }));
   for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.err);
-  assert.deepEqual(readdirSync(dir), [DB_FILE_NAME]);
+  // The clean-close record is there unless every close found another connection open.
+  assert.deepEqual(readdirSync(dir).filter((f) => f !== `${DB_FILE_NAME}.checked`), [DB_FILE_NAME]);
   const s = openStore(dir);
   assert.equal(s.domains.list().length, 0);
   s.close();

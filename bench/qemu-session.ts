@@ -5,7 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run, runTimed, type TimedRun } from './run-timed.js';
+import { summarize, type Summary } from './stats.js';
 
 /** Target name of disk `i` (vda, vdb, …, vdz, vdaa, …). */
 export function diskTarget(i: number): string {
@@ -47,6 +49,16 @@ export class SnapvirtSession {
 
   constructor(readonly snapvirtBin: string, readonly stateDir: string) {
     this.env = { ...process.env, SNAPVIRT_STATE_DIR: stateDir, LC_ALL: 'C' };
+  }
+
+  /**
+   * Times `runs` snapshot creations on `domain` through the library in one warm process
+   * (bench/library-create-script.ts), after one untimed creation.
+   */
+  async libraryCreates(domain: string, flags: number, prefix: string, runs: number): Promise<Summary> {
+    const script = fileURLToPath(new URL('./library-create-script.js', import.meta.url));
+    const r = await runTimed(process.execPath, [script, domain, String(flags), prefix, String(runs)], { env: this.env, timeoutMs: 120_000 });
+    return summarize(JSON.parse(r.stdout) as number[]);
   }
 
   /** Runs one snapvirt command line (a `;`-separated batch is allowed) and times it. */

@@ -4,7 +4,8 @@
  * create with memory (--memspec), with 1 and 8 disks; revert to an internal snapshot with
  * memory (snapshot-load), to an external disk-only one (QEMU restarted) and to an external
  * one with memory (a fresh QEMU loads the file); delete by block-commit of the active
- * layer and of a middle layer. Guest data is written before and between the snapshots.
+ * layer and of a middle layer, with 1 and 3 disks, and delete of an internal snapshot
+ * with memory on 2 disks. Guest data is written before and between the snapshots.
  */
 import { join } from 'node:path';
 import { SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../src/api/flags.js';
@@ -51,6 +52,18 @@ function createScenario(kind: Kind, disks: number): LiveScenario {
   };
 }
 
+/** Deleting `target` of two snapshots A and B of `kind`, taken on `disks` disks. */
+function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: number): LiveScenario {
+  return {
+    name: `live delete ${what}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    disks,
+    async prepare(ctx) {
+      await snapshots(ctx, kind, ['A', 'B']);
+      return { op: 'delete', domain: DOMAIN, snapshot: target, flags: 0 };
+    },
+  };
+}
+
 /** Every live scenario, in a fixed order (the sample and the report use it). */
 export const LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('disk-only', 1),
@@ -83,20 +96,9 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
       return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
     },
   },
-  {
-    name: 'live delete external leaf (active block-commit), 1 disk',
-    disks: 1,
-    async prepare(ctx) {
-      await snapshots(ctx, 'disk-only', ['A', 'B']);
-      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
-    },
-  },
-  {
-    name: 'live delete external middle (intermediate block-commit), 1 disk',
-    disks: 1,
-    async prepare(ctx) {
-      await snapshots(ctx, 'disk-only', ['A', 'B']);
-      return { op: 'delete', domain: DOMAIN, snapshot: 'A', flags: 0 };
-    },
-  },
+  deleteScenario('external leaf (active block-commit)', 'disk-only', 'B', 1),
+  deleteScenario('external middle (intermediate block-commit)', 'disk-only', 'A', 1),
+  deleteScenario('external leaf (active block-commit)', 'disk-only', 'B', 3),
+  deleteScenario('external middle (intermediate block-commit)', 'disk-only', 'A', 3),
+  deleteScenario('internal with memory (tags removed from the running images)', 'internal with memory', 'A', 2),
 ];

@@ -11,6 +11,9 @@
  * - A revert to an external snapshot of a running domain rolled back before its switch:
  *   the new QEMU prepared beside the old one is stopped, and its runtime directory (with
  *   its log) must go too (it was left in the state directory).
+ * - A crash just after the commit of a disk-only snapshot with --halt: the snapshot is
+ *   taken, so the domain must end shut off (from snapshot); it was left running, because
+ *   the halt came after the operation instead of inside it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,4 +74,12 @@ test('a crash just after the commit of an external snapshot with memory: recover
   const picture = await pictureOfLiveWorld(clean);
   assert.equal(picture.qemu?.status, 'running', 'the guest runs again');
   assert.equal(JSON.stringify(picture), JSON.stringify(after), describeDifference(picture, after));
+});
+
+test('--halt, a crash just after the commit: recovery shuts the domain off (from snapshot), as an uninterrupted run does', async (t) => {
+  const w = await runOneCase(t, 'live create disk-only --halt, 1 disk', 'live-create.commit.after=crash', true);
+  const picture = await pictureOfLiveWorld(w);
+  assert.equal(picture.runState, '5:7', 'shut off, from snapshot');
+  assert.equal(picture.qemu, null, 'no QEMU left running');
+  assert.ok(picture.domain?.snapshots.s1 !== undefined, 'the snapshot is there');
 });

@@ -1,17 +1,23 @@
 /**
  * The live operations of the crash matrix (issue 5, item 3), each on a running domain:
  * external disk-only create, internal create with memory (snapshot-save) and external
- * create with memory (--memspec), with 1 and 8 disks; revert to an internal snapshot with
+ * create with memory (--memspec), with 1 and 8 disks; disk-only onto overlays the user
+ * made (--reuse-external); disk-only and internal with memory with --halt; revert to an internal snapshot with
  * memory (snapshot-load), to an external disk-only one (QEMU restarted) and to an external
  * one with memory (a fresh QEMU loads the file); delete by block-commit of the active
  * layer and of a middle layer, with 1 and 3 disks, and delete of an internal snapshot
  * with memory on 2 disks. Guest data is written before and between the snapshots.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../src/api/flags.js';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 import { DOMAIN } from './crash-world.js';
 import type { LivePrepareContext, LiveScenario } from './live-world.js';
 
+const run = promisify(execFile);
 const snap = (name: string): string => `<domainsnapshot><name>${name}</name></domainsnapshot>`;
 
 /** A full-system snapshot whose memory goes to `<images>/<name>.mem` (disks external, default names). */
@@ -64,6 +70,44 @@ function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: numb
   };
 }
 
+/**
+ * A disk-only snapshot onto overlays the user made beforehand (--reuse-external): they are
+ * the user's files, so every way back must leave them in place.
+ */
+function reuseExternalScenario(disks: number): LiveScenario {
+  return {
+    name: `live create disk-only --reuse-external, ${disks} disks`,
+    disks,
+    async prepare(ctx) {
+      await snapshots(ctx, 'disk-only', ['base']);
+      await ensureXmlParser();
+      const current = parseDomainXML(await ctx.dom.getXMLDesc(0)).disks;
+      const specs: string[] = [];
+      for (const disk of current) {
+        const overlay = join(ctx.dirs.imageDirs[0]!, `user-${disk.target}.qcow2`);
+        await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', disk.sourcePath!, '-F', 'qcow2', overlay]);
+        specs.push(`<disk name='${disk.target}' snapshot='external'><source file='${overlay}'/></disk>`);
+      }
+      const xml = `<domainsnapshot><name>s1</name><disks>${specs.join('')}</disks></domainsnapshot>`;
+      return { op: 'create', domain: DOMAIN, xml, flags: C.DISK_ONLY | C.REUSE_EXT };
+    },
+    errorText: { 'live-create.transaction.abort': /Transaction aborted/i },
+  };
+}
+
+/** A snapshot with --halt: once it is taken, the domain must end shut off (from snapshot), whatever crashes after the commit. */
+function haltScenario(kind: 'disk-only' | 'internal with memory'): LiveScenario {
+  return {
+    name: `live create ${kind} --halt, 1 disk`,
+    disks: 1,
+    async prepare(ctx) {
+      await snapshots(ctx, kind, ['base']);
+      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: (kind === 'disk-only' ? C.DISK_ONLY : 0) | C.HALT };
+    },
+    errorText: { 'live-create.transaction.abort': /Transaction aborted/i },
+  };
+}
+
 /** Every live scenario, in a fixed order (the sample and the report use it). */
 export const LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('disk-only', 1),
@@ -72,6 +116,9 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('internal with memory', 8),
   createScenario('external with memory', 1),
   createScenario('external with memory', 8),
+  reuseExternalScenario(2),
+  haltScenario('disk-only'),
+  haltScenario('internal with memory'),
   {
     name: 'live revert internal with memory (snapshot-load), 1 disk',
     disks: 1,

@@ -10,12 +10,14 @@
  * overlay is written and each node is attached (`@k`: the k-th to finish), so crash tests
  * still stop between disks.
  */
+import { SnapshotCreateFlags } from '../../api/flags.js';
+import type { DomainRef } from '../driver.js';
 import { declareFailpoints, failpoint, nothingCreated, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
 import { createOverlayImage, fsyncDirectories } from './live/overlay-image.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
-import { nodeResource, overlayResource } from './running-txn.js';
+import { haltResource, nodeResource, overlayResource } from './running-txn.js';
 
 /** Reached once per overlay file written (and fsynced). */
 export const FP_OVERLAY_AFTER = 'live-create.overlay.after';
@@ -101,4 +103,14 @@ export function nodesStep(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir
       if (failure !== undefined) throw failure;
     },
   }];
+}
+
+/**
+ * --halt: the domain is shut off once the snapshot is taken (libvirt's reason: from
+ * snapshot). A step with nothing to do before the commit: its resource is finalized after
+ * it, by this process or, after a crash, by recovery.
+ */
+export function haltStep(dom: DomainRef, runtimeDir: string, flags: number): Step[] {
+  if ((flags & SnapshotCreateFlags.HALT) === 0) return [];
+  return [{ name: 'halt', resources: [haltResource(dom, runtimeDir)], async do() {} }];
 }

@@ -11,7 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
+import { SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
@@ -30,11 +30,11 @@ import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './liv
 import type { JsonObject } from './live/qmp-json.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { withOfflineLock } from './offline-operation.js';
-import { liveDefOf, requireRunning, stopDomainLocked } from './running-domains.js';
+import { liveDefOf, requireRunning } from './running-domains.js';
 import { createInternalWithMemory } from './running-snapshot-memory.js';
 import { createExternalWithMemory } from './running-snapshot-external.js';
 import { withMonitor } from './running-monitor.js';
-import { nodesStep, overlaysStep } from './running-create-steps.js';
+import { haltStep, nodesStep, overlaysStep } from './running-create-steps.js';
 import {
   FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, registerRunningHandlers, type LiveCreateIntent,
 } from './running-txn.js';
@@ -88,8 +88,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
       if (flags & C.LIVE) {
         throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q, 'live snapshot creation is supported only using external snapshots');
       }
-      await createInternalWithMemory(ctx, lock, dom, rt, def, keepMetadata, tree);
-      if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
+      await createInternalWithMemory(ctx, lock, dom, rt, def, keepMetadata, tree, flags);
       return def.name;
     }
     const quiesce = (flags & C.QUIESCE) !== 0;
@@ -138,15 +137,13 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir)],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), ...haltStep(dom, rt.runtimeDir, flags)],
         switch: quiesce
           ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }
           : () => switchToOverlays(qmp, plan),
         commit: (s) => commitLiveCreate(s, record.uuid, frozen === undefined ? intent : { ...intent, frozenFilesystems: frozen }),
       });
     });
-    // --halt: the domain is shut off once the snapshot is taken (libvirt's reason: from snapshot).
-    if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
     return def.name;
   });
 }

@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
-import { PausedReason, ShutoffReason, SnapshotCreateFlags as C } from '../../api/flags.js';
+import { PausedReason, SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
@@ -25,11 +25,11 @@ import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { isJsonObject } from './live/qmp-json.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { liveDefOf, stopDomainLocked, updateRuntime } from './running-domains.js';
+import { liveDefOf, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, switchToOverlays } from './running-snapshot-create.js';
-import { nodesStep, overlaysStep } from './running-create-steps.js';
+import { haltStep, nodesStep, overlaysStep } from './running-create-steps.js';
 import { LIVE_CREATE, LIVE_RESUME, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
 import { loadDomain } from './snapshot-catalog.js';
 import { pathExists } from './path-exists.js';
@@ -117,7 +117,7 @@ export async function createExternalWithMemory(
         kind: LIVE_CREATE,
         domain: { uuid: dom.uuid, name: dom.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep, ...haltStep(dom, rt.runtimeDir, flags)],
         switch: plan.disks.length > 0 ? () => switchToOverlays(qmp, plan) : undefined,
         commit: (s) => {
           commitLiveCreate(s, dom.uuid, intent);
@@ -125,12 +125,11 @@ export async function createExternalWithMemory(
         },
       });
     } finally {
-      // Success or failure, a guest that ran runs again (unless --halt stops it below).
+      // Success or failure, a guest that ran runs again (unless --halt stopped it after the commit).
       if (wasRunning && !(flags & C.HALT) && !(await isRunning(qmp).catch(() => true))) {
         await qmp.execute('cont').catch(() => undefined);
       }
       updateRuntime(ctx, dom.uuid, { state: rt.state, reason: rt.reason });
     }
   });
-  if (flags & C.HALT) await stopDomainLocked(ctx, dom, ShutoffReason.FROM_SNAPSHOT);
 }

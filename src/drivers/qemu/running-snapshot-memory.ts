@@ -21,6 +21,7 @@ import { applyCreation } from '../../snapshot/tree-insert.js';
 import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { diskNodeNames } from './live/disk-node-names.js';
+import { haltStep } from './running-create-steps.js';
 import { diskTopNodes, loadVmSnapshot, saveVmSnapshot } from './live/internal-vm-snapshot.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
@@ -43,6 +44,7 @@ const Q = VirErrorDomain.QEMU;
  */
 export async function createInternalWithMemory(
   ctx: TxnContext, lock: DomainLock, dom: DomainRef, rt: DomainRuntime, def: SnapshotDef, keepMetadata: boolean, tree: SnapshotTree,
+  flags: number,
 ): Promise<void> {
   const live = liveDef(ctx, dom);
   def.memory = { snapshot: 'internal' };
@@ -83,7 +85,7 @@ export async function createInternalWithMemory(
             throw qmpErrorToVirError(err);
           }
         },
-      }],
+      }, ...haltStep(dom, rt.runtimeDir, flags)],
       commit: (s) => {
         if (!keepMetadata) return;
         applyCreation(tree, def);

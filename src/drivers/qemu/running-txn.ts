@@ -8,6 +8,7 @@
 import { dirname } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { ShutoffReason } from '../../api/flags.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { applyCreation } from '../../snapshot/tree-insert.js';
@@ -16,6 +17,7 @@ import {
   declareFailpoints, declareOperationKind, failpoint, fsyncDir, fsyncFile, resourceString,
   type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type TxnContext,
 } from '../../txn/index.js';
+import type { DomainRef } from '../driver.js';
 import { parseQueryBlock } from './live/active-chain.js';
 import { blockCommitLayer } from './live/block-commit.js';
 import { cleanupResource } from './disk-resources.js';
@@ -25,6 +27,7 @@ import { isQemuRunningIn, qemuRuntimePaths } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { expectArray, isJsonObject, optionalString } from './live/qmp-json.js';
 import { withMonitor } from './running-monitor.js';
+import { stopDomainLocked } from './running-domains.js';
 import { formatRuntime, parseRuntime } from './running-runtime.js';
 import { domainRecordXml, loadTree, replaceImagePath, saveTree } from './snapshot-catalog.js';
 
@@ -50,6 +53,8 @@ export const LIVE_VM_TAG = 'qemu-live-vm-tag';
  * crash on either side of the commit never leaves it paused.
  */
 export const LIVE_RESUME = 'qemu-live-resume';
+/** Resource (post-commit): --halt, the domain shut off once its snapshot is taken. */
+export const LIVE_HALT = 'qemu-live-halt';
 /** Failpoint between the per-disk merges of one delete (`@N`: after the N-th disk). */
 export const FP_MERGE_AFTER = 'live-delete.merge.after';
 /** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
@@ -162,6 +167,12 @@ export function registerRunningHandlers(ctx: TxnContext): void {
     undo: (r) => resumeGuest(ctx.store, r),
     finalize: (r) => resumeGuest(ctx.store, r),
   });
+  ctx.registry.registerResource(LIVE_HALT, {
+    async undo() {
+      // Post-commit only: before the commit the domain keeps running.
+    },
+    finalize: (r) => haltAfterSnapshot(ctx, r),
+  });
   ctx.registry.registerResource(LIVE_VM_TAG, {
     undo: (r) => removeVmTag(r),
   });
@@ -247,6 +258,22 @@ async function resumeGuest(store: Store, r: Resource): Promise<void> {
   if (state !== undefined && typeof r.reason === 'number') {
     restoreRunState(store, resourceString(r, 'domainUuid'), { runtimeDir, runState: { state, reason: r.reason } });
   }
+}
+
+/**
+ * The post-commit half of --halt, journaled so that a crash after the commit still ends
+ * with the domain shut off (reason: from snapshot), as an uninterrupted run does.
+ */
+export function haltResource(dom: DomainRef, runtimeDir: string): Resource {
+  return { kind: LIVE_HALT, domainUuid: dom.uuid, domainName: dom.name, runtimeDir };
+}
+
+/** Stops the QEMU the snapshot was taken of; nothing when that run has already ended. */
+async function haltAfterSnapshot(ctx: TxnContext, r: Resource): Promise<void> {
+  const uuid = resourceString(r, 'domainUuid');
+  const rt = parseRuntime(ctx.store.domains.get(uuid)?.runtime ?? null);
+  if (!rt || rt.runtimeDir !== resourceString(r, 'runtimeDir')) return;
+  await stopDomainLocked(ctx, { uuid, name: resourceString(r, 'domainName'), id: -1 }, ShutoffReason.FROM_SNAPSHOT);
 }
 
 /** The commit of a live snapshot: metadata, persistent and live definitions. Runs inside the commit transaction. */

@@ -84,8 +84,15 @@ export function parseXmlDocument(
   expectedRoot?: string,
   maxElements: number = MAX_XML_ELEMENTS,
 ): XmlElement {
-  const lib = loadedXmlLibrary();
   refuseHostileInput(xml, errDomain);
+  return parseXmlWithLibxml2(xml, docName, errDomain, expectedRoot, maxElements);
+}
+
+/** parseXmlDocument after its size and DOCTYPE checks: libxml2's parse and our tree. */
+export function parseXmlWithLibxml2(
+  xml: string, docName: string, errDomain: VirErrorDomain, expectedRoot: string | undefined, maxElements: number,
+): XmlElement {
+  const lib = loadedXmlLibrary();
   let doc: XmlDocument;
   try {
     doc = lib.XmlDocument.fromString(xml, { url: docName });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
-import { ensureXmlParser, parseXmlDocument } from '../../src/conf/xml-parse.js';
+import { ensureXmlParser, parseXmlDocument, parseXmlWithLibxml2 } from '../../src/conf/xml-parse.js';
 import { attrValue, childElement, childElements, textContent } from '../../src/conf/xml-tree.js';
 import { scratchFile, virsh, virshErrorMessage } from './oracle.js';
 
@@ -113,6 +113,12 @@ describe('parseXmlDocument: tree', () => {
     const arg = childElement(cmd, 'qemu:arg');
     assert.ok(arg);
     assert.equal(attrValue(arg, 'value'), '-x');
+  });
+  it('keeps what follows a processing instruction, on both paths (libxml2-wasm gives a PI no next sibling)', () => {
+    const xml = '<a>t1<?pi data?>t2<b/><!--c--><?xml-stylesheet x?><c>v</c></a>';
+    const expected = { name: 'a', attrs: [], children: [{ text: 't1t2' }, { name: 'b', attrs: [], children: [] }, { name: 'c', attrs: [], children: [{ text: 'v' }] }] };
+    assert.deepEqual(parseXmlDocument(xml, 'doc', VirErrorDomain.DOMAIN), expected);
+    assert.deepEqual(parseXmlWithLibxml2(xml, 'doc', VirErrorDomain.DOMAIN, undefined, 100), expected);
   });
   it('decodes character references and predefined entities', () => {
     const root = parseXmlDocument('<a v="&lt;&#65;&apos;">&amp;&#x42;&gt;</a>', 'doc', VirErrorDomain.DOMAIN);

@@ -9,6 +9,7 @@ import type {
   ErrorDetail,
   XmlDocument,
   XmlElement as LibXmlElement,
+  XmlNode as LibXmlNode,
   XmlTreeNode,
 } from 'libxml2-wasm';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
@@ -240,6 +241,20 @@ function errorContext(xml: string, line: number, column: number): { contextLine:
   return { contextLine: context === '' ? '(null)' : context, pointerLine: `${pointer}^` };
 }
 
+/**
+ * The child nodes of `el`. libxml2-wasm gives a processing instruction no `next`, so a walk
+ * along the siblings would end at the first one and lose what follows; XPath's node() lists
+ * them all, so it is asked whenever the walk meets such a node.
+ */
+function childNodes(el: LibXmlElement): LibXmlNode[] {
+  const nodes: LibXmlNode[] = [];
+  for (let node: XmlTreeNode | null | undefined = el.firstChild; node; node = node.next) {
+    if (node.next === undefined) return el.find('node()');
+    nodes.push(node);
+  }
+  return nodes;
+}
+
 function qualifiedName(prefix: string, local: string): string {
   return prefix ? `${prefix}:${local}` : local;
 }
@@ -261,7 +276,7 @@ function convertElement(
   }
   const children: XmlNode[] = [];
   let pendingText = '';
-  for (let node: XmlTreeNode | null = el.firstChild; node; node = node.next) {
+  for (const node of childNodes(el)) {
     if (node instanceof lib.XmlText || node instanceof lib.XmlCData) {
       pendingText += node.content;
     } else if (node instanceof lib.XmlElement) {

@@ -13,7 +13,8 @@ import type {
   XmlTreeNode,
 } from 'libxml2-wasm';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
-import type { XmlElement, XmlNode } from './xml-tree.js';
+import { fastParseXml } from './xml-fast-parse.js';
+import { elementFromContent, type XmlElement, type XmlNode } from './xml-tree.js';
 
 /** The libxml2-wasm module. */
 export type XmlLibrary = typeof import('libxml2-wasm');
@@ -23,10 +24,11 @@ let loading: Promise<XmlLibrary> | undefined;
 
 /**
  * Loads libxml2-wasm, once. Its module compiles and instantiates a WebAssembly libxml2
- * with top-level await (50–130 ms), so it is not imported with this file: commands that
- * never parse XML (version, list, help) would pay for it at every start. Every entry
- * point that may parse XML awaits this first; the parse functions themselves stay
- * synchronous.
+ * with top-level await (35–130 ms), so it is not imported with this file. Well-formed
+ * documents are read without it (xml-fast-parse.ts); it is needed to word the error of a
+ * malformed one, for schema validation and for XPath. The parse functions stay
+ * synchronous, so an entry point that takes XML text from its caller awaits
+ * prepareXmlInput() first.
  */
 export async function ensureXmlParser(): Promise<XmlLibrary> {
   library ??= await (loading ??= importLibxml2());
@@ -44,6 +46,22 @@ export const ESM_IMPORTER = Symbol.for('snapvirt.esmImporter');
 function importLibxml2(): Promise<XmlLibrary> {
   const importer = (globalThis as { [ESM_IMPORTER]?: (specifier: string) => Promise<unknown> })[ESM_IMPORTER];
   return importer ? importer('libxml2-wasm') as Promise<XmlLibrary> : import('libxml2-wasm');
+}
+
+/**
+ * Readies parseXmlDocument for `xml`, text a caller handed in (a definition to define, a
+ * snapshot to create): libxml2 is loaded when the fast reader declines the text (then
+ * libxml2 judges it, and words any error as libvirt does) or when `validate` asks for
+ * schema validation. Definitions snapvirt stored itself need no preparation.
+ */
+export async function prepareXmlInput(xml: string, validate = false): Promise<void> {
+  const fastCanRead = !validate && xml.length * 3 <= MAX_XML_DOCUMENT_BYTES && fastParseXml(xml, MAX_XML_ELEMENTS) !== undefined;
+  if (!fastCanRead) await ensureXmlParser();
+}
+
+/** Whether this process has loaded libxml2-wasm (tests check the common paths never do). */
+export function xmlLibraryLoaded(): boolean {
+  return library !== undefined;
 }
 
 /** The loaded libxml2-wasm; a parse before ensureXmlParser() is a programming error. */
@@ -86,10 +104,15 @@ export function parseXmlDocument(
   maxElements: number = MAX_XML_ELEMENTS,
 ): XmlElement {
   refuseHostileInput(xml, errDomain);
+  const fast = fastParseXml(xml, maxElements);
+  if (fast) return checkedRoot(fast, expectedRoot);
   return parseXmlWithLibxml2(xml, docName, errDomain, expectedRoot, maxElements);
 }
 
-/** parseXmlDocument after its size and DOCTYPE checks: libxml2's parse and our tree. */
+/**
+ * parseXmlDocument's libxml2 path, for what the fast reader declines (and for tests that
+ * hold the fast reader against it). Needs libxml2 loaded.
+ */
 export function parseXmlWithLibxml2(
   xml: string, docName: string, errDomain: VirErrorDomain, expectedRoot: string | undefined, maxElements: number,
 ): XmlElement {
@@ -103,18 +126,17 @@ export function parseXmlWithLibxml2(
   try {
     if (doc.dtd !== null) throw doctypeRefused(errDomain);
     const budget = { elementsLeft: maxElements, limit: maxElements };
-    const root = convertElement(lib, doc.root, errDomain, budget);
-    if (expectedRoot !== undefined && root.name !== expectedRoot) {
-      throw virError(
-        VirErrorCode.XML_ERROR,
-        VirErrorDomain.XML,
-        `expecting root element of '${expectedRoot}', not '${root.name}'`,
-      );
-    }
-    return root;
+    return checkedRoot(convertElement(lib, doc.root, errDomain, budget), expectedRoot);
   } finally {
     doc.dispose();
   }
+}
+
+function checkedRoot(root: XmlElement, expectedRoot: string | undefined): XmlElement {
+  if (expectedRoot !== undefined && root.name !== expectedRoot) {
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.XML, `expecting root element of '${expectedRoot}', not '${root.name}'`);
+  }
+  return root;
 }
 
 function doctypeRefused(errDomain: VirErrorDomain): VirError {
@@ -289,10 +311,5 @@ function convertElement(
     // Comments and processing instructions are dropped, as libvirt drops them.
   }
   if (pendingText) children.push({ text: pendingText });
-  const hasElementChild = children.some((c) => 'name' in c);
-  const hasNonBlankText = children.some((c) => !('name' in c) && c.text.trim() !== '');
-  // Blank text between child elements is indentation, which the formatter re-creates;
-  // in mixed content (elements and real text) every character is data and is kept.
-  const kept = hasElementChild && !hasNonBlankText ? children.filter((c) => 'name' in c) : children;
-  return { name: qualifiedName(el.prefix, el.name), attrs, children: kept };
+  return elementFromContent(qualifiedName(el.prefix, el.name), attrs, children);
 }

@@ -34,6 +34,17 @@ export function makeElement(
   return { name, attrs, children: children.map((c) => (typeof c === 'string' ? { text: c } : c)) };
 }
 
+/**
+ * A parsed element from its content as the parser saw it (adjacent text already merged).
+ * Blank text between child elements is indentation, which the formatter re-creates; in
+ * mixed content (elements and real text) every character is data and is kept.
+ */
+export function elementFromContent(name: string, attrs: Array<[string, string]>, children: XmlNode[]): XmlElement {
+  const hasElementChild = children.some(isElement);
+  const hasNonBlankText = children.some((c) => !isElement(c) && c.text.trim() !== '');
+  return { name, attrs, children: hasElementChild && !hasNonBlankText ? children.filter(isElement) : children };
+}
+
 /** The first child element called `name`, or undefined. */
 export function childElement(el: XmlElement, name: string): XmlElement | undefined {
   for (const child of el.children) if (isElement(child) && child.name === name) return child;

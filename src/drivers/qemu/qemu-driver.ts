@@ -28,7 +28,7 @@ import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
-import { ensureXmlParser } from '../../conf/xml-parse.js';
+import { prepareXmlInput } from '../../conf/xml-parse.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
   DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver, SnapshotQuiesceInfo,
@@ -151,6 +151,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
+    await prepareXmlInput(xml, (flags & 0x1) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
     await forgetVanishedNamesakes(this.ctx, def);
     checkNameAndUuid(this.store, def);
@@ -167,6 +168,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
     unsupportedFlags(flags, CREATE_XML_FLAGS, 'qemuDomainCreateXML');
+    await prepareXmlInput(xml, (flags & 0x10) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
     return createDomainFromDef(this.ctx, def, flags);
   }
@@ -257,6 +259,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   // ---- Snapshots ----
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
+    await prepareXmlInput(xml, (flags & C.VALIDATE) !== 0);
     // The record only: the create paths parse the definition again under the domain lock.
     await domainVanished(this.ctx, dom.uuid);
     const record = loadDomainRecord(this.store, dom);
@@ -408,8 +411,6 @@ export class QemuOfflineDriver implements HypervisorDriver {
 /** Opens the QEMU driver for qemu:///system or qemu:///session, recovering unfinished operations first. */
 export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
   const kind = qemuUriKind(uri);
-  // Stored definitions are XML: every call below may parse (libxml2-wasm loads lazily).
-  await ensureXmlParser();
   const store = openStore(stateDirFor(kind));
   const ctx = createQemuTxnContext(store);
   // Before recovery: interrupted operations on running domains need their handlers.

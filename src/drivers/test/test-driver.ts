@@ -14,6 +14,7 @@ import {
   PausedReason,
   RunningReason,
   ShutoffReason,
+  SnapshotCreateFlags as C,
   SnapshotXMLFlags,
 } from '../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
@@ -29,7 +30,7 @@ import type {
   DriverIdentity,
   HypervisorDriver,
 } from '../driver.js';
-import { ensureXmlParser } from '../../conf/xml-parse.js';
+import { ensureXmlParser, prepareXmlInput } from '../../conf/xml-parse.js';
 import { defaultDomainDef } from './default-node.js';
 import type { NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
@@ -190,7 +191,7 @@ export class TestDriver implements HypervisorDriver {
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x1, 'testDomainDefineXMLFlags');
-    await ensureXmlParser();
+    await prepareXmlInput(xml, (flags & 0x1) !== 0);
     // VIR_DOMAIN_DEFINE_VALIDATE
     if (flags & 0x1) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
@@ -208,7 +209,7 @@ export class TestDriver implements HypervisorDriver {
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
     checkFlags(flags, 0x10, 'testDomainCreateXML');
-    await ensureXmlParser();
+    await prepareXmlInput(xml, (flags & 0x10) !== 0);
     // VIR_DOMAIN_START_VALIDATE
     if (flags & 0x10) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
@@ -344,7 +345,7 @@ export class TestDriver implements HypervisorDriver {
   // ---- snapshots ------------------------------------------------------------------------
 
   async snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string> {
-    await ensureXmlParser();
+    await prepareXmlInput(xml, (flags & C.VALIDATE) !== 0);
     const { createSnapshot } = await snapshotOps();
     return createSnapshot(this.obj(dom), xml, flags);
   }

@@ -1,0 +1,101 @@
+/**
+ * libxml2-wasm stays unloaded on the common paths (it costs a command 35-40 ms to load,
+ * plus its WebAssembly tier-up; docs/PERFORMANCE.md finding 10): defining a domain and
+ * creating, listing, reading, reverting and deleting snapshots of it through qemu:///session
+ * read every document with the fast reader. Malformed XML still loads it and gets libvirt's
+ * message. Each case runs in a fresh Node process, where nothing has loaded libxml2 yet.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parseDomainXML } from '../../src/conf/domain-xml.js';
+import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
+import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+import { domainXml, makeImages } from '../helpers/domain-fixture.js';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+const src = (path: string): string => new URL(`../../src/${path}`, import.meta.url).href;
+
+/** Runs `body` (an async function body with `connect` and `loaded` in scope) in a fresh process; returns what it prints. */
+async function inFreshProcess(stateDir: string, body: string): Promise<unknown> {
+  const code = `import { connect } from '${src('api/connection.js')}';
+import { xmlLibraryLoaded as loaded } from '${src('conf/xml-parse.js')}';
+const out = await (async () => { ${body} })();
+process.stdout.write(JSON.stringify(out));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], {
+    env: { ...process.env, SNAPVIRT_STATE_DIR: stateDir },
+  });
+  return JSON.parse(stdout);
+}
+
+/** The message `fn` throws. */
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  assert.fail('expected an error');
+}
+
+describe('libxml2-wasm is loaded only when needed', () => {
+  let tmp: TempDir;
+  let stateDir: string;
+  let xml: string;
+  before(async () => {
+    tmp = await makeTempDir('snapvirt-lazy-xml-');
+    stateDir = join(tmp.path, 'state');
+    await mkdir(join(tmp.path, 'images'));
+    xml = domainXml('lazy', await makeImages(join(tmp.path, 'images'), 'lazy', ['qcow2', 'qcow2']));
+    await ensureXmlParser();
+  });
+  after(async () => tmp.cleanup());
+
+  it('not by define, snapshot create (internal and external), list, XML, revert and delete', async () => {
+    const result = await inFreshProcess(stateDir, `
+      const conn = await connect('qemu:///session');
+      const dom = await conn.domainDefineXML(${JSON.stringify(xml)});
+      const internal = await dom.snapshotCreateXML('<domainsnapshot><name>i1</name><description>a &amp; b</description></domainsnapshot>');
+      await dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', 0x10 | 0x80);
+      const names = (await dom.listAllSnapshots()).map((s) => s.getName());
+      const parsedAgain = (await (await dom.snapshotLookupByName('e1')).getXMLDesc()).includes('<name>e1</name>');
+      await (await dom.snapshotLookupByName('e1')).delete();
+      await internal.revert();
+      await internal.delete();
+      const domainXml = await dom.getXMLDesc();
+      await conn.close();
+      return { names, parsedAgain, described: domainXml.includes('<name>lazy</name>'), loaded: loaded() };
+    `);
+    assert.deepEqual(result, { names: ['i1', 'e1'], parsedAgain: true, described: true, loaded: false });
+  });
+
+  it('by malformed XML, whose error keeps libvirt\'s wording, and by schema validation', async () => {
+    const result = await inFreshProcess(stateDir, `
+      const conn = await connect('qemu:///session');
+      const dom = await conn.domainLookupByName('lazy');
+      const before = loaded();
+      const define = await conn.domainDefineXML('<domain>\\n  <name>x</nam>\\n</domain>\\n').then(() => 'defined', (e) => e.message);
+      const snapshot = await dom.snapshotCreateXML('<domainsnapshot><name>s</name>').then(() => 'created', (e) => e.message);
+      await conn.close();
+      return { before, define, snapshot, after: loaded() };
+    `);
+    assert.deepEqual(result, {
+      before: false,
+      define: messageOf(() => parseDomainXML('<domain>\n  <name>x</nam>\n</domain>\n')),
+      snapshot: messageOf(() => parseSnapshotXML('<domainsnapshot><name>s</name>', {})),
+      after: true,
+    });
+    const validated = await inFreshProcess(stateDir, `
+      const conn = await connect('qemu:///session');
+      const dom = await conn.domainLookupByName('lazy');
+      const made = await dom.snapshotCreateXML('<domainsnapshot><name>v</name></domainsnapshot>', 0x200 /* VALIDATE */).then(() => 'created', (e) => e.message);
+      await conn.close();
+      return { made, loaded: loaded() };
+    `);
+    assert.deepEqual(validated, { made: 'created', loaded: true });
+  });
+});

@@ -1,11 +1,16 @@
 /**
  * The XML reading virsh does on the client side: XPath over a document the API returned
  * (snapshot-list's state and time, snapshot-info, dumpxml --xpath), with libxml2 itself
- * (libxml2-wasm), parsed without blank text nodes as virshDumpXML does.
+ * (libxml2-wasm), parsed without blank text nodes as virshDumpXML does. The simple paths
+ * virsh's own commands ask are answered from snapvirt's tree when the fast reader takes
+ * the document (xml-simple-path.ts), without loading libxml2.
  */
 import type { XmlDocument, XmlNode } from 'libxml2-wasm';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
-import { ensureXmlParser, type XmlLibrary } from '../conf/xml-parse.js';
+import { fastParseXml } from '../conf/xml-fast-parse.js';
+import { ensureXmlParser, MAX_XML_DOCUMENT_BYTES, MAX_XML_ELEMENTS, type XmlLibrary } from '../conf/xml-parse.js';
+import type { XmlElement } from '../conf/xml-tree.js';
+import { simpleBoolean, simpleString } from './xml-simple-path.js';
 import { escapeXml } from './output/escape.js';
 
 // libxml2-wasm is loaded through ensureXmlParser(), the one place that imports it (the
@@ -15,20 +20,22 @@ async function parse(xml: string): Promise<{ doc: XmlDocument; lib: XmlLibrary }
   return { doc: lib.XmlDocument.fromString(xml, { option: lib.ParseOption.XML_PARSE_NOBLANKS }), lib };
 }
 
+/** snapvirt's tree of `xml` when the fast reader takes it, else undefined (libxml2 must answer). */
+function fastTree(xml: string): XmlElement | undefined {
+  return xml.length * 3 <= MAX_XML_DOCUMENT_BYTES ? fastParseXml(xml, MAX_XML_ELEMENTS) : undefined;
+}
+
 /** virXPathString: the string value of `expr`, or undefined when it is empty. */
 export async function xpathString(xml: string, expr: string): Promise<string | undefined> {
-  const { doc } = await parse(xml);
-  try {
-    const result = doc.eval(`string(${expr})`);
-    const text = typeof result === 'string' ? result : '';
-    return text === '' ? undefined : text;
-  } finally {
-    doc.dispose();
-  }
+  const [value] = await xpathStrings(xml, [expr]);
+  return value;
 }
 
 /** Several virXPathString lookups over one parse of `xml`, in the order of `exprs`. */
 export async function xpathStrings(xml: string, exprs: readonly string[]): Promise<Array<string | undefined>> {
+  const tree = fastTree(xml);
+  const simple = tree ? exprs.map((expr) => simpleString(tree, expr)) : [];
+  if (tree && simple.every((s) => s !== undefined)) return simple.map((s) => (s === '' ? undefined : s));
   const { doc } = await parse(xml);
   try {
     return exprs.map((expr) => {
@@ -42,6 +49,9 @@ export async function xpathStrings(xml: string, exprs: readonly string[]): Promi
 
 /** virXPathBoolean over `expr`. */
 export async function xpathBoolean(xml: string, expr: string): Promise<boolean> {
+  const tree = fastTree(xml);
+  const simple = tree ? simpleBoolean(tree, expr) : undefined;
+  if (simple !== undefined) return simple;
   const { doc } = await parse(xml);
   try {
     return doc.eval(`boolean(${expr})`) === true;

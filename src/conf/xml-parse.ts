@@ -64,12 +64,32 @@ export function xmlLibraryLoaded(): boolean {
   return library !== undefined;
 }
 
+/** Errors of a parse that needed libxml2 before it was loaded (readWithXmlParser retries them). */
+const parserMissing = new WeakSet<Error>();
+
 /** The loaded libxml2-wasm; a parse before ensureXmlParser() is a programming error. */
 export function loadedXmlLibrary(): XmlLibrary {
   if (!library) {
-    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, 'XML parser used before ensureXmlParser() loaded it');
+    const err = virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.XML, 'XML parser used before ensureXmlParser() loaded it');
+    parserMissing.add(err);
+    throw err;
   }
   return library;
+}
+
+/**
+ * Runs `read`, which only reads and parses documents (it may run twice), without libxml2
+ * unless one of its documents needs it: then libxml2 is loaded and `read` runs again, so
+ * errors keep libxml2's wording. For inputs read inside the call, such as node files.
+ */
+export async function readWithXmlParser<T>(read: () => T): Promise<T> {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof Error && parserMissing.has(err))) throw err;
+  }
+  await ensureXmlParser();
+  return read();
 }
 
 /** The largest document we accept, in bytes (virsh's own limit for XML files). */

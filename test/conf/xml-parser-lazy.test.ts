@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { connect } from '../../src/api/connection.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
@@ -97,5 +98,23 @@ describe('libxml2-wasm is loaded only when needed', () => {
       return { made, loaded: loaded() };
     `);
     assert.deepEqual(validated, { made: 'created', loaded: true });
+  });
+
+  it('not by a well-formed test-driver node file; a malformed one loads it and keeps libvirt\'s message', async () => {
+    const good = join(tmp.path, 'node.xml');
+    const bad = join(tmp.path, 'bad-node.xml');
+    await writeFile(good, `<node><domain type='test'><name>n1</name><memory>1024</memory><os><type>hvm</type></os></domain></node>\n`);
+    await writeFile(bad, '<node>\n  <domain type="test"><name>n1</nam></domain>\n</node>\n');
+    const result = await inFreshProcess(stateDir, `
+      const conn = await connect('test://${good}');
+      const names = (await conn.listAllDomains()).map((d) => d.getName());
+      await conn.close();
+      const before = loaded();
+      const error = await connect('test://${bad}').then(() => 'opened', (e) => e.message);
+      return { names, before, error, after: loaded() };
+    `);
+    const expected = await connect(`test://${bad}`).then(() => 'opened', (e: Error) => e.message);
+    assert.deepEqual(result, { names: ['n1'], before: false, error: expected, after: true });
+    assert.match(expected, /bad-node\.xml:2: Opening and ending tag mismatch/);
   });
 });

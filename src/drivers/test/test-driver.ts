@@ -30,7 +30,7 @@ import type {
   DriverIdentity,
   HypervisorDriver,
 } from '../driver.js';
-import { ensureXmlParser, prepareXmlInput } from '../../conf/xml-parse.js';
+import { prepareXmlInput, readWithXmlParser } from '../../conf/xml-parse.js';
 import { defaultDomainDef } from './default-node.js';
 import type { NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
@@ -490,9 +490,8 @@ export const openTestDriver: DriverFactory = async (uri: URL, rawUri: string) =>
       snapshotElements: [],
     }]);
   } else {
-    await ensureXmlParser();
     const { loadNodeFile } = await import('./node-file.js');
-    await driver.load(loadNodeFile(path));
+    await driver.load(await readWithXmlParser(() => loadNodeFile(path)));
   }
   return driver;
 };

@@ -9,10 +9,14 @@
  * libxml2 stays the judge: this reader either builds exactly the tree the libxml2 path
  * would build, or declines (returns undefined) and libxml2 parses the text, accepts it
  * or reports the error in libvirt's words. It declines on every saxes error and on
- * whatever libxml2 could treat differently: an XML declaration other than version 1.0
- * in UTF-8 (libxml2 would decode by the declared encoding), nesting near libxml2's depth
- * limit, and names or text near its length limits. test/conf/xml-fast-parse.test.ts
- * checks the two agree, over the test corpus and random mutations of it.
+ * whatever libxml2 could read differently: an XML declaration other than version 1.0 in
+ * UTF-8 (libxml2 would decode by the declared encoding), processing instructions, a
+ * declaration of the xml prefix. Judging text from a caller, it also declines what
+ * libxml2 might refuse where saxes does not: namespace names that are not plain URLs or
+ * URNs, nesting near libxml2's depth limit, names or text near its length limits. Text
+ * already accepted (stored definitions) is `vouched` for, and those are read as they are:
+ * libxml2 builds the same tree from them. test/conf/xml-fast-parse.test.ts checks the two
+ * agree, over the test corpus and random mutations of it.
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { elementFromContent, type XmlElement, type XmlNode } from './xml-tree.js';
@@ -39,9 +43,11 @@ class Decline extends Error {}
 
 /**
  * The root element, built as parseXmlDocument's libxml2 path builds it, or undefined to let
- * libxml2 decide (also when the document has more than `maxElements` elements).
+ * libxml2 decide (also when the document has more than `maxElements` elements). `vouched`:
+ * libxml2 or this reader already accepted the text, so its limits need no second look.
  */
-export function fastParseXml(xml: string, maxElements: number): XmlElement | undefined {
+export function fastParseXml(xml: string, maxElements: number, vouched = false): XmlElement | undefined {
+  const limits = !vouched;
   let elementsLeft = maxElements;
   const parser = new SaxesParser({ xmlns: true, position: false });
   const stack: OpenElement[] = [];
@@ -62,14 +68,14 @@ export function fastParseXml(xml: string, maxElements: number): XmlElement | und
     const top = stack[stack.length - 1];
     if (!top) return; // whitespace around the root element
     top.pendingText += text;
-    if (top.pendingText.length > MAX_TEXT_LENGTH) throw new Decline();
+    if (limits && top.pendingText.length > MAX_TEXT_LENGTH) throw new Decline();
   };
   parser.on('text', addText);
   parser.on('cdata', addText);
   parser.on('opentag', (tag) => {
     // Over the element budget: libxml2 parses it all, then the budget error is raised (or its own error first).
-    if (--elementsLeft < 0 || stack.length >= MAX_DEPTH || tag.name.length > MAX_NAME_LENGTH) throw new Decline();
-    stack.push({ name: tag.name, attrs: attributesOf(tag), children: [], pendingText: '' });
+    if (--elementsLeft < 0 || (limits && (stack.length >= MAX_DEPTH || tag.name.length > MAX_NAME_LENGTH))) throw new Decline();
+    stack.push({ name: tag.name, attrs: attributesOf(tag, limits), children: [], pendingText: '' });
   });
   parser.on('closetag', () => {
     const open = stack.pop()!;
@@ -95,17 +101,19 @@ export function fastParseXml(xml: string, maxElements: number): XmlElement | und
 
 /**
  * The attributes in document order, then the namespace declarations in theirs: libxml2
- * keeps declarations apart from attributes, and the libxml2 path appends them.
+ * keeps declarations apart from attributes, and the libxml2 path appends them. `limits`:
+ * decline what libxml2 might refuse.
  */
-function attributesOf(tag: SaxesTagNS): Array<[string, string]> {
+function attributesOf(tag: SaxesTagNS, limits: boolean): Array<[string, string]> {
   const attrs: Array<[string, string]> = [];
   const declarations: Array<[string, string]> = [];
   for (const attr of Object.values(tag.attributes)) {
-    if (attr.name.length > MAX_NAME_LENGTH || attr.value.length > MAX_TEXT_LENGTH) throw new Decline();
+    if (limits && (attr.name.length > MAX_NAME_LENGTH || attr.value.length > MAX_TEXT_LENGTH)) throw new Decline();
     const isDeclaration = attr.name === 'xmlns' || attr.prefix === 'xmlns';
     // libxml2 drops a declaration of the predefined xml prefix, and refuses a namespace
     // name it does not parse as a URI: leave all but plain URLs and URNs to it.
-    if (isDeclaration && (attr.name === 'xmlns:xml' || !(PLAIN_NAMESPACE.test(attr.value) || (attr.value === '' && attr.name === 'xmlns')))) {
+    if (isDeclaration && attr.name === 'xmlns:xml') throw new Decline();
+    if (limits && isDeclaration && !(PLAIN_NAMESPACE.test(attr.value) || (attr.value === '' && attr.name === 'xmlns'))) {
       throw new Decline();
     }
     (isDeclaration ? declarations : attrs).push([attr.name, attr.value]);

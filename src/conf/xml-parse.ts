@@ -64,6 +64,19 @@ export function xmlLibraryLoaded(): boolean {
   return library !== undefined;
 }
 
+/** True while readWithXmlParser reads a caller's documents without libxml2. */
+let judgingWithoutLibxml2 = false;
+
+/**
+ * Whether a parse now may take its text as already accepted. Without libxml2 loaded, text
+ * is either stored (accepted when it was defined) or a caller's text that
+ * prepareXmlInput() found the fast reader takes as it is; the exception is a reading in
+ * readWithXmlParser, which judges a caller's documents.
+ */
+function textIsVouchedFor(): boolean {
+  return library === undefined && !judgingWithoutLibxml2;
+}
+
 /** Errors of a parse that needed libxml2 before it was loaded (readWithXmlParser retries them). */
 const parserMissing = new WeakSet<Error>();
 
@@ -83,10 +96,13 @@ export function loadedXmlLibrary(): XmlLibrary {
  * errors keep libxml2's wording. For inputs read inside the call, such as node files.
  */
 export async function readWithXmlParser<T>(read: () => T): Promise<T> {
+  judgingWithoutLibxml2 = true;
   try {
     return read();
   } catch (err) {
     if (!(err instanceof Error && parserMissing.has(err))) throw err;
+  } finally {
+    judgingWithoutLibxml2 = false;
   }
   await ensureXmlParser();
   return read();
@@ -124,7 +140,7 @@ export function parseXmlDocument(
   maxElements: number = MAX_XML_ELEMENTS,
 ): XmlElement {
   refuseHostileInput(xml, errDomain);
-  const fast = fastParseXml(xml, maxElements);
+  const fast = fastParseXml(xml, maxElements, textIsVouchedFor());
   if (fast) return checkedRoot(fast, expectedRoot);
   return parseXmlWithLibxml2(xml, docName, errDomain, expectedRoot, maxElements);
 }

@@ -36,7 +36,8 @@ test('transient domain with a guest: quiesced snapshot; the guest powers off and
 
   // The guest powers itself off (ACPI); QEMU waits in status 'shutdown' (-no-shutdown)
   // until snapvirt notices, stops it, and, the domain being transient, forgets it.
-  await agentCall(sock, 'guest-exec', { path: '/bin/poweroff', arg: ['-f'] });
+  // A TCG guest on a busy two-core host has taken over 5 s to answer right after a thaw.
+  await agentCall(sock, 'guest-exec', { path: '/bin/poweroff', arg: ['-f'] }, 60_000);
   const deadline = Date.now() + 60_000;
   let state: { state: number; reason: number } | undefined;
   while (Date.now() < deadline) {

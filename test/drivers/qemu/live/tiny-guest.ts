@@ -49,10 +49,10 @@ export function tinyGuestXml(data: string): string {
 }
 
 /** One agent command over a fresh connection to the agent's socket. */
-export async function agentCall(sock: string, command: string, args?: Record<string, unknown>): Promise<unknown> {
+export async function agentCall(sock: string, command: string, args?: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
   const agent = await GuestAgent.connect(sock, 2000);
   try {
-    return await agent.execute(command, args, 5000);
+    return await agent.execute(command, args, timeoutMs);
   } finally {
     agent.close();
   }

@@ -7,9 +7,7 @@
  */
 import type { XmlDocument, XmlNode } from 'libxml2-wasm';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
-import { fastParseXml } from '../conf/xml-fast-parse.js';
-import { ensureXmlParser, MAX_XML_DOCUMENT_BYTES, MAX_XML_ELEMENTS, type XmlLibrary } from '../conf/xml-parse.js';
-import type { XmlElement } from '../conf/xml-tree.js';
+import { ensureXmlParser, readCallerXmlFast, type XmlLibrary } from '../conf/xml-parse.js';
 import { simpleBoolean, simpleString } from './xml-simple-path.js';
 import { escapeXml } from './output/escape.js';
 
@@ -20,11 +18,6 @@ async function parse(xml: string): Promise<{ doc: XmlDocument; lib: XmlLibrary }
   return { doc: lib.XmlDocument.fromString(xml, { option: lib.ParseOption.XML_PARSE_NOBLANKS }), lib };
 }
 
-/** snapvirt's tree of `xml` when the fast reader takes it, else undefined (libxml2 must answer). */
-function fastTree(xml: string): XmlElement | undefined {
-  return xml.length * 3 <= MAX_XML_DOCUMENT_BYTES ? fastParseXml(xml, MAX_XML_ELEMENTS) : undefined;
-}
-
 /** virXPathString: the string value of `expr`, or undefined when it is empty. */
 export async function xpathString(xml: string, expr: string): Promise<string | undefined> {
   const [value] = await xpathStrings(xml, [expr]);
@@ -33,7 +26,7 @@ export async function xpathString(xml: string, expr: string): Promise<string | u
 
 /** Several virXPathString lookups over one parse of `xml`, in the order of `exprs`. */
 export async function xpathStrings(xml: string, exprs: readonly string[]): Promise<Array<string | undefined>> {
-  const tree = fastTree(xml);
+  const tree = readCallerXmlFast(xml);
   const simple = tree ? exprs.map((expr) => simpleString(tree, expr)) : [];
   if (tree && simple.every((s) => s !== undefined)) return simple.map((s) => (s === '' ? undefined : s));
   const { doc } = await parse(xml);
@@ -49,7 +42,7 @@ export async function xpathStrings(xml: string, exprs: readonly string[]): Promi
 
 /** virXPathBoolean over `expr`. */
 export async function xpathBoolean(xml: string, expr: string): Promise<boolean> {
-  const tree = fastTree(xml);
+  const tree = readCallerXmlFast(xml);
   const simple = tree ? simpleBoolean(tree, expr) : undefined;
   if (simple !== undefined) return simple;
   const { doc } = await parse(xml);

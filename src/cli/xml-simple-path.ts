@@ -6,7 +6,7 @@
  * Only a strict subset is understood: absolute paths of child steps by name, each with at
  * most one `[@attr='literal']` predicate, and `|` unions of them in a boolean. Anything else
  * (and any string() of an element that has child elements, where whitespace rules differ)
- * returns undefined and the caller asks libxml2, as before. test/cli/xml-query.test.ts
+ * returns undefined and the caller asks libxml2, as before. test/cli/xml-simple-path.test.ts
  * holds every answer against libxml2's.
  */
 import { attrValue, isElement, textContent, type XmlElement } from '../conf/xml-tree.js';

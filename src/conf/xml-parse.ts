@@ -55,8 +55,13 @@ function importLibxml2(): Promise<XmlLibrary> {
  * schema validation. Definitions snapvirt stored itself need no preparation.
  */
 export async function prepareXmlInput(xml: string, validate = false): Promise<void> {
-  const fastCanRead = !validate && xml.length * 3 <= MAX_XML_DOCUMENT_BYTES && fastParseXml(xml, MAX_XML_ELEMENTS) !== undefined;
-  if (!fastCanRead) await ensureXmlParser();
+  if (validate || !readCallerXmlFast(xml)) await ensureXmlParser();
+}
+
+/** The tree of a caller's `xml` (judged strictly) when the fast reader takes it, else undefined: libxml2 must read it. */
+export function readCallerXmlFast(xml: string): XmlElement | undefined {
+  // A document near the size limit is left to parseXmlDocument's own checks and libxml2.
+  return xml.length * 3 <= MAX_XML_DOCUMENT_BYTES ? fastParseXml(xml, MAX_XML_ELEMENTS) : undefined;
 }
 
 /** Whether this process has loaded libxml2-wasm (tests check the common paths never do). */

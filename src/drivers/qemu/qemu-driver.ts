@@ -42,7 +42,9 @@ import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
-import { domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, type LoadedDomain } from './snapshot-catalog.js';
+import {
+  domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, storedDomainXmlFor, type LoadedDomain,
+} from './snapshot-catalog.js';
 import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
@@ -245,7 +247,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     }
     // A transient domain has only its live definition (libvirt formats it without the id).
     const { record } = await this.#load(dom);
-    return record.persistentXml ?? record.liveXml ?? '';
+    return storedDomainXmlFor(record.persistentXml ?? record.liveXml ?? '', (flags & 0x1 /* VIR_DOMAIN_XML_SECURE */) !== 0);
   }
 
   async domainIsActive(dom: DomainRef): Promise<boolean> { await this.#load(dom); return isDomainRunning(this.ctx, dom.uuid); }

@@ -7,7 +7,7 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainRef } from '../driver.js';
 import type { DomainDef } from '../../conf/domain-types.js';
-import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
+import { formatDomainXML, parseDomainXML, textMayHoldSecrets } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { formatSnapshotXML, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { noSnapshotWithName, SnapshotTree } from '../../snapshot/snapshot-tree.js';
@@ -126,9 +126,14 @@ export function snapshotRecordXml(def: SnapshotDef): string {
   return formatSnapshotXML(def, { secure: true });
 }
 
-/** The XML stored for a domain definition. */
+/** The XML stored for a domain definition: with its secrets, as libvirt keeps them. */
 export function domainRecordXml(def: DomainDef): string {
-  return formatDomainXML(def, {});
+  return formatDomainXML(def, { secure: true });
+}
+
+/** A stored domain definition as virDomainGetXMLDesc prints it: its secrets only with `secure`. */
+export function storedDomainXmlFor(xml: string, secure: boolean): string {
+  return secure || !textMayHoldSecrets(xml) ? xml : formatDomainXML(parseDomainXML(xml), {});
 }
 
 /**

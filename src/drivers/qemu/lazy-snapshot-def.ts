@@ -10,6 +10,7 @@
  * (`{ ...def }`) copies only the name and the parent: read a field first.
  */
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { textMayHoldSecrets } from '../../conf/domain-xml.js';
 import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 
 /** Every SnapshotDef field other than name and parent (the compiler keeps this list complete). */
@@ -38,6 +39,11 @@ class StoredSnapshotDef {
   /** True while the XML has not been parsed. */
   static isUnparsed(def: object): boolean {
     return #readXml in def && (def as StoredSnapshotDef).#readXml !== undefined;
+  }
+
+  /** The stored XML, while it has not been parsed (so the definition is unchanged), else undefined. */
+  static unparsedXml(def: object): string | undefined {
+    return #readXml in def ? (def as StoredSnapshotDef).#readXml?.() : undefined;
   }
 
   /** Parses the XML once and keeps every field it gives as an own property (name and parent stay). */
@@ -81,6 +87,19 @@ for (const field of Object.keys(PARSED_FIELDS)) {
  */
 export function lazySnapshotDef(name: string, parent: string | undefined, readXml: () => string): SnapshotDef {
   return new StoredSnapshotDef(name, parent, readXml) as unknown as SnapshotDef;
+}
+
+/**
+ * What formatSnapshotXML(def, { secure }) prints, straight from the store while `def` is
+ * unparsed, or undefined when it must be formatted. The stored text is that very output
+ * with secure set (snapshotRecordXml; rows are rewritten whenever their parent moves), so
+ * without `secure` it serves only when it holds no secret to strip. A flat snapshot-list
+ * of 10,000 snapshots reads every snapshot's XML, and parsing and formatting each one
+ * again cost most of the driver's time.
+ */
+export function unchangedSnapshotXml(def: SnapshotDef, secure: boolean): string | undefined {
+  const xml = StoredSnapshotDef.unparsedXml(def);
+  return xml !== undefined && (secure || !textMayHoldSecrets(xml)) ? xml : undefined;
 }
 
 /** True while `def` has not been parsed (so it is unchanged since it was read). */

@@ -45,6 +45,7 @@ import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import {
   domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, storedDomainXmlFor, type LoadedDomain,
 } from './snapshot-catalog.js';
+import { unchangedSnapshotXml } from './lazy-snapshot-def.js';
 import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
@@ -333,7 +334,9 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async snapshotGetXMLDesc(dom: DomainRef, snapshot: string, flags: number): Promise<string> {
     unsupportedFlags(flags, 0x1, 'qemuDomainSnapshotGetXMLDesc');
-    return formatSnapshotXML(this.#tree(dom).get(snapshot, SNAP).def, { secure: (flags & 0x1) !== 0 });
+    const def = this.#tree(dom).get(snapshot, SNAP).def;
+    const secure = (flags & 0x1) !== 0;
+    return unchangedSnapshotXml(def, secure) ?? formatSnapshotXML(def, { secure });
   }
 
   async snapshotGetParent(dom: DomainRef, snapshot: string): Promise<string> {

@@ -296,12 +296,12 @@ export function diskElementOf(disk: DomainDiskDef): XmlElement {
   return element;
 }
 
-/** Drops what libvirt prints only with VIR_DOMAIN_XML_SECURE: graphics passwords. */
 /** Whether formatted XML may hold an attribute stripSecrets removes (false: it certainly holds none). */
 export function textMayHoldSecrets(xml: string): boolean {
   return xml.includes('passwd');
 }
 
+/** Drops what libvirt prints only with VIR_DOMAIN_XML_SECURE: graphics passwords. */
 function stripSecrets(element: XmlElement): void {
   const devices = childElement(element, 'devices');
   if (!devices) return;

@@ -14,6 +14,7 @@ import type { Domain } from '../../src/api/domain.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { writePattern } from '../helpers/qemu-io.js';
+import { killGroupOf } from '../helpers/run-child-op.js';
 import type { ChildOp, ChildReport } from './crash-child.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
@@ -115,8 +116,6 @@ export interface ChildOptions {
   /** Load the failpoint trace hook. */
   trace?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** Start it in its own process group (for killGroup). */
-  group?: boolean;
 }
 
 /** No single offline operation on these small worlds takes long; past this, it hangs. */
@@ -138,16 +137,20 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
       SNAPVIRT_FAILPOINT_TRACE: opts.trace ? '1' : '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so killGroup() takes its qemu-img children down with it.
-    detached: opts.group === true,
+    // Its own process group, so killGroup() takes its qemu-img children down with it, and
+    // a child that SIGKILLs itself at a `crash` failpoint leaves no qemu-img running: the
+    // harness kills the group once the child is gone, as a machine crash would. (QEMU runs
+    // in a session of its own and lives on, as a running domain does.)
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   let hung = false;
-  const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, HANG_LIMIT_MS);
+  const timer = setTimeout(() => { hung = true; killGroupOf(child.pid); }, HANG_LIMIT_MS);
   const done = new Promise<ChildOutcome>((resolve) => {
+    child.once('exit', () => killGroupOf(child.pid));
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       let report: ChildReport | undefined;
@@ -163,13 +166,9 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
   return { child, done };
 }
 
-/** SIGKILLs a child started with `group: true` and every process it started (qemu-img), as a machine crash would. */
+/** SIGKILLs a child and every process it started (qemu-img), as a machine crash would. */
 export function killGroup(c: RunningChild): void {
-  try {
-    process.kill(-c.child.pid!, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
+  killGroupOf(c.child.pid);
 }
 
 /** Runs the crash child to its end. */

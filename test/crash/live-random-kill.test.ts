@@ -107,7 +107,7 @@ async function killsDuringOperation(p: Prepared, victim: 'A' | 'B', diagnostic: 
   for (let i = 0; i < KILLS; i++) {
     await resetLiveWorld(p.world);
     const delay = Math.floor(rand() * p.opMs);
-    const running = startChild(p.world.dirs.stateDir, p.world.op, '', { group: true });
+    const running = startChild(p.world.dirs.stateDir, p.world.op, '');
     await sleep(delay);
     killGroup(running);
     const end = await running.done;

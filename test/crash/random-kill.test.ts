@@ -79,7 +79,7 @@ test(`random SIGKILL during a long merge (seed ${SEED})`, async (t) => {
   for (let i = 0; i < KILLS; i++) {
     await resetWorld(p.world);
     const delay = Math.floor(rand() * p.opMs);
-    const running = startChild(p.world.dirs.stateDir, p.world.op, '', { group: true });
+    const running = startChild(p.world.dirs.stateDir, p.world.op, '');
     await sleep(delay);
     killGroup(running);
     const end = await running.done;
@@ -146,7 +146,7 @@ for (const scenario of OPERATIONS) {
     for (let i = 0; i < KILLS_PER_OPERATION; i++) {
       await resetWorld(world);
       const delay = Math.floor(rand() * opMs);
-      const running = startChild(world.dirs.stateDir, world.op, '', { group: true });
+      const running = startChild(world.dirs.stateDir, world.op, '');
       await sleep(delay);
       killGroup(running);
       const end = await running.done;

@@ -16,7 +16,7 @@ export async function killRecoveryThenFinish(stateDir: string, rand: () => numbe
   for (let k = 0; k < 3; k++) {
     const delay = Math.floor(rand() * recoveryMs);
     delays.push(delay);
-    const running = startChild(stateDir, { op: 'open' }, '', { group: true });
+    const running = startChild(stateDir, { op: 'open' }, '');
     await sleep(delay);
     killGroup(running);
     const end = await running.done;

@@ -15,7 +15,7 @@ import {
 /** One operation of the matrix: what it does, the file it touches on disk k, the faults that apply. */
 interface MatrixOp {
   name: string;
-  /** The failpoint spec that fails on disk k's step (or before the commit). */
+  /** The failpoint spec that fails as the (k+1)-th disk finishes (or before the commit). */
   failpoint(w: MatrixWorld): string;
   /** The image of disk k the operation reads or changes (locked, made immutable). */
   file(w: MatrixWorld): string;
@@ -25,7 +25,8 @@ interface MatrixOp {
 
 function failpointFault(op: MatrixOp): MatrixFault {
   return {
-    name: 'failpoint error',
+    // Disks run at once: the failpoint fails whichever disk finishes (k+1)-th, not disk k+1.
+    name: 'failpoint error once k+1 disks are done',
     message: /failpoint/,
     async arm(w) {
       const saved = process.env.SNAPVIRT_FAILPOINTS;
@@ -61,7 +62,7 @@ function externalCreateXml(w: MatrixWorld, target: string): string {
 }
 
 function opsFor(kind: 'internal' | 'external'): MatrixOp[] {
-  const step = (op: string) => (w: MatrixWorld) => `${op}.prepare.step.after=error@${w.k + 1}`;
+  const step = (op: string) => (w: MatrixWorld) => `${op}.prepare.disk.after=error@${w.k + 1}`;
   const imageK = (w: MatrixWorld) => w.disks[w.k]!.path;
   const createExternal: MatrixOp = {
     name: 'create external',

@@ -112,7 +112,7 @@ test('many processes on three domains sharing a store: no lost update, no deadlo
   await env.conn.close();
 
   // Phase 1: four creators per domain, a reader per domain, and on int-a a writer killed
-  // (SIGKILL, no cleanup) just after its first disk got its tag.
+  // (SIGKILL, no cleanup) once every disk got its tag, before the commit.
   const creates = [...INTERNAL, EXTERNAL].flatMap((dom) => Array.from({ length: CREATES_PER_DOMAIN }, (_, i) =>
     snapvirt(env, ['snapshot-create-as', dom, `s${i}`, ...(dom === EXTERNAL ? ['--disk-only', '--atomic'] : [])])));
   const readers = [...INTERNAL, EXTERNAL].map((dom) => snapvirt(env, ['snapshot-list', dom, '--parent']));

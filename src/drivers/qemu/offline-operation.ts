@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Store } from '../../store/index.js';
 import {
-  createTxnContext, failpoint, lockDomain, recover, runOperation, type JsonValue, type Resource, type ResourceHandler, type Step,
+  createTxnContext, declareFailpoints, failpoint, lockDomain, recover, runOperation, type JsonValue, type Resource, type ResourceHandler, type Step,
   type TxnContext,
 } from '../../txn/index.js';
 import { cleanupResource, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
@@ -165,6 +165,15 @@ function locksOf(ctx: TxnContext): Map<string, HeldLock> {
   return m;
 }
 
+/**
+ * `<kind>.prepare.disk.after` is reached once per disk whose work (its claim and run) has
+ * succeeded, in the order the disks finish, while the other disks' qemu-img may still be
+ * running: `@k` is "k disks done, the rest done or in flight". The engine's own
+ * `<kind>.prepare.step.after` comes once every disk has settled.
+ */
+const DISK_KINDS = ['create', 'revert', 'delete'] as const;
+declareFailpoints(DISK_KINDS.map((kind) => `${kind}.prepare.disk.after`));
+
 /** Resource kinds whose work is done by qemu-img (tags, merges). */
 const QEMU_IMG_KINDS = new Set<string>(['created-tag', 'applied-tag', 'removed-tag', 'merge-overlay']);
 
@@ -213,7 +222,9 @@ async function fsyncDirectoriesOf(paths: string[]): Promise<void> {
  * Every disk's work as ONE journaled step: all resources are journaled together before it
  * starts, claims run in disk order, then every disk's run() at once (the qemu-img calls
  * of N disks overlap, as a script would run them), and the step ends when all have
- * settled, so nothing is still running when an undo starts. On failure the first error
+ * settled, so nothing is still running when an undo starts (`<kind>.prepare.disk.after`
+ * marks each disk as it finishes, so a crash can land with some disks done and others
+ * mid-qemu-img). On failure the first error
  * in disk order is reported and the in-process undo takes back exactly the disks that
  * created something (never a file whose claim failed: it is someone else's). After a
  * crash, recovery undoes every resource of the step with the idempotent handlers.
@@ -244,16 +255,14 @@ function diskStep(kind: string, disks: OfflineStep[]): Step {
           if (!(err as { nothingCreated?: boolean }).nothingCreated) created[i] = true;
           throw err;
         }
+        // This disk is done (and marked for undo); the others may still be running.
+        failpoint(`${kind}.prepare.disk.after`);
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw setNothingCreated(failed.reason, !created.some(Boolean));
       // Every new file's data was fsynced by its writer; its directory entry is made
       // durable here, once per directory, so the engine need not sync each file again.
       await fsyncDirectoriesOf(disks.flatMap((d) => (d.resource.kind === 'created-file' ? [d.resource.path] : [])));
-      // Each disk's part still counts as a prepare step for failpoints (tests fail or crash
-      // "after disk k" with <kind>.prepare.step.after@k). They fire once every disk has
-      // settled, so a crash there never leaves a qemu-img of ours running behind it.
-      for (let i = 0; i < disks.length; i++) failpoint(`${kind}.prepare.step.after`);
     },
     async undo() {
       for (let i = disks.length - 1; i >= 0; i--) if (created[i]) await undoResource(disks[i]!.resource);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { runMatrixRow } from '../../helpers/failure-matrix-run.js';
 
 for (const [n, k] of [[2, 1], [8, 7]] as const) {
-  test(`internal create/revert/delete, ${n} disks, failing on disk ${k + 1}`, async () => {
+  test(`internal create/revert/delete, ${n} disks, faults on disk ${k + 1}, failpoint once ${k + 1} disks are done`, async () => {
     await runMatrixRow(n, k, 'internal');
   });
 }

@@ -78,7 +78,7 @@ for (const native of [true, false]) {
   });
 }
 
-for (const point of ['create.prepare.step.after=crash@1', 'create.prepare.step.after=crash@2', 'create.commit.before=crash']) {
+for (const point of ['create.prepare.disk.after=crash@1', 'create.prepare.disk.after=crash@2', 'create.prepare.step.after=crash', 'create.commit.before=crash']) {
   test(`crash (${point}) then reopen: recovery rolls back`, async (t) => {
     const w = await world();
     t.after(() => w.env.cleanup());

@@ -39,7 +39,7 @@ async function stateOf(env: QemuTestEnv, disks: FixtureDisk[]): Promise<unknown>
   };
 }
 
-for (const point of ['revert.prepare.step.after=crash@1', 'revert.prepare.step.after=crash@2', 'revert.commit.before=crash']) {
+for (const point of ['revert.prepare.disk.after=crash@1', 'revert.prepare.disk.after=crash@2', 'revert.prepare.step.after=crash@1', 'revert.commit.before=crash']) {
   test(`crash during internal revert (${point}): recovery restores the pre-revert data`, async (t) => {
     const { env, disks } = await internalWorld();
     t.after(() => env.cleanup());

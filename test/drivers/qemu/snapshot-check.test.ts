@@ -151,7 +151,7 @@ test('each kind of damage is reported; --repair fixes exactly the safe ones; a s
 
 test('an interrupted operation is reported (not its files); --repair recovers it', async (t) => {
   const w = await makeWorld(t);
-  const child = await runChildOp(w.env.stateDir, 'create.prepare.step.after=crash@2',
+  const child = await runChildOp(w.env.stateDir, 'create.prepare.disk.after=crash@2',
     ['create', 'vm', '<domainsnapshot><name>e9</name></domainsnapshot>', String(C.DISK_ONLY)]);
   assert.equal(child.signal, 'SIGKILL', child.stderr);
   assert.equal(await exists(w.img('vm-1.e9')), true);

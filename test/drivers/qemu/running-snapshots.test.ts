@@ -1,7 +1,8 @@
 /**
  * Live external disk-only snapshots of running domains through the public API: data
- * written before and after is where it belongs (checked offline after destroy), a
- * failure at the last disk changes nothing (query-block, nodes, files, metadata), a QEMU
+ * written before and after is where it belongs (checked offline after destroy), a second
+ * snapshot stacks on the first, a failure at the last disk, in the transaction or just
+ * before it changes nothing (query-block, nodes, files, metadata), a QEMU
  * killed right after a snapshot leaves a consistent chain, and a snapshotting process
  * killed before or after the switch is finished by recovery in the right direction.
  */
@@ -103,6 +104,8 @@ for (const [what, spec] of [
   // The second node attached fails after QEMU added it: both nodes and both files go.
   ['attaching the last disk\'s overlay fails', 'live-create.node.after=error@2'],
   ['QEMU fails the transaction after the last disk', 'live-create.transaction.abort=error'],
+  // Every overlay created and attached, then a failure just before the switch.
+  ['a failure once every overlay is attached', 'live-create.switch.before=error'],
 ] as const) {
   test(`a failing last disk (${what}) leaves query-block, nodes, files and metadata unchanged`, async (t) => {
     const r = await makeRunningEnv(2);
@@ -119,6 +122,33 @@ for (const [what, spec] of [
     assert.deepEqual((await queryBlock(r.dom)).map((b) => b.node), ['drive-vda-g2-fmt', 'drive-vdb-g2-fmt']);
   });
 }
+
+test('a second snapshot stacks a new generation on the first: each overlay holds its own writes', async (t) => {
+  const r = await makeRunningEnv(2);
+  t.after(() => r.cleanup());
+  const { dom, disks } = r;
+  await dom.create();
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', C.DISK_ONLY | C.ATOMIC);
+  await guestWriteVia(dom, 'vda', 0x31);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s2</name></domainsnapshot>', C.DISK_ONLY | C.ATOMIC);
+  await guestWriteVia(dom, 'vda', 0x32, MiB / 2, '512k');
+  const s1 = disks.map((d) => d.path.replace(/\.qcow2$/, '.s1'));
+  const s2 = disks.map((d) => d.path.replace(/\.qcow2$/, '.s2'));
+  assert.deepEqual((await queryBlock(dom)).map((b) => [b.node, b.file, b.depth]),
+    disks.map((d, i) => [`drive-${d.target}-g2-fmt`, s2[i], 2]));
+  assert.equal((await dom.snapshotCurrent()).getName(), 's2');
+  assert.equal((await (await dom.snapshotLookupByName('s2')).getParent()).getName(), 's1');
+  await dom.destroy();
+  for (const [i, d] of disks.entries()) {
+    const info = await imageInfo(s2[i]!);
+    assert.equal(info['backing-filename'], s1[i], `${d.target}: s2 sits on s1`);
+    assert.equal(info['backing-filename-format'], 'qcow2');
+  }
+  assert.ok(await hasPattern(s1[0]!, 'qcow2', 0x31, 0, MiB), 'the write between the snapshots is in the first overlay');
+  assert.ok(!await hasPattern(s1[0]!, 'qcow2', 0x32, MiB / 2, MiB / 2), 'the first overlay never saw the later write');
+  assert.ok(await hasPattern(s2[0]!, 'qcow2', 0x32, MiB / 2, MiB / 2), 'the later write is in the second overlay');
+  assert.ok(await hasPattern(s2[0]!, 'qcow2', 0x31, 0, MiB / 2), 'the earlier write shows through the second overlay');
+});
 
 test('checks before any effect: existing target file, internal disk, duplicate name, quiesce without agent', async (t) => {
   const r = await makeRunningEnv(2);

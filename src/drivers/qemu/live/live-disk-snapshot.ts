@@ -1,20 +1,18 @@
 /**
- * The atomic live external disk-only snapshot. Everything slow or fallible happens
- * before the switch: overlays are created (in parallel, 0600) and attached with
- * `blockdev-add … backing: null`; then ONE QMP `transaction` of `blockdev-snapshot`
- * actions moves every disk onto its overlay, or none. On any failure every added node is
- * deleted and every created file removed, so QEMU's graph and the directories are as
- * before. Split into plan (no side effects: the driver journals the plan) and execute.
+ * The plan of a live external disk-only snapshot: every check that needs the running QEMU
+ * (query-block, node names) and the file system, and every name decided (overlay node
+ * names, backing file and format), with no side effect, so the driver can journal the
+ * plan before it acts. The driver then runs it as journaled steps
+ * (running-create-steps.ts: overlays created, attached with `blockdev-add … backing:
+ * null`) and one QMP `transaction` (switchToOverlays in running-snapshot-create.ts).
  */
 import { isAbsolute, normalize, dirname } from 'node:path';
 import { lstat, stat } from 'node:fs/promises';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { QmpClient } from './qmp-client.js';
-import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './qmp-errors.js';
-import { expectArray, isJsonObject, optionalString, type JsonObject } from './qmp-json.js';
-import { parseQueryBlock, readActiveChain, type ActiveDiskChain } from './active-chain.js';
+import { expectArray, isJsonObject, optionalString } from './qmp-json.js';
+import { readActiveChain, type ActiveDiskChain } from './active-chain.js';
 import { diskNodeNames, overlayGenerationOf, type DiskNodeNames } from './disk-node-names.js';
-import { createOverlayImage, fsyncDirectories, removeOverlayImage } from './overlay-image.js';
 import { inspectImage } from '../image-inspect.js';
 
 /** One disk to snapshot. */
@@ -50,73 +48,6 @@ export interface PlannedDiskOverlay {
 /** The full plan of one snapshot. */
 export interface LiveDiskSnapshotPlan {
   disks: PlannedDiskOverlay[];
-}
-
-/** Options for {@link executeLiveDiskSnapshot}. */
-export interface LiveDiskSnapshotOptions {
-  /** Pause vCPUs around the transaction (`stop`/`cont`); the transaction drains I/O anyway. */
-  pauseGuest?: boolean;
-  /** Appended to the transaction's actions: fault injection for tests, e.g. `{type: 'abort', data: {}}`. */
-  extraActions?: readonly JsonObject[];
-  /**
-   * Called after each step, for journaling and failpoints. A throw before `switched` rolls
-   * everything back; a throw at `switched` leaves the disks on their overlays (outcome
-   * `switched`: the caller must record or undo the switch).
-   */
-  onStep?: (step: LiveDiskSnapshotStep) => void | Promise<void>;
-  /** Timeout for each QMP command; default 60 s. */
-  timeoutMs?: number;
-}
-
-/** The points {@link LiveDiskSnapshotOptions.onStep} is called at. */
-export type LiveDiskSnapshotStep =
-  /** Every overlay file exists, formatted and fsynced. */
-  | 'overlays-created'
-  /** Every overlay is attached as a block node (not yet in use). */
-  | 'overlays-attached'
-  /** The transaction succeeded: every disk writes to its overlay. */
-  | 'switched';
-
-/** Milliseconds spent in each phase. */
-export interface LiveDiskSnapshotTimings {
-  createOverlaysMs: number;
-  blockdevAddMs: number;
-  /** The switch itself (with stop/cont when pausing): the guest-visible critical section. */
-  transactionMs: number;
-  verifyMs: number;
-}
-
-/** What the driver records after a successful switch. */
-export interface LiveDiskSnapshotResult {
-  plan: LiveDiskSnapshotPlan;
-  /** query-block after the switch, per disk. */
-  chains: ActiveDiskChain[];
-  timings: LiveDiskSnapshotTimings;
-}
-
-/**
- * A failed live snapshot. `outcome` says what state things are in:
- * `rolled-back` (nothing changed; cleanup done); `switched` (every disk is on its overlay
- * but a later step failed: record or undo it); or `unknown` (QEMU stopped answering
- * during the switch: the files were kept so recovery can decide with query-block or
- * `qemu-img info`).
- */
-export class LiveDiskSnapshotError extends Error {
-  override readonly name = 'LiveDiskSnapshotError';
-  constructor(
-    readonly outcome: 'rolled-back' | 'switched' | 'unknown',
-    override readonly cause: unknown,
-    readonly plan: LiveDiskSnapshotPlan,
-    /** Failures of the cleanup itself (a node or file that could not be removed). */
-    readonly cleanupErrors: readonly unknown[],
-  ) {
-    super(`live disk snapshot failed (${outcome}): ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
-
-  /** The VirError to report to the user (libvirt's wording for the underlying failure). */
-  toVirError(): VirError {
-    return qmpErrorToVirError(this.cause);
-  }
 }
 
 /**
@@ -169,151 +100,6 @@ export async function planLiveDiskSnapshot(qmp: QmpClient, requests: readonly Li
     });
   }
   return { disks };
-}
-
-/** Runs a plan: prepare overlays, switch in one transaction, verify; all or nothing. */
-export async function executeLiveDiskSnapshot(
-  qmp: QmpClient, plan: LiveDiskSnapshotPlan, opts: LiveDiskSnapshotOptions = {},
-): Promise<LiveDiskSnapshotResult> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const createdFiles: string[] = [];
-  const addedNodes: string[] = [];
-  const t0 = performance.now();
-
-  const rollBack = async (cause: unknown): Promise<never> => {
-    const cleanupErrors: unknown[] = [];
-    for (const node of [...addedNodes].reverse()) {
-      // Deleting the format node also drops the file child defined inline with it.
-      await qmp.execute('blockdev-del', { 'node-name': node }, { timeoutMs }).catch((e: unknown) => { cleanupErrors.push(e); });
-    }
-    for (const file of [...createdFiles].reverse()) {
-      await removeOverlayImage(file).catch((e: unknown) => { cleanupErrors.push(e); });
-    }
-    throw new LiveDiskSnapshotError('rolled-back', cause, plan, cleanupErrors);
-  };
-
-  // 1. Create every overlay, in parallel, and wait for ALL of them even if one fails:
-  //    a creation still in flight during cleanup would leave a file behind.
-  const creations = await Promise.allSettled(plan.disks.map((d) => createOverlayImage(
-    { path: d.overlayPath, format: d.overlayFormat, backingPath: d.backingPath, backingFormat: d.backingFormat },
-    (p) => { createdFiles.push(p); },
-  )));
-  const failedCreation = creations.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failedCreation) return rollBack(failedCreation.reason);
-  try {
-    await fsyncDirectories(createdFiles);
-    await opts.onStep?.('overlays-created');
-  } catch (err) {
-    return rollBack(err);
-  }
-  const t1 = performance.now();
-
-  // 2. Attach each overlay without a backing: blockdev-snapshot links it to the base, and
-  //    opening the base a second time would fail on its write lock. Commands are pipelined.
-  const adds = await Promise.allSettled(plan.disks.map(async (d) => {
-    await qmp.execute('blockdev-add', {
-      driver: d.overlayFormat,
-      'node-name': d.overlayNodes.format,
-      file: { driver: 'file', filename: d.overlayPath, 'node-name': d.overlayNodes.file },
-      backing: null,
-    }, { timeoutMs });
-    addedNodes.push(d.overlayNodes.format);
-  }));
-  const failedAdd = adds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failedAdd) return rollBack(failedAdd.reason);
-  try {
-    await opts.onStep?.('overlays-attached');
-  } catch (err) {
-    return rollBack(err);
-  }
-  const t2 = performance.now();
-
-  // 3. The switch.
-  const actions: JsonObject[] = plan.disks.map((d) => ({
-    type: 'blockdev-snapshot', data: { node: d.baseNode, overlay: d.overlayNodes.format },
-  }));
-  actions.push(...(opts.extraActions ?? []));
-  let paused = false;
-  try {
-    if (opts.pauseGuest && await isRunning(qmp, timeoutMs)) {
-      await qmp.execute('stop', undefined, { timeoutMs });
-      paused = true;
-    }
-    await switchDisks(qmp, plan, actions, timeoutMs, rollBack);
-  } finally {
-    if (paused) await qmp.execute('cont', undefined, { timeoutMs }).catch(() => undefined);
-  }
-  const t3 = performance.now();
-  const transactionMs = t3 - t2;
-  try {
-    await opts.onStep?.('switched');
-  } catch (err) {
-    throw new LiveDiskSnapshotError('switched', err, plan, []);
-  }
-
-  // 4. Verify: every disk's top node is its overlay, backed by the old top file.
-  const chains = await readActiveChain(qmp);
-  for (const d of plan.disks) {
-    const c = chains.find((x) => x.target === d.target);
-    if (!c || c.nodeName !== d.overlayNodes.format || c.chain[1]?.filename !== d.backingPath) {
-      throw new LiveDiskSnapshotError('unknown',
-        virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `disk '${d.target}' is not on its new overlay after the transaction`),
-        plan, []);
-    }
-  }
-  const t4 = performance.now();
-  return {
-    plan,
-    chains,
-    timings: { createOverlaysMs: t1 - t0, blockdevAddMs: t2 - t1, transactionMs, verifyMs: t4 - t3 },
-  };
-}
-
-/** Plans and executes in one call (for callers that do not journal between the two). */
-export async function createLiveDiskSnapshot(
-  qmp: QmpClient, requests: readonly LiveDiskSnapshotRequest[], opts: LiveDiskSnapshotOptions = {},
-): Promise<LiveDiskSnapshotResult> {
-  return executeLiveDiskSnapshot(qmp, await planLiveDiskSnapshot(qmp, requests), opts);
-}
-
-/**
- * Runs the transaction. A QMP error means QEMU rolled its graph back: undo our side too.
- * A timeout or lost connection leaves the outcome open: ask QEMU which state it is in.
- */
-async function switchDisks(
-  qmp: QmpClient, plan: LiveDiskSnapshotPlan, actions: JsonObject[], timeoutMs: number,
-  rollBack: (cause: unknown) => Promise<never>,
-): Promise<void> {
-  try {
-    await qmp.execute('transaction', { actions }, { timeoutMs });
-  } catch (err) {
-    if (!(err instanceof QmpTimeoutError || err instanceof QmpDisconnectedError)) return rollBack(err);
-    // The monitor runs commands in order, so a query-block answered now reflects the
-    // state after the transaction, whatever became of its reply.
-    const switched = await switchState(qmp, plan, timeoutMs);
-    if (switched === 'none') return rollBack(err);
-    if (switched === 'unknown') throw new LiveDiskSnapshotError('unknown', err, plan, []);
-    // 'all': the reply was lost but the switch happened; the caller verifies and records it.
-  }
-}
-
-/** Whether the plan's disks are all on their overlays, none is, or QEMU cannot say. */
-async function switchState(qmp: QmpClient, plan: LiveDiskSnapshotPlan, timeoutMs: number): Promise<'all' | 'none' | 'unknown'> {
-  if (qmp.isClosed) return 'unknown';
-  try {
-    const chains = parseQueryBlock(await qmp.execute('query-block', undefined, { timeoutMs }));
-    const onOverlay = plan.disks.map((d) => chains.find((c) => c.target === d.target)?.nodeName === d.overlayNodes.format);
-    if (onOverlay.every(Boolean)) return 'all';
-    if (!onOverlay.some(Boolean)) return 'none';
-    return 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function isRunning(qmp: QmpClient, timeoutMs: number): Promise<boolean> {
-  const status = await qmp.execute('query-status', undefined, { timeoutMs });
-  return isJsonObject(status) && status.running === true;
 }
 
 async function listNodeNames(qmp: QmpClient): Promise<string[]> {

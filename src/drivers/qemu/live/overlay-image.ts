@@ -1,5 +1,5 @@
 /**
- * Creates and removes the qcow2 overlay files of a live snapshot, outside QEMU's critical
+ * Creates the qcow2 overlay files of a live snapshot, outside QEMU's critical
  * section. The file is first created exclusively with mode 0600 (so an existing file is
  * never overwritten and the overlay is never world-readable, even briefly), then its
  * qcow2 header is written natively (qcow2-overlay.ts: no process per disk; qemu-img only
@@ -8,7 +8,7 @@
  * points at it.
  */
 import { execFile } from 'node:child_process';
-import { open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeQcow2Overlay } from '../qcow2-overlay.js';
 
@@ -54,11 +54,6 @@ export async function createOverlayImage(spec: OverlaySpec, onCreated: (path: st
 /** Fsyncs each distinct directory once, making the new directory entries durable. */
 export async function fsyncDirectories(paths: readonly string[]): Promise<void> {
   for (const dir of new Set(paths.map((p) => dirname(p)))) await fsyncPath(dir, 'r');
-}
-
-/** Deletes an overlay file we created; a file already gone is fine. */
-export async function removeOverlayImage(path: string): Promise<void> {
-  await rm(path, { force: true });
 }
 
 async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {

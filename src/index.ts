@@ -1,9 +1,22 @@
-/** snapvirt's public library API: `import { connect } from 'snapvirt'`. */
+/**
+ * snapvirt's public library API: `import { connect } from 'snapvirt'`.
+ *
+ * @packageDocumentation
+ */
 export { connect, Connection, LIBVIRT_API_VERSION } from './api/connection.js';
 export type { ConnectOptions } from './api/connection.js';
 export { Domain } from './api/domain.js';
 export { DomainSnapshot } from './api/domain-snapshot.js';
 export { VirError, VirErrorCode, VirErrorDomain, isVirError } from './api/errors.js';
-export * from './api/flags.js';
+export {
+  combineFlags, flagsFromNumber, type Flags, type UntypedFlags,
+  SnapshotCreateFlags, SnapshotXMLFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotDeleteFlags,
+  DomainXMLFlags, ListDomainsFlags, DomainUndefineFlags,
+} from './api/flags.js';
+export {
+  DomainState, type DomainStateName, domainStateName, domainStateReasonName,
+  NostateReason, RunningReason, BlockedReason, PausedReason, ShutdownReason, ShutoffReason,
+  CrashedReason, PMSuspendedReason,
+} from './api/domain-state.js';
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
 export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';

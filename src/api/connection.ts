@@ -5,77 +5,131 @@
 import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
+import type { ListDomainsFlags, UntypedFlags } from './flags.js';
 import { LIBVIRT_API_VERSION } from './lib-version.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
 
 export { LIBVIRT_API_VERSION };
 
-/** An open connection to one hypervisor driver (virConnectPtr). */
-export class Connection {
-  /** @internal */
-  constructor(readonly driver: HypervisorDriver, private readonly readOnly = false) {}
+/**
+ * An open connection to one hypervisor driver (virConnectPtr). Close it with close(), or
+ * let `await using conn = await connect(uri)` close it (Symbol.asyncDispose). After
+ * close(), every call on it and on the domains and snapshots reached through it throws
+ * VIR_ERR_INVALID_CONN ("invalid connection pointer in <libvirt function>").
+ */
+export class Connection implements AsyncDisposable {
+  #driver: HypervisorDriver;
+  #closed = false;
 
-  /** Whether the connection was opened read-only (virConnectOpenReadOnly). */
-  isReadOnly(): boolean { return this.readOnly; }
+  readonly #readOnly: boolean;
+
+  private constructor(driver: HypervisorDriver, readOnly: boolean) {
+    this.#driver = driver;
+    this.#readOnly = readOnly;
+  }
+
+  /** @internal A connection over an opened driver (connect() is the public way in). */
+  static over(driver: HypervisorDriver, readOnly: boolean): Connection { return new Connection(driver, readOnly); }
+
+  /**
+   * @internal The driver for a call of the libvirt function `functionName`; throws
+   * VIR_ERR_INVALID_CONN once the connection is closed. `errorDomain` is the subsystem
+   * libvirt reports from (the file the function lives in).
+   */
+  driverFor(functionName: string, errorDomain: VirErrorDomain = VirErrorDomain.NONE): HypervisorDriver {
+    if (this.#closed) throw virError(VirErrorCode.INVALID_CONN, errorDomain, functionName);
+    return this.#driver;
+  }
+
+  /** @internal The driver whether or not the connection is open (tests, the CLI's `version`). */
+  get driver(): HypervisorDriver { return this.#driver; }
+
+  /** Whether the connection was opened read-only (virConnectOpenReadOnly). Throws VIR_ERR_INVALID_CONN after close(). */
+  isReadOnly(): boolean { this.driverFor('virConnectIsReadOnly'); return this.#readOnly; }
 
   /**
    * @internal Refuses a mutating call on a read-only connection, with libvirt's message
    * naming the public function (virCheckReadOnlyGoto).
    */
   denyIfReadOnly(functionName: string): void {
-    if (this.readOnly) {
+    if (this.#readOnly) {
       throw virError(VirErrorCode.OPERATION_DENIED, VirErrorDomain.DOMAIN, `read only access prevents ${functionName}`);
     }
   }
 
   /** @internal Refuses secrets (the SECURE flag) on a read-only connection, as libvirt does. */
   denySecureIfReadOnly(flags: number, secureBit: number, functionName: string): void {
-    if (this.readOnly && (flags & secureBit) !== 0) {
+    if (this.#readOnly && (flags & secureBit) !== 0) {
       throw virError(VirErrorCode.OPERATION_DENIED, VirErrorDomain.DOMAIN, `${functionName} with secure flag`);
     }
   }
 
   /** The URI this connection was opened with (virConnectGetURI). */
-  getURI(): string { return this.driver.identity().uri; }
+  getURI(): string { return this.driverFor('virConnectGetURI').identity().uri; }
   /** The hypervisor type: "TEST" or "QEMU" (virConnectGetType). */
-  getType(): string { return this.driver.identity().type; }
+  getType(): string { return this.driverFor('virConnectGetType').identity().type; }
   /** The hypervisor's version as major*1,000,000 + minor*1,000 + micro (virConnectGetVersion). */
-  getVersion(): number { return this.driver.identity().hypervisorVersion; }
+  getVersion(): number { return this.driverFor('virConnectGetVersion').identity().hypervisorVersion; }
   /** The library's version, in the same encoding (virConnectGetLibVersion). */
-  getLibVersion(): number { return LIBVIRT_API_VERSION; }
+  getLibVersion(): number { this.driverFor('virConnectGetLibVersion'); return LIBVIRT_API_VERSION; }
   /** The host name of the hypervisor's host (virConnectGetHostname). */
-  getHostname(): string { return this.driver.identity().hostname; }
+  getHostname(): string { return this.driverFor('virConnectGetHostname').identity().hostname; }
 
-  /** Lists domains matching VIR_CONNECT_LIST_DOMAINS_* `flags` (0: all). */
-  async listAllDomains(flags = 0): Promise<Domain[]> {
-    return (await this.driver.listAllDomains(flags)).map((ref) => this.wrap(ref));
+  /**
+   * The domains matching `flags` (virConnectListAllDomains; 0: all). Filters of one group
+   * (ACTIVE/INACTIVE, PERSISTENT/TRANSIENT, …) combine as "either".
+   */
+  async listAllDomains(flags: ListDomainsFlags | UntypedFlags = 0): Promise<Domain[]> {
+    return (await this.driverFor('virConnectListAllDomains').listAllDomains(flags)).map((ref) => this.#wrap(ref));
   }
-  /** Looks a domain up by name; VIR_ERR_NO_DOMAIN if there is none. */
+  /** Looks a domain up by name (virDomainLookupByName); VIR_ERR_NO_DOMAIN if there is none. */
   async domainLookupByName(name: string): Promise<Domain> {
-    return this.wrap(await this.driver.domainLookupByName(name));
+    return this.#wrap(await this.driverFor('virDomainLookupByName', VirErrorDomain.DOMAIN).domainLookupByName(name));
   }
-  /** Looks a domain up by UUID string; VIR_ERR_NO_DOMAIN if there is none. */
+  /** Looks a domain up by UUID string (virDomainLookupByUUIDString); VIR_ERR_NO_DOMAIN if there is none. */
   async domainLookupByUUIDString(uuid: string): Promise<Domain> {
-    return this.wrap(await this.driver.domainLookupByUUID(uuid));
+    return this.#wrap(await this.driverFor('virDomainLookupByUUIDString', VirErrorDomain.DOMAIN).domainLookupByUUID(uuid));
   }
-  /** Looks a running domain up by id; VIR_ERR_NO_DOMAIN if there is none. */
+  /** Looks a running domain up by id (virDomainLookupByID); VIR_ERR_NO_DOMAIN if there is none. */
   async domainLookupByID(id: number): Promise<Domain> {
-    return this.wrap(await this.driver.domainLookupByID(id));
+    return this.#wrap(await this.driverFor('virDomainLookupByID', VirErrorDomain.DOMAIN).domainLookupByID(id));
   }
-  /** Defines (or redefines) a persistent domain from `<domain>` XML, without starting it. */
+  /**
+   * Defines (or redefines) a persistent domain from `<domain>` XML, without starting it
+   * (virDomainDefineXMLFlags; `flags` is virDomainDefineFlags, only 0 is supported).
+   * Throws VIR_ERR_XML_ERROR / VIR_ERR_XML_DETAIL for XML libvirt would refuse, and
+   * VIR_ERR_OPERATION_DENIED on a read-only connection.
+   */
   async domainDefineXML(xml: string, flags = 0): Promise<Domain> {
-    this.denyIfReadOnly(flags ? 'virDomainDefineXMLFlags' : 'virDomainDefineXML');
-    return this.wrap(await this.driver.domainDefineXML(xml, flags));
+    const functionName = flags ? 'virDomainDefineXMLFlags' : 'virDomainDefineXML';
+    const driver = this.driverFor(functionName, VirErrorDomain.DOMAIN);
+    this.denyIfReadOnly(functionName);
+    return this.#wrap(await driver.domainDefineXML(xml, flags));
   }
-  /** Creates and starts a transient domain from `<domain>` XML. */
+  /**
+   * Creates and starts a transient domain from `<domain>` XML (virDomainCreateXML;
+   * `flags` is virDomainCreateFlags). Throws VIR_ERR_OPERATION_DENIED on a read-only
+   * connection.
+   */
   async domainCreateXML(xml: string, flags = 0): Promise<Domain> {
+    const driver = this.driverFor('virDomainCreateXML', VirErrorDomain.DOMAIN);
     this.denyIfReadOnly('virDomainCreateXML');
-    return this.wrap(await this.driver.domainCreateXML(xml, flags));
+    return this.#wrap(await driver.domainCreateXML(xml, flags));
   }
-  /** Closes the connection; for the test driver this discards its in-memory state. */
-  async close(): Promise<void> { await this.driver.close(); }
+  /**
+   * Closes the connection (virConnectClose); for the test driver this discards its
+   * in-memory state. Closing a closed connection does nothing (as a Node stream's close
+   * does), so close() and `await using` go together.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#driver.close();
+  }
+  /** Closes the connection, as close() does: `await using conn = await connect(uri)`. */
+  async [Symbol.asyncDispose](): Promise<void> { await this.close(); }
 
-  private wrap(ref: DomainRef): Domain { return new Domain(this, ref); }
+  #wrap(ref: DomainRef): Domain { return Domain.of(this, ref); }
 }
 
 /** Options of connect(). */
@@ -85,12 +139,12 @@ export interface ConnectOptions {
 }
 
 /**
- * Opens a connection (virConnectOpen). Without `uri`: SNAPVIRT_DEFAULT_URI, then
- * LIBVIRT_DEFAULT_URI, then qemu:///system for root and qemu:///session otherwise.
- * Throws VIR_ERR_NO_CONNECT for a URI no driver serves.
+ * Opens a connection (virConnectOpen, or virConnectOpenReadOnly with `readOnly`). Without
+ * `uri`: SNAPVIRT_DEFAULT_URI, then LIBVIRT_DEFAULT_URI, then qemu:///system for root and
+ * qemu:///session otherwise. Throws VIR_ERR_NO_CONNECT for a URI no driver serves.
  */
 export async function connect(uri?: string, options: ConnectOptions = {}): Promise<Connection> {
   const rawUri = uri ?? defaultURI();
   const { factory, url } = await driverFactoryFor(rawUri);
-  return new Connection(await factory(url, rawUri), options.readOnly ?? false);
+  return Connection.over(await factory(url, rawUri), options.readOnly ?? false);
 }

@@ -1,78 +1,119 @@
 /** A snapshot handle (virDomainSnapshotPtr): a domain plus a snapshot name. */
+import type { HypervisorDriver, SnapshotQuiesceInfo } from '../drivers/driver.js';
+import type { Connection } from './connection.js';
 import type { Domain } from './domain.js';
-import type { SnapshotQuiesceInfo } from '../drivers/driver.js';
-
-export type { SnapshotQuiesceInfo };
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags } from './flag-checks.js';
-import { SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags } from './flags.js';
+import {
+  SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags,
+  type SnapshotDeleteFlags, type SnapshotListFlags, type SnapshotRevertFlags, type UntypedFlags,
+} from './flags.js';
 
+export type { SnapshotQuiesceInfo };
+
+/**
+ * A snapshot of a domain (virDomainSnapshotPtr), reached through Domain.snapshotCreateXML,
+ * snapshotLookupByName, listAllSnapshots and friends. Every call throws
+ * VIR_ERR_INVALID_CONN once the connection is closed, and VIR_ERR_NO_DOMAIN_SNAPSHOT once
+ * the snapshot is gone.
+ */
 export class DomainSnapshot {
-  /** @internal */
-  constructor(readonly domain: Domain, readonly name: string) {}
+  /** @internal The domain the snapshot belongs to. */
+  readonly domain: Domain;
+  /** @internal The snapshot's name (getName() is the public way). */
+  readonly name: string;
 
-  private get driver() { return this.domain.connection.driver; }
-  private get dom() { return this.domain.handle; }
+  private constructor(domain: Domain, name: string) {
+    this.domain = domain;
+    this.name = name;
+  }
 
+  /** @internal A handle for the snapshot `name` of `domain` (it need not exist). */
+  static of(domain: Domain, name: string): DomainSnapshot { return new DomainSnapshot(domain, name); }
+
+  /** The driver for libvirt's `functionName`, or VIR_ERR_INVALID_CONN after close(). */
+  #driver(functionName: string): HypervisorDriver {
+    return this.domain.connection.driverFor(functionName, VirErrorDomain.DOMAIN_SNAPSHOT);
+  }
+  /** The driver for a mutating call: refused on a closed, then on a read-only, connection. */
+  #writer(functionName: string): HypervisorDriver {
+    const driver = this.#driver(functionName);
+    this.getConnect().denyIfReadOnly(functionName);
+    return driver;
+  }
+  get #dom() { return this.domain.handle; }
+
+  /** The snapshot's name (virDomainSnapshotGetName). */
   getName(): string { return this.name; }
+  /** The domain it belongs to (virDomainSnapshotGetDomain). */
   getDomain(): Domain { return this.domain; }
-  getConnect() { return this.domain.connection; }
+  /** The connection it was reached through (virDomainSnapshotGetConnect). */
+  getConnect(): Connection { return this.domain.connection; }
 
-  /** The `<domainsnapshot>` XML; VIR_DOMAIN_SNAPSHOT_XML_SECURE includes secrets. */
-  async getXMLDesc(flags = 0): Promise<string> {
+  /**
+   * The `<domainsnapshot>` XML (virDomainSnapshotGetXMLDesc); SnapshotXMLFlags.SECURE
+   * includes secrets (refused on a read-only connection, VIR_ERR_OPERATION_DENIED).
+   */
+  async getXMLDesc(flags: SnapshotXMLFlags | UntypedFlags = 0): Promise<string> {
+    const driver = this.#driver('virDomainSnapshotGetXMLDesc');
     this.getConnect().denySecureIfReadOnly(flags, SnapshotXMLFlags.SECURE, 'virDomainSnapshotGetXMLDesc');
-    return this.driver.snapshotGetXMLDesc(this.dom, this.name, flags); }
-  /** The parent snapshot; VIR_ERR_NO_DOMAIN_SNAPSHOT for a root. */
+    return driver.snapshotGetXMLDesc(this.#dom, this.name, flags);
+  }
+  /** The parent snapshot (virDomainSnapshotGetParent); VIR_ERR_NO_DOMAIN_SNAPSHOT for a root. */
   async getParent(): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this.domain, await this.driver.snapshotGetParent(this.dom, this.name));
+    return DomainSnapshot.of(this.domain, await this.#driver('virDomainSnapshotGetParent').snapshotGetParent(this.#dom, this.name));
   }
-  /** Number of children (or all descendants with VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS). */
-  async numChildren(flags = 0): Promise<number> {
-    return (await this.driver.snapshotListAllChildren(this.dom, this.name, flags)).length;
+  /** Number of children, or all descendants with SnapshotListFlags.DESCENDANTS (virDomainSnapshotNumChildren). */
+  async numChildren(flags: SnapshotListFlags | UntypedFlags = 0): Promise<number> {
+    return (await this.#driver('virDomainSnapshotNumChildren').snapshotListAllChildren(this.#dom, this.name, flags)).length;
   }
-  /** Names of the children (or descendants), filtered by list `flags`. */
-  async listChildrenNames(flags = 0): Promise<string[]> {
-    return this.driver.snapshotListAllChildren(this.dom, this.name, flags);
+  /** Names of the children (or descendants), filtered by list `flags` (virDomainSnapshotListChildrenNames). */
+  async listChildrenNames(flags: SnapshotListFlags | UntypedFlags = 0): Promise<string[]> {
+    return this.#driver('virDomainSnapshotListChildrenNames').snapshotListAllChildren(this.#dom, this.name, flags);
   }
-  /** Handles of the children (or descendants), filtered by list `flags`. */
-  async listAllChildren(flags = 0): Promise<DomainSnapshot[]> {
-    return (await this.listChildrenNames(flags)).map((n) => new DomainSnapshot(this.domain, n));
+  /** Handles of the children (or descendants), filtered by list `flags` (virDomainSnapshotListAllChildren). */
+  async listAllChildren(flags: SnapshotListFlags | UntypedFlags = 0): Promise<DomainSnapshot[]> {
+    const names = await this.#driver('virDomainSnapshotListAllChildren').snapshotListAllChildren(this.#dom, this.name, flags);
+    return names.map((n) => DomainSnapshot.of(this.domain, n));
   }
-  async isCurrent(): Promise<boolean> { return this.driver.snapshotIsCurrent(this.dom, this.name); }
+  /** Whether this is the domain's current snapshot (virDomainSnapshotIsCurrent). */
+  async isCurrent(): Promise<boolean> { return this.#driver('virDomainSnapshotIsCurrent').snapshotIsCurrent(this.#dom, this.name); }
   /**
    * Beyond libvirt: whether the guest's filesystems were frozen through its agent while
    * this snapshot's disks were taken (--quiesce), and how many. VIR_ERR_NO_SUPPORT from a
    * driver that cannot quiesce (the test driver).
    */
   async getQuiesceInfo(): Promise<SnapshotQuiesceInfo> {
-    const driver = this.driver;
+    const driver = this.#driver('virDomainSnapshotGetQuiesceInfo');
     if (!driver.snapshotGetQuiesceInfo) {
       throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOMAIN_SNAPSHOT, 'snapshotGetQuiesceInfo');
     }
-    return driver.snapshotGetQuiesceInfo(this.dom, this.name);
+    return driver.snapshotGetQuiesceInfo(this.#dom, this.name);
   }
-  async hasMetadata(): Promise<boolean> { return this.driver.snapshotHasMetadata(this.dom, this.name); }
+  /** Whether libvirt-style metadata is kept for this snapshot (virDomainSnapshotHasMetadata). */
+  async hasMetadata(): Promise<boolean> { return this.#driver('virDomainSnapshotHasMetadata').snapshotHasMetadata(this.#dom, this.name); }
 
   /**
    * Reverts the domain to this snapshot (virDomainRevertToSnapshot). All-or-nothing: on
    * failure the disks, the definition and the current snapshot are as before. RUNNING and
-   * PAUSED are mutually exclusive; a risky revert needs FORCE (VIR_ERR_SNAPSHOT_REVERT_RISKY).
+   * PAUSED are mutually exclusive (VIR_ERR_INVALID_ARG); a risky revert needs FORCE
+   * (VIR_ERR_SNAPSHOT_REVERT_RISKY).
    */
-  async revert(flags = 0): Promise<void> {
-    this.getConnect().denyIfReadOnly('virDomainRevertToSnapshot');
+  async revert(flags: SnapshotRevertFlags | UntypedFlags = 0): Promise<void> {
+    const driver = this.#writer('virDomainRevertToSnapshot');
     exclusiveFlags(flags, R.RUNNING, 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', R.PAUSED, 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
-    await this.driver.revertToSnapshot(this.dom, this.name, flags);
+    await driver.revertToSnapshot(this.#dom, this.name, flags);
   }
 
   /**
    * Deletes the snapshot, merging its data into what remains (virDomainSnapshotDelete).
-   * CHILDREN also deletes descendants, CHILDREN_ONLY only them (mutually exclusive);
-   * METADATA_ONLY forgets the snapshot without touching disks. Atomic for metadata,
-   * restartable for disk merges.
+   * CHILDREN also deletes descendants, CHILDREN_ONLY only them (mutually exclusive,
+   * VIR_ERR_INVALID_ARG); METADATA_ONLY forgets the snapshot without touching disks.
+   * Atomic for metadata, restartable for disk merges.
    */
-  async delete(flags = 0): Promise<void> {
-    this.getConnect().denyIfReadOnly('virDomainSnapshotDelete');
+  async delete(flags: SnapshotDeleteFlags | UntypedFlags = 0): Promise<void> {
+    const driver = this.#writer('virDomainSnapshotDelete');
     exclusiveFlags(flags, D.CHILDREN, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', D.CHILDREN_ONLY, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY');
-    await this.driver.snapshotDelete(this.dom, this.name, flags);
+    await driver.snapshotDelete(this.#dom, this.name, flags);
   }
 }

@@ -1,107 +1,169 @@
 /** A domain handle (virDomainPtr): identity plus the calls that act on the domain. */
-import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo } from '../drivers/driver.js';
+import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, HypervisorDriver } from '../drivers/driver.js';
 import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
 import { DomainSnapshot } from './domain-snapshot.js';
+import { VirErrorDomain } from './errors.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
-import { DomainXMLFlags, SnapshotCreateFlags as C, SnapshotListFlags } from './flags.js';
+import {
+  DomainXMLFlags, SnapshotCreateFlags as C, SnapshotListFlags, type DomainUndefineFlags,
+  type SnapshotCreateFlags, type SnapshotRevertFlags, type UntypedFlags,
+} from './flags.js';
 
+/**
+ * A domain (virDomainPtr), reached through Connection.domainLookupByName and friends.
+ * Every call throws VIR_ERR_INVALID_CONN once its connection is closed, and
+ * VIR_ERR_NO_DOMAIN once the domain is gone.
+ */
 export class Domain {
-  /** @internal */
-  constructor(readonly connection: Connection, private ref: DomainRef) {}
+  /** @internal The connection the handle was reached through. */
+  readonly connection: Connection;
+  #ref: DomainRef;
+
+  private constructor(connection: Connection, ref: DomainRef) {
+    this.connection = connection;
+    this.#ref = ref;
+  }
+
+  /** @internal A handle for the domain `ref` names, on `connection`. */
+  static of(connection: Connection, ref: DomainRef): Domain { return new Domain(connection, ref); }
 
   /** @internal The identity passed to the driver. */
-  get handle(): DomainRef { return this.ref; }
-  private get driver() { return this.connection.driver; }
-  private deny(functionName: string): void { this.connection.denyIfReadOnly(functionName); }
+  get handle(): DomainRef { return this.#ref; }
+  /** The driver for libvirt's `functionName`, or VIR_ERR_INVALID_CONN after close(). */
+  #driver(functionName: string): HypervisorDriver {
+    return this.connection.driverFor(functionName, VirErrorDomain.DOMAIN);
+  }
+  /** The driver for a mutating call: refused on a closed, then on a read-only, connection. */
+  #writer(functionName: string, errorDomain: VirErrorDomain = VirErrorDomain.DOMAIN): HypervisorDriver {
+    const driver = this.connection.driverFor(functionName, errorDomain);
+    this.connection.denyIfReadOnly(functionName);
+    return driver;
+  }
 
-  getName(): string { return this.ref.name; }
-  getUUIDString(): string { return this.ref.uuid; }
-  /** The running domain's id, or -1 when it is not running (as of the handle's last refresh). */
-  getID(): number { return this.ref.id; }
+  /** The domain's name (virDomainGetName). */
+  getName(): string { return this.#ref.name; }
+  /** The domain's UUID as a string (virDomainGetUUIDString). */
+  getUUIDString(): string { return this.#ref.uuid; }
+  /** The running domain's id, or -1 when it is not running (as of the handle's last refresh; virDomainGetID). */
+  getID(): number { return this.#ref.id; }
+  /** The connection this handle belongs to (virDomainGetConnect). */
   getConnect(): Connection { return this.connection; }
 
-  /** Starts a defined domain (virDomainCreate). */
-  async create(flags = 0): Promise<void> { this.deny(flags ? 'virDomainCreateWithFlags' : 'virDomainCreate'); this.ref = await this.driver.domainCreate(this.ref, flags); }
-  /** Stops the domain at once (virDomainDestroy). */
-  async destroy(flags = 0): Promise<void> { this.deny(flags ? 'virDomainDestroyFlags' : 'virDomainDestroy'); await this.driver.domainDestroy(this.ref, flags); }
-  /** Asks the guest to shut down (virDomainShutdown). */
-  async shutdown(flags = 0): Promise<void> { this.deny(flags ? 'virDomainShutdownFlags' : 'virDomainShutdown'); await this.driver.domainShutdown(this.ref, flags); }
-  /** Pauses the domain's vCPUs (virDomainSuspend). */
-  async suspend(): Promise<void> { this.deny('virDomainSuspend'); await this.driver.domainSuspend(this.ref); }
-  /** Resumes a paused domain (virDomainResume). */
-  async resume(): Promise<void> { this.deny('virDomainResume'); await this.driver.domainResume(this.ref); }
   /**
-   * Removes the persistent definition (virDomainUndefineFlags). Refused while snapshot
-   * metadata exists unless VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA is given.
+   * Starts a defined domain (virDomainCreate, virDomainCreateWithFlags; flags:
+   * virDomainCreateFlags). VIR_ERR_OPERATION_INVALID when it is already running.
    */
-  async undefine(flags = 0): Promise<void> { this.deny('virDomainUndefineFlags'); await this.driver.domainUndefine(this.ref, flags); }
-  /** The state and its reason (virDomainGetState). */
-  async getState(): Promise<DomainStateInfo> { return this.driver.domainGetState(this.ref); }
+  async create(flags = 0): Promise<void> {
+    this.#ref = await this.#writer(flags ? 'virDomainCreateWithFlags' : 'virDomainCreate').domainCreate(this.#ref, flags);
+  }
+  /** Stops the domain at once (virDomainDestroy, virDomainDestroyFlags). VIR_ERR_OPERATION_INVALID when it is not running. */
+  async destroy(flags = 0): Promise<void> {
+    await this.#writer(flags ? 'virDomainDestroyFlags' : 'virDomainDestroy').domainDestroy(this.#ref, flags);
+  }
+  /** Asks the guest to shut down (virDomainShutdown, virDomainShutdownFlags). */
+  async shutdown(flags = 0): Promise<void> {
+    await this.#writer(flags ? 'virDomainShutdownFlags' : 'virDomainShutdown').domainShutdown(this.#ref, flags);
+  }
+  /** Pauses the domain's vCPUs (virDomainSuspend). */
+  async suspend(): Promise<void> { await this.#writer('virDomainSuspend').domainSuspend(this.#ref); }
+  /** Resumes a paused domain (virDomainResume). */
+  async resume(): Promise<void> { await this.#writer('virDomainResume').domainResume(this.#ref); }
+  /**
+   * Removes the persistent definition (virDomainUndefineFlags). Refused
+   * (VIR_ERR_OPERATION_INVALID) while snapshot metadata exists unless
+   * DomainUndefineFlags.SNAPSHOTS_METADATA is given.
+   */
+  async undefine(flags: DomainUndefineFlags | UntypedFlags = 0): Promise<void> {
+    await this.#writer('virDomainUndefineFlags').domainUndefine(this.#ref, flags);
+  }
+  /** The state and its reason (virDomainGetState); names: domainStateName(), domainStateReasonName(). */
+  async getState(): Promise<DomainStateInfo> { return this.#driver('virDomainGetState').domainGetState(this.#ref); }
   /** State, memory, vCPUs and CPU time (virDomainGetInfo). */
-  async getInfo(): Promise<DomainInfo> { return this.driver.domainGetInfo(this.ref); }
-  /** OS type, persistence, autostart, managed save and security label, as virsh dominfo shows them. */
-  async getExtraInfo(): Promise<DomainExtraInfo> { return this.driver.domainGetExtraInfo(this.ref); }
-  /** The domain XML; VIR_DOMAIN_XML_INACTIVE for the persistent config, SECURE for secrets. */
-  async getXMLDesc(flags = 0): Promise<string> {
+  async getInfo(): Promise<DomainInfo> { return this.#driver('virDomainGetInfo').domainGetInfo(this.#ref); }
+  /**
+   * OS type, persistence, autostart, managed save and security label, as virsh dominfo
+   * shows them (virDomainGetOSType, virDomainIsPersistent, virDomainGetAutostart, …).
+   */
+  async getExtraInfo(): Promise<DomainExtraInfo> { return this.#driver('virDomainGetInfo').domainGetExtraInfo(this.#ref); }
+  /**
+   * The domain XML (virDomainGetXMLDesc): DomainXMLFlags.INACTIVE for the persistent
+   * config, SECURE for secrets (refused on a read-only connection).
+   */
+  async getXMLDesc(flags: DomainXMLFlags | UntypedFlags = 0): Promise<string> {
+    const driver = this.#driver('virDomainGetXMLDesc');
     this.connection.denySecureIfReadOnly(flags, DomainXMLFlags.SECURE, 'virDomainGetXMLDesc');
-    return this.driver.domainGetXMLDesc(this.ref, flags); }
-  async isActive(): Promise<boolean> { return this.driver.domainIsActive(this.ref); }
-  async isPersistent(): Promise<boolean> { return this.driver.domainIsPersistent(this.ref); }
-  /** Sends a QMP command (or HMP with flag 1) to the domain's monitor. */
+    return driver.domainGetXMLDesc(this.#ref, flags);
+  }
+  /** Whether the domain is running (virDomainIsActive). */
+  async isActive(): Promise<boolean> { return this.#driver('virDomainIsActive').domainIsActive(this.#ref); }
+  /** Whether the domain has a persistent definition (virDomainIsPersistent). */
+  async isPersistent(): Promise<boolean> { return this.#driver('virDomainIsPersistent').domainIsPersistent(this.#ref); }
+  /**
+   * Sends a QMP command (or HMP with flag 1, VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) to the
+   * domain's monitor (virDomainQemuMonitorCommand). VIR_ERR_NO_SUPPORT on the test driver.
+   */
   async qemuMonitorCommand(command: string, flags = 0): Promise<string> {
-    this.deny('virDomainQemuMonitorCommand');
-    return this.driver.domainQemuMonitorCommand(this.ref, command, flags);
+    return this.#writer('virDomainQemuMonitorCommand').domainQemuMonitorCommand(this.#ref, command, flags);
   }
 
   /**
    * Creates a snapshot from `<domainsnapshot>` XML (virDomainSnapshotCreateXML).
    * Every snapshot is all-or-nothing across all disks, with or without
-   * VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC: on failure nothing is changed. Flag errors:
-   * CURRENT needs REDEFINE; REDEFINE excludes NO_METADATA and HALT (VIR_ERR_INVALID_ARG).
+   * SnapshotCreateFlags.ATOMIC: on failure nothing is changed. Flag errors
+   * (VIR_ERR_INVALID_ARG): CURRENT needs REDEFINE; REDEFINE excludes NO_METADATA and HALT.
    */
-  async snapshotCreateXML(xml: string, flags = 0): Promise<DomainSnapshot> {
-    this.deny('virDomainSnapshotCreateXML');
+  async snapshotCreateXML(xml: string, flags: SnapshotCreateFlags | UntypedFlags = 0): Promise<DomainSnapshot> {
+    const driver = this.#writer('virDomainSnapshotCreateXML', VirErrorDomain.DOMAIN_SNAPSHOT);
     requireFlag(flags, C.CURRENT, 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT', C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE');
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.NO_METADATA, 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA');
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.HALT, 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT');
-    const name = await this.driver.snapshotCreateXML(this.ref, xml, flags);
-    return new DomainSnapshot(this, name);
+    const name = await driver.snapshotCreateXML(this.#ref, xml, flags);
+    return DomainSnapshot.of(this, name);
   }
-  /** All snapshots matching VIR_DOMAIN_SNAPSHOT_LIST_* `flags`; ordered only with TOPOLOGICAL. */
-  async listAllSnapshots(flags = 0): Promise<DomainSnapshot[]> {
-    return (await this.driver.snapshotListAll(this.ref, flags)).map((n) => new DomainSnapshot(this, n));
+  /** All snapshots matching SnapshotListFlags `flags` (virDomainListAllSnapshots); ordered only with TOPOLOGICAL. */
+  async listAllSnapshots(flags: SnapshotListFlags | UntypedFlags = 0): Promise<DomainSnapshot[]> {
+    const names = await this.#snapshotDriver('virDomainListAllSnapshots').snapshotListAll(this.#ref, flags);
+    return names.map((n) => DomainSnapshot.of(this, n));
   }
   /** How many snapshots match `flags` (virDomainSnapshotNum). */
-  async snapshotNum(flags = 0): Promise<number> {
-    return (await this.driver.snapshotListAll(this.ref, flags & ~SnapshotListFlags.TOPOLOGICAL)).length;
+  async snapshotNum(flags: SnapshotListFlags | UntypedFlags = 0): Promise<number> {
+    return (await this.#snapshotDriver('virDomainSnapshotNum').snapshotListAll(this.#ref, flags & ~SnapshotListFlags.TOPOLOGICAL)).length;
   }
   /** The names of the snapshots matching `flags` (virDomainSnapshotListNames). */
-  async snapshotListNames(flags = 0): Promise<string[]> {
-    return this.driver.snapshotListAll(this.ref, flags);
+  async snapshotListNames(flags: SnapshotListFlags | UntypedFlags = 0): Promise<string[]> {
+    return this.#snapshotDriver('virDomainSnapshotListNames').snapshotListAll(this.#ref, flags);
   }
-  /** Looks a snapshot up; VIR_ERR_NO_DOMAIN_SNAPSHOT if there is none by that name. */
+  /** Looks a snapshot up (virDomainSnapshotLookupByName); VIR_ERR_NO_DOMAIN_SNAPSHOT if there is none by that name. */
   async snapshotLookupByName(name: string): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this, await this.driver.snapshotLookupByName(this.ref, name));
+    return DomainSnapshot.of(this, await this.#snapshotDriver('virDomainSnapshotLookupByName').snapshotLookupByName(this.#ref, name));
   }
   /** Whether the domain has a current snapshot (virDomainHasCurrentSnapshot). */
-  async hasCurrentSnapshot(): Promise<boolean> { return this.driver.snapshotHasCurrent(this.ref); }
-  /** The current snapshot; VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none. */
+  async hasCurrentSnapshot(): Promise<boolean> {
+    return this.#snapshotDriver('virDomainHasCurrentSnapshot').snapshotHasCurrent(this.#ref);
+  }
+  /** The current snapshot (virDomainSnapshotCurrent); VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none. */
   async snapshotCurrent(): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this, await this.driver.snapshotCurrent(this.ref));
+    return DomainSnapshot.of(this, await this.#snapshotDriver('virDomainSnapshotCurrent').snapshotCurrent(this.#ref));
   }
   /**
    * snapvirt's own (beyond libvirt): compares the snapshot metadata with the disks and a
    * running QEMU, and returns every inconsistency as a finding. With `repair`, re-runs
    * recovery and fixes only what is provably safe (a journaled operation); every other
-   * finding says why it was not repaired. Repair is refused on a read-only connection.
+   * finding says why it was not repaired. Repair is refused on a read-only connection
+   * (VIR_ERR_OPERATION_DENIED).
    */
   async checkSnapshots(options: { repair?: boolean } = {}): Promise<SnapshotCheckReport> {
-    if (options.repair) this.deny('virDomainSnapshotCheck');
-    return this.driver.snapshotCheck(this.ref, options.repair ? SNAPSHOT_CHECK_REPAIR : 0);
+    const driver = options.repair ? this.#writer('virDomainSnapshotCheck') : this.#driver('virDomainSnapshotCheck');
+    return driver.snapshotCheck(this.#ref, options.repair ? SNAPSHOT_CHECK_REPAIR : 0);
   }
   /** Reverts to `snapshot` (virDomainRevertToSnapshot); see DomainSnapshot.revert. */
-  async revertToSnapshot(snapshot: DomainSnapshot, flags = 0): Promise<void> {
+  async revertToSnapshot(snapshot: DomainSnapshot, flags: SnapshotRevertFlags | UntypedFlags = 0): Promise<void> {
     await snapshot.revert(flags);
+  }
+
+  /** The driver for a snapshot call (libvirt reports those from the snapshot subsystem). */
+  #snapshotDriver(functionName: string): HypervisorDriver {
+    return this.connection.driverFor(functionName, VirErrorDomain.DOMAIN_SNAPSHOT);
   }
 }

@@ -1,10 +1,56 @@
 /**
  * libvirt's flag enums, with libvirt's names and exact values (libvirt-domain-snapshot.h
- * and libvirt-domain.h). Flags combine with `|`.
+ * and libvirt-domain.h), each its own type: a call accepts only its own enum's flags, so
+ * `dom.snapshotCreateXML(xml, SnapshotListFlags.TOPOLOGICAL)` does not compile.
+ *
+ * Combine flags with `|` (TypeScript types the result as a plain number, which every call
+ * accepts, see {@link UntypedFlags}) or, to keep the enum's type and have the compiler
+ * refuse a flag of another enum, with {@link combineFlags}.
  */
 
+declare const flagEnum: unique symbol;
+
+/**
+ * A value of the libvirt flag enum named `Enum` (a number at run time, so libvirt's values
+ * are kept; the brand exists only for the compiler).
+ */
+export type Flags<Enum extends string> = number & { readonly [flagEnum]: Enum };
+
+/** Types each value of `values` as a flag of `Enum` (the values themselves are libvirt's). */
+function flagEnumOf<Enum extends string, Names extends string>(_enum: Enum, values: Record<Names, number>): Readonly<Record<Names, Flags<Enum>>> {
+  return Object.freeze(values) as Readonly<Record<Names, Flags<Enum>>>;
+}
+
+/**
+ * A number that carries no enum: what TypeScript makes of `a | b` or of a literal. Every
+ * call accepts it beside its own flag type, as libvirt's C API does; only a flag of
+ * another enum is refused by the compiler. The call still refuses, at run time, bits it
+ * does not support (VIR_ERR_INVALID_ARG, "unsupported flags").
+ */
+export type UntypedFlags = number & { readonly [flagEnum]?: never };
+
+/**
+ * ORs flags of one enum together, keeping their type:
+ * `combineFlags(SnapshotCreateFlags.DISK_ONLY, SnapshotCreateFlags.ATOMIC)`. Flags of
+ * different enums do not compile.
+ */
+export function combineFlags<Enum extends string>(first: Flags<Enum>, ...rest: NoInfer<Flags<Enum>>[]): Flags<Enum> {
+  let all = first as number;
+  for (const flag of rest) all |= flag;
+  return all as Flags<Enum>;
+}
+
+/**
+ * Types a number built elsewhere (a CLI's options, a value read from a file) as flags of
+ * the enum `F`, unchecked: the call still refuses bits it does not support at run time
+ * (VIR_ERR_INVALID_ARG, "unsupported flags").
+ */
+export function flagsFromNumber<F extends Flags<string>>(value: number): F {
+  return value as F;
+}
+
 /** virDomainSnapshotCreateFlags */
-export const SnapshotCreateFlags = {
+export const SnapshotCreateFlags = flagEnumOf('virDomainSnapshotCreateFlags', {
   REDEFINE: 0x1,
   CURRENT: 0x2,
   NO_METADATA: 0x4,
@@ -15,15 +61,19 @@ export const SnapshotCreateFlags = {
   ATOMIC: 0x80,
   LIVE: 0x100,
   VALIDATE: 0x200,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainSnapshotCreateFlags. */
+export type SnapshotCreateFlags = Flags<'virDomainSnapshotCreateFlags'>;
 
 /** virDomainSnapshotXMLFlags */
-export const SnapshotXMLFlags = {
+export const SnapshotXMLFlags = flagEnumOf('virDomainSnapshotXMLFlags', {
   SECURE: 0x1,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainSnapshotXMLFlags. */
+export type SnapshotXMLFlags = Flags<'virDomainSnapshotXMLFlags'>;
 
 /** virDomainSnapshotListFlags. DESCENDANTS shares ROOTS' bit: it applies to children listings. */
-export const SnapshotListFlags = {
+export const SnapshotListFlags = flagEnumOf('virDomainSnapshotListFlags', {
   ROOTS: 0x1,
   DESCENDANTS: 0x1,
   METADATA: 0x2,
@@ -36,33 +86,41 @@ export const SnapshotListFlags = {
   INTERNAL: 0x100,
   EXTERNAL: 0x200,
   TOPOLOGICAL: 0x400,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainSnapshotListFlags. */
+export type SnapshotListFlags = Flags<'virDomainSnapshotListFlags'>;
 
 /** virDomainSnapshotRevertFlags */
-export const SnapshotRevertFlags = {
+export const SnapshotRevertFlags = flagEnumOf('virDomainSnapshotRevertFlags', {
   RUNNING: 0x1,
   PAUSED: 0x2,
   FORCE: 0x4,
   RESET_NVRAM: 0x8,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainSnapshotRevertFlags. */
+export type SnapshotRevertFlags = Flags<'virDomainSnapshotRevertFlags'>;
 
 /** virDomainSnapshotDeleteFlags */
-export const SnapshotDeleteFlags = {
+export const SnapshotDeleteFlags = flagEnumOf('virDomainSnapshotDeleteFlags', {
   CHILDREN: 0x1,
   METADATA_ONLY: 0x2,
   CHILDREN_ONLY: 0x4,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainSnapshotDeleteFlags. */
+export type SnapshotDeleteFlags = Flags<'virDomainSnapshotDeleteFlags'>;
 
 /** virDomainXMLFlags */
-export const DomainXMLFlags = {
+export const DomainXMLFlags = flagEnumOf('virDomainXMLFlags', {
   SECURE: 0x1,
   INACTIVE: 0x2,
   UPDATE_CPU: 0x4,
   MIGRATABLE: 0x8,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainXMLFlags. */
+export type DomainXMLFlags = Flags<'virDomainXMLFlags'>;
 
 /** virConnectListAllDomainsFlags */
-export const ListDomainsFlags = {
+export const ListDomainsFlags = flagEnumOf('virConnectListAllDomainsFlags', {
   ACTIVE: 1 << 0,
   INACTIVE: 1 << 1,
   PERSISTENT: 1 << 2,
@@ -79,10 +137,12 @@ export const ListDomainsFlags = {
   NO_SNAPSHOT: 1 << 13,
   HAS_CHECKPOINT: 1 << 14,
   NO_CHECKPOINT: 1 << 15,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virConnectListAllDomainsFlags. */
+export type ListDomainsFlags = Flags<'virConnectListAllDomainsFlags'>;
 
 /** virDomainUndefineFlagsValues */
-export const DomainUndefineFlags = {
+export const DomainUndefineFlags = flagEnumOf('virDomainUndefineFlagsValues', {
   MANAGED_SAVE: 1 << 0,
   SNAPSHOTS_METADATA: 1 << 1,
   NVRAM: 1 << 2,
@@ -90,44 +150,15 @@ export const DomainUndefineFlags = {
   CHECKPOINTS_METADATA: 1 << 4,
   TPM: 1 << 5,
   KEEP_TPM: 1 << 6,
-} as const;
-
-/** virDomainState */
-export const DomainState = {
-  NOSTATE: 0,
-  RUNNING: 1,
-  BLOCKED: 2,
-  PAUSED: 3,
-  SHUTDOWN: 4,
-  SHUTOFF: 5,
-  CRASHED: 6,
-  PMSUSPENDED: 7,
-} as const;
-export type DomainState = (typeof DomainState)[keyof typeof DomainState];
-
-/** virDomainRunningReason */
-export const RunningReason = {
-  UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, FROM_SNAPSHOT: 4, UNPAUSED: 5,
-  MIGRATION_CANCELED: 6, SAVE_CANCELED: 7, WAKEUP: 8, CRASHED: 9, POSTCOPY: 10, POSTCOPY_FAILED: 11,
-} as const;
-
-/** virDomainPausedReason */
-export const PausedReason = {
-  UNKNOWN: 0, USER: 1, MIGRATION: 2, SAVE: 3, DUMP: 4, IOERROR: 5, WATCHDOG: 6,
-  FROM_SNAPSHOT: 7, SHUTTING_DOWN: 8, SNAPSHOT: 9, CRASHED: 10, STARTING_UP: 11,
-  POSTCOPY: 12, POSTCOPY_FAILED: 13, API_ERROR: 14,
-} as const;
-
-/** virDomainShutdownReason */
-export const ShutdownReason = { UNKNOWN: 0, USER: 1 } as const;
-
-/** virDomainShutoffReason */
-export const ShutoffReason = {
-  UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, MIGRATED: 4, SAVED: 5, FAILED: 6,
-  FROM_SNAPSHOT: 7, DAEMON: 8,
-} as const;
+});
+/** A flag (or flags, see combineFlags) of virDomainUndefineFlagsValues. */
+export type DomainUndefineFlags = Flags<'virDomainUndefineFlagsValues'>;
 
 /** Returns the names of the flags of `table` set in `flags`, for messages like libvirt's. */
 export function flagNames(table: Record<string, number>, flags: number): string[] {
   return Object.entries(table).filter(([, bit]) => (flags & bit) !== 0).map(([name]) => name);
 }
+
+export {
+  DomainState, RunningReason, PausedReason, ShutdownReason, ShutoffReason,
+} from './domain-state.js';

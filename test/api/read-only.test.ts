@@ -43,7 +43,7 @@ test('read-only snapshot handles refuse revert, delete and secure XML', async ()
   const roDom = await ro.domainLookupByName('test');
   await assert.rejects(() => roDom.snapshotLookupByName('s1'), (err: unknown) => isVirError(err, VirErrorCode.NO_DOMAIN_SNAPSHOT));
   const { DomainSnapshot } = await import('../../src/api/domain-snapshot.js');
-  const handle = new DomainSnapshot(roDom, 's1');
+  const handle = DomainSnapshot.of(roDom, 's1');
   await assertDenied(() => handle.revert(), 'operation forbidden: read only access prevents virDomainRevertToSnapshot');
   await assertDenied(() => handle.delete(), 'operation forbidden: read only access prevents virDomainSnapshotDelete');
   await assertDenied(() => handle.getXMLDesc(SnapshotXMLFlags.SECURE), 'operation forbidden: virDomainSnapshotGetXMLDesc with secure flag');

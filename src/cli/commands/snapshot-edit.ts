@@ -51,7 +51,7 @@ export const snapshotEdit: CommandDef = {
     const renameOkay = optBool(cmd, 'rename');
     const cloneOkay = optBool(cmd, 'clone');
     exclusiveOptions(ctl, 'rename', renameOkay, 'clone', cloneOkay);
-    let defineFlags = F.REDEFINE;
+    let defineFlags: number = F.REDEFINE;
     if (optBool(cmd, 'current') && optBool(cmd, 'snapshotname')) defineFlags |= F.CURRENT;
     const dom = await lookupDomain(ctl, cmd);
     const snapshot = await lookupSnapshot(ctl, cmd, 'snapshotname', false, dom);

@@ -3,11 +3,13 @@
  * recovery), runs one operation described as JSON in argv[2], and prints one JSON line:
  * `{"ok":true,"trace":[…]}` or `{"ok":false,"error":…,"virError":…,"trace":[…]}`. With
  * `SNAPVIRT_FAILPOINTS=…=crash` it dies by SIGKILL on the spot instead. The trace lists the
- * failpoints reached, in order, when started with the trace hook (failpoint-trace-register).
+ * failpoints reached, in order, when started with the trace hook (failpoint-trace-register);
+ * with SNAPVIRT_FAILPOINT_TRACE_FD3=1 they are also written to fd 3 as they are reached.
  *
  * Exit status: 0 when the operation succeeded, 2 when it failed with an error (expected
  * with `error` failpoints), 3 for anything that is not a VirError (always a bug).
  */
+import { writeSync } from 'node:fs';
 import { connect } from '../../src/api/connection.js';
 import { VirError } from '../../src/api/errors.js';
 
@@ -74,7 +76,14 @@ async function runOp(op: ChildOp): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  (globalThis as { __snapvirtFailpointTrace?: (name: string) => void }).__snapvirtFailpointTrace = (name) => { trace.push(name); };
+  // With SNAPVIRT_FAILPOINT_TRACE_FD3=1 each point is also written to fd 3 as it is reached,
+  // synchronously, so the parent knows every point reached before a SIGKILL (which leaves
+  // no report) and can act on one while the child runs.
+  const live = process.env.SNAPVIRT_FAILPOINT_TRACE_FD3 === '1';
+  (globalThis as { __snapvirtFailpointTrace?: (name: string) => void }).__snapvirtFailpointTrace = (name) => {
+    trace.push(name);
+    if (live) writeSync(3, `${name}\n`);
+  };
   const op = JSON.parse(process.argv[2] ?? '{}') as ChildOp;
   let report: ChildReport;
   try {

@@ -109,12 +109,18 @@ export interface ChildOutcome {
 export interface RunningChild {
   child: ChildProcess;
   done: Promise<ChildOutcome>;
+  /** With `liveTrace`: the failpoints reached so far, with ms since the start, in order. */
+  points: { name: string; ms: number }[];
+  /** With `liveTrace`: calls `listener` on every failpoint reached from now on. */
+  onPoint(listener: (name: string) => void): () => void;
 }
 
 /** How to start a child. */
 export interface ChildOptions {
   /** Load the failpoint trace hook. */
   trace?: boolean;
+  /** Load the trace hook and stream each failpoint reached (fd 3) into RunningChild.points. */
+  liveTrace?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -126,7 +132,9 @@ const TRACE_REGISTER = fileURLToPath(new URL('./failpoint-trace-register.js', im
 
 /** Starts the crash child on `stateDir` with `failpoints`; `trace` loads the failpoint trace hook. */
 export function startChild(stateDir: string, op: ChildOp, failpoints: string, opts: ChildOptions = {}): RunningChild {
-  const args = opts.trace ? ['--import', TRACE_REGISTER, CHILD_SCRIPT, JSON.stringify(op)] : [CHILD_SCRIPT, JSON.stringify(op)];
+  const traced = opts.trace === true || opts.liveTrace === true;
+  const args = traced ? ['--import', TRACE_REGISTER, CHILD_SCRIPT, JSON.stringify(op)] : [CHILD_SCRIPT, JSON.stringify(op)];
+  const started = performance.now();
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
@@ -134,9 +142,10 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
       SNAPVIRT_CRASH_CHILD: '1',
       SNAPVIRT_STATE_DIR: stateDir,
       SNAPVIRT_FAILPOINTS: failpoints,
-      SNAPVIRT_FAILPOINT_TRACE: opts.trace ? '1' : '0',
+      SNAPVIRT_FAILPOINT_TRACE: traced ? '1' : '0',
+      SNAPVIRT_FAILPOINT_TRACE_FD3: opts.liveTrace ? '1' : '0',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.liveTrace ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     // Its own process group, so killGroup() takes its qemu-img children down with it, and
     // a child that SIGKILLs itself at a `crash` failpoint leaves no qemu-img running: the
     // harness kills the group once the child is gone, as a machine crash would. (QEMU runs
@@ -147,6 +156,17 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const points: { name: string; ms: number }[] = [];
+  const listeners = new Set<(name: string) => void>();
+  let partial = '';
+  (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const name of lines) {
+      points.push({ name, ms: performance.now() - started });
+      for (const l of listeners) l(name);
+    }
+  });
   let hung = false;
   const timer = setTimeout(() => { hung = true; killGroupOf(child.pid); }, HANG_LIMIT_MS);
   const done = new Promise<ChildOutcome>((resolve) => {
@@ -163,7 +183,11 @@ export function startChild(stateDir: string, op: ChildOp, failpoints: string, op
       resolve({ code, signal, report, stderr, hung });
     });
   });
-  return { child, done };
+  const onPoint = (listener: (name: string) => void): (() => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  return { child, done, points, onPoint };
 }
 
 /** SIGKILLs a child and every process it started (qemu-img), as a machine crash would. */

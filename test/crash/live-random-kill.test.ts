@@ -1,5 +1,6 @@
 /**
- * Seeded random SIGKILLs during long live merges (issue 5, item 3): deleting an external
+ * Seeded random SIGKILLs during live operations: a disk-only snapshot of 2 running disks
+ * (its switch is one QMP transaction), and long live merges: deleting an external
  * snapshot of a running domain whose overlays hold 20 MiB of guest data per disk, so
  * block-commit runs in QEMU for a while, active (the snapshot is the disks' top layer)
  * and intermediate (a later snapshot sits above it). The snapvirt process group is killed
@@ -9,17 +10,24 @@
  * recovers, and the world must be wholly before or after (after, once the commit point
  * passed), with every pattern the guest wrote still read back.
  *
- * Delays are drawn from the measured length of a clean run, only to spread the kills;
- * nothing asserts on time. SNAPVIRT_CRASH_SEED replays a run; SNAPVIRT_CRASH_FULL=1 kills more often.
+ * Each kill during an operation is aimed at a phase and records where it landed, from the
+ * failpoints the child reached (phase-kills.ts): before journal, prepare (k of N disks),
+ * switch, commit, after; delays are drawn from the phase's length in a clean run, with
+ * the clock started when the phase starts, and nothing asserts on time. The last test
+ * prints the distribution and fails unless every phase was hit. SNAPVIRT_CRASH_SEED
+ * replays a run; SNAPVIRT_CRASH_FULL=1 kills more often.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
 import { killAllQemu } from '../drivers/qemu/live/running-env.js';
-import { DOMAIN, killGroup, outcomeText, runChild, startChild } from './crash-world.js';
+import { DOMAIN, outcomeText, runChild, startChild } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import {
+  distributionText, killEveryPhase, killInPhase, missingPhases, PHASES, phasePlanOf, type Kill, type Landing, type PhasePlan,
+} from './phase-kills.js';
+import { recordCrashResult } from './crash-results.js';
 import { killRecoveryThenFinish } from './recovery-kills.js';
 import type { LivePicture } from './live-picture.js';
 import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveScenario, type LiveWorld } from './live-world.js';
@@ -28,7 +36,8 @@ import { classify, describeDifference } from './world-state.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
-const KILLS = FULL ? 16 : 2;
+/** Rounds of kills, one aimed at each phase of the operation. */
+const ROUNDS = FULL ? 4 : 1;
 const RECOVERY_ROUNDS = FULL ? 6 : 1;
 const ONLY = process.env.SNAPVIRT_CRASH_ONLY;
 
@@ -54,18 +63,33 @@ function longMerge(victim: 'A' | 'B'): LiveScenario {
 interface Prepared {
   world: LiveWorld;
   after: LivePicture;
-  /** How long a clean run of the operation took, to spread the kills over. */
-  opMs: number;
+  /** The operation's phases, from a clean run. */
+  plan: PhasePlan;
 }
+
+/** A disk-only snapshot of 2 running disks: the live operation with a switch. */
+const LIVE_CREATE: LiveScenario = {
+  name: 'live create disk-only, 2 disks',
+  disks: 2,
+  async prepare(ctx) {
+    await ctx.dom.snapshotCreateXML('<domainsnapshot><name>base</name></domainsnapshot>', C.DISK_ONLY);
+    await ctx.writeData();
+    return { op: 'create', domain: DOMAIN, xml: '<domainsnapshot><name>s1</name></domainsnapshot>', flags: C.DISK_ONLY };
+  },
+};
+
+/** Every landing of this file, for the distribution and the coverage check at the end. */
+const landings: Landing[] = [];
 
 async function prepare(base: string, scenario: LiveScenario): Promise<Prepared> {
   const world = await buildLiveWorld(base, scenario);
   await resetLiveWorld(world);
-  const started = Date.now();
-  const clean = await runChild(world.dirs.stateDir, world.op, '');
-  const opMs = Date.now() - started;
+  const started = performance.now();
+  const running = startChild(world.dirs.stateDir, world.op, '', { liveTrace: true });
+  const clean = await running.done;
   assert.equal(clean.code, 0, outcomeText(clean));
-  return { world, after: await pictureOfLiveWorld(world), opMs };
+  const plan = phasePlanOf(running.points, performance.now() - started);
+  return { world, after: await pictureOfLiveWorld(world), plan };
 }
 
 /** Wholly before or after (`mustBe` when given), and every slot the guest wrote reads its pattern. */
@@ -85,6 +109,18 @@ function check(p: Prepared, picture: LivePicture, label: string, mustBe?: 'after
 const VICTIMS = (['B', 'A'] as const).filter((v) => !ONLY || longMerge(v).name.includes(ONLY));
 const chosen = FULL || ONLY ? VICTIMS : sampleOf(prng(SEED ^ 0x3e3e), VICTIMS, 1);
 
+if (!ONLY || LIVE_CREATE.name.includes(ONLY)) {
+  test(`random SIGKILL during a ${LIVE_CREATE.name} (seed ${SEED})`, async (t) => {
+    const tmp = await fastTempDir('snapvirt-live-kill-');
+    t.after(async () => {
+      await killAllQemu(join(tmp.path, 'w', 'state'));
+      await tmp.cleanup();
+    });
+    const p = await prepare(tmp.path, LIVE_CREATE);
+    await killsDuringOperation(p, prng(SEED ^ 0x7c7c), t.diagnostic.bind(t));
+  });
+}
+
 for (const victim of chosen) {
   const scenario = longMerge(victim);
 
@@ -95,31 +131,34 @@ for (const victim of chosen) {
       await tmp.cleanup();
     });
     const p = await prepare(tmp.path, scenario);
-    await t.test('kills during the operation', () => killsDuringOperation(p, victim, t.diagnostic.bind(t)));
+    await t.test('kills during the operation', () => killsDuringOperation(p, prng(SEED + victim.charCodeAt(0)), t.diagnostic.bind(t)));
     await t.test('kills during recovery of an interrupted merge', () => killsDuringRecovery(p, victim));
   });
 }
 
-/** Kills during the operation: wholly before or after, after once it reported success. */
-async function killsDuringOperation(p: Prepared, victim: 'A' | 'B', diagnostic: (m: string) => void): Promise<void> {
-  const rand = prng(SEED + victim.charCodeAt(0));
-  const seen = { before: 0, after: 0, finished: 0 };
-  for (let i = 0; i < KILLS; i++) {
+test('live random kills: where they landed', () => {
+  const line = `live random kills (${FULL ? 'full' : `sample, seed ${SEED}`}): ${landings.length} kills landed in: ${distributionText(landings)}`;
+  console.log(line);
+  assert.deepEqual(missingPhases(landings, ONLY ? [] : PHASES), [], `phases no kill landed in (${line})`);
+});
+
+/** Kills aimed at every phase: wholly before or after, after once it reported success or committed. */
+async function killsDuringOperation(p: Prepared, rand: () => number, diagnostic: (m: string) => void): Promise<void> {
+  const seen = { before: 0, after: 0 };
+  const { stateDir } = p.world.dirs;
+  const landed = await killEveryPhase(p.plan, rand, ROUNDS, async (span, delay) => {
     await resetLiveWorld(p.world);
-    const delay = Math.floor(rand() * p.opMs);
-    const running = startChild(p.world.dirs.stateDir, p.world.op, '');
-    await sleep(delay);
-    killGroup(running);
-    const end = await running.done;
-    const label = `kill ${i} at ${delay} ms of ${p.opMs}`;
-    assert.ok(!end.hung && end.code !== 3, `${label}: ${outcomeText(end)}`);
-    const recovery = await runChild(p.world.dirs.stateDir, { op: 'open' }, '');
+    return killInPhase(stateDir, p.world.op, p.plan, span, delay);
+  }, async (k: Kill, label: string) => {
+    assert.ok(!k.end.hung && k.end.code !== 3, `seed ${SEED} ${label}: ${outcomeText(k.end)}`);
+    const recovery = await runChild(stateDir, { op: 'open' }, '');
     assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
-    const side = check(p, await pictureOfLiveWorld(p.world), label, end.code === 0 ? 'after' : undefined);
-    if (end.code === 0) seen.finished++;
-    seen[side]++;
-  }
-  diagnostic(`${KILLS} kills: ${seen.before} wholly before, ${seen.after} wholly after (${seen.finished} had finished)`);
+    seen[check(p, await pictureOfLiveWorld(p.world), label, k.end.code === 0 || k.landing.phase === 'after' ? 'after' : undefined)]++;
+  });
+  landings.push(...landed);
+  diagnostic(`${p.world.scenario.name}: ${landed.length} kills: ${seen.before} wholly before, ${seen.after} wholly after; landed: ${distributionText(landed)}`);
+  if (FULL) recordCrashResult('live-random-kill', { operation: p.world.scenario.name, kills: landed.length, landed: distributionText(landed) });
+  assert.deepEqual(missingPhases(landed, p.plan.spans.map((s) => s.phase)), [], 'a phase was never hit');
 }
 
 /** Three kills in a row during recovery of a merge interrupted past its commit point, then a recovery: wholly after. */

@@ -1,25 +1,29 @@
 /**
- * Seeded random SIGKILLs on top of the failpoint matrix (ecosystem.md §5.2 item 6), where
- * failpoints cannot reach: in the middle of a long merge (deleting an external snapshot
- * whose overlay holds 16 MiB of data, so qemu-img commit runs for a while), and in the
- * middle of recovery finishing that merge. The whole process group dies, qemu-img
- * included, as in a machine crash. Whatever the moment, after recovery in a new process
- * the world is wholly before or wholly after (after, once the commit point passed).
+ * Seeded random SIGKILLs on top of the failpoint matrix, where failpoints cannot reach: in
+ * the middle of a long merge (deleting an external snapshot whose overlay holds 16 MiB of
+ * data, so qemu-img commit runs for a while), in the middle of recovery finishing that
+ * merge, and in the middle of every operation of the crash matrix (scenarios.ts: a tag
+ * being applied, an overlay being written, k of N disks done). The whole process group
+ * dies, qemu-img included, as in a machine crash. Whatever the moment, after recovery in
+ * a new process the world is wholly before or wholly after (after, once the commit point
+ * passed).
  *
- * The same random kills also land on the operations of the crash matrix (scenarios.ts),
- * in the middle of qemu-img runs (a tag being applied, an overlay being written).
- *
- * Delays are drawn from the measured length of a clean run, only to spread the kills;
- * nothing asserts on time. SNAPVIRT_CRASH_SEED replays a run; SNAPVIRT_CRASH_FULL=1 kills more often.
+ * Each kill is aimed at a phase of the protocol and records where it landed, from the
+ * failpoints the child reached (phase-kills.ts): before journal, prepare (k of N disks),
+ * commit, after. The delays are drawn from that phase's length in a clean run, with the
+ * clock started when the phase starts; nothing asserts on time. The last test prints the
+ * distribution and fails unless every phase was hit. SNAPVIRT_CRASH_SEED replays a run;
+ * SNAPVIRT_CRASH_FULL=1 kills more often and on every operation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
-import {
-  buildWorld, DOMAIN, killGroup, outcomeText, resetWorld, runChild, startChild, type BuiltWorld, type Scenario,
-} from './crash-world.js';
+import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, startChild, type BuiltWorld, type Scenario } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import {
+  distributionText, killEveryPhase, killFromSpawn, killInPhase, missingPhases, phasePlanOf, type Kill, type Landing, type PhasePlan,
+} from './phase-kills.js';
+import { recordCrashResult } from './crash-results.js';
 import { killRecoveryThenFinish } from './recovery-kills.js';
 import { prng, sampleOf } from './seeded.js';
 import { SCENARIOS } from './scenarios.js';
@@ -27,7 +31,10 @@ import { classify, describeDifference, pictureOf, type WorldPicture } from './wo
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
-const KILLS = FULL ? 40 : 4;
+/** Kills aimed at each phase of the long merge (most land in the merge itself, after the commit). */
+const MERGE_ROUNDS = FULL ? 10 : 1;
+/** Every landing of this file, for the distribution and the coverage check at the end. */
+const landings: Landing[] = [];
 
 const MiB = 1 << 20;
 
@@ -49,19 +56,19 @@ const LONG_MERGE: Scenario = {
 interface Prepared {
   world: BuiltWorld;
   after: WorldPicture;
-  /** How long a clean run of the operation took, to spread the kills over. */
-  opMs: number;
+  /** The operation's phases, from a clean run. */
+  plan: PhasePlan;
 }
 
-async function prepare(base: string): Promise<Prepared> {
-  const world = await buildWorld(base, LONG_MERGE);
+/** Runs the operation once without failpoints (from a pristine world) and reads its phases. */
+async function cleanRun(world: BuiltWorld): Promise<Prepared> {
   await resetWorld(world);
-  const started = Date.now();
-  const clean = await runChild(world.dirs.stateDir, world.op, '');
-  const opMs = Date.now() - started;
+  const started = performance.now();
+  const running = startChild(world.dirs.stateDir, world.op, '', { liveTrace: true });
+  const clean = await running.done;
   assert.equal(clean.code, 0, outcomeText(clean));
-  const after = await pictureOf(world.dirs, DOMAIN);
-  return { world, after, opMs };
+  const plan = phasePlanOf(running.points, performance.now() - started);
+  return { world, after: await pictureOf(world.dirs, DOMAIN), plan };
 }
 
 function check(p: Prepared, picture: WorldPicture, label: string, mustBe?: 'after'): void {
@@ -70,37 +77,42 @@ function check(p: Prepared, picture: WorldPicture, label: string, mustBe?: 'afte
   if (mustBe) assert.equal(side, mustBe, `seed ${SEED} ${label}: wholly ${side}, expected ${mustBe}`);
 }
 
+/** After a kill: recovery in a new process, then wholly before or after (after if it had finished or committed). */
+async function recoverAndCheck(p: Prepared, k: Kill, label: string): Promise<'before' | 'after'> {
+  assert.ok(!k.end.hung && k.end.code !== 3, `seed ${SEED} ${label}: ${outcomeText(k.end)}`);
+  const recovery = await runChild(p.world.dirs.stateDir, { op: 'open' }, '');
+  assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
+  const picture = await pictureOf(p.world.dirs, DOMAIN);
+  check(p, picture, label, k.end.code === 0 || k.landing.phase === 'after' ? 'after' : undefined);
+  return classify(picture, p.world.before, p.after)!;
+}
+
+/** Kills aimed at every phase of `p`'s operation, `rounds` times; returns wholly-before/after counts. */
+async function killsOver(p: Prepared, rand: () => number, rounds: number): Promise<{ before: number; after: number; landed: Landing[] }> {
+  const seen = { before: 0, after: 0 };
+  const { stateDir } = p.world.dirs;
+  const landed = await killEveryPhase(p.plan, rand, rounds, async (span, delay) => {
+    await resetWorld(p.world);
+    return killInPhase(stateDir, p.world.op, p.plan, span, delay);
+  }, async (k, label) => { seen[await recoverAndCheck(p, k, label)]++; });
+  landings.push(...landed);
+  return { ...seen, landed };
+}
+
 test(`random SIGKILL during a long merge (seed ${SEED})`, async (t) => {
   const tmp = await fastTempDir('snapvirt-kill-');
   t.after(() => tmp.cleanup());
-  const p = await prepare(tmp.path);
-  const rand = prng(SEED);
-  const seen = { before: 0, after: 0, finished: 0 };
-  for (let i = 0; i < KILLS; i++) {
-    await resetWorld(p.world);
-    const delay = Math.floor(rand() * p.opMs);
-    const running = startChild(p.world.dirs.stateDir, p.world.op, '');
-    await sleep(delay);
-    killGroup(running);
-    const end = await running.done;
-    const label = `kill ${i} at ${delay} ms of ${p.opMs}`;
-    assert.ok(!end.hung && end.code !== 3, `${label}: ${outcomeText(end)}`);
-    const recovery = await runChild(p.world.dirs.stateDir, { op: 'open' }, '');
-    assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
-    const picture = await pictureOf(p.world.dirs, DOMAIN);
-    const finished = end.code === 0;
-    check(p, picture, label, finished ? 'after' : undefined);
-    if (finished) seen.finished++;
-    seen[classify(picture, p.world.before, p.after)!]++;
-  }
-  t.diagnostic(`${KILLS} kills: ${seen.before} wholly before, ${seen.after} wholly after (${seen.finished} had finished)`);
-  assert.equal(seen.before + seen.after, KILLS);
+  const p = await cleanRun(await buildWorld(tmp.path, LONG_MERGE));
+  const { before, after, landed } = await killsOver(p, prng(SEED), MERGE_ROUNDS);
+  t.diagnostic(`${landed.length} kills: ${before} wholly before, ${after} wholly after; landed: ${distributionText(landed)}`);
+  if (FULL) recordCrashResult('random-kill', { operation: LONG_MERGE.name, kills: landed.length, landed: distributionText(landed) });
+  assert.deepEqual(missingPhases(landed, p.plan.spans.map((s) => s.phase)), [], 'a phase of the merge was never hit');
 });
 
 test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, async (t) => {
   const tmp = await fastTempDir('snapvirt-kill-');
   t.after(() => tmp.cleanup());
-  const p = await prepare(tmp.path);
+  const p = await cleanRun(await buildWorld(tmp.path, LONG_MERGE));
   const stateDir = p.world.dirs.stateDir;
   // Past the commit point with the merge not started: recovery has the whole merge to do.
   const crashAfterCommit = async (): Promise<void> => {
@@ -124,40 +136,43 @@ test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, as
   }
 });
 
-/** Kills per matrix operation, and how many operations (all of them in the full run). */
-const KILLS_PER_OPERATION = FULL ? 12 : 3;
+/** Rounds of kills (one aimed at each phase) per matrix operation, and how many operations (all in the full run). */
+const ROUNDS_PER_OPERATION = FULL ? 3 : 1;
 const ONLY = process.env.SNAPVIRT_CRASH_ONLY;
+/** The operations that journal (one each kind by default); the metadata-only ones join in the full run. */
+const JOURNALED = SCENARIOS.filter((s) => !/^(redefine|undefine|define)\b/.test(s.name));
 const OPERATIONS = ONLY ? SCENARIOS.filter((s) => s.name.includes(ONLY))
-  : FULL ? SCENARIOS : sampleOf(prng(SEED ^ 0x1234), SCENARIOS, 1);
+  : FULL ? SCENARIOS : sampleOf(prng(SEED ^ 0x1234), JOURNALED, 1);
 
 for (const scenario of OPERATIONS) {
   test(`random SIGKILL during ${scenario.name} (seed ${SEED})`, async (t) => {
     const tmp = await fastTempDir('snapvirt-kill-');
     t.after(() => tmp.cleanup());
-    const world = await buildWorld(tmp.path, scenario);
-    await resetWorld(world);
-    const started = Date.now();
-    const clean = await runChild(world.dirs.stateDir, world.op, '');
-    const opMs = Date.now() - started;
-    assert.equal(clean.code, 0, outcomeText(clean));
-    const p: Prepared = { world, after: await pictureOf(world.dirs, DOMAIN), opMs };
+    const p = await cleanRun(await buildWorld(tmp.path, scenario));
     const rand = prng(SEED + scenario.name.length);
-    const seen = { before: 0, after: 0 };
-    for (let i = 0; i < KILLS_PER_OPERATION; i++) {
-      await resetWorld(world);
-      const delay = Math.floor(rand() * opMs);
-      const running = startChild(world.dirs.stateDir, world.op, '');
-      await sleep(delay);
-      killGroup(running);
-      const end = await running.done;
-      const label = `kill ${i} at ${delay} ms of ${opMs}`;
-      assert.ok(!end.hung && end.code !== 3, `${label}: ${outcomeText(end)}`);
-      const recovery = await runChild(world.dirs.stateDir, { op: 'open' }, '');
-      assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
-      const picture = await pictureOf(world.dirs, DOMAIN);
-      check(p, picture, label, end.code === 0 ? 'after' : undefined);
-      seen[classify(picture, world.before, p.after)!]++;
+    if (p.plan.kind === undefined) {
+      // One SQLite transaction under the lock, no journal: kills anywhere from spawn.
+      for (let i = 0; i < 4 * ROUNDS_PER_OPERATION; i++) {
+        await resetWorld(p.world);
+        const delay = Math.floor(rand() * p.plan.totalMs);
+        const k = await killFromSpawn(p.world.dirs.stateDir, p.world.op, p.plan, delay);
+        await recoverAndCheck(p, k, `kill ${i} at ${delay} ms of ${Math.round(p.plan.totalMs)} from spawn`);
+      }
+      t.diagnostic(`${scenario.name}: journals nothing (one SQLite transaction); ${4 * ROUNDS_PER_OPERATION} kills from spawn`);
+      if (FULL) recordCrashResult('random-kill', { operation: scenario.name, kills: 4 * ROUNDS_PER_OPERATION, landed: 'anywhere from spawn (no journal: one SQLite transaction)' });
+      return;
     }
-    t.diagnostic(`${scenario.name}: ${KILLS_PER_OPERATION} kills, ${seen.before} wholly before, ${seen.after} wholly after`);
+    const { before, after, landed } = await killsOver(p, rand, ROUNDS_PER_OPERATION);
+    t.diagnostic(`${scenario.name}: ${landed.length} kills, ${before} wholly before, ${after} wholly after; landed: ${distributionText(landed)}`);
+    if (FULL) recordCrashResult('random-kill', { operation: scenario.name, kills: landed.length, landed: distributionText(landed) });
+    assert.deepEqual(missingPhases(landed, p.plan.spans.map((s) => s.phase)), [], 'a phase was never hit');
   });
 }
+
+test('random kills: where they landed', () => {
+  const line = `random kills (${FULL ? 'full' : `sample, seed ${SEED}`}): ${landings.length} kills landed in: ${distributionText(landings)}`;
+  console.log(line);
+  // Offline operations have no live switch: every other phase must have been hit.
+  const expected = ONLY ? [] : (['before journal', 'prepare', 'commit', 'after'] as const);
+  assert.deepEqual(missingPhases(landings, expected), [], `phases no kill landed in (${line})`);
+});

@@ -16,6 +16,7 @@ import { prepareScenario, runCase, type CrashCase } from './matrix.js';
 import { prng, sampleOf } from './seeded.js';
 import { SCENARIOS } from './scenarios.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import { recordCrashResult } from './crash-results.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
@@ -38,17 +39,26 @@ test(`crash matrix (${mode})`, { concurrency: 1 }, async (parent) => {
     // One stream per scenario, so the sample does not depend on the order scenarios finish in.
     const cases: CrashCase[] = FULL ? prepared.cases : sampleOf(prng(SEED + index + 1), prepared.cases, SAMPLE_CASES);
     const failures: string[] = [];
+    const ended = { before: 0, after: 0 };
     for (const c of cases) {
       const problem = await runCase(prepared, c);
-      if (problem === undefined) totals[c.expect]++;
+      if (problem === undefined) ended[c.expect]++;
       else failures.push(problem);
     }
     totals.scenarios++;
     totals.cases += prepared.cases.length;
     totals.run += cases.length;
     totals.failed += failures.length;
+    totals.before += ended.before;
+    totals.after += ended.after;
     const points = [...prepared.reached].map(([p, n]) => (n > 1 ? `${p}×${n}` : p)).join(' ');
     t.diagnostic(`${scenario.name}: ${prepared.cases.length} cases, ${cases.length} run, ${failures.length} failed; reached: ${points}`);
+    if (FULL) {
+      recordCrashResult('offline-matrix', {
+        operation: scenario.name, cases: prepared.cases.length, run: cases.length, failed: failures.length, reached: points,
+        before: ended.before, after: ended.after,
+      });
+    }
     assert.ok(cases.length > 0, 'no case to run');
     assert.deepEqual(failures, [], `seed ${SEED}: ${failures.length} of ${cases.length} cases of '${scenario.name}' failed`);
   })));

@@ -21,6 +21,7 @@ import { LIVE_SCENARIOS } from './live-scenarios.js';
 import { caseLabel, prepareMatrix, runCase, type CrashCase } from './matrix.js';
 import { prng, sampleOf } from './seeded.js';
 import { fastTempDir } from './fast-temp-dir.js';
+import { recordCrashResult } from './crash-results.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
@@ -46,17 +47,26 @@ test(`live crash matrix (${mode})`, { concurrency: 1 }, async (parent) => {
       const prepared = await prepareMatrix(liveMatrixWorld(world));
       const cases: CrashCase[] = FULL ? prepared.cases : sampleOf(prng(SEED + 0x11fe + index), prepared.cases, SAMPLE_CASES);
       const failures: string[] = [];
+      const ended = { before: 0, after: 0 };
       for (const c of cases) {
         const problem = await runCase(prepared, c);
-        if (problem === undefined) totals[c.expect]++;
+        if (problem === undefined) ended[c.expect]++;
         else failures.push(problem);
       }
       totals.scenarios++;
       totals.cases += prepared.cases.length;
       totals.run += cases.length;
       totals.failed += failures.length;
+      totals.before += ended.before;
+      totals.after += ended.after;
       const points = [...prepared.reached].map(([p, n]) => (n > 1 ? `${p}×${n}` : p)).join(' ');
       t.diagnostic(`${scenario.name}: ${prepared.cases.length} cases, ${cases.length} run (${cases.map(caseLabel).join(' ')}), ${failures.length} failed; reached: ${points}`);
+      if (FULL) {
+        recordCrashResult('live-matrix', {
+          operation: scenario.name, cases: prepared.cases.length, run: cases.length, failed: failures.length, reached: points,
+          before: ended.before, after: ended.after,
+        });
+      }
       // Every failure in full: the assertion's own diff would cut a long list short.
       for (const f of failures) t.diagnostic(`FAILED ${f.split('\n').slice(0, 3).join(' / ').slice(0, 2000)}`);
       assert.ok(cases.length > 0, 'no case to run');

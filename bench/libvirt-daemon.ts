@@ -1,6 +1,6 @@
 /**
  * A private libvirtd 9.0 with its qemu driver, set up the way
- * shared/reference/libvirt-snapshots.md §5 describes: Debian packages, a `libvirt-qemu`
+ * libvirt's Debian packaging expects: Debian packages, a `libvirt-qemu`
  * user (libvirtd resolves its default user before reading qemu.conf), a qemu.conf that
  * runs QEMU as root without security driver, cgroups, namespaces or virtlogd, and a
  * libvirtd.conf of our own whose sockets live in the bench's scratch directory, so the

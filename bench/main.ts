@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every scenario of issue 6 with its baselines, measured in one run on
+ * `npm run bench`: every scenario of docs/PERFORMANCE.md with its baselines, measured in one run on
  * this machine, printed and written into docs/PERFORMANCE.md (between the generated-
  * section markers; the hand-written analysis around them is kept).
  *

@@ -27,7 +27,7 @@ export interface ResultTable {
   rows: ResultRow[];
 }
 
-/** A target from issue 6, checked against this run's numbers. */
+/** A performance target (docs/PERFORMANCE.md), checked against this run's numbers. */
 export interface TargetCheck {
   target: string;
   measured: string;
@@ -98,7 +98,7 @@ export function renderTable(table: ResultTable): string {
 
 /** Renders the targets of every scenario as one table. */
 export function renderTargets(targets: readonly TargetCheck[]): string {
-  const lines = ['| target (issue 6) | measured in this run | met? |', '|---|---|---|'];
+  const lines = ['| target | measured in this run | met? |', '|---|---|---|'];
   for (const t of targets) {
     const met = t.met === undefined ? 'not measured' : t.met ? '**met**' : '**not met**';
     lines.push(`| ${escapeCell(t.target)} | ${escapeCell(t.measured)} | ${met} |`);

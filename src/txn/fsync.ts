@@ -1,6 +1,6 @@
 /**
  * Durability helpers. A rename is only durable once the directory holding it is fsynced
- * (ecosystem.md §5.2 item 7: neither write-file-atomic nor libvirt's virFileRewrite do
+ * (neither the write-file-atomic package nor libvirt's virFileRewrite does
  * this), so every helper here ends by syncing the directory it changed.
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';

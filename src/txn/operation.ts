@@ -1,5 +1,5 @@
 /**
- * The operation runner: DESIGN.md's atomic protocol as one function.
+ * The operation runner: the atomic protocol (docs/ARCHITECTURE.md, src/txn/README.md) as one function.
  *
  *   journal → prepare (each step durably marked started/done, each with undo) → switch →
  *   commit (one SQLite transaction: the driver's metadata writes + closing the journal)

@@ -1,5 +1,5 @@
 /**
- * The crash matrix (issue 5, item 3) over the offline QEMU driver: every operation of
+ * The crash matrix over the offline QEMU driver: every operation of
  * scenarios.ts × every failpoint it reaches (discovered by a traced run) × {error, crash},
  * plus crashes and errors at every point of the in-process rollback and of recovery.
  * After each case a new process recovers, and the world must be wholly before or wholly

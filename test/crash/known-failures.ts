@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 
 /**
  * Hostile-name cases (labels as in test/fuzz/hostile-names.test.ts) that the QEMU driver
- * still accepts although issue 5 says they must be refused before anything is touched.
+ * still accepts although they must be refused before anything is touched.
  * Empty since src/conf/name-rules.ts: control characters, `.`/`..` and names over 255
  * bytes are refused for snapshots (even with NO_METADATA) and domains.
  */

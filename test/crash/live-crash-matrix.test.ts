@@ -1,5 +1,5 @@
 /**
- * The crash matrix over live operations (issue 5, item 3): every operation of
+ * The crash matrix over live operations: every operation of
  * live-scenarios.ts on a running domain (QEMU under TCG) × every failpoint it reaches ×
  * {error, crash}, plus the in-process rollback's undo points and recovery's own points.
  * After each case a new process recovers (for a running domain, query-block decides

@@ -1,5 +1,5 @@
 /**
- * The live operations of the crash matrix (issue 5, item 3), each on a running domain:
+ * The live operations of the crash matrix, each on a running domain:
  * external disk-only create, internal create with memory (snapshot-save) and external
  * create with memory (--memspec), with 1 and 8 disks; disk-only onto overlays the user
  * made (--reuse-external); disk-only and internal with memory with --halt; revert to an internal snapshot with

@@ -109,7 +109,7 @@ export async function prepareMatrix<P>(world: MatrixWorld<P>): Promise<PreparedM
   const after = await world.picture();
   if (JSON.stringify(after) === JSON.stringify(world.before)) throw new Error(`${name}: the operation changed nothing`);
   const reached = countHits(trace);
-  // Safe by default (DESIGN.md): every file the operation creates is private.
+  // Safe by default (docs/ARCHITECTURE.md): every file the operation creates is private.
   const existed = new Set(world.imageEntries(world.before));
   const notPrivate = world.imageEntries(after).filter((e) => !existed.has(e) && !/ 600 file$/.test(e));
   if (notPrivate.length > 0) throw new Error(`${name}: new files not mode 0600: ${notPrivate.join(', ')}`);

@@ -1,5 +1,5 @@
 /**
- * Faults from outside (issue 5, item 4), each run in a child process like a real command,
+ * Faults from outside, each run in a child process like a real command,
  * then recovered in a new process: the world must be wholly as before, with a clear error.
  *
  * - ENOSPC at each step: external overlays for 8 disks on a small tmpfs that has room for

@@ -1,9 +1,9 @@
 /**
- * Power loss (issue 5): the crash matrix's operations killed at their failpoints, and then
+ * Power loss: the crash matrix's operations killed at their failpoints, and then
  * the power cut (power-cut.ts), so everything that was written but not made durable is
  * lost. After recovery on the file system as it survived, the world must be wholly before
  * (the cut came before the commit point) or wholly after (it came after): this is what
- * proves the fsyncs of DESIGN.md's protocol are all there: overlays and their directory
+ * proves the fsyncs of the atomic protocol (docs/ARCHITECTURE.md) are all there: overlays and their directory
  * before the switch, SQLite's commit, the journal before any side effect.
  *
  * By default (npm test) a seeded sample: a few operations, a few crash points each.

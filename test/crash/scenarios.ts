@@ -1,5 +1,5 @@
 /**
- * The operations of the crash matrix (issue 5, item 3), each with the world it runs on:
+ * The operations of the crash matrix, each with the world it runs on:
  * create internal and external with 1 and 8 disks; revert internal and external; delete a
  * leaf, a middle snapshot and one with --children (internal and external); redefine;
  * undefine --snapshots-metadata; define. Every world has data written before and between

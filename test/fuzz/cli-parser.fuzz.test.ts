@@ -1,5 +1,5 @@
 /**
- * Hostile input for the command line (issue 5, item 6): the properties of
+ * Hostile input for the command line: the properties of
  * cli-properties.ts (random argv and batch strings through main() on test:///default,
  * random strings and word lists through the command parser) run in a worker thread, so
  * a synchronous loop is reported as a hang instead of stalling the run.

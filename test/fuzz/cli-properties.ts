@@ -1,6 +1,6 @@
 /**
  * The command-line fuzz properties (run by cli-parser.fuzz.test.ts in a worker thread).
- * Hostile input for the command line (issue 5, item 6): random argv vectors and batch
+ * Hostile input for the command line: random argv vectors and batch
  * strings (`snapvirt 'cmd1; cmd2'`) built from snapvirt's real commands and options mixed
  * with random words, quotes, backslashes, semicolons, control characters and lone
  * surrogates, run through main() on test:///default. main() must always resolve to 0 or

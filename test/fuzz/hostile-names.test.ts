@@ -1,5 +1,5 @@
 /**
- * Hostile names on the QEMU driver (issue 5, item 6): snapshot names (internal, external
+ * Hostile names on the QEMU driver: snapshot names (internal, external
  * with generated overlay names, NO_METADATA) and domain names with '/', '..', NUL,
  * control characters or 10,000 characters are refused with a VirError before anything
  * is touched: files, chains, data, snapshot metadata and domains all as before; so are

@@ -1,5 +1,5 @@
 /**
- * Hostile snapshot and domain names for the QEMU driver (issue 5, item 6), and the check
+ * Hostile snapshot and domain names for the QEMU driver, and the check
  * that a name is refused before anything is touched: a VirError, and the world's picture
  * (files, chains, data, store) exactly as before. Used by hostile-names.test.ts and by
  * test/crash/known-failures.ts for the names the driver still accepts.

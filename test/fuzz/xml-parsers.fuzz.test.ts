@@ -1,5 +1,5 @@
 /**
- * Hostile input for the XML parsers (issue 5, item 6): the properties of xml-properties.ts
+ * Hostile input for the XML parsers: the properties of xml-properties.ts
  * run in a worker thread, so that a parser stuck in a synchronous loop is reported as a
  * hang instead of stalling the run. Every parser call must return or throw a VirError.
  */

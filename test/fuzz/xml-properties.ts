@@ -1,6 +1,6 @@
 /**
  * The XML parser fuzz properties (run by xml-parsers.fuzz.test.ts, each in a worker).
- * Hostile input for the XML parsers (issue 5, item 6): parseXmlDocument, parseSnapshotXML
+ * Hostile input for the XML parsers: parseXmlDocument, parseSnapshotXML
  * (plain, redefine, internal) and parseDomainXML get random text, mutated valid
  * documents, deep nesting, entity tricks (DOCTYPE, billion laughs, external entities,
  * bad character references), huge attributes and text decoded from invalid UTF-8 (and

@@ -1,5 +1,5 @@
 /**
- * Random kill -9 on top of the failpoint matrix (ecosystem.md §5.2 item 6): the parent
+ * Random kill -9 on top of the failpoint matrix: the parent
  * SIGKILLs the child at a pseudo-random moment (fixed seed, printed on failure), which
  * also lands inside SQLite commits and between failpoints. Whatever the moment, after
  * recovery the state is wholly before or wholly after. Nothing here asserts on time:

@@ -111,10 +111,11 @@ export async function livePictureOf(dirs: WorldDirs, domainName: string, offsets
         for (const d of def.disks) await guestFlush(dom, d.target);
         qemu = await qemuPicture(dom);
       }
-      for (const d of def.disks) {
-        if (!d.sourcePath) continue;
-        slots[d.target] = slotPatterns(await rawOf(dirs, d.sourcePath, d.format ?? 'raw'), offsets, slotBytes);
-      }
+      // Every disk read at once (read-only qemu-img runs); the slots land in disk order.
+      const read = await Promise.all(def.disks.flatMap((d) => (d.sourcePath
+        ? [rawOf(dirs, d.sourcePath, d.format ?? 'raw').then((raw) => [d.target, slotPatterns(raw, offsets, slotBytes)] as const)]
+        : [])));
+      for (const [target, patterns] of read) slots[target] = patterns;
     }
   } finally {
     await conn.close();

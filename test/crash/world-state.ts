@@ -112,27 +112,31 @@ export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<Wo
       const xml = await dom.getXMLDesc();
       const def = parseDomainXML(xml);
       const snapshots: Record<string, string> = {};
-      const snapshotData: Record<string, Record<string, string>> = {};
+      // Every image read (qemu-img runs, read-only) starts at once: they are independent,
+      // and a case's picture is most of its time. Results land in a fixed order.
+      const snapshotReads: Array<Promise<[string, Record<string, string>]>> = [];
       for (const snap of await dom.listAllSnapshots()) {
         const sxml = await snap.getXMLDesc();
         snapshots[snap.getName()] = stableSnapshotXml(sxml);
         const sdef = parseSnapshotXML(sxml, { redefine: true }).def;
-        const perDisk: Record<string, string> = {};
-        for (const sd of sdef.disks) {
+        const reads = sdef.disks.flatMap((sd): Array<Promise<[string, string]>> => {
           const frozen = sdef.domain?.disks.find((d) => d.target === sd.name);
-          if (!frozen?.sourcePath) continue;
-          if (sd.snapshot === 'internal') perDisk[sd.name] = await dataOf(dirs, frozen.sourcePath, 'qcow2', sdef.name);
-          else if (sd.snapshot === 'external') perDisk[sd.name] = await dataOf(dirs, frozen.sourcePath, frozen.format ?? 'raw');
-        }
-        snapshotData[snap.getName()] = perDisk;
+          if (!frozen?.sourcePath) return [];
+          if (sd.snapshot === 'internal') return [dataOf(dirs, frozen.sourcePath, 'qcow2', sdef.name).then((h) => [sd.name, h])];
+          if (sd.snapshot === 'external') return [dataOf(dirs, frozen.sourcePath, frozen.format ?? 'raw').then((h) => [sd.name, h])];
+          return [];
+        });
+        snapshotReads.push(Promise.all(reads).then((pairs) => [snap.getName(), Object.fromEntries(pairs)]));
       }
       const current = (await dom.hasCurrentSnapshot()) ? (await dom.snapshotCurrent()).getName() : null;
-      const disks = [];
-      for (const d of def.disks) {
-        if (!d.sourcePath) continue;
+      const disks = await Promise.all(def.disks.flatMap((d) => {
+        if (!d.sourcePath) return [];
+        const source = d.sourcePath;
         const format = d.format ?? 'raw';
-        disks.push({ target: d.target, source: d.sourcePath, chain: await chainOf(d.sourcePath, format), data: await dataOf(dirs, d.sourcePath, format) });
-      }
+        return [Promise.all([chainOf(source, format), dataOf(dirs, source, format)])
+          .then(([chain, data]) => ({ target: d.target, source, chain, data }))];
+      }));
+      const snapshotData: Record<string, Record<string, string>> = Object.fromEntries(await Promise.all(snapshotReads));
       domain = { xml, snapshots, current, disks, snapshotData };
     }
     return {

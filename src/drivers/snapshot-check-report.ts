@@ -27,8 +27,6 @@ export type SnapshotCheckFindingKind =
   | 'tag-unreferenced'
   /** A file snapvirt created or left behind that nothing names or reads through. */
   | 'stray-file'
-  /** The driver's per-domain state file cannot be read. */
-  | 'state-unreadable'
   /** The running QEMU's block graph differs from the metadata's active chain. */
   | 'qemu-graph';
 

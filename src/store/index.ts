@@ -6,3 +6,4 @@ export type { DomainRecord, SnapshotRecord, JournalRecord, JournalOutcome } from
 export type { DomainPatch } from './domain-table.js';
 export type { NewSnapshot } from './snapshot-table.js';
 export { SCHEMA_VERSION } from './schema.js';
+export type { OwnedImage } from './ownership-table.js';

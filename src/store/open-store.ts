@@ -12,6 +12,7 @@ import { fsyncDir, fsyncFile } from '../txn/fsync.js';
 import { isUnchangedSinceClose } from './db-check-stamp.js';
 import { diagnoseDatabaseFile } from './db-file-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { removeImportedStateFiles } from './state-file-import.js';
 import { toVirError } from './sqlite-errors.js';
 import { Store, storeError } from './store.js';
 
@@ -66,7 +67,7 @@ function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma('foreign_keys = ON');
 }
 
-function migrate(db: Database.Database, path: string): void {
+function migrate(db: Database.Database, path: string, stateDir: string): void {
   for (;;) {
     // Version read and migration in one write transaction: two processes opening an old
     // database at once must not both apply the same migration.
@@ -76,7 +77,9 @@ function migrate(db: Database.Database, path: string): void {
         throw storeError(`state database '${path}' has schema version ${version}, newer than this snapvirt understands (${SCHEMA_VERSION})`);
       }
       if (version === SCHEMA_VERSION) return true;
-      db.exec(MIGRATIONS[version]!.sql);
+      const migration = MIGRATIONS[version]!;
+      db.exec(migration.sql);
+      migration.importData?.(db, stateDir);
       db.pragma(`user_version = ${version + 1}`);
       return false;
     }).immediate();
@@ -96,7 +99,7 @@ function createDatabase(stateDir: string, path: string, busyTimeoutMs: number): 
   const db = new Database(tmp, { fileMustExist: true });
   try {
     applyPragmas(db, busyTimeoutMs);
-    migrate(db, path);
+    migrate(db, path, stateDir);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close(); // the last close checkpoints and removes the -wal and -shm files
@@ -139,7 +142,9 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
     const db = new Database(path, { fileMustExist: true });
     try {
       applyPragmas(db, busyTimeoutMs);
-      migrate(db, path);
+      migrate(db, path, dir);
+      // Only now that the import committed (at this open or an earlier one) may the old files go.
+      removeImportedStateFiles(dir);
     } catch (err) {
       db.close();
       throw err;

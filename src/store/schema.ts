@@ -4,11 +4,19 @@
  * version bump, so a crash mid-migration leaves the previous version intact.
  * Append new migrations; never edit one that has shipped.
  */
+import type Database from 'better-sqlite3';
+import { importOfflineStateFiles } from './state-file-import.js';
 
 /** One schema migration: the SQL that takes version `index` to `index + 1`. */
 export interface Migration {
   readonly description: string;
   readonly sql: string;
+  /**
+   * Takes in data kept outside the database by older builds, after `sql` and in the same
+   * transaction. What it read is removed only once that commits (state-file-import.ts),
+   * so a crash leaves either the old files or the new rows, never neither.
+   */
+  readonly importData?: (db: Database.Database, stateDir: string) => void;
 }
 
 /** All migrations, in order. The schema version is MIGRATIONS.length. */
@@ -100,6 +108,26 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX snapshots_by_parent;
       CREATE INDEX snapshots_by_parent ON snapshots(domain_uuid, parent, creation_order);
     `,
+  },
+  {
+    description: 'ownership: the image files snapvirt created per domain, and the shut-off reason it reports',
+    // Kept in qemu-offline/<uuid>.json before, written just before COMMIT but outside it:
+    // a crash in between lost the record of files snapvirt made. Now the rows commit with
+    // the operation. No foreign key: a record outlives nothing, but the import takes in
+    // files of domains the database may no longer know, and undefine forgets explicitly.
+    sql: `
+      CREATE TABLE created_images (
+        domain_uuid TEXT NOT NULL CHECK (length(domain_uuid) = 36),
+        path        TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),
+        PRIMARY KEY (domain_uuid, path)
+      ) STRICT;
+      CREATE INDEX created_images_by_path ON created_images(path);
+      CREATE TABLE shutoff_reasons (
+        domain_uuid TEXT PRIMARY KEY NOT NULL CHECK (length(domain_uuid) = 36),
+        reason      INTEGER NOT NULL
+      ) STRICT;
+    `,
+    importData: importOfflineStateFiles,
   },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * The state store: one SQLite database (better-sqlite3, synchronous) per state directory,
- * holding domain definitions, snapshot metadata and the intent journal. WAL with
- * synchronous=FULL, so a committed transaction survives a crash or power cut; one
+ * holding domain definitions, snapshot metadata, the image files snapvirt created, and the
+ * intent journal. WAL with synchronous=FULL, so a committed transaction survives a crash or power cut; one
  * `transaction()` is the commit point of every mutating operation.
  */
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import { recordCleanClose } from './db-check-stamp.js';
 import { DomainTable } from './domain-table.js';
 import { JournalTable } from './journal-table.js';
+import { OwnershipTable } from './ownership-table.js';
 import { SnapshotTable } from './snapshot-table.js';
 import { toVirError } from './sqlite-errors.js';
 
@@ -23,6 +24,8 @@ export class Store {
   readonly domains: DomainTable;
   readonly snapshots: SnapshotTable;
   readonly journal: JournalTable;
+  /** Which image files snapvirt created per domain, and the shut-off reasons it reports. */
+  readonly ownership: OwnershipTable;
 
   /** Use openStore(); this only wires the tables to an already opened, migrated database. */
   constructor(db: Database.Database, stateDir: string, path: string) {
@@ -32,6 +35,7 @@ export class Store {
     this.domains = new DomainTable(db);
     this.snapshots = new SnapshotTable(db);
     this.journal = new JournalTable(db);
+    this.ownership = new OwnershipTable(db);
   }
 
   /**

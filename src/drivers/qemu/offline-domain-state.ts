@@ -1,18 +1,21 @@
 /**
- * Per-domain state of the offline QEMU driver that is not part of any libvirt XML: the
- * shut-off reason (after a revert: "from snapshot") and the image files snapvirt itself
- * created (snapshot overlays, revert overlays, revert copies). Only files listed here may
- * ever be discarded by the driver; a user's own images never are.
+ * Per-domain state of the QEMU driver that is not part of any libvirt XML: the shut-off
+ * reason (after a revert: "from snapshot") and the image files snapvirt itself created
+ * (snapshot overlays, revert overlays, revert copies, memory files). Only files listed
+ * here may ever be discarded by the driver; a user's own images never are.
  *
- * Kept as `<stateDir>/qemu-offline/<uuid>.json` (0600, dir 0700), replaced durably. It is
- * written inside the operation's commit callback, just before the SQLite COMMIT: if that
- * COMMIT then fails, the file may list an overlay the rollback removed, which is harmless
- * (an absent file is never needed and never removed twice), and a reason that is cosmetic.
+ * Kept in the state database (store/ownership-table.ts). An operation records what it
+ * created and forgets what it discards inside its commit callback, so the rows commit with
+ * the metadata that needs them, or roll back with it: a crash never leaves a file snapvirt
+ * made for a committed snapshot unlisted. The failpoint below sits in that window.
  */
-import { mkdirSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fsyncDir, writeFileDurable } from '../../txn/fsync.js';
+import { resolve } from 'node:path';
+import { declareFailpoints, failpoint } from '../../txn/index.js';
 import type { Store } from '../../store/index.js';
+
+/** Fires inside the commit transaction once the ownership rows are written, before COMMIT. */
+export const FP_OWNERSHIP_WRITTEN = 'ownership.rows-written.before-commit';
+declareFailpoints([FP_OWNERSHIP_WRITTEN]);
 
 /** What is kept for one domain. */
 export interface OfflineDomainState {
@@ -22,55 +25,39 @@ export interface OfflineDomainState {
   createdImages: string[];
 }
 
-function dirOf(store: Store): string {
-  return join(store.stateDir, 'qemu-offline');
-}
-
-function fileOf(store: Store, uuid: string): string {
-  // UUIDs come from the store (validated, 36 chars): safe as a file name.
-  return join(dirOf(store), `${uuid.toLowerCase()}.json`);
-}
-
-/** Reads a domain's driver state; a missing or unreadable file is the empty state. */
+/** Reads a domain's driver state. */
 export function readOfflineDomainState(store: Store, uuid: string): OfflineDomainState {
-  const path = fileOf(store, uuid);
-  if (!existsSync(path)) return { createdImages: [] };
-  try {
-    const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<OfflineDomainState>;
-    const out: OfflineDomainState = {
-      createdImages: Array.isArray(raw.createdImages) ? raw.createdImages.filter((p): p is string => typeof p === 'string') : [],
-    };
-    if (typeof raw.shutoffReason === 'number') out.shutoffReason = raw.shutoffReason;
-    return out;
-  } catch {
-    return { createdImages: [] };
-  }
-}
-
-/** Durably replaces a domain's driver state. Synchronous so it can run inside a commit callback. */
-export function writeOfflineDomainState(store: Store, uuid: string, state: OfflineDomainState): void {
-  mkdirSync(dirOf(store), { recursive: true, mode: 0o700 });
-  const created = [...new Set(state.createdImages.map((p) => resolve(p)))].sort();
-  writeFileDurable(fileOf(store, uuid), JSON.stringify({ ...state, createdImages: created }), 0o600);
+  const out: OfflineDomainState = { createdImages: store.ownership.createdImages(uuid) };
+  const reason = store.ownership.shutoffReason(uuid);
+  if (reason !== undefined) out.shutoffReason = reason;
+  return out;
 }
 
 /**
  * Updates a domain's state: adds `created` to the list, drops `forgotten` (files that were
- * or are about to be removed), and sets the shut-off reason when given.
+ * or are about to be removed), and sets the shut-off reason when given. Inside a
+ * transaction (an operation's commit), it commits with it.
  */
 export function updateOfflineDomainState(
   store: Store, uuid: string, change: { created?: string[]; forgotten?: string[]; shutoffReason?: number },
 ): void {
-  const state = readOfflineDomainState(store, uuid);
-  const drop = new Set((change.forgotten ?? []).map((p) => resolve(p)));
-  state.createdImages = [...state.createdImages.filter((p) => !drop.has(resolve(p))), ...(change.created ?? [])];
-  if (change.shutoffReason !== undefined) state.shutoffReason = change.shutoffReason;
-  writeOfflineDomainState(store, uuid, state);
+  const created = [...new Set((change.created ?? []).map((p) => resolve(p)))];
+  const forgotten = (change.forgotten ?? []).map((p) => resolve(p));
+  store.transaction(() => {
+    if (created.length + forgotten.length > 0) store.ownership.change(uuid, created, forgotten);
+    if (change.shutoffReason !== undefined) store.ownership.setShutoffReason(uuid, change.shutoffReason);
+  });
+  if (created.length + forgotten.length > 0 && store.db.inTransaction) failpoint(FP_OWNERSHIP_WRITTEN);
+}
+
+/** Forgets the shut-off reason of domain `uuid`; true when one was kept. */
+export function forgetShutoffReasonOf(store: Store, uuid: string): boolean {
+  return store.ownership.setShutoffReason(uuid, undefined);
 }
 
 /**
- * The shut-off reason of each domain, kept in the domain's state file so that it survives
- * a reconnect (domstate --reason after a revert says "from snapshot" in a new process).
+ * The shut-off reason of each domain, kept in the state database so that it survives a
+ * reconnect (domstate --reason after a revert says "from snapshot" in a new process).
  * Map-shaped, because the driver's lifecycle code uses it as a Map.
  */
 export class PersistedShutoffReasons {
@@ -78,32 +65,26 @@ export class PersistedShutoffReasons {
 
   /** The persisted reason of domain `uuid`, if any. */
   get(uuid: string): number | undefined {
-    return readOfflineDomainState(this.store(), uuid).shutoffReason;
+    return this.store().ownership.shutoffReason(uuid);
   }
 
   /** Persists `reason` for domain `uuid`. */
   set(uuid: string, reason: number): this {
-    updateOfflineDomainState(this.store(), uuid, { shutoffReason: reason });
+    this.store().ownership.setShutoffReason(uuid, reason);
     return this;
   }
 
   /** Forgets the reason of domain `uuid` (it started, or another path set the state). */
   delete(uuid: string): boolean {
-    const state = readOfflineDomainState(this.store(), uuid);
-    if (state.shutoffReason === undefined) return false;
-    delete state.shutoffReason;
-    writeOfflineDomainState(this.store(), uuid, state);
-    return true;
+    return forgetShutoffReasonOf(this.store(), uuid);
   }
 }
 
 /**
  * Forgets everything kept for domain `uuid` (undefine): the images stay on disk and become
  * the user's, so a later domain with the same UUID must never discard them as its own.
+ * Call it in the transaction that removes the domain.
  */
 export function forgetOfflineDomainState(store: Store, uuid: string): void {
-  const path = fileOf(store, uuid);
-  if (!existsSync(path)) return;
-  unlinkSync(path);
-  fsyncDir(dirOf(store));
+  store.ownership.forgetDomain(uuid);
 }

@@ -26,7 +26,7 @@ import {
 } from './running-runtime.js';
 import { domainRecordXml, loadDomain, loadDomainRecord, type LoadedDomain } from './snapshot-catalog.js';
 import {
-  forgetOfflineDomainState, readOfflineDomainState, updateOfflineDomainState, writeOfflineDomainState,
+  forgetOfflineDomainState, forgetShutoffReasonOf, updateOfflineDomainState,
 } from './offline-domain-state.js';
 
 /** VIR_DOMAIN_START_PAUSED */
@@ -159,11 +159,7 @@ export async function launchQemu(ctx: TxnContext, uuid: string, def: DomainDef, 
 /** Drops the shut-off reason kept for domain `uuid` (in this connection and in the state dir): it runs again. */
 export function forgetShutoffReason(ctx: TxnContext, uuid: string): void {
   clearShutoffReason(ctx, uuid);
-  const state = readOfflineDomainState(ctx.store, uuid);
-  if (state.shutoffReason !== undefined) {
-    delete state.shutoffReason;
-    writeOfflineDomainState(ctx.store, uuid, state);
-  }
+  forgetShutoffReasonOf(ctx.store, uuid);
 }
 
 /**
@@ -223,12 +219,10 @@ export function forgetStoppedTransient(ctx: TxnContext, uuid: string): boolean {
     if (!rec || rec.persistent || rec.runtime !== null) return false;
     store.snapshots.deleteAll(uuid);
     store.domains.delete(uuid);
+    forgetOfflineDomainState(store, uuid);
     return true;
   });
-  if (gone) {
-    forgetOfflineDomainState(store, uuid);
-    clearShutoffReason(ctx, uuid);
-  }
+  if (gone) clearShutoffReason(ctx, uuid);
   return gone;
 }
 

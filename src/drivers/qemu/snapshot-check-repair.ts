@@ -92,8 +92,6 @@ export function unrepairedBecause(f: SnapshotCheckFinding): string {
       return 'it may be yours (made with --no-metadata); delete it with qemu-img snapshot -d if you do not need it';
     case 'tree':
       return 'only you can tell which parent is right; fix it with snapshot-create --redefine';
-    case 'state-unreadable':
-      return 'the list of files snapvirt created is lost; snapvirt will never clean those files up (move the file away to start a new list)';
     case 'qemu-graph':
       return 'the running block graph was changed outside snapvirt; which side is right cannot be proven (undo the change through QMP, or shut the domain off and fix its definition)';
     case 'stray-file':

@@ -5,7 +5,7 @@
  * a durable write left when its process died. Also decides which of them `--repair` may
  * remove: only what provably holds nothing anyone can need.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { VirError } from '../../api/errors.js';
 import type { DomainDef } from '../../conf/domain-types.js';
@@ -175,8 +175,9 @@ function processIsGone(pid: number): boolean {
 }
 
 /**
- * Temporary files of durable writes of this domain's state (`qemu-offline/.<uuid>.json.tmp-PID-X`,
- * `locks/<uuid>.holder.tmp-PID`) left by a process that died before renaming them into
+ * Temporary files of durable writes of this domain's state (`locks/<uuid>.holder.tmp-PID`,
+ * and `qemu-offline/.<uuid>.json.tmp-PID-X` of builds before the state moved into the
+ * database) left by a process that died before renaming them into
  * place: the file they were replacing is intact, so they hold nothing anyone needs.
  */
 export async function findTemporaryFiles(stateDir: string, uuid: string, findings: FindingList): Promise<string[]> {
@@ -201,22 +202,4 @@ export async function findTemporaryFiles(stateDir: string, uuid: string, finding
     }
   }
   return removable;
-}
-
-/** True when the driver state file of the domain exists but cannot be read (its list of created files is then lost). */
-export async function stateFileProblem(stateDir: string, uuid: string): Promise<string | undefined> {
-  const path = join(stateDir, 'qemu-offline', `${uuid.toLowerCase()}.json`);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : `${path}: ${errorText(err)}`;
-  }
-  try {
-    const v = JSON.parse(text) as { createdImages?: unknown };
-    if (typeof v !== 'object' || v === null || !Array.isArray(v.createdImages)) return `${path}: no list of created files`;
-    return undefined;
-  } catch (err) {
-    return `${path}: ${errorText(err)}`;
-  }
 }

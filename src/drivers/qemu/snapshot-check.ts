@@ -22,7 +22,7 @@ import { ImageInspector } from './snapshot-check-images.js';
 import { runRepair, unrepairedBecause, type RepairPlan } from './snapshot-check-repair.js';
 import { checkRunningGraph } from './snapshot-check-running.js';
 import {
-  filesOfOpenEntries, findStrayFiles, findTemporaryFiles, neededFiles, referencesInStore, stateFileProblem,
+  filesOfOpenEntries, findStrayFiles, findTemporaryFiles, neededFiles, referencesInStore,
 } from './snapshot-check-strays.js';
 import { pathExists } from './path-exists.js';
 
@@ -61,13 +61,6 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
   };
   const findings = new FindingList();
   for (const p of checkSnapshotTree(checked.tree)) findings.add({ kind: 'tree', subject: p.snapshot, message: p.message, repairable: false });
-  const stateProblem = await stateFileProblem(store.stateDir, record.uuid);
-  if (stateProblem !== undefined) {
-    findings.add({
-      kind: 'state-unreadable', subject: stateProblem.split(': ')[0]!, repairable: false,
-      message: `snapvirt's list of the files it created for this domain cannot be read (${stateProblem}); those files will never be cleaned up`,
-    });
-  }
 
   const images = new ImageInspector();
   const expectedTags = await checkDisks(checked, images, findings);

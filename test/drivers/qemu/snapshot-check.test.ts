@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, chmod, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -104,6 +104,8 @@ test('each kind of damage is reported; --repair fixes exactly the safe ones; a s
   await run('qemu-img', ['snapshot', '-c', 'mine', img('vm-0.qcow2')]);
   await chmod(img('vm-0.e1'), 0o644);
   const uuid = dom.getUUIDString();
+  // A temporary file an older build (state in qemu-offline/*.json) left when it died.
+  await mkdir(join(w.env.stateDir, 'qemu-offline'), { recursive: true });
   const tempFile = join(w.env.stateDir, 'qemu-offline', `.${uuid}.json.tmp-999999-0badcafe`);
   await writeFile(tempFile, '{}');
 

@@ -20,5 +20,5 @@ export { openEntries, loadEntry, abandonEntry } from './journal.js';
 export type { JournalEntry, JournalPhase, StepState, PlannedStep } from './journal.js';
 export { runOperation, lockDomain, undoErrorsOf, nothingCreated, isNothingCreated } from './operation.js';
 export type { OperationSpec, Step, StepContext } from './operation.js';
-export { recover, recoverDomain, recoverEntry } from './recovery.js';
+export { recover, recoverDomain, recoverEntry, JOURNAL_KEEP, JOURNAL_PRUNE_BATCH } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';

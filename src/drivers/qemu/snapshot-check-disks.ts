@@ -10,6 +10,7 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { SnapshotCheckFinding } from '../snapshot-check-report.js';
 import { backingPathOf, type ImageInspector, type ImageLayer } from './snapshot-check-images.js';
+import { outcomeText, whyTemporaryTagStays, type TemporaryTagOrigin } from './snapshot-check-temporary-tags.js';
 
 /** What the check knows about one domain. */
 export interface CheckedDomain {
@@ -41,12 +42,6 @@ export class FindingList {
 /** Internal snapshot tags the metadata expects, by absolute image path. */
 export type ExpectedTags = Map<string, Set<string>>;
 
-/**
- * The name shapes of the temporary tags a revert takes as its way back: offline internal
- * reverts (offline-revert.ts) and running reverts to internal memory snapshots
- * (running-snapshot-memory.ts).
- */
-export const TEMPORARY_TAG = /^snapvirt-(?:revert|undo)-[0-9a-f]{12}$/;
 
 function diskOf(def: DomainDef | undefined, target: string): DomainDef['disks'][number] | undefined {
   return def?.disks.find((d) => d.target === target);
@@ -169,26 +164,29 @@ export async function checkMode(path: string, findings: FindingList): Promise<vo
  * Internal tags that no snapshot names, in every image read so far. `claimed` holds the
  * `image:tag` pairs other domains' metadata names, `claimedNames` the tags an interrupted
  * operation still needs (its journal entry covers them); `busy` the images a running
- * QEMU has open. Returns the
- * temporary tags `--repair` may delete.
+ * QEMU has open; `temporary` the tags closed journal entries record taking
+ * (snapshot-check-temporary-tags.ts): only those are snapvirt's, whatever a tag's name.
+ * Returns the temporary tags `--repair` may delete.
  */
 export function checkUnreferencedTags(
   images: ImageInspector, expected: ExpectedTags, claimed: Set<string>, claimedNames: Set<string>, busy: Set<string>,
-  findings: FindingList,
+  temporary: Map<string, TemporaryTagOrigin>, findings: FindingList,
 ): Array<{ image: string; tag: string }> {
-  const temporary: Array<{ image: string; tag: string }> = [];
+  const removable: Array<{ image: string; tag: string }> = [];
   for (const { path, info } of images.images()) {
     for (const s of info.snapshots) {
       if (expected.get(path)?.has(s.name) || claimed.has(`${path}:${s.name}`) || claimedNames.has(s.name)) continue;
       const subject = `${path}:${s.name}`;
-      if (TEMPORARY_TAG.test(s.name)) {
+      const origin = temporary.get(subject);
+      if (origin) {
         // Deleting a tag writes the image: never under a QEMU that has it open.
-        const inUse = busy.has(path);
-        if (!inUse) temporary.push({ image: path, tag: s.name });
+        const why = whyTemporaryTagStays(origin)
+          ?? (busy.has(path) ? 'the running QEMU has the image open; run the check again once the domain is shut off' : undefined);
+        if (why === undefined) removable.push({ image: path, tag: s.name });
         findings.add({
-          kind: 'tag-unreferenced', subject, repairable: !inUse,
-          message: `image '${path}' has internal snapshot '${s.name}' that no snapshot names: the temporary tag of an interrupted revert, left behind`,
-          ...(inUse ? { reason: 'the running QEMU has the image open; run the check again once the domain is shut off' } : {}),
+          kind: 'tag-unreferenced', subject, repairable: why === undefined,
+          message: `image '${path}' has internal snapshot '${s.name}' that no snapshot names: the temporary tag of a ${origin.kind} (journal entry ${origin.entryId}, ${outcomeText(origin.outcome)}), left behind`,
+          ...(why === undefined ? {} : { reason: why }),
         });
       } else {
         findings.add({
@@ -198,5 +196,5 @@ export function checkUnreferencedTags(
       }
     }
   }
-  return temporary;
+  return removable;
 }

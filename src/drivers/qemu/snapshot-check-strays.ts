@@ -61,7 +61,7 @@ export function referencesInStore(store: Store): StoreReferences {
 /**
  * The files and internal tag names the journal's open entries (of every domain) create or
  * change: recovery owns them. Tags are by name (a live revert journals one tag over many
- * images); temporary tag names are random, so a name alone identifies them.
+ * images): a tag of that name is only skipped (left to recovery), never removed for it.
  */
 export function filesOfOpenEntries(store: Store): { files: Set<string>; tagNames: Set<string> } {
   const files = new Set<string>();

@@ -25,6 +25,7 @@ import {
   filesOfOpenEntries, findStrayFiles, findTemporaryFiles, neededFiles, referencesInStore,
 } from './snapshot-check-strays.js';
 import { pathExists } from './path-exists.js';
+import { temporaryTagsInJournal } from './snapshot-check-temporary-tags.js';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -69,7 +70,7 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
 
   const refs = referencesInStore(store);
   const owned = filesOfOpenEntries(store);
-  const tags = checkUnreferencedTags(images, expectedTags, refs.tags, owned.tagNames, busy, findings);
+  const tags = checkUnreferencedTags(images, expectedTags, refs.tags, owned.tagNames, busy, temporaryTagsInJournal(store), findings);
   const needed = await neededFiles(refs.files);
   const dirs = new Set([...refs.files].map((p) => dirname(p)));
   const files = await findStrayFiles(store, checked, new Set([...needed, ...owned.files]), dirs, busy, findings);

@@ -27,6 +27,8 @@ export type SnapshotCheckFindingKind =
   | 'tag-unreferenced'
   /** A file snapvirt created or left behind that nothing names or reads through. */
   | 'stray-file'
+  /** A file snapvirt created for this domain that another domain uses: never discarded while it does. */
+  | 'shared-image'
   /** The running QEMU's block graph differs from the metadata's active chain. */
   | 'qemu-graph';
 

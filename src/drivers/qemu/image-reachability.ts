@@ -1,52 +1,25 @@
 /**
- * Which image files the metadata still needs, and which snapvirt-created files an
- * operation may discard. An image is needed when the domain definition, a snapshot's
- * stored `<domain>` or an external snapshot's overlay names it, or when it is in the
- * backing chain of such an image. A file snapvirt created (offline-domain-state.ts) that
- * was needed before an operation and is not needed after it holds only state that
- * operation throws away (a revert overlay nobody snapshotted, the overlay of a deleted
- * snapshot whose branch was abandoned), so it is removed as part of the operation, after
- * the commit point. Without this, abandoned revert overlays pile up and keep the image
- * below them from ever being merged into again.
+ * Which snapvirt-created files an operation may discard. A file snapvirt created for the
+ * domain (offline-domain-state.ts) that the domain's state needed before the operation and
+ * will not need after it holds only state that operation throws away (a revert overlay
+ * nobody snapshotted, the overlay of a deleted snapshot whose branch was abandoned), so it
+ * is removed as part of the operation, after the commit point. Without this, abandoned
+ * revert overlays pile up and keep the image below them from ever being merged into again.
+ *
+ * "Needed" is judged over the whole state directory, never this domain alone: a file that
+ * any other domain's definition (persistent or live) or any snapshot of any domain reaches
+ * through a backing chain is kept and reported, whoever created it (image-users.ts). Chains
+ * are walked only through images whose format is known (image-chain-walk.ts).
  */
-import { resolve } from 'node:path';
-import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
-import { readQcow2Backing } from './chain-inspect.js';
-import { readOfflineDomainState } from './offline-domain-state.js';
+import { reachableFrom } from './image-chain-walk.js';
 import { inspectImage } from './image-inspect.js';
+import { createdQcow2, otherUsersOf, rootsOf } from './image-users.js';
+import { readOfflineDomainState } from './offline-domain-state.js';
 import { pathExists } from './path-exists.js';
-
-/** The image paths the domain definition and the snapshot metadata name (absolute). */
-export function namedImages(domain: DomainDef | undefined, tree: SnapshotTree): Set<string> {
-  const out = new Set<string>();
-  const addDomain = (d: DomainDef | undefined): void => {
-    for (const disk of d?.disks ?? []) if (disk.sourcePath) out.add(resolve(disk.sourcePath));
-  };
-  addDomain(domain);
-  for (const node of tree.all()) {
-    addDomain(node.def.domain);
-    addDomain(node.def.inactiveDomain);
-    for (const disk of node.def.disks) if (disk.snapshot === 'external' && disk.sourcePath) out.add(resolve(disk.sourcePath));
-  }
-  return out;
-}
-
-/** `images` plus every file in their qcow2 backing chains (read from the headers). */
-export async function withBackingChains(images: Iterable<string>): Promise<Set<string>> {
-  const out = new Set<string>();
-  const queue = [...images];
-  while (queue.length > 0) {
-    const image = queue.pop()!;
-    if (out.has(image)) continue;
-    out.add(image);
-    const backing = await readQcow2Backing(image);
-    if (typeof backing === 'string' && !backing.startsWith('json:')) queue.push(backing);
-  }
-  return out;
-}
 
 /**
  * False when discardableImages() is sure to find nothing for domain `uuid`: snapvirt
@@ -57,30 +30,68 @@ export function mayDiscardImages(store: Store, uuid: string): boolean {
   return readOfflineDomainState(store, uuid).createdImages.length > 0;
 }
 
+/** A domain state: its definition and its snapshots. */
+export interface DomainState {
+  domain: DomainDef | undefined;
+  tree: SnapshotTree | undefined;
+}
+
+/** What an operation discards, and what it would have discarded but keeps because someone else uses it. */
+export interface DiscardPlan {
+  discard: string[];
+  kept: Array<{ path: string; why: string }>;
+}
+
 /**
- * The files snapvirt created for domain `uuid` that the metadata needs now (`before`: the
- * current state and every snapshot) and will not need once the operation commits
- * (`after`): the state the operation throws away. A file the metadata stopped naming by
- * other means (the user redefined the domain's disks) is not ours to judge and stays.
+ * The files snapvirt created for domain `uuid` that its state needed `before` and will not
+ * need `after` the operation, and that nothing else reaches. `probeLocks`: also keep a file
+ * another process has open (offline operations; a running revert's own QEMU still holds
+ * them when this is decided). A file the metadata stopped naming by other means (the user
+ * redefined the domain's disks) is not ours to judge and stays.
  */
 export async function discardableImages(
-  store: Store, uuid: string,
-  before: { domain: DomainDef | undefined; tree: SnapshotTree },
-  after: { domain: DomainDef | undefined; tree: SnapshotTree },
-): Promise<string[]> {
-  const created = readOfflineDomainState(store, uuid).createdImages.map((p) => resolve(p));
-  if (created.length === 0) return [];
-  const neededBefore = await withBackingChains(namedImages(before.domain, before.tree));
-  const neededAfter = await withBackingChains(namedImages(after.domain, after.tree));
-  const out: string[] = [];
+  store: Store, uuid: string, before: DomainState, after: DomainState, opts: { probeLocks: boolean } = { probeLocks: true },
+): Promise<DiscardPlan> {
+  const created = readOfflineDomainState(store, uuid).createdImages;
+  if (created.length === 0) return { discard: [], kept: [] };
+  const known = createdQcow2(store);
+  const neededBefore = await reachableFrom(rootsOf(before.domain, before.tree), known);
+  const neededAfter = await reachableFrom(rootsOf(after.domain, after.tree), known);
+  const candidates: string[] = [];
   for (const path of created) {
-    if (!neededBefore.has(path) || neededAfter.has(path) || !(await pathExists(path))) continue;
-    await inspectImage(path, 'qcow2', { access: 'read' }).catch((e: unknown) => {
-      throw e instanceof VirError
-        ? virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot use image '${path}': ${e.detail}`)
-        : e;
-    });
-    out.push(path);
+    if (neededBefore.has(path) && !neededAfter.has(path) && (await pathExists(path))) candidates.push(path);
   }
-  return out.sort();
+  const users = await otherUsersOf(store, uuid, candidates);
+  const plan: DiscardPlan = { discard: [], kept: [] };
+  for (const path of candidates.sort()) {
+    const names = users.get(path);
+    if (names) {
+      plan.kept.push({ path, why: `domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it` });
+      continue;
+    }
+    if (opts.probeLocks) {
+      // Opened as for writing: a QEMU reading through it as a backing file refuses to share that.
+      const held = await inspectImage(path, 'qcow2', { access: 'write' }).then(() => undefined, (e: unknown) => {
+        if (!(e instanceof VirError)) throw e;
+        if (/lock/i.test(e.detail)) return e.detail.split('\n')[0]!;
+        throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot use image '${path}': ${e.detail}`);
+      });
+      if (held !== undefined) {
+        plan.kept.push({ path, why: `another process has it open (${held})` });
+        continue;
+      }
+    }
+    plan.discard.push(path);
+  }
+  return plan;
+}
+
+/** Warns about each file an operation kept because someone else uses it (once per file). */
+export function warnKept(warn: (message: string) => void, what: string, plan: DiscardPlan): void {
+  const seen = new Set<string>();
+  for (const k of plan.kept) {
+    if (seen.has(k.path)) continue;
+    seen.add(k.path);
+    warn(`${what}: kept '${k.path}' as it is: ${k.why} (snapvirt never removes or merges away a file another domain reaches; snapshot-check lists it)`);
+  }
 }

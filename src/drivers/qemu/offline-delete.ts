@@ -25,7 +25,8 @@ import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
-import { discardableImages, mayDiscardImages } from './image-reachability.js';
+import { discardableImages, mayDiscardImages, warnKept, type DiscardPlan } from './image-reachability.js';
+import { otherUsersOf } from './image-users.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
@@ -66,13 +67,15 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
 
   const cleanup: DiskResource[] = [];
   let discard: string[] = [];
+  let plan: DiscardPlan | undefined;
   if (!(flags & D.METADATA_ONLY)) {
     // Files snapvirt made that only the deleted snapshots needed (the overlay of an
     // abandoned branch) are removed rather than merged: nothing remaining reads them.
     if (tree) {
       const afterTree = loadTree(store, record.uuid);
       deleteFromTree(afterTree, name, scope);
-      discard = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
+      plan = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
+      discard = plan.discard;
     }
     const discarded = new Set(discard);
     cleanup.push(...discard.map((path): DiskResource => ({ kind: 'removed-file', path })));
@@ -82,7 +85,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       // the overlays nothing needs any more are discarded above; those the current state or
       // a remaining snapshot still reads through are kept as they are (exact, not compacted),
       // because merging one would change what the next victim's plan assumed.
-      else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(record.uuid, snap, domain, tree, discarded)));
+      else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(store, record.uuid, snap, domain, tree, discarded, plan!.kept)));
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
@@ -104,6 +107,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       if (discard.length + merged.length > 0) updateOfflineDomainState(store, record.uuid, { forgotten: [...discard, ...merged] });
     },
   });
+  if (plan) warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, plan);
 }
 
 /** Tag removals for an internal snapshot; images that are gone have nothing to remove. */
@@ -125,7 +129,8 @@ async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
 
 /** The merge plan for an external snapshot: one merge per disk where merging is safe. */
 async function externalCleanup(
-  domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree, discarded: Set<string>,
+  store: Store, domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree, discarded: Set<string>,
+  kept: DiscardPlan['kept'],
 ): Promise<DiskResource[]> {
   const out: DiskResource[] = [];
   const dirs = knownImageDirs(domain, tree);
@@ -136,9 +141,16 @@ async function externalCleanup(
     const overlay = resolve(sd.sourcePath);
     const base = resolve(frozen.sourcePath);
     const baseFormat = frozen.format ?? 'raw';
-    if (discarded.has(overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
+    if (discarded.has(overlay) || kept.some((k) => k.path === overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
     const baseChildren = (await findChildImages(base, dirs)).filter((c) => !discarded.has(c));
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
+    // The merge writes the overlay's data into the base and removes the overlay: never while
+    // another domain reads either one (its disk would change under it, or vanish).
+    const users = await otherUsersOf(store, domainUuid, [overlay, base]);
+    if (users.size > 0) {
+      for (const [path, names] of users) kept.push({ path, why: `domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it, so '${overlay}' is not merged into '${base}'` });
+      continue;
+    }
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
     await checkUsable(base, baseFormat, 'write');

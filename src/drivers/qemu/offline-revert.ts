@@ -25,7 +25,7 @@ import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages } from './chain-inspect.js';
 import type { AppliedTagResource, DiskResource } from './disk-resources.js';
-import { discardableImages } from './image-reachability.js';
+import { discardableImages, warnKept } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
@@ -73,7 +73,8 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
   // The current state is thrown away by a revert: files snapvirt made for it (an earlier
   // revert's overlay nobody snapshotted) go with it, after the commit point. The snapshot's
   // own images are named by its metadata, so they always stay.
-  const discard = await discardableImages(store, record.uuid, { domain, tree }, { domain: target, tree });
+  const plan = await discardableImages(store, record.uuid, { domain, tree }, { domain: target, tree });
+  const discard = plan.discard;
   const steps = isExternalSnapshot(snap)
     ? await externalRevertSteps(snap, target)
     : await internalRevertSteps(snap, target, knownImageDirs(domain, tree), new Set(discard));
@@ -96,6 +97,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
       updateOfflineDomainState(store, record.uuid, { created, forgotten: discard, shutoffReason: ShutoffReason.FROM_SNAPSHOT });
     },
   });
+  warnKept(ctx.warn, `revert of domain '${record.name}' to snapshot '${name}'`, plan);
 }
 
 /** Checks and steps of an internal revert: one applied-tag resource per internal disk. */

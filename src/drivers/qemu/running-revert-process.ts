@@ -30,11 +30,10 @@ import type { Store } from '../../store/index.js';
 import { fsyncFile, runOperation, writeFileDurable, type DomainLock, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { errnoText } from './errno-text.js';
-import { namedImages, withBackingChains } from './image-reachability.js';
+import { discardableImages, warnKept } from './image-reachability.js';
 import { loadMemoryFromFile } from './live/memory-migration.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
-import { readOfflineDomainState } from './offline-domain-state.js';
 import { createOverlayFile, removeFileIfPresent } from './overlay-file.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
 import { forgetMonitor, withMonitor } from './running-monitor.js';
@@ -131,19 +130,6 @@ async function copyInternalSnapshot(path: string, image: string, tag: string, ba
   }
 }
 
-/**
- * Files snapvirt created that the state being left needed and the reverted one does not
- * (an earlier revert's overlay nobody snapshotted): removed after the commit point, as the
- * offline revert does. No lock probe: the only holder is the old QEMU, stopped by then.
- */
-async function discardedImages(store: Store, uuid: string, before: DomainDef, tree: SnapshotTree, after: DomainDef): Promise<string[]> {
-  const created = readOfflineDomainState(store, uuid).createdImages.map((p) => resolve(p));
-  if (created.length === 0) return [];
-  const neededBefore = await withBackingChains(namedImages(before, tree));
-  const neededAfter = await withBackingChains(namedImages(after, tree));
-  return created.filter((p) => neededBefore.has(p) && !neededAfter.has(p)).sort();
-}
-
 /** What {@link revertBySwitchingProcess} needs. */
 export interface ProcessRevert {
   dom: DomainRef;
@@ -173,7 +159,8 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
   }
   const target = cloneDomainDef(snap.domain);
   const images = await planImages(snap, target);
-  const discarded = await discardedImages(store, dom.uuid, r.current, r.tree, target);
+  const plan = await discardableImages(store, dom.uuid, { domain: r.current, tree: r.tree }, { domain: target, tree: r.tree }, { probeLocks: false });
+  const discarded = plan.discard;
   const newRuntimeDir = end === 'shutoff' ? null : newRuntimeDirFor(store, dom.uuid, old);
   const switchMarker = old ? join(dirname(old.runtimeDir), `${dom.uuid}.switch-${randomBytes(6).toString('hex')}`) : null;
   const intent: LiveRevertIntent = {
@@ -222,6 +209,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     switch: old ? () => stopOldProcess(old.runtimeDir, switchMarker!) : undefined,
     commit: (s) => commitLiveRevert(s, dom.uuid, intent),
   });
+  warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan);
 }
 
 /**

@@ -96,6 +96,8 @@ export function unrepairedBecause(f: SnapshotCheckFinding): string {
       return 'the running block graph was changed outside snapvirt; which side is right cannot be proven (undo the change through QMP, or shut the domain off and fix its definition)';
     case 'stray-file':
       return 'removing it could lose data';
+    case 'shared-image':
+      return 'another domain uses it; snapvirt removes no file another domain reaches';
     case 'journal-open':
       return 'recovery did not run';
   }

@@ -15,7 +15,8 @@ import type { Store } from '../../store/index.js';
 import { loadEntry, openEntries, type JournalEntry } from '../../txn/index.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { CheckedDomain, FindingList } from './snapshot-check-disks.js';
-import { withBackingChains } from './image-reachability.js';
+import { reachableFrom } from './image-chain-walk.js';
+import { createdQcow2, rootsByDomain } from './image-users.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
 import { pathExists } from './path-exists.js';
 
@@ -158,9 +159,16 @@ export async function findStrayFiles(
   return [...removable.values()];
 }
 
-/** Expands `named` with every file in the backing chains of those images (read from the headers). */
-export async function neededFiles(named: Set<string>): Promise<Set<string>> {
-  return withBackingChains(named);
+/**
+ * Every file some domain's definitions or snapshots reach, through backing chains walked
+ * only through images of known format (image-chain-walk.ts); `named` (everything the
+ * metadata names, formats aside) is included as it is.
+ */
+export async function neededFiles(store: Store, named: Set<string>): Promise<Set<string>> {
+  const roots = [...rootsByDomain(store).values()].flat();
+  const out = await reachableFrom(roots, createdQcow2(store));
+  for (const p of named) out.add(p);
+  return out;
 }
 
 /** True when process `pid` is gone (a temporary file of a live process is still being written). */

@@ -26,6 +26,7 @@ import {
 } from './snapshot-check-strays.js';
 import { pathExists } from './path-exists.js';
 import { temporaryTagsInJournal } from './snapshot-check-temporary-tags.js';
+import { otherUsersOf } from './image-users.js';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -65,13 +66,24 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
 
   const images = new ImageInspector();
   const expectedTags = await checkDisks(checked, images, findings);
-  for (const path of [...checked.createdImages].sort()) if (await pathExists(path)) await checkMode(path, findings);
+  const present: string[] = [];
+  for (const path of [...checked.createdImages].sort()) {
+    if (!(await pathExists(path))) continue;
+    present.push(path);
+    await checkMode(path, findings);
+  }
+  for (const [path, names] of await otherUsersOf(store, record.uuid, present)) {
+    findings.add({
+      kind: 'shared-image', subject: path, repairable: false,
+      message: `file '${path}' was created by snapvirt for this domain, and domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it too; no operation of this domain discards it while another domain reaches it`,
+    });
+  }
   const busy = rt && checked.live ? await checkRunningGraph(rt.runtimeDir, checked.live, images, findings) : new Set<string>();
 
   const refs = referencesInStore(store);
   const owned = filesOfOpenEntries(store);
   const tags = checkUnreferencedTags(images, expectedTags, refs.tags, owned.tagNames, busy, temporaryTagsInJournal(store), findings);
-  const needed = await neededFiles(refs.files);
+  const needed = await neededFiles(store, refs.files);
   const dirs = new Set([...refs.files].map((p) => dirname(p)));
   const files = await findStrayFiles(store, checked, new Set([...needed, ...owned.files]), dirs, busy, findings);
   const temporary = await findTemporaryFiles(store.stateDir, record.uuid, findings);

@@ -1,0 +1,62 @@
+/**
+ * Backing chains walked only through images whose format is known: the format a
+ * definition declares, the one a qcow2 header records for its backing file, or qcow2 for
+ * a file snapvirt created as such. An image of unknown format (a disk that declares none,
+ * a backing link without a format) is counted as reached but never parsed, so a guest that
+ * writes a qcow2 header into its raw disk cannot steer the walk; and only regular files
+ * are opened (never a FIFO, device or socket), without blocking.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { readQcow2Header } from './qcow2-header.js';
+import { imageInfo } from './qemu-img.js';
+
+/** An image a definition or snapshot names, with the format it is known by (undefined: unknown, never parsed). */
+export interface ImageRoot {
+  path: string;
+  format: string | undefined;
+}
+
+/** The backing file and its recorded format of qcow2 image `path`; undefined when it has none or cannot be read as qcow2. */
+async function backingOf(path: string): Promise<ImageRoot | undefined> {
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    // A header the native reader does not handle is asked of qemu-img, with the format given.
+    const header = await readQcow2Header(handle, path).catch(() => undefined)
+      ?? await imageInfo(path, 'qcow2', { forceShare: true }).catch(() => undefined);
+    const backing = header?.fullBackingFilename;
+    if (backing === undefined || backing.startsWith('json:')) return undefined;
+    return { path: resolve(backing), format: header!.backingFormat };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Every file reachable from `roots` through backing chains (the roots included). An image
+ * is parsed only when its format is qcow2 by the root's or the header's word, or when it is
+ * in `knownQcow2` (files snapvirt created as qcow2).
+ */
+export async function reachableFrom(roots: Iterable<ImageRoot>, knownQcow2: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  const reached = new Set<string>();
+  const walked = new Set<string>();
+  const queue = [...roots].map((r) => ({ path: resolve(r.path), format: r.format }));
+  while (queue.length > 0) {
+    const { path, format } = queue.pop()!;
+    reached.add(path);
+    const qcow2 = format === 'qcow2' || (format === undefined && knownQcow2.has(path));
+    if (!qcow2 || walked.has(path)) continue;
+    walked.add(path);
+    const backing = await backingOf(path);
+    if (backing) queue.push(backing);
+  }
+  return reached;
+}

@@ -133,3 +133,30 @@ test('revert: a running vm2 on vm1\'s revert overlay keeps it, and its QEMU stil
   await vm2.destroy();
   assert.equal(await hasPattern(r1, 'qcow2', 0xa, 0, K), true);
 });
+
+test('delete: vm1\'s snapshot is not merged into a base vm2 is defined on (vm2\'s disk would change under it)', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const [disk] = await makeImages(env.imageDir, 'vm', ['qcow2']);
+  const vm1 = await env.conn.domainDefineXML(domainXml('vm1', [disk!]));
+  await writePattern(disk!.path, 'qcow2', 0xa, 0, K);
+  const vm2 = await cloneOf(env, vm1); // a rescue domain on vm1's own disk
+  await vm1.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  const [overlay] = diskSourcesIn(await vm1.getXMLDesc());
+  await writePattern(overlay!, 'qcow2', 0xe, 0, K);
+  await (await vm1.snapshotLookupByName('e1')).delete();
+  // The base still reads what vm2 saw; vm1 still reads its own data through its overlay.
+  assert.equal(await hasPattern(disk!.path, 'qcow2', 0xa, 0, K), true);
+  assert.deepEqual(diskSourcesIn(await vm2.getXMLDesc()), [disk!.path]);
+  assert.deepEqual(await chainFiles(overlay!), [overlay, disk!.path]);
+  assert.equal(await hasPattern(overlay!, 'qcow2', 0xe, 0, K), true);
+  // Without vm2, the same delete merges as before.
+  await vm2.undefine();
+  await vm1.snapshotCreateXML('<domainsnapshot><name>e2</name></domainsnapshot>', C.DISK_ONLY);
+  const [o2] = diskSourcesIn(await vm1.getXMLDesc());
+  await writePattern(o2!, 'qcow2', 0xf, K, K);
+  await (await vm1.snapshotLookupByName('e2')).delete();
+  assert.deepEqual(diskSourcesIn(await vm1.getXMLDesc()), [overlay]);
+  assert.equal((await namesIn(env.imageDir)).includes(o2!.slice(env.imageDir.length + 1)), false);
+  assert.equal(await hasPattern(overlay!, 'qcow2', 0xf, K, K), true);
+});

@@ -17,7 +17,7 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import { reachableFrom } from './image-chain-walk.js';
 import { inspectImage } from './image-inspect.js';
-import { createdQcow2, otherUsersOf, rootsOf } from './image-users.js';
+import { createdQcow2, otherUsersOf, rootsOf, usersText } from './image-users.js';
 import { readOfflineDomainState } from './offline-domain-state.js';
 import { pathExists } from './path-exists.js';
 
@@ -66,7 +66,7 @@ export async function discardableImages(
   for (const path of candidates.sort()) {
     const names = users.get(path);
     if (names) {
-      plan.kept.push({ path, why: `domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it` });
+      plan.kept.push({ path, why: usersText(names) });
       continue;
     }
     if (opts.probeLocks) {

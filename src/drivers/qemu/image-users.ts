@@ -67,3 +67,8 @@ export async function otherUsersOf(store: Store, uuid: string, paths: readonly s
   }
   return out;
 }
+
+/** "domain 'vm2' uses it" / "domains 'vm2', 'vm3' use it", for warnings and findings. */
+export function usersText(names: readonly string[]): string {
+  return names.length > 1 ? `domains '${names.join("', '")}' use it` : `domain '${names[0]}' uses it`;
+}

@@ -26,7 +26,7 @@ import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
 import { discardableImages, mayDiscardImages, warnKept, type DiscardPlan } from './image-reachability.js';
-import { otherUsersOf } from './image-users.js';
+import { otherUsersOf, usersText } from './image-users.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
@@ -148,7 +148,7 @@ async function externalCleanup(
     // another domain reads either one (its disk would change under it, or vanish).
     const users = await otherUsersOf(store, domainUuid, [overlay, base]);
     if (users.size > 0) {
-      for (const [path, names] of users) kept.push({ path, why: `domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it, so '${overlay}' is not merged into '${base}'` });
+      for (const [path, names] of users) kept.push({ path, why: `${usersText(names)}, so '${overlay}' is not merged into '${base}'` });
       continue;
     }
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');

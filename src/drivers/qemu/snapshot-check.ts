@@ -26,7 +26,7 @@ import {
 } from './snapshot-check-strays.js';
 import { pathExists } from './path-exists.js';
 import { temporaryTagsInJournal } from './snapshot-check-temporary-tags.js';
-import { otherUsersOf } from './image-users.js';
+import { otherUsersOf, usersText } from './image-users.js';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -75,7 +75,7 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
   for (const [path, names] of await otherUsersOf(store, record.uuid, present)) {
     findings.add({
       kind: 'shared-image', subject: path, repairable: false,
-      message: `file '${path}' was created by snapvirt for this domain, and domain${names.length > 1 ? 's' : ''} '${names.join("', '")}' use${names.length > 1 ? '' : 's'} it too; no operation of this domain discards it while another domain reaches it`,
+      message: `file '${path}' was created by snapvirt for this domain, and ${usersText(names)} too; no operation of this domain discards it while another domain reaches it`,
     });
   }
   const busy = rt && checked.live ? await checkRunningGraph(rt.runtimeDir, checked.live, images, findings) : new Set<string>();

@@ -97,9 +97,12 @@ const MESSAGE_FORMATS: Partial<Record<number, [withDetail: string, bare: string]
 
 /** A libvirt error: `code` and `domain` use libvirt's numbers; `message` is libvirt's full text. */
 export class VirError extends Error {
+  /** Always "VirError". */
   override readonly name = 'VirError';
   constructor(
+    /** libvirt's error number (virErrorNumber), e.g. VirErrorCode.NO_DOMAIN_SNAPSHOT (72). */
     readonly code: VirErrorCode,
+    /** The libvirt subsystem that raised it (virErrorDomain), e.g. VirErrorDomain.DOMAIN_SNAPSHOT (35). */
     readonly domain: VirErrorDomain,
     message: string,
     /** The detail text without the code's prefix, as libvirt's virError.str1 would hold it. */

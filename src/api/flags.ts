@@ -49,7 +49,7 @@ export function flagsFromNumber<F extends Flags<string>>(value: number): F {
   return value as F;
 }
 
-/** virDomainSnapshotCreateFlags */
+/** virDomainSnapshotCreateFlags: the flags of Domain.snapshotCreateXML. */
 export const SnapshotCreateFlags = flagEnumOf('virDomainSnapshotCreateFlags', {
   REDEFINE: 0x1,
   CURRENT: 0x2,
@@ -62,17 +62,25 @@ export const SnapshotCreateFlags = flagEnumOf('virDomainSnapshotCreateFlags', {
   LIVE: 0x100,
   VALIDATE: 0x200,
 });
-/** A flag (or flags, see combineFlags) of virDomainSnapshotCreateFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainSnapshotCreateFlags.
+ */
 export type SnapshotCreateFlags = Flags<'virDomainSnapshotCreateFlags'>;
 
-/** virDomainSnapshotXMLFlags */
+/** virDomainSnapshotXMLFlags: the flags of DomainSnapshot.getXMLDesc. */
 export const SnapshotXMLFlags = flagEnumOf('virDomainSnapshotXMLFlags', {
   SECURE: 0x1,
 });
-/** A flag (or flags, see combineFlags) of virDomainSnapshotXMLFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainSnapshotXMLFlags.
+ */
 export type SnapshotXMLFlags = Flags<'virDomainSnapshotXMLFlags'>;
 
-/** virDomainSnapshotListFlags. DESCENDANTS shares ROOTS' bit: it applies to children listings. */
+/**
+ * virDomainSnapshotListFlags: the flags of Domain.listAllSnapshots, snapshotNum,
+ * snapshotListNames and DomainSnapshot's children listings. DESCENDANTS shares ROOTS'
+ * bit: it applies to children listings.
+ */
 export const SnapshotListFlags = flagEnumOf('virDomainSnapshotListFlags', {
   ROOTS: 0x1,
   DESCENDANTS: 0x1,
@@ -87,39 +95,47 @@ export const SnapshotListFlags = flagEnumOf('virDomainSnapshotListFlags', {
   EXTERNAL: 0x200,
   TOPOLOGICAL: 0x400,
 });
-/** A flag (or flags, see combineFlags) of virDomainSnapshotListFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainSnapshotListFlags.
+ */
 export type SnapshotListFlags = Flags<'virDomainSnapshotListFlags'>;
 
-/** virDomainSnapshotRevertFlags */
+/** virDomainSnapshotRevertFlags: the flags of DomainSnapshot.revert and Domain.revertToSnapshot. */
 export const SnapshotRevertFlags = flagEnumOf('virDomainSnapshotRevertFlags', {
   RUNNING: 0x1,
   PAUSED: 0x2,
   FORCE: 0x4,
   RESET_NVRAM: 0x8,
 });
-/** A flag (or flags, see combineFlags) of virDomainSnapshotRevertFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainSnapshotRevertFlags.
+ */
 export type SnapshotRevertFlags = Flags<'virDomainSnapshotRevertFlags'>;
 
-/** virDomainSnapshotDeleteFlags */
+/** virDomainSnapshotDeleteFlags: the flags of DomainSnapshot.delete. */
 export const SnapshotDeleteFlags = flagEnumOf('virDomainSnapshotDeleteFlags', {
   CHILDREN: 0x1,
   METADATA_ONLY: 0x2,
   CHILDREN_ONLY: 0x4,
 });
-/** A flag (or flags, see combineFlags) of virDomainSnapshotDeleteFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainSnapshotDeleteFlags.
+ */
 export type SnapshotDeleteFlags = Flags<'virDomainSnapshotDeleteFlags'>;
 
-/** virDomainXMLFlags */
+/** virDomainXMLFlags: the flags of Domain.getXMLDesc. */
 export const DomainXMLFlags = flagEnumOf('virDomainXMLFlags', {
   SECURE: 0x1,
   INACTIVE: 0x2,
   UPDATE_CPU: 0x4,
   MIGRATABLE: 0x8,
 });
-/** A flag (or flags, see combineFlags) of virDomainXMLFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainXMLFlags.
+ */
 export type DomainXMLFlags = Flags<'virDomainXMLFlags'>;
 
-/** virConnectListAllDomainsFlags */
+/** virConnectListAllDomainsFlags: the flags of Connection.listAllDomains. */
 export const ListDomainsFlags = flagEnumOf('virConnectListAllDomainsFlags', {
   ACTIVE: 1 << 0,
   INACTIVE: 1 << 1,
@@ -138,10 +154,12 @@ export const ListDomainsFlags = flagEnumOf('virConnectListAllDomainsFlags', {
   HAS_CHECKPOINT: 1 << 14,
   NO_CHECKPOINT: 1 << 15,
 });
-/** A flag (or flags, see combineFlags) of virConnectListAllDomainsFlags. */
+/**
+ * A flag (or flags, see combineFlags) of virConnectListAllDomainsFlags.
+ */
 export type ListDomainsFlags = Flags<'virConnectListAllDomainsFlags'>;
 
-/** virDomainUndefineFlagsValues */
+/** virDomainUndefineFlagsValues: the flags of Domain.undefine. */
 export const DomainUndefineFlags = flagEnumOf('virDomainUndefineFlagsValues', {
   MANAGED_SAVE: 1 << 0,
   SNAPSHOTS_METADATA: 1 << 1,
@@ -151,7 +169,9 @@ export const DomainUndefineFlags = flagEnumOf('virDomainUndefineFlagsValues', {
   TPM: 1 << 5,
   KEEP_TPM: 1 << 6,
 });
-/** A flag (or flags, see combineFlags) of virDomainUndefineFlagsValues. */
+/**
+ * A flag (or flags, see combineFlags) of virDomainUndefineFlagsValues.
+ */
 export type DomainUndefineFlags = Flags<'virDomainUndefineFlagsValues'>;
 
 /** Returns the names of the flags of `table` set in `flags`, for messages like libvirt's. */

@@ -5,6 +5,7 @@ import { createScenarios } from './snapshot-create.js';
 import { currentScenarios } from './snapshot-current.js';
 import { deleteScenarios } from './snapshot-delete.js';
 import { deviationScenarios } from './deviations.js';
+import { diskKindScenarios, diskModeScenarios } from './disk-modes.js';
 import { domainScenarios } from './domain.js';
 import { domainOptionScenarios } from './domain-options.js';
 import { dumpxmlScenarios } from './snapshot-dumpxml.js';
@@ -18,6 +19,7 @@ import { randomListScenarios } from './random-list.js';
 import { revertScenarios } from './snapshot-revert.js';
 import { shellScenarios } from './shell.js';
 import { xmlInputScenarios } from './xml-input.js';
+import { xmlOutputScenarios } from './xml-output.js';
 
 /** All scenarios, in a stable order; names are unique. */
 export const allScenarios: readonly Scenario[] = [
@@ -31,11 +33,14 @@ export const allScenarios: readonly Scenario[] = [
   ...infoParentScenarios,
   ...editScenarios,
   ...xmlInputScenarios,
+  ...xmlOutputScenarios,
   ...nodeFileScenarios,
   ...domainScenarios,
   ...domainOptionScenarios,
   ...shellScenarios,
   ...edgeScenarios,
+  ...diskModeScenarios,
+  ...diskKindScenarios,
   ...randomScenarios,
   ...randomListScenarios,
   ...deviationScenarios,

@@ -3,6 +3,7 @@
  * parts snapshots need). Everything not typed is kept verbatim in `def.element`; the typed
  * fields (name, uuid, disk source/format/type/snapshot) are written back when formatting.
  */
+import { orderDisks } from './disk-order.js';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { DiskDevice, DiskSnapshotMode, DiskSourceType, DomainDef, DomainDiskDef } from './domain-types.js';
 import { generateUuid, parseUuid } from './uuid.js';
@@ -103,7 +104,7 @@ export function domainDefFromElement(source: XmlElement): DomainDef {
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN, 'maximum vcpus count must be an integer');
   }
   const devices = childElement(element, 'devices');
-  const disks = devices ? childElements(devices, 'disk').map(diskDefFromElement) : [];
+  const disks = devices ? orderDisks(childElements(devices, 'disk').map(diskDefFromElement)) : [];
   const def: DomainDef = {
     type,
     name,
@@ -183,7 +184,8 @@ function diskDefFromElement(element: XmlElement): DomainDiskDef {
     type: typeText,
     device: deviceText,
     target,
-    readonly: childElement(element, 'readonly') !== undefined,
+    // libvirt's parser makes every cdrom read-only (and prints <readonly/> for it).
+    readonly: childElement(element, 'readonly') !== undefined || deviceText === 'cdrom',
     element,
   };
   const bus = targetElement ? attrValue(targetElement, 'bus') : undefined;
@@ -263,7 +265,9 @@ export function diskElementOf(disk: DomainDiskDef): XmlElement {
   removeAttr(element, 'type');
   removeAttr(element, 'device');
   element.attrs.unshift(['type', disk.type], ['device', disk.device]);
-  setAttr(element, 'snapshot', disk.snapshot);
+  // A read-only disk's mode 'no' is libvirt's implied default, which it does not print.
+  setAttr(element, 'snapshot', disk.readonly && disk.snapshot === 'no' ? undefined : disk.snapshot);
+  if (disk.readonly && !childElement(element, 'readonly')) insertReadonly(element);
   const pathAttr = sourcePathAttribute(disk.type);
   let source = childElement(element, 'source');
   if (pathAttr) {
@@ -283,6 +287,10 @@ export function diskElementOf(disk: DomainDiskDef): XmlElement {
       }
     }
   }
+  if (disk.type === 'network' && source) {
+    const printed = networkSourceElement(source);
+    element.children = element.children.map((c) => (c === source ? printed : c));
+  }
   let driver = childElement(element, 'driver');
   if (disk.format !== undefined) {
     if (!driver) {
@@ -294,6 +302,28 @@ export function diskElementOf(disk: DomainDiskDef): XmlElement {
     removeAttr(driver, 'type');
   }
   return element;
+}
+
+/**
+ * A network disk's `<source>` as libvirt prints it: without `<seclabel>`, which libvirt
+ * parses for every source but prints only for local (file, block, dir) and volume ones.
+ */
+export function networkSourceElement(source: XmlElement): XmlElement {
+  const copy = cloneElement(source);
+  copy.children = copy.children.filter((c) => !(isElement(c) && c.name === 'seclabel'));
+  return copy;
+}
+
+/** Adds `<readonly/>` where libvirt prints it: after `<target>` (and `<iotune>`), else after `<source>`. */
+function insertReadonly(element: XmlElement): void {
+  const after = (names: string[]): number => {
+    let at = -1;
+    element.children.forEach((c, i) => { if (isElement(c) && names.includes(c.name)) at = i; });
+    return at;
+  };
+  let at = after(['target', 'iotune']);
+  if (at < 0) at = after(['driver', 'source']);
+  element.children.splice(at + 1, 0, makeElement('readonly'));
 }
 
 /** Whether formatted XML may hold an attribute stripSecrets removes (false: it certainly holds none). */

@@ -6,7 +6,7 @@
 import { unsafeNameReason } from './name-rules.js';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { DiskSnapshotMode } from './domain-types.js';
-import { domainDefFromElement, domainElementOf } from './domain-xml.js';
+import { domainDefFromElement, domainElementOf, networkSourceElement } from './domain-xml.js';
 import type { MemorySnapshotMode, SnapshotDef, SnapshotDiskDef, SnapshotState } from './snapshot-types.js';
 import { formatElement } from './xml-format.js';
 import { parseXmlDocument } from './xml-parse.js';
@@ -312,7 +312,7 @@ function snapshotDiskElementOf(disk: SnapshotDiskDef): XmlElement {
 
 /** The overlay's `<source>`: the path attribute for file/block (plus seclabels), verbatim for network. */
 function snapshotSourceElementOf(disk: SnapshotDiskDef, type: 'file' | 'block' | 'network'): XmlElement | undefined {
-  if (type === 'network') return disk.sourceElement ? cloneElement(disk.sourceElement) : undefined;
+  if (type === 'network') return disk.sourceElement ? networkSourceElement(disk.sourceElement) : undefined;
   const attrs: Array<[string, string]> = [];
   if (disk.sourcePath !== undefined) attrs.push([type === 'file' ? 'file' : 'dev', disk.sourcePath]);
   const seclabels = disk.sourceElement ? childElements(disk.sourceElement, 'seclabel').map(cloneElement) : [];

@@ -3,6 +3,7 @@
  * two-space indentation, single-quoted attributes, `<x/>` for empty elements, text-only
  * elements on one line, and virBufferEscapeString's escaping.
  */
+import { formatLibxmlElement } from './xml-format-libxml.js';
 import { isElement, type XmlElement } from './xml-tree.js';
 
 /**
@@ -47,7 +48,9 @@ export function formatElement(el: XmlElement, indent = 0): string {
     return `${open}>${formatInline(el.children)}</${el.name}>\n`;
   }
   let out = `${open}>\n`;
-  for (const child of elementChildren) out += formatElement(child, indent + 2);
+  // A domain's <metadata> holds foreign XML, which libvirt prints through libxml2.
+  const formatChild = el.name === 'metadata' ? formatLibxmlElement : formatElement;
+  for (const child of elementChildren) out += formatChild(child, indent + 2);
   return `${out}${pad}</${el.name}>\n`;
 }
 

@@ -7,6 +7,7 @@
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { DiskSnapshotMode, DomainDef, DomainDiskDef } from '../conf/domain-types.js';
 import type { SnapshotDef, SnapshotDiskDef } from '../conf/snapshot-types.js';
+import { attrValue, childElement } from '../conf/xml-tree.js';
 
 /** How alignment fills in and checks disks. */
 export interface AlignDisksOptions {
@@ -14,10 +15,11 @@ export interface AlignDisksOptions {
   defaultMode: 'internal' | 'external';
   /** Every requested disk must use `defaultMode` (libvirt's require_match: qemu internal, test driver). */
   uniformInternal: boolean;
-  /** Generating an overlay name needs the original to be an existing regular file (ask `isRegularFile`). */
-  requireExistingSources?: boolean;
-  /** Filesystem fact supplied by the caller: is `path` an existing regular file? */
-  isRegularFile?: (path: string) => boolean;
+  /**
+   * Filesystem fact supplied by the caller: is `path` an existing regular file? libvirt
+   * generates a default overlay name only next to one.
+   */
+  isRegularFile: (path: string) => boolean;
 }
 
 function unsupported(detail: string): Error {
@@ -40,11 +42,27 @@ function isEmptyDrive(disk: DomainDiskDef): boolean {
     && disk.type !== 'vhostuser';
 }
 
-/** Resolves, checks and completes `def.disks` against `domain`'s disks, in place. */
+/**
+ * The mode a domain disk declares for snapshots: its `snapshot=` attribute, else 'no' for a
+ * read-only disk (libvirt's disk parser gives read-only disks, cdroms included, mode 'no').
+ */
+export function declaredSnapshotMode(disk: DomainDiskDef): DiskSnapshotMode | undefined {
+  return disk.snapshot ?? (disk.readonly ? 'no' : undefined);
+}
+
+/**
+ * Resolves, checks and completes `def.disks` against `domain`'s disks, in place. A disk the
+ * snapshot lists without a mode takes the domain's declared mode (always when that is 'no';
+ * otherwise only when modes need not match the default), an unlisted disk takes its declared
+ * mode or the default, and an empty drive is never snapshotted.
+ */
 export function alignSnapshotDisks(def: SnapshotDef, domain: DomainDef, opts: AlignDisksOptions): void {
   if (def.disks.length > domain.disks.length) throw unsupported('too many disk snapshot requests for domain');
   if (domain.disks.length === 0) return;
   const defaultMode: DiskSnapshotMode = opts.defaultMode;
+  // Only an internal default forces every listed disk onto it (hypervisors whose internal
+  // snapshots cannot leave a disk out); an external default lets each disk choose.
+  const requireMatch = opts.uniformInternal && defaultMode === 'internal';
   const requested = new Map<string, SnapshotDiskDef>();
 
   for (const snapDisk of def.disks) {
@@ -52,23 +70,16 @@ export function alignSnapshotDisks(def: SnapshotDef, domain: DomainDef, opts: Al
     if (!domDisk) throw unsupported(`no disk named '${snapDisk.name}'`);
     if (requested.has(domDisk.target)) throw unsupported(`disk '${snapDisk.name}' specified twice`);
     requested.set(domDisk.target, snapDisk);
+    const declared = declaredSnapshotMode(domDisk);
 
     if (snapDisk.snapshot === undefined) {
-      if (domDisk.snapshot !== undefined && (!opts.uniformInternal || domDisk.snapshot !== 'no')) {
-        snapDisk.snapshot = domDisk.snapshot;
-      } else {
-        snapDisk.snapshot = defaultMode;
-      }
-    } else if (
-      opts.uniformInternal &&
-      snapDisk.snapshot !== defaultMode &&
-      !(snapDisk.snapshot === 'no' && domDisk.snapshot === 'no')
-    ) {
+      snapDisk.snapshot = declared !== undefined && (!requireMatch || declared === 'no') ? declared : defaultMode;
+    } else if (requireMatch && snapDisk.snapshot !== defaultMode && !(snapDisk.snapshot === 'no' && declared === 'no')) {
       throw unsupported(`disk '${snapDisk.name}' must use snapshot mode '${defaultMode}'`);
     }
 
     if (snapDisk.sourcePath !== undefined && snapDisk.snapshot !== 'external') {
-      throw unsupported(`file '${snapDisk.sourcePath}' for disk '${domDisk.target}' requires use of external snapshot mode`);
+      throw unsupported(`file '${snapDisk.sourcePath}' for disk '${snapDisk.name}' requires use of external snapshot mode`);
     }
     snapDisk.name = domDisk.target;
   }
@@ -76,12 +87,19 @@ export function alignSnapshotDisks(def: SnapshotDef, domain: DomainDef, opts: Al
   def.disks = domain.disks.map((domDisk): SnapshotDiskDef => {
     const existing = requested.get(domDisk.target);
     if (existing) return existing;
-    // Drives without a medium, read-only disks and cdroms carry no guest writes: not snapshotted.
-    const skipped = isEmptyDrive(domDisk) || domDisk.readonly || domDisk.device === 'cdrom';
-    return { name: domDisk.target, snapshot: skipped ? 'no' : (domDisk.snapshot ?? defaultMode), type: 'file' };
+    const mode = isEmptyDrive(domDisk) ? 'no' : (declaredSnapshotMode(domDisk) ?? defaultMode);
+    return { name: domDisk.target, snapshot: mode, type: 'file' };
   });
 
   assignExternalNames(def, domain, opts);
+}
+
+/** virDomainDiskGetSource: a local disk's path, or a network disk's source name. */
+function domainDiskSource(disk: DomainDiskDef): string | undefined {
+  if (disk.sourcePath !== undefined) return disk.sourcePath;
+  if (disk.type !== 'network') return undefined;
+  const source = childElement(disk.element, 'source');
+  return source ? attrValue(source, 'name') : undefined;
 }
 
 /**
@@ -104,11 +122,12 @@ function assignExternalNames(def: SnapshotDef, domain: DomainDef, opts: AlignDis
     if (type !== 'file') {
       throw unsupported(`cannot generate external snapshot name for disk '${disk.name}' on a '${type}' device`);
     }
-    const original = domain.disks[index]?.sourcePath;
+    const domDisk = domain.disks[index];
+    const original = domDisk ? domainDiskSource(domDisk) : undefined;
     if (original === undefined) {
       throw unsupported(`cannot generate external snapshot name for disk '${disk.name}' without source`);
     }
-    if (opts.requireExistingSources && !(opts.isRegularFile?.(original) ?? false)) {
+    if (!opts.isRegularFile(original)) {
       throw unsupported(`source for disk '${disk.name}' is not a regular file; refusing to generate external snapshot name`);
     }
     disk.sourcePath = defaultOverlayPath(original, def.name);

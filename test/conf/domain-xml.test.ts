@@ -95,7 +95,8 @@ describe('domain XML parsing rules', () => {
       '  <name>n</name>',
       '  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>',
       '  <metadata>',
-      "    <app1:foo xmlns:app1='http://app1.org/app1/'>fooish</app1:foo>",
+      // <metadata> content is printed by libxml2 in libvirt: double quotes.
+      '    <app1:foo xmlns:app1="http://app1.org/app1/">fooish</app1:foo>',
       '  </metadata>',
       "  <memory unit='KiB'>1024</memory>",
       '  <os>',

@@ -27,8 +27,9 @@ const DOMAIN = parseDomainXML(`<domain type='qemu'>
 const snapshot = (disks: string, name = 's1'): SnapshotDef =>
   parseSnapshotXML(`<domainsnapshot><name>${name}</name><disks>${disks}</disks></domainsnapshot>`, { now: 1 }).def;
 
-const EXTERNAL: AlignDisksOptions = { defaultMode: 'external', uniformInternal: false };
-const INTERNAL_UNIFORM: AlignDisksOptions = { defaultMode: 'internal', uniformInternal: true };
+const anyFile = (): boolean => true;
+const EXTERNAL: AlignDisksOptions = { defaultMode: 'external', uniformInternal: false, isRegularFile: anyFile };
+const INTERNAL_UNIFORM: AlignDisksOptions = { defaultMode: 'internal', uniformInternal: true, isRegularFile: anyFile };
 
 function alignError(def: SnapshotDef, opts: AlignDisksOptions, domain: DomainDef = DOMAIN): VirError {
   try {
@@ -46,26 +47,27 @@ const summary = (def: SnapshotDef): Array<[string, string | undefined, string | 
 describe('alignSnapshotDisks', () => {
   it('fills in every domain disk in domain order with default overlay names', () => {
     const def = snapshot("<disk name='vdc' snapshot='no'/>");
-    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, requireExistingSources: true, isRegularFile: (p) => p.endsWith('.qcow2') });
+    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, isRegularFile: (p) => p.endsWith('.qcow2') });
     assert.deepEqual(summary(def), [
+      // libvirt's disk order: the virtio disks (by target), then the ide cdrom.
       ['vda', 'external', '/srv/vm/img/qa2-0.s1'],
       ['vdb', 'external', '/srv/vm/img/qa2-1.s1'],
-      ['hdc', 'no', undefined],
       ['vdc', 'no', undefined],
+      ['hdc', 'no', undefined],
     ]);
-    assert.deepEqual(def.disks.map((d) => d.type), ['file', 'file', 'file', undefined]);
+    assert.deepEqual(def.disks.map((d) => d.type), ['file', 'file', undefined, 'file']);
   });
   it('refuses to generate an overlay name next to a block device when sources are checked', () => {
-    const err = alignError(snapshot(''), { ...EXTERNAL, requireExistingSources: true, isRegularFile: (p) => p.endsWith('.qcow2') });
+    const err = alignError(snapshot(''), { ...EXTERNAL, isRegularFile: (p) => p.endsWith('.qcow2') });
     assert.equal(err.message, "unsupported configuration: source for disk 'vdc' is not a regular file; refusing to generate external snapshot name");
   });
   it('resolves disks named by source path and reorders to domain order', () => {
     const def = snapshot("<disk name='/srv/vm/img/qa2-1.qcow2' snapshot='no'/><disk name='vda'><source file='/o/vda.qcow2'/></disk>");
-    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, isRegularFile: () => true, requireExistingSources: true });
+    alignSnapshotDisks(def, DOMAIN, { ...EXTERNAL, isRegularFile: () => true });
     assert.deepEqual(summary(def).slice(0, 3), [
       ['vda', 'external', '/o/vda.qcow2'],
       ['vdb', 'no', undefined],
-      ['hdc', 'no', undefined],
+      ['vdc', 'external', '/dev/vg/data.s1'],
     ]);
     const out = formatSnapshotXML(def);
     assert.match(out, /<disk name='vdb' snapshot='no'\/>/);
@@ -98,19 +100,24 @@ describe('alignSnapshotDisks', () => {
     assert.equal(no.message, "unsupported configuration: disk 'vda' must use snapshot mode 'internal'");
     const ok = snapshot("<disk name='vda' snapshot='internal'/>");
     alignSnapshotDisks(ok, DOMAIN, INTERNAL_UNIFORM);
-    assert.deepEqual(ok.disks.map((d) => d.snapshot), ['internal', 'internal', 'no', 'internal']);
+    assert.deepEqual(ok.disks.map((d) => d.snapshot), ['internal', 'internal', 'internal', 'no']);
   });
   it('rejects an overlay file on a disk that is not external', () => {
     const def: SnapshotDef = { name: 's1', disks: [{ name: 'vda', snapshot: 'internal', sourcePath: '/x' }] };
     const err = alignError(def, EXTERNAL);
     assert.equal(err.message, "unsupported configuration: file '/x' for disk 'vda' requires use of external snapshot mode");
   });
-  it('refuses to name an overlay after a source that is not a regular file, only when asked to check', () => {
-    const err = alignError(snapshot(''), { ...EXTERNAL, requireExistingSources: true, isRegularFile: () => false });
+  it('refuses to name an overlay after a source that is not a regular file', () => {
+    const err = alignError(snapshot(''), { ...EXTERNAL, isRegularFile: () => false });
     assert.equal(err.message, "unsupported configuration: source for disk 'vda' is not a regular file; refusing to generate external snapshot name");
-    const unchecked = snapshot('');
-    alignSnapshotDisks(unchecked, DOMAIN, EXTERNAL);
-    assert.equal(unchecked.disks[0]?.sourcePath, '/srv/vm/img/qa2-0.s1');
+  });
+  it('refuses to name an overlay after a network source (its name is no regular file), not "without source"', () => {
+    const net = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='network'><source protocol='rbd' name='pool/img'><host name='h'/></source><target dev='vda'/></disk></devices></domain>`);
+    const asked: string[] = [];
+    const err = alignError(snapshot(''), { ...EXTERNAL, isRegularFile: (p) => { asked.push(p); return false; } }, net);
+    assert.equal(err.message, "unsupported configuration: source for disk 'vda' is not a regular file; refusing to generate external snapshot name");
+    assert.deepEqual(asked, ['pool/img']);
   });
   it('detects generated name collisions', () => {
     const clash = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
@@ -118,6 +125,32 @@ describe('alignSnapshotDisks', () => {
       <disk type='file'><source file='/img/a.raw'/><target dev='vdb'/></disk></devices></domain>`);
     const err = alignError(snapshot(''), EXTERNAL, clash);
     assert.equal(err.message, "unsupported configuration: cannot generate external snapshot name for disk 'vda': collision with disk 'vdb'");
+  });
+  it('keeps a disk the domain declares snapshot=\'no\' out when listed without a mode, even under an internal uniform default', () => {
+    const dom = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='file' snapshot='no'><source file='/img/a.qcow2'/><target dev='vda'/></disk>
+      <disk type='file' snapshot='external'><source file='/img/b.qcow2'/><target dev='vdb'/></disk>
+      <disk type='file'><source file='/img/c.qcow2'/><target dev='vdc'/><readonly/></disk></devices></domain>`);
+    const def = snapshot("<disk name='vda'/><disk name='vdb'/><disk name='vdc'/>");
+    alignSnapshotDisks(def, dom, INTERNAL_UNIFORM);
+    // Under require-match a declared 'external' yields to the default; 'no' (declared or read-only) never does.
+    assert.deepEqual(def.disks.map((d) => d.snapshot), ['no', 'internal', 'no']);
+    const unlisted = snapshot('');
+    alignSnapshotDisks(unlisted, dom, INTERNAL_UNIFORM);
+    assert.deepEqual(unlisted.disks.map((d) => d.snapshot), ['no', 'external', 'no']);
+  });
+  it('checks listed modes against the default only when it is internal and uniform', () => {
+    const dom = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
+      <disk type='file' snapshot='no'><source file='/img/a.qcow2'/><target dev='vda'/></disk>
+      <disk type='file'><source file='/img/b.qcow2'/><target dev='vdb'/></disk></devices></domain>`);
+    const external = snapshot("<disk name='vda' snapshot='no'/><disk name='vdb' snapshot='no'/>");
+    alignSnapshotDisks(external, dom, { ...INTERNAL_UNIFORM, defaultMode: 'external' });
+    assert.deepEqual(external.disks.map((d) => d.snapshot), ['no', 'no']);
+    const allowed = snapshot("<disk name='vda' snapshot='no'/>");
+    alignSnapshotDisks(allowed, dom, INTERNAL_UNIFORM);
+    assert.deepEqual(allowed.disks.map((d) => d.snapshot), ['no', 'internal']);
+    const err = alignError(snapshot("<disk name='vdb' snapshot='no'/>"), INTERNAL_UNIFORM, dom);
+    assert.equal(err.message, "unsupported configuration: disk 'vdb' must use snapshot mode 'internal'");
   });
   it('takes a disk\'s domain-level snapshot default', () => {
     const dom = parseDomainXML(`<domain type='qemu'><name>t</name><memory>1</memory><os><type>hvm</type></os><devices>
@@ -186,7 +219,7 @@ describe('alignSnapshotDisks against the test driver (virsh, test:///default)', 
     ['file on an internal disk', "<name>x</name><disks><disk name='vda' snapshot='internal'><source file='/x'/></disk></disks>", INTERNAL_UNIFORM],
     ['too many disks', "<name>x</name><disks><disk name='vda'/><disk name='vdb'/></disks>", INTERNAL_UNIFORM],
     ['external memory over a missing image', "<name>x</name><memory file='/tmp/never-written.mem'/>",
-      { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile: () => false }],
+      { defaultMode: 'external', uniformInternal: false, isRegularFile: () => false }],
   ];
   for (const [label, body, opts] of cases) {
     it(label, () => {

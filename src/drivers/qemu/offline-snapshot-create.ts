@@ -4,7 +4,6 @@
  * to the overlays), plus metadata-only redefinition. All-or-nothing by the atomic
  * protocol: every check first, then journal, prepare per disk with undo, and one commit.
  */
-import { statSync } from 'node:fs';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
@@ -13,6 +12,7 @@ import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import { isRegularFile } from '../regular-file.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { applyRedefinition } from '../../snapshot/tree-insert.js';
 import type { Store } from '../../store/index.js';
@@ -30,14 +30,6 @@ import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, sto
 const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
   C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
 
-/** True when `path` is an existing regular file (alignment's default-name rule). */
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The flag checks qemuDomainSnapshotCreateXML makes before looking at the XML. */
 function checkCreateFlags(flags: number): void {
@@ -71,7 +63,8 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
     const tree = loadTree(store, record.uuid);
     const plan = planRedefinition(tree, def, record.uuid, flags);
     if (plan.alignDomain) {
-      alignSnapshotDisks(def, plan.alignDomain, { defaultMode: plan.defaultDiskMode, uniformInternal: false });
+      // As libvirt's virDomainSnapshotRedefinePrep: uniform, so only an internal default forces modes.
+      alignSnapshotDisks(def, plan.alignDomain, { defaultMode: plan.defaultDiskMode, uniformInternal: true, isRegularFile });
     }
     applyRedefinition(tree, def, plan, (flags & C.CURRENT) !== 0);
     store.transaction(() => saveTree(store, record.uuid, tree));
@@ -92,7 +85,6 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   alignSnapshotDisks(def, domain, {
     defaultMode: external ? 'external' : 'internal',
     uniformInternal: !external,
-    requireExistingSources: true,
     isRegularFile,
   });
   checkSnapshotLocations(def);

@@ -9,7 +9,6 @@
  * disk-snapshot; live and persistent definitions on the overlays). A crash anywhere is
  * finished by recovery, which asks query-block which side of the switch QEMU is on.
  */
-import { statSync } from 'node:fs';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
@@ -18,6 +17,7 @@ import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import { isRegularFile } from '../regular-file.js';
 import { failpoint, lockDomain, runOperation, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { parseQueryBlock } from './live/active-chain.js';
@@ -45,13 +45,6 @@ const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK
 
 const Q = VirErrorDomain.QEMU;
 
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Creates a snapshot of running domain `dom`; returns its name. */
 export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
@@ -98,7 +91,7 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     }
     def.state = 'disk-snapshot';
     def.memory = { snapshot: 'no' };
-    alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile });
+    alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, isRegularFile });
     // libvirt checks each disk (qemuSnapshotPrepare's loop) before the mixing rules.
     for (const disk of def.disks) {
       if (disk.snapshot === 'internal') {

@@ -16,6 +16,7 @@ import { PausedReason, SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import { isRegularFile } from '../regular-file.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
@@ -65,10 +66,7 @@ export async function createExternalWithMemory(
   if (!(await stat(dirname(memFile)).catch(() => undefined))?.isDirectory()) {
     throw virError(VirErrorCode.OPERATION_INVALID, Q, `directory of memory snapshot file '${memFile}' does not exist`);
   }
-  alignSnapshotDisks(def, live, {
-    defaultMode: 'external', uniformInternal: false, requireExistingSources: true,
-    isRegularFile: () => true,
-  });
+  alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, isRegularFile });
   checkSnapshotLocations(def);
   for (const disk of def.disks) {
     if (disk.snapshot === 'external') disk.format = disk.format ?? 'qcow2';

@@ -16,6 +16,7 @@ import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
+import { isRegularFile } from '../regular-file.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { applyCreation } from '../../snapshot/tree-insert.js';
 import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
@@ -48,7 +49,7 @@ export async function createInternalWithMemory(
 ): Promise<void> {
   const live = liveDef(ctx, dom);
   def.memory = { snapshot: 'internal' };
-  alignSnapshotDisks(def, live, { defaultMode: 'internal', uniformInternal: true });
+  alignSnapshotDisks(def, live, { defaultMode: 'internal', uniformInternal: true, isRegularFile });
   checkSnapshotLocations(def);
   const disks = def.disks.filter((d) => d.snapshot === 'internal').map((d) => d.name);
   for (const target of disks) {

@@ -1,6 +1,6 @@
 /**
  * Loading a libvirt test-driver node file (test:///ABSOLUTE/PATH.xml): a `<node>` whose
- * `<domain>` children are inline or included with `file='relative/or/absolute.xml'`
+ * `<domain>` and `<test:domainsnapshot>` children are inline or included with `file='relative/or/absolute.xml'`
  * (relative to the node file's directory, as testOpenFromFile resolves them). Each domain
  * may carry test-namespace extras (http://libvirt.org/schemas/domain/test/1.0):
  * `<test:runstate>N</test:runstate>` (a virDomainState number, default running),
@@ -50,17 +50,25 @@ export function parseNodeXML(text: string, path: string): NodeFileDomain[] {
   const inherited = testPrefixes(root);
   return childElements(root, 'domain').map((el) => {
     const file = attrValue(el, 'file');
-    if (file === undefined) return nodeDomainFrom(el, inherited);
-    const includePath = isAbsolute(file) ? file : resolve(baseDir, file);
-    let included: string;
-    try {
-      included = readFileSync(includePath, 'utf8');
-    } catch {
-      libxmlLoadWarning(includePath);
-      throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
-    }
-    return nodeDomainFrom(parseXmlDocument(included, includePath, VirErrorDomain.TEST, 'domain', MAX_NODE_FILE_ELEMENTS), new Set());
+    if (file === undefined) return nodeDomainFrom(el, inherited, baseDir);
+    return nodeDomainFrom(readIncluded(baseDir, file, 'domain'), new Set(), baseDir);
   });
+}
+
+/**
+ * testParseXMLDocFromFile: an element with `file=` stands for the root element of that
+ * document (relative to the node file's directory), which must be a `rootName`.
+ */
+function readIncluded(baseDir: string, file: string, rootName: string): XmlElement {
+  const includePath = isAbsolute(file) ? file : resolve(baseDir, file);
+  let included: string;
+  try {
+    included = readFileSync(includePath, 'utf8');
+  } catch {
+    libxmlLoadWarning(includePath);
+    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
+  }
+  return parseXmlDocument(included, includePath, VirErrorDomain.TEST, rootName, MAX_NODE_FILE_ELEMENTS);
 }
 
 /** The prefixes `el` binds to the test namespace. */
@@ -74,7 +82,7 @@ function testPrefixes(el: XmlElement): Set<string> {
  * Splits the test-namespace extras off a `<domain>` element and parses the rest;
  * `inherited` are test-namespace prefixes declared on the enclosing `<node>`.
  */
-function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDomain {
+function nodeDomainFrom(source: XmlElement, inherited: Set<string>, baseDir: string): NodeFileDomain {
   const el = cloneElement(source);
   const prefixes = new Set([...inherited, ...testPrefixes(el)]);
   // A prefix may also be declared on the element itself (libxml2 resolves it either way).
@@ -100,7 +108,8 @@ function nodeDomainFrom(source: XmlElement, inherited: Set<string>): NodeFileDom
     if (isTest(child, 'transient')) { transient = true; return false; }
     if (isTest(child, 'hasmanagedsave')) { hasManagedSave = true; return false; }
     if (isTest(child, 'domainsnapshot')) {
-      snapshotElements.push({ ...child, name: 'domainsnapshot' });
+      const file = attrValue(child, 'file');
+      snapshotElements.push(file === undefined ? { ...child, name: 'domainsnapshot' } : readIncluded(baseDir, file, 'domainsnapshot'));
       return false;
     }
     return true;

@@ -180,7 +180,9 @@ function addDriveAddresses(def: DomainDef, devices: XmlElement): void {
   }
   const lastDisk = [...devices.children].reverse().find((c) => isElement(c) && (c.name === 'disk' || c.name === 'controller'));
   let at = lastDisk ? devices.children.indexOf(lastDisk) + 1 : 0;
-  for (const [type, maxIndex] of needed) {
+  // virDomainDefAddDiskControllers adds them type by type in this order.
+  for (const type of ['scsi', 'fdc', 'ide', 'sata']) {
+    const maxIndex = needed.get(type) ?? -1;
     for (let index = 0; index <= maxIndex; index++) {
       const present = childElements(devices, 'controller')
         .some((c) => attrValue(c, 'type') === type && (attrValue(c, 'index') ?? '0') === String(index));

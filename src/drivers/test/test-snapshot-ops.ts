@@ -8,7 +8,6 @@
  * Every operation checks everything first and mutates only after, so a failure changes
  * nothing (the atomic contract, trivially, for an in-memory driver).
  */
-import { statSync } from 'node:fs';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
   DomainState,
@@ -26,6 +25,7 @@ import type { SnapshotDef, SnapshotState } from '../../conf/snapshot-types.js';
 import { parseSnapshotXML, snapshotDefFromElement } from '../../conf/snapshot-xml.js';
 import type { XmlElement } from '../../conf/xml-tree.js';
 import { alignSnapshotDisks } from '../../snapshot/disk-align.js';
+import { isRegularFile } from '../regular-file.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { deleteFromTree, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
@@ -53,13 +53,6 @@ export function snapshotStateOf(state: DomainState): SnapshotState {
   return names[state] ?? 'nostate';
 }
 
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Creates (or, with REDEFINE, redefines) a snapshot of `vm` from `<domainsnapshot>` XML and
@@ -73,12 +66,14 @@ export function createSnapshot(vm: TestDomainObj, xml: string, flags: number): s
   }
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
   const { def } = redefine ? parseSnapshotForRedefine(xml, false) : parseSnapshotXML(xml, { redefine });
+  // libvirt's test driver has no save-cookie parser (its xmlopt has none), so <cookie> is dropped.
+  delete def.cookie;
 
   if (redefine) {
     const plan = planRedefinition(vm.snapshots, def, vm.uuid, flags);
     if (plan.alignDomain) {
       alignSnapshotDisks(def, plan.alignDomain, {
-        defaultMode: plan.defaultDiskMode, uniformInternal: true, requireExistingSources: true, isRegularFile,
+        defaultMode: plan.defaultDiskMode, uniformInternal: true, isRegularFile,
       });
     }
     applyRedefinition(vm.snapshots, def, plan, (flags & C.CURRENT) !== 0);
@@ -153,17 +148,18 @@ function alignForCreate(vm: TestDomainObj, def: SnapshotDef, domain: DomainDef, 
   if (flags & C.DISK_ONLY) {
     def.state = vm.isActive() ? 'disk-snapshot' : 'shutoff';
     def.memory = { snapshot: 'no' };
-    // Metadata only: overlay names are generated without looking at the disks.
-    alignSnapshotDisks(def, domain, { defaultMode: 'external', uniformInternal: false, requireExistingSources: false });
+    // snapvirt's extension (libvirt's test driver refuses --disk-only): metadata only, so
+    // overlay names are generated without looking at the disks.
+    alignSnapshotDisks(def, domain, { defaultMode: 'external', uniformInternal: false, isRegularFile: () => true });
   } else if (def.memory?.snapshot === 'external') {
     def.state = snapshotStateOf(vm.state);
     alignSnapshotDisks(def, domain, {
-      defaultMode: 'external', uniformInternal: false, requireExistingSources: true, isRegularFile,
+      defaultMode: 'external', uniformInternal: false, isRegularFile,
     });
   } else {
     def.state = snapshotStateOf(vm.state);
     def.memory = { snapshot: def.state === 'shutoff' ? 'no' : 'internal' };
-    alignSnapshotDisks(def, domain, { defaultMode: 'internal', uniformInternal: true });
+    alignSnapshotDisks(def, domain, { defaultMode: 'internal', uniformInternal: true, isRegularFile });
   }
 }
 

@@ -112,19 +112,20 @@ test('the CLI starts a QEMU that outlives it; later CLI calls reconnect', async 
   const r = await makeRunningEnv(1, 'clivm');
   t.after(() => r.cleanup());
   const env = { ...process.env, SNAPVIRT_STATE_DIR: r.env.stateDir };
-  const virsh = (...args: string[]) => run(process.execPath, [BIN, '-c', 'qemu:///session', ...args], { env });
-  assert.match((await virsh('start', 'clivm')).stdout, /Domain 'clivm' started/);
-  assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'running (booted)');
+  // The snapvirt command line (not virsh) on the test's qemu:///session state.
+  const snapvirt = (...args: string[]) => run(process.execPath, [BIN, '-c', 'qemu:///session', ...args], { env });
+  assert.match((await snapvirt('start', 'clivm')).stdout, /Domain 'clivm' started/);
+  assert.equal((await snapvirt('domstate', '--reason', 'clivm')).stdout.trim(), 'running (booted)');
   // A running domain is found by its id, as virsh does for a numeric argument.
-  assert.equal((await virsh('domstate', '1')).stdout.trim(), 'running');
-  await virsh('suspend', 'clivm');
-  assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'paused (user)');
-  const pretty = (await virsh('qemu-monitor-command', 'clivm', '--pretty', 'query-status')).stdout;
+  assert.equal((await snapvirt('domstate', '1')).stdout.trim(), 'running');
+  await snapvirt('suspend', 'clivm');
+  assert.equal((await snapvirt('domstate', '--reason', 'clivm')).stdout.trim(), 'paused (user)');
+  const pretty = (await snapvirt('qemu-monitor-command', 'clivm', '--pretty', 'query-status')).stdout;
   assert.equal((JSON.parse(pretty) as { return: { status: string } }).return.status, 'paused');
-  assert.match((await virsh('qemu-monitor-command', 'clivm', '--hmp', 'info', 'status')).stdout, /VM status: paused/);
-  assert.match((await virsh('list')).stdout, /^ 1 +clivm +paused$/m);
-  await virsh('destroy', 'clivm');
-  assert.match((await virsh('list', '--all')).stdout, /^ - +clivm +shut off$/m);
+  assert.match((await snapvirt('qemu-monitor-command', 'clivm', '--hmp', 'info', 'status')).stdout, /VM status: paused/);
+  assert.match((await snapvirt('list')).stdout, /^ 1 +clivm +paused$/m);
+  await snapvirt('destroy', 'clivm');
+  assert.match((await snapvirt('list', '--all')).stdout, /^ - +clivm +shut off$/m);
   // The reason survives the process that set it.
-  assert.equal((await virsh('domstate', '--reason', 'clivm')).stdout.trim(), 'shut off (destroyed)');
+  assert.equal((await snapvirt('domstate', '--reason', 'clivm')).stdout.trim(), 'shut off (destroyed)');
 });

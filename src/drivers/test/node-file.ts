@@ -33,14 +33,17 @@ export interface NodeFileDomain {
 
 /** Reads and parses the node file at `path`. */
 export function loadNodeFile(path: string): NodeFileDomain[] {
-  let text: string;
+  return parseNodeXML(readXmlFile(path), path);
+}
+
+/** A file's text, or libxml2's load warning and libvirt's parse error when it cannot be read. */
+function readXmlFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     libxmlLoadWarning(path);
     throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${path}'`);
   }
-  return parseNodeXML(text, path);
 }
 
 /** Parses node XML read from `path` (named in parse errors; its directory resolves `file=` includes). */
@@ -61,14 +64,7 @@ export function parseNodeXML(text: string, path: string): NodeFileDomain[] {
  */
 function readIncluded(baseDir: string, file: string, rootName: string): XmlElement {
   const includePath = isAbsolute(file) ? file : resolve(baseDir, file);
-  let included: string;
-  try {
-    included = readFileSync(includePath, 'utf8');
-  } catch {
-    libxmlLoadWarning(includePath);
-    throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.TEST, `failed to parse xml document '${includePath}'`);
-  }
-  return parseXmlDocument(included, includePath, VirErrorDomain.TEST, rootName, MAX_NODE_FILE_ELEMENTS);
+  return parseXmlDocument(readXmlFile(includePath), includePath, VirErrorDomain.TEST, rootName, MAX_NODE_FILE_ELEMENTS);
 }
 
 /** The prefixes `el` binds to the test namespace. */

@@ -18,5 +18,10 @@ export {
   NostateReason, RunningReason, BlockedReason, PausedReason, ShutdownReason, ShutoffReason,
   CrashedReason, PMSuspendedReason,
 } from './api/domain-state.js';
+export {
+  snapshotXML, parseSnapshotDefinition, type SnapshotDefinition, type SnapshotDefinitionInput,
+  type SnapshotDiskDefinition, type SnapshotMemoryDefinition, type SnapshotMode, type SnapshotStateName,
+} from './api/snapshot-definition.js';
+export { parseDomainDefinition, type DomainDefinition, type DomainDiskDefinition } from './api/domain-definition.js';
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
 export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';

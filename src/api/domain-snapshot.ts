@@ -4,6 +4,7 @@ import type { Connection } from './connection.js';
 import type { Domain } from './domain.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags } from './flag-checks.js';
+import { parseSnapshotDefinition, type SnapshotDefinition } from './snapshot-definition.js';
 import {
   SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags,
   type SnapshotDeleteFlags, type SnapshotListFlags, type SnapshotRevertFlags, type UntypedFlags,
@@ -58,6 +59,14 @@ export class DomainSnapshot {
     const driver = this.#driver('virDomainSnapshotGetXMLDesc');
     this.getConnect().denySecureIfReadOnly(flags, SnapshotXMLFlags.SECURE, 'virDomainSnapshotGetXMLDesc');
     return driver.snapshotGetXMLDesc(this.#dom, this.name, flags);
+  }
+  /**
+   * The snapshot's definition as an object (name, description, state, parent, creation
+   * time, memory, disks with their overlays, and the domain's disks and sources as they
+   * were): getXMLDesc(flags) read by parseSnapshotDefinition.
+   */
+  async getDefinition(flags: SnapshotXMLFlags | UntypedFlags = 0): Promise<SnapshotDefinition> {
+    return parseSnapshotDefinition(await this.getXMLDesc(flags));
   }
   /** The parent snapshot (virDomainSnapshotGetParent); VIR_ERR_NO_DOMAIN_SNAPSHOT for a root. */
   async getParent(): Promise<DomainSnapshot> {

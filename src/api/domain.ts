@@ -2,6 +2,7 @@
 import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, HypervisorDriver } from '../drivers/driver.js';
 import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
+import { parseDomainDefinition, type DomainDefinition } from './domain-definition.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { VirErrorDomain } from './errors.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
@@ -94,6 +95,14 @@ export class Domain {
     const driver = this.#driver('virDomainGetXMLDesc');
     this.connection.denySecureIfReadOnly(flags, DomainXMLFlags.SECURE, 'virDomainGetXMLDesc');
     return driver.domainGetXMLDesc(this.#ref, flags);
+  }
+  /**
+   * The domain's definition as an object (disks, their targets, sources and formats):
+   * getXMLDesc(flags) read by parseDomainDefinition, so nobody parses XML for ordinary
+   * questions. INACTIVE gives the persistent configuration.
+   */
+  async getDefinition(flags: DomainXMLFlags | UntypedFlags = 0): Promise<DomainDefinition> {
+    return parseDomainDefinition(await this.getXMLDesc(flags));
   }
   /** Whether the domain is running (virDomainIsActive). */
   async isActive(): Promise<boolean> { return this.#driver('virDomainIsActive').domainIsActive(this.#ref); }

@@ -16,6 +16,7 @@ import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixtu
 import { namesIn } from '../../helpers/disk-state.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../helpers/qemu-connection.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
+import { guestWriteVia, makeRunningEnv } from './live/running-env.js';
 
 const run = promisify(execFile);
 const K = 65536;
@@ -159,4 +160,22 @@ test('delete: vm1\'s snapshot is not merged into a base vm2 is defined on (vm2\'
   assert.deepEqual(diskSourcesIn(await vm1.getXMLDesc()), [overlay]);
   assert.equal((await namesIn(env.imageDir)).includes(o2!.slice(env.imageDir.length + 1)), false);
   assert.equal(await hasPattern(overlay!, 'qcow2', 0xf, K, K), true);
+});
+
+test('live delete: a running vm1 does not block-commit its snapshot into a base vm2 is defined on', async (t) => {
+  const r = await makeRunningEnv(1, 'vm1');
+  t.after(() => r.cleanup());
+  const base = r.disks[0]!.path;
+  await writePattern(base, 'qcow2', 0xa, 0, K);
+  const vm2 = await cloneOf(r.env, r.dom);
+  await r.dom.create();
+  await r.dom.snapshotCreateXML('<domainsnapshot><name>e1</name></domainsnapshot>', C.DISK_ONLY);
+  await guestWriteVia(r.dom, 'vda', 0xe, 0, String(K));
+  await (await r.dom.snapshotLookupByName('e1')).delete();
+  const [overlay] = diskSourcesIn(await r.dom.getXMLDesc());
+  await r.dom.destroy();
+  assert.equal(await hasPattern(base, 'qcow2', 0xa, 0, K), true, 'vm2\'s disk is unchanged');
+  assert.deepEqual(diskSourcesIn(await vm2.getXMLDesc()), [base]);
+  assert.deepEqual(await chainFiles(overlay!), [overlay, base]);
+  assert.equal(await hasPattern(overlay!, 'qcow2', 0xe, 0, K), true);
 });

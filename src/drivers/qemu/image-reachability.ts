@@ -86,6 +86,19 @@ export async function discardableImages(
   return plan;
 }
 
+/**
+ * True when another domain than `uuid` reaches `overlay` or `base`, so a delete must not
+ * merge the one into the other (the base's data would change under that domain, or the
+ * overlay vanish); the reasons go to `kept`.
+ */
+export async function mergeTouchesOthers(
+  store: Store, uuid: string, overlay: string, base: string, kept: DiscardPlan['kept'],
+): Promise<boolean> {
+  const users = await otherUsersOf(store, uuid, [overlay, base]);
+  for (const [path, names] of users) kept.push({ path, why: `${usersText(names)}, so '${overlay}' is not merged into '${base}'` });
+  return users.size > 0;
+}
+
 /** Warns about each file an operation kept because someone else uses it (once per file). */
 export function warnKept(warn: (message: string) => void, what: string, plan: DiscardPlan): void {
   const seen = new Set<string>();

@@ -25,8 +25,7 @@ import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { DiskResource } from './disk-resources.js';
-import { discardableImages, mayDiscardImages, warnKept, type DiscardPlan } from './image-reachability.js';
-import { otherUsersOf, usersText } from './image-users.js';
+import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
@@ -146,11 +145,7 @@ async function externalCleanup(
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
     // The merge writes the overlay's data into the base and removes the overlay: never while
     // another domain reads either one (its disk would change under it, or vanish).
-    const users = await otherUsersOf(store, domainUuid, [overlay, base]);
-    if (users.size > 0) {
-      for (const [path, names] of users) kept.push({ path, why: `${usersText(names)}, so '${overlay}' is not merged into '${base}'` });
-      continue;
-    }
+    if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
     await checkUsable(base, baseFormat, 'write');

@@ -11,8 +11,10 @@
  *
  * A merge is planned only where it keeps every remaining image's view unchanged (the
  * offline driver's rule): the overlay's backing is the snapshot's image, the base has no
- * other child, the overlay has no other child outside the chain and no internal tags.
- * Elsewhere the files stay as they are (still exact, only not compacted).
+ * other child, the overlay has no other child outside the chain and no internal tags, and
+ * no other domain's definition or snapshot reaches the overlay or the base (image-users.ts).
+ * Elsewhere the files stay as they are (still exact, only not compacted), with a warning
+ * naming the other domain.
  */
 import { resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
@@ -22,7 +24,9 @@ import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { lockDomain, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
+import type { Store } from '../../store/index.js';
 import { findChildImages } from './chain-inspect.js';
+import { mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from './live/active-chain.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
@@ -68,8 +72,9 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
     await withMonitor(rt.runtimeDir, async (qmp) => {
       const chains = await readActiveChain(qmp);
       const resources: Resource[] = [];
+      const kept: DiscardPlan['kept'] = [];
       for (const snap of victims) {
-        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(record.uuid, rt.runtimeDir, snap, chains, dirs));
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
       await runOperation(ctx, lock, {
@@ -83,13 +88,15 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
           saveTree(s, record.uuid, tree);
         },
       });
+      warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
     });
   });
 }
 
 /** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
 async function mergePlan(
-  domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>,
+  store: Store, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>,
+  kept: DiscardPlan['kept'],
 ): Promise<Resource[]> {
   const out: Resource[] = [];
   for (const sd of snap.disks) {
@@ -108,6 +115,8 @@ async function mergePlan(
     const above = index > 0 ? files[index - 1] : undefined;
     const overlayChildren = await findChildImages(overlay, dirs);
     if (overlayChildren.some((c) => c !== above)) continue;
+    // block-commit writes the overlay's data into the base: never under another domain's disk.
+    if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
     out.push({
       kind: LIVE_MERGE, runtimeDir, domainUuid, target: sd.name, overlay, base,
       baseFormat: chain?.chain[index + 1]?.format ?? frozen.format ?? 'raw',

@@ -25,8 +25,11 @@ function stateFiles(stateDir: string): string[] {
 export function importOfflineStateFiles(db: Database.Database, stateDir: string): void {
   const addImage = db.prepare('INSERT OR IGNORE INTO created_images (domain_uuid, path) VALUES (?, ?)');
   const setReason = db.prepare('INSERT OR REPLACE INTO shutoff_reasons (domain_uuid, reason) VALUES (?, ?)');
+  // The files were named by the lowercased UUID; the rows take the UUID as the domain has it.
+  const spelled = db.prepare('SELECT uuid FROM domains WHERE lower(uuid) = ?').pluck();
   for (const file of stateFiles(stateDir)) {
-    const uuid = file.slice(-41, -5);
+    const named = file.slice(-41, -5);
+    const uuid = (spelled.get(named) as string | undefined) ?? named;
     let raw: { createdImages?: unknown; shutoffReason?: unknown };
     try {
       raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;

@@ -31,7 +31,7 @@ export function mayDiscardImages(store: Store, uuid: string): boolean {
 }
 
 /** A domain state: its definition and its snapshots. */
-export interface DomainState {
+export interface DomainWithSnapshots {
   domain: DomainDef | undefined;
   tree: SnapshotTree | undefined;
 }
@@ -50,7 +50,7 @@ export interface DiscardPlan {
  * redefined the domain's disks) is not ours to judge and stays.
  */
 export async function discardableImages(
-  store: Store, uuid: string, before: DomainState, after: DomainState, opts: { probeLocks: boolean } = { probeLocks: true },
+  store: Store, uuid: string, before: DomainWithSnapshots, after: DomainWithSnapshots, opts: { probeLocks: boolean } = { probeLocks: true },
 ): Promise<DiscardPlan> {
   const created = readOfflineDomainState(store, uuid).createdImages;
   if (created.length === 0) return { discard: [], kept: [] };

@@ -139,10 +139,13 @@ test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, as
 /** Rounds of kills (one aimed at each phase) per matrix operation, and how many operations (all in the full run). */
 const ROUNDS_PER_OPERATION = FULL ? 3 : 1;
 const ONLY = process.env.SNAPVIRT_CRASH_ONLY;
-/** The operations that journal (one each kind by default); the metadata-only ones join in the full run. */
-const JOURNALED = SCENARIOS.filter((s) => !/^(redefine|undefine|define)\b/.test(s.name));
+/**
+ * By default one create or revert, picked by the seed: their prepare runs on every disk at
+ * once, so kills land with k of N disks done. The full run takes every operation.
+ */
+const ON_DISKS = SCENARIOS.filter((s) => /^(create|revert)\b/.test(s.name));
 const OPERATIONS = ONLY ? SCENARIOS.filter((s) => s.name.includes(ONLY))
-  : FULL ? SCENARIOS : sampleOf(prng(SEED ^ 0x1234), JOURNALED, 1);
+  : FULL ? SCENARIOS : sampleOf(prng(SEED ^ 0x1234), ON_DISKS, 1);
 
 for (const scenario of OPERATIONS) {
   test(`random SIGKILL during ${scenario.name} (seed ${SEED})`, async (t) => {

@@ -24,6 +24,7 @@ import type { Store } from '../../store/index.js';
 import type { TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
+import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import type { DiskResource } from './disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
@@ -88,6 +89,16 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
+  // Everything the post-commit work needs is checked now: once committed, a fault could
+  // only leave the merge pending.
+  await checkDeleteWork({
+    snapshot: name,
+    merges: cleanup.flatMap((r) => (r.kind === 'merge-overlay'
+      ? [{ overlay: r.overlay, base: r.base, baseFormat: r.baseFormat, children: r.children, opensChainBelowBase: true, writesOverlay: true }]
+      : [])),
+    tagRemovals: cleanup.flatMap((r) => (r.kind === 'removed-tag' ? [{ image: r.image, tag: r.tag }] : [])),
+    removals: discard,
+  });
 
   await runOfflineOperation(ctx, {
     kind: 'delete',
@@ -148,6 +159,7 @@ async function externalCleanup(
     if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
+    await requirePresent(base, overlay);
     await checkUsable(base, baseFormat, 'write');
     const children = (await findChildImages(overlay, dirs)).filter((c) => !discarded.has(c));
     for (const child of children) await checkUsable(child, 'qcow2', 'write');

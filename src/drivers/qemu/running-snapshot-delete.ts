@@ -22,10 +22,11 @@ import { SnapshotDeleteFlags as D } from '../../api/flags.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
-import { lockDomain, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
+import { lockDomain, resourceString, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import type { Store } from '../../store/index.js';
 import { findChildImages } from './chain-inspect.js';
+import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from './live/active-chain.js';
 import type { QmpClient } from './live/qmp-client.js';
@@ -77,6 +78,7 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
         if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
+      await checkDeleteWork(liveDeleteWork(name, resources));
       await runOperation(ctx, lock, {
         kind: LIVE_DELETE,
         domain: { uuid: record.uuid, name: record.name },
@@ -91,6 +93,25 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
       warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
     });
   });
+}
+
+/**
+ * What the live merges and tag removals will touch, for the checks before the commit
+ * point: QEMU reopens the base (and, for an intermediate commit, the image above) read-write
+ * by its path; the chain below the base is already open, and the overlay is only read.
+ */
+function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
+  const str = resourceString;
+  return {
+    snapshot,
+    merges: resources.filter((r) => r.kind === LIVE_MERGE).map((r) => ({
+      overlay: str(r, 'overlay'), base: str(r, 'base'), baseFormat: str(r, 'baseFormat'),
+      children: Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [],
+      opensChainBelowBase: false, writesOverlay: false,
+    })),
+    tagRemovals: resources.filter((r) => r.kind === LIVE_TAG_DELETE).map((r) => ({ image: str(r, 'image'), tag: str(r, 'tag') })),
+    removals: [],
+  };
 }
 
 /** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */

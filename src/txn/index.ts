@@ -22,3 +22,4 @@ export { runOperation, lockDomain, undoErrorsOf, nothingCreated, isNothingCreate
 export type { OperationSpec, Step, StepContext } from './operation.js';
 export { recover, recoverDomain, recoverEntry, JOURNAL_KEEP, JOURNAL_PRUNE_BATCH } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';
+export { describePending, isCommittedEntry, pendingEntries, refusePendingConflicts } from './pending-work.js';

@@ -22,6 +22,7 @@ import {
   addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, markSteps, openEntries, setPhase,
   type JournalEntry, type StepState,
 } from './journal.js';
+import { filesOfResource, isCommittedEntry, refusePendingConflicts } from './pending-work.js';
 import { finalizeResources, hasFinalizers, persistResources, recoverDomain } from './recovery.js';
 import type { JsonValue, Resource } from './resources.js';
 
@@ -69,6 +70,12 @@ export interface OperationSpec<T> {
   undoSwitch?: () => Promise<void>;
   /** The commit: metadata writes, run inside the one SQLite transaction that closes the journal entry. Synchronous. */
   commit: (store: Store) => T;
+  /**
+   * Files the operation reads through or builds on without naming them in a resource (the
+   * image a new overlay sits on): with its resources' files, checked against pending
+   * post-commit work (pending-work.ts).
+   */
+  touches?: string[];
 }
 
 const undoErrors = new WeakMap<object, Error[]>();
@@ -167,10 +174,16 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
   for (const step of spec.steps) {
     for (const r of step.resources ?? []) ctx.registry.resource(r.kind); // unknown kinds fail before any effect
   }
-  if (openEntries(store, spec.domain.uuid).length > 0) {
+  // An entry that committed and only has post-commit work left (a merge that met a full
+  // disk) does not block the domain: only operations on its files are refused.
+  if (openEntries(store, spec.domain.uuid).some((e) => !isCommittedEntry(e))) {
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
       `domain '${spec.domain.name}' has an interrupted operation that was not recovered`);
   }
+  refusePendingConflicts(ctx, [
+    ...spec.touches ?? [],
+    ...spec.steps.flatMap((s) => (s.resources ?? []).flatMap((r) => filesOfResource(ctx, r))),
+  ]);
 
   const fp = (point: string): void => failpoint(`${spec.kind}.${point}`);
   fp('journal.before');
@@ -252,8 +265,11 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       await finalizeResources(ctx, committed);
       closeEntry(store, entry.id);
     } catch (err) {
-      // Left open: the next lock or recover() finishes it.
-      ctx.warn(`post-commit cleanup of ${spec.kind} on domain '${spec.domain.name}' failed: ${asError(err).message}`);
+      // Left open: the next lock or recover() retries it; only operations on its files wait.
+      const message = asError(err).message;
+      setPhase(store, entry.id, 'committed', message);
+      ctx.warn(`${spec.kind} on domain '${spec.domain.name}' is done, but its post-commit work did not finish: ${message}; ` +
+        'it is retried before every operation on the domain (snapshot-check reports it)');
     }
     fp('finalize.after');
   }

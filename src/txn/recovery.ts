@@ -15,6 +15,7 @@ import { failpoint } from './failpoints.js';
 import {
   closeEntry, finishEntry, loadEntry, markStep, openEntries, resourcesToUndo, setPhase, type JournalEntry,
 } from './journal.js';
+import { describePending, isCommittedEntry } from './pending-work.js';
 import type { RecoveryDirection } from './registry.js';
 
 /** What recovery did with one entry. */
@@ -109,6 +110,13 @@ async function chooseDirection(ctx: TxnContext, entry: JournalEntry): Promise<Re
   return 'back';
 }
 
+/** Records why a committed entry's post-commit work failed again, warns, and reports it as failed (still open). */
+function pendingReport(ctx: TxnContext, entry: JournalEntry, err: unknown): RecoveryReport {
+  setPhase(ctx.store, entry.id, entry.phase, message(err));
+  ctx.warn(`${describePending(entry)} is still not finished: ${message(err)}; it is retried before every operation on the domain`);
+  return { id: entry.id, kind: entry.kind, domainUuid: entry.domain.uuid, action: 'failed', error: err instanceof Error ? err : new Error(String(err)) };
+}
+
 /** Finishes one open entry; the caller holds its domain's lock. */
 export async function recoverEntry(ctx: TxnContext, entry: JournalEntry): Promise<RecoveryReport> {
   const base = { id: entry.id, kind: entry.kind, domainUuid: entry.domain.uuid };
@@ -136,6 +144,12 @@ export async function recoverDomain(ctx: TxnContext, lock: DomainLock): Promise<
     try {
       out.push(await recoverEntry(ctx, entry));
     } catch (err) {
+      if (isCommittedEntry(entry)) {
+        // Committed: the domain is in a known state, only post-commit work is left. It does
+        // not block the domain; operations on its files are refused (pending-work.ts).
+        out.push(pendingReport(ctx, entry, err));
+        continue;
+      }
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE,
         `cannot recover interrupted ${entry.kind} of domain '${entry.domain.name}' (journal entry ${entry.id}): ${message(err)}`);
     }
@@ -163,6 +177,10 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
         try {
           out.push(await recoverEntry(ctx, entry));
         } catch (err) {
+          if (isCommittedEntry(entry)) {
+            out.push(pendingReport(ctx, entry, err));
+            continue; // independent of later entries: those touching its files were refused
+          }
           ctx.warn(`cannot recover journal entry ${entry.id} (${entry.kind} of '${entry.domain.name}'): ${message(err)}`);
           out.push({ id: entry.id, kind: entry.kind, domainUuid: uuid, action: 'failed', error: err instanceof Error ? err : new Error(String(err)) });
           break; // later entries of this domain assume this one finished

@@ -27,6 +27,11 @@ export interface ResourceHandler {
   persist?(resource: Resource): Promise<void>;
   /** Post-commit work, run after commit and again by recovery until it succeeds; idempotent. */
   finalize?(resource: Resource): Promise<void>;
+  /**
+   * The files the resource names (created, changed, merged, removed): while its post-commit
+   * work is pending, other operations touching them are refused (pending-work.ts).
+   */
+  files?(resource: Resource): string[];
 }
 
 /** Reads a string field of a resource, or throws naming the resource. */
@@ -60,6 +65,7 @@ export const fileCreatedHandler: ResourceHandler = {
     fsyncFile(path);
     fsyncDir(dirname(path));
   },
+  files: (resource) => [resourceString(resource, 'path')],
 };
 
 /** `{ kind: 'dir-created', path }`: a directory the step created. Undo removes it if empty. */
@@ -92,6 +98,7 @@ export const fileObsoleteHandler: ResourceHandler = {
     const path = resourceString(resource, 'path');
     if (unlinkIfPresent(path)) fsyncDir(dirname(path));
   },
+  files: (resource) => [resourceString(resource, 'path')],
 };
 
 /** The built-in resource kinds every registry starts with. */

@@ -107,8 +107,9 @@ async function requireChainBelow(image: string, format: string): Promise<void> {
     let next: { path: string; format: string | undefined } | undefined;
     try {
       const header = await readQcow2Header(handle, path);
-      // A header this reader does not handle, or a json: backing: qemu-img judges it.
-      if (!header?.fullBackingFilename || header.fullBackingFilename.startsWith('json:')) return;
+      // A header this reader does not handle, or a backing that is no plain path (json:,
+      // nbd://…): qemu-img judges it.
+      if (!header?.fullBackingFilename || /^[a-z][a-z0-9+.-]*:/i.test(header.backingFilename ?? '')) return;
       next = { path: header.fullBackingFilename, format: header.backingFormat };
     } finally {
       await handle.close();

@@ -21,14 +21,14 @@ import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
-import type { TxnContext } from '../../txn/index.js';
+import { refusePendingConflicts, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import type { DiskResource } from './disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
-import { runOfflineOperation } from './offline-operation.js';
+import { diskResourceFiles, runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
 import { inspectImage } from './image-inspect.js';
 import type { ImageAccess } from './image-lock-probe.js';
@@ -89,8 +89,10 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
-  // Everything the post-commit work needs is checked now: once committed, a fault could
-  // only leave the merge pending.
+  // Work another delete left pending on these files must finish first (deleting the same
+  // layers again); then everything the post-commit work needs is checked now: once
+  // committed, a fault could only leave the merge pending.
+  refusePendingConflicts(ctx, cleanup.flatMap(diskResourceFiles));
   await checkDeleteWork({
     snapshot: name,
     merges: cleanup.flatMap((r) => (r.kind === 'merge-overlay'

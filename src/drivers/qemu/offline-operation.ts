@@ -4,6 +4,7 @@
  * open), with this driver's resource kinds registered: qcow2 tags created, applied or
  * removed, and external overlays merged away. File overlays use txn's 'file-created'.
  */
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Store } from '../../store/index.js';
@@ -40,6 +41,8 @@ export interface OfflineOperation {
   cleanup: DiskResource[];
   /** The metadata switch, run inside the store transaction that is the commit point. */
   commit(): void;
+  /** Images the operation builds on without a resource naming them (an overlay's backing), for txn's pending-work check. */
+  touches?: string[];
 }
 
 /** The txn resource kind of each of our resources ('created-file' maps to txn's own 'file-created'). */
@@ -62,8 +65,8 @@ function fromTxnResource(res: Resource): DiskResource {
  */
 const CLEANUP_BATCH = 'qemu-cleanup-batch';
 
-/** The files an item touches: two items sharing one must not run at once (qemu-img locks them). */
-function filesOf(item: DiskResource): string[] {
+/** The files a disk resource touches: two items sharing one must not run at once (qemu-img locks them). */
+export function diskResourceFiles(item: DiskResource): string[] {
   switch (item.kind) {
     case 'merge-overlay': return [item.overlay, item.base, ...item.children];
     case 'created-file': case 'removed-file': return [item.path];
@@ -71,12 +74,22 @@ function filesOf(item: DiskResource): string[] {
   }
 }
 
+/**
+ * The files a resource's unfinished post-commit work still needs left as they are: none
+ * once a merge removed its overlay (its last act) or a removal is done.
+ */
+function pendingFiles(item: DiskResource): string[] {
+  if (item.kind === 'merge-overlay' && !existsSync(item.overlay)) return [];
+  if (item.kind === 'removed-file' && !existsSync(item.path)) return [];
+  return diskResourceFiles(item);
+}
+
 /** Splits items into lanes: items sharing a file share a lane (in their order); lanes are independent. */
 function lanesOf(items: DiskResource[]): DiskResource[][] {
   const laneOfFile = new Map<string, DiskResource[]>();
   const lanes: DiskResource[][] = [];
   for (const item of items) {
-    const touched = [...new Set(filesOf(item).map((f) => laneOfFile.get(f)).filter((l): l is DiskResource[] => l !== undefined))];
+    const touched = [...new Set(diskResourceFiles(item).map((f) => laneOfFile.get(f)).filter((l): l is DiskResource[] => l !== undefined))];
     let lane: DiskResource[];
     if (touched.length === 0) {
       lane = [];
@@ -91,7 +104,7 @@ function lanesOf(items: DiskResource[]): DiskResource[][] {
       }
     }
     lane.push(item);
-    for (const f of filesOf(item)) laneOfFile.set(f, lane);
+    for (const f of diskResourceFiles(item)) laneOfFile.set(f, lane);
   }
   return lanes;
 }
@@ -110,13 +123,14 @@ export function createQemuTxnContext(store: Store): TxnContext {
   const handler: ResourceHandler = {
     undo: (r) => undoResource(fromTxnResource(r)),
     finalize: (r) => cleanupResource(fromTxnResource(r), cleanupCtx),
+    files: (r) => pendingFiles(fromTxnResource(r)),
   };
   for (const kind of ['applied-tag', 'removed-tag', 'removed-file', 'merge-overlay']) {
     ctx.registry.registerResource(KIND_PREFIX + kind, handler);
   }
   // A new tag has nothing to finish after the commit: without a finalize handler the
   // commit closes the entry at once (a finalizer, even a no-op, costs one more commit).
-  ctx.registry.registerResource(KIND_PREFIX + 'created-tag', { undo: handler.undo });
+  ctx.registry.registerResource(KIND_PREFIX + 'created-tag', { undo: handler.undo, files: handler.files! });
   ctx.registry.registerResource(CLEANUP_BATCH, {
     // Undo as the items one by one would be (newest first); finalize them all at once.
     async undo(r) {
@@ -130,6 +144,7 @@ export function createQemuTxnContext(store: Store): TxnContext {
       const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
       if (failed) throw failed.reason;
     },
+    files: (r) => batchItems(r).flatMap(pendingFiles),
   });
   return ctx;
 }
@@ -197,6 +212,7 @@ export async function runOfflineOperation(ctx: TxnContext, op: OfflineOperation)
     intent: JSON.parse(JSON.stringify(op.summary)),
     steps,
     commit: () => op.commit(),
+    ...(op.touches ? { touches: op.touches } : {}),
   });
 }
 

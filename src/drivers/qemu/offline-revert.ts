@@ -49,6 +49,18 @@ export function knownImageDirs(domain: DomainDef, tree: SnapshotTree): Set<strin
   return dirs;
 }
 
+/**
+ * The images a revert to `snap` works from: tags applied or copied out, new overlays built
+ * on. Pending post-commit work on them (a merge a delete could not finish) must finish first.
+ */
+export function revertedImages(snap: SnapshotDef): string[] {
+  return snap.disks.flatMap((sd) => {
+    if (sd.snapshot !== 'internal' && sd.snapshot !== 'external') return [];
+    const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
+    return image ? [image] : [];
+  });
+}
+
 /** Reverts shut-off domain `dom` to snapshot `name`. */
 export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
   if (flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)) {
@@ -90,6 +102,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     summary: { snapshot: name, flags },
     steps,
     cleanup,
+    touches: revertedImages(snap),
     commit() {
       storeDomainDefinition(store, record.uuid, target);
       tree.setCurrent(name);

@@ -113,6 +113,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
     summary: { snapshot: def.name, flags, actions },
     steps: actions.flatMap(stepFor),
     cleanup: [],
+    touches: actions.map((a) => a.image),
     commit() {
       // Under the current snapshot, and current (applyCreation), without loading the tree.
       if (keepMetadata) storeCreatedSnapshot(store, record.uuid, def);

@@ -34,6 +34,7 @@ import { discardableImages, warnKept } from './image-reachability.js';
 import { loadMemoryFromFile } from './live/memory-migration.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
+import { revertedImages } from './offline-revert.js';
 import { createOverlayFile, removeFileIfPresent } from './overlay-file.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
 import { forgetMonitor, withMonitor } from './running-monitor.js';
@@ -208,6 +209,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     steps,
     switch: old ? () => stopOldProcess(old.runtimeDir, switchMarker!) : undefined,
     commit: (s) => commitLiveRevert(s, dom.uuid, intent),
+    touches: revertedImages(snap),
   });
   warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan);
 }

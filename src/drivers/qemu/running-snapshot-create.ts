@@ -135,6 +135,8 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
           ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }
           : () => switchToOverlays(qmp, plan),
         commit: (s) => commitLiveCreate(s, record.uuid, frozen === undefined ? intent : { ...intent, frozenFilesystems: frozen }),
+        // The images the new overlays sit on: pending post-commit work on them must finish first.
+        touches: plan.disks.map((d) => d.backingPath),
       });
     });
     return def.name;

@@ -22,7 +22,7 @@ import { SnapshotDeleteFlags as D } from '../../api/flags.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
-import { lockDomain, resourceString, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
+import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import type { Store } from '../../store/index.js';
 import { findChildImages } from './chain-inspect.js';
@@ -78,7 +78,10 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
         if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
-      await checkDeleteWork(liveDeleteWork(name, resources));
+      const work = liveDeleteWork(name, resources);
+      // Another delete's merge still pending on these layers must finish first.
+      refusePendingConflicts(ctx, [...work.merges.flatMap((m) => [m.overlay, m.base, ...m.children]), ...work.tagRemovals.map((t) => t.image)]);
+      await checkDeleteWork(work);
       await runOperation(ctx, lock, {
         kind: LIVE_DELETE,
         domain: { uuid: record.uuid, name: record.name },

@@ -121,6 +121,8 @@ export async function createExternalWithMemory(
           commitLiveCreate(s, dom.uuid, intent);
           updateOfflineDomainState(s, dom.uuid, { created: [memFile] });
         },
+        // The images the new overlays sit on: pending post-commit work on them must finish first.
+        touches: plan.disks.map((d) => d.backingPath),
       });
     } finally {
       // Success or failure, a guest that ran runs again (unless --halt stopped it after the commit).

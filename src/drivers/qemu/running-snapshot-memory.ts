@@ -206,6 +206,8 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
       intent: revertIntentJson(intent),
       steps,
       commit: (s) => commitLiveRevert(s, dom.uuid, intent),
+      // The running images get the undo tag and the snapshot's state: pending work on them must finish first.
+      touches: images,
     });
   });
 }

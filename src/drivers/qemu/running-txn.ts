@@ -5,6 +5,7 @@
  * refuses if it is: the entry then stays open and recovery decides, from query-block,
  * whether the switch happened (roll forward) or not (roll back).
  */
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
@@ -129,6 +130,7 @@ export function registerRunningHandlers(ctx: TxnContext): void {
       await rm(path, { force: true });
       fsyncDir(dirname(path));
     },
+    files: (r) => [resourceString(r, 'path')],
     // Recovery's roll-forward only: in-process, the overlays step makes them durable itself.
     async persist(r) {
       const path = resourceString(r, 'path');
@@ -156,12 +158,15 @@ export function registerRunningHandlers(ctx: TxnContext): void {
       // Runs only after the commit point: before it, nothing was merged.
     },
     finalize: (r) => finishMerge(ctx, r),
+    // A merge whose overlay is gone has finished (removing it is its last act).
+    files: (r) => (existsSync(resourceString(r, 'overlay')) ? [resourceString(r, 'overlay'), resourceString(r, 'base'), ...stringsOf(r.children)] : []),
   });
   ctx.registry.registerResource(LIVE_TAG_DELETE, {
     async undo() {
       // Post-commit only.
     },
     finalize: (r) => finishTagDelete(r),
+    files: (r) => [resourceString(r, 'image')],
   });
   ctx.registry.registerResource(LIVE_RESUME, {
     undo: (r) => resumeGuest(ctx.store, r),
@@ -175,11 +180,17 @@ export function registerRunningHandlers(ctx: TxnContext): void {
   });
   ctx.registry.registerResource(LIVE_VM_TAG, {
     undo: (r) => removeVmTag(r),
+    files: (r) => stringsOf(r.images),
   });
   ctx.registry.registerOperation(LIVE_CREATE, {
     decide: (entry) => decideLiveCreate(ctx.store, entry),
     commitForward: (entry, store) => commitLiveCreate(store, entry.domain.uuid, intentOf(entry)),
   });
+}
+
+/** The strings of a JSON array field (none when absent). */
+function stringsOf(v: JsonValue | undefined): string[] {
+  return Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string') : [];
 }
 
 /** The intent of a live-create entry, checked. */

@@ -9,7 +9,9 @@
 import { dirname, resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { checkSnapshotTree } from '../../snapshot/tree-check.js';
-import { acquireDomainLock, openEntries, recoverDomain, type JournalEntry, type TxnContext } from '../../txn/index.js';
+import {
+  acquireDomainLock, isCommittedEntry, openEntries, recoverDomain, type JournalEntry, type TxnContext,
+} from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import {
   checkReport, SNAPSHOT_CHECK_REPAIR, type SnapshotCheckFinding, type SnapshotCheckReport,
@@ -36,6 +38,13 @@ function message(err: unknown): string {
 function openEntryFinding(e: JournalEntry): SnapshotCheckFinding {
   const snapshot = typeof e.intent === 'object' && e.intent !== null && !Array.isArray(e.intent) && typeof e.intent.snapshot === 'string'
     ? ` of snapshot '${e.intent.snapshot}'` : '';
+  if (isCommittedEntry(e)) {
+    return {
+      kind: 'journal-open', subject: `journal:${e.id}`, repairable: true,
+      message: `journal entry ${e.id}: the post-commit work of the ${e.kind}${snapshot} started at ${e.createdAt} has not finished${e.error ? ` (${e.error})` : ''}; ` +
+        `the ${e.kind} itself is done; operations on its images are refused until that work finishes (it is retried before every operation on the domain)`,
+    };
+  }
   return {
     kind: 'journal-open', subject: `journal:${e.id}`, repairable: true,
     message: `journal entry ${e.id}: the ${e.kind}${snapshot} started at ${e.createdAt} was interrupted (phase ${e.phase}) and is not recovered${e.error ? ` (${e.error})` : ''}; every change to this domain is refused until it is`,
@@ -114,7 +123,11 @@ export async function checkQemuSnapshots(ctx: TxnContext, dom: DomainRef, flags:
       try {
         const reports = await recoverDomain(ctx, lock);
         recovered = open.map((e) => {
-          const action = reports.find((r) => r.id === e.id)?.action;
+          const report = reports.find((r) => r.id === e.id);
+          const action = report?.action;
+          if (action === 'failed') {
+            return { ...openEntryFinding(e), repair: { done: false, detail: `retried, and it failed again: ${message(report?.error)}` } };
+          }
           const how = action === 'forward' ? 'rolled it forward' : action === 'finalize' ? 'finished its post-commit work' : 'rolled it back';
           return { ...openEntryFinding(e), repair: { done: true, detail: `recovery ${how}` } };
         });

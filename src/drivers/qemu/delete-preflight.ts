@@ -141,36 +141,37 @@ function fileAttributes(path: string, directory: boolean): Promise<string> {
 }
 
 /** `path` can be unlinked: neither it nor its directory immutable or append-only, and the directory takes a real create and unlink. */
-async function requireRemovable(path: string, snapshot: string, probedDirs: Map<string, Promise<void>>): Promise<void> {
+async function requireRemovable(path: string, snapshot: string, probedDirs: Map<string, Promise<string | undefined>>): Promise<void> {
   const attrs = await fileAttributes(path, false);
   if (attrs.includes('i') || attrs.includes('a')) {
     throw systemError(`cannot delete snapshot '${snapshot}': cannot remove '${path}': Operation not permitted (${attrs.includes('i') ? 'immutable' : 'append-only'} attribute)`);
   }
   const dir = dirname(path);
   let probe = probedDirs.get(dir);
-  if (!probe) probedDirs.set(dir, (probe = probeDirectory(dir)));
-  await probe.catch((err: unknown) => {
-    throw systemError(`cannot delete snapshot '${snapshot}': cannot remove '${path}': ${err instanceof Error ? err.message : String(err)}`);
-  });
+  if (!probe) probedDirs.set(dir, (probe = directoryProblem(dir)));
+  const problem = await probe;
+  if (problem !== undefined) throw systemError(`cannot delete snapshot '${snapshot}': cannot remove '${path}': ${problem}`);
 }
 
-async function probeDirectory(dir: string): Promise<void> {
+/** Why files cannot be removed from `dir`, or undefined when a probe file could be created and removed there. */
+async function directoryProblem(dir: string): Promise<string | undefined> {
   const attrs = await fileAttributes(dir, true);
   if (attrs.includes('i') || attrs.includes('a')) {
-    throw new Error(`directory '${dir}' has the ${attrs.includes('i') ? 'immutable' : 'append-only'} attribute: Operation not permitted`);
+    return `directory '${dir}' has the ${attrs.includes('i') ? 'immutable' : 'append-only'} attribute: Operation not permitted`;
   }
   const probe = join(dir, `.snapvirt-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const handle = await open(probe, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     await handle.close();
   } catch (err) {
-    throw new Error(`directory '${dir}' is not writable: ${errnoText(err)}`);
+    return `directory '${dir}' is not writable: ${errnoText(err)}`;
   }
   try {
     await unlink(probe);
   } catch (err) {
-    throw new Error(`directory '${dir}' does not let files be removed: ${errnoText(err)}`);
+    return `directory '${dir}' does not let files be removed: ${errnoText(err)}`;
   }
+  return undefined;
 }
 
 /** Bytes merging `m` can allocate in its base (0 for a block device: nothing to allocate). */
@@ -214,7 +215,7 @@ async function requireSpace(snapshot: string, needs: { file: string; bytes: numb
  */
 export async function checkDeleteWork(work: DeleteWork): Promise<void> {
   const { snapshot } = work;
-  const probedDirs = new Map<string, Promise<void>>();
+  const probedDirs = new Map<string, Promise<string | undefined>>();
   const needs: { file: string; bytes: number }[] = [];
   for (const m of work.merges) {
     await requirePresent(m.overlay, undefined);

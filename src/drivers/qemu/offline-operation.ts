@@ -120,17 +120,18 @@ export function createQemuTxnContext(store: Store): TxnContext {
   const cleanupCtx: CleanupContext = {
     replaceImagePath: (uuid, from, to, format) => replaceImagePath(store, uuid, from, to, format),
   };
+  const files = (r: Resource): string[] => pendingFiles(fromTxnResource(r));
   const handler: ResourceHandler = {
     undo: (r) => undoResource(fromTxnResource(r)),
     finalize: (r) => cleanupResource(fromTxnResource(r), cleanupCtx),
-    files: (r) => pendingFiles(fromTxnResource(r)),
+    files,
   };
   for (const kind of ['applied-tag', 'removed-tag', 'removed-file', 'merge-overlay']) {
     ctx.registry.registerResource(KIND_PREFIX + kind, handler);
   }
   // A new tag has nothing to finish after the commit: without a finalize handler the
   // commit closes the entry at once (a finalizer, even a no-op, costs one more commit).
-  ctx.registry.registerResource(KIND_PREFIX + 'created-tag', { undo: handler.undo, files: handler.files! });
+  ctx.registry.registerResource(KIND_PREFIX + 'created-tag', { undo: handler.undo, files });
   ctx.registry.registerResource(CLEANUP_BATCH, {
     // Undo as the items one by one would be (newest first); finalize them all at once.
     async undo(r) {

@@ -104,7 +104,7 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
  * by its path; the chain below the base is already open, and the overlay is only read.
  */
 function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
-  const str = resourceString;
+  const str = (r: Resource, field: string): string => resourceString(r, field);
   return {
     snapshot,
     merges: resources.filter((r) => r.kind === LIVE_MERGE).map((r) => ({

@@ -163,7 +163,8 @@ function parseMemory(root: XmlElement, def: SnapshotDef, offline: boolean): void
     mode = enumAttr(memoryElement, 'snapshot', LOCATIONS);
     if (mode === 'manual') throw xmlError("'manual' memory snapshot mode not supported");
     const fileAttr = attrValue(memoryElement, 'file');
-    if (fileAttr !== undefined && fileAttr !== '') file = fileAttr;
+    // An empty file='' is a file given (virsh --memspec file=): libvirt then refuses it as not absolute.
+    if (fileAttr !== undefined) file = fileAttr;
   }
   if (file !== undefined && mode === undefined) {
     mode = 'external';

@@ -81,12 +81,11 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   // An offline snapshot has the shut-off state even with DISK_ONLY (libvirt's qemu driver).
   def.state = 'shutoff';
   def.memory = { snapshot: 'no' };
+  // libvirt 9.0 makes the default external only for --disk-only and refuses a disk listed
+  // external otherwise ("must use snapshot mode 'internal'"); snapvirt takes such a snapshot
+  // as external (docs/COMPATIBILITY.md).
   const external = (flags & C.DISK_ONLY) !== 0 || def.disks.some((d) => d.snapshot === 'external');
-  alignSnapshotDisks(def, domain, {
-    defaultMode: external ? 'external' : 'internal',
-    uniformInternal: !external,
-    isRegularFile,
-  });
+  alignSnapshotDisks(def, domain, { defaultMode: external ? 'external' : 'internal', uniformInternal: true, isRegularFile });
   checkSnapshotLocations(def);
   for (const disk of def.disks) if (disk.snapshot === 'external') disk.format = disk.format ?? 'qcow2';
   def.domain = cloneDomainDef(domain);

@@ -63,7 +63,8 @@ test('disk-mode matrix on qemu:///session: images follow the aligned modes; crea
         const result = await outcome(async () => (await dom.snapshotCreateXML(snapXml, op.flags)).getXMLDesc());
 
         // Without an external disk in the XML both drivers align with an internal, uniform
-        // default (qemu switches to external when one is listed); the test driver is held against virsh.
+        // default (snapvirt's qemu driver switches to external when one is listed, where
+        // libvirt refuses: docs/COMPATIBILITY.md); the test driver is held against virsh.
         if (op.flags === 0 && !listed.label.startsWith('listed external')) {
           const testConn = await connect('test:///default');
           try {

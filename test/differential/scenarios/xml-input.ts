@@ -71,4 +71,30 @@ export const xmlInputScenarios: Scenario[] = [
   { name: `${d}: domain undefined entity`, commands: 'define bad.xml', files: { 'bad.xml': '<domain type="test"><name>&x;</name></domain>' } },
   { name: `${d}: empty domain file`, commands: 'define bad.xml', files: { 'bad.xml': '' } },
   { name: `${d}: snapshot XML from a directory`, commands: 'snapshot-create test sub', files: { 'sub/placeholder': '' } },
+  ...fileInputScenarios(),
 ];
+
+/**
+ * Files as virsh's virFileReadAll reads them: at most 10 MiB (VSH_MAX_XML_FILE), the limit
+ * applied while reading, so a device that never ends (/dev/zero) fails at once.
+ */
+function fileInputScenarios(): Scenario[] {
+  const limit = 10 * 1024 * 1024;
+  const justOver = new Uint8Array(limit + 1).fill(0x20);
+  const scenarios: Scenario[] = [];
+  for (const [cmd, doc] of [['define', 'domain'], ['create', 'domain'], ['snapshot-create test', 'snapshot']] as const) {
+    scenarios.push(
+      { name: `${d}: ${cmd} from /dev/zero`, commands: `${cmd} /dev/zero` },
+      { name: `${d}: ${cmd} from a file one byte over 10 MiB`, commands: `${cmd} big.xml`, files: { 'big.xml': { content: justOver } } },
+      { name: `${d}: ${cmd} from /dev/null`, commands: `${cmd} /dev/null` },
+    );
+    if (doc === 'domain') scenarios.push({ name: `${d}: ${cmd} from a directory`, commands: `${cmd} sub`, files: { 'sub/placeholder': '' } });
+  }
+  const exactly = `<domainsnapshot><name>q</name></domainsnapshot>`;
+  scenarios.push({
+    name: `${d}: snapshot XML of exactly 10 MiB is read`,
+    commands: 'snapshot-create test ten.xml; snapshot-list test --name',
+    files: { 'ten.xml': { content: Buffer.concat([Buffer.from(exactly), Buffer.alloc(limit - exactly.length, 0x20)]) } },
+  });
+  return scenarios;
+}

@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { Control } from './control.js';
-import { strerror } from './read-file.js';
+import { FileReadError, MAX_XML_FILE, readFileLimited, strerror } from './read-file.js';
 
 /** Splits an editor command line into words: blanks separate, quotes group, backslash escapes. */
 export function splitEditorCommand(command: string): string[] {
@@ -103,12 +103,12 @@ export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessE
   }
 }
 
-/** Reads the edited file back. */
+/** Reads the edited file back (vshEditReadBackFile: virFileReadAll with virsh's 10 MiB limit). */
 export async function readEditFile(ctl: Control, path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readFileLimited(path, MAX_XML_FILE)).toString('utf8');
   } catch (err) {
-    ctl.error(`${path}: failed to read temporary file: ${(err as Error).message}`);
+    ctl.error(`${path}: failed to read temporary file: ${err instanceof FileReadError ? strerror(err.code) : (err as Error).message}`);
     throw err;
   }
 }

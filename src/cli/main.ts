@@ -4,6 +4,7 @@
  * interactive shell when no command is given. Returns the exit status: 0 when the last
  * command succeeded, 1 otherwise.
  */
+import { requireTestingSwitch } from '../txn/failpoints.js';
 import { ArgvTokenSource, StringTokenSource, type TokenSource } from './command-line.js';
 import { parseCommands } from './command-parser.js';
 import { Control, type OutputSink } from './control.js';
@@ -33,7 +34,12 @@ function ignoreClosedPipes(): void {
 
 /** Runs snapvirt with `argv` (the arguments after the program name); resolves to the exit status. */
 export async function main(argv: string[], io: OutputSink = processSink): Promise<number> {
-  if (io === processSink) ignoreClosedPipes();
+  if (io === processSink) {
+    ignoreClosedPipes();
+    // The shipped command line: failpoints only with the testing switch, never silently.
+    const notice = requireTestingSwitch();
+    if (notice !== undefined) io.err(`warning: ${notice}\n`);
+  }
   const parsed = parseGlobalOptions(argv);
   if (!parsed.ok) {
     io.err(`error: ${parsed.error}\n`);

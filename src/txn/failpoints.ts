@@ -5,6 +5,9 @@
  *
  *   SNAPVIRT_FAILPOINTS='create.prepare.step.after=crash@2,revert.commit.before=error'
  *
+ * The command line (and any process that calls requireTestingSwitch()) honours them only
+ * with SNAPVIRT_TESTING=1 also set.
+ *
  * Actions: `error` throws a VirError (internal error: failpoint NAME); `crash` SIGKILLs the
  * process on the spot (no finally blocks, no exit handlers: the closest thing to a power
  * cut a test can cheaply get); `stop` SIGSTOPs the process right there and carries on
@@ -114,8 +117,30 @@ export function parseFailpointSpec(text: string): Map<string, FailpointSpec> {
   return out;
 }
 
+/** The variable that must be `1` beside SNAPVIRT_FAILPOINTS once requireTestingSwitch() was called. */
+export const TESTING_SWITCH = 'SNAPVIRT_TESTING';
+
+let switchRequired = false;
+
+/**
+ * From now on, this process honours SNAPVIRT_FAILPOINTS only while SNAPVIRT_TESTING=1 is
+ * also set. The shipped command line calls it first thing, so a stray variable in a
+ * user's environment can never make a real operation fail or the process kill itself on
+ * purpose. Returns the warning to print: failpoints active, or the variable ignored;
+ * undefined when none is set.
+ */
+export function requireTestingSwitch(): string | undefined {
+  switchRequired = true;
+  const spec = process.env['SNAPVIRT_FAILPOINTS'] ?? '';
+  if (spec.trim() === '') return undefined;
+  if (process.env[TESTING_SWITCH] !== '1') {
+    return `ignoring SNAPVIRT_FAILPOINTS: failpoints are honoured only when ${TESTING_SWITCH}=1 is also set`;
+  }
+  return `failpoints are active (${TESTING_SWITCH}=1): ${spec}`;
+}
+
 function enabledSpecs(): Map<string, FailpointSpec> {
-  const env = process.env['SNAPVIRT_FAILPOINTS'] ?? '';
+  const env = switchRequired && process.env[TESTING_SWITCH] !== '1' ? '' : process.env['SNAPVIRT_FAILPOINTS'] ?? '';
   if (env !== parsedFrom) {
     parsed = parseFailpointSpec(env);
     parsedFrom = env;

@@ -1,6 +1,7 @@
 /** The all-or-nothing engine: failpoints, durability helpers, domain locks, journal, operations, recovery. */
 export {
   failpoint, listFailpoints, declareFailpoints, declareOperationKind, isOperationKindDeclared, parseFailpointSpec,
+  requireTestingSwitch, TESTING_SWITCH,
   FAILPOINTS, OPERATION_KINDS, OPERATION_PHASE_POINTS, RECOVERY_POINTS, LOCK_POINTS,
 } from './failpoints.js';
 export type { FailpointAction } from './failpoints.js';

@@ -64,7 +64,7 @@ async function tags(image: string): Promise<string[]> {
 function cli(w: World, args: string[], failpoints = ''): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [SNAPVIRT, '-c', 'qemu:///session', ...args], {
-      env: { ...process.env, SNAPVIRT_STATE_DIR: w.env.stateDir, SNAPVIRT_FAILPOINTS: failpoints },
+      env: { ...process.env, SNAPVIRT_STATE_DIR: w.env.stateDir, SNAPVIRT_FAILPOINTS: failpoints, SNAPVIRT_TESTING: '1' },
     }, (_err, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout: String(stdout), stderr: String(stderr) }));
   });
 }

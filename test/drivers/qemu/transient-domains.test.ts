@@ -154,7 +154,7 @@ test('a create interrupted anywhere leaves no half domain: killed (recovery stop
   await writeFile(file, xml);
   const rtDir = runtimeDirFor(env.stateDir, UUID);
   const cli = (failpoints: string) => run(process.execPath, [BIN, '-c', 'qemu:///session', 'create', file], {
-    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: failpoints },
+    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: failpoints, SNAPVIRT_TESTING: '1' },
   }).then(() => 'ok', (e: { signal?: string; stderr?: string }) => e.signal ?? e.stderr ?? 'failed');
 
   // Killed after QEMU started but before the commit: a QEMU without a record is left…
@@ -234,7 +234,7 @@ test('autodestroy: destroyed when the creating connection closes, or by the next
   const file = join(env.tmp.path, 'tr.xml');
   await writeFile(file, xml);
   const cli = (failpoints = '') => run(process.execPath, [BIN, '-c', 'qemu:///session', 'create', '--autodestroy', file], {
-    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: failpoints },
+    env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: failpoints, SNAPVIRT_TESTING: '1' },
   }).then((r) => r.stdout, (e: { signal?: string }) => e.signal ?? 'failed');
   assert.equal(await cli(), `Domain 'tr' created from ${file}\n\n`);
   assert.deepEqual(await other.listAllDomains(0), []);

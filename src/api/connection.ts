@@ -49,12 +49,15 @@ export class Connection implements AsyncDisposable {
 
   /**
    * @internal Refuses a mutating call on a read-only connection, with libvirt's message
-   * naming the public function (virCheckReadOnlyGoto).
+   * naming the public function (virCheckReadOnlyGoto), and on a driver that can only read.
    */
   denyIfReadOnly(functionName: string): void {
     if (this.#readOnly) {
       throw virError(VirErrorCode.OPERATION_DENIED, VirErrorDomain.DOMAIN, `read only access prevents ${functionName}`);
     }
+    // A driver whose state cannot be written (a read-only state directory) reads only.
+    const refusal = this.driver.writeRefusal?.();
+    if (refusal) throw refusal;
   }
 
   /** @internal Refuses secrets (the SECURE flag) on a read-only connection, as libvirt does. */

@@ -66,6 +66,11 @@ export interface DriverIdentity {
 export interface HypervisorDriver {
   identity(): DriverIdentity;
   close(): Promise<void>;
+  /**
+   * The error every mutating call gets when the driver can only read (its state directory
+   * cannot be written), or undefined. The public API asks before each mutating call.
+   */
+  writeRefusal?(): Error | undefined;
 
   // Domains
   listAllDomains(flags: number): Promise<DomainRef[]>;

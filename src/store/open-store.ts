@@ -4,7 +4,7 @@
  * database behind), the pragmas, the schema migrations, and clear errors for a damaged
  * file or a read-only directory.
  */
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, statSync, unlinkSync, constants } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { isVirError } from '../api/errors.js';
@@ -37,7 +37,38 @@ function errnoMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function ensureStateDir(stateDir: string): void {
+/** Why anyone but its owner could plant records there: said in every refusal. */
+const TRUST_RISK = 'anyone who can write there can plant records that decide which files snapvirt deletes';
+
+/**
+ * Refuses a state directory snapvirt cannot trust: not owned by the user running it, or
+ * writable by group or others (libvirt's rule for its own directories). `given` is the
+ * path as configured, `real` the directory it resolves to (symlinks followed), which is
+ * what is checked and named in the fix.
+ */
+function checkTrusted(given: string, real: string): void {
+  const st = statSync(real);
+  if (!st.isDirectory()) throw storeError(`state directory '${given}' is not a directory`);
+  const shown = given === real ? `'${given}'` : `'${given}' (resolved to '${real}')`;
+  const uid = process.geteuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw storeError(`state directory ${shown} is owned by uid ${st.uid}, not by uid ${uid} running snapvirt: ` +
+      `${TRUST_RISK}; run 'chown ${uid} ${real}' or use another state directory`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw storeError(`state directory ${shown} is writable by group or others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): ` +
+      `${TRUST_RISK}; run 'chmod go-w ${real}' (snapvirt creates it 0700)`);
+  }
+}
+
+/** The state directory as opened: its resolved path, and why it cannot be written (if so). */
+interface StateDir {
+  dir: string;
+  notWritable: string | undefined;
+}
+
+/** Creates the state directory (0700) if missing, checks it is trusted, and probes whether it can be written. */
+function ensureStateDir(stateDir: string): StateDir {
   if (!existsSync(stateDir)) {
     try {
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -45,16 +76,22 @@ function ensureStateDir(stateDir: string): void {
     } catch (err) {
       throw storeError(`cannot create state directory '${stateDir}': ${errnoMessage(err)}`);
     }
-  } else if (!statSync(stateDir).isDirectory()) {
-    throw storeError(`state directory '${stateDir}' is not a directory`);
   }
+  let dir: string;
+  try {
+    dir = realpathSync(stateDir);
+  } catch (err) {
+    throw storeError(`cannot resolve state directory '${stateDir}': ${errnoMessage(err)}`);
+  }
+  checkTrusted(stateDir, dir);
   // Probe with a real file creation: access(W_OK) says yes to root on a read-only mount.
-  const probe = join(stateDir, `.write-probe-${process.pid}`);
+  const probe = join(dir, `.write-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
     unlinkSync(probe);
+    return { dir, notWritable: undefined };
   } catch (err) {
-    throw storeError(`state directory '${stateDir}' is not writable: ${errnoMessage(err)}`);
+    return { dir, notWritable: `state directory '${stateDir}' is not writable: ${errnoMessage(err)}` };
   }
 }
 
@@ -129,10 +166,13 @@ function linkIfAbsent(from: string, to: string): void {
  * a damaged file is left exactly as it was.
  */
 export function openStore(stateDir: string, options: OpenStoreOptions = {}): Store {
-  const dir = resolve(stateDir);
   const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
-  ensureStateDir(dir);
+  const { dir, notWritable } = ensureStateDir(resolve(stateDir));
   const path = join(dir, DB_FILE_NAME);
+  if (notWritable !== undefined) {
+    if (!existsSync(path)) throw storeError(notWritable);
+    return openReadOnlyCopy(dir, path, notWritable);
+  }
   try {
     if (!existsSync(path)) createDatabase(dir, path, busyTimeoutMs);
     const problem = diagnoseDatabaseFile(path, { integrity: !isUnchangedSinceClose(path) });
@@ -159,4 +199,51 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
     if (isVirError(converted)) throw converted;
     throw storeError(`cannot open state database '${path}': ${errnoMessage(err)}`);
   }
+}
+
+/**
+ * The store of a directory that cannot be written (a read-only mount, an immutable
+ * directory), for commands that only read. SQLite cannot open a WAL database read-only
+ * without creating its -shm file, so the file is read into memory (marked as a rollback
+ * journal database, query_only): nothing is written, recovery is skipped, and every
+ * write is refused with `notWritable`. A non-empty -wal holds commits the file lacks;
+ * reading without them would show an older state, so that is refused too.
+ */
+function openReadOnlyCopy(dir: string, path: string, notWritable: string): Store {
+  const walSize = existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0;
+  if (walSize > 0) {
+    throw storeError(`${notWritable}, and its database has changes not yet merged from '${path}-wal': make it writable once so they can be`);
+  }
+  let db: Database.Database;
+  try {
+    const damaged = (problem: string): Error =>
+      storeError(`state database '${path}' is damaged: ${problem}. It was left untouched; move it aside to start afresh, or restore it from a backup`);
+    // The header checks read the file; SQLite's own check runs on the copy (it could not open the file).
+    const problem = diagnoseDatabaseFile(path, { integrity: false });
+    if (problem !== undefined) throw damaged(problem);
+    const bytes = readFileSync(path);
+    // Bytes 18 and 19 of the header say WAL (2); an in-memory copy reads as rollback (1).
+    bytes[18] = bytes[19] = 1;
+    db = new Database(bytes);
+    if (!isUnchangedSinceClose(path)) {
+      const rows = db.pragma('quick_check') as { quick_check: string }[];
+      const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+      if (problems.length > 0) {
+        db.close();
+        throw damaged(`integrity check failed: ${problems.slice(0, 3).join('; ')}`);
+      }
+    }
+    db.pragma('query_only = ON');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw storeError(version > SCHEMA_VERSION
+        ? `state database '${path}' has schema version ${version}, newer than this snapvirt understands (${SCHEMA_VERSION})`
+        : `${notWritable}, and its database (schema version ${version}) needs an upgrade to ${SCHEMA_VERSION}: make it writable once`);
+    }
+  } catch (err) {
+    if (isVirError(err)) throw err;
+    throw storeError(`cannot open state database '${path}': ${errnoMessage(err)}`);
+  }
+  return new Store(db, dir, path, storeError(notWritable));
 }

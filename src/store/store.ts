@@ -27,11 +27,18 @@ export class Store {
   /** Which image files snapvirt created per domain, and the shut-off reasons it reports. */
   readonly ownership: OwnershipTable;
 
+  /**
+   * Set when the state directory cannot be written: the store was opened read-only (a
+   * copy in memory), and this is the error every write, and every mutating call, gets.
+   */
+  readonly writeRefusal: Error | undefined;
+
   /** Use openStore(); this only wires the tables to an already opened, migrated database. */
-  constructor(db: Database.Database, stateDir: string, path: string) {
+  constructor(db: Database.Database, stateDir: string, path: string, writeRefusal?: Error) {
     this.db = db;
     this.stateDir = stateDir;
     this.path = path;
+    this.writeRefusal = writeRefusal;
     this.domains = new DomainTable(db);
     this.snapshots = new SnapshotTable(db);
     this.journal = new JournalTable(db);
@@ -45,6 +52,7 @@ export class Store {
    * synchronous: nothing may interleave with the commit point.
    */
   transaction<T>(fn: () => T): T {
+    if (this.writeRefusal) throw this.writeRefusal;
     const wrapped = this.db.transaction(fn);
     const outermost = !this.db.inTransaction;
     try {
@@ -87,7 +95,7 @@ export class Store {
   close(): void {
     if (!this.db.open) return;
     this.db.close();
-    recordCleanClose(this.path);
+    if (!this.writeRefusal) recordCleanClose(this.path);
   }
 }
 

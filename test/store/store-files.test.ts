@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,7 +183,10 @@ function lockdown(): Lockdown {
   if (!isRoot) return plain;
   const probe = mkdtempSync(join(tmpdir(), 'snapvirt-probe-'));
   chmodSync(probe, 0o777);
-  if (openInChild(join(probe, 'state'), 65534).status === 0) return { ...plain, run: (dir) => openInChild(dir, 65534) };
+  // The directory is the child's own (a state directory of another user is refused as untrusted).
+  if (openInChild(join(probe, 'state'), 65534).status === 0) {
+    return { ...plain, run: (dir) => openInChild(dir, 65534), seal: (dir) => { chownSync(dir, 65534, 65534); plain.seal(dir); } };
+  }
   return {
     run: (dir) => openInChild(dir),
     seal: (dir) => {

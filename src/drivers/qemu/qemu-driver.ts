@@ -84,6 +84,10 @@ export class QemuOfflineDriver implements HypervisorDriver {
     this.store = ctx.store;
   }
 
+  writeRefusal(): Error | undefined {
+    return this.store.writeRefusal;
+  }
+
   identity(): DriverIdentity {
     return { type: 'QEMU', hypervisorVersion: QEMU_VERSION, uri: this.uri, hostname: hostname() };
   }
@@ -423,7 +427,8 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);
   try {
-    await recoverOfflineJournal(ctx);
+    // A store that cannot be written is read as it is: recovery would have to write.
+    if (!store.writeRefusal) await recoverOfflineJournal(ctx);
   } catch (err) {
     store.close();
     throw err;

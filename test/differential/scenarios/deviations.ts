@@ -20,6 +20,22 @@ const renameEditor = sedEditor('s|<name>s1</name>|<name>s9</name>|');
 
 /** The deliberate deviations, each with snapvirt's expected outcome. */
 export const deviationScenarios: Scenario[] = [
+  ...['file=/tmp/mem.img', 'snapshot=internal', 'snapshot=external,file=/tmp/mem.img'].map((memspec): Scenario => ({
+    name: `deviation: create-as --disk-only --memspec ${memspec} is refused, as qemu does`,
+    deviation: 'libvirt test driver refuses VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY (0x10); with it, a memory state is refused as libvirt\'s qemu driver refuses it',
+    commands: `snapshot-create-as test d1 --disk-only --memspec ${memspec}; snapshot-list test --name`,
+    expected: {
+      stdout: '\n\n',
+      stderr: 'error: XML error: memory state cannot be saved with offline or disk-only snapshot\n',
+      code: 0,
+    },
+  })),
+  {
+    name: 'deviation: create-as --disk-only --memspec snapshot=no is taken',
+    deviation: 'libvirt test driver refuses VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY (0x10)',
+    commands: 'snapshot-create-as test d1 --disk-only --memspec snapshot=no; snapshot-dumpxml test d1 --xpath /domainsnapshot/memory',
+    expected: { stdout: 'Domain snapshot d1 created\n<memory snapshot="no"/>\n\n', stderr: '', code: 0 },
+  },
   {
     name: 'deviation: create-as --disk-only on a running domain',
     deviation: 'libvirt test driver refuses VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY (0x10); snapvirt creates a disk-snapshot with generated external overlay names (metadata only)',

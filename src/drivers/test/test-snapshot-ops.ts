@@ -65,7 +65,8 @@ export function createSnapshot(vm: TestDomainObj, xml: string, flags: number): s
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.TEST, 'cannot halt after transient domain snapshot');
   }
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
-  const { def } = redefine ? parseSnapshotForRedefine(xml, false) : parseSnapshotXML(xml, { redefine });
+  // DISK_ONLY (snapvirt's extension here) parses as libvirt's qemu driver does: no memory state.
+  const { def } = redefine ? parseSnapshotForRedefine(xml, false) : parseSnapshotXML(xml, { offline: (flags & C.DISK_ONLY) !== 0 });
   // libvirt's test driver has no save-cookie parser (its xmlopt has none), so <cookie> is dropped.
   delete def.cookie;
 

@@ -10,6 +10,7 @@ import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../conf/snapshot-xml.js';
+import { refuseSharedDiskFiles } from './shared-disk-files.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../snapshot/disk-align.js';
 import { isRegularFile } from '../regular-file.js';
@@ -60,6 +61,8 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   checkSnapshotName(def.name, VirErrorDomain.QEMU);
 
   if (redefine) {
+    // A definition that cannot work is refused here as at define.
+    for (const embedded of [def.domain, def.inactiveDomain]) if (embedded) await refuseSharedDiskFiles(embedded);
     const tree = loadTree(store, record.uuid);
     const plan = planRedefinition(tree, def, record.uuid, flags);
     if (plan.alignDomain) {

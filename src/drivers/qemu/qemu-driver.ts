@@ -29,6 +29,7 @@ import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
 import { prepareXmlInput } from '../../conf/xml-parse.js';
+import { refuseSharedDiskFiles } from './shared-disk-files.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
   DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver, SnapshotQuiesceInfo,
@@ -160,6 +161,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
     await prepareXmlInput(xml, (flags & 0x1) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
+    await refuseSharedDiskFiles(def);
     await forgetVanishedNamesakes(this.ctx, def);
     checkNameAndUuid(this.store, def);
     const persistentXml = domainRecordXml(def);
@@ -177,6 +179,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     unsupportedFlags(flags, CREATE_XML_FLAGS, 'qemuDomainCreateXML');
     await prepareXmlInput(xml, (flags & 0x10) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
+    await refuseSharedDiskFiles(def);
     return createDomainFromDef(this.ctx, def, flags);
   }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { Control } from './control.js';
-import { FileReadError, MAX_XML_FILE, readFileLimited, strerror } from './read-file.js';
+import { FileReadError, MAX_XML_FILE, readFileLimited, strerror, xmlTextOf } from './read-file.js';
 
 /** Splits an editor command line into words: blanks separate, quotes group, backslash escapes. */
 export function splitEditorCommand(command: string): string[] {
@@ -106,7 +106,7 @@ export async function runEditor(ctl: Control, path: string, env: NodeJS.ProcessE
 /** Reads the edited file back (vshEditReadBackFile: virFileReadAll with virsh's 10 MiB limit). */
 export async function readEditFile(ctl: Control, path: string): Promise<string> {
   try {
-    return (await readFileLimited(path, MAX_XML_FILE)).toString('utf8');
+    return xmlTextOf(await readFileLimited(path, MAX_XML_FILE));
   } catch (err) {
     ctl.error(`${path}: failed to read temporary file: ${err instanceof FileReadError ? strerror(err.code) : (err as Error).message}`);
     throw err;

@@ -4,6 +4,7 @@
  * interactive shell when no command is given. Returns the exit status: 0 when the last
  * command succeeded, 1 otherwise.
  */
+import { encodeUtf8Escaped } from '../conf/utf8-bytes.js';
 import { requireTestingSwitch } from '../txn/failpoints.js';
 import { ArgvTokenSource, StringTokenSource, type TokenSource } from './command-line.js';
 import { parseCommands } from './command-parser.js';
@@ -14,10 +15,11 @@ import { reportConnectFailure, runCommands } from './run-commands.js';
 
 /** Writes to the process's stdout and stderr. */
 export const processSink: OutputSink = {
-  out: (text) => { process.stdout.write(text); },
+  // Bytes that came in as they were (not UTF-8) go out as they came (utf8-bytes.ts).
+  out: (text) => { process.stdout.write(encodeUtf8Escaped(text)); },
   // Nothing left queued means the write went out at once and the bytes are free again.
   outBytes: (bytes) => { process.stdout.write(bytes); return process.stdout.writableLength === 0; },
-  err: (text) => { process.stderr.write(text); },
+  err: (text) => { process.stderr.write(encodeUtf8Escaped(text)); },
 };
 
 let pipeGuardInstalled = false;

@@ -1,5 +1,6 @@
 /** Reading a user's XML file with libvirt's messages (virFileReadAll), for define/create/snapshot-create. */
 import { open, type FileHandle } from 'node:fs/promises';
+import { decodeUtf8Escaped } from '../conf/utf8-bytes.js';
 import type { Control } from './control.js';
 import { CommandAborted } from './option-values.js';
 
@@ -77,5 +78,14 @@ export async function readXmlFile(ctl: Control, path: string): Promise<string> {
     ctl.error(`Failed to ${err.stage} file '${path}': ${strerror(err.code)}`);
     throw new CommandAborted();
   }
-  return data.toString('utf8');
+  return xmlTextOf(data);
+}
+
+/**
+ * The text virsh would hand libvirt: a C string, so it ends at the first NUL byte, and its
+ * bytes as they are (what is not UTF-8 stays as escaped bytes for the parser to refuse).
+ */
+export function xmlTextOf(data: Buffer): string {
+  const nul = data.indexOf(0);
+  return decodeUtf8Escaped(nul >= 0 ? data.subarray(0, nul) : data);
 }

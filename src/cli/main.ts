@@ -5,6 +5,7 @@
  * command succeeded, 1 otherwise.
  */
 import { encodeUtf8Escaped } from '../conf/utf8-bytes.js';
+import { argvAsGiven } from './raw-argv.js';
 import { requireTestingSwitch } from '../txn/failpoints.js';
 import { ArgvTokenSource, StringTokenSource, type TokenSource } from './command-line.js';
 import { parseCommands } from './command-parser.js';
@@ -37,6 +38,7 @@ function ignoreClosedPipes(): void {
 /** Runs snapvirt with `argv` (the arguments after the program name); resolves to the exit status. */
 export async function main(argv: string[], io: OutputSink = processSink): Promise<number> {
   if (io === processSink) {
+    argv = argvAsGiven(argv);
     ignoreClosedPipes();
     // The shipped command line: failpoints only with the testing switch, never silently.
     const notice = requireTestingSwitch();

@@ -106,6 +106,11 @@ function encodingScenarios(): Scenario[] {
     { name: `${d}: snapshot invalid byte after the root element`, commands: create, files: { 'x.xml': latin1('<domainsnapshot><name>q</name></domainsnapshot>\n\xff\xff\xff\xff\xff\n') } },
     { name: `${d}: snapshot invalid byte near the end`, commands: create, files: { 'x.xml': latin1('<domainsnapshot><name>q</name></domainsnapsho\xff>') } },
     { name: `${d}: snapshot bytes after a NUL are not read`, commands: create, files: { 'x.xml': latin1('<domainsnapshot><name>q</name></domainsnapshot>\0\xff\xff garbage') } },
+    ...['ISO-8859-1', 'US-ASCII', 'UTF-16', 'windows-1252', 'latin1', 'bogus', 'x-unknown-8'].map((encoding): Scenario => ({
+      name: `${d}: snapshot declared ${encoding} with UTF-8 bytes (read as UTF-8, an unknown name refused)`,
+      commands: 'snapshot-create test x.xml; snapshot-dumpxml test q --xpath /domainsnapshot/description',
+      files: { 'x.xml': `<?xml version="1.0" encoding="${encoding}"?>\n<domainsnapshot><name>q</name><description>caf\u00e9 \u2615</description></domainsnapshot>` },
+    })),
     { name: `${d}: domain invalid UTF-8`, commands: 'define x.xml; list --all --name', files: { 'x.xml': latin1("<domain type='test'><name>d\xe9</name><memory>1024</memory><os><type>hvm</type></os></domain>") } },
   ];
 }

@@ -95,7 +95,8 @@ export function validateAgainstSchema(xml: string, schema: LibvirtSchema): void 
   parseXmlDocument(xml, schema === 'domain' ? '(domain_definition)' : '(domain_snapshot)',
     schema === 'domain' ? VirErrorDomain.DOMAIN : VirErrorDomain.DOMAIN_SNAPSHOT);
   const validator = validatorFor(schema);
-  const doc = loadedXmlLibrary().XmlDocument.fromString(xml);
+  const lib = loadedXmlLibrary();
+  const doc = lib.XmlDocument.fromString(xml, { option: lib.ParseOption.XML_PARSE_IGNORE_ENC });
   try {
     validator.validate(doc);
   } catch (err) {

@@ -9,9 +9,9 @@
  * libxml2 stays the judge: this reader either builds exactly the tree the libxml2 path
  * would build, or declines (returns undefined) and libxml2 parses the text, accepts it
  * or reports the error in libvirt's words. It declines on every saxes error and on
- * whatever libxml2 could read differently: an XML declaration other than version 1.0 in
- * UTF-8 (libxml2 would decode by the declared encoding), processing instructions, a
- * declaration of the xml prefix. Judging text from a caller, it also declines what
+ * whatever libxml2 could read differently: an XML declaration other than version 1.0,
+ * processing instructions, a declaration of the xml prefix (a declared encoding changes
+ * nothing: the text is read as UTF-8, as libvirt's libxml2 reads a string). Judging text from a caller, it also declines what
  * libxml2 might refuse where saxes does not: namespace names that are not plain URLs or
  * URNs, nesting near libxml2's depth limit, names or text near its length limits. Text
  * already accepted (stored definitions) is `vouched` for, and those are read as they are:
@@ -62,7 +62,8 @@ export function fastParseXml(xml: string, maxElements: number, vouched = false):
   parser.on('processinginstruction', decline);
   parser.on('xmldecl', (decl) => {
     if (decl.version !== '1.0') throw new Decline();
-    if (decl.encoding !== undefined && decl.encoding.toLowerCase() !== 'utf-8') throw new Decline();
+    // The text is Unicode already: libvirt's libxml2 reads it as UTF-8 whatever the
+    // declaration says (parseXmlDocument refuses a name libxml2 would not know).
   });
   const addText = (text: string): void => {
     const top = stack[stack.length - 1];

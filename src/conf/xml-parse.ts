@@ -14,7 +14,9 @@ import type {
 } from 'libxml2-wasm';
 import { VirError, VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import { fastParseXml } from './xml-fast-parse.js';
-import { encodeUtf8Escaped, firstEscapedByte, libxmlCodePoint } from './utf8-bytes.js';
+import { firstEscapedByte } from './utf8-bytes.js';
+import { errorContext, indexOfPosition } from './xml-error-context.js';
+import { declaredEncodingError, encodingFailure, type PrefixError } from './xml-encoding-errors.js';
 import { elementFromContent, type XmlElement, type XmlNode } from './xml-tree.js';
 
 /** The libxml2-wasm module. */
@@ -147,7 +149,9 @@ export function parseXmlDocument(
 ): XmlElement {
   refuseHostileInput(xml, errDomain);
   const badByte = firstEscapedByte(xml);
-  if (badByte >= 0) throw encodingFailure(xml, badByte, docName, errDomain);
+  if (badByte >= 0) throw encodingFailure(xml, badByte, docName, errDomain, (prefix) => prefixError(prefix, xml, docName, errDomain));
+  const encodingError = declaredEncodingError(xml, docName, errDomain);
+  if (encodingError) throw encodingError;
   const fast = fastParseXml(xml, maxElements, textIsVouchedFor());
   if (fast) return checkedRoot(fast, expectedRoot);
   return parseXmlWithLibxml2(xml, docName, errDomain, expectedRoot, maxElements);
@@ -163,7 +167,8 @@ export function parseXmlWithLibxml2(
   const lib = loadedXmlLibrary();
   let doc: XmlDocument;
   try {
-    doc = lib.XmlDocument.fromString(xml, { url: docName });
+    // libvirt hands libxml2 a string, which it reads as UTF-8 whatever the declaration says.
+    doc = lib.XmlDocument.fromString(xml, { url: docName, option: lib.ParseOption.XML_PARSE_IGNORE_ENC });
   } catch (err) {
     throw parseFailure(xml, docName, errDomain, err);
   }
@@ -173,6 +178,21 @@ export function parseXmlWithLibxml2(
     return checkedRoot(convertElement(lib, doc.root, errDomain, budget), expectedRoot);
   } finally {
     doc.dispose();
+  }
+}
+
+/**
+ * The error libxml2 gives for `prefix`, the text of `xml` before a bad byte, worded for
+ * `xml`, with the index it is at; undefined when the prefix is a whole document.
+ */
+function prefixError(prefix: string, xml: string, docName: string, errDomain: VirErrorDomain): PrefixError | undefined {
+  const lib = loadedXmlLibrary();
+  try {
+    lib.XmlDocument.fromString(prefix, { url: docName, option: lib.ParseOption.XML_PARSE_IGNORE_ENC }).dispose();
+    return undefined;
+  } catch (err) {
+    const first = isErrorWithDetails(err) ? err.details.find((d) => d.level >= 3) ?? err.details[0] : undefined;
+    return { error: parseFailure(xml, docName, errDomain, err), at: first ? indexOfPosition(prefix, first.line ?? 1, first.col ?? 1) : 0 };
   }
 }
 
@@ -267,106 +287,6 @@ function parseFailure(xml: string, docName: string, errDomain: VirErrorDomain, e
   }
   const { contextLine, pointerLine } = errorContext(xml, line, column);
   return virError(VirErrorCode.XML_DETAIL, errDomain, `${docName}:${line}: ${message}${contextLine}\n${pointerLine}`);
-}
-
-/**
- * libxml2's error for a document holding bytes that are not UTF-8 (escaped bytes, see
- * utf8-bytes.ts), the first at `bad`. libxml2 reports the first error in document order:
- * one before the bad byte (found by parsing the text before it), else the bad byte itself,
- * "Input is not proper UTF-8, indicate encoding !" with the next four bytes, or "Char 0x…
- * out of allowed range" for a surrogate or a value past U+10FFFF. After the root element
- * any byte is "Extra content". Within the last three bytes libxml2 takes a bad byte for the
- * end of the input, so the error is the one the text before it gives.
- */
-function encodingFailure(xml: string, bad: number, docName: string, errDomain: VirErrorDomain): VirError {
-  const prefix = xml.slice(0, bad);
-  const bytes = encodeUtf8Escaped(xml);
-  const at = encodeUtf8Escaped(prefix).length;
-  const nearEnd = bytes.length - at < 4;
-  const lib = loadedXmlLibrary();
-  let prefixError: VirError | undefined;
-  let prefixErrorAt = -1;
-  try {
-    lib.XmlDocument.fromString(prefix, { url: docName }).dispose();
-  } catch (err) {
-    const first = isErrorWithDetails(err) ? err.details.find((d) => d.level >= 3) ?? err.details[0] : undefined;
-    if (first === undefined && prefix.trim() !== '') return parseFailure(xml, docName, errDomain, err);
-    prefixErrorAt = first ? indexOfPosition(prefix, first.line ?? 1, first.col ?? 1) : 0;
-    prefixError = parseFailure(xml, docName, errDomain, err);
-  }
-  if (prefixError !== undefined && (nearEnd || prefixErrorAt < bad)) return prefixError;
-  const line = lineOf(xml, bad);
-  const column = [...xml.slice(xml.lastIndexOf('\n', bad - 1) + 1, bad)].length + 1;
-  let message: string;
-  if (prefixError === undefined) {
-    message = 'Extra content at the end of the document\n';
-  } else {
-    const value = libxmlCodePoint(bytes, at);
-    const hex = (b: number): string => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`;
-    message = value !== undefined
-      ? `Char 0x${value.toString(16).toUpperCase()} out of allowed range\n`
-      : `Input is not proper UTF-8, indicate encoding !\nBytes: ${[...bytes.subarray(at, at + 4)].map(hex).join(' ')}\n`;
-  }
-  const { contextLine, pointerLine } = errorContext(xml, line, column);
-  return virError(VirErrorCode.XML_DETAIL, errDomain, `${docName}:${line}: ${message}${contextLine}\n${pointerLine}`);
-}
-
-/** The line (1-based) of index `i` in `text`. */
-function lineOf(text: string, i: number): number {
-  let line = 1;
-  for (let k = text.indexOf('\n'); k >= 0 && k < i; k = text.indexOf('\n', k + 1)) line++;
-  return line;
-}
-
-/** The index in `text` of libxml2-wasm's (line, column), columns counted in characters. */
-function indexOfPosition(text: string, line: number, column: number): number {
-  let start = 0;
-  for (let l = 1; l < line; l++) {
-    const nl = text.indexOf('\n', start);
-    if (nl < 0) return text.length;
-    start = nl + 1;
-  }
-  let i = start;
-  for (let k = 1; k < column && i < text.length; k++) i += (text.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
-  return i;
-}
-
-/**
- * The two context lines libvirt prints: the source line around the parser's position and
- * a pointer line with one '-' (or a tab, to stay aligned) per byte before the caret.
- * An empty context line prints as "(null)", as libvirt's printf of a NULL buffer does.
- * libxml2-wasm counts columns in characters and skips a byte order mark; the libxml2
- * libvirt links counts bytes, BOM included, so the column is converted to bytes here.
- */
-function errorContext(xml: string, line: number, column: number): { contextLine: string; pointerLine: string } {
-  let lineStart = 0;
-  for (let l = 1; l < line; l++) {
-    const nl = xml.indexOf('\n', lineStart);
-    if (nl < 0) {
-      lineStart = xml.length;
-      break;
-    }
-    lineStart = nl + 1;
-  }
-  let errorAt = lineStart;
-  if (lineStart === 0 && xml.startsWith('\ufeff')) errorAt += 1;
-  for (let k = 0; k < column - 1 && errorAt < xml.length; k++) {
-    errorAt += (xml.codePointAt(errorAt) ?? 0) > 0xffff ? 2 : 1;
-  }
-  const columnBytes = encodeUtf8Escaped(xml.slice(lineStart, errorAt)).length;
-  // catchXMLError: step back over line ends, then find the start and end of that line.
-  const isEol = (i: number): boolean => xml[i] === '\n' || xml[i] === '\r';
-  let cur = errorAt;
-  while (cur > 0 && isEol(cur)) cur--;
-  while (cur > 0 && !isEol(cur)) cur--;
-  if (isEol(cur)) cur++;
-  let end = cur;
-  while (end < xml.length && !isEol(end)) end++;
-  const context = xml.slice(cur, end);
-  const contextBytes = encodeUtf8Escaped(context);
-  let pointer = '';
-  for (let n = 0; n < columnBytes && n < contextBytes.length; n++) pointer += contextBytes[n] === 0x09 ? '\t' : '-';
-  return { contextLine: context === '' ? '(null)' : context, pointerLine: `${pointer}^` };
 }
 
 /**

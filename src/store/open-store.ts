@@ -42,7 +42,7 @@ const TRUST_RISK = 'anyone who can write there can plant records that decide whi
 
 /**
  * Refuses a state directory snapvirt cannot trust: not owned by the user running it, or
- * writable by group or others (libvirt's rule for its own directories). `given` is the
+ * writable by group or others (as libvirt keeps its own directories). `given` is the
  * path as configured, `real` the directory it resolves to (symlinks followed), which is
  * what is checked and named in the fix.
  */

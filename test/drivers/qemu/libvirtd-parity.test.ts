@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
 import { domainXml, type FixtureDisk } from '../../helpers/domain-fixture.js';
@@ -110,6 +110,28 @@ describe('qemu driver errors and refusals: snapvirt vs real libvirtd', { concurr
   after(async () => {
     await oracle?.stop();
     await tmp?.cleanup();
+  });
+
+  it('an image another process holds open', async (t) => {
+    // qemu-io holds disk0's write lock on both sides while the snapshot is attempted.
+    const lockers = [sides.virsh, sides.snapvirt].map((dir) =>
+      spawn('qemu-io', ['-f', 'qcow2', join(dir, 'disk0.qcow2'), '-c', 'sleep 120000'], { stdio: 'ignore' }));
+    t.after(() => { for (const p of lockers) p.kill('SIGKILL'); });
+    // The lock is taken once qemu-io has opened the image: qemu-img info without -U then fails.
+    for (const dir of [sides.virsh, sides.snapvirt]) {
+      for (let i = 0; i < 200; i++) {
+        const probe = await run('qemu-img', ['info', join(dir, 'disk0.qcow2')]).then(() => true, () => false);
+        if (!probe) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const out = await both('snapshot-create-as D locked; snapshot-list D --name');
+    if (process.env.SNAPVIRT_PARITY_DUMP) console.log(JSON.stringify({ case: 'locked', ...out }, null, 1));
+    // libvirt runs qemu-img and fails on the lock; snapvirt refuses up front (docs/COMPATIBILITY.md).
+    assert.match(out.virsh.stderr, /Failed to get "write" lock/);
+    assert.match(out.snapvirt.stderr, /^error: .*cannot use image '\{dir\}\/disk0\.qcow2'.*Failed to get "write" lock/s);
+    assert.equal(out.snapvirt.stdout.includes('locked'), false);
+    assert.equal(out.virsh.stdout.includes('locked'), false);
   });
 
   for (const c of CASES) {

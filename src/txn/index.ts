@@ -17,7 +17,7 @@ export { TxnRegistry } from './registry.js';
 export type { OperationRecoveryHandler, RecoveryDirection } from './registry.js';
 export { createTxnContext } from './context.js';
 export type { TxnContext, TxnContextOptions } from './context.js';
-export { openEntries, loadEntry, abandonEntry } from './journal.js';
+export { openEntries, loadEntry, abandonEntry, resourcesOf } from './journal.js';
 export type { JournalEntry, JournalPhase, StepState, PlannedStep } from './journal.js';
 export { runOperation, lockDomain, undoErrorsOf, nothingCreated, isNothingCreated } from './operation.js';
 export type { OperationSpec, Step, StepContext } from './operation.js';

@@ -31,6 +31,8 @@ export interface JournalEntry {
   /** The driver's own description of the operation (what commit would write, and so on). */
   intent: JsonValue;
   steps: PlannedStep[];
+  /** Post-commit work: finished after the commit point (and by recovery), never undone. */
+  finalize: Resource[];
   progress: StepState[];
   phase: JournalPhase;
   outcome: JournalOutcome | null;
@@ -42,6 +44,8 @@ export interface JournalEntry {
 interface StoredIntent {
   data: JsonValue;
   steps: PlannedStep[];
+  /** Absent in entries written before post-commit work had its own place (it rode on an empty step). */
+  finalize?: Resource[];
 }
 
 function decode(rec: JournalRecord): JournalEntry {
@@ -52,6 +56,7 @@ function decode(rec: JournalRecord): JournalEntry {
     domain: { uuid: rec.domainUuid, name: rec.domainName },
     intent: intent.data,
     steps: intent.steps,
+    finalize: intent.finalize ?? [],
     progress: JSON.parse(rec.progress) as StepState[],
     phase: rec.phase as JournalPhase,
     outcome: rec.outcome,
@@ -59,6 +64,11 @@ function decode(rec: JournalRecord): JournalEntry {
     error: rec.error,
     createdAt: rec.createdAt,
   };
+}
+
+/** The intent column's JSON (post-commit work only when there is some: older entries have none). */
+function storedIntent(data: JsonValue, steps: PlannedStep[], finalize: Resource[]): string {
+  return JSON.stringify({ data, steps, ...(finalize.length > 0 ? { finalize } : {}) } satisfies StoredIntent);
 }
 
 function mustLoad(store: Store, id: number): JournalEntry {
@@ -73,6 +83,8 @@ export interface NewIntent {
   domain: { uuid: string; name: string };
   intent: JsonValue;
   steps: PlannedStep[];
+  /** Post-commit resources (OperationSpec.finalize). */
+  finalize?: Resource[];
 }
 
 /** How beginEntry starts an entry. */
@@ -93,7 +105,7 @@ export function beginEntry(store: Store, entry: NewIntent, opts: BeginOptions = 
     kind: entry.kind,
     domainUuid: entry.domain.uuid,
     domainName: entry.domain.name,
-    intent: JSON.stringify({ data: entry.intent, steps: entry.steps } satisfies StoredIntent),
+    intent: storedIntent(entry.intent, entry.steps, entry.finalize ?? []),
     progress: JSON.stringify(entry.steps.map((_, i): StepState => (start && i === 0 ? 'started' : 'pending'))),
     phase: start ? 'preparing' : 'journaled',
   }));
@@ -139,7 +151,7 @@ export function addStepResource(store: Store, id: number, index: number, resourc
   store.transaction(() => {
     const cur = mustLoad(store, id);
     const steps = cur.steps.map((s, i) => (i === index ? { ...s, resources: [...s.resources, resource] } : s));
-    store.journal.update(id, { intent: JSON.stringify({ data: cur.intent, steps } satisfies StoredIntent) });
+    store.journal.update(id, { intent: storedIntent(cur.intent, steps, cur.finalize) });
   });
 }
 
@@ -190,4 +202,9 @@ export function resourcesToUndo(entry: JournalEntry): { step: number; resource: 
     for (let j = resources.length - 1; j >= 0; j--) out.push({ step: i, resource: resources[j]! });
   }
   return out;
+}
+
+/** Every resource an entry names: its steps' (in order), then its post-commit work. */
+export function resourcesOf(entry: JournalEntry): Resource[] {
+  return [...entry.steps.flatMap((s) => s.resources), ...entry.finalize];
 }

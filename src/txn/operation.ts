@@ -2,7 +2,8 @@
  * The operation runner: the atomic protocol (docs/ARCHITECTURE.md, src/txn/README.md) as one function.
  *
  *   journal → prepare (each step durably marked started/done, each with undo) → switch →
- *   commit (one SQLite transaction: the driver's metadata writes + closing the journal)
+ *   commit (one SQLite transaction: the driver's metadata writes + closing the journal) →
+ *   finalize (post-commit work, journaled with the intent, never undone)
  *
  * Any failure before the commit point undoes the started steps in reverse and reports the
  * first error; undo failures are attached (undoErrorsOf) and warned about, never masking
@@ -76,6 +77,12 @@ export interface OperationSpec<T> {
    * post-commit work (pending-work.ts).
    */
   touches?: string[];
+  /**
+   * Post-commit work (removals, merges, dropping a way back): journaled with the intent,
+   * never undone (before the commit point nothing of it has happened), finished by the
+   * handlers' finalize() right after the commit, and by recovery after a crash.
+   */
+  finalize?: Resource[];
 }
 
 const undoErrors = new WeakMap<object, Error[]>();
@@ -171,8 +178,8 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
   if (!isOperationKindDeclared(spec.kind)) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, `undeclared operation kind '${spec.kind}'`);
   }
-  for (const step of spec.steps) {
-    for (const r of step.resources ?? []) ctx.registry.resource(r.kind); // unknown kinds fail before any effect
+  for (const r of [...spec.steps.flatMap((s) => s.resources ?? []), ...spec.finalize ?? []]) {
+    ctx.registry.resource(r.kind); // unknown kinds fail before any effect
   }
   // An entry that committed and only has post-commit work left (a merge that met a full
   // disk) does not block the domain: only operations on its files are refused.
@@ -182,7 +189,7 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
   }
   refusePendingConflicts(ctx, [
     ...spec.touches ?? [],
-    ...spec.steps.flatMap((s) => (s.resources ?? []).flatMap((r) => filesOfResource(ctx, r))),
+    ...[...spec.steps.flatMap((s) => s.resources ?? []), ...spec.finalize ?? []].flatMap((r) => filesOfResource(ctx, r)),
   ]);
 
   const fp = (point: string): void => failpoint(`${spec.kind}.${point}`);
@@ -197,6 +204,7 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
     domain: { uuid: spec.domain.uuid, name: spec.domain.name },
     intent: spec.intent ?? null,
     steps: spec.steps.map((s) => ({ name: s.name, resources: [...(s.resources ?? [])] })),
+    finalize: [...spec.finalize ?? []],
   }, { startFirstStep: true });
   let switched = false;
   let result: T;

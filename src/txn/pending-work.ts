@@ -9,7 +9,7 @@
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { Store } from '../store/store.js';
 import type { TxnContext } from './context.js';
-import { openEntries, type JournalEntry } from './journal.js';
+import { openEntries, resourcesOf, type JournalEntry } from './journal.js';
 import type { Resource } from './resources.js';
 
 /** True when the entry committed (or was rolled forward): only its post-commit work is left. */
@@ -43,14 +43,12 @@ export function refusePendingConflicts(ctx: TxnContext, files: Iterable<string>)
   if (pending.length === 0) return;
   const wanted = new Set(files);
   for (const entry of pending) {
-    for (const step of entry.steps) {
-      for (const r of step.resources) {
-        const hit = filesOfResource(ctx, r).find((f) => wanted.has(f));
-        if (hit === undefined) continue;
-        throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
-          `image '${hit}' is part of ${describePending(entry)}, which has not finished${entry.error ? ` (${entry.error})` : ''}; ` +
-          'it is retried before every operation on the domain and by snapshot-check --repair once the fault is gone');
-      }
+    for (const r of resourcesOf(entry)) {
+      const hit = filesOfResource(ctx, r).find((f) => wanted.has(f));
+      if (hit === undefined) continue;
+      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
+        `image '${hit}' is part of ${describePending(entry)}, which has not finished${entry.error ? ` (${entry.error})` : ''}; ` +
+        'it is retried before every operation on the domain and by snapshot-check --repair once the fault is gone');
     }
   }
 }

@@ -13,7 +13,7 @@ import type { TxnContext } from './context.js';
 import { tryAcquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint } from './failpoints.js';
 import {
-  closeEntry, finishEntry, loadEntry, markStep, openEntries, resourcesToUndo, setPhase, type JournalEntry,
+  closeEntry, finishEntry, loadEntry, markStep, openEntries, resourcesOf, resourcesToUndo, setPhase, type JournalEntry,
 } from './journal.js';
 import { describePending, isCommittedEntry } from './pending-work.js';
 import type { RecoveryDirection } from './registry.js';
@@ -33,19 +33,17 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Runs the finalize handlers of all resources of an entry (post-commit work). */
+/** Runs the finalize handlers of all resources of an entry (its steps', then its post-commit work). */
 export async function finalizeResources(ctx: TxnContext, entry: JournalEntry): Promise<void> {
-  for (const step of entry.steps) {
-    for (const r of step.resources) {
-      const h = ctx.registry.resource(r.kind);
-      if (h.finalize) await h.finalize(r);
-    }
+  for (const r of resourcesOf(entry)) {
+    const h = ctx.registry.resource(r.kind);
+    if (h.finalize) await h.finalize(r);
   }
 }
 
 /** True when any resource of the entry has post-commit work. */
 export function hasFinalizers(ctx: TxnContext, entry: JournalEntry): boolean {
-  return entry.steps.some((s) => s.resources.some((r) => ctx.registry.resource(r.kind).finalize !== undefined));
+  return resourcesOf(entry).some((r) => ctx.registry.resource(r.kind).finalize !== undefined);
 }
 
 /** Makes every resource of the done steps (those `needed` selects, default all) durable before a commit point. */

@@ -198,6 +198,49 @@ test('file-obsolete resources are removed only after the commit', async () => {
   ctx.store.close();
 });
 
+test('finalize resources: journaled with the intent, never undone, finished after the commit (and by recovery)', async () => {
+  const dir = freshState();
+  const ctx = toyContext(dir);
+  const old = join(filesDir(dir), 'old-overlay');
+  writeFileSync(old, 'merged');
+  const run = (fail: 'step' | 'finalize' | undefined): Promise<void> => lockDomain(ctx, TOY_DOMAIN.uuid, 'snapshot-delete', (lock) =>
+    runOperation(ctx, lock, {
+      kind: 'delete', domain: TOY_DOMAIN,
+      steps: [{
+        name: 'check',
+        // A resource learnt while running rewrites the journaled steps: the post-commit work must stay.
+        do: async (sctx) => {
+          sctx.addResource({ kind: 'file-created', path: join(filesDir(dir), 'new') });
+          writeFileSync(join(filesDir(dir), 'new'), 'x');
+          if (fail === 'step') throw new Error('step failed');
+        },
+      }],
+      commit: () => {},
+      finalize: [{ kind: 'file-obsolete', path: old }],
+    }));
+  await assert.rejects(run('step'), /step failed/);
+  assert.ok(existsSync(old), 'a rollback never runs post-commit work');
+  assert.equal(ctx.store.journal.listRecent(1)[0]!.outcome, 'rolled-back');
+  // Finalizing fails once (the file is a directory for a moment): the entry stays open, committed.
+  const { mkdirSync, rmSync } = await import('node:fs');
+  rmSync(old);
+  mkdirSync(old);
+  writeFileSync(join(old, 'busy'), 'x');
+  await run(undefined);
+  const open = openEntries(ctx.store);
+  assert.equal(open.length, 1, 'post-commit work that failed is left to recovery');
+  assert.deepEqual(open[0]!.steps.map((s) => s.name), ['check'], 'no empty step carries the post-commit work');
+  assert.deepEqual(open[0]!.finalize, [{ kind: 'file-obsolete', path: old }]);
+  rmSync(old, { recursive: true });
+  writeFileSync(old, 'merged');
+  const { recover } = await import('../../src/txn/recovery.js');
+  const reports = await recover(ctx);
+  assert.deepEqual(reports.map((r) => r.action), ['finalize']);
+  assert.equal(existsSync(old), false, 'recovery finished the post-commit work');
+  assert.equal(openEntries(ctx.store).length, 0);
+  ctx.store.close();
+});
+
 test('error failpoints before the commit leave the state wholly before', async () => {
   const points = ['journal.after', 'prepare.step.before', 'prepare.step.after', 'commit.before'];
   for (const p of points) {

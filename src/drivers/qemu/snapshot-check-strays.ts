@@ -12,7 +12,7 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import type { Store } from '../../store/index.js';
-import { loadEntry, openEntries, type JournalEntry } from '../../txn/index.js';
+import { loadEntry, openEntries, resourcesOf, type JournalEntry } from '../../txn/index.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import type { CheckedDomain, FindingList } from './snapshot-check-disks.js';
 import { reachableFrom } from './image-chain-walk.js';
@@ -68,11 +68,9 @@ export function filesOfOpenEntries(store: Store): { files: Set<string>; tagNames
   const files = new Set<string>();
   const tagNames = new Set<string>();
   for (const entry of openEntries(store)) {
-    for (const step of entry.steps) {
-      for (const r of step.resources) {
-        for (const field of ['path', 'overlay']) if (typeof r[field] === 'string') files.add(resolve(r[field] as string));
-        for (const field of ['tag', 'undoTag']) if (typeof r[field] === 'string') tagNames.add(r[field] as string);
-      }
+    for (const r of resourcesOf(entry)) {
+      for (const field of ['path', 'overlay']) if (typeof r[field] === 'string') files.add(resolve(r[field] as string));
+      for (const field of ['tag', 'undoTag']) if (typeof r[field] === 'string') tagNames.add(r[field] as string);
     }
   }
   return { files, tagNames };

@@ -98,6 +98,8 @@ export async function runShell(ctl: Control): Promise<boolean> {
 }
 
 function saveHistory(rl: ReturnType<typeof createInterface>): void {
+  // Justified double cast: readline keeps its history on the instance, but @types/node 20
+  // does not declare the field (it is documented only for the 'history' event).
   const lines = (rl as unknown as { history?: string[] }).history ?? [];
   try {
     const file = historyFile();

@@ -68,7 +68,7 @@ for (const field of Object.keys(PARSED_FIELDS)) {
     get(this: StoredSnapshotDef): unknown {
       StoredSnapshotDef.parse(this);
       // After the parse a field the XML gave is an own property and never reaches here.
-      return Object.hasOwn(this, field) ? (this as unknown as Record<string, unknown>)[field] : undefined;
+      return Object.getOwnPropertyDescriptor(this, field)?.value as unknown;
     },
     set(this: StoredSnapshotDef, value: unknown): void {
       StoredSnapshotDef.parse(this);
@@ -86,6 +86,8 @@ for (const field of Object.keys(PARSED_FIELDS)) {
  * was parsed.
  */
 export function lazySnapshotDef(name: string, parent: string | undefined, readXml: () => string): SnapshotDef {
+  // Justified double cast: SnapshotDef's other fields are the prototype getters defined
+  // above from PARSED_FIELDS, which TypeScript cannot see on the class.
   return new StoredSnapshotDef(name, parent, readXml) as unknown as SnapshotDef;
 }
 

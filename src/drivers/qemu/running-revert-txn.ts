@@ -76,12 +76,17 @@ export function revertIntentJson(intent: LiveRevertIntent): JsonValue {
   return JSON.parse(JSON.stringify(intent)) as JsonValue;
 }
 
+/** Whether a journaled intent is a live-revert intent (as revertIntentJson() wrote it; the mode and name are checked). */
+function isLiveRevertIntent(i: JsonValue): i is JsonValue & LiveRevertIntent {
+  return isJsonObject(i) && (i.mode === 'new-process' || i.mode === 'in-place') && typeof i.snapshot === 'string';
+}
+
 function intentOf(entry: JournalEntry): LiveRevertIntent {
   const i = entry.intent;
-  if (!isJsonObject(i) || (i.mode !== 'new-process' && i.mode !== 'in-place') || typeof i.snapshot !== 'string') {
+  if (!isLiveRevertIntent(i)) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `journal entry ${entry.id} has no live revert intent`);
   }
-  return i as unknown as LiveRevertIntent;
+  return i;
 }
 
 /** The pid in a runtime dir's pidfile, read synchronously (inside a commit); 0 when absent. */

@@ -193,13 +193,21 @@ function stringsOf(v: JsonValue | undefined): string[] {
   return Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string') : [];
 }
 
+/**
+ * Whether a journaled intent is a live-create intent. The journal holds what intentJson()
+ * wrote; the fields recovery cannot do without are checked, so a foreign entry fails clearly.
+ */
+function isLiveCreateIntent(i: JsonValue): i is JsonValue & LiveCreateIntent {
+  return isJsonObject(i) && typeof i.snapshot === 'string' && typeof i.runtimeDir === 'string' && Array.isArray(i.disks);
+}
+
 /** The intent of a live-create entry, checked. */
 export function intentOf(entry: JournalEntry): LiveCreateIntent {
   const i = entry.intent;
-  if (!isJsonObject(i) || typeof i.snapshot !== 'string' || typeof i.runtimeDir !== 'string' || !Array.isArray(i.disks)) {
+  if (!isLiveCreateIntent(i)) {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `journal entry ${entry.id} has no live snapshot intent`);
   }
-  return i as unknown as LiveCreateIntent;
+  return i;
 }
 
 /** The intent as journal JSON. */

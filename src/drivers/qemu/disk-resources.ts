@@ -4,6 +4,8 @@
  * it after the commit point (cleanup). Undo and cleanup are idempotent, because recovery
  * may run them after a crash at any instant, even twice.
  */
+import { VirErrorCode, VirErrorDomain, virError } from '../../api/errors.js';
+import type { JsonValue } from '../../txn/index.js';
 import { removeFileIfPresent, fsyncParentDir } from './overlay-file.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { inspectImage } from './image-inspect.js';
@@ -11,41 +13,41 @@ import { commitImage, rebaseImage, snapshotApply, snapshotDelete } from './qemu-
 import { pathExists } from './path-exists.js';
 
 /** A file this operation creates (an overlay); undo removes it. */
-export interface CreatedFileResource {
+export type CreatedFileResource = {
   kind: 'created-file';
   path: string;
-}
+};
 
 /** An internal snapshot tag this operation adds to an image; undo deletes it. */
-export interface CreatedTagResource {
+export type CreatedTagResource = {
   kind: 'created-tag';
   image: string;
   tag: string;
-}
+};
 
 /**
  * An internal revert of an image to `tag`, with `undoTag` taken first as the way back:
  * undo applies and drops `undoTag`; cleanup (after commit) only drops it.
  */
-export interface AppliedTagResource {
+export type AppliedTagResource = {
   kind: 'applied-tag';
   image: string;
   tag: string;
   undoTag: string;
-}
+};
 
 /** A file this operation removes once committed (cleanup); undo has nothing to do. */
-export interface RemovedFileResource {
+export type RemovedFileResource = {
   kind: 'removed-file';
   path: string;
-}
+};
 
 /** A tag this operation removes once committed (cleanup); undo has nothing to do. */
-export interface RemovedTagResource {
+export type RemovedTagResource = {
   kind: 'removed-tag';
   image: string;
   tag: string;
-}
+};
 
 /**
  * After an external snapshot's metadata is gone: its overlay is merged into the image
@@ -53,19 +55,53 @@ export interface RemovedTagResource {
  * overlay to base, and the overlay removed. Every step keeps what each remaining image
  * presents unchanged, so stopping between any two is safe, and each step is idempotent.
  */
-export interface MergeOverlayResource {
+export type MergeOverlayResource = {
   kind: 'merge-overlay';
   domainUuid: string;
   overlay: string;
   base: string;
   baseFormat: string;
   children: string[];
-}
+};
 
 /** Any journaled disk side effect. */
 export type DiskResource =
   | CreatedFileResource | CreatedTagResource | AppliedTagResource | RemovedFileResource | RemovedTagResource
   | MergeOverlayResource;
+
+function jsonString(item: { readonly [field: string]: JsonValue }, field: string): string {
+  const v = item[field];
+  if (typeof v !== 'string') {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `journal resource '${String(item['kind'])}' lacks string field '${field}'`);
+  }
+  return v;
+}
+
+/**
+ * A disk resource read back from the journal (JSON written by this driver), checked field
+ * by field so a damaged entry fails with a clear error instead of being misread.
+ */
+export function diskResourceFromJson(value: JsonValue): DiskResource {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, 'journal resource is not an object');
+  }
+  const s = (field: string): string => jsonString(value, field);
+  const kind = s('kind');
+  switch (kind) {
+    case 'created-file': case 'removed-file': return { kind, path: s('path') };
+    case 'created-tag': case 'removed-tag': return { kind, image: s('image'), tag: s('tag') };
+    case 'applied-tag': return { kind, image: s('image'), tag: s('tag'), undoTag: s('undoTag') };
+    case 'merge-overlay': {
+      const children = value['children'];
+      if (!Array.isArray(children) || !children.every((c): c is string => typeof c === 'string')) {
+        throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, "journal resource 'merge-overlay' lacks its children");
+      }
+      return { kind, domainUuid: s('domainUuid'), overlay: s('overlay'), base: s('base'), baseFormat: s('baseFormat'), children };
+    }
+    default:
+      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `unknown disk resource kind '${kind}' in the journal`);
+  }
+}
 
 /** What cleanup needs beyond the disks: switching metadata from one image path to another. */
 export interface CleanupContext {

@@ -21,7 +21,7 @@ import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/tree-delete.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
-import { refusePendingConflicts, type TxnContext } from '../../txn/index.js';
+import { refusePendingConflicts, type DomainLock, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages, readQcow2Backing } from './chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
@@ -35,6 +35,7 @@ import type { ImageAccess } from './image-lock-probe.js';
 import type { ImageInfo } from './qemu-img.js';
 import { loadDomain, loadStoredSnapshot, loadTree, removeStoredSnapshot, saveTree } from './snapshot-catalog.js';
 import { pathExists } from './path-exists.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -46,11 +47,8 @@ async function checkUsable(image: string, format: string, access: ImageAccess): 
 }
 
 /** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
-export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
-  if (flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
-      `unsupported flags (0x${(flags & ~(D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY)).toString(16)}) in function qemuDomainSnapshotDelete`);
-  }
+export async function deleteOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
+  checkQemuFlags(flags, 'snapshotDelete');
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
   const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
@@ -102,7 +100,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     removals: discard,
   });
 
-  await runOfflineOperation(ctx, {
+  await runOfflineOperation(ctx, lock, {
     kind: 'delete',
     domainUuid: record.uuid,
     domainName: record.name,

@@ -7,12 +7,11 @@
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Store } from '../../store/index.js';
 import {
-  createTxnContext, declareFailpoints, failpoint, lockDomain, recover, runOperation, type JsonValue, type Resource, type ResourceHandler, type Step,
-  type TxnContext,
+  declareFailpoints, failpoint, recover, runOperation, type DomainLock, type Resource, type ResourceHandler,
+  type Step, type TxnContext,
 } from '../../txn/index.js';
-import { cleanupResource, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
+import { cleanupResource, diskResourceFromJson, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
 import { requireQemuImg } from './qemu-img.js';
 import { replaceImagePath } from './snapshot-catalog.js';
 
@@ -50,11 +49,11 @@ const KIND_PREFIX = 'qemu-';
 
 function toTxnResource(res: DiskResource): Resource {
   if (res.kind === 'created-file') return { kind: 'file-created', path: res.path };
-  return { ...res, kind: KIND_PREFIX + res.kind } as unknown as Resource;
+  return { ...res, kind: KIND_PREFIX + res.kind };
 }
 
 function fromTxnResource(res: Resource): DiskResource {
-  return { ...res, kind: res.kind.slice(KIND_PREFIX.length) } as unknown as DiskResource;
+  return diskResourceFromJson({ ...res, kind: res.kind.slice(KIND_PREFIX.length) });
 }
 
 /**
@@ -110,13 +109,13 @@ function lanesOf(items: DiskResource[]): DiskResource[][] {
 }
 
 function batchItems(r: Resource): DiskResource[] {
-  const items = (r as unknown as { items?: unknown }).items;
-  return Array.isArray(items) ? (items as DiskResource[]) : [];
+  const items = r['items'];
+  return Array.isArray(items) ? items.map(diskResourceFromJson) : [];
 }
 
-/** A txn context for `store` with the QEMU offline resource kinds registered. */
-export function createQemuTxnContext(store: Store): TxnContext {
-  const ctx = createTxnContext(store);
+/** Registers the resource kinds of operations on shut-off disks on the driver's txn context. */
+export function registerOfflineHandlers(ctx: TxnContext): void {
+  const { store } = ctx;
   const cleanupCtx: CleanupContext = {
     replaceImagePath: (uuid, from, to, format) => replaceImagePath(store, uuid, from, to, format),
   };
@@ -147,38 +146,11 @@ export function createQemuTxnContext(store: Store): TxnContext {
     },
     files: (r) => batchItems(r).flatMap(pendingFiles),
   });
-  return ctx;
 }
 
 /** Finishes every interrupted operation in the store (call on open); returns how many. */
 export async function recoverOfflineJournal(ctx: TxnContext): Promise<number> {
   return (await recover(ctx)).filter((r) => r.action !== 'skipped').length;
-}
-
-/**
- * Runs `fn` (which checks, then calls runOfflineOperation) holding the domain's lock;
- * txn's lockDomain also finishes any operation a crash left on this domain first.
- */
-export function withOfflineLock<T>(ctx: TxnContext, domainUuid: string, operation: string, fn: () => Promise<T>): Promise<T> {
-  return lockDomain(ctx, domainUuid, operation, async (lock) => {
-    const held = locksOf(ctx);
-    held.set(domainUuid, lock);
-    try {
-      return await fn();
-    } finally {
-      held.delete(domainUuid);
-    }
-  });
-}
-
-type HeldLock = Parameters<typeof runOperation>[1];
-const heldLocks = new WeakMap<TxnContext, Map<string, HeldLock>>();
-
-/** The locks this process holds through `ctx`, by domain UUID. */
-function locksOf(ctx: TxnContext): Map<string, HeldLock> {
-  let m = heldLocks.get(ctx);
-  if (!m) heldLocks.set(ctx, (m = new Map()));
-  return m;
 }
 
 /**
@@ -193,27 +165,21 @@ declareFailpoints(DISK_KINDS.map((kind) => `${kind}.prepare.disk.after`));
 /** Resource kinds whose work is done by qemu-img (tags, merges). */
 const QEMU_IMG_KINDS = new Set<string>(['created-tag', 'applied-tag', 'removed-tag', 'merge-overlay']);
 
-/** Runs `op` all-or-nothing; must be called inside withOfflineLock for the same domain. */
-export async function runOfflineOperation(ctx: TxnContext, op: OfflineOperation): Promise<void> {
-  const lock = locksOf(ctx).get(op.domainUuid);
-  if (!lock) throw new Error(`${op.kind} on '${op.domainName}' outside withOfflineLock`);
+/** Runs `op` all-or-nothing under `lock`, the held lock of its domain (txn's lockDomain). */
+export async function runOfflineOperation(ctx: TxnContext, lock: DomainLock, op: OfflineOperation): Promise<void> {
   if ([...op.steps.map((s) => s.resource), ...op.cleanup].some((r) => QEMU_IMG_KINDS.has(r.kind))) await requireQemuImg();
-  const steps: Step[] = op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [];
-  if (op.cleanup.length > 0) {
-    // Post-commit work rides on a step that does nothing before the commit: txn finalizes
-    // the resources of every step after committing, and again in recovery until done.
-    const resources: Resource[] = op.cleanup.length === 1
-      ? [toTxnResource(op.cleanup[0]!)]
-      : [{ kind: CLEANUP_BATCH, items: JSON.parse(JSON.stringify(op.cleanup)) as JsonValue }];
-    steps.push({ name: 'post-commit', resources, async do() {}, async undo() {} });
-  }
+  // txn finalizes post-commit resources right after committing, and again in recovery until done.
+  const finalize: Resource[] = op.cleanup.length <= 1
+    ? op.cleanup.map(toTxnResource)
+    : [{ kind: CLEANUP_BATCH, items: op.cleanup }];
   await runOperation(ctx, lock, {
     kind: op.kind,
     domain: { uuid: op.domainUuid, name: op.domainName },
     intent: JSON.parse(JSON.stringify(op.summary)),
-    steps,
+    steps: op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [],
     commit: () => op.commit(),
     ...(op.touches ? { touches: op.touches } : {}),
+    finalize,
   });
 }
 

@@ -21,7 +21,7 @@ import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../snapshot/list-filter.js';
 import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
-import type { TxnContext } from '../../txn/index.js';
+import type { TxnContext, DomainLock } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { findChildImages } from './chain-inspect.js';
 import type { AppliedTagResource, DiskResource } from './disk-resources.js';
@@ -32,6 +32,7 @@ import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from
 import { inspectImage } from './image-inspect.js';
 import { snapshotApply, snapshotCreate } from './qemu-img.js';
 import { loadDomain, loadTree, saveTree, storeDomainDefinition } from './snapshot-catalog.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -62,11 +63,8 @@ export function revertedImages(snap: SnapshotDef): string[] {
 }
 
 /** Reverts shut-off domain `dom` to snapshot `name`. */
-export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
-  if (flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
-      `unsupported flags (0x${(flags & ~(R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM)).toString(16)}) in function qemuDomainRevertToSnapshot`);
-  }
+export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
+  checkQemuFlags(flags, 'revertToSnapshot');
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
   const tree = loadTree(store, record.uuid);
@@ -95,7 +93,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, dom: DomainRef, nam
     ...discard.map((path): DiskResource => ({ kind: 'removed-file', path })),
   ];
   const created = steps.map((s) => s.resource).filter((r) => r.kind === 'created-file').map((r) => (r as { path: string }).path);
-  await runOfflineOperation(ctx, {
+  await runOfflineOperation(ctx, lock, {
     kind: 'revert',
     domainUuid: record.uuid,
     domainName: record.name,

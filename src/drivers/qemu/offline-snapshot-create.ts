@@ -17,7 +17,7 @@ import { isRegularFile } from '../regular-file.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
 import { applyRedefinition } from '../../snapshot/tree-insert.js';
 import type { Store } from '../../store/index.js';
-import type { TxnContext } from '../../txn/index.js';
+import type { TxnContext, DomainLock } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { checkInternalSnapshotSpace } from './internal-snapshot-space.js';
 import { readLockTable } from './image-lock-probe.js';
@@ -27,17 +27,12 @@ import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { snapshotCreate } from './qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './snapshot-disk-plan.js';
 import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot } from './snapshot-catalog.js';
-
-const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
-  C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
+import { checkQemuFlags } from './qemu-flags.js';
 
 
 /** The flag checks qemuDomainSnapshotCreateXML makes before looking at the XML. */
 function checkCreateFlags(flags: number): void {
-  if (flags & ~SUPPORTED_FLAGS) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainSnapshotCreateXML`);
-  }
+  checkQemuFlags(flags, 'snapshotCreateXML');
   if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
     throw new VirError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
       "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
@@ -45,7 +40,7 @@ function checkCreateFlags(flags: number): void {
 }
 
 /** Creates (or with REDEFINE, redefines) a snapshot of the shut-off domain `dom`; returns its name. */
-export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
+export async function createOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, xml: string, flags: number): Promise<string> {
   checkCreateFlags(flags);
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
   const redefine = (flags & C.REDEFINE) !== 0;
@@ -108,7 +103,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, dom: DomainRef, xml
   // A tag that fits on one disk but not the next could not be undone on a full disk either.
   await checkInternalSnapshotSpace(def.name, actions.flatMap((a) => (a.kind === 'internal' ? [{ image: a.image, tag: a.tag }] : [])));
 
-  await runOfflineOperation(ctx, {
+  await runOfflineOperation(ctx, lock, {
     kind: 'create',
     domainUuid: record.uuid,
     domainName: record.name,

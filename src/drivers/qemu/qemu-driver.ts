@@ -19,7 +19,7 @@
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
-  DomainState, DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotListFlags as L, SnapshotRevertFlags as R, ShutoffReason,
+  DomainState, DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotRevertFlags as R, ShutoffReason,
 } from '../../api/flags.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
@@ -27,7 +27,7 @@ import { parseDomainXML } from '../../conf/domain-xml.js';
 import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
-import { SNAPSHOT_LIST_FLAGS_ALL, listSnapshotNames } from '../../snapshot/list-filter.js';
+import { listSnapshotNames } from '../../snapshot/list-filter.js';
 import { prepareXmlInput } from '../../conf/xml-parse.js';
 import { refuseSharedDiskFiles } from './shared-disk-files.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -36,11 +36,12 @@ import type {
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
-import { createQemuTxnContext, recoverOfflineJournal, withOfflineLock } from './offline-operation.js';
+import { recoverOfflineJournal, registerOfflineHandlers } from './offline-operation.js';
 import { forgetOfflineDomainState, PersistedShutoffReasons } from './offline-domain-state.js';
-import { lockDomain, type TxnContext } from '../../txn/index.js';
+import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertOfflineSnapshot } from './offline-revert.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
+import { checkQemuFlags } from './qemu-flags.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './qemu-paths.js';
 import {
@@ -57,7 +58,7 @@ import { deleteRunningSnapshot } from './running-snapshot-delete.js';
 import { domainNotRunning } from './running-monitor.js';
 import { registerRunningHandlers } from './running-txn.js';
 import {
-  CREATE_XML_FLAGS, checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
+  checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
   makeTransient, registerTransientHandlers,
 } from './transient-domain.js';
 import { registerRevertHandlers } from './running-revert-txn.js';
@@ -67,12 +68,6 @@ import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 const SNAP = VirErrorDomain.QEMU;
 
-function unsupportedFlags(flags: number, allowed: number, fn: string): void {
-  if (flags & ~allowed) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~allowed).toString(16)}) in function ${fn}`);
-  }
-}
 
 /** The offline QEMU driver over one state store. */
 export class QemuOfflineDriver implements HypervisorDriver {
@@ -158,14 +153,14 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
-    unsupportedFlags(flags, 0x1 /* VIR_DOMAIN_DEFINE_VALIDATE */, 'qemuDomainDefineXMLFlags');
+    checkQemuFlags(flags, 'defineXML');
     await prepareXmlInput(xml, (flags & 0x1) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
     await refuseSharedDiskFiles(def);
     await forgetVanishedNamesakes(this.ctx, def);
     checkNameAndUuid(this.store, def);
     const persistentXml = domainRecordXml(def);
-    await withOfflineLock(this.ctx, def.uuid, 'define', async () => {
+    await lockDomain(this.ctx, def.uuid, 'define', async () => {
       this.store.transaction(() => {
         // Defining a running transient domain's XML makes it persistent; it runs on unchanged.
         if (checkNameAndUuid(this.store, def)) this.store.domains.update(def.uuid, { persistentXml, persistent: true });
@@ -176,7 +171,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
-    unsupportedFlags(flags, CREATE_XML_FLAGS, 'qemuDomainCreateXML');
+    checkQemuFlags(flags, 'createXML');
     await prepareXmlInput(xml, (flags & 0x10) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
     await refuseSharedDiskFiles(def);
@@ -184,9 +179,8 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
-    unsupportedFlags(flags, U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.NVRAM | U.KEEP_NVRAM | U.CHECKPOINTS_METADATA | U.TPM | U.KEEP_TPM,
-      'qemuDomainUndefineFlags');
-    await withOfflineLock(this.ctx, dom.uuid, 'undefine', async () => {
+    checkQemuFlags(flags, 'undefine');
+    await lockDomain(this.ctx, dom.uuid, 'undefine', async () => {
       const { record } = loadDomain(this.store, dom);
       if (!record.persistent) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot undefine transient domain');
       // A running domain becomes transient and runs on (libvirt counts snapshots only for
@@ -247,7 +241,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
-    unsupportedFlags(flags, 0xf, 'qemuDomainGetXMLDesc');
+    checkQemuFlags(flags, 'getXMLDesc');
     if (!(flags & 0x2 /* VIR_DOMAIN_XML_INACTIVE */)) {
       await this.#load(dom);
       const rt = await liveRuntime(this.ctx, dom.uuid);
@@ -279,7 +273,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     if (await isDomainRunning(this.ctx, dom.uuid)) return createRunningSnapshot(this.ctx, dom, xml, flags);
     // A transient domain has no shut-off life for the offline paths: its QEMU just died.
     if (!record.persistent) throw domainNotRunning();
-    return withOfflineLock(this.ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(this.ctx, dom, xml, flags));
+    return lockDomain(this.ctx, dom.uuid, 'snapshot-create', (lock) => createOfflineSnapshot(this.ctx, lock, dom, xml, flags));
   }
 
   /**
@@ -304,12 +298,12 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async snapshotListAll(dom: DomainRef, flags: number): Promise<string[]> {
-    unsupportedFlags(flags, SNAPSHOT_LIST_FLAGS_ALL, 'qemuDomainListAllSnapshots');
+    checkQemuFlags(flags, 'snapshotListAll');
     return listSnapshotNames(this.#tree(dom), undefined, flags);
   }
 
   async snapshotListAllChildren(dom: DomainRef, snapshot: string, flags: number): Promise<string[]> {
-    unsupportedFlags(flags, SNAPSHOT_LIST_FLAGS_ALL & ~L.ROOTS | L.DESCENDANTS, 'qemuDomainSnapshotListAllChildren');
+    checkQemuFlags(flags, 'snapshotListAllChildren');
     const tree = this.#tree(dom);
     tree.get(snapshot, SNAP);
     return listSnapshotNames(tree, snapshot, flags);
@@ -340,7 +334,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
   }
 
   async snapshotGetXMLDesc(dom: DomainRef, snapshot: string, flags: number): Promise<string> {
-    unsupportedFlags(flags, 0x1, 'qemuDomainSnapshotGetXMLDesc');
+    checkQemuFlags(flags, 'snapshotGetXMLDesc');
     const def = this.#tree(dom).get(snapshot, SNAP).def;
     const secure = (flags & 0x1) !== 0;
     return unchangedSnapshotXml(def, secure) ?? formatSnapshotXML(def, { secure });
@@ -384,7 +378,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
       else this.#shutoffReason.delete(dom.uuid);
       return;
     }
-    await withOfflineLock(this.ctx, dom.uuid, 'snapshot-revert', () => revertOfflineSnapshot(this.ctx, dom, snapshot, flags));
+    await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', (lock) => revertOfflineSnapshot(this.ctx, lock, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
   }
 
@@ -412,7 +406,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     const { record } = await this.#load(dom);
     if (await isDomainRunning(this.ctx, dom.uuid)) return deleteRunningSnapshot(this.ctx, dom, snapshot, flags);
     if (!record.persistent) throw domainNotRunning();
-    await withOfflineLock(this.ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(this.ctx, dom, snapshot, flags));
+    await lockDomain(this.ctx, dom.uuid, 'snapshot-delete', (lock) => deleteOfflineSnapshot(this.ctx, lock, dom, snapshot, flags));
   }
 
   async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
@@ -424,8 +418,10 @@ export class QemuOfflineDriver implements HypervisorDriver {
 export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
   const kind = qemuUriKind(uri);
   const store = openStore(stateDirFor(kind));
-  const ctx = createQemuTxnContext(store);
-  // Before recovery: interrupted operations on running domains need their handlers.
+  // Every journal resource and operation kind of this driver, registered once, here, before
+  // recovery (which needs them for whatever a crash interrupted).
+  const ctx = createTxnContext(store);
+  registerOfflineHandlers(ctx);
   registerRunningHandlers(ctx);
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);

@@ -107,10 +107,10 @@ export function nodesStep(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir
 
 /**
  * --halt: the domain is shut off once the snapshot is taken (libvirt's reason: from
- * snapshot). A step with nothing to do before the commit: its resource is finalized after
- * it, by this process or, after a crash, by recovery.
+ * snapshot). Post-commit work (OperationSpec.finalize): finalized after the commit, by
+ * this process or, after a crash, by recovery.
  */
-export function haltStep(dom: DomainRef, runtimeDir: string, flags: number): Step[] {
+export function haltAfterCommit(dom: DomainRef, runtimeDir: string, flags: number): Resource[] {
   if ((flags & SnapshotCreateFlags.HALT) === 0) return [];
-  return [{ name: 'halt', resources: [haltResource(dom, runtimeDir)], async do() {} }];
+  return [haltResource(dom, runtimeDir)];
 }

@@ -28,6 +28,7 @@ import { domainRecordXml, loadDomain, loadDomainRecord, type LoadedDomain } from
 import {
   forgetOfflineDomainState, forgetShutoffReasonOf, updateOfflineDomainState,
 } from './offline-domain-state.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
@@ -188,10 +189,7 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
 
 /** virDomainCreateWithFlags: starts a shut-off domain (flag 1: paused). */
 export async function startDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<DomainRef> {
-  if (flags & ~START_PAUSED) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~START_PAUSED).toString(16)}) in function qemuDomainCreateWithFlags`);
-  }
+  checkQemuFlags(flags, 'createWithFlags');
   const rt = await lockDomain(ctx, dom.uuid, 'start', () => startDomainLocked(ctx, dom, { paused: (flags & START_PAUSED) !== 0 }));
   return { uuid: dom.uuid, name: dom.name, id: rt.id };
 }
@@ -228,10 +226,7 @@ export function forgetStoppedTransient(ctx: TxnContext, uuid: string): boolean {
 
 /** virDomainDestroyFlags. */
 export async function destroyDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<void> {
-  if (flags & ~(DESTROY_GRACEFUL | 2)) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~(DESTROY_GRACEFUL | 2)).toString(16)}) in function qemuDomainDestroyFlags`);
-  }
+  checkQemuFlags(flags, 'destroy');
   await lockDomain(ctx, dom.uuid, 'destroy', async () => {
     await requireRunning(ctx, dom);
     await stopDomainLocked(ctx, dom, ShutoffReason.DESTROYED, (flags & DESTROY_GRACEFUL) ? 60_000 : 5000);
@@ -364,10 +359,7 @@ export function runningDomainXml(ctx: TxnContext, dom: DomainRef, rt: DomainRunt
  * text, an error reply included, as libvirt does), or with flag 1 an HMP command line.
  */
 export async function monitorCommand(ctx: TxnContext, dom: DomainRef, command: string, flags: number): Promise<string> {
-  if (flags & ~MONITOR_HMP) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~MONITOR_HMP).toString(16)}) in function qemuDomainQemuMonitorCommandWithFiles`);
-  }
+  checkQemuFlags(flags, 'monitorCommand');
   const rt = await requireRunning(ctx, dom);
   if (flags & MONITOR_HMP) {
     const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('human-monitor-command', { 'command-line': command }));

@@ -200,7 +200,6 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
   if (newRuntimeDir !== null) postCommit.push({ kind: REVERT_RUN_STATE, runtimeDir: newRuntimeDir, end });
   if (switchMarker !== null) postCommit.push({ kind: 'file-obsolete', path: switchMarker });
   for (const path of discarded) postCommit.push({ kind: 'qemu-removed-file', path });
-  if (postCommit.length > 0) steps.push({ name: 'post-commit', resources: postCommit, async do() {} });
 
   await runOperation(ctx, lock, {
     kind: LIVE_REVERT,
@@ -210,6 +209,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     switch: old ? () => stopOldProcess(old.runtimeDir, switchMarker!) : undefined,
     commit: (s) => commitLiveRevert(s, dom.uuid, intent),
     touches: revertedImages(snap),
+    finalize: postCommit,
   });
   warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan);
 }

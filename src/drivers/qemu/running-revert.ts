@@ -20,16 +20,15 @@ import { lockDomain, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { liveDef, liveRuntime } from './running-domains.js';
 import { revertBySwitchingProcess } from './running-revert-process.js';
-import { registerRevertHandlers, type RevertEndState } from './running-revert-txn.js';
+import type { RevertEndState } from './running-revert-txn.js';
 import { hasInternalMemory, revertInternalWithMemory } from './running-snapshot-memory.js';
 import { hasExternalMemory } from './running-snapshot-external.js';
 import { loadDomain, loadTree } from './snapshot-catalog.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 export type { RevertEndState } from './running-revert-txn.js';
 
 const Q = VirErrorDomain.QEMU;
-const SUPPORTED_FLAGS = R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM;
-
 /** True when a revert needs this module: the domain runs, or must run afterwards. */
 export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<boolean> {
   if (flags & (R.RUNNING | R.PAUSED)) return true;
@@ -49,15 +48,11 @@ function endStateOf(snap: SnapshotDef, flags: number): RevertEndState {
 
 /** Reverts `dom` to snapshot `name`, switching or (re)starting its QEMU as needed; returns the end state. */
 export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<RevertEndState> {
-  if (flags & ~SUPPORTED_FLAGS) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
-      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainRevertToSnapshot`);
-  }
+  checkQemuFlags(flags, 'revertToSnapshot');
   if ((flags & R.RUNNING) && (flags & R.PAUSED)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
       "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
   }
-  registerRevertHandlers(ctx);
   return lockDomain(ctx, dom.uuid, 'snapshot-revert', async (lock) => {
     const { record, def: persistent } = loadDomain(ctx.store, dom);
     const tree = loadTree(ctx.store, record.uuid);

@@ -29,33 +29,26 @@ import type { QmpClient } from './live/qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from './live/qmp-errors.js';
 import type { JsonObject } from './live/qmp-json.js';
 import { createOfflineSnapshot } from './offline-snapshot-create.js';
-import { withOfflineLock } from './offline-operation.js';
 import { liveDefOf, requireRunning } from './running-domains.js';
 import { createInternalWithMemory } from './running-snapshot-memory.js';
 import { createExternalWithMemory } from './running-snapshot-external.js';
 import { withMonitor } from './running-monitor.js';
-import { haltStep, nodesStep, overlaysStep } from './running-create-steps.js';
+import { haltAfterCommit, nodesStep, overlaysStep } from './running-create-steps.js';
 import {
-  FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, registerRunningHandlers, type LiveCreateIntent,
+  FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent,
 } from './running-txn.js';
 import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml } from './snapshot-catalog.js';
-
-const SUPPORTED_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.DISK_ONLY | C.REUSE_EXT |
-  C.QUIESCE | C.ATOMIC | C.LIVE | C.VALIDATE;
+import { checkQemuFlags } from './qemu-flags.js';
 
 const Q = VirErrorDomain.QEMU;
 
 
 /** Creates a snapshot of running domain `dom`; returns its name. */
 export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
-  registerRunningHandlers(ctx);
-  if (flags & ~SUPPORTED_FLAGS) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
-      `unsupported flags (0x${(flags & ~SUPPORTED_FLAGS).toString(16)}) in function qemuDomainSnapshotCreateXML`);
-  }
+  checkQemuFlags(flags, 'snapshotCreateXML');
   if (flags & C.REDEFINE) {
     // Metadata only: the same rules as for a shut-off domain.
-    return withOfflineLock(ctx, dom.uuid, 'snapshot-create', () => createOfflineSnapshot(ctx, dom, xml, flags));
+    return lockDomain(ctx, dom.uuid, 'snapshot-create', (lock) => createOfflineSnapshot(ctx, lock, dom, xml, flags));
   }
   if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
     throw virError(VirErrorCode.INVALID_ARG, Q,
@@ -130,7 +123,8 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), ...haltStep(dom, rt.runtimeDir, flags)],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir)],
+        finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
         switch: quiesce
           ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }
           : () => switchToOverlays(qmp, plan),

@@ -31,26 +31,20 @@ import { mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachabi
 import { readActiveChain, type ActiveDiskChain } from './live/active-chain.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
-import { withOfflineLock } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
 import { liveDef, requireRunning } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
-import { LIVE_DELETE, LIVE_MERGE, LIVE_TAG_DELETE, nodeWithTag, registerRunningHandlers } from './running-txn.js';
+import { LIVE_DELETE, LIVE_MERGE, LIVE_TAG_DELETE, nodeWithTag } from './running-txn.js';
 import { loadDomain, loadTree, saveTree } from './snapshot-catalog.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 const Q = VirErrorDomain.QEMU;
-const ALL_FLAGS = D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY;
-
 /** Deletes snapshot `name` of running domain `dom` (per flags: with or only its children, or metadata only). */
 export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
-  registerRunningHandlers(ctx);
-  if (flags & ~ALL_FLAGS) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
-      `unsupported flags (0x${(flags & ~ALL_FLAGS).toString(16)}) in function qemuDomainSnapshotDelete`);
-  }
+  checkQemuFlags(flags, 'snapshotDelete');
   if (flags & D.METADATA_ONLY) {
     // Metadata only: nothing touches the disks, the shut-off path is exact.
-    await withOfflineLock(ctx, dom.uuid, 'snapshot-delete', () => deleteOfflineSnapshot(ctx, dom, name, flags));
+    await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteOfflineSnapshot(ctx, lock, dom, name, flags));
     return;
   }
   await lockDomain(ctx, dom.uuid, 'snapshot-delete', async (lock) => {
@@ -86,12 +80,12 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
         kind: LIVE_DELETE,
         domain: { uuid: record.uuid, name: record.name },
         intent: { snapshot: name, flags, removed: victims.map((v) => v.name) },
-        // Post-commit work rides on a step that does nothing before the commit point.
-        steps: resources.length > 0 ? [{ name: 'post-commit', resources, async do() {}, async undo() {} }] : [],
+        steps: [],
         commit: (s) => {
           deleteFromTree(tree, name, scope);
           saveTree(s, record.uuid, tree);
         },
+        finalize: resources,
       });
       warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
     });

@@ -30,7 +30,7 @@ import { liveDefOf, updateRuntime } from './running-domains.js';
 import { withMonitor } from './running-monitor.js';
 import type { DomainRuntime } from './running-runtime.js';
 import { liveCreateIntent, switchToOverlays } from './running-snapshot-create.js';
-import { haltStep, nodesStep, overlaysStep } from './running-create-steps.js';
+import { haltAfterCommit, nodesStep, overlaysStep } from './running-create-steps.js';
 import { LIVE_CREATE, LIVE_RESUME, commitLiveCreate, intentJson, type LiveCreateIntent } from './running-txn.js';
 import { loadDomain } from './snapshot-catalog.js';
 import { pathExists } from './path-exists.js';
@@ -115,7 +115,8 @@ export async function createExternalWithMemory(
         kind: LIVE_CREATE,
         domain: { uuid: dom.uuid, name: dom.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep, ...haltStep(dom, rt.runtimeDir, flags)],
+        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep],
+        finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
         switch: plan.disks.length > 0 ? () => switchToOverlays(qmp, plan) : undefined,
         commit: (s) => {
           commitLiveCreate(s, dom.uuid, intent);

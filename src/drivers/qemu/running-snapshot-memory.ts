@@ -22,7 +22,7 @@ import { applyCreation } from '../../snapshot/tree-insert.js';
 import { runOperation, type DomainLock, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import { diskNodeNames } from './live/disk-node-names.js';
-import { haltStep } from './running-create-steps.js';
+import { haltAfterCommit } from './running-create-steps.js';
 import { diskTopNodes, loadVmSnapshot, saveVmSnapshot } from './live/internal-vm-snapshot.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import type { QmpClient } from './live/qmp-client.js';
@@ -86,12 +86,13 @@ export async function createInternalWithMemory(
             throw qmpErrorToVirError(err);
           }
         },
-      }, ...haltStep(dom, rt.runtimeDir, flags)],
+      }],
       commit: (s) => {
         if (!keepMetadata) return;
         applyCreation(tree, def);
         saveTree(s, dom.uuid, tree);
       },
+      finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
     });
   });
 }
@@ -195,10 +196,6 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
           }
         });
       },
-    }, {
-      name: 'post-commit',
-      resources: [{ kind: REVERT_RUN_STATE, runtimeDir, end }],
-      async do() {},
     });
     await runOperation(ctx, lock, {
       kind: LIVE_REVERT,
@@ -208,6 +205,7 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
       commit: (s) => commitLiveRevert(s, dom.uuid, intent),
       // The running images get the undo tag and the snapshot's state: pending work on them must finish first.
       touches: images,
+      finalize: [{ kind: REVERT_RUN_STATE, runtimeDir, end }],
     });
   });
 }

@@ -55,10 +55,11 @@ export async function runRepair(
         kind: CHECK_REPAIR,
         domain,
         intent: { files: plan.files.map((f) => f.path), tags: plan.tags.map((t) => `${t.image}:${t.tag}`) },
-        steps: [{ name: 'remove-strays', resources, async do() {} }],
+        steps: [],
         commit: (store) => {
           if (listed.length > 0) updateOfflineDomainState(store, domain.uuid, { forgotten: listed });
         },
+        finalize: resources,
       });
     } catch (err) {
       failure = `the repair failed, and nothing was removed: ${message(err)}`;

@@ -7,7 +7,6 @@
  * check changes nothing), so an interrupted operation is reported, not finished.
  */
 import { dirname, resolve } from 'node:path';
-import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { checkSnapshotTree } from '../../snapshot/tree-check.js';
 import {
   acquireDomainLock, isCommittedEntry, openEntries, recoverDomain, type JournalEntry, type TxnContext,
@@ -29,6 +28,7 @@ import {
 import { pathExists } from './path-exists.js';
 import { temporaryTagsInJournal } from './snapshot-check-temporary-tags.js';
 import { otherUsersOf, usersText } from './image-users.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -104,10 +104,7 @@ async function scanDomain(ctx: TxnContext, dom: DomainRef): Promise<Scan> {
 
 /** virDomainSnapshotCheck-like entry point of the QEMU driver (flags: SNAPSHOT_CHECK_REPAIR). */
 export async function checkQemuSnapshots(ctx: TxnContext, dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
-  if (flags & ~SNAPSHOT_CHECK_REPAIR) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~SNAPSHOT_CHECK_REPAIR).toString(16)}) in function qemuDomainSnapshotCheck`);
-  }
+  checkQemuFlags(flags, 'snapshotCheck');
   const repair = (flags & SNAPSHOT_CHECK_REPAIR) !== 0;
   const { record } = loadDomain(ctx.store, dom);
   const lock = await acquireDomainLock(ctx.lockDir, record.uuid, repair ? 'snapshot-check --repair' : 'snapshot-check',

@@ -31,6 +31,7 @@ import { forgetMonitor } from './running-monitor.js';
 import { forgetShutoffReason, forgetStoppedTransient, launchQemu, liveRuntime, stopDomainLocked } from './running-domains.js';
 import { formatRuntime, parseRuntime, runtimeDirFor, runtimeOf, type DomainRuntime } from './running-runtime.js';
 import { domainRecordXml } from './snapshot-catalog.js';
+import { checkQemuFlags } from './qemu-flags.js';
 
 /** The operation kind of virDomainCreateXML. */
 export const DOMAIN_CREATE = 'domain-create';
@@ -42,10 +43,6 @@ declareOperationKind(DOMAIN_CREATE);
 /** virDomainCreateFlags */
 const START_PAUSED = 1 << 0;
 const START_AUTODESTROY = 1 << 1;
-const START_VALIDATE = 1 << 4;
-
-/** The flags domainCreateXML accepts (VALIDATE is handled by the driver before parsing). */
-export const CREATE_XML_FLAGS = START_PAUSED | START_AUTODESTROY | START_VALIDATE;
 
 /** The autodestroy domains each connection (txn context) created, by UUID. */
 const ownedAutodestroy = new WeakMap<TxnContext, Set<string>>();
@@ -110,10 +107,7 @@ export async function forgetVanishedNamesakes(ctx: TxnContext, def: DomainDef): 
  * live definition (libvirt's behaviour: it stays persistent).
  */
 export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags: number): Promise<DomainRef> {
-  if (flags & ~CREATE_XML_FLAGS) {
-    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
-      `unsupported flags (0x${(flags & ~CREATE_XML_FLAGS).toString(16)}) in function qemuDomainCreateXML`);
-  }
+  checkQemuFlags(flags, 'createXML');
   const { store } = ctx;
   await forgetVanishedNamesakes(ctx, def);
   checkNameAndUuid(store, def);

@@ -125,13 +125,12 @@ async function withFailpoints<T>(spec: string, fn: () => Promise<T>): Promise<T>
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 
 // The failpoints a revert of a running 1-disk domain to a disk-only snapshot reaches, in
-// order: 3 steps (the new image, the new QEMU, post-commit work). The switch (stopping the
-// old QEMU) decides the side.
+// order: 2 steps (the new image, the new QEMU; the post-commit work is finalize). The
+// switch (stopping the old QEMU) decides the side.
 const BEFORE_SWITCH = [
   'live-revert.journal.before', 'live-revert.journal.after',
   'live-revert.prepare.step.before@1', 'live-revert.prepare.step.after@1',
   'live-revert.prepare.step.before@2', 'live-revert.prepare.step.after@2',
-  'live-revert.prepare.step.before@3', 'live-revert.prepare.step.after@3',
   'live-revert.switch.before',
 ];
 const AFTER_SWITCH = [
@@ -149,13 +148,13 @@ test('running revert to a disk-only snapshot: a crash at every failpoint ends wh
   await guestWrite(r, dom, OLD);
   // Recovery crashing in turn (rolling back, then rolling forward) must be finished by the next one.
   const sample = new Set(['live-revert.journal.after', 'live-revert.prepare.step.after@1', 'live-revert.prepare.step.before@2',
-    'live-revert.prepare.step.after@3', 'live-revert.switch.before', 'live-revert.switch.after', 'live-revert.finalize.before']);
+    'live-revert.prepare.step.after@2', 'live-revert.switch.before', 'live-revert.switch.after', 'live-revert.finalize.before']);
   const cases: { points: string; side: 'before' | 'after' }[] = [
     ...BEFORE_SWITCH.filter((p) => FULL || sample.has(p))
       .map((p) => ({ points: `${p.replace(/@\d+$/, '')}=crash${/@\d+$/.exec(p)?.[0] ?? ''}`, side: 'before' as const })),
     ...AFTER_SWITCH.filter((p) => FULL || sample.has(p)).map((p) => ({ points: `${p}=crash`, side: 'after' as const })),
     // Killed while rolling back in process (after an error before the switch).
-    { points: 'live-revert.switch.before=error,live-revert.undo.step.after=crash@2', side: 'before' },
+    { points: 'live-revert.switch.before=error,live-revert.undo.step.after=crash@1', side: 'before' },
     // An error once the old QEMU is stopped cannot roll back: the next open finishes the revert.
     { points: 'live-revert.commit.before=error', side: 'after' },
   ];
@@ -196,8 +195,9 @@ test('running revert to a disk-only snapshot: an error at every failpoint before
   assert.equal(before.state.state, DomainState.PAUSED);
   const points = [
     ...BEFORE_SWITCH.map((p) => `${p.replace(/@\d+$/, '')}=error${/@\d+$/.exec(p)?.[0] ?? ''}`),
-    // The second disk's image, and the rollback failing half-way (recovery finishes it).
+    // The second disk's image, the new QEMU, and the rollback failing half-way (recovery finishes it).
     'live-revert.prepare.step.after=error@2',
+    'live-revert.prepare.step.before=error@3', 'live-revert.prepare.step.after=error@3',
     'live-revert.switch.before=error,live-revert.undo.step.before=error@2',
   ];
   for (const p of points) {
@@ -229,9 +229,9 @@ test('running revert to an internal snapshot with memory: the way back is the sa
   await guestWrite(r, dom, OLD);
   const tags = async (d: Domain): Promise<string[]> =>
     [...(await d.qemuMonitorCommand('info snapshots', 1)).matchAll(/^--\s+(\S+)/gm)].map((m) => m[1]!).sort();
-  // Steps: stop the vCPUs, save the way back, load the snapshot, post-commit (resume).
-  // No switch: the commit decides the side.
-  const steps = [1, 2, 3, 4].flatMap((n) => [`prepare.step.before@${n}`, `prepare.step.after@${n}`]);
+  // Steps: stop the vCPUs, save the way back, load the snapshot; resuming is post-commit
+  // work (finalize). No switch: the commit decides the side.
+  const steps = [1, 2, 3].flatMap((n) => [`prepare.step.before@${n}`, `prepare.step.after@${n}`]);
   const beforeCommit = FULL
     ? ['journal.before', 'journal.after', ...steps, 'commit.before']
     : ['journal.after', 'prepare.step.after@1', 'prepare.step.after@2', 'prepare.step.after@3', 'commit.before'];

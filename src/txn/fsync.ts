@@ -1,5 +1,6 @@
 /**
- * Durability helpers. A rename is only durable once the directory holding it is fsynced
+ * Durability helpers (the only fsync code of snapvirt's own files: every directory sync
+ * goes through fsyncDir). A rename is only durable once the directory holding it is fsynced
  * (neither the write-file-atomic package nor libvirt's virFileRewrite does
  * this), so every helper here ends by syncing the directory it changed.
  */
@@ -25,6 +26,11 @@ export function fsyncDir(path: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** fsyncs each distinct directory holding one of `paths` once (new entries of many files). */
+export function fsyncDirsOf(paths: readonly string[]): void {
+  for (const dir of new Set(paths.map((p) => dirname(p)))) fsyncDir(dir);
 }
 
 /**

@@ -5,7 +5,7 @@ export {
   FAILPOINTS, OPERATION_KINDS, OPERATION_PHASE_POINTS, RECOVERY_POINTS, LOCK_POINTS,
 } from './failpoints.js';
 export type { FailpointAction } from './failpoints.js';
-export { fsyncFile, fsyncDir, writeFileDurable } from './fsync.js';
+export { fsyncFile, fsyncDir, fsyncDirsOf, writeFileDurable } from './fsync.js';
 export {
   acquireDomainLock, tryAcquireDomainLock, withDomainLock, readLockHolder, isHolderDead, currentBootId,
   defaultLockTimeoutMs,

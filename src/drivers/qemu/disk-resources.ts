@@ -6,7 +6,9 @@
  */
 import { VirErrorCode, VirErrorDomain, virError } from '../../api/errors.js';
 import type { JsonValue } from '../../txn/index.js';
-import { removeFileIfPresent, fsyncParentDir } from './overlay-file.js';
+import { dirname } from 'node:path';
+import { fsyncDir } from '../../txn/fsync.js';
+import { removeFileIfPresent } from './overlay-file.js';
 import { readQcow2Backing } from './chain-inspect.js';
 import { inspectImage } from './image-inspect.js';
 import { commitImage, rebaseImage, snapshotApply, snapshotDelete } from './qemu-img.js';
@@ -122,7 +124,7 @@ export async function undoResource(res: DiskResource): Promise<void> {
       // Absent (never created, or already undone): nothing to do, and its directory may not even exist.
       if (!(await pathExists(res.path))) return;
       await removeFileIfPresent(res.path);
-      fsyncParentDir(res.path);
+      fsyncDir(dirname(res.path));
       return;
     case 'created-tag':
       if (await hasTag(res.image, res.tag)) await snapshotDelete(res.image, res.tag);
@@ -176,5 +178,5 @@ async function mergeOverlay(res: MergeOverlayResource, ctx: CleanupContext): Pro
   }
   ctx.replaceImagePath(res.domainUuid, res.overlay, res.base, res.baseFormat);
   await removeFileIfPresent(res.overlay);
-  fsyncParentDir(res.overlay);
+  fsyncDir(dirname(res.overlay));
 }

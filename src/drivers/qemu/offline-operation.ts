@@ -5,10 +5,8 @@
  * removed, and external overlays merged away. File overlays use txn's 'file-created'.
  */
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import {
-  declareFailpoints, failpoint, recover, runOperation, type DomainLock, type Resource, type ResourceHandler,
+  declareFailpoints, failpoint, fsyncDirsOf, recover, runOperation, type DomainLock, type Resource, type ResourceHandler,
   type Step, type TxnContext,
 } from '../../txn/index.js';
 import { cleanupResource, diskResourceFromJson, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
@@ -189,18 +187,6 @@ function setNothingCreated(err: unknown, nothing: boolean): unknown {
   return err;
 }
 
-/** fsyncs each distinct directory holding one of `paths`, all at once. */
-async function fsyncDirectoriesOf(paths: string[]): Promise<void> {
-  await Promise.all([...new Set(paths.map((p) => dirname(p)))].map(async (dir) => {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }));
-}
-
 /**
  * Every disk's work as ONE journaled step: all resources are journaled together before it
  * starts, claims run in disk order, then every disk's run() at once (the qemu-img calls
@@ -245,7 +231,7 @@ function diskStep(kind: string, disks: OfflineStep[]): Step {
       if (failed) throw setNothingCreated(failed.reason, !created.some(Boolean));
       // Every new file's data was fsynced by its writer; its directory entry is made
       // durable here, once per directory, so the engine need not sync each file again.
-      await fsyncDirectoriesOf(disks.flatMap((d) => (d.resource.kind === 'created-file' ? [d.resource.path] : [])));
+      fsyncDirsOf(disks.flatMap((d) => (d.resource.kind === 'created-file' ? [d.resource.path] : [])));
     },
     async undo() {
       for (let i = disks.length - 1; i >= 0; i--) if (created[i]) await undoResource(disks[i]!.resource);

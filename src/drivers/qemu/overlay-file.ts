@@ -6,8 +6,8 @@
  */
 import { constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fsyncDir, fsyncFile } from '../../txn/fsync.js';
+import { resolve } from 'node:path';
+import { fsyncFile } from '../../txn/fsync.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { writeQcow2Overlay } from './qcow2-overlay.js';
@@ -89,9 +89,4 @@ export async function removeFileIfPresent(path: string): Promise<void> {
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-}
-
-/** fsyncs the directory holding `path`, making a new or removed entry durable. */
-export function fsyncParentDir(path: string): void {
-  fsyncDir(dirname(path));
 }

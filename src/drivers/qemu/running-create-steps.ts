@@ -12,9 +12,9 @@
  */
 import { SnapshotCreateFlags } from '../../api/flags.js';
 import type { DomainRef } from '../driver.js';
-import { declareFailpoints, failpoint, nothingCreated, type Resource, type Step, type TxnContext } from '../../txn/index.js';
+import { declareFailpoints, failpoint, fsyncDirsOf, nothingCreated, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { LiveDiskSnapshotPlan } from './live/live-disk-snapshot.js';
-import { createOverlayImage, fsyncDirectories } from './live/overlay-image.js';
+import { createOverlayImage } from './live/overlay-image.js';
 import type { QmpClient } from './live/qmp-client.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { haltResource, nodeResource, overlayResource } from './running-txn.js';
@@ -62,7 +62,7 @@ export function overlaysStep(ctx: TxnContext, plan: LiveDiskSnapshotPlan, runtim
         const err = failure instanceof Error ? failure : new Error(String(failure));
         throw created.some(Boolean) ? err : nothingCreated(err);
       }
-      await fsyncDirectories(disks.map((d) => d.overlayPath));
+      fsyncDirsOf(disks.map((d) => d.overlayPath));
     },
     async undo() {
       // Only the files this process created: a path whose O_EXCL failed is someone else's.

@@ -18,8 +18,7 @@
  * the marker says.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
@@ -29,13 +28,12 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import { fsyncFile, runOperation, writeFileDurable, type DomainLock, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { errnoText } from './errno-text.js';
 import { discardableImages, warnKept } from './image-reachability.js';
 import { loadMemoryFromFile } from './live/memory-migration.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
 import { qmpErrorToVirError } from './live/qmp-errors.js';
 import { revertedImages } from './offline-revert.js';
-import { createOverlayFile, removeFileIfPresent } from './overlay-file.js';
+import { claimNewFile, createOverlayFile, removeFileIfPresent } from './overlay-file.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
 import { forgetMonitor, withMonitor } from './running-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from './running-runtime.js';
@@ -115,10 +113,7 @@ async function planImages(snap: SnapshotDef, target: DomainDef): Promise<ImagePl
  */
 async function copyInternalSnapshot(path: string, image: string, tag: string, backing?: { path: string; format: string }): Promise<void> {
   // The same O_EXCL claim as every image snapvirt creates: an existing file is never ours.
-  const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((err: unknown) => {
-    throw Object.assign(virError(VirErrorCode.SYSTEM_ERROR, Q, `failed to create image file '${path}': ${errnoText(err)}`), { nothingCreated: true });
-  });
-  await handle.close();
+  await claimNewFile(path);
   try {
     const args = ['convert', '-q', '-U', '-f', 'qcow2', '-O', 'qcow2', '-l', `snapshot.name=${tag.replace(/,/g, ',,')}`];
     if (backing) args.push('-B', backing.path, '-F', backing.format);

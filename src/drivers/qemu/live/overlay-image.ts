@@ -1,16 +1,11 @@
 /**
- * Creates the qcow2 overlay files of a live snapshot, outside QEMU's critical
- * section. The file is first created exclusively with mode 0600 (so an existing file is
- * never overwritten and the overlay is never world-readable, even briefly), then its
- * qcow2 header is written natively (qcow2-overlay.ts: no process per disk; qemu-img only
- * for backings whose size cannot be read natively, or with SNAPVIRT_NATIVE_QCOW2=0), and
- * it is fsynced with its directory so the overlay survives a host crash once metadata
- * points at it.
+ * Creates the qcow2 overlay files of a live snapshot, outside QEMU's critical section,
+ * with the driver's one overlay writer (overlay-file.ts): the file is first claimed
+ * exclusively with mode 0600 (an existing file is never overwritten and the overlay is
+ * never world-readable, even briefly), then its qcow2 header is written natively (or by
+ * qemu-img), fsynced; failures are VirErrors. The caller fsyncs the directories.
  */
-import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { writeQcow2Overlay } from '../qcow2-overlay.js';
+import { claimNewFile, createOverlayFile } from '../overlay-file.js';
 
 /** What to write into a new overlay's header. */
 export interface OverlaySpec {
@@ -24,43 +19,14 @@ export interface OverlaySpec {
   backingFormat: string;
 }
 
-function qemuImgBinary(): string {
-  return process.env.SNAPVIRT_QEMU_IMG || 'qemu-img';
-}
-
 /**
  * Creates the overlay. `onCreated` is called as soon as the file exists, before it is
  * formatted, so the caller can record it for cleanup even if formatting then fails.
  */
 export async function createOverlayImage(spec: OverlaySpec, onCreated: (path: string) => void): Promise<void> {
-  const fh = await open(spec.path, 'wx', 0o600);
+  await claimNewFile(spec.path);
   onCreated(spec.path);
-  await fh.close();
   // The backing is open in QEMU, but its header (virtual size) is stable while it runs:
-  // qemu-img create -b reads the same field. The native writer fsyncs what it wrote.
-  if (process.env.SNAPVIRT_NATIVE_QCOW2 !== '0' && await writeQcow2Overlay(spec.path, spec.backingPath, spec.backingFormat)) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile(qemuImgBinary(),
-      ['create', '-q', '-f', spec.format, '-b', spec.backingPath, '-F', spec.backingFormat, spec.path],
-      { encoding: 'utf8' },
-      (err, _stdout, stderr) => {
-        if (err) reject(new Error(`qemu-img create ${spec.path} failed: ${stderr.trim() || err.message}`));
-        else resolve();
-      });
-  });
-  await fsyncPath(spec.path, 'r+');
-}
-
-/** Fsyncs each distinct directory once, making the new directory entries durable. */
-export async function fsyncDirectories(paths: readonly string[]): Promise<void> {
-  for (const dir of new Set(paths.map((p) => dirname(p)))) await fsyncPath(dir, 'r');
-}
-
-async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  // qemu-img create -b reads the same field.
+  await createOverlayFile(spec.path, { path: spec.backingPath, format: spec.backingFormat }, { claimed: true });
 }

@@ -106,6 +106,7 @@ export function undoErrorsOf(err: unknown): Error[] {
 }
 
 function asError(err: unknown): Error {
+  // new Error only wraps a thrown non-Error for undo bookkeeping; the caller rethrows the original.
   return err instanceof Error ? err : new Error(String(err));
 }
 

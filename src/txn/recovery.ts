@@ -180,6 +180,7 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
             continue; // independent of later entries: those touching its files were refused
           }
           ctx.warn(`cannot recover journal entry ${entry.id} (${entry.kind} of '${entry.domain.name}'): ${message(err)}`);
+          // A report field, not thrown: a non-Error thrown value is kept as an Error's message.
           out.push({ id: entry.id, kind: entry.kind, domainUuid: uuid, action: 'failed', error: err instanceof Error ? err : new Error(String(err)) });
           break; // later entries of this domain assume this one finished
         }

@@ -59,6 +59,7 @@ export function overlaysStep(ctx: TxnContext, plan: LiveDiskSnapshotPlan, runtim
       const failure = firstFailure(results);
       if (failure !== undefined) {
         // Only an O_EXCL failure on every disk created nothing: then there is nothing to undo.
+        // Rethrows the step's own error (a VirError); only a thrown non-Error value is wrapped.
         const err = failure instanceof Error ? failure : new Error(String(failure));
         throw created.some(Boolean) ? err : nothingCreated(err);
       }

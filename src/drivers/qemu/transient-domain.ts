@@ -135,6 +135,7 @@ export async function createDomainFromDef(ctx: TxnContext, def: DomainDef, flags
         },
       }],
       commit(s) {
+        // Unreachable (the step ran before the commit); thrown inside the commit, it rolls back.
         if (!started) throw new Error('QEMU was not started');
         const runtime = formatRuntime(started);
         const liveXml = domainRecordXml(def);

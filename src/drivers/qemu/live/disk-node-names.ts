@@ -4,6 +4,7 @@
  * pure function of the target (and a generation for overlays) so that recovery can find
  * a disk's nodes again after a crash without any stored state.
  */
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 
 /** Block node names for one layer of one disk. */
 export interface DiskNodeNames {
@@ -20,7 +21,7 @@ const OVERLAY_NODE = /^drive-([a-z][a-z0-9]*)-g([0-9]+)-(?:fmt|file)$/;
 /** Throws unless `target` can be used inside QEMU node names and ids. */
 export function checkDiskTarget(target: string): void {
   if (!TARGET_PATTERN.test(target)) {
-    throw new Error(`disk target '${target}' cannot be used as a QEMU node name`);
+    throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `disk target '${target}' cannot be used as a QEMU node name`);
   }
 }
 
@@ -30,7 +31,7 @@ export function checkDiskTarget(target: string): void {
  */
 export function diskNodeNames(target: string, generation = 0): DiskNodeNames {
   checkDiskTarget(target);
-  if (!Number.isSafeInteger(generation) || generation < 0) throw new Error(`bad overlay generation ${generation}`);
+  if (!Number.isSafeInteger(generation) || generation < 0) throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `bad overlay generation ${generation}`);
   const stem = generation === 0 ? `drive-${target}` : `drive-${target}-g${generation}`;
   return { file: `${stem}-file`, format: `${stem}-fmt` };
 }
@@ -63,7 +64,7 @@ export function targetFromQdev(qdev: string): string | undefined {
  */
 export function diskIndexFromTarget(target: string): number {
   const m = /^(?:vd|sd|hd|xvd|ubd|fd|nvme)([a-z]+)$/.exec(target);
-  if (!m) throw new Error(`cannot derive a disk index from target '${target}'`);
+  if (!m) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `cannot derive a disk index from target '${target}'`);
   let index = 0;
   for (const ch of m[1]!) index = index * 26 + (ch.charCodeAt(0) - 96);
   return index - 1;

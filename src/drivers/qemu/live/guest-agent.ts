@@ -147,11 +147,12 @@ export async function freezeAround<T>(
           if (thawedReadings >= readingsNeeded) break;
         } else {
           thawedReadings = 0;
+          // Returned as thawError, reported by the snapshot code inside its own VirError or warning.
           thawError = new Error(`guest filesystems still ${String(status)} after guest-fsfreeze-thaw`);
         }
       } catch (err) {
         thawedReadings = 0;
-        thawError = err instanceof Error ? err : new Error(String(err));
+        thawError = err instanceof Error ? err : new Error(String(err)); // as above
         inSync = false;
       }
       if (Date.now() >= deadline) break;
@@ -196,6 +197,7 @@ export async function thawGuest(socketPath: string, deadlineMs = 30_000, callTim
       await agent.execute('guest-fsfreeze-thaw', undefined, callTimeoutMs);
       const status = await agent.execute('guest-fsfreeze-status', undefined, callTimeoutMs);
       if (status === 'thawed') return;
+      // thawGuest's one caller (recovery) is best effort and ignores it: it never reaches the API.
       if (Date.now() >= deadline) throw new Error(`guest filesystems still ${String(status)} after guest-fsfreeze-thaw`);
     } catch (err) {
       if (Date.now() >= deadline) throw err;

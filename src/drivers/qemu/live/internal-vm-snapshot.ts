@@ -5,6 +5,7 @@
  * removes it. QEMU stops the vCPUs itself for the save and resumes them afterwards. Job
  * failures are not QMP errors: QmpClient.runJob reads them from query-jobs.
  */
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { parseQueryBlock } from './active-chain.js';
 import type { QmpClient } from './qmp-client.js';
 
@@ -13,7 +14,7 @@ export async function diskTopNodes(qmp: QmpClient, targets: readonly string[]): 
   const chains = parseQueryBlock(await qmp.execute('query-block'));
   return targets.map((target) => {
     const c = chains.find((x) => x.target === target);
-    if (!c) throw new Error(`disk '${target}' is not attached to the running domain`);
+    if (!c) throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `disk '${target}' is not attached to the running domain`);
     return { target, node: c.nodeName, file: c.file };
   });
 }

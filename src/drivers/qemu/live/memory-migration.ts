@@ -105,6 +105,7 @@ export async function loadMemoryFromFile(qmp: QmpClient, socketDir: string, path
     // QEMU may close its end as soon as it has read the whole stream, before our writes
     // report done ("Premature close"): whether the load worked is QEMU's to say.
     let streamError: unknown;
+    // Only recorded for waitMigration, which reports QEMU's migration status as the error.
     const sent = pipeline(createReadStream(path), sock).catch((err: unknown) => { streamError = err ?? new Error('stream failed'); });
     await waitMigration(qmp, timeoutMs, () => streamError);
     sock.destroy();

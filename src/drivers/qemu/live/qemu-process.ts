@@ -9,6 +9,7 @@ import { chmod, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promise
 import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import { errnoText } from '../errno-text.js';
 import { QmpClient } from './qmp-client.js';
 import { buildQemuCommandLine, type CommandLineDisk } from './qemu-command-line.js';
 import { chooseAccelerator, type QemuAccelerator } from './kvm-availability.js';
@@ -148,7 +149,8 @@ export class QemuProcess {
     const readyMs = performance.now() - started;
     if (spawnError || child.pid === undefined) {
       qmp.destroy();
-      throw spawnError ?? new Error('spawn gave no pid');
+      throw virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.QEMU,
+        `cannot execute binary ${cmd.binary}: ${spawnError ? errnoText(spawnError) : 'no process id'}`);
     }
     const proc = new QemuProcess(child.pid, qmp, paths, readyMs, cmd.disks);
     proc.child = child;

@@ -187,6 +187,7 @@ export class QmpClient {
       const timer = setTimeout(() => { finish(); reject(new QmpTimeoutError('waitForEvent', timeoutMs)); }, timeoutMs);
       const offEvent = this.onEvent((ev) => {
         let matched = false;
+        // A caller's predicate threw: its own error goes back to it (a non-Error value wrapped).
         try { matched = predicate(ev); } catch (err) { finish(); reject(err instanceof Error ? err : new Error(String(err))); return; }
         if (matched) { finish(); resolve(ev); }
       });

@@ -18,9 +18,7 @@ import {
   SnapshotXMLFlags,
 } from '../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
-import type { XmlElement } from '../../conf/xml-tree.js';
 import type { DomainDef } from '../../conf/domain-types.js';
-import type { SnapshotDef } from '../../conf/snapshot-types.js';
 import type {
   DomainExtraInfo,
   DomainInfo,
@@ -32,6 +30,7 @@ import type {
 } from '../driver.js';
 import { prepareXmlInput, readWithXmlParser } from '../../conf/xml-parse.js';
 import { defaultDomainDef } from './default-node.js';
+import { loadNodeSnapshots } from './node-snapshots.js';
 import type { NodeFileDomain } from './node-file.js';
 import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
@@ -72,64 +71,9 @@ export class TestDriver implements HypervisorDriver {
       // testParseDomains sets the node file's state with reason 0 after starting.
       vm.setState(nd.runstate, 0);
       vm.hasManagedSave = nd.hasManagedSave;
-      if (snapshotFromElement) this.loadSnapshots(vm, nd.snapshotElements, snapshotFromElement);
+      if (snapshotFromElement) loadNodeSnapshots(vm, nd.snapshotElements, snapshotFromElement);
       this.domains.push(vm);
     }
-  }
-
-  private loadSnapshots(
-    vm: TestDomainObj,
-    elements: XmlElement[],
-    snapshotFromElement: (el: XmlElement) => { def: SnapshotDef; current: boolean },
-  ): void {
-    let current: string | undefined;
-    for (const el of elements) {
-      const parsed = snapshotFromElement(el);
-      // libvirt's test driver has no save-cookie parser, so a <cookie> is dropped.
-      delete parsed.def.cookie;
-      vm.snapshots.assign(parsed.def);
-      if (parsed.current) {
-        if (current !== undefined) {
-          throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.TEST, 'more than one snapshot claims to be active');
-        }
-        current = parsed.def.name;
-      }
-    }
-    // A missing parent or a cycle anywhere makes the whole set inconsistent.
-    let consistent = !this.hasParentCycle(vm);
-    for (const node of vm.snapshots.all()) {
-      const parent = node.def.parent;
-      if (parent !== undefined && !vm.snapshots.has(parent)) consistent = false;
-      vm.snapshots.linkParent(node.def.name);
-    }
-    if (!consistent) {
-      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.TEST,
-        `Snapshots have inconsistent relations for domain ${vm.name}`);
-    }
-    vm.snapshots.setCurrent(current);
-  }
-
-  /**
-   * True when following parents from some snapshot comes back to one already on the way.
-   * One pass that remembers finished snapshots: walking every ancestry from scratch was
-   * quadratic, seconds for a 10,000-deep chain.
-   */
-  private hasParentCycle(vm: TestDomainObj): boolean {
-    const onPath = 1;
-    const finished = 2;
-    const state = new Map<string, typeof onPath | typeof finished>();
-    for (const node of vm.snapshots.all()) {
-      const path: string[] = [];
-      let name: string | undefined = node.def.name;
-      while (name !== undefined && !state.has(name)) {
-        state.set(name, onPath);
-        path.push(name);
-        name = vm.snapshots.find(name)?.def.parent;
-      }
-      if (name !== undefined && state.get(name) === onPath) return true;
-      for (const done of path) state.set(done, finished);
-    }
-    return false;
   }
 
   /** The next runtime domain id (libvirt's nextDomID). */

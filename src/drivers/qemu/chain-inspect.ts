@@ -1,44 +1,141 @@
 /**
  * Reading backing links without spawning qemu-img: the qcow2 header holds the backing
- * file name at a fixed place, so finding every image that sits on top of a given one (its
- * "children") is a cheap scan of a few directories. Used to refuse or avoid changes to an
- * image that another image (a snapshot's overlay, an abandoned branch) still reads through.
+ * file name at a fixed place, so walking a chain, or finding every image that sits on top
+ * of a given one (its "children"), is a few small reads.
+ *
+ * A header is read only from an image whose format snapvirt knows: declared by a
+ * definition (`<driver type=…>`), recorded in the header of the image above it (the
+ * backing format extension), or qcow2 because snapvirt created it. A raw disk's content
+ * belongs to its guest, who can write a qcow2 header naming any host file as backing: it
+ * is never parsed, and neither is a backing file whose format its parent does not record
+ * (QEMU ≥ 6 and libvirt refuse to probe it too). Files are opened by openImageFile, so a
+ * FIFO, socket or device named by a link is refused from its stat, never opened.
  */
-import { open, readdir, lstat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, lstat, realpath } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import type { DomainDef } from '../../conf/domain-types.js';
+import { openImageFile } from './image-file-open.js';
+import { readQcow2BackingLink } from './qcow2-header.js';
 
-const QCOW2_MAGIC = 0x514649fb;
+/** An image and the format snapvirt knows it has. */
+export interface ImageRef {
+  path: string;
+  format: string;
+}
+
+/** A backing link read from a header: the format is undefined when the header records none. */
+export interface BackingLink {
+  /** Absolute path, or a json: pseudo-filename verbatim. */
+  path: string;
+  format?: string;
+}
 
 /**
- * The backing file stored in a qcow2 header, resolved against the image's directory;
- * null when the file is not qcow2, undefined when it has no backing file.
+ * The backing link of image `path` known to be `format`: undefined when it has none, or
+ * when its format is not qcow2 (raw and every format snapvirt does not parse have no link
+ * snapvirt may read), or when it cannot be opened as a regular file. Null when a file
+ * declared qcow2 does not hold a qcow2 header.
  */
-export async function readQcow2Backing(path: string): Promise<string | null | undefined> {
-  let handle;
+export async function readBackingLink(path: string, format: string): Promise<BackingLink | null | undefined> {
+  if (format !== 'qcow2') return undefined;
+  const handle = await openImageFile(path).catch(() => undefined);
+  if (!handle) return undefined;
   try {
-    handle = await open(path, 'r');
+    const link = await readQcow2BackingLink(handle, path);
+    if (!link) return link;
+    return link.backingFormat === undefined ? { path: link.fullBackingFilename } : { path: link.fullBackingFilename, format: link.backingFormat };
   } catch {
-    return null;
-  }
-  try {
-    const header = Buffer.alloc(20);
-    const { bytesRead } = await handle.read(header, 0, 20, 0);
-    if (bytesRead < 20 || header.readUInt32BE(0) !== QCOW2_MAGIC) return null;
-    const offset = Number(header.readBigUInt64BE(8));
-    const size = header.readUInt32BE(16);
-    if (offset === 0 || size === 0) return undefined;
-    const name = Buffer.alloc(Math.min(size, 4096));
-    await handle.read(name, 0, name.length, offset);
-    const text = name.toString('utf8');
-    // json: pseudo-filenames cannot be compared as paths; report them verbatim.
-    return text.startsWith('json:') ? text : resolve(dirname(path), text);
+    return undefined;
   } finally {
     await handle.close();
   }
 }
 
-/** Every qcow2 file in `dirs` whose backing file is `image` (absolute paths, sorted). */
-export async function findChildImages(image: string, dirs: Iterable<string>): Promise<string[]> {
+/**
+ * The backing file of `path`, an image snapvirt created (qcow2 by construction), resolved
+ * against its directory; null when the file is not qcow2, undefined when it has no backing.
+ */
+export async function readQcow2Backing(path: string): Promise<string | null | undefined> {
+  const link = await readBackingLink(path, 'qcow2');
+  return link === null ? null : link?.path;
+}
+
+/**
+ * The paths some definition declares as anything but qcow2 (raw, another format, or none,
+ * which is raw): files findChildImages never reads, even where another definition says
+ * qcow2, since some guest writes their content.
+ */
+export function notQcow2Paths(roots: Iterable<{ path: string; format: string | undefined }>): Set<string> {
+  const out = new Set<string>();
+  for (const r of roots) if (r.format !== 'qcow2') out.add(resolve(r.path));
+  return out;
+}
+
+/** One chain as far as snapvirt may read it. */
+export interface WalkedChain {
+  /** Top first. The last layer's format is undefined when its parent records none: it was not read. */
+  layers: Array<{ path: string; format: string | undefined }>;
+  /** Set when the chain loops: the layer met a second time (as its link names it) and its canonical path. */
+  loop?: { path: string; canonical: string };
+}
+
+/** A path's canonical name for loop detection (the name itself when it cannot be resolved). */
+async function canonical(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/**
+ * Walks the chain under `top` through headers snapvirt may read, stopping at a layer of
+ * unknown or non-qcow2 format, a json: name, an unreadable file, or a layer met twice.
+ */
+export async function walkChain(top: ImageRef): Promise<WalkedChain> {
+  const layers: WalkedChain['layers'] = [];
+  const seen = new Set<string>();
+  let current: { path: string; format: string | undefined } | undefined = { path: resolve(top.path), format: top.format };
+  while (current) {
+    const unique = await canonical(current.path);
+    if (seen.has(unique)) return { layers, loop: { path: current.path, canonical: unique } };
+    seen.add(unique);
+    layers.push(current);
+    if (current.format === undefined) break;
+    const link = await readBackingLink(current.path, current.format);
+    if (!link || link.path.startsWith('json:')) break;
+    current = { path: link.path, format: link.format };
+  }
+  return { layers };
+}
+
+/** libvirt's error for a chain that loops (virStorageSourceGetMetadataRecurse). */
+export function selfReferentialError(loop: NonNullable<WalkedChain['loop']>): Error {
+  return virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.STORAGE,
+    `backing store for ${loop.path} (${loop.canonical}) is self-referential`);
+}
+
+/** Refuses (libvirt's error) when the chain under `top` loops; reads only what walkChain may. */
+export async function refuseLoopingChain(top: ImageRef): Promise<void> {
+  const { loop } = await walkChain(top);
+  if (loop) throw selfReferentialError(loop);
+}
+
+/**
+ * Refuses a definition with a disk whose chain, read as declared, loops: QEMU could never
+ * open it (libvirt finds it at start; snapvirt says so at define, where it can be fixed).
+ * Only file and block disks with a source are walked; a missing image is not an error here.
+ */
+export async function refuseLoopingDisks(def: DomainDef): Promise<void> {
+  for (const disk of def.disks) {
+    if ((disk.type !== 'file' && disk.type !== 'block') || !disk.sourcePath) continue;
+    await refuseLoopingChain({ path: disk.sourcePath, format: disk.format ?? 'raw' });
+  }
+}
+
+/**
+ * Every qcow2 file in `dirs` whose backing file is `image` (absolute paths, sorted).
+ * `notImages` are files known not to be qcow2 (disks a definition declares raw or of
+ * another format): their content is their guest's, so they are never read.
+ */
+export async function findChildImages(image: string, dirs: Iterable<string>, notImages: ReadonlySet<string> = new Set()): Promise<string[]> {
   const target = resolve(image);
   const out = new Set<string>();
   for (const dir of new Set([...dirs].map((d) => resolve(d)))) {
@@ -50,12 +147,13 @@ export async function findChildImages(image: string, dirs: Iterable<string>): Pr
     }
     for (const name of names) {
       const path = join(dir, name);
+      if (notImages.has(path)) continue;
       try {
         if (!(await lstat(path)).isFile()) continue;
       } catch {
         continue;
       }
-      if ((await readQcow2Backing(path)) === target) out.add(path);
+      if ((await readBackingLink(path, 'qcow2'))?.path === target) out.add(path);
     }
   }
   return [...out].sort();

@@ -1,12 +1,13 @@
 /**
  * `qemu-img info` without the process: an image's header read natively (qcow2-header.ts)
  * and its QEMU locks probed natively (image-lock-probe.ts), for qcow2 and raw regular
- * files. Any case the native readers are not sure about (another format, a device, an
- * unusual header, an unreadable file, a lock the probe cannot attribute) goes to qemu-img
- * itself, so errors keep qemu-img's own text and odd images are judged by qemu.
+ * files. Any case the native readers are not sure about (another format, a block device,
+ * an unusual header, an unreadable file, a lock the probe cannot attribute) goes to
+ * qemu-img itself, always with the format given, so errors keep qemu-img's own text and
+ * odd images are judged by qemu. A FIFO, socket or character device goes to neither.
  */
-import { open } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { checkImageFileType, openImageFile } from './image-file-open.js';
 import { probeImageLock, type ImageAccess, type LockTable } from './image-lock-probe.js';
 import { readQcow2Header } from './qcow2-header.js';
 import { imageInfo, type ImageInfo } from './qemu-img.js';
@@ -21,6 +22,8 @@ export interface InspectOptions {
   access?: ImageAccess;
   /** The /proc/locks reading to judge the lock from (one per check over several images); read anew when omitted. */
   lockTable?: LockTable;
+  /** Accept a block device (a disk whose definition says `type='block'`); otherwise regular files only. */
+  allowBlock?: boolean;
 }
 
 /** True when native reading is switched off (SNAPVIRT_NATIVE_QCOW2=0: everything through qemu-img). */
@@ -30,6 +33,8 @@ function nativeDisabled(): boolean {
 
 /** What qemu-img info says about `path` opened as `format`, read natively where possible. */
 export async function inspectImage(path: string, format: string, opts: InspectOptions = {}): Promise<ImageInfo> {
+  // Neither this process nor qemu-img ever opens a FIFO, socket or device as an image.
+  await checkImageFileType(path, { allowBlock: opts.allowBlock ?? false });
   if (nativeDisabled()) return imageInfo(path, format, opts.access ? {} : { forceShare: true });
   // The header and the lock are read at once; the lock answer is unused if qemu-img must answer.
   const probe = opts.access ? probeImageLock(path, opts.access, opts.lockTable) : undefined;
@@ -56,13 +61,12 @@ async function readNatively(path: string, format: string): Promise<ImageInfo | u
   if (format !== 'qcow2' && format !== 'raw') return undefined;
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await openImageFile(path);
   } catch {
     return undefined;
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) return undefined;
     const base = { filename: path, format, actualSize: st.blocks * 512 };
     if (format === 'raw') return { ...base, virtualSize: st.size, snapshots: [], dirty: false };
     const header = await readQcow2Header(handle, path);

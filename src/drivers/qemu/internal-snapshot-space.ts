@@ -9,9 +9,10 @@
  * system, for the snapshot and for undoing it, must be free before anything is touched.
  * The estimate counts whole clusters and is never below what qemu-img writes.
  */
-import { open, stat, statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { openImageFile } from './image-file-open.js';
 
 /** One image that gets a new tag. */
 export interface TaggedImage {
@@ -30,7 +31,7 @@ const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /** Bytes that creating tag `tag` in qcow2 `image`, and deleting it again, can allocate. */
 export async function internalSnapshotNeed(image: string, tag: string): Promise<number> {
-  const fh = await open(image, 'r');
+  const fh = await openImageFile(image);
   try {
     const header = Buffer.alloc(72);
     await fh.read(header, 0, 72, 0);

@@ -23,10 +23,11 @@ import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-t
 import type { Store } from '../../store/index.js';
 import { refusePendingConflicts, type DomainLock, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { findChildImages, readQcow2Backing } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths, readQcow2Backing } from './chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import type { DiskResource } from './disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
+import { rootsOf } from './image-users.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { diskResourceFiles, runOfflineOperation } from './offline-operation.js';
 import { knownImageDirs } from './offline-revert.js';
@@ -40,8 +41,8 @@ import { checkQemuFlags } from './qemu-flags.js';
 const Q = VirErrorDomain.QEMU;
 
 /** Refuses up front an image another process holds in a way that conflicts with `access`. */
-async function checkUsable(image: string, format: string, access: ImageAccess): Promise<ImageInfo> {
-  return inspectImage(image, format, { access }).catch((e: unknown) => {
+async function checkUsable(image: string, format: string, access: ImageAccess, allowBlock = false): Promise<ImageInfo> {
+  return inspectImage(image, format, { access, allowBlock }).catch((e: unknown) => {
     throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
   });
 }
@@ -144,6 +145,7 @@ async function externalCleanup(
 ): Promise<DiskResource[]> {
   const out: DiskResource[] = [];
   const dirs = knownImageDirs(domain, tree);
+  const notImages = notQcow2Paths(rootsOf(domain, tree));
   for (const sd of snap.disks) {
     if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
     const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
@@ -152,7 +154,7 @@ async function externalCleanup(
     const base = resolve(frozen.sourcePath);
     const baseFormat = frozen.format ?? 'raw';
     if (discarded.has(overlay) || kept.some((k) => k.path === overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
-    const baseChildren = (await findChildImages(base, dirs)).filter((c) => !discarded.has(c));
+    const baseChildren = (await findChildImages(base, dirs, notImages)).filter((c) => !discarded.has(c));
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
     // The merge writes the overlay's data into the base and removes the overlay: never while
     // another domain reads either one (its disk would change under it, or vanish).
@@ -160,8 +162,8 @@ async function externalCleanup(
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
     await requirePresent(base, overlay);
-    await checkUsable(base, baseFormat, 'write');
-    const children = (await findChildImages(overlay, dirs)).filter((c) => !discarded.has(c));
+    await checkUsable(base, baseFormat, 'write', frozen.type === 'block');
+    const children = (await findChildImages(overlay, dirs, notImages)).filter((c) => !discarded.has(c));
     for (const child of children) await checkUsable(child, 'qcow2', 'write');
     out.push({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children });
   }

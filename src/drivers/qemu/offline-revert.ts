@@ -23,9 +23,10 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import type { TxnContext, DomainLock } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { findChildImages } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths } from './chain-inspect.js';
 import type { AppliedTagResource, DiskResource } from './disk-resources.js';
 import { discardableImages, warnKept } from './image-reachability.js';
+import { rootsOf } from './image-users.js';
 import { updateOfflineDomainState } from './offline-domain-state.js';
 import { runOfflineOperation, type OfflineStep } from './offline-operation.js';
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from './overlay-file.js';
@@ -87,7 +88,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
   const discard = plan.discard;
   const steps = isExternalSnapshot(snap)
     ? await externalRevertSteps(snap, target)
-    : await internalRevertSteps(snap, target, knownImageDirs(domain, tree), new Set(discard));
+    : await internalRevertSteps(snap, target, knownImageDirs(domain, tree), notQcow2Paths(rootsOf(domain, tree)), new Set(discard));
   const cleanup: DiskResource[] = [
     ...steps.map((s) => s.resource).filter((r): r is AppliedTagResource => r.kind === 'applied-tag'),
     ...discard.map((path): DiskResource => ({ kind: 'removed-file', path })),
@@ -113,7 +114,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
 
 /** Checks and steps of an internal revert: one applied-tag resource per internal disk. */
 async function internalRevertSteps(
-  snap: SnapshotDef, target: DomainDef, dirs: Set<string>, discarded: Set<string>,
+  snap: SnapshotDef, target: DomainDef, dirs: Set<string>, notImages: Set<string>, discarded: Set<string>,
 ): Promise<OfflineStep[]> {
   const undoTag = `snapvirt-revert-${randomBytes(6).toString('hex')}`;
   const taken = new Set<string>();
@@ -124,7 +125,7 @@ async function internalRevertSteps(
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
     // Overlays this revert discards do not count: nothing will read through them.
-    const children = (await findChildImages(image, dirs)).filter((c) => !discarded.has(c));
+    const children = (await findChildImages(image, dirs, notImages)).filter((c) => !discarded.has(c));
     // With children the image is only read (its tag copied out); else it is changed in place.
     const info = await inspectImage(image, 'qcow2', { access: children.length > 0 ? 'read' : 'write' }).catch((e: unknown) => {
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${image}': ${e.detail}`) : e;
@@ -194,7 +195,7 @@ async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promis
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const base = disk.sourcePath;
     const format = disk.format ?? 'raw';
-    await inspectImage(base, format, { access: 'read' }).catch((e: unknown) => {
+    await inspectImage(base, format, { access: 'read', allowBlock: disk.type === 'block' }).catch((e: unknown) => {
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${base}': ${e.detail}`) : e;
     });
     const overlay = await revertOverlayPath(base, snap.name, taken);

@@ -70,6 +70,55 @@ export async function hasQcow2Magic(handle: FileHandle): Promise<boolean> {
   return head !== undefined && head.readUInt32BE(0) === QCOW2_MAGIC;
 }
 
+/** The backing link of a qcow2 header: the name as stored, resolved, and the recorded format. */
+export interface Qcow2BackingLink {
+  backingFilename: string;
+  /** Resolved against the image's directory; json: pseudo-filenames verbatim. */
+  fullBackingFilename: string;
+  /** The backing format extension; undefined when the header records none. */
+  backingFormat?: string;
+}
+
+/**
+ * Only the backing link of the qcow2 image open as `handle`: null when the file is not
+ * qcow2, undefined when it has no backing file. Unlike {@link readQcow2Header} it does not
+ * judge feature bits or the snapshot table: reachability must see a link even in an image
+ * qemu would refuse to open, or a file below it would look unneeded.
+ */
+export async function readQcow2BackingLink(handle: FileHandle, path: string): Promise<Qcow2BackingLink | null | undefined> {
+  const fixed = await readAt(handle, 0, 104) ?? await readAt(handle, 0, 72);
+  if (!fixed || fixed.readUInt32BE(0) !== QCOW2_MAGIC) return null;
+  const version = fixed.readUInt32BE(4);
+  const backingOffset = safeNumber(fixed.readBigUInt64BE(8));
+  const backingSize = fixed.readUInt32BE(16);
+  if (backingOffset === undefined || backingOffset === 0 || backingSize === 0) return undefined;
+  if (backingSize > MAX_BACKING_NAME) return null;
+  const nameBytes = await readAt(handle, backingOffset, backingSize);
+  if (!nameBytes) return null;
+  const name = nameBytes.toString('utf8');
+  const link: Qcow2BackingLink = {
+    backingFilename: name,
+    fullBackingFilename: name.startsWith('json:') ? name : resolve(dirname(path), name),
+  };
+  const clusterBits = fixed.readUInt32BE(20);
+  const headerLength = version >= 3 && fixed.length >= 104 ? fixed.readUInt32BE(100) : 72;
+  if (clusterBits < 9 || clusterBits > 21 || headerLength < 72) return link;
+  for (let off = headerLength; off + 8 <= Math.min(backingOffset, 1 << clusterBits);) {
+    const ext = await readAt(handle, off, 8);
+    if (!ext) break;
+    const type = ext.readUInt32BE(0);
+    const length = ext.readUInt32BE(4);
+    if (type === EXT_END || off + 8 + length > backingOffset) break;
+    if (type === EXT_BACKING_FORMAT) {
+      const data = await readAt(handle, off + 8, length);
+      if (data) link.backingFormat = data.toString('utf8');
+      break;
+    }
+    off += 8 + Math.ceil(length / 8) * 8;
+  }
+  return link;
+}
+
 /**
  * Parses the header of the qcow2 image open as `handle` (whose path is `path`, used to
  * resolve a relative backing name). Undefined when the file is not qcow2 or has anything

@@ -8,6 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import { openImageFile } from './image-file-open.js';
 
 const CLUSTER_BITS = 16;
 const CLUSTER = 1 << CLUSTER_BITS;
@@ -22,10 +23,9 @@ export async function backingVirtualSize(path: string, format: string): Promise<
   if (format !== 'qcow2' && format !== 'raw') return undefined;
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'r');
-    const st = await handle.stat();
-    if (!st.isFile()) return undefined;
-    if (format === 'raw') return st.size;
+    // Never blocks on, or reads, a FIFO or a device named as the backing file.
+    handle = await openImageFile(path);
+    if (format === 'raw') return (await handle.stat()).size;
     const header = Buffer.alloc(32);
     const { bytesRead } = await handle.read(header, 0, 32, 0);
     if (bytesRead < 32 || header.readUInt32BE(0) !== QCOW2_MAGIC) return undefined;

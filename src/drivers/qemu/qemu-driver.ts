@@ -63,6 +63,7 @@ import {
 } from './transient-domain.js';
 import { registerRevertHandlers } from './running-revert-txn.js';
 import { checkQemuSnapshots } from './snapshot-check.js';
+import { refuseLoopingDisks } from './chain-inspect.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 
@@ -157,6 +158,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
     await prepareXmlInput(xml, (flags & 0x1) !== 0);
     const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
     await refuseSharedDiskFiles(def);
+    await refuseLoopingDisks(def);
     await forgetVanishedNamesakes(this.ctx, def);
     checkNameAndUuid(this.store, def);
     const persistentXml = domainRecordXml(def);

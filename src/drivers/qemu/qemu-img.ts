@@ -6,9 +6,10 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { openImageFile } from './image-file-open.js';
 import { readQcow2Header } from './qcow2-header.js';
 
 /** The qemu-img binary; SNAPVIRT_QEMU_IMG lets tests and packagers point elsewhere. */
@@ -39,13 +40,35 @@ export interface QemuImgResult {
   exitCode: number;
 }
 
+/** Subcommands that only read an image's metadata: bounded by SNAPVIRT_QEMU_IMG_TIMEOUT_MS. */
+const METADATA_SUBCOMMANDS = new Set(['info', 'map', 'check', 'measure', 'create']);
+
+/**
+ * How long qemu-img may run: metadata reads 120 s (SNAPVIRT_QEMU_IMG_TIMEOUT_MS), merges
+ * and copies, whose time grows with the data, 24 h (SNAPVIRT_QEMU_IMG_DATA_TIMEOUT_MS).
+ */
+function qemuImgTimeoutMs(subcommand: string | undefined): number {
+  const [name, fallback] = METADATA_SUBCOMMANDS.has(subcommand ?? '')
+    ? ['SNAPVIRT_QEMU_IMG_TIMEOUT_MS', 120_000] as const
+    : ['SNAPVIRT_QEMU_IMG_DATA_TIMEOUT_MS', 86_400_000] as const;
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
 /**
  * Runs qemu-img with `args`. Resolves with the output when the exit code is in `okCodes`
- * (default only 0), and throws a VirError carrying qemu-img's stderr otherwise.
+ * (default only 0), and throws a VirError carrying qemu-img's stderr otherwise, or saying
+ * it was stopped after its time bound.
  */
 export function runQemuImg(args: readonly string[], okCodes: readonly number[] = [0]): Promise<QemuImgResult> {
+  const timeout = qemuImgTimeoutMs(args[0]);
   return new Promise((resolve, reject) => {
-    execFile(qemuImgBinary(), [...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(qemuImgBinary(), [...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', timeout, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      if (err && (err as { killed?: boolean }).killed && err.signal === 'SIGKILL') {
+        reject(virError(VirErrorCode.OPERATION_TIMEOUT, VirErrorDomain.QEMU,
+          `qemu-img ${args[0] ?? ''} did not finish within ${timeout >= 1000 ? `${Math.round(timeout / 1000)} s` : `${timeout} ms`} and was stopped: ${args.at(-1) ?? ''}`));
+        return;
+      }
       const exitCode = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       if (okCodes.includes(exitCode)) {
         resolve({ stdout, stderr, exitCode });
@@ -113,7 +136,10 @@ export interface ImageInfo {
   dirty: boolean;
 }
 
-/** Options for {@link imageInfo} and {@link backingChain}. */
+/**
+ * Options for {@link imageInfo}. (No `--backing-chain`: qemu-img would probe a backing file
+ * whose format its parent does not record; chain-inspect.ts walks chains instead.)
+ */
 export interface InfoOptions {
   /** -U: read without taking the shared lock, for images another process has open. */
   forceShare?: boolean;
@@ -155,16 +181,6 @@ export async function imageInfo(path: string, format: string, opts: InfoOptions 
   return toImageInfo(JSON.parse(stdout));
 }
 
-/** `qemu-img info --output=json --backing-chain`: the whole chain, top image first. */
-export async function backingChain(path: string, format: string, opts: InfoOptions = {}): Promise<ImageInfo[]> {
-  const args = ['info', '--output=json', '--backing-chain', '-f', format];
-  if (opts.forceShare) args.push('-U');
-  args.push(path);
-  const { stdout } = await runQemuImg(args);
-  const parsed: unknown = JSON.parse(stdout);
-  return (Array.isArray(parsed) ? parsed : [parsed]).map(toImageInfo);
-}
-
 /** The internal snapshot tags of a qcow2 image (from info json: snapshot -l has no JSON). */
 export async function listSnapshotTags(path: string, opts: InfoOptions = {}): Promise<string[]> {
   return (await imageInfo(path, 'qcow2', opts)).snapshots.map((s) => s.name);
@@ -200,7 +216,7 @@ export async function snapshotApply(path: string, tag: string): Promise<void> {
 /** The internal snapshots of a qcow2 image, from its header (qemu-img info when it cannot be read natively). */
 async function internalSnapshotsOf(path: string): Promise<{ id: string; name: string }[]> {
   if (process.env.SNAPVIRT_NATIVE_QCOW2 !== '0') {
-    const handle = await open(path, 'r').catch(() => undefined);
+    const handle = await openImageFile(path).catch(() => undefined);
     if (handle) {
       try {
         const header = await readQcow2Header(handle, path).catch(() => undefined);

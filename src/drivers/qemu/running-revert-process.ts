@@ -28,6 +28,7 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import { fsyncFile, runOperation, writeFileDurable, type DomainLock, type Resource, type Step, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
+import { checkImageFileType } from './image-file-open.js';
 import { discardableImages, warnKept } from './image-reachability.js';
 import { loadMemoryFromFile } from './live/memory-migration.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './live/qemu-process.js';
@@ -84,7 +85,8 @@ async function planImages(snap: SnapshotDef, target: DomainDef): Promise<ImagePl
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
     const format = disk.format ?? 'raw';
-    // Read-only and force-share: the running QEMU may have the image open.
+    // Read-only and force-share: the running QEMU may have the image open. Never a FIFO or device.
+    await checkImageFileType(image, { allowBlock: disk.type === 'block' }).catch((e: unknown) => { throw cannotUse(image, e); });
     const info = await imageInfo(image, sd.snapshot === 'internal' ? 'qcow2' : format, { forceShare: true }).catch((e: unknown) => {
       throw cannotUse(image, e);
     });

@@ -25,7 +25,8 @@ import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/
 import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import type { Store } from '../../store/index.js';
-import { findChildImages } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths } from './chain-inspect.js';
+import { rootsOf } from './image-users.js';
 import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from './live/active-chain.js';
@@ -63,13 +64,14 @@ export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, nam
     }
     const dirs = knownImageDirs(persistent, tree);
     for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
+    const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
 
     await withMonitor(rt.runtimeDir, async (qmp) => {
       const chains = await readActiveChain(qmp);
       const resources: Resource[] = [];
       const kept: DiscardPlan['kept'] = [];
       for (const snap of victims) {
-        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, kept));
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, notImages, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
       const work = liveDeleteWork(name, resources);
@@ -113,7 +115,7 @@ function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
 
 /** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
 async function mergePlan(
-  store: Store, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>,
+  store: Store, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>, notImages: Set<string>,
   kept: DiscardPlan['kept'],
 ): Promise<Resource[]> {
   const out: Resource[] = [];
@@ -128,10 +130,10 @@ async function mergePlan(
     const index = files.indexOf(overlay);
     // Only a layer of the running chain is merged live; another branch keeps its files.
     if (index === -1 || files[index + 1] !== base) continue;
-    const baseChildren = await findChildImages(base, dirs);
+    const baseChildren = await findChildImages(base, dirs, notImages);
     if (baseChildren.some((c) => c !== overlay)) continue;
     const above = index > 0 ? files[index - 1] : undefined;
-    const overlayChildren = await findChildImages(overlay, dirs);
+    const overlayChildren = await findChildImages(overlay, dirs, notImages);
     if (overlayChildren.some((c) => c !== above)) continue;
     // block-commit writes the overlay's data into the base: never under another domain's disk.
     if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;

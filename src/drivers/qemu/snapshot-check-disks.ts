@@ -141,7 +141,7 @@ async function checkOverlay(
     } else if (top.info.backingFormat !== wantFormat) {
       findings.add({
         kind: 'backing-mismatch', subject: overlay, repairable: false,
-        message: `${where}: overlay '${overlay}' reads its backing file '${want}' as ${top.info.backingFormat ?? 'an unrecorded (probed) format'}, but the metadata says ${wantFormat}; the data it presents may be wrong`,
+        message: `${where}: overlay '${overlay}' reads its backing file '${want}' as ${top.info.backingFormat ?? 'an unrecorded format (which snapvirt never probes)'}, but the metadata says ${wantFormat}; the data it presents may be wrong`,
       });
     }
   }

@@ -1,15 +1,18 @@
 /**
  * Reading images for snapshot-check: each backing chain as it is on disk, layer by layer,
- * with what qemu-img says about every layer (format, backing link, internal tags). One
- * `qemu-img info --backing-chain` per chain top, cached per file, so images shared by many
- * chains are read once; when a chain is broken, the layers are read one by one to find
- * exactly which file is missing or unreadable. Always with -U: a running QEMU may hold
- * the images, and a check must never wait for or disturb it.
+ * with what qemu-img says about every layer (format, backing link, internal tags), read
+ * natively where image-inspect.ts can, cached per file, so images shared by many chains
+ * are read once. Each layer is read as the format the metadata declares or its parent's
+ * header records, never probed: a raw disk's content is its guest's and is never parsed.
+ * Without a lock (qemu-img -U): a running QEMU may hold the images, and a check must never
+ * wait for or disturb it.
  */
 import { dirname, resolve } from 'node:path';
 import { VirError } from '../../api/errors.js';
-import { readQcow2Backing } from './chain-inspect.js';
-import { backingChain, imageInfo, type ImageInfo } from './qemu-img.js';
+import { realpath } from 'node:fs/promises';
+import { checkImageFileType } from './image-file-open.js';
+import { inspectImage } from './image-inspect.js';
+import type { ImageInfo } from './qemu-img.js';
 import { pathExists } from './path-exists.js';
 
 /** One layer of a chain as found on disk. */
@@ -59,22 +62,28 @@ export class ImageInspector {
     const out: ImageLayer[] = [];
     const seen = new Set<string>();
     let path: string | undefined = top;
-    let fmt = format;
+    let fmt: string | undefined = format;
     while (path !== undefined) {
       if (path.startsWith('json:')) {
-        out.push({ path, format: fmt, problem: 'the backing file is a json: pseudo-file name, which snapshot-check cannot follow' });
+        out.push({ path, format: fmt ?? 'raw', problem: 'the backing file is a json: pseudo-file name, which snapshot-check cannot follow' });
         break;
       }
-      if (seen.has(path)) {
-        out.push({ path, format: fmt, problem: 'the backing chain loops back to this image' });
+      const unique = await realpath(path).catch(() => path!);
+      if (seen.has(unique)) {
+        out.push({ path, format: fmt ?? 'raw', problem: 'the backing chain loops back to this image' });
         break;
       }
-      seen.add(path);
+      seen.add(unique);
+      if (fmt === undefined) {
+        // Probing would let whoever writes this file's content choose how it is read.
+        out.push({ path, format: 'an unrecorded format', problem: UNRECORDED_FORMAT });
+        break;
+      }
       const layer = await this.#layer(path, fmt);
       out.push(layer);
       if (!layer.info) break;
       path = backingPathOf(path, layer.info);
-      if (path !== undefined) fmt = layer.info.backingFormat ?? await probedFormat(path);
+      fmt = layer.info.backingFormat;
     }
     return out;
   }
@@ -84,29 +93,18 @@ export class ImageInspector {
     if (cached && cached.format === format) return { path, format, info: cached };
     if (!(await pathExists(path))) return { path, format, missing: true };
     try {
-      // The whole chain in one process; cached per layer for the next chain through it.
-      const infos = await backingChain(path, format, { forceShare: true });
-      let layerPath: string | undefined = path;
-      for (const info of infos) {
-        if (layerPath === undefined) break;
-        if (!this.#infos.has(layerPath)) this.#infos.set(layerPath, info);
-        layerPath = backingPathOf(layerPath, info);
-      }
-      return { path, format, info: infos[0]! };
-    } catch {
-      // Broken further down (or here): read this layer alone to tell which.
-      try {
-        const info = await imageInfo(path, format, { forceShare: true });
-        this.#infos.set(path, info);
-        return { path, format, info };
-      } catch (err) {
-        return { path, format, problem: errorText(err) };
-      }
+      // Read as the format the metadata or the parent's header gives, never probed; a FIFO,
+      // socket or device is refused before it is opened; -U when qemu-img must answer.
+      await checkImageFileType(path);
+      const info = await inspectImage(path, format);
+      this.#infos.set(path, info);
+      return { path, format, info };
+    } catch (err) {
+      return { path, format, problem: errorText(err) };
     }
   }
 }
 
-/** The format of a backing file whose overlay does not record one: qcow2 by its magic, else raw. */
-async function probedFormat(path: string): Promise<string> {
-  return (await readQcow2Backing(path)) === null ? 'raw' : 'qcow2';
-}
+/** Why a backing file whose format its parent does not record is not read (libvirt's advice). */
+const UNRECORDED_FORMAT = 'its format is not recorded in the header of the image above it, and snapvirt never probes an image\'s format '
+  + '(as libvirt: see https://libvirt.org/kbase/backing_chains.html)';

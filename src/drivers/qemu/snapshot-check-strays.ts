@@ -13,10 +13,11 @@ import { parseDomainXML } from '../../conf/domain-xml.js';
 import { parseSnapshotXML } from '../../conf/snapshot-xml.js';
 import type { Store } from '../../store/index.js';
 import { loadEntry, openEntries, resourcesOf, type JournalEntry } from '../../txn/index.js';
-import { findChildImages, readQcow2Backing } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths, readQcow2Backing } from './chain-inspect.js';
 import type { CheckedDomain, FindingList } from './snapshot-check-disks.js';
 import { reachableFrom } from './image-chain-walk.js';
 import { createdQcow2, rootsByDomain } from './image-users.js';
+import { checkImageFileType } from './image-file-open.js';
 import { imageInfo, runQemuImg } from './qemu-img.js';
 import { pathExists } from './path-exists.js';
 
@@ -101,6 +102,8 @@ function errorText(err: unknown): string {
  * presents exactly what its backing file presents).
  */
 async function whyNotRemovable(path: string): Promise<string | undefined> {
+  const notAFile = await checkImageFileType(path).then(() => undefined, (err: unknown) => errorText(err));
+  if (notAFile !== undefined) return notAFile;
   if ((await readQcow2Backing(path)) === null) {
     return 'it is not a qcow2 overlay (a saved memory state or a copy) and may hold data you need; remove it yourself if you do not';
   }
@@ -119,11 +122,13 @@ async function whyNotRemovable(path: string): Promise<string | undefined> {
 /**
  * Reports this domain's stray files; returns those `--repair` may remove. `needed` holds
  * every file some metadata names or some chain reads through (the running QEMUs' images
- * included); `dirs` are the directories scanned for images built on a candidate.
+ * included); `dirs` are the directories scanned for images built on a candidate, where
+ * the files some definition declares raw (or any format but qcow2) are never read.
  */
 export async function findStrayFiles(
   store: Store, dom: CheckedDomain, needed: Set<string>, dirs: Set<string>, busy: Set<string>, findings: FindingList,
 ): Promise<RemovableFile[]> {
+  const notImages = notQcow2Paths([...rootsByDomain(store).values()].flat());
   const abandoned = filesOfAbandonedEntries(store, dom.uuid);
   const candidates = new Set<string>([...dom.createdImages, ...abandoned.keys()]);
   const scanDirs = new Set([...dirs, ...[...candidates].map((p) => dirname(p))]);
@@ -137,7 +142,7 @@ export async function findStrayFiles(
   for (let changed = true; changed;) {
     changed = false;
     for (const path of pending) {
-      const children = (await findChildImages(path, scanDirs)).filter((c) => !removable.has(c));
+      const children = (await findChildImages(path, scanDirs, notImages)).filter((c) => !removable.has(c));
       if (children.length > 0) continue;
       pending.delete(path);
       changed = true;

@@ -9,6 +9,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainDef, DomainDiskDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
+import { refuseLoopingChain } from './chain-inspect.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { inspectImage } from './image-inspect.js';
 import { readLockTable, type LockTable } from './image-lock-probe.js';
@@ -28,6 +29,8 @@ export interface ExternalDiskAction {
   /** The disk's current image: the overlay's backing file. */
   image: string;
   imageFormat: string;
+  /** The disk is `type='block'`: its image is a block device, the only kind besides regular files snapvirt opens. */
+  imageIsBlock: boolean;
   overlay: string;
   /** --reuse-external: the overlay already exists and is checked, not created. */
   reuse: boolean;
@@ -88,7 +91,7 @@ export async function planSnapshotDisks(
     if (!isAbsolute(overlay)) {
       throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN_SNAPSHOT, `disk snapshot image path '${overlay}' must be absolute`);
     }
-    actions.push({ kind: 'external', target: disk.target, image: sourceOf(disk), imageFormat: disk.format ?? 'raw', overlay, reuse });
+    actions.push({ kind: 'external', target: disk.target, image: sourceOf(disk), imageFormat: disk.format ?? 'raw', imageIsBlock: disk.type === 'block', overlay, reuse });
   }
   if (actions.length === 0) throw unsupported('nothing selected for snapshot');
   const seen = new Set<string>();
@@ -116,9 +119,14 @@ async function checkDiskAction(a: DiskAction, lockTable: LockTable): Promise<voi
     if (info.snapshots.some((s) => s.name === a.tag)) {
       throw unsupported(`disk '${a.target}' image '${a.image}' already has an internal snapshot named '${a.tag}'`);
     }
+    await refuseLoopingChain({ path: a.image, format: 'qcow2' });
     return;
   }
-  await inspectImage(a.image, a.imageFormat, { access: 'read', lockTable }).catch((e: unknown) => { throw imageError(a.image, e); });
+  await inspectImage(a.image, a.imageFormat, { access: 'read', lockTable, allowBlock: a.imageIsBlock })
+    .catch((e: unknown) => { throw imageError(a.image, e); });
+  // The overlay is written natively, without opening the chain below: a loop would only
+  // show when something opens it (libvirt refuses it when it reads the chain).
+  await refuseLoopingChain({ path: a.image, format: a.imageFormat });
   let exists = true;
   let isBlock = false;
   try {

@@ -4,16 +4,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import {
-  backingChain, checkImage, commitImage, createImage, imageInfo, listSnapshotTags, rebaseImage,
+  checkImage, commitImage, createImage, imageInfo, listSnapshotTags, rebaseImage,
   snapshotApply, snapshotCreate, snapshotDelete,
 } from '../../../src/drivers/qemu/qemu-img.js';
 import { VirError } from '../../../src/api/errors.js';
+import { walkChain } from '../../../src/drivers/qemu/chain-inspect.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { hasPattern, holdImage, writePattern } from '../../helpers/qemu-io.js';
 
 const MiB = 1 << 20;
 
-test('create, info and backing chain with absolute backing and explicit format', async (t) => {
+test('create, info and the backing chain (walked natively) with absolute backing and explicit format', async (t) => {
   const tmp = await makeTempDir();
   t.after(() => tmp.cleanup());
   const base = join(tmp.path, 'base.qcow2');
@@ -25,9 +26,9 @@ test('create, info and backing chain with absolute backing and explicit format',
   assert.equal(info.virtualSize, 2 * MiB);
   assert.equal(info.backingFilename, base);
   assert.equal(info.backingFormat, 'qcow2');
-  const chain = await backingChain(top, 'qcow2');
-  assert.deepEqual(chain.map((c) => c.filename), [top, base]);
-  assert.equal(chain[1]!.backingFilename, undefined);
+  const chain = await walkChain({ path: top, format: 'qcow2' });
+  assert.deepEqual(chain.layers, [{ path: top, format: 'qcow2' }, { path: base, format: 'qcow2' }]);
+  assert.equal(chain.loop, undefined);
 });
 
 test('internal snapshots: create, list, apply restores data, delete', async (t) => {

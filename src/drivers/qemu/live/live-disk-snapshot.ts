@@ -14,6 +14,7 @@ import { expectArray, isJsonObject, optionalString } from './qmp-json.js';
 import { readActiveChain, type ActiveDiskChain } from './active-chain.js';
 import { diskNodeNames, overlayGenerationOf, type DiskNodeNames } from './disk-node-names.js';
 import { inspectImage } from '../image-inspect.js';
+import { refuseLoopingChain } from '../chain-inspect.js';
 
 /** One disk to snapshot. */
 export interface LiveDiskSnapshotRequest {
@@ -125,6 +126,9 @@ async function settle(p: Promise<void>): Promise<{ error?: unknown }> {
  * qcow2 image on the disk's current image), in an existing directory.
  */
 async function checkOverlayFiles(req: LiveDiskSnapshotRequest, chain: ActiveDiskChain): Promise<void> {
+  // QEMU's graph cannot loop, but the headers on disk may have been changed under it; the
+  // overlay is written natively, without opening the chain, so the loop is looked for here.
+  await refuseLoopingChain({ path: chain.file, format: chain.format });
   const overlayPath = req.overlayPath;
   if (req.reuse) {
     await checkReusableOverlay(req.target, overlayPath, chain.file, chain.format);

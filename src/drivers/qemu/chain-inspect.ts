@@ -119,6 +119,21 @@ export async function refuseLoopingChain(top: ImageRef): Promise<void> {
 }
 
 /**
+ * Refuses (libvirt's error) a chain with a backing file whose format its parent does not
+ * record: qemu-img would probe it when it opens the chain (commit, safe rebase, convert),
+ * and whoever writes that file's content would choose how it is read.
+ */
+export async function refuseUnrecordedBackingFormat(top: ImageRef): Promise<void> {
+  const { layers } = await walkChain(top);
+  const i = layers.findIndex((l) => l.format === undefined);
+  if (i > 0) {
+    throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.STORAGE,
+      `format of backing image '${layers[i]!.path}' of image '${layers[i - 1]!.path}' was not specified in the image metadata `
+      + '(See https://libvirt.org/kbase/backing_chains.html for troubleshooting)');
+  }
+}
+
+/**
  * Refuses a definition with a disk whose chain, read as declared, loops: QEMU could never
  * open it (libvirt finds it at start; snapvirt says so at define, where it can be fixed).
  * Only file and block disks with a source are walked; a missing image is not an error here.

@@ -6,9 +6,8 @@
  * writes a qcow2 header into its raw disk cannot steer the walk; and only regular files
  * are opened (never a FIFO, device or socket), without blocking.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { openImageFile } from './image-file-open.js';
 import { readQcow2Header } from './qcow2-header.js';
 import { imageInfo } from './qemu-img.js';
 
@@ -22,13 +21,13 @@ export interface ImageRoot {
 async function backingOf(path: string): Promise<ImageRoot | undefined> {
   let handle;
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // A FIFO, socket or device is refused from its stat, before any open (an open would
+    // wake a writer waiting on a FIFO); the open is non-blocking and checked again.
+    handle = await openImageFile(path);
   } catch {
     return undefined;
   }
   try {
-    if (!(await handle.stat()).isFile()) return undefined;
     // A header the native reader does not handle is asked of qemu-img, with the format given.
     const header = await readQcow2Header(handle, path).catch(() => undefined)
       ?? await imageInfo(path, 'qcow2', { forceShare: true }).catch(() => undefined);

@@ -107,7 +107,7 @@ export async function walkChain(top: ImageRef): Promise<WalkedChain> {
 }
 
 /** libvirt's error for a chain that loops (virStorageSourceGetMetadataRecurse). */
-export function selfReferentialError(loop: NonNullable<WalkedChain['loop']>): Error {
+function selfReferentialError(loop: NonNullable<WalkedChain['loop']>): Error {
   return virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.STORAGE,
     `backing store for ${loop.path} (${loop.canonical}) is self-referential`);
 }

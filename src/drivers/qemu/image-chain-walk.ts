@@ -7,9 +7,7 @@
  * are opened (never a FIFO, device or socket), without blocking.
  */
 import { resolve } from 'node:path';
-import { openImageFile } from './image-file-open.js';
-import { readQcow2Header } from './qcow2-header.js';
-import { imageInfo } from './qemu-img.js';
+import { readBackingLink } from './chain-inspect.js';
 
 /** An image a definition or snapshot names, with the format it is known by (undefined: unknown, never parsed). */
 export interface ImageRoot {
@@ -19,24 +17,11 @@ export interface ImageRoot {
 
 /** The backing file and its recorded format of qcow2 image `path`; undefined when it has none or cannot be read as qcow2. */
 async function backingOf(path: string): Promise<ImageRoot | undefined> {
-  let handle;
-  try {
-    // A FIFO, socket or device is refused from its stat, before any open (an open would
-    // wake a writer waiting on a FIFO); the open is non-blocking and checked again.
-    handle = await openImageFile(path);
-  } catch {
-    return undefined;
-  }
-  try {
-    // A header the native reader does not handle is asked of qemu-img, with the format given.
-    const header = await readQcow2Header(handle, path).catch(() => undefined)
-      ?? await imageInfo(path, 'qcow2', { forceShare: true }).catch(() => undefined);
-    const backing = header?.fullBackingFilename;
-    if (backing === undefined || backing.startsWith('json:')) return undefined;
-    return { path: resolve(backing), format: header!.backingFormat };
-  } finally {
-    await handle.close();
-  }
+  // chain-inspect.ts reads the link through openImageFile: a FIFO, socket or device is
+  // refused from its stat, before any open (an open would wake a writer waiting on a FIFO).
+  const link = await readBackingLink(path, 'qcow2');
+  if (!link || link.path.startsWith('json:')) return undefined;
+  return { path: link.path, format: link.format };
 }
 
 /**

@@ -29,6 +29,7 @@ import { virError, VirErrorCode, VirErrorDomain, type VirError } from '../../api
 import { errnoCode, errnoText } from './errno-text.js';
 import { internalSnapshotNeed } from './internal-snapshot-space.js';
 import { mergeSpaceBound, readQcow2Allocation } from './qcow2-allocation.js';
+import { openImageFile } from './image-file-open.js';
 import { hasQcow2Magic, readQcow2Header } from './qcow2-header.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -86,7 +87,7 @@ export async function requirePresent(path: string, parent: string | undefined): 
 
 /** For a file recorded as qcow2: its first bytes must say so (nothing else is read). */
 async function requireQcow2(path: string): Promise<void> {
-  const handle = await open(path, 'r');
+  const handle = await openImageFile(path, { allowBlock: true });
   try {
     if (!(await hasQcow2Magic(handle))) throw failed(`image '${path}' is not in qcow2 format, which its records say it is`);
   } finally {
@@ -103,7 +104,7 @@ async function requireChainBelow(image: string, format: string): Promise<void> {
   let path = image;
   let fmt = format;
   for (let depth = 0; fmt === 'qcow2' && depth < MAX_CHAIN; depth++) {
-    const handle = await open(path, 'r');
+    const handle = await openImageFile(path, { allowBlock: true });
     let next: { path: string; format: string | undefined } | undefined;
     try {
       const header = await readQcow2Header(handle, path);
@@ -179,7 +180,7 @@ async function mergeNeed(m: PlannedMerge): Promise<number> {
   const layer = await readQcow2Allocation(m.overlay);
   if (!layer) return 0; // a header this reader does not handle: qemu-img reports what goes wrong
   if (m.baseFormat !== 'qcow2') return mergeSpaceBound(layer, { format: 'raw' });
-  const handle = await open(m.base, 'r');
+  const handle = await openImageFile(m.base, { allowBlock: true });
   try {
     const header = await readQcow2Header(handle, m.base);
     const cb = header ? 2 ** header.clusterBits : 2 * 1024 * 1024;

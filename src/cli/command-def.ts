@@ -17,6 +17,8 @@ export interface OptionDef {
   readonly namedOnly?: boolean;
   /** VSH_OFLAG_EMPTY_OK: an empty string value is accepted. */
   readonly emptyOk?: boolean;
+  /** snapvirt's own option on a virsh command: accepted, but left out of `help COMMAND` (virsh's text). */
+  readonly hidden?: boolean;
   /** The help text; for an alias, the option name it stands for (optionally `name=value`). */
   readonly help: string;
 }

@@ -2,7 +2,8 @@
 import type { CommandDef, CommandGroup } from './command-def.js';
 
 /** `help COMMAND`: NAME, SYNOPSIS, DESCRIPTION and OPTIONS, exactly as virsh lays them out. */
-export function formatCommandHelp(def: CommandDef): string {
+export function formatCommandHelp(command: CommandDef): string {
+  const def = { ...command, opts: command.opts.filter((opt) => !opt.hidden) };
   let out = `  NAME\n    ${def.name} - ${def.help}\n\n  SYNOPSIS\n    ${def.name}`;
   // shortopt: once a value option may be given positionally, ARGV shows its --name as optional.
   let shortopt = false;
@@ -50,9 +51,12 @@ export function formatCommandHelp(def: CommandDef): string {
   return `${out}\n`;
 }
 
-/** One group's listing: ` NAME (help keyword 'KW'):` then one line per command. */
-export function formatGroupHelp(group: CommandGroup): string {
-  let out = ` ${group.name} (help keyword '${group.keyword}'):\n`;
+/**
+ * One group's listing: ` NAME (help keyword 'KW'):` then one line per command. virsh's
+ * `--help` (vshUsage) prints the header without the colon, `help` (cmdHelp) with it.
+ */
+export function formatGroupHelp(group: CommandGroup, headerColon = true): string {
+  let out = ` ${group.name} (help keyword '${group.keyword}')${headerColon ? ':' : ''}\n`;
   for (const cmd of group.commands) out += `    ${cmd.name.padEnd(30)} ${cmd.help}\n`;
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The interactive shell: virsh's welcome banner and `snapvirt # ` prompt, line editing
  * with history (kept in $XDG_CACHE_HOME/snapvirt/history) and tab completion of command
- * names and of a command's options.
+ * names, of a command's options, and of domain and snapshot names (name-completion.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { StringTokenSource } from './command-line.js';
 import { parseCommands } from './command-parser.js';
 import type { Control } from './control.js';
+import { completeNames } from './name-completion.js';
 import { commandNames, findCommand, loadAllCommands } from './registry.js';
 import { runCommands } from './run-commands.js';
 
@@ -39,6 +40,19 @@ export function completeLine(line: string): [string[], string] {
   return [options, current];
 }
 
+/**
+ * The shell's completer: domain and snapshot names where the word is one (asking the
+ * connection), else completeLine's command names and options.
+ */
+export async function completeWithNames(ctl: Control, line: string): Promise<[string[], string]> {
+  const fallback = completeLine(line);
+  const lastCommand = line.slice(line.lastIndexOf(';') + 1).trimStart().split(/[ \t]+/);
+  const def = lastCommand.length > 1 ? findCommand(lastCommand[0]) : undefined;
+  if (!def) return fallback;
+  const names = await completeNames(ctl, def, lastCommand.slice(1));
+  return names.length > 0 ? [names, fallback[1]] : fallback;
+}
+
 /** Runs the shell until quit, exit or end of input. Like virsh, an interactive session always succeeds. */
 export async function runShell(ctl: Control): Promise<boolean> {
   // Lines are parsed and completed as typed: every command must be at hand.
@@ -60,7 +74,9 @@ export async function runShell(ctl: Control): Promise<boolean> {
     terminal,
     history,
     historySize: HISTORY_LIMIT,
-    completer: completeLine,
+    completer: (line: string, done: (err: null, result: [string[], string]) => void) => {
+      completeWithNames(ctl, line).then((result) => done(null, result), () => done(null, completeLine(line)));
+    },
     prompt: ctl.options.readonly ? 'snapvirt > ' : 'snapvirt # ',
   });
   // Ctrl-C at the prompt drops the line being typed, as readline does in virsh.

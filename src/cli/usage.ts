@@ -27,7 +27,7 @@ snapvirt [options]... <command> [args...]
          --version[=TYPE]   version, TYPE is short or long (default short)
   commands (non interactive mode):
 
-${groups.map((g) => `${formatGroupHelp(g)}\n`).join('')}
+${groups.map((g) => `${formatGroupHelp(g, false)}\n`).join('')}
   (specify help <group> for details about the commands in the group)
 
   (specify help <command> for details about the command)

@@ -3,7 +3,9 @@ import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { reasonName, stateName } from '../output/domain-state.js';
 import { optBool } from '../option-values.js';
+import { JSON_OPTION, printJson } from '../output/json.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
+import { domainStateName, domainStateReasonName } from '../../api/domain-state.js';
 
 const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
 
@@ -12,10 +14,21 @@ export const dominfoCommand: CommandDef = {
   name: 'dominfo',
   help: 'domain information',
   desc: 'Returns basic information about the domain.',
-  opts: [DOMAIN_OPTION],
+  opts: [DOMAIN_OPTION, JSON_OPTION],
   async handler(ctl, cmd) {
     const dom = await lookupDomain(ctl, cmd);
     const id = dom.getID();
+    if (optBool(cmd, 'json')) {
+      const [extra, info] = [await dom.getExtraInfo(), await dom.getInfo()];
+      printJson(ctl, {
+        id: id === -1 ? null : id, name: dom.getName(), uuid: dom.getUUIDString(), osType: extra.osType,
+        state: domainStateName(info.state), cpus: info.nrVirtCpu, cpuTimeSeconds: Number(info.cpuTimeNs / 1_000_000n) / 1000,
+        maxMemoryKiB: info.maxMemKiB === 0xffffffff ? null : info.maxMemKiB, usedMemoryKiB: info.memoryKiB,
+        persistent: extra.persistent, autostart: extra.autostart, managedSave: extra.managedSave,
+        security: extra.security && extra.security.model !== '' ? extra.security : null,
+      });
+      return true;
+    }
     ctl.print(field('Id:', id === -1 ? '-' : id));
     ctl.print(field('Name:', dom.getName()));
     ctl.print(field('UUID:', dom.getUUIDString()));
@@ -46,10 +59,14 @@ export const domstateCommand: CommandDef = {
   name: 'domstate',
   help: 'domain state',
   desc: 'Returns state about a domain.',
-  opts: [DOMAIN_OPTION, { name: 'reason', type: 'bool', help: 'also print reason for the state' }],
+  opts: [DOMAIN_OPTION, { name: 'reason', type: 'bool', help: 'also print reason for the state' }, JSON_OPTION],
   async handler(ctl, cmd) {
     const dom = await lookupDomain(ctl, cmd);
     const { state, reason } = await dom.getState();
+    if (optBool(cmd, 'json')) {
+      printJson(ctl, { state: domainStateName(state), reason: domainStateReasonName(state, reason), stateCode: state, reasonCode: reason });
+      return true;
+    }
     if (optBool(cmd, 'reason')) ctl.print(`${stateName(state)} (${reasonName(state, reason)})\n`);
     else ctl.print(`${stateName(state)}\n`);
     return true;

@@ -3,7 +3,9 @@
  * ones by default, sorted as virshDomainSorter does (running by id, then the rest by name).
  */
 import type { Domain } from '../../api/domain.js';
+import { domainStateName, domainStateReasonName } from '../../api/domain-state.js';
 import { ListDomainsFlags as L } from '../../api/flags.js';
+import { JSON_OPTION, printJson } from '../output/json.js';
 import type { CommandDef } from '../command-def.js';
 import { formatTable } from '../output/table.js';
 import { stateName } from '../output/domain-state.js';
@@ -55,6 +57,7 @@ export const listCommand: CommandDef = {
     { name: 'table', type: 'bool', help: 'list table (default)' },
     { name: 'managed-save', type: 'bool', help: 'mark inactive domains with managed save state' },
     { name: 'title', type: 'bool', help: 'show domain title' },
+    JSON_OPTION,
   ],
   async handler(ctl, cmd) {
     exclusiveOptionNames(ctl, cmd, 'table', 'name');
@@ -69,6 +72,19 @@ export const listCommand: CommandDef = {
     const optId = optBool(cmd, 'id');
     const conn = await ctl.connection();
     const domains = (await conn.listAllDomains(flags)).sort(sortDomains);
+    if (optBool(cmd, 'json')) {
+      const listed = [];
+      for (const dom of domains) {
+        const id = dom.getID();
+        const { state, reason } = await dom.getState();
+        listed.push({
+          id: id === -1 ? null : id, name: dom.getName(), uuid: dom.getUUIDString(),
+          state: domainStateName(state), reason: domainStateReasonName(state, reason), persistent: await dom.isPersistent(),
+        });
+      }
+      printJson(ctl, listed);
+      return true;
+    }
     if (optUuid || optName || optId) {
       for (const dom of domains) {
         const id = dom.getID();

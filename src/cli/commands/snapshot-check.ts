@@ -8,6 +8,7 @@ import type { SnapshotCheckFinding } from '../../drivers/snapshot-check-report.j
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { optBool } from '../option-values.js';
+import { printJson } from '../output/json.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
 /** One output line for a finding. */
@@ -30,11 +31,17 @@ export const snapshotCheck: CommandDef = {
   opts: [
     DOMAIN_OPTION,
     { name: 'repair', type: 'bool', help: 'also fix what is provably safe to fix' },
+    { name: 'json', type: 'bool', help: 'print the report as JSON' },
   ],
   async handler(ctl, cmd) {
     const repair = optBool(cmd, 'repair');
     const dom = await lookupDomain(ctl, cmd);
     const report = await dom.checkSnapshots({ repair });
+    if (optBool(cmd, 'json')) {
+      printJson(ctl, report);
+      // The status says the same as without --json: 0 only when nothing remains wrong.
+      return report.findings.every((f) => f.repair?.done === true);
+    }
     for (const f of report.findings) ctl.print(`${findingLine(f)}\n`);
     const name = report.domain;
     const total = report.findings.length;

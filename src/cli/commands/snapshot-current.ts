@@ -7,6 +7,7 @@ import { SnapshotCreateFlags as F, SnapshotXMLFlags } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { exclusiveOptionNames, optBool, optString } from '../option-values.js';
+import { JSON_OPTION, printJson } from '../output/json.js';
 import { DOMAIN_OPTION } from './snapshot-common.js';
 
 /** `snapshot-current DOMAIN [--name] [--security-info] [SNAPSHOTNAME]` */
@@ -19,6 +20,7 @@ export const snapshotCurrent: CommandDef = {
     { name: 'name', type: 'bool', help: 'list the name, rather than the full xml' },
     { name: 'security-info', type: 'bool', help: 'include security sensitive information in XML dump' },
     { name: 'snapshotname', type: 'string', help: 'name of existing snapshot to make current' },
+    JSON_OPTION,
   ],
   async handler(ctl, cmd) {
     const xmlFlags = optBool(cmd, 'security-info') ? SnapshotXMLFlags.SECURE : 0;
@@ -40,7 +42,8 @@ export const snapshotCurrent: CommandDef = {
       return false;
     }
     const snapshot = await dom.snapshotCurrent();
-    if (optBool(cmd, 'name')) ctl.print(snapshot.getName());
+    if (optBool(cmd, 'json')) printJson(ctl, await snapshot.getDefinition(xmlFlags));
+    else if (optBool(cmd, 'name')) ctl.print(snapshot.getName());
     else ctl.print(await snapshot.getXMLDesc(xmlFlags));
     return true;
   },

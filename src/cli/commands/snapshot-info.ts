@@ -4,6 +4,8 @@ import { SnapshotListFlags } from '../../api/flags.js';
 import type { SnapshotQuiesceInfo } from '../../api/domain-snapshot.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
+import { optBool } from '../option-values.js';
+import { JSON_OPTION, printJson } from '../output/json.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
 
 const field = (label: string, value: string | number): string => `${label.padEnd(15)} ${value}\n`;
@@ -24,20 +26,18 @@ export const snapshotInfo: CommandDef = {
     DOMAIN_OPTION,
     { name: 'snapshotname', type: 'string', help: 'snapshot name' },
     currentOption('info on current snapshot'),
+    JSON_OPTION,
   ],
   async handler(ctl, cmd) {
     const dom = await lookupDomain(ctl, cmd);
     const snapshot = await lookupSnapshot(ctl, cmd, 'snapshotname', true, dom);
     const name = snapshot.getName();
-    ctl.print(field('Name:', name));
-    ctl.print(field('Domain:', dom.getName()));
     let current: boolean;
     try {
       current = await snapshot.isCurrent();
     } catch {
       current = await dom.snapshotCurrent().then((s) => s.getName() === name, () => false);
     }
-    ctl.print(field('Current:', current ? 'yes' : 'no'));
     const xml = await snapshot.getXMLDesc(0);
     const { xpathBoolean, xpathString } = await import('../xml-query.js');
     const state = await xpathString(xml, '/domainsnapshot/state');
@@ -45,20 +45,34 @@ export const snapshotInfo: CommandDef = {
       ctl.error('unexpected problem reading snapshot xml');
       return false;
     }
-    ctl.print(field('State:', state));
     const external = (await xpathBoolean(xml, '/domainsnapshot/memory'))
       ? await xpathBoolean(xml, "/domainsnapshot/memory[@snapshot='external'] | /domainsnapshot/disks/disk[@snapshot='external']")
       : state === 'disk-snapshot';
-    ctl.print(field('Location:', external ? 'external' : 'internal'));
-    ctl.print(field('Parent:', (await xpathString(xml, '/domainsnapshot/parent/name')) ?? '-'));
-    ctl.print(field('Children:', await snapshot.numChildren(0)));
-    ctl.print(field('Descendants:', await snapshot.numChildren(SnapshotListFlags.DESCENDANTS)));
-    ctl.print(field('Metadata:', (await snapshot.hasMetadata()) ? 'yes' : 'no'));
+    const parent = await xpathString(xml, '/domainsnapshot/parent/name');
+    const children = await snapshot.numChildren(0);
+    const descendants = await snapshot.numChildren(SnapshotListFlags.DESCENDANTS);
+    const metadata = await snapshot.hasMetadata();
     // Beyond virsh, only where the driver records it (qemu): the test driver prints what virsh does.
     const quiesce = await snapshot.getQuiesceInfo().catch((err: unknown) => {
       if (err instanceof VirError && err.code === VirErrorCode.NO_SUPPORT) return undefined;
       throw err;
     });
+    if (optBool(cmd, 'json')) {
+      printJson(ctl, {
+        name, domain: dom.getName(), current, state, location: external ? 'external' : 'internal',
+        parent: parent ?? null, children, descendants, metadata, quiesce: quiesce ?? null,
+      });
+      return true;
+    }
+    ctl.print(field('Name:', name));
+    ctl.print(field('Domain:', dom.getName()));
+    ctl.print(field('Current:', current ? 'yes' : 'no'));
+    ctl.print(field('State:', state));
+    ctl.print(field('Location:', external ? 'external' : 'internal'));
+    ctl.print(field('Parent:', parent ?? '-'));
+    ctl.print(field('Children:', children));
+    ctl.print(field('Descendants:', descendants));
+    ctl.print(field('Metadata:', metadata ? 'yes' : 'no'));
     if (quiesce) ctl.print(field('Quiesced:', quiescedText(quiesce)));
     return true;
   },

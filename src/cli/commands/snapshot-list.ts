@@ -8,6 +8,7 @@ import { SnapshotListFlags as L } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { compareNamesCaseInsensitive } from '../output/name-order.js';
+import { JSON_OPTION, printJson } from '../output/json.js';
 import { formatTable } from '../output/table.js';
 import { formatLocalTime } from '../output/time-format.js';
 import { writeTree } from '../output/tree.js';
@@ -47,6 +48,7 @@ export const snapshotList: CommandDef = {
     { name: 'descendants', type: 'bool', help: 'with --from, list all descendants' },
     { name: 'name', type: 'bool', help: 'list snapshot names only' },
     { name: 'topological', type: 'bool', help: 'sort list topologically rather than by name' },
+    JSON_OPTION,
   ],
   async handler(ctl, cmd) {
     const tree = optBool(cmd, 'tree');
@@ -94,6 +96,16 @@ export const snapshotList: CommandDef = {
     if (tree && start) listed.push({ snapshot: start, name: start.getName(), parent: undefined });
     if (!topological) listed.sort((a, b) => compareNamesCaseInsensitive(a.name, b.name));
 
+    if (optBool(cmd, 'json')) {
+      const rows = [];
+      for (const entry of listed) {
+        const def = await entry.snapshot.getDefinition().catch(() => undefined);
+        if (!def) continue; // as the table skips a snapshot whose XML it cannot get
+        rows.push({ name: entry.name, parent: def.parent ?? null, state: def.state ?? null, creationTime: def.creationTime ?? null, current: await entry.snapshot.isCurrent() });
+      }
+      printJson(ctl, rows);
+      return true;
+    }
     if (tree) {
       const entries = listed.map(({ name: n, parent: p }) => ({ name: n, parent: p }));
       entries.forEach((entry, i) => {

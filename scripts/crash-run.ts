@@ -2,8 +2,9 @@
  * `npm run test:crash`: every crash suite in full (SNAPVIRT_CRASH_FULL=1 node --test
  * dist/test/crash/), then the results tables in docs/RELIABILITY.md, between the
  * crash:begin/crash:end markers, with the commit and the date the run was made at. The
- * tables are never edited by hand: test/docs/reliability-evidence.test.ts fails once the
- * recorded commit is older than the last change to src/txn or src/drivers/qemu.
+ * tables are never edited by hand: `npm run check:evidence` (scripts/check-evidence.ts)
+ * fails once the recorded commit is older than the last change to src/txn or
+ * src/drivers/qemu.
  *
  * Two test files run at once (the offline matrix next to the live one, whose TCG QEMU
  * waits more than it computes). The tables are written even when a case failed (its row

@@ -23,5 +23,6 @@ export {
   type SnapshotDiskDefinition, type SnapshotMemoryDefinition, type SnapshotMode, type SnapshotStateName,
 } from './api/snapshot-definition.js';
 export { parseDomainDefinition, type DomainDefinition, type DomainDiskDefinition } from './api/domain-definition.js';
+export type { DiskChainLayer, DiskChainOrigin, DiskImageFormat } from './api/disk-chain.js';
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
 export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';

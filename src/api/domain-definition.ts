@@ -5,6 +5,8 @@
  * truth: the object is read from it and never written back.
  */
 import type { DomainDef } from '../conf/domain-types.js';
+import type { DiskChainAnswer, DiskChainQuery } from '../drivers/driver.js';
+import type { DiskChainLayer, DiskChainOrigin } from './disk-chain.js';
 import { parseDomainXML } from '../conf/domain-xml.js';
 import { prepareXmlInput } from '../conf/xml-parse.js';
 
@@ -26,6 +28,23 @@ export interface DomainDiskDefinition {
   readonly: boolean;
   /** `<disk snapshot=…>`: the disk's default snapshot mode, when the domain sets one. */
   snapshot?: 'no' | 'internal' | 'external' | 'manual';
+  /**
+   * The images the disk reads, top (`source`) first, down to its base, each with its
+   * format. Set by Domain.getDefinition() and DomainSnapshot.getDefinition() (there: the
+   * chain on disk now under the source the snapshot recorded); parseDomainDefinition(),
+   * which reads no image, leaves it out. Empty for a disk without a source, and for
+   * network and other non-file disks. A layer whose format is null was not read and ends
+   * the chain (chainNote says why).
+   */
+  chain?: DiskChainLayer[];
+  /** Where `chain` was read: 'qemu' (the running QEMU), 'images' (the headers on disk), 'definition' (the source alone). */
+  chainOrigin?: DiskChainOrigin;
+  /**
+   * Why `chain` is not the whole story, when it is not: a backing format not recorded
+   * (the chain ends unread), a chain that loops, or a running domain whose chain was read
+   * from disk because its QEMU could not be asked.
+   */
+  chainNote?: string;
 }
 
 /** A `<domain>` definition, reduced to what snapshot work needs. */
@@ -67,6 +86,23 @@ export function domainDefinitionOf(def: DomainDef): DomainDefinition {
     out.disks.push(d);
   }
   return out;
+}
+
+/** @internal Sets each disk's chain from a driver's answers (in the order of `def.disks`). */
+export function withDiskChains(def: DomainDefinition, answers: readonly DiskChainAnswer[]): DomainDefinition {
+  def.disks.forEach((disk, i) => {
+    const answer = answers[i];
+    if (!answer) return;
+    disk.chain = answer.layers;
+    disk.chainOrigin = answer.origin;
+    if (answer.note !== undefined) disk.chainNote = answer.note;
+  });
+  return def;
+}
+
+/** @internal What a driver is asked about each disk of `def`. */
+export function diskChainQueries(def: DomainDefinition): DiskChainQuery[] {
+  return def.disks.map((d) => ({ target: d.target, type: d.type, ...(d.source !== undefined ? { source: d.source } : {}), ...(d.format !== undefined ? { format: d.format } : {}) }));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Connection } from './connection.js';
 import type { Domain } from './domain.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags } from './flag-checks.js';
+import { diskChainQueries, withDiskChains } from './domain-definition.js';
 import { parseSnapshotDefinition, type SnapshotDefinition } from './snapshot-definition.js';
 import {
   SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags,
@@ -63,10 +64,15 @@ export class DomainSnapshot {
   /**
    * The snapshot's definition as an object (name, description, state, parent, creation
    * time, memory, disks with their overlays, and the domain's disks and sources as they
-   * were): getXMLDesc(flags) read by parseSnapshotDefinition.
+   * were): getXMLDesc(flags) read by parseSnapshotDefinition. Each disk of `domain` has
+   * the `chain` on disk now under the source it had then (never the running QEMU's).
    */
   async getDefinition(flags: SnapshotXMLFlags | UntypedFlags = 0): Promise<SnapshotDefinition> {
-    return parseSnapshotDefinition(await this.getXMLDesc(flags));
+    const def = await parseSnapshotDefinition(await this.getXMLDesc(flags));
+    if (def.domain) {
+      withDiskChains(def.domain, await this.#driver('virDomainSnapshotGetXMLDesc').domainGetDiskChains(this.#dom, diskChainQueries(def.domain), false));
+    }
+    return def;
   }
   /** The parent snapshot (virDomainSnapshotGetParent); VIR_ERR_NO_DOMAIN_SNAPSHOT for a root. */
   async getParent(): Promise<DomainSnapshot> {

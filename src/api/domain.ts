@@ -2,7 +2,7 @@
 import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, HypervisorDriver } from '../drivers/driver.js';
 import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
-import { parseDomainDefinition, type DomainDefinition } from './domain-definition.js';
+import { diskChainQueries, parseDomainDefinition, withDiskChains, type DomainDefinition } from './domain-definition.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { VirErrorDomain } from './errors.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
@@ -97,12 +97,18 @@ export class Domain {
     return driver.domainGetXMLDesc(this.#ref, flags);
   }
   /**
-   * The domain's definition as an object (disks, their targets, sources and formats):
-   * getXMLDesc(flags) read by parseDomainDefinition, so nobody parses XML for ordinary
-   * questions. INACTIVE gives the persistent configuration.
+   * The domain's definition as an object (disks, their targets, sources, formats and
+   * backing chains): getXMLDesc(flags) read by parseDomainDefinition, so nobody parses XML
+   * for ordinary questions. INACTIVE gives the persistent configuration. Each disk's
+   * `chain` is what the running QEMU has open (query-block), or else what the image
+   * headers on disk say, read only where the format is known (a raw disk is one layer,
+   * never parsed); on the test driver, the source alone. Throws what getXMLDesc throws,
+   * and VIR_ERR_NO_SUPPORT from a driver that cannot tell a chain.
    */
   async getDefinition(flags: DomainXMLFlags | UntypedFlags = 0): Promise<DomainDefinition> {
-    return parseDomainDefinition(await this.getXMLDesc(flags));
+    const def = await parseDomainDefinition(await this.getXMLDesc(flags));
+    const live = (flags & DomainXMLFlags.INACTIVE) === 0;
+    return withDiskChains(def, await this.#driver('virDomainGetXMLDesc').domainGetDiskChains(this.#ref, diskChainQueries(def), live));
   }
   /** Whether the domain is running (virDomainIsActive). */
   async isActive(): Promise<boolean> { return this.#driver('virDomainIsActive').domainIsActive(this.#ref); }

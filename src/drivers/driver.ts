@@ -6,6 +6,7 @@
  *
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
+import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
 import type { SnapshotCheckReport } from './snapshot-check-report.js';
 
@@ -62,6 +63,21 @@ export interface DriverIdentity {
   hostname: string;
 }
 
+/** A disk whose backing chain a driver is asked for: as the definition being returned has it. */
+export interface DiskChainQuery {
+  target: string;
+  type: string;
+  source?: string;
+  format?: string;
+}
+
+/** A driver's answer for one disk: its chain, top first, where it was read, and why it ends early. */
+export interface DiskChainAnswer {
+  layers: DiskChainLayer[];
+  origin: DiskChainOrigin;
+  note?: string;
+}
+
 /** The table of functions a back end implements. */
 export interface HypervisorDriver {
   identity(): DriverIdentity;
@@ -91,6 +107,13 @@ export interface HypervisorDriver {
   domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string>;
   domainIsActive(dom: DomainRef): Promise<boolean>;
   domainIsPersistent(dom: DomainRef): Promise<boolean>;
+  /**
+   * snapvirt's own (beyond libvirt; its XML's `<backingStore>`): the backing chain of each
+   * disk in `disks`, in their order. `live` asks for what a running domain has open now;
+   * false (an INACTIVE definition, or a domain as a snapshot recorded it) asks for the
+   * chain on disk. Never probes a format. A driver that cannot tell throws NO_SUPPORT.
+   */
+  domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[], live: boolean): Promise<DiskChainAnswer[]>;
   /** HMP or QMP passthrough (virDomainQemuMonitorCommand); drivers without a monitor refuse. */
   domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string>;
 

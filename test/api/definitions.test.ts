@@ -62,7 +62,9 @@ test('test driver: a snapshot made from an object reads back as that object', as
   assert.deepEqual(def.domain?.disks.map((d) => [d.target, d.source]), [['vda', '/guest/diskimage1']]);
   assert.equal((await first.getDefinition()).description, 'upgrade db & app <v2>');
   const domainDef = await dom.getDefinition();
-  assert.deepEqual(domainDef, await parseDomainDefinition(await dom.getXMLDesc()));
+  // getDefinition adds what the driver knows of each disk's chain (test/api/disk-chains.test.ts).
+  const withoutChains = { ...domainDef, disks: domainDef.disks.map(({ chain: _c, chainOrigin: _o, ...d }) => d) };
+  assert.deepEqual(withoutChains, await parseDomainDefinition(await dom.getXMLDesc()));
   assert.equal(domainDef.uuid, dom.getUUIDString());
 });
 

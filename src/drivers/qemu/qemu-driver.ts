@@ -32,7 +32,8 @@ import { prepareXmlInput } from '../../conf/xml-parse.js';
 import { refuseSharedDiskFiles } from './shared-disk-files.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
-  DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity, HypervisorDriver, SnapshotQuiesceInfo,
+  DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity,
+  HypervisorDriver, SnapshotQuiesceInfo,
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain-list-filter.js';
 import { deleteOfflineSnapshot } from './offline-delete.js';
@@ -64,6 +65,7 @@ import {
 import { registerRevertHandlers } from './running-revert-txn.js';
 import { checkQemuSnapshots } from './snapshot-check.js';
 import { refuseLoopingDisks } from './chain-inspect.js';
+import { qemuDiskChains } from './disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 
@@ -256,6 +258,11 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async domainIsActive(dom: DomainRef): Promise<boolean> { await this.#load(dom); return isDomainRunning(this.ctx, dom.uuid); }
   async domainIsPersistent(dom: DomainRef): Promise<boolean> { return (await this.#load(dom)).record.persistent; }
+
+  async domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[], live: boolean): Promise<DiskChainAnswer[]> {
+    await this.#load(dom);
+    return qemuDiskChains(this.ctx, dom, disks, live);
+  }
 
   async domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string> {
     loadDomain(this.store, dom);

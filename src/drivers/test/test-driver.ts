@@ -20,6 +20,7 @@ import {
 import { formatDomainXML, parseDomainXML } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import type {
+  DiskChainAnswer, DiskChainQuery,
   DomainExtraInfo,
   DomainInfo,
   DomainRef,
@@ -36,6 +37,7 @@ import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { checkFlags } from './check-flags.js';
+import { sourceOnlyChains } from './test-disk-chains.js';
 
 // Imported on first use, not with the driver: `snapvirt -c test:///default list` needs
 // none of them, and each module costs start-up time (docs/PERFORMANCE.md, finding 4).
@@ -284,6 +286,10 @@ export class TestDriver implements HypervisorDriver {
 
   async domainIsPersistent(dom: DomainRef): Promise<boolean> { return this.obj(dom).persistent; }
 
+  async domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[]): Promise<DiskChainAnswer[]> {
+    this.obj(dom);
+    return sourceOnlyChains(disks);
+  }
   async domainQemuMonitorCommand(): Promise<string> {
     throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainQemuMonitorCommand');
   }

@@ -12,7 +12,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect, type Connection } from '../../src/api/connection.js';
 import type { Domain } from '../../src/api/domain.js';
 import { VirError } from '../../src/api/errors.js';
@@ -20,6 +20,7 @@ import { SnapshotCreateFlags as C, SnapshotDeleteFlags as Del, SnapshotListFlags
 import { openQemuTestEnv } from '../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { killQemusUnder } from '../helpers/kill-qemus.js';
 
 /** A domain to run one test on, and what undoes the test's changes. */
 interface Fixture { conn: Connection; dom: Domain; cleanup(): Promise<void> }
@@ -39,17 +40,6 @@ interface DriverConfig {
    * (libvirt's qemu driver: a running snapshot is resumed unless --paused).
    */
   active: boolean;
-}
-
-/** SIGKILLs every QEMU whose pidfile is under `stateDir`/run (teardown that must not depend on the driver working). */
-async function killQemusUnder(stateDir: string): Promise<void> {
-  const runDir = join(stateDir, 'run');
-  for (const d of await readdir(runDir).catch(() => [] as string[])) {
-    const pid = Number.parseInt(await readFile(join(runDir, d, 'qemu.pid'), 'utf8').catch(() => ''), 10);
-    if (Number.isSafeInteger(pid) && pid > 0) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-    }
-  }
 }
 
 /** qemu:///session with one running domain for every test of the configuration. */

@@ -9,7 +9,7 @@
  * disk-snapshot; live and persistent definitions on the overlays). A crash anywhere is
  * finished by recovery, which asks query-block which side of the switch QEMU is on.
  */
-import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../api/flags.js';
 import { cloneDomainDef } from '../../conf/domain-xml.js';
 import type { DomainDef } from '../../conf/domain-types.js';
@@ -51,7 +51,8 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     return lockDomain(ctx, dom.uuid, 'snapshot-create', (lock) => createOfflineSnapshot(ctx, lock, dom, xml, flags));
   }
   if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
-    throw virError(VirErrorCode.INVALID_ARG, Q,
+    // VIR_REQUIRE_FLAG_RET: libvirtd 9.0 prints the text without the code's prefix (as the shut-off path).
+    throw new VirError(VirErrorCode.INVALID_ARG, Q,
       "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
   }
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
@@ -62,17 +63,20 @@ export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml
     const { record, def: persistent } = loaded;
     const live = liveDefOf(loaded);
     const tree = loadTree(store, record.uuid);
-    const { def } = parseSnapshotXML(xml, {});
+    // qemu parses a disk-only snapshot's XML as offline (VIR_DOMAIN_SNAPSHOT_PARSE_OFFLINE): no memory state.
+    const { def } = parseSnapshotXML(xml, { offline: (flags & C.DISK_ONLY) !== 0 });
     checkSnapshotName(def.name, Q);
+    // qemuSnapshotCreateXMLValidateDef: --live only for a full system snapshot with an external memory file.
+    const memoryExternal = def.memory?.snapshot === 'external' || (def.memory?.snapshot === undefined && def.memory?.file !== undefined);
+    if ((flags & C.LIVE) && ((flags & C.DISK_ONLY) || !memoryExternal)) {
+      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q, 'live snapshot creation is supported only during full system snapshots');
+    }
     const diskOnly = (flags & C.DISK_ONLY) !== 0 || def.memory?.snapshot === 'no';
     const keepMetadata = (flags & C.NO_METADATA) === 0;
     if (!diskOnly) {
       if (def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external')) {
         await createExternalWithMemory(ctx, lock, dom, rt, def, flags, tree);
         return def.name;
-      }
-      if (flags & C.LIVE) {
-        throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q, 'live snapshot creation is supported only using external snapshots');
       }
       await createInternalWithMemory(ctx, lock, dom, rt, def, keepMetadata, tree, flags);
       return def.name;

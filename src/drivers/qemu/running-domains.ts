@@ -376,15 +376,18 @@ export async function monitorCommand(ctx: TxnContext, dom: DomainRef, command: s
   }
   const execute = parsed.execute;
   const args = isJsonObject(parsed.arguments) ? parsed.arguments : undefined;
-  const id = typeof parsed.id === 'string' || typeof parsed.id === 'number' ? parsed.id : undefined;
-  let reply: JsonObject;
+  // libvirt gives every command an id of its own (QEMU echoes it in the reply) and cannot add it to one that has one.
+  if ('id' in parsed) throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, "Unable to append command 'id' string");
+  const id = `snapvirt-${++passthroughIds}`;
   try {
     const value = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute(execute, args));
-    reply = { return: (value ?? {}) as JsonObject };
+    // QEMU's own key order, which libvirt passes on verbatim: the id after a return, before an error.
+    return JSON.stringify({ return: (value ?? {}) as JsonObject, id });
   } catch (err) {
     if (!(err instanceof QmpError)) throw err;
-    reply = { error: { class: err.class, desc: err.desc } };
+    return JSON.stringify({ id, error: { class: err.class, desc: err.desc } });
   }
-  if (id !== undefined) reply.id = id;
-  return JSON.stringify(reply);
 }
+
+/** Numbers the ids given to passthrough commands that carry none (libvirt's are libvirt-N). */
+let passthroughIds = 0;

@@ -69,7 +69,8 @@ export const qemuMonitorCommand: CommandDef = {
         result = JSON.stringify(value, null, 2);
       }
     }
-    ctl.print(`${result}\n`);
+    // virsh 9.0 ends a --pretty reply without the newline it puts after a compact one (held against libvirtd).
+    ctl.print(!hmp && optBool(cmd, 'pretty') && !optBool(cmd, 'return-value') ? result : `${result}\n`);
     return true;
   },
 };

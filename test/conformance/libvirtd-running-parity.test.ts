@@ -34,11 +34,11 @@ interface ParityCase {
   expected?: CommandOutcome;
 }
 
-// In order: each case leaves the domain running, with the snapshots it made.
+// In order: each case but the last leaves the domain running, with the snapshots it made.
 const CASES: ParityCase[] = [
   { name: 'start of a running domain', commands: 'start D; domstate D' },
   { name: "create of a running domain's XML", commands: 'create {dir}/domain.xml; domstate D' },
-  { name: 'qemu-monitor-command errors', commands: `qemu-monitor-command D '{"execute":"no-such-command"}'; qemu-monitor-command D --hmp no-such-command; qemu-monitor-command D 'not json'; qemu-monitor-command D '{"execute":"query-status"}'` },
+  { name: 'qemu-monitor-command errors', commands: `qemu-monitor-command D '{"execute":"no-such-command"}'; qemu-monitor-command D --hmp no-such-command; qemu-monitor-command D 'not json'; qemu-monitor-command D '{"execute":"query-status"}'; qemu-monitor-command D --pretty query-status; qemu-monitor-command D '{"execute":"no-such","id":"mine"}'; qemu-monitor-command D '{"execute":"query-status","id":7}'` },
   { name: '--live on a disk-only snapshot', commands: 'snapshot-create-as D x --disk-only --live; snapshot-create-as D x --live --diskspec vda,snapshot=external; snapshot-list D --name' },
   { name: '--quiesce without a guest agent', commands: 'snapshot-create-as D q --disk-only --quiesce; snapshot-create-as D q --quiesce; snapshot-list D --name' },
   { name: '--disk-only with --memspec', commands: 'snapshot-create-as D x --disk-only --memspec {dir}/m; snapshot-create-as D x --disk-only --memspec snapshot=no; snapshot-create-as D x --disk-only --memspec snapshot=internal; snapshot-list D --name' },
@@ -46,7 +46,16 @@ const CASES: ParityCase[] = [
   { name: 'revert refusals while running', commands: 'snapshot-create-as D r1; snapshot-revert D r1 --running --paused; snapshot-revert D; snapshot-revert D r1; domstate D; snapshot-current D --name' },
   { name: 'delete refusals', commands: 'snapshot-delete D r1 --children --children-only; snapshot-delete D nosuch; snapshot-delete D --current --children --metadata --children-only; snapshot-list D --name' },
   { name: '--halt', commands: 'snapshot-create-as D h --halt; domstate D; snapshot-current D --name; snapshot-list D --name --active; start D; domstate D' },
-  { name: 'a live disk-only snapshot, reverted and deleted', commands: 'snapshot-create-as D e1 --disk-only; snapshot-list D --name --disk-only --external; snapshot-revert D e1; domstate D; snapshot-delete D e1; snapshot-list D --name' },
+  {
+    name: 'a live disk-only snapshot, reverted and deleted',
+    commands: 'snapshot-create-as D e1 --disk-only; snapshot-list D --name --disk-only --external; snapshot-revert D e1; domstate D; snapshot-delete D e1; snapshot-list D --name',
+    difference: 'libvirt 9.0 cannot revert to an external snapshot (9.9 can; a disk-only one leaves the domain shut off) nor delete one whose parent is internal; snapvirt does both',
+    expected: {
+      stdout: 'Domain snapshot e1 created\ne1\nx\n\nDomain snapshot e1 reverted\n\nshut off\n\nDomain snapshot e1 deleted\n\nh\nr1\nx\n\n',
+      stderr: '',
+      code: 0,
+    },
+  },
 ];
 
 let tmp: TempDir | undefined;

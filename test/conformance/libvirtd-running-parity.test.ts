@@ -19,20 +19,12 @@ import { promisify } from 'node:util';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { domainXml, type FixtureDisk } from '../helpers/domain-fixture.js';
 import { killQemusUnder } from '../helpers/kill-qemus.js';
-import { ORACLE_DOMAIN_PREFIX, startQemuOracle, type CommandOutcome, type QemuOracle } from '../helpers/private-libvirtd.js';
+import { ORACLE_DOMAIN_PREFIX, startQemuOracle, type QemuOracle } from '../helpers/private-libvirtd.js';
+import { assertParity, runBothSides, type ParityCase, type ParitySides } from '../helpers/libvirtd-parity-case.js';
 
 const run = promisify(execFile);
 const D = `${ORACLE_DOMAIN_PREFIX}running`;
 const UUID = '6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d';
-
-/** One comparison; `commands` may use `{dir}` (each side's image directory) and `D` (the domain). */
-interface ParityCase {
-  name: string;
-  commands: string;
-  /** Set when snapvirt deliberately differs; `expected` is then snapvirt's own outcome. */
-  difference?: string;
-  expected?: CommandOutcome;
-}
 
 // In order: each case but the last leaves the domain running, with the snapshots it made.
 const CASES: ParityCase[] = [
@@ -60,7 +52,7 @@ const CASES: ParityCase[] = [
 
 let tmp: TempDir | undefined;
 let oracle: QemuOracle | undefined;
-const sides = { virsh: '', snapvirt: '' };
+const sides: ParitySides = { virsh: '', snapvirt: '' };
 
 async function prepareSide(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -73,19 +65,6 @@ async function prepareSide(dir: string): Promise<string> {
   const xml = join(dir, 'domain.xml');
   await writeFile(xml, domainXml(D, disks, UUID));
   return xml;
-}
-
-/** The outcome with the side's directory, creation times and QMP command ids masked. */
-function normalise(outcome: CommandOutcome, dir: string): CommandOutcome {
-  const mask = (text: string): string => text.split(dir).join('{dir}').replace(/\b1[0-9]{9}\b/g, 'EPOCH')
-    .replace(/"id":\s*"[^"]*"/g, '"id":"ID"');
-  return { stdout: mask(outcome.stdout), stderr: mask(outcome.stderr), code: outcome.code };
-}
-
-async function both(o: QemuOracle, commands: string): Promise<{ virsh: CommandOutcome; snapvirt: CommandOutcome }> {
-  const line = (dir: string): string => commands.split('{dir}').join(dir).replace(/\bD\b/g, D);
-  const [v, s] = await Promise.all([o.virsh(line(sides.virsh)), o.snapvirt(line(sides.snapvirt))]);
-  return { virsh: normalise(v, sides.virsh), snapvirt: normalise(s, sides.snapvirt) };
 }
 
 describe('qemu driver on a running domain: snapvirt vs real libvirtd', { concurrency: false }, () => {
@@ -111,14 +90,7 @@ describe('qemu driver on a running domain: snapvirt vs real libvirtd', { concurr
   for (const c of CASES) {
     it(c.name, async () => {
       assert.ok(oracle);
-      const out = await both(oracle, c.commands);
-      if (process.env.SNAPVIRT_PARITY_DUMP) console.log(JSON.stringify({ case: c.name, ...out }, null, 1));
-      if (c.difference !== undefined) {
-        assert.deepEqual(out.snapvirt, c.expected, `${c.name}: snapvirt's own outcome (${c.difference})`);
-        assert.notDeepEqual(out.virsh, out.snapvirt, `${c.name}: libvirtd now agrees; drop the listed difference`);
-      } else {
-        assert.deepEqual(out.snapvirt, out.virsh);
-      }
+      assertParity(c, await runBothSides(oracle, sides, D, c.commands));
     });
   }
 });

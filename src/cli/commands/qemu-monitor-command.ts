@@ -69,8 +69,10 @@ export const qemuMonitorCommand: CommandDef = {
         result = JSON.stringify(value, null, 2);
       }
     }
-    // virsh 9.0 ends a --pretty reply without the newline it puts after a compact one (held against libvirtd).
-    ctl.print(!hmp && optBool(cmd, 'pretty') && !optBool(cmd, 'return-value') ? result : `${result}\n`);
+    // virsh 9.0 ends a reply it reformatted (--pretty, --return-value) without the newline it
+    // puts after QEMU's own text (held against libvirtd).
+    const reformatted = !hmp && (optBool(cmd, 'pretty') || optBool(cmd, 'return-value'));
+    ctl.print(reformatted ? result : `${result}\n`);
     return true;
   },
 };

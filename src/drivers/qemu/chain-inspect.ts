@@ -119,12 +119,18 @@ export async function refuseLoopingChain(top: ImageRef): Promise<void> {
 }
 
 /**
- * Refuses (libvirt's error) a chain with a backing file whose format its parent does not
- * record: qemu-img would probe it when it opens the chain (commit, safe rebase, convert),
- * and whoever writes that file's content would choose how it is read.
+ * Refuses, with libvirt's errors, a chain qemu-img or QEMU could not open without probing
+ * or at all: one that loops, or one with a backing file whose format its parent does not
+ * record (qemu would probe it when it opens the chain, and whoever writes that file's
+ * content, a guest when it is a raw disk, would choose how it is read). libvirt refuses
+ * both wherever it reads a chain (virStorageSourceGetMetadataRecurse). The one check of
+ * every path that has qemu-img or QEMU open a chain: offline create (internal and
+ * external), offline internal revert, every QEMU spawn, and the merges of offline and running delete.
+ * Nothing below the last layer walkChain may read is opened.
  */
-export async function refuseUnrecordedBackingFormat(top: ImageRef): Promise<void> {
-  const { layers } = await walkChain(top);
+export async function refuseUnsafeChain(top: ImageRef): Promise<void> {
+  const { layers, loop } = await walkChain(top);
+  if (loop) throw selfReferentialError(loop);
   const i = layers.findIndex((l) => l.format === undefined);
   if (i > 0) {
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.STORAGE,
@@ -136,12 +142,13 @@ export async function refuseUnrecordedBackingFormat(top: ImageRef): Promise<void
 /**
  * Refuses a definition with a disk whose chain, read as declared, loops: QEMU could never
  * open it (libvirt finds it at start; snapvirt says so at define, where it can be fixed).
+ * With `check` refuseUnsafeChain, the check before QEMU is spawned (libvirt's at start).
  * Only file and block disks with a source are walked; a missing image is not an error here.
  */
-export async function refuseLoopingDisks(def: DomainDef): Promise<void> {
+export async function refuseLoopingDisks(def: DomainDef, check: (top: ImageRef) => Promise<void> = refuseLoopingChain): Promise<void> {
   for (const disk of def.disks) {
     if ((disk.type !== 'file' && disk.type !== 'block') || !disk.sourcePath) continue;
-    await refuseLoopingChain({ path: disk.sourcePath, format: disk.format ?? 'raw' });
+    await check({ path: disk.sourcePath, format: disk.format ?? 'raw' });
   }
 }
 

@@ -23,7 +23,7 @@ import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-t
 import type { Store } from '../../store/index.js';
 import { refusePendingConflicts, type DomainLock, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnrecordedBackingFormat } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnsafeChain } from './chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import type { DiskResource } from './disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
@@ -166,7 +166,7 @@ async function externalCleanup(
     const children = (await findChildImages(overlay, dirs, notImages)).filter((c) => !discarded.has(c));
     for (const child of children) await checkUsable(child, 'qcow2', 'write');
     // qemu-img commit opens the whole chain: nothing in it may be left for qemu to probe.
-    await refuseUnrecordedBackingFormat({ path: overlay, format: 'qcow2' });
+    await refuseUnsafeChain({ path: overlay, format: 'qcow2' });
     out.push({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children });
   }
   return out;

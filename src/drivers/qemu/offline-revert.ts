@@ -23,7 +23,7 @@ import type { SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import type { Store } from '../../store/index.js';
 import type { TxnContext, DomainLock } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
-import { findChildImages, notQcow2Paths } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths, refuseUnsafeChain } from './chain-inspect.js';
 import type { AppliedTagResource, DiskResource } from './disk-resources.js';
 import { discardableImages, warnKept } from './image-reachability.js';
 import { rootsOf } from './image-users.js';
@@ -124,6 +124,8 @@ async function internalRevertSteps(
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
+    // qemu-img snapshot -a and convert open the chain: nothing in it may be left to probe.
+    await refuseUnsafeChain({ path: image, format: 'qcow2' });
     // Overlays this revert discards do not count: nothing will read through them.
     const children = (await findChildImages(image, dirs, notImages)).filter((c) => !discarded.has(c));
     // With children the image is only read (its tag copied out); else it is changed in place.

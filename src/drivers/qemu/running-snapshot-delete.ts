@@ -25,7 +25,7 @@ import { deleteFromTree, namesToDelete, type DeleteScope } from '../../snapshot/
 import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../txn/index.js';
 import type { DomainRef } from '../driver.js';
 import type { Store } from '../../store/index.js';
-import { findChildImages, notQcow2Paths } from './chain-inspect.js';
+import { findChildImages, notQcow2Paths, refuseUnsafeChain } from './chain-inspect.js';
 import { rootsOf } from './image-users.js';
 import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from './image-reachability.js';
@@ -137,6 +137,9 @@ async function mergePlan(
     if (overlayChildren.some((c) => c !== above)) continue;
     // block-commit writes the overlay's data into the base: never under another domain's disk.
     if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
+    // The headers may have changed under QEMU; block-commit rewrites the backing links it
+    // merges, and whatever reopens this chain later would probe a layer of unrecorded format.
+    await refuseUnsafeChain({ path: overlay, format: 'qcow2' });
     out.push({
       kind: LIVE_MERGE, runtimeDir, domainUuid, target: sd.name, overlay, base,
       baseFormat: chain?.chain[index + 1]?.format ?? frozen.format ?? 'raw',

@@ -9,7 +9,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainDef, DomainDiskDef } from '../../conf/domain-types.js';
 import type { SnapshotDef } from '../../conf/snapshot-types.js';
-import { refuseLoopingChain } from './chain-inspect.js';
+import { refuseUnsafeChain } from './chain-inspect.js';
 import { errnoCode, errnoText } from './errno-text.js';
 import { inspectImage } from './image-inspect.js';
 import { readLockTable, type LockTable } from './image-lock-probe.js';
@@ -119,14 +119,16 @@ async function checkDiskAction(a: DiskAction, lockTable: LockTable): Promise<voi
     if (info.snapshots.some((s) => s.name === a.tag)) {
       throw unsupported(`disk '${a.target}' image '${a.image}' already has an internal snapshot named '${a.tag}'`);
     }
-    await refuseLoopingChain({ path: a.image, format: 'qcow2' });
+    // qemu-img snapshot opens the chain: nothing in it may be left for qemu to probe.
+    await refuseUnsafeChain({ path: a.image, format: 'qcow2' });
     return;
   }
   await inspectImage(a.image, a.imageFormat, { access: 'read', lockTable, allowBlock: a.imageIsBlock })
     .catch((e: unknown) => { throw imageError(a.image, e); });
-  // The overlay is written natively, without opening the chain below: a loop would only
-  // show when something opens it (libvirt refuses it when it reads the chain).
-  await refuseLoopingChain({ path: a.image, format: a.imageFormat });
+  // The overlay is written natively, without opening the chain below: a loop or a layer of
+  // unrecorded format would only show when QEMU opens it (libvirt refuses both when it
+  // reads the chain), and then QEMU would probe.
+  await refuseUnsafeChain({ path: a.image, format: a.imageFormat });
   let exists = true;
   let isBlock = false;
   try {

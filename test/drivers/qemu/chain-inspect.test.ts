@@ -13,7 +13,7 @@ import { chmod, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { VirError, VirErrorCode } from '../../../src/api/errors.js';
-import { findChildImages, readBackingLink, refuseUnrecordedBackingFormat, walkChain } from '../../../src/drivers/qemu/chain-inspect.js';
+import { findChildImages, readBackingLink, refuseUnsafeChain, walkChain } from '../../../src/drivers/qemu/chain-inspect.js';
 import { openImageFile } from '../../../src/drivers/qemu/image-file-open.js';
 import { inspectImage } from '../../../src/drivers/qemu/image-inspect.js';
 import { imageInfo } from '../../../src/drivers/qemu/qemu-img.js';
@@ -68,14 +68,14 @@ test('a backing file whose format the parent does not record is named but never 
   assert.deepEqual(await readBackingLink(top, 'qcow2'), { path: guest });
   assert.deepEqual((await walkChain({ path: top, format: 'qcow2' })).layers, [{ path: top, format: 'qcow2' }, { path: guest, format: undefined }]);
   // Anything that would have qemu-img open this chain (a merge) is refused with libvirt's words.
-  await assert.rejects(refuseUnrecordedBackingFormat({ path: top, format: 'qcow2' }), (e: unknown) => {
+  await assert.rejects(refuseUnsafeChain({ path: top, format: 'qcow2' }), (e: unknown) => {
     assert.ok(e instanceof VirError);
     assert.equal(e.code, VirErrorCode.OPERATION_INVALID);
     assert.equal(e.message, `Requested operation is not valid: format of backing image '${guest}' of image '${top}' was not specified `
       + 'in the image metadata (See https://libvirt.org/kbase/backing_chains.html for troubleshooting)');
     return true;
   });
-  await refuseUnrecordedBackingFormat({ path: guest, format: 'qcow2' });
+  await refuseUnsafeChain({ path: guest, format: 'qcow2' });
 });
 
 test('a FIFO or a device is refused from its stat: never opened, so a FIFO writer stays blocked', async (t) => {

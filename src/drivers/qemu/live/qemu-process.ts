@@ -9,6 +9,7 @@ import { chmod, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promise
 import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import { refuseLoopingDisks, refuseUnsafeChain } from '../chain-inspect.js';
 import { errnoText } from '../errno-text.js';
 import { QmpClient } from './qmp-client.js';
 import { buildQemuCommandLine, type CommandLineDisk } from './qemu-command-line.js';
@@ -84,6 +85,9 @@ export class QemuProcess {
     if (Buffer.byteLength(paths.qmpSocket) > MAX_SOCKET_PATH) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `monitor socket path too long: ${paths.qmpSocket}`);
     }
+    // QEMU opens every disk's chain and would probe a layer whose format is not recorded:
+    // refused here, where every start, restart and transient create passes, before the spawn.
+    await refuseLoopingDisks(opts.def, refuseUnsafeChain);
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await chmod(paths.dir, 0o700);
     const existingPid = await readPidfile(paths.pidfile);

@@ -127,3 +127,27 @@ test('running: a delete whose block-commit lands on a layer with an unrecorded b
   assert.equal((await cli('snapshot-list', 'vm', '--name')).out.trim(), 'e1');
   assert.match((await cli('domstate', 'vm')).out, /running/);
 });
+
+test('running: headers rewritten under QEMU into a loop (a lower layer backed by the top) make a live external create fail with libvirt\'s error, nothing written', async (t) => {
+  const { env, base, cli } = await setUp(t);
+  const started = await run(process.execPath, [SNAPVIRT, '-c', 'qemu:///session', 'start', 'vm'], { env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir } });
+  assert.match(started.stdout, /Domain 'vm' started/);
+  assert.equal((await cli('snapshot-create-as', 'vm', 'e1', '--disk-only')).code, 0);
+  const top = join(env.imageDir, 'base.e1');
+  // QEMU holds base.qcow2 as a backing node; its graph cannot loop, but the header on disk
+  // can be changed under it. Rebase a copy, then put its header cluster back (the only
+  // cluster rebase -u writes), as anyone with write access to the file could.
+  const copy = join(env.tmp.path, 'base-copy.qcow2');
+  await writeFile(copy, await readFile(base));
+  await run('qemu-img', ['rebase', '-q', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', top, copy]);
+  const header = (await readFile(copy)).subarray(0, 65536);
+  const fh = await open(base, 'r+');
+  await fh.write(header, 0, header.length, 0);
+  await fh.close();
+  const r = await cli('snapshot-create-as', 'vm', 'e2', '--disk-only');
+  assert.equal(r.code, 1, r.out);
+  assert.ok(r.out.includes(`error: internal error: backing store for ${top} (${top}) is self-referential`), r.out);
+  assert.deepEqual((await run('ls', [env.imageDir])).stdout.trim().split('\n').sort(), ['base.e1', 'base.qcow2']);
+  assert.equal((await cli('snapshot-list', 'vm', '--name')).out.trim(), 'e1');
+  assert.match((await cli('domstate', 'vm')).out, /running/);
+});

@@ -26,7 +26,8 @@ const run = promisify(execFile);
 const D = `${ORACLE_DOMAIN_PREFIX}running`;
 const UUID = '6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d';
 
-// In order: each case but the last leaves the domain running, with the snapshots it made.
+// In order: each case but the last leaves the domain running, with the snapshots it made
+// (a listed difference leaves a snapshot on one side only, so later listings are pinned too).
 const CASES: ParityCase[] = [
   { name: 'start of a running domain', commands: 'start D; domstate D' },
   { name: "create of a running domain's XML", commands: 'create {dir}/domain.xml; domstate D' },
@@ -39,11 +40,23 @@ const CASES: ParityCase[] = [
   { name: 'delete refusals', commands: 'snapshot-delete D r1 --children --children-only; snapshot-delete D nosuch; snapshot-delete D --current --children --metadata --children-only; snapshot-list D --name' },
   { name: '--halt', commands: 'snapshot-create-as D h --halt; domstate D; snapshot-current D --name; snapshot-list D --name --active; start D; domstate D' },
   {
+    name: 'external snapshots with memory, --live and not',
+    commands: 'snapshot-create-as D m --memspec {dir}/m.mem --diskspec vda,file={dir}/m-a.qcow2 --diskspec vdb,file={dir}/m-b.qcow2; domstate D; '
+      + 'snapshot-create-as D m2 --live --memspec {dir}/m2.mem --diskspec vda,file={dir}/m2-a.qcow2 --diskspec vdb,file={dir}/m2-b.qcow2; domstate D; '
+      + 'snapshot-list D --name --external --active; snapshot-parent D m2',
+  },
+  {
+    name: 'an external memory file that already exists',
+    commands: 'snapshot-create-as D m3 --memspec {dir}/m.mem --diskspec vda,file={dir}/m3-a.qcow2 --diskspec vdb,file={dir}/m3-b.qcow2; snapshot-list D --name --external --active',
+    difference: "libvirt 9.0 writes over the file (m's memory state is lost); snapvirt refuses and changes nothing",
+    expected: { stdout: '\nm\nm2\n\n', stderr: "error: Requested operation is not valid: memory snapshot file '{dir}/m.mem' already exists\n", code: 0 },
+  },
+  {
     name: 'a live disk-only snapshot, reverted and deleted',
     commands: 'snapshot-create-as D e1 --disk-only; snapshot-list D --name --disk-only --external; snapshot-revert D e1; domstate D; snapshot-delete D e1; snapshot-list D --name',
     difference: 'libvirt 9.0 cannot revert to an external snapshot (9.9 can; a disk-only one leaves the domain shut off) nor delete one whose parent is internal; snapvirt does both',
     expected: {
-      stdout: 'Domain snapshot e1 created\ne1\nx\n\nDomain snapshot e1 reverted\n\nshut off\n\nDomain snapshot e1 deleted\n\nh\nr1\nx\n\n',
+      stdout: 'Domain snapshot e1 created\ne1\nx\n\nDomain snapshot e1 reverted\n\nshut off\n\nDomain snapshot e1 deleted\n\nh\nm\nm2\nr1\nx\n\n',
       stderr: '',
       code: 0,
     },

@@ -4,7 +4,8 @@
  * probing that file: whoever writes it (a guest, when it is a raw disk) chooses how it is
  * read. libvirt refuses such a chain wherever it reads it; snapvirt refuses it, with
  * libvirt's message, before qemu-img or QEMU opens it: offline internal and external
- * create, offline internal revert, start, and the block-commit of a running delete. The
+ * create, offline internal revert, start, a running revert's new QEMU, and the
+ * block-commit of a running delete. The
  * "guest" file below is a raw image whose content is a qcow2 header naming a host secret;
  * each command runs under strace and must open nothing beyond the top layer.
  */
@@ -150,4 +151,16 @@ test('running: headers rewritten under QEMU into a loop (a lower layer backed by
   assert.deepEqual((await run('ls', [env.imageDir])).stdout.trim().split('\n').sort(), ['base.e1', 'base.qcow2']);
   assert.equal((await cli('snapshot-list', 'vm', '--name')).out.trim(), 'e1');
   assert.match((await cli('domstate', 'vm')).out, /running/);
+});
+
+test('running: a revert that needs a new QEMU on a chain with an unrecorded backing format is refused before the spawn; the old QEMU runs on, nothing left behind', async (t) => {
+  const { env, base, cli, assertRefused } = await setUp(t);
+  assert.equal((await cli('snapshot-create-as', 'vm', 'e1', '--disk-only')).code, 0);
+  const started = await run(process.execPath, [SNAPVIRT, '-c', 'qemu:///session', 'start', 'vm'], { env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir } });
+  assert.match(started.stdout, /Domain 'vm' started/);
+  await forgetBackingFormat(base);
+  await assertRefused(base, 'snapshot-revert', 'vm', 'e1', '--running');
+  assert.deepEqual((await run('ls', [env.imageDir])).stdout.trim().split('\n').sort(), ['base.e1', 'base.qcow2']);
+  assert.match((await cli('domstate', 'vm')).out, /running/);
+  assert.match((await cli('domblklist', 'vm')).out, /vda +\S+\/base\.e1/);
 });

@@ -58,7 +58,7 @@ test('the disk fills up after a delete committed: the merge stays pending, the d
   const filler = join(env.imageDir, 'filler');
   const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = execFile(process.execPath, [SNAPVIRT, '-c', 'qemu:///session', 'snapshot-delete', 'vm', 'e0'], {
-      env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: 'delete.finalize.before=stop' },
+      env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_FAILPOINTS: 'delete.finalize.before=stop', SNAPVIRT_TESTING: '1' },
     }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }));
     stopped(child.pid!).then(() => fillLeaving(env.imageDir, MiB)).then(() => child.kill('SIGCONT'), reject);
   });

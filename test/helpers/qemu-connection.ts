@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type Connection } from '../../src/api/connection.js';
+import { killQemusUnder } from './kill-qemus.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
 
 /** An open session connection and the directories it uses. */
@@ -46,6 +47,9 @@ export async function openQemuTestEnv(): Promise<QemuTestEnv> {
     },
     async cleanup() {
       await env.conn.close().catch(() => undefined);
+      // A test that failed before its destroy (or whose destroy ran after this close) must
+      // not leave its QEMU running: kill whatever QEMU still has a pidfile in this state.
+      await killQemusUnder(stateDir);
       await tmp.cleanup();
     },
   };

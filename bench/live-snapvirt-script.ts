@@ -9,7 +9,7 @@
  * argv: DOMAIN SNAPSHOT-NAME. Prints {"totalMs":…,"transactionMs":…} as JSON.
  */
 import { connect, SnapshotCreateFlags as C } from '../src/index.js';
-import { QmpClient } from '../src/drivers/qemu/live/qmp-client.js';
+import { QmpClient } from '../src/drivers/qemu/qmp/qmp-client.js';
 
 const t0 = performance.now();
 const [domainName, snapshotName] = process.argv.slice(2);

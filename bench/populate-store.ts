@@ -6,7 +6,7 @@
  */
 import { parseSnapshotXML } from '../src/conf/snapshot-xml.js';
 import { openStore } from '../src/store/index.js';
-import { snapshotRecordXml } from '../src/drivers/qemu/snapshot-catalog.js';
+import { snapshotRecordXml } from '../src/drivers/qemu/catalog/snapshot-catalog.js';
 import { parentOf, snapName, type TreeShape } from './test-node-file.js';
 import { ensureXmlParser } from '../src/conf/xml-parse.js';
 

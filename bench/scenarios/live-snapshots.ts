@@ -19,8 +19,8 @@ import { summarize, type Summary } from '../stats.js';
 import { runTimed } from '../run-timed.js';
 import { createDisks, diskTarget, domainXml, SnapvirtSession } from '../qemu-session.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
-import { QemuProcess } from '../../src/drivers/qemu/live/qemu-process.js';
-import { diskNodeNames } from '../../src/drivers/qemu/live/disk-node-names.js';
+import { QemuProcess } from '../../src/drivers/qemu/domain/qemu-process.js';
+import { diskNodeNames } from '../../src/drivers/qemu/qmp/disk-node-names.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.

@@ -15,7 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { buildLiveWorld, liveMatrixWorld } from './live-world.js';
 import { LIVE_SCENARIOS } from './live-scenarios.js';
 import { caseLabel, prepareMatrix, runCase, type CrashCase } from './matrix.js';

@@ -21,7 +21,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
-import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { DOMAIN, outcomeText, runChild, startChild } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import {

@@ -18,7 +18,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { outcomeText, runChild } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveWorld } from './live-world.js';

@@ -17,7 +17,7 @@ import type { Domain } from '../../src/api/domain.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { guestWrite } from '../helpers/guest-io.js';
-import { killAllQemu } from '../drivers/qemu/live/running-env.js';
+import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import type { ChildOp } from './crash-child.js';
 import { DOMAIN } from './crash-world.js';
 import { livePictureOf, type LivePicture } from './live-picture.js';

@@ -31,7 +31,7 @@ import { fastTempDir } from './fast-temp-dir.js';
 import { prng, sampleOf } from './seeded.js';
 import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
 import { fillLeaving, runAndRecover, usage } from './fault-helpers.js';
-import { internalSnapshotNeed } from '../../src/drivers/qemu/internal-snapshot-space.js';
+import { internalSnapshotNeed } from '../../src/drivers/qemu/images/internal-snapshot-space.js';
 
 const run = promisify(execFile);
 const KiB = 1024;

@@ -29,43 +29,43 @@ import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { listSnapshotNames } from '../../snapshot/list-filter.js';
 import { prepareXmlInput } from '../../conf/xml-parse.js';
-import { refuseSharedDiskFiles } from './shared-disk-files.js';
+import { refuseSharedDiskFiles } from './domain/shared-disk-files.js';
 import { openStore, type Store } from '../../store/index.js';
 import type {
   DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity,
   HypervisorDriver, SnapshotQuiesceInfo,
 } from '../driver.js';
-import { domainMatchesListFlags } from './domain-list-filter.js';
-import { deleteOfflineSnapshot } from './offline-delete.js';
-import { recoverOfflineJournal, registerOfflineHandlers } from './offline-operation.js';
-import { forgetOfflineDomainState, PersistedShutoffReasons } from './offline-domain-state.js';
+import { domainMatchesListFlags } from './domain/domain-list-filter.js';
+import { deleteOfflineSnapshot } from './snapshot/delete/delete-inactive.js';
+import { recoverOfflineJournal, registerOfflineHandlers } from './journal/inactive-operation.js';
+import { forgetOfflineDomainState, PersistedShutoffReasons } from './catalog/domain-state.js';
 import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.js';
-import { revertOfflineSnapshot } from './offline-revert.js';
-import { createOfflineSnapshot } from './offline-snapshot-create.js';
+import { revertOfflineSnapshot } from './snapshot/revert/revert-inactive.js';
+import { createOfflineSnapshot } from './snapshot/create/create-inactive.js';
 import { checkQemuFlags } from './qemu-flags.js';
 import { QEMU_VERSION } from './qemu-identity.js';
-import { qemuUriKind, stateDirFor } from './qemu-paths.js';
+import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
 import {
   domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, storedDomainXmlFor, type LoadedDomain,
-} from './snapshot-catalog.js';
-import { unchangedSnapshotXml } from './lazy-snapshot-def.js';
+} from './catalog/snapshot-catalog.js';
+import { unchangedSnapshotXml } from './catalog/lazy-snapshot-def.js';
 import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
-} from './running-domains.js';
-import { createRunningSnapshot } from './running-snapshot-create.js';
-import { revertNeedsProcess, revertWithProcess } from './running-revert.js';
-import { deleteRunningSnapshot } from './running-snapshot-delete.js';
-import { domainNotRunning } from './running-monitor.js';
-import { registerRunningHandlers } from './running-txn.js';
+} from './domain/active-domains.js';
+import { createRunningSnapshot } from './snapshot/create/create-active.js';
+import { revertNeedsProcess, revertWithProcess } from './snapshot/revert/revert-active.js';
+import { deleteRunningSnapshot } from './snapshot/delete/delete-active.js';
+import { domainNotRunning } from './qmp/domain-monitor.js';
+import { registerRunningHandlers } from './journal/active-resources.js';
 import {
   checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
   makeTransient, registerTransientHandlers,
-} from './transient-domain.js';
-import { registerRevertHandlers } from './running-revert-txn.js';
-import { checkQemuSnapshots } from './snapshot-check.js';
-import { refuseLoopingDisks } from './chain-inspect.js';
-import { qemuDiskChains } from './disk-chains.js';
+} from './domain/transient-domain.js';
+import { registerRevertHandlers } from './journal/active-revert-resources.js';
+import { checkQemuSnapshots } from './check/snapshot-check.js';
+import { refuseLoopingDisks } from './images/chain-inspect.js';
+import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 
 

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { DriverIdentity } from '../driver.js';
-import { qemuUriKind, stateDirFor } from './qemu-paths.js';
+import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
 
 /** QEMU 7.2.22, the version the tests run against, in virConnectGetVersion's encoding. */
 export const QEMU_VERSION = 7_002_022;

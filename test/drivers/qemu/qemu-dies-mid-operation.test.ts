@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Domain } from '../../../src/api/domain.js';
 import { DomainState, SnapshotCreateFlags as C, ShutoffReason } from '../../../src/api/flags.js';
-import { runtimeDirFor } from '../../../src/drivers/qemu/running-runtime.js';
+import { runtimeDirFor } from '../../../src/drivers/qemu/domain/active-runtime.js';
 import { openEntries } from '../../../src/txn/index.js';
 import type { QemuOfflineDriver } from '../../../src/drivers/qemu/qemu-driver.js';
 import { hasPattern } from '../../helpers/qemu-io.js';
 import { waitUntilAllThreadsExited } from '../../helpers/process-state.js';
 import { startChildOpStoppedAt } from '../../helpers/stoppable-child-op.js';
 import { diskSourcesIn } from '../../helpers/domain-fixture.js';
-import { guestWriteVia, makeRunningEnv, type RunningEnv } from './live/running-env.js';
+import { guestWriteVia, makeRunningEnv, type RunningEnv } from './support/active-env.js';
 
 const run = promisify(execFile);
 const K64 = 64 * 1024;

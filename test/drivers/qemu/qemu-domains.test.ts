@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { DomainState, ListDomainsFlags as F } from '../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../src/api/errors.js';
-import { qemuUriKind, stateDirFor } from '../../../src/drivers/qemu/qemu-paths.js';
+import { qemuUriKind, stateDirFor } from '../../../src/drivers/qemu/catalog/qemu-paths.js';
 import { openQemuTestEnv } from '../../helpers/qemu-connection.js';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 

@@ -16,7 +16,7 @@ import { domainXml, makeImages, diskSourcesIn } from '../../helpers/domain-fixtu
 import { namesIn } from '../../helpers/disk-state.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../helpers/qemu-connection.js';
 import { hasPattern, writePattern } from '../../helpers/qemu-io.js';
-import { guestWriteVia, makeRunningEnv } from './live/running-env.js';
+import { guestWriteVia, makeRunningEnv } from './support/active-env.js';
 
 const run = promisify(execFile);
 const K = 65536;

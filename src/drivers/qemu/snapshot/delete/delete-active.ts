@@ -1,0 +1,169 @@
+/**
+ * virDomainSnapshotDelete for a running QEMU domain. As for shut-off domains, the commit
+ * point is the metadata; the disk work follows as journaled post-commit resources, one
+ * per disk, each idempotent: an external snapshot's overlay is merged into the image
+ * below with block-commit (active commit when it is the disk's top: READY, then
+ * block-job-complete; intermediate commit otherwise), the metadata moved to the base and
+ * the overlay removed; an internal tag is removed with blockdev-snapshot-delete-internal-sync.
+ * block-commit is not transactional across disks, so a merge interrupted after some disks
+ * leaves the entry open, and the next open (or the next operation on the domain) finishes
+ * the remaining disks, live or, if QEMU is gone by then, offline with qemu-img.
+ *
+ * A merge is planned only where it keeps every remaining image's view unchanged (the
+ * offline driver's rule): the overlay's backing is the snapshot's image, the base has no
+ * other child, the overlay has no other child outside the chain and no internal tags, and
+ * no other domain's definition or snapshot reaches the overlay or the base (image-users.ts).
+ * Elsewhere the files stay as they are (still exact, only not compacted), with a warning
+ * naming the other domain.
+ */
+import { resolve } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
+import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
+import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
+import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
+import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
+import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
+import type { DomainRef } from '../../../driver.js';
+import type { Store } from '../../../../store/index.js';
+import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
+import { rootsOf } from '../../images/image-users.js';
+import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
+import { mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
+import { readActiveChain, type ActiveDiskChain } from '../../qmp/active-chain.js';
+import type { QmpClient } from '../../qmp/qmp-client.js';
+import { deleteOfflineSnapshot } from './delete-inactive.js';
+import { knownImageDirs } from '../revert/revert-inactive.js';
+import { liveDef, requireRunning } from '../../domain/active-domains.js';
+import { withMonitor } from '../../qmp/domain-monitor.js';
+import { LIVE_DELETE, LIVE_MERGE, LIVE_TAG_DELETE, nodeWithTag } from '../../journal/active-resources.js';
+import { loadDomain, loadTree, saveTree } from '../../catalog/snapshot-catalog.js';
+import { checkQemuFlags } from '../../qemu-flags.js';
+
+const Q = VirErrorDomain.QEMU;
+/** Deletes snapshot `name` of running domain `dom` (per flags: with or only its children, or metadata only). */
+export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
+  checkQemuFlags(flags, 'snapshotDelete');
+  if (flags & D.METADATA_ONLY) {
+    // Metadata only: nothing touches the disks, the shut-off path is exact.
+    await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteOfflineSnapshot(ctx, lock, dom, name, flags));
+    return;
+  }
+  await lockDomain(ctx, dom.uuid, 'snapshot-delete', async (lock) => {
+    const rt = await requireRunning(ctx, dom);
+    const { store } = ctx;
+    const { record, def: persistent } = loadDomain(store, dom);
+    const tree = loadTree(store, record.uuid);
+    tree.get(name, Q);
+    const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+    const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+    const external = victims.filter(isExternalSnapshot);
+    if (external.length > 0 && scope !== 'snapshot') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, external.length < victims.length
+        ? 'deletion of external and internal children disk snapshots not supported'
+        : 'deletion of external children disk snapshots not supported');
+    }
+    const dirs = knownImageDirs(persistent, tree);
+    for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
+    const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
+
+    await withMonitor(rt.runtimeDir, async (qmp) => {
+      const chains = await readActiveChain(qmp);
+      const resources: Resource[] = [];
+      const kept: DiscardPlan['kept'] = [];
+      for (const snap of victims) {
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, notImages, kept));
+        else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
+      }
+      const work = liveDeleteWork(name, resources);
+      // Another delete's merge still pending on these layers must finish first.
+      refusePendingConflicts(ctx, [...work.merges.flatMap((m) => [m.overlay, m.base, ...m.children]), ...work.tagRemovals.map((t) => t.image)]);
+      await checkDeleteWork(work);
+      await runOperation(ctx, lock, {
+        kind: LIVE_DELETE,
+        domain: { uuid: record.uuid, name: record.name },
+        intent: { snapshot: name, flags, removed: victims.map((v) => v.name) },
+        steps: [],
+        commit: (s) => {
+          deleteFromTree(tree, name, scope);
+          saveTree(s, record.uuid, tree);
+        },
+        finalize: resources,
+      });
+      warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
+    });
+  });
+}
+
+/**
+ * What the live merges and tag removals will touch, for the checks before the commit
+ * point: QEMU reopens the base (and, for an intermediate commit, the image above) read-write
+ * by its path; the chain below the base is already open, and the overlay is only read.
+ */
+function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
+  const str = (r: Resource, field: string): string => resourceString(r, field);
+  return {
+    snapshot,
+    merges: resources.filter((r) => r.kind === LIVE_MERGE).map((r) => ({
+      overlay: str(r, 'overlay'), base: str(r, 'base'), baseFormat: str(r, 'baseFormat'),
+      children: Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [],
+      opensChainBelowBase: false, writesOverlay: false,
+    })),
+    tagRemovals: resources.filter((r) => r.kind === LIVE_TAG_DELETE).map((r) => ({ image: str(r, 'image'), tag: str(r, 'tag') })),
+    removals: [],
+  };
+}
+
+/** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
+async function mergePlan(
+  store: Store, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>, notImages: Set<string>,
+  kept: DiscardPlan['kept'],
+): Promise<Resource[]> {
+  const out: Resource[] = [];
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
+    const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
+    if (!frozen?.sourcePath) continue;
+    const overlay = resolve(sd.sourcePath);
+    const base = resolve(frozen.sourcePath);
+    const chain = chains.find((c) => c.target === sd.name);
+    const files = chain?.chain.map((l) => l.filename) ?? [];
+    const index = files.indexOf(overlay);
+    // Only a layer of the running chain is merged live; another branch keeps its files.
+    if (index === -1 || files[index + 1] !== base) continue;
+    const baseChildren = await findChildImages(base, dirs, notImages);
+    if (baseChildren.some((c) => c !== overlay)) continue;
+    const above = index > 0 ? files[index - 1] : undefined;
+    const overlayChildren = await findChildImages(overlay, dirs, notImages);
+    if (overlayChildren.some((c) => c !== above)) continue;
+    // block-commit writes the overlay's data into the base: never under another domain's disk.
+    if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
+    // The headers may have changed under QEMU; block-commit rewrites the backing links it
+    // merges, and whatever reopens this chain later would probe a layer of unrecorded format.
+    await refuseUnsafeChain({ path: overlay, format: 'qcow2' });
+    out.push({
+      kind: LIVE_MERGE, runtimeDir, domainUuid, target: sd.name, overlay, base,
+      baseFormat: chain?.chain[index + 1]?.format ?? frozen.format ?? 'raw',
+      children: above === undefined ? [] : [above],
+    });
+  }
+  return out;
+}
+
+/** Tag removals of an internal snapshot; an image QEMU has open must be a disk's top to be changed live. */
+async function tagPlan(qmp: QmpClient, runtimeDir: string, snap: SnapshotDef): Promise<Resource[]> {
+  const out: Resource[] = [];
+  const chains = await readActiveChain(qmp);
+  for (const sd of snap.disks) {
+    if (sd.snapshot !== 'internal') continue;
+    const image = snap.domain?.disks.find((d) => d.target === sd.name)?.sourcePath;
+    if (!image) continue;
+    const node = await nodeWithTag(qmp, resolve(image));
+    if (node && !node.tags.includes(snap.name)) continue;
+    if (node && !chains.some((c) => c.nodeName === node.name)) {
+      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, Q,
+        `cannot delete internal snapshot '${snap.name}' of disk '${sd.name}' while the domain runs: its image is a read-only backing layer`);
+    }
+    out.push({ kind: LIVE_TAG_DELETE, runtimeDir, image: resolve(image), tag: snap.name });
+  }
+  return out;
+}

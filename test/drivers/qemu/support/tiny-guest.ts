@@ -1,0 +1,73 @@
+/**
+ * The tiny real guest of the quiesce tests (Debian's cloud kernel, busybox-static and
+ * qemu-guest-agent, built once by guest/build-guest.sh from `apt-get download` +
+ * `dpkg-deb -x` into a cache dir): building it, its ext4 data disk, its domain XML, and
+ * talking to its agent.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { GuestAgent } from '../../../../src/drivers/qemu/qmp/guest-agent.js';
+
+const run = promisify(execFile);
+const BUILD = fileURLToPath(new URL('../../../../../test/drivers/qemu/support/guest/build-guest.sh', import.meta.url));
+const GUEST_CACHE = '/tmp/snapvirt-test-guest';
+
+/** Builds the guest's kernel and initramfs into the cache (a no-op once built). */
+export async function buildTinyGuest(): Promise<void> {
+  await run('sh', [BUILD, GUEST_CACHE], { timeout: 300_000 });
+}
+
+/** A 32 MiB qcow2 image holding an empty ext4 file system, at `<dir>/data.qcow2`. */
+export async function makeGuestDataDisk(dir: string): Promise<string> {
+  const raw = join(dir, 'data.raw');
+  const data = join(dir, 'data.qcow2');
+  await run('truncate', ['-s', '32M', raw]);
+  await run('mkfs.ext4', ['-q', '-F', raw]);
+  await run('qemu-img', ['convert', '-O', 'qcow2', raw, data]);
+  return data;
+}
+
+/** The `<domain>` of the guest 'guest', booting the cached kernel with `data` as vda and an agent channel. */
+export function tinyGuestXml(data: string): string {
+  return `<domain type='qemu'>
+  <name>guest</name>
+  <memory unit='KiB'>262144</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${GUEST_CACHE}/vmlinuz</kernel>
+    <initrd>${GUEST_CACHE}/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${data}'/><target dev='vda' bus='virtio'/></disk>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  </devices>
+</domain>`;
+}
+
+/** One agent command over a fresh connection to the agent's socket. */
+export async function agentCall(sock: string, command: string, args?: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
+  const agent = await GuestAgent.connect(sock, 2000);
+  try {
+    return await agent.execute(command, args, timeoutMs);
+  } finally {
+    agent.close();
+  }
+}
+
+/** Waits (bounded, generously: TCG on a busy host) until the guest's agent answers. */
+export async function waitForAgent(sock: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await agentCall(sock, 'guest-ping');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { connect, type Connection } from '../../src/api/connection.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
-import type { QemuOfflineDriver } from '../../src/drivers/qemu/qemu-driver.js';
+import type { QemuDriver } from '../../src/drivers/qemu/qemu-driver.js';
 import { openEntries } from '../../src/txn/index.js';
 import { chainOf, listingOf } from '../helpers/disk-state.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
@@ -104,7 +104,7 @@ async function stateNames(stateDir: string): Promise<string[]> {
 export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<WorldPicture> {
   const conn = await openAt(dirs.stateDir);
   try {
-    const driver = conn.driver as QemuOfflineDriver;
+    const driver = conn.driver as QemuDriver;
     const domains = (await conn.listAllDomains()).map((d) => d.getName()).sort();
     let domain: WorldPicture['domain'] = null;
     if (domains.includes(domainName)) {

@@ -23,7 +23,7 @@ import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Connection } from '../../src/api/connection.js';
-import type { QemuOfflineDriver } from '../../src/drivers/qemu/qemu-driver.js';
+import type { QemuDriver } from '../../src/drivers/qemu/qemu-driver.js';
 import { openEntries } from '../../src/txn/index.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../helpers/qemu-connection.js';
 import { domainXml, makeImages, diskSourcesIn, type FixtureDisk } from '../helpers/domain-fixture.js';
@@ -97,7 +97,7 @@ async function assertTagsMatch(conn: Connection, domain: string, disks: FixtureD
 }
 
 async function openJournalCount(conn: Connection): Promise<number> {
-  return openEntries((conn.driver as QemuOfflineDriver).store).length;
+  return openEntries((conn.driver as QemuDriver).store).length;
 }
 
 test('many processes on three domains sharing a store: no lost update, no deadlock, bounded waits, a killed holder rolled back', { timeout: 600_000 }, async (t) => {

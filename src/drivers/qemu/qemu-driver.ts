@@ -36,12 +36,12 @@ import type {
   HypervisorDriver, SnapshotQuiesceInfo,
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain/domain-list-filter.js';
-import { deleteOfflineSnapshot } from './snapshot/delete/delete-inactive.js';
-import { recoverOfflineJournal, registerOfflineHandlers } from './journal/inactive-operation.js';
+import { deleteInactiveSnapshot } from './snapshot/delete/delete-inactive.js';
+import { recoverJournal, registerInactiveHandlers } from './journal/inactive-operation.js';
 import { forgetOfflineDomainState, PersistedShutoffReasons } from './catalog/domain-state.js';
 import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.js';
-import { revertOfflineSnapshot } from './snapshot/revert/revert-inactive.js';
-import { createOfflineSnapshot } from './snapshot/create/create-inactive.js';
+import { revertInactiveSnapshot } from './snapshot/revert/revert-inactive.js';
+import { createInactiveSnapshot } from './snapshot/create/create-inactive.js';
 import { checkQemuFlags } from './qemu-flags.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
@@ -53,11 +53,11 @@ import {
   destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './domain/active-domains.js';
-import { createRunningSnapshot } from './snapshot/create/create-active.js';
+import { createActiveSnapshot } from './snapshot/create/create-active.js';
 import { revertNeedsProcess, revertWithProcess } from './snapshot/revert/revert-active.js';
-import { deleteRunningSnapshot } from './snapshot/delete/delete-active.js';
+import { deleteActiveSnapshot } from './snapshot/delete/delete-active.js';
 import { domainNotRunning } from './qmp/domain-monitor.js';
-import { registerRunningHandlers } from './journal/active-resources.js';
+import { registerActiveHandlers } from './journal/active-resources.js';
 import {
   checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
   makeTransient, registerTransientHandlers,
@@ -73,7 +73,7 @@ const SNAP = VirErrorDomain.QEMU;
 
 
 /** The offline QEMU driver over one state store. */
-export class QemuOfflineDriver implements HypervisorDriver {
+export class QemuDriver implements HypervisorDriver {
   /** Shut-off reasons set by this driver (after a revert: from snapshot), persisted in the state dir. */
   readonly #shutoffReason = new PersistedShutoffReasons(() => this.store);
 
@@ -279,10 +279,10 @@ export class QemuOfflineDriver implements HypervisorDriver {
     if ((flags & C.HALT) && !record.persistent) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot halt after transient domain snapshot');
     }
-    if (await isDomainRunning(this.ctx, dom.uuid)) return createRunningSnapshot(this.ctx, dom, xml, flags);
+    if (await isDomainRunning(this.ctx, dom.uuid)) return createActiveSnapshot(this.ctx, dom, xml, flags);
     // A transient domain has no shut-off life for the offline paths: its QEMU just died.
     if (!record.persistent) throw domainNotRunning();
-    return lockDomain(this.ctx, dom.uuid, 'snapshot-create', (lock) => createOfflineSnapshot(this.ctx, lock, dom, xml, flags));
+    return lockDomain(this.ctx, dom.uuid, 'snapshot-create', (lock) => createInactiveSnapshot(this.ctx, lock, dom, xml, flags));
   }
 
   /**
@@ -387,7 +387,7 @@ export class QemuOfflineDriver implements HypervisorDriver {
       else this.#shutoffReason.delete(dom.uuid);
       return;
     }
-    await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', (lock) => revertOfflineSnapshot(this.ctx, lock, dom, snapshot, flags));
+    await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', (lock) => revertInactiveSnapshot(this.ctx, lock, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
   }
 
@@ -413,9 +413,9 @@ export class QemuOfflineDriver implements HypervisorDriver {
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
     const { record } = await this.#load(dom);
-    if (await isDomainRunning(this.ctx, dom.uuid)) return deleteRunningSnapshot(this.ctx, dom, snapshot, flags);
+    if (await isDomainRunning(this.ctx, dom.uuid)) return deleteActiveSnapshot(this.ctx, dom, snapshot, flags);
     if (!record.persistent) throw domainNotRunning();
-    await lockDomain(this.ctx, dom.uuid, 'snapshot-delete', (lock) => deleteOfflineSnapshot(this.ctx, lock, dom, snapshot, flags));
+    await lockDomain(this.ctx, dom.uuid, 'snapshot-delete', (lock) => deleteInactiveSnapshot(this.ctx, lock, dom, snapshot, flags));
   }
 
   async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
@@ -430,16 +430,16 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   // Every journal resource and operation kind of this driver, registered once, here, before
   // recovery (which needs them for whatever a crash interrupted).
   const ctx = createTxnContext(store);
-  registerOfflineHandlers(ctx);
-  registerRunningHandlers(ctx);
+  registerInactiveHandlers(ctx);
+  registerActiveHandlers(ctx);
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);
   try {
     // A store that cannot be written is read as it is: recovery would have to write.
-    if (!store.writeRefusal) await recoverOfflineJournal(ctx);
+    if (!store.writeRefusal) await recoverJournal(ctx);
   } catch (err) {
     store.close();
     throw err;
   }
-  return new QemuOfflineDriver(ctx, rawUri);
+  return new QemuDriver(ctx, rawUri);
 };

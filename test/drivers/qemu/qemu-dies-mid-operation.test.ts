@@ -15,7 +15,7 @@ import type { Domain } from '../../../src/api/domain.js';
 import { DomainState, SnapshotCreateFlags as C, ShutoffReason } from '../../../src/api/flags.js';
 import { runtimeDirFor } from '../../../src/drivers/qemu/domain/active-runtime.js';
 import { openEntries } from '../../../src/txn/index.js';
-import type { QemuOfflineDriver } from '../../../src/drivers/qemu/qemu-driver.js';
+import type { QemuDriver } from '../../../src/drivers/qemu/qemu-driver.js';
 import { hasPattern } from '../../helpers/qemu-io.js';
 import { waitUntilAllThreadsExited } from '../../helpers/process-state.js';
 import { startChildOpStoppedAt } from '../../helpers/stoppable-child-op.js';
@@ -51,7 +51,7 @@ async function assertCrashedAndClosed(r: RunningEnv): Promise<Domain> {
   const conn = await r.env.reopen();
   const dom = await conn.domainLookupByName('vm');
   assert.deepEqual(await dom.getState(), { state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED });
-  assert.equal(openEntries((conn.driver as QemuOfflineDriver).store).length, 0);
+  assert.equal(openEntries((conn.driver as QemuDriver).store).length, 0);
   for (const src of diskSourcesIn(await dom.getXMLDesc())) {
     const check = JSON.parse((await run('qemu-img', ['check', '-U', '--output=json', src])).stdout) as { 'check-errors': number };
     assert.equal(check['check-errors'], 0, src);

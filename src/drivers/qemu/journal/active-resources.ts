@@ -118,7 +118,7 @@ function inUse(what: string): Error {
 }
 
 /** Registers the live resource kinds and operation handlers on a driver's txn context. */
-export function registerRunningHandlers(ctx: TxnContext): void {
+export function registerActiveHandlers(ctx: TxnContext): void {
   ctx.registry.registerResource(LIVE_OVERLAY, {
     async undo(r) {
       const path = resourceString(r, 'path');

@@ -14,7 +14,7 @@ import { requireQemuImg } from '../images/qemu-img.js';
 import { replaceImagePath } from '../catalog/snapshot-catalog.js';
 
 /** One disk's prepare work: the resource it touches (journaled before it runs) and the action. */
-export interface OfflineStep {
+export interface InactiveStep {
   resource: DiskResource;
   /**
    * Takes the resource's name exclusively (a new file, O_EXCL) before any disk's run():
@@ -26,14 +26,14 @@ export interface OfflineStep {
 }
 
 /** An operation to run: txn kind, domain, disk steps, metadata commit, post-commit cleanup. */
-export interface OfflineOperation {
+export interface InactiveOperation {
   /** One of txn's operation kinds (create, revert, delete, redefine…). */
   kind: string;
   domainUuid: string;
   domainName: string;
   /** Free-form description kept in the journal for diagnosis. */
   summary: Record<string, unknown>;
-  steps: OfflineStep[];
+  steps: InactiveStep[];
   /** Resources finished after the commit point (removals, merges, dropping undo tags). */
   cleanup: DiskResource[];
   /** The metadata switch, run inside the store transaction that is the commit point. */
@@ -112,7 +112,7 @@ function batchItems(r: Resource): DiskResource[] {
 }
 
 /** Registers the resource kinds of operations on shut-off disks on the driver's txn context. */
-export function registerOfflineHandlers(ctx: TxnContext): void {
+export function registerInactiveHandlers(ctx: TxnContext): void {
   const { store } = ctx;
   const cleanupCtx: CleanupContext = {
     replaceImagePath: (uuid, from, to, format) => replaceImagePath(store, uuid, from, to, format),
@@ -147,7 +147,7 @@ export function registerOfflineHandlers(ctx: TxnContext): void {
 }
 
 /** Finishes every interrupted operation in the store (call on open); returns how many. */
-export async function recoverOfflineJournal(ctx: TxnContext): Promise<number> {
+export async function recoverJournal(ctx: TxnContext): Promise<number> {
   return (await recover(ctx)).filter((r) => r.action !== 'skipped').length;
 }
 
@@ -164,7 +164,7 @@ declareFailpoints(DISK_KINDS.map((kind) => `${kind}.prepare.disk.after`));
 const QEMU_IMG_KINDS = new Set<string>(['created-tag', 'applied-tag', 'removed-tag', 'merge-overlay']);
 
 /** Runs `op` all-or-nothing under `lock`, the held lock of its domain (txn's lockDomain). */
-export async function runOfflineOperation(ctx: TxnContext, lock: DomainLock, op: OfflineOperation): Promise<void> {
+export async function runInactiveOperation(ctx: TxnContext, lock: DomainLock, op: InactiveOperation): Promise<void> {
   if ([...op.steps.map((s) => s.resource), ...op.cleanup].some((r) => QEMU_IMG_KINDS.has(r.kind))) await requireQemuImg();
   // txn finalizes post-commit resources right after committing, and again in recovery until done.
   const finalize: Resource[] = op.cleanup.length <= 1
@@ -198,7 +198,7 @@ function setNothingCreated(err: unknown, nothing: boolean): unknown {
  * created something (never a file whose claim failed: it is someone else's). After a
  * crash, recovery undoes every resource of the step with the idempotent handlers.
  */
-function diskStep(kind: string, disks: OfflineStep[]): Step {
+function diskStep(kind: string, disks: InactiveStep[]): Step {
   const created = disks.map(() => false);
   return {
     name: `disks.${disks.length}`,

@@ -28,7 +28,7 @@ import { qemuRuntimePaths } from '../../domain/qemu-process.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from '../../qmp/qmp-errors.js';
 import type { JsonObject } from '../../qmp/qmp-json.js';
-import { createOfflineSnapshot } from './create-inactive.js';
+import { createInactiveSnapshot } from './create-inactive.js';
 import { liveDefOf, requireRunning } from '../../domain/active-domains.js';
 import { createInternalWithMemory } from './create-active-internal.js';
 import { createExternalWithMemory } from './create-active-external-memory.js';
@@ -44,11 +44,11 @@ const Q = VirErrorDomain.QEMU;
 
 
 /** Creates a snapshot of running domain `dom`; returns its name. */
-export async function createRunningSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
+export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml: string, flags: number): Promise<string> {
   checkQemuFlags(flags, 'snapshotCreateXML');
   if (flags & C.REDEFINE) {
     // Metadata only: the same rules as for a shut-off domain.
-    return lockDomain(ctx, dom.uuid, 'snapshot-create', (lock) => createOfflineSnapshot(ctx, lock, dom, xml, flags));
+    return lockDomain(ctx, dom.uuid, 'snapshot-create', (lock) => createInactiveSnapshot(ctx, lock, dom, xml, flags));
   }
   if ((flags & C.QUIESCE) && !(flags & C.DISK_ONLY)) {
     // VIR_REQUIRE_FLAG_RET: libvirtd 9.0 prints the text without the code's prefix (as the shut-off path).

@@ -23,7 +23,7 @@ import { checkInternalSnapshotSpace } from '../../images/internal-snapshot-space
 import { readLockTable } from '../../images/image-lock-probe.js';
 import { claimNewFile, createOverlayFile } from '../../images/overlay-file.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
-import { runOfflineOperation, type OfflineStep } from '../../journal/inactive-operation.js';
+import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-operation.js';
 import { snapshotCreate } from '../../images/qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './create-inactive-plan.js';
 import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot } from '../../catalog/snapshot-catalog.js';
@@ -40,7 +40,7 @@ function checkCreateFlags(flags: number): void {
 }
 
 /** Creates (or with REDEFINE, redefines) a snapshot of the shut-off domain `dom`; returns its name. */
-export async function createOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, xml: string, flags: number): Promise<string> {
+export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, xml: string, flags: number): Promise<string> {
   checkCreateFlags(flags);
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
   const redefine = (flags & C.REDEFINE) !== 0;
@@ -103,7 +103,7 @@ export async function createOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
   // A tag that fits on one disk but not the next could not be undone on a full disk either.
   await checkInternalSnapshotSpace(def.name, actions.flatMap((a) => (a.kind === 'internal' ? [{ image: a.image, tag: a.tag }] : [])));
 
-  await runOfflineOperation(ctx, lock, {
+  await runInactiveOperation(ctx, lock, {
     kind: 'create',
     domainUuid: record.uuid,
     domainName: record.name,
@@ -140,7 +140,7 @@ function domainAfterSnapshot(domain: DomainDef, actions: DiskAction[]): DomainDe
 }
 
 /** The prepare step of one disk action (none for a reused overlay: nothing to create). */
-function stepFor(a: DiskAction): OfflineStep[] {
+function stepFor(a: DiskAction): InactiveStep[] {
   if (a.kind === 'internal') {
     return [{ resource: { kind: 'created-tag', image: a.image, tag: a.tag }, run: () => snapshotCreate(a.image, a.tag) }];
   }

@@ -31,7 +31,7 @@ import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from '../../qmp/active-chain.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
-import { deleteOfflineSnapshot } from './delete-inactive.js';
+import { deleteInactiveSnapshot } from './delete-inactive.js';
 import { knownImageDirs } from '../revert/revert-inactive.js';
 import { liveDef, requireRunning } from '../../domain/active-domains.js';
 import { withMonitor } from '../../qmp/domain-monitor.js';
@@ -41,11 +41,11 @@ import { checkQemuFlags } from '../../qemu-flags.js';
 
 const Q = VirErrorDomain.QEMU;
 /** Deletes snapshot `name` of running domain `dom` (per flags: with or only its children, or metadata only). */
-export async function deleteRunningSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
+export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'snapshotDelete');
   if (flags & D.METADATA_ONLY) {
     // Metadata only: nothing touches the disks, the shut-off path is exact.
-    await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteOfflineSnapshot(ctx, lock, dom, name, flags));
+    await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteInactiveSnapshot(ctx, lock, dom, name, flags));
     return;
   }
   await lockDomain(ctx, dom.uuid, 'snapshot-delete', async (lock) => {

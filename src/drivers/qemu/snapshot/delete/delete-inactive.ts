@@ -29,7 +29,7 @@ import type { DiskResource } from '../../journal/disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
-import { diskResourceFiles, runOfflineOperation } from '../../journal/inactive-operation.js';
+import { diskResourceFiles, runInactiveOperation } from '../../journal/inactive-operation.js';
 import { knownImageDirs } from '../revert/revert-inactive.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import type { ImageAccess } from '../../images/image-lock-probe.js';
@@ -48,7 +48,7 @@ async function checkUsable(image: string, format: string, access: ImageAccess, a
 }
 
 /** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
-export async function deleteOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
+export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'snapshotDelete');
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
@@ -101,7 +101,7 @@ export async function deleteOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
     removals: discard,
   });
 
-  await runOfflineOperation(ctx, lock, {
+  await runInactiveOperation(ctx, lock, {
     kind: 'delete',
     domainUuid: record.uuid,
     domainName: record.name,

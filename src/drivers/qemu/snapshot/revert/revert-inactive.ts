@@ -28,7 +28,7 @@ import type { AppliedTagResource, DiskResource } from '../../journal/disk-resour
 import { discardableImages, warnKept } from '../../images/image-reachability.js';
 import { rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
-import { runOfflineOperation, type OfflineStep } from '../../journal/inactive-operation.js';
+import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-operation.js';
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from '../../images/overlay-file.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { snapshotApply, snapshotCreate } from '../../images/qemu-img.js';
@@ -64,7 +64,7 @@ export function revertedImages(snap: SnapshotDef): string[] {
 }
 
 /** Reverts shut-off domain `dom` to snapshot `name`. */
-export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
+export async function revertInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'revertToSnapshot');
   const store: Store = ctx.store;
   const { record, def: domain } = loadDomain(store, dom);
@@ -94,7 +94,7 @@ export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
     ...discard.map((path): DiskResource => ({ kind: 'removed-file', path })),
   ];
   const created = steps.map((s) => s.resource).filter((r) => r.kind === 'created-file').map((r) => (r as { path: string }).path);
-  await runOfflineOperation(ctx, lock, {
+  await runInactiveOperation(ctx, lock, {
     kind: 'revert',
     domainUuid: record.uuid,
     domainName: record.name,
@@ -115,12 +115,12 @@ export async function revertOfflineSnapshot(ctx: TxnContext, lock: DomainLock, d
 /** Checks and steps of an internal revert: one applied-tag resource per internal disk. */
 async function internalRevertSteps(
   snap: SnapshotDef, target: DomainDef, dirs: Set<string>, notImages: Set<string>, discarded: Set<string>,
-): Promise<OfflineStep[]> {
+): Promise<InactiveStep[]> {
   const undoTag = `snapvirt-revert-${randomBytes(6).toString('hex')}`;
   const taken = new Set<string>();
   // The checks only read (image headers, directory scans): run them for every disk at
   // once, then report the first disk's error, as a sequential check would.
-  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<OfflineStep> => {
+  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<InactiveStep> => {
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const image = disk.sourcePath;
@@ -190,9 +190,9 @@ async function revertOverlayPath(base: string, snapshot: string, taken: Set<stri
 }
 
 /** Checks and steps of an external revert; switches `target`'s disks to the new overlays. */
-async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promise<OfflineStep[]> {
+async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promise<InactiveStep[]> {
   const taken = new Set<string>();
-  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<OfflineStep> => {
+  const planDisk = async (sd: SnapshotDef['disks'][number]): Promise<InactiveStep> => {
     const disk = target.disks.find((d) => d.target === sd.name);
     if (!disk?.sourcePath) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `disk '${sd.name}' of snapshot '${snap.name}' has no source`);
     const base = disk.sourcePath;

@@ -112,6 +112,7 @@ async function chooseDirection(ctx: TxnContext, entry: JournalEntry): Promise<Re
 function pendingReport(ctx: TxnContext, entry: JournalEntry, err: unknown): RecoveryReport {
   setPhase(ctx.store, entry.id, entry.phase, message(err));
   ctx.warn(`${describePending(entry)} is still not finished: ${message(err)}; it is retried before every operation on the domain`);
+  // A report field, not thrown: a non-Error thrown value is kept as an Error's message.
   return { id: entry.id, kind: entry.kind, domainUuid: entry.domain.uuid, action: 'failed', error: err instanceof Error ? err : new Error(String(err)) };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The QEMU driver (qemu:///system, qemu:///session): definitions and snapshot metadata
  * in the SQLite store under the state directory; shut-off disks handled with qemu-img,
- * running domains (persistent or transient) through their QEMU's monitor (running-*.ts,
- * transient-domain.ts).
+ * running domains (persistent or transient) through their QEMU's monitor (domain/, qmp/,
+ * the snapshot/ files named active).
  *
  * Deliberate differences from libvirt 9.0's offline behaviour (for docs/COMPATIBILITY.md):
  * - every create/revert/delete is all-or-nothing and crash-safe (journal + recovery);

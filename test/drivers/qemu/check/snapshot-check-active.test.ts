@@ -31,11 +31,11 @@ test('a running domain: graph matches after a live snapshot; an out-of-band bloc
     execute: 'blockdev-add',
     arguments: { driver: 'qcow2', 'node-name': 'sneaky', file: { driver: 'file', filename: overlay }, backing: null },
   }));
-  assert.deepEqual(JSON.parse(add), { return: {} });
+  assert.deepEqual(JSON.parse(add).return, {}, add);
   const snap = await dom.qemuMonitorCommand(JSON.stringify({
     execute: 'blockdev-snapshot', arguments: { node: 'drive-vda-g1-fmt', overlay: 'sneaky' },
   }));
-  assert.deepEqual(JSON.parse(snap), { return: {} });
+  assert.deepEqual(JSON.parse(snap).return, {}, snap);
 
   const report = await dom.checkSnapshots();
   assert.deepEqual(report.findings.map((f) => [f.kind, f.subject, f.repairable]), [['qemu-graph', 'disk:vda', false]]);

@@ -17,7 +17,7 @@ import type { SnapshotTree } from '../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../store/index.js';
 import { reachableFrom } from './image-chain-walk.js';
 import { inspectImage } from './image-inspect.js';
-import { createdQcow2, otherUsersOf, rootsOf, usersText } from './image-users.js';
+import { createdQcow2, OtherDomainsReach, rootsOf, usersText } from './image-users.js';
 import { readOfflineDomainState } from '../catalog/domain-state.js';
 import { pathExists } from './path-exists.js';
 
@@ -47,10 +47,12 @@ export interface DiscardPlan {
  * need `after` the operation, and that nothing else reaches. `probeLocks`: also keep a file
  * another process has open (offline operations; a running revert's own QEMU still holds
  * them when this is decided). A file the metadata stopped naming by other means (the user
- * redefined the domain's disks) is not ours to judge and stays.
+ * redefined the domain's disks) is not ours to judge and stays. `others` is what the other
+ * domains reach, shared with the operation's merge decisions (mergeTouchesOthers).
  */
 export async function discardableImages(
-  store: Store, uuid: string, before: DomainWithSnapshots, after: DomainWithSnapshots, opts: { probeLocks: boolean } = { probeLocks: true },
+  store: Store, uuid: string, before: DomainWithSnapshots, after: DomainWithSnapshots,
+  opts: { probeLocks: boolean; others?: OtherDomainsReach } = { probeLocks: true },
 ): Promise<DiscardPlan> {
   const created = readOfflineDomainState(store, uuid).createdImages;
   if (created.length === 0) return { discard: [], kept: [] };
@@ -61,7 +63,7 @@ export async function discardableImages(
   for (const path of created) {
     if (neededBefore.has(path) && !neededAfter.has(path) && (await pathExists(path))) candidates.push(path);
   }
-  const users = await otherUsersOf(store, uuid, candidates);
+  const users = await (opts.others ?? new OtherDomainsReach(store, uuid)).usersOf(candidates);
   const plan: DiscardPlan = { discard: [], kept: [] };
   for (const path of candidates.sort()) {
     const names = users.get(path);
@@ -87,14 +89,14 @@ export async function discardableImages(
 }
 
 /**
- * True when another domain than `uuid` reaches `overlay` or `base`, so a delete must not
- * merge the one into the other (the base's data would change under that domain, or the
- * overlay vanish); the reasons go to `kept`.
+ * True when another domain reaches `overlay` or `base` (`others`: what they reach), so a
+ * delete must not merge the one into the other (the base's data would change under that
+ * domain, or the overlay vanish); the reasons go to `kept`.
  */
 export async function mergeTouchesOthers(
-  store: Store, uuid: string, overlay: string, base: string, kept: DiscardPlan['kept'],
+  others: OtherDomainsReach, overlay: string, base: string, kept: DiscardPlan['kept'],
 ): Promise<boolean> {
-  const users = await otherUsersOf(store, uuid, [overlay, base]);
+  const users = await others.usersOf([overlay, base]);
   for (const [path, names] of users) kept.push({ path, why: `${usersText(names)}, so '${overlay}' is not merged into '${base}'` });
   return users.size > 0;
 }

@@ -56,16 +56,43 @@ export function rootsByDomain(store: Store, except?: string): Map<string, ImageR
   return out;
 }
 
-/** For each of `paths` that another domain than `uuid` reaches, the names of those domains. */
-export async function otherUsersOf(store: Store, uuid: string, paths: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (paths.length === 0) return out;
-  const known = createdQcow2(store);
-  for (const [name, roots] of rootsByDomain(store, uuid)) {
-    const reached = await reachableFrom(roots, known);
-    for (const p of paths) if (reached.has(p)) out.set(p, [...(out.get(p) ?? []), name]);
+/**
+ * What every domain but one reaches, walked once and then asked as often as an operation
+ * needs (its discard decision, then one merge decision per disk): every other domain's
+ * definitions and snapshots are parsed and their chains read on the first question only.
+ */
+export class OtherDomainsReach {
+  readonly #store: Store;
+  readonly #uuid: string;
+  #reached: Promise<Array<[string, Set<string>]>> | undefined;
+
+  constructor(store: Store, uuid: string) {
+    this.#store = store;
+    this.#uuid = uuid;
   }
-  return out;
+
+  /** For each of `paths` that another domain reaches, the names of those domains. */
+  async usersOf(paths: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (paths.length === 0) return out;
+    this.#reached ??= this.#walk();
+    for (const [name, reached] of await this.#reached) {
+      for (const p of paths) if (reached.has(p)) out.set(p, [...(out.get(p) ?? []), name]);
+    }
+    return out;
+  }
+
+  async #walk(): Promise<Array<[string, Set<string>]>> {
+    const known = createdQcow2(this.#store);
+    const out: Array<[string, Set<string>]> = [];
+    for (const [name, roots] of rootsByDomain(this.#store, this.#uuid)) out.push([name, await reachableFrom(roots, known)]);
+    return out;
+  }
+}
+
+/** For each of `paths` that another domain than `uuid` reaches, the names of those domains (one question). */
+export function otherUsersOf(store: Store, uuid: string, paths: readonly string[]): Promise<Map<string, string[]>> {
+  return new OtherDomainsReach(store, uuid).usersOf(paths);
 }
 
 /** "domain 'vm2' uses it" / "domains 'vm2', 'vm3' use it", for warnings and findings. */

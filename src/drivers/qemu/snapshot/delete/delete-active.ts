@@ -24,9 +24,8 @@ import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
 import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
-import type { Store } from '../../../../store/index.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
-import { rootsOf } from '../../images/image-users.js';
+import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
 import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from '../../qmp/active-chain.js';
@@ -70,8 +69,9 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
       const chains = await readActiveChain(qmp);
       const resources: Resource[] = [];
       const kept: DiscardPlan['kept'] = [];
+      const others = new OtherDomainsReach(store, record.uuid);
       for (const snap of victims) {
-        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(store, record.uuid, rt.runtimeDir, snap, chains, dirs, notImages, kept));
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(others, record.uuid, rt.runtimeDir, snap, chains, dirs, notImages, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
       const work = liveDeleteWork(name, resources);
@@ -115,7 +115,7 @@ function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
 
 /** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
 async function mergePlan(
-  store: Store, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>, notImages: Set<string>,
+  others: OtherDomainsReach, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>, notImages: Set<string>,
   kept: DiscardPlan['kept'],
 ): Promise<Resource[]> {
   const out: Resource[] = [];
@@ -136,7 +136,7 @@ async function mergePlan(
     const overlayChildren = await findChildImages(overlay, dirs, notImages);
     if (overlayChildren.some((c) => c !== above)) continue;
     // block-commit writes the overlay's data into the base: never under another domain's disk.
-    if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
+    if (await mergeTouchesOthers(others, overlay, base, kept)) continue;
     // The headers may have changed under QEMU; block-commit rewrites the backing links it
     // merges, and whatever reopens this chain later would probe a layer of unrecorded format.
     await refuseUnsafeChain({ path: overlay, format: 'qcow2' });

@@ -27,7 +27,7 @@ import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnsafeChain } f
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import type { DiskResource } from '../../journal/disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
-import { rootsOf } from '../../images/image-users.js';
+import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { diskResourceFiles, runInactiveOperation } from '../../journal/inactive-operation.js';
 import { knownImageDirs } from '../revert/revert-inactive.js';
@@ -68,12 +68,13 @@ export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
   let discard: string[] = [];
   let plan: DiscardPlan | undefined;
   if (!(flags & D.METADATA_ONLY)) {
+    const others = new OtherDomainsReach(store, record.uuid);
     // Files snapvirt made that only the deleted snapshots needed (the overlay of an
     // abandoned branch) are removed rather than merged: nothing remaining reads them.
     if (tree) {
       const afterTree = loadTree(store, record.uuid);
       deleteFromTree(afterTree, name, scope);
-      plan = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree });
+      plan = await discardableImages(store, record.uuid, { domain, tree }, { domain, tree: afterTree }, { probeLocks: true, others });
       discard = plan.discard;
     }
     const discarded = new Set(discard);
@@ -84,7 +85,7 @@ export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
       // the overlays nothing needs any more are discarded above; those the current state or
       // a remaining snapshot still reads through are kept as they are (exact, not compacted),
       // because merging one would change what the next victim's plan assumed.
-      else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(store, record.uuid, snap, domain, tree, discarded, plan!.kept)));
+      else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(others, record.uuid, snap, domain, tree, discarded, plan!.kept)));
     }
   }
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
@@ -140,7 +141,7 @@ async function internalCleanup(snap: SnapshotDef): Promise<DiskResource[]> {
 
 /** The merge plan for an external snapshot: one merge per disk where merging is safe. */
 async function externalCleanup(
-  store: Store, domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree, discarded: Set<string>,
+  others: OtherDomainsReach, domainUuid: string, snap: SnapshotDef, domain: DomainDef, tree: SnapshotTree, discarded: Set<string>,
   kept: DiscardPlan['kept'],
 ): Promise<DiskResource[]> {
   const out: DiskResource[] = [];
@@ -158,7 +159,7 @@ async function externalCleanup(
     if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
     // The merge writes the overlay's data into the base and removes the overlay: never while
     // another domain reads either one (its disk would change under it, or vanish).
-    if (await mergeTouchesOthers(store, domainUuid, overlay, base, kept)) continue;
+    if (await mergeTouchesOthers(others, overlay, base, kept)) continue;
     const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
     if (overlayInfo.snapshots.length > 0) continue;
     await requirePresent(base, overlay);

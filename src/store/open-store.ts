@@ -61,6 +61,11 @@ function checkTrusted(given: string, real: string): void {
   }
 }
 
+/** A damaged database file, reported and never touched. */
+function damagedError(path: string, problem: string): Error {
+  return storeError(`state database '${path}' is damaged: ${problem}. It was left untouched; move it aside to start afresh, or restore it from a backup`);
+}
+
 /** The state directory as opened: its resolved path, and why it cannot be written (if so). */
 interface StateDir {
   dir: string;
@@ -177,7 +182,7 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
     if (!existsSync(path)) createDatabase(dir, path, busyTimeoutMs);
     const problem = diagnoseDatabaseFile(path, { integrity: !isUnchangedSinceClose(path) });
     if (problem !== undefined) {
-      throw storeError(`state database '${path}' is damaged: ${problem}. It was left untouched; move it aside to start afresh, or restore it from a backup`);
+      throw damagedError(path, problem);
     }
     const db = new Database(path, { fileMustExist: true });
     try {
@@ -216,11 +221,9 @@ function openReadOnlyCopy(dir: string, path: string, notWritable: string): Store
   }
   let db: Database.Database;
   try {
-    const damaged = (problem: string): Error =>
-      storeError(`state database '${path}' is damaged: ${problem}. It was left untouched; move it aside to start afresh, or restore it from a backup`);
     // The header checks read the file; SQLite's own check runs on the copy (it could not open the file).
     const problem = diagnoseDatabaseFile(path, { integrity: false });
-    if (problem !== undefined) throw damaged(problem);
+    if (problem !== undefined) throw damagedError(path, problem);
     const bytes = readFileSync(path);
     // Bytes 18 and 19 of the header say WAL (2); an in-memory copy reads as rollback (1).
     bytes[18] = bytes[19] = 1;
@@ -230,7 +233,7 @@ function openReadOnlyCopy(dir: string, path: string, notWritable: string): Store
       const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
       if (problems.length > 0) {
         db.close();
-        throw damaged(`integrity check failed: ${problems.slice(0, 3).join('; ')}`);
+        throw damagedError(path, `integrity check failed: ${problems.slice(0, 3).join('; ')}`);
       }
     }
     db.pragma('query_only = ON');

@@ -10,21 +10,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from '../../src/api/connection.js';
 import { VirError, VirErrorCode, VirErrorDomain } from '../../src/api/errors.js';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
+import { openSessionAt as openSession } from '../helpers/qemu-connection.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-
-async function openSession(stateDir: string): Promise<Awaited<ReturnType<typeof connect>>> {
-  const saved = process.env.SNAPVIRT_STATE_DIR;
-  process.env.SNAPVIRT_STATE_DIR = stateDir;
-  try {
-    return await connect('qemu:///session');
-  } finally {
-    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
-    else process.env.SNAPVIRT_STATE_DIR = saved;
-  }
-}
 
 function isVirErrorWith(code: VirErrorCode, domain: VirErrorDomain, message: RegExp): (e: unknown) => boolean {
   return (e: unknown) => {

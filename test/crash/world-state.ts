@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, type Connection } from '../../src/api/connection.js';
+import { openSessionAt } from '../helpers/qemu-connection.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
 import type { QemuDriver } from '../../src/drivers/qemu/qemu-driver.js';
@@ -49,16 +49,7 @@ export interface WorldPicture {
 }
 
 /** Opens qemu:///session on `stateDir` (recovery runs, as in any new process). */
-export async function openAt(stateDir: string): Promise<Connection> {
-  const saved = process.env.SNAPVIRT_STATE_DIR;
-  process.env.SNAPVIRT_STATE_DIR = stateDir;
-  try {
-    return await connect('qemu:///session');
-  } finally {
-    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
-    else process.env.SNAPVIRT_STATE_DIR = saved;
-  }
-}
+export const openAt = openSessionAt;
 
 let scratchCounter = 0;
 

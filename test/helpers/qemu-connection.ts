@@ -19,22 +19,25 @@ export interface QemuTestEnv {
   cleanup(): Promise<void>;
 }
 
+/** Opens qemu:///session on `stateDir` (recovery runs, as in any new process); SNAPVIRT_STATE_DIR is set only while connecting. */
+export async function openSessionAt(stateDir: string): Promise<Connection> {
+  const saved = process.env.SNAPVIRT_STATE_DIR;
+  process.env.SNAPVIRT_STATE_DIR = stateDir;
+  try {
+    return await connect('qemu:///session');
+  } finally {
+    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
+    else process.env.SNAPVIRT_STATE_DIR = saved;
+  }
+}
+
 /** Opens qemu:///session on a temp state dir. SNAPVIRT_STATE_DIR is set only while connecting. */
 export async function openQemuTestEnv(): Promise<QemuTestEnv> {
   const tmp = await makeTempDir('snapvirt-qemu-');
   const stateDir = join(tmp.path, 'state');
   const imageDir = join(tmp.path, 'images');
   await mkdir(imageDir, { mode: 0o700 });
-  const open = async (): Promise<Connection> => {
-    const saved = process.env.SNAPVIRT_STATE_DIR;
-    process.env.SNAPVIRT_STATE_DIR = stateDir;
-    try {
-      return await connect('qemu:///session');
-    } finally {
-      if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
-      else process.env.SNAPVIRT_STATE_DIR = saved;
-    }
-  };
+  const open = (): Promise<Connection> => openSessionAt(stateDir);
   const env: QemuTestEnv = {
     conn: await open(),
     tmp,

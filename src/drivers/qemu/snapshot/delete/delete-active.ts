@@ -27,6 +27,7 @@ import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
 import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
+import { externalLayers } from './external-layers.js';
 import { mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from '../../qmp/active-chain.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
@@ -119,13 +120,8 @@ async function mergePlan(
   kept: DiscardPlan['kept'],
 ): Promise<Resource[]> {
   const out: Resource[] = [];
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
-    const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
-    if (!frozen?.sourcePath) continue;
-    const overlay = resolve(sd.sourcePath);
-    const base = resolve(frozen.sourcePath);
-    const chain = chains.find((c) => c.target === sd.name);
+  for (const { target, overlay, base, frozen } of externalLayers(snap)) {
+    const chain = chains.find((c) => c.target === target);
     const files = chain?.chain.map((l) => l.filename) ?? [];
     const index = files.indexOf(overlay);
     // Only a layer of the running chain is merged live; another branch keeps its files.
@@ -141,7 +137,7 @@ async function mergePlan(
     // merges, and whatever reopens this chain later would probe a layer of unrecorded format.
     await refuseUnsafeChain({ path: overlay, format: 'qcow2' });
     out.push({
-      kind: LIVE_MERGE, runtimeDir, domainUuid, target: sd.name, overlay, base,
+      kind: LIVE_MERGE, runtimeDir, domainUuid, target, overlay, base,
       baseFormat: chain?.chain[index + 1]?.format ?? frozen.format ?? 'raw',
       children: above === undefined ? [] : [above],
     });

@@ -12,7 +12,6 @@
  * - files snapvirt created that no remaining snapshot nor the current state reads through
  *   (an abandoned branch's overlays, with --children the subtree's) are removed.
  */
-import { resolve } from 'node:path';
 import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
 import type { DomainDef } from '../../../../conf/domain-types.js';
@@ -25,6 +24,7 @@ import { refusePendingConflicts, type DomainLock, type TxnContext } from '../../
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
+import { externalLayers } from './external-layers.js';
 import type { DiskResource } from '../../journal/disk-resources.js';
 import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
@@ -147,12 +147,7 @@ async function externalCleanup(
   const out: DiskResource[] = [];
   const dirs = knownImageDirs(domain, tree);
   const notImages = notQcow2Paths(rootsOf(domain, tree));
-  for (const sd of snap.disks) {
-    if (sd.snapshot !== 'external' || !sd.sourcePath) continue;
-    const frozen = snap.domain?.disks.find((d) => d.target === sd.name);
-    if (!frozen?.sourcePath) continue;
-    const overlay = resolve(sd.sourcePath);
-    const base = resolve(frozen.sourcePath);
+  for (const { overlay, base, frozen } of externalLayers(snap)) {
     const baseFormat = frozen.format ?? 'raw';
     if (discarded.has(overlay) || kept.some((k) => k.path === overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
     const baseChildren = (await findChildImages(base, dirs, notImages)).filter((c) => !discarded.has(c));

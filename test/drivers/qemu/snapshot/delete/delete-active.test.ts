@@ -103,3 +103,26 @@ for (const qemuDies of [false, true]) {
     assert.ok(await allData(r, (i) => disks[i]!.path, [0x11, 0x21]));
   });
 }
+
+test('delete while running keeps an overlay that carries a later internal snapshot (no merge drops its tag)', async (t) => {
+  const r = await makeRunningEnv(1);
+  t.after(() => r.cleanup());
+  const { dom, disks, env } = r;
+  const overlay = disks[0]!.path.replace(/\.qcow2$/, '.s1');
+  await dom.create();
+  await writeAll(r, 0x12, 0);
+  await dom.snapshotCreateXML(snapXml('s1'), C.DISK_ONLY);
+  await writeAll(r, 0x22, 1);
+  // An internal snapshot taken now lives as a tag inside s1's overlay.
+  await dom.snapshotCreateXML(snapXml('i2'), 0);
+  await writeAll(r, 0x32, 2);
+
+  await (await dom.snapshotLookupByName('s1')).delete();
+  assert.deepEqual(await dom.snapshotListNames(), ['i2']);
+  assert.deepEqual((await readdir(env.imageDir)).sort(), ['vm-0.qcow2', 'vm-0.s1'], 'the overlay holding i2 stays');
+  // i2 still reverts to exactly what it saw.
+  await (await dom.snapshotLookupByName('i2')).revert();
+  await dom.destroy();
+  assert.ok(await hasPattern(overlay, 'qcow2', 0x12, 0, K64) && await hasPattern(overlay, 'qcow2', 0x22, K64, K64));
+  assert.ok(!await hasPattern(overlay, 'qcow2', 0x32, 2 * K64, K64), 'the revert undid the write after i2');
+});

@@ -9,12 +9,9 @@
  * leaves the entry open, and the next open (or the next operation on the domain) finishes
  * the remaining disks, live or, if QEMU is gone by then, offline with qemu-img.
  *
- * A merge is planned only where it keeps every remaining image's view unchanged (the
- * offline driver's rule): the overlay's backing is the snapshot's image, the base has no
- * other child, the overlay has no other child outside the chain and no internal tags, and
- * no other domain's definition or snapshot reaches the overlay or the base (image-users.ts).
- * Elsewhere the files stay as they are (still exact, only not compacted), with a warning
- * naming the other domain.
+ * A merge is planned only where merge-rule.ts allows it: the rule the offline delete
+ * applies too, here on facts read from QEMU's running chain. Elsewhere the files stay as
+ * they are (still exact, only not compacted), with a warning when another domain is why.
  */
 import { resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
@@ -28,7 +25,8 @@ import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
 import { checkDeleteWork, type DeleteWork } from './delete-preflight.js';
 import { externalLayers } from './external-layers.js';
-import { mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
+import { mayMerge } from './merge-rule.js';
+import { warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { readActiveChain, type ActiveDiskChain } from '../../qmp/active-chain.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
 import { deleteInactiveSnapshot } from './delete-inactive.js';
@@ -70,9 +68,9 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
       const chains = await readActiveChain(qmp);
       const resources: Resource[] = [];
       const kept: DiscardPlan['kept'] = [];
-      const others = new OtherDomainsReach(store, record.uuid);
+      const view: ActiveView = { qmp, others: new OtherDomainsReach(store, record.uuid), domainUuid: record.uuid, runtimeDir: rt.runtimeDir, chains, dirs, notImages };
       for (const snap of victims) {
-        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(others, record.uuid, rt.runtimeDir, snap, chains, dirs, notImages, kept));
+        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(view, snap, kept));
         else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
       }
       const work = liveDeleteWork(name, resources);
@@ -114,25 +112,38 @@ function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
   };
 }
 
-/** One merge resource per disk of an external snapshot where merging is exact (see the module comment). */
-async function mergePlan(
-  others: OtherDomainsReach, domainUuid: string, runtimeDir: string, snap: SnapshotDef, chains: ActiveDiskChain[], dirs: Set<string>, notImages: Set<string>,
-  kept: DiscardPlan['kept'],
-): Promise<Resource[]> {
+/** What a running delete decides its merges on: the running QEMU and the images around it. */
+interface ActiveView {
+  qmp: QmpClient;
+  others: OtherDomainsReach;
+  domainUuid: string;
+  runtimeDir: string;
+  chains: ActiveDiskChain[];
+  /** Where children of an image may live, and which files there are not qcow2 images to read. */
+  dirs: Set<string>;
+  notImages: Set<string>;
+}
+
+/** One merge resource per disk of an external snapshot where merging is exact (merge-rule.ts). */
+async function mergePlan(view: ActiveView, snap: SnapshotDef, kept: DiscardPlan['kept']): Promise<Resource[]> {
+  const { qmp, others, domainUuid, runtimeDir, chains, dirs, notImages } = view;
   const out: Resource[] = [];
-  for (const { target, overlay, base, frozen } of externalLayers(snap)) {
+  for (const layer of externalLayers(snap)) {
+    const { target, overlay, base, frozen } = layer;
     const chain = chains.find((c) => c.target === target);
     const files = chain?.chain.map((l) => l.filename) ?? [];
     const index = files.indexOf(overlay);
     // Only a layer of the running chain is merged live; another branch keeps its files.
-    if (index === -1 || files[index + 1] !== base) continue;
-    const baseChildren = await findChildImages(base, dirs, notImages);
-    if (baseChildren.some((c) => c !== overlay)) continue;
+    if (index === -1) continue;
     const above = index > 0 ? files[index - 1] : undefined;
-    const overlayChildren = await findChildImages(overlay, dirs, notImages);
-    if (overlayChildren.some((c) => c !== above)) continue;
-    // block-commit writes the overlay's data into the base: never under another domain's disk.
-    if (await mergeTouchesOthers(others, overlay, base, kept)) continue;
+    const merge = await mayMerge(others, layer, {
+      overlayBacking: files[index + 1],
+      baseChildren: await findChildImages(base, dirs, notImages),
+      // block-commit re-points only the layer above it in the running chain.
+      unrebasableChildren: (await findChildImages(overlay, dirs, notImages)).filter((c) => c !== above),
+      overlayTags: async () => (await nodeWithTag(qmp, overlay))?.tags ?? [],
+    }, kept);
+    if (!merge) continue;
     // The headers may have changed under QEMU; block-commit rewrites the backing links it
     // merges, and whatever reopens this chain later would probe a layer of unrecorded format.
     await refuseUnsafeChain({ path: overlay, format: 'qcow2' });

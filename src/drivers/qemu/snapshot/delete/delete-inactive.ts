@@ -25,8 +25,9 @@ import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
 import { externalLayers } from './external-layers.js';
+import { mayMerge } from './merge-rule.js';
 import type { DiskResource } from '../../journal/disk-resources.js';
-import { discardableImages, mayDiscardImages, mergeTouchesOthers, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
+import { discardableImages, mayDiscardImages, warnKept, type DiscardPlan } from '../../images/image-reachability.js';
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { diskResourceFiles, runInactiveOperation } from '../../journal/inactive-operation.js';
@@ -147,16 +148,18 @@ async function externalCleanup(
   const out: DiskResource[] = [];
   const dirs = knownImageDirs(domain, tree);
   const notImages = notQcow2Paths(rootsOf(domain, tree));
-  for (const { overlay, base, frozen } of externalLayers(snap)) {
+  for (const layer of externalLayers(snap)) {
+    const { overlay, base, frozen } = layer;
     const baseFormat = frozen.format ?? 'raw';
-    if (discarded.has(overlay) || kept.some((k) => k.path === overlay) || !(await pathExists(overlay)) || (await readQcow2Backing(overlay)) !== base) continue;
-    const baseChildren = (await findChildImages(base, dirs, notImages)).filter((c) => !discarded.has(c));
-    if (baseChildren.length !== 1 || baseChildren[0] !== overlay) continue;
-    // The merge writes the overlay's data into the base and removes the overlay: never while
-    // another domain reads either one (its disk would change under it, or vanish).
-    if (await mergeTouchesOthers(others, overlay, base, kept)) continue;
-    const overlayInfo = await checkUsable(overlay, 'qcow2', 'write');
-    if (overlayInfo.snapshots.length > 0) continue;
+    if (discarded.has(overlay) || kept.some((k) => k.path === overlay) || !(await pathExists(overlay))) continue;
+    const merge = await mayMerge(others, layer, {
+      overlayBacking: (await readQcow2Backing(overlay)) ?? undefined,
+      baseChildren: (await findChildImages(base, dirs, notImages)).filter((c) => !discarded.has(c)),
+      // qemu-img commit re-points every child of the overlay onto the base.
+      unrebasableChildren: [],
+      overlayTags: async () => (await checkUsable(overlay, 'qcow2', 'write')).snapshots.map((s) => s.name),
+    }, kept);
+    if (!merge) continue;
     await requirePresent(base, overlay);
     await checkUsable(base, baseFormat, 'write', frozen.type === 'block');
     const children = (await findChildImages(overlay, dirs, notImages)).filter((c) => !discarded.has(c));

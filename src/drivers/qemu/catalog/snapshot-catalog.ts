@@ -13,6 +13,7 @@ import { formatSnapshotXML, parseSnapshotXML } from '../../../conf/snapshot-xml.
 import { noSnapshotWithName, SnapshotTree } from '../../../snapshot/snapshot-tree.js';
 import { isUnparsed, lazySnapshotDef } from './lazy-snapshot-def.js';
 import type { DomainRecord, Store } from '../../../store/index.js';
+import { repointDisks } from '../domain/point-disk.js';
 
 /** A domain as the driver works with it. */
 export interface LoadedDomain {
@@ -167,33 +168,27 @@ export function saveTree(store: Store, domainUuid: string, tree: SnapshotTree): 
   store.snapshots.setCurrent(domainUuid, tree.currentName ?? null);
 }
 
-/** Points disks whose source is `from` at `to` (with `format`) in a domain definition; true if any changed. */
-function retargetDisks(def: DomainDef | undefined, from: string, to: string, format: string): boolean {
-  let changed = false;
-  for (const disk of def?.disks ?? []) {
-    if (disk.sourcePath === from) {
-      disk.sourcePath = to;
-      disk.format = format;
-      changed = true;
-    }
-  }
-  return changed;
-}
-
 /**
  * Replaces image path `from` by `to` everywhere the domain's metadata names it: the
- * domain definition and every snapshot's stored `<domain>`. One transaction; idempotent.
+ * domain definition, every snapshot's stored `<domain>` and, with `live` (a merge done
+ * under a running QEMU), the running definition. One transaction; idempotent.
  */
-export function replaceImagePath(store: Store, domainUuid: string, from: string, to: string, format: string): void {
+export function replaceImagePath(
+  store: Store, domainUuid: string, from: string, to: string, format: string, opts: { live?: boolean } = {},
+): void {
   store.transaction(() => {
     const rec = store.domains.get(domainUuid);
     if (rec?.persistentXml) {
       const def = parseDomainXML(rec.persistentXml);
-      if (retargetDisks(def, from, to, format)) store.domains.update(domainUuid, { persistentXml: domainRecordXml(def) });
+      if (repointDisks(def.disks, from, to, format)) store.domains.update(domainUuid, { persistentXml: domainRecordXml(def) });
+    }
+    if (opts.live && rec?.liveXml) {
+      const live = parseDomainXML(rec.liveXml);
+      if (repointDisks(live.disks, from, to, format)) store.domains.update(domainUuid, { liveXml: domainRecordXml(live) });
     }
     for (const snap of store.snapshots.list(domainUuid)) {
       const { def } = parseSnapshotXML(snap.xml, { redefine: true });
-      if (retargetDisks(def.domain, from, to, format)) store.snapshots.update(domainUuid, snap.name, { xml: snapshotRecordXml(def) });
+      if (repointDisks(def.domain?.disks ?? [], from, to, format)) store.snapshots.update(domainUuid, snap.name, { xml: snapshotRecordXml(def) });
     }
   });
 }

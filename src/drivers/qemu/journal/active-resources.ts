@@ -341,22 +341,7 @@ async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
   const base = resourceString(r, 'base');
   const baseFormat = resourceString(r, 'baseFormat');
   const replace = (uuid: string, from: string, to: string, format: string): void => {
-    if (uuid !== domainUuid) return;
-    replaceImagePath(ctx.store, domainUuid, from, to, format);
-    ctx.store.transaction(() => {
-      const rec = ctx.store.domains.get(domainUuid);
-      if (!rec?.liveXml) return;
-      const live = parseDomainXML(rec.liveXml);
-      let changed = false;
-      for (const disk of live.disks) {
-        if (disk.sourcePath === from) {
-          disk.sourcePath = to;
-          disk.format = format;
-          changed = true;
-        }
-      }
-      if (changed) ctx.store.domains.update(domainUuid, { liveXml: domainRecordXml(live) });
-    });
+    if (uuid === domainUuid) replaceImagePath(ctx.store, domainUuid, from, to, format, { live: true });
   };
   if (await isQemuRunningIn(runtimeDir)) {
     await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target) }));

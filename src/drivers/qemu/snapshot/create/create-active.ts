@@ -39,6 +39,7 @@ import {
 } from '../../journal/active-resources.js';
 import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { pointDiskAt } from '../../domain/point-disk.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -175,9 +176,7 @@ export function switchDisks(def: DomainDef, plan: LiveDiskSnapshotPlan): DomainD
   for (const d of plan.disks) {
     const disk = next.disks.find((x) => x.target === d.target);
     if (!disk) continue;
-    disk.type = 'file';
-    disk.sourcePath = d.overlayPath;
-    disk.format = 'qcow2';
+    pointDiskAt(disk, d.overlayPath, 'qcow2');
   }
   return next;
 }
@@ -194,9 +193,7 @@ export function switchedPersistent(persistent: DomainDef, live: DomainDef, plan:
     const liveDisk = live.disks.find((x) => x.target === d.target);
     const disk = next.disks.find((x) => x.target === d.target);
     if (!disk || !liveDisk || disk.sourcePath !== liveDisk.sourcePath) continue;
-    disk.type = 'file';
-    disk.sourcePath = d.overlayPath;
-    disk.format = 'qcow2';
+    pointDiskAt(disk, d.overlayPath, 'qcow2');
     changed = true;
   }
   return changed ? domainRecordXml(next) : null;

@@ -28,6 +28,7 @@ import { snapshotCreate } from '../../images/qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './create-inactive-plan.js';
 import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { pointDiskAt } from '../../domain/point-disk.js';
 
 
 /** The flag checks qemuDomainSnapshotCreateXML makes before looking at the XML. */
@@ -132,9 +133,7 @@ function domainAfterSnapshot(domain: DomainDef, actions: DiskAction[]): DomainDe
   for (const a of external) {
     const disk = next.disks.find((d) => d.target === a.target);
     if (!disk || a.kind !== 'external') continue;
-    disk.type = 'file';
-    disk.sourcePath = a.overlay;
-    disk.format = 'qcow2';
+    pointDiskAt(disk, a.overlay, 'qcow2');
   }
   return next;
 }

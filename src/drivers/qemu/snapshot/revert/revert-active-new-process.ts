@@ -43,6 +43,7 @@ import {
 } from '../../journal/active-revert-resources.js';
 import { domainRecordXml } from '../../catalog/snapshot-catalog.js';
 import { pathExists } from '../../images/path-exists.js';
+import { pointDiskAt } from '../../domain/point-disk.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -101,9 +102,7 @@ async function planImages(snap: SnapshotDef, target: DomainDef): Promise<ImagePl
         ? { path: resolve(info.fullBackingFilename), format: info.backingFormat } : undefined;
       plans.push({ target: sd.name, path, make: () => copyInternalSnapshot(path, image, snap.name, backing) });
     }
-    disk.type = 'file';
-    disk.sourcePath = path;
-    disk.format = 'qcow2';
+    pointDiskAt(disk, path, 'qcow2');
   }
   return plans;
 }

@@ -34,6 +34,7 @@ import { inspectImage } from '../../images/image-inspect.js';
 import { snapshotApply, snapshotCreate } from '../../images/qemu-img.js';
 import { loadDomain, loadTree, saveTree, storeDomainDefinition } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { pointDiskAt } from '../../domain/point-disk.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -141,9 +142,7 @@ async function internalRevertSteps(
       const copy = await revertOverlayPath(image, snap.name, taken);
       const backing = info.fullBackingFilename !== undefined && info.backingFormat !== undefined
         ? { path: info.fullBackingFilename, format: info.backingFormat } : undefined;
-      disk.type = 'file';
-      disk.sourcePath = copy;
-      disk.format = 'qcow2';
+      pointDiskAt(disk, copy, 'qcow2');
       return {
         resource: { kind: 'created-file', path: copy },
         claim: () => claimNewFile(copy),
@@ -201,9 +200,7 @@ async function externalRevertSteps(snap: SnapshotDef, target: DomainDef): Promis
       throw e instanceof VirError ? virError(VirErrorCode.OPERATION_FAILED, Q, `cannot use image '${base}': ${e.detail}`) : e;
     });
     const overlay = await revertOverlayPath(base, snap.name, taken);
-    disk.type = 'file';
-    disk.sourcePath = overlay;
-    disk.format = 'qcow2';
+    pointDiskAt(disk, overlay, 'qcow2');
     return {
       resource: { kind: 'created-file', path: overlay },
       claim: () => claimNewFile(overlay),

@@ -99,21 +99,25 @@ test('await using closes the connection at the end of the block, once', async ()
 
 test('state the qemu driver cannot read is a VirError, never a raw exception', async () => {
   const tmp = await makeTempDir();
-  const cases: Array<[string, () => Promise<void>]> = [
-    ['damaged database', async () => { await mkdir(join(tmp.path, 'a')); await writeFile(join(tmp.path, 'a', 'snapvirt.db'), Buffer.alloc(8192, 0x5a)); }],
-    ['database is a directory', async () => { await mkdir(join(tmp.path, 'b', 'snapvirt.db'), { recursive: true }); }],
-    ['state dir is a file', async () => { await writeFile(join(tmp.path, 'c'), 'not a directory'); }],
+  // A file operation that failed with an errno is libvirt's system error; the store's own verdicts are operation failed.
+  const cases: Array<[string, () => Promise<void>, VirErrorCode, RegExp]> = [
+    ['damaged database', async () => { await mkdir(join(tmp.path, 'a')); await writeFile(join(tmp.path, 'a', 'snapvirt.db'), Buffer.alloc(8192, 0x5a)); },
+      VirErrorCode.OPERATION_FAILED, /^operation failed: state database '.*' is damaged/],
+    ['database is a directory', async () => { await mkdir(join(tmp.path, 'b', 'snapvirt.db'), { recursive: true }); },
+      VirErrorCode.SYSTEM_ERROR, /^cannot open state database '.*': Is a directory$/],
+    ['state dir is a file', async () => { await writeFile(join(tmp.path, 'c'), 'not a directory'); },
+      VirErrorCode.OPERATION_FAILED, /^operation failed: state directory '.*' is not a directory$/],
   ];
   try {
-    for (const [index, [what, make]] of cases.entries()) {
+    for (const [index, [what, make, code, message]] of cases.entries()) {
       await make();
       const saved = process.env.SNAPVIRT_STATE_DIR;
       process.env.SNAPVIRT_STATE_DIR = join(tmp.path, 'abc'[index]);
       try {
         await assert.rejects(() => connect('qemu:///session'), (err: unknown) => {
           assert.ok(err instanceof VirError, `${what}: ${String(err)}`);
-          assert.equal(err.code, VirErrorCode.OPERATION_FAILED, `${what}: ${err.message}`);
-          assert.match(err.message, /^operation failed: (state database|cannot open state database|state directory)/, what);
+          assert.equal(err.code, code, `${what}: ${err.message}`);
+          assert.match(err.message, message, what);
           return true;
         });
       } finally {

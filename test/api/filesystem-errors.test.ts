@@ -1,6 +1,7 @@
 /**
  * Filesystem errors met through the public API are VirErrors with libvirt's code and
- * domain, never a raw Node error: a state directory that is a file or lies under one, a
+ * domain, never a raw Node error; one that carries an errno is a system error whose
+ * message ends in strerror's text, as libvirt's virReportSystemError words it: a state directory that is a file or lies under one, a
  * state database that is a directory, a disk image that is a directory or missing, an
  * overlay path under a file. (Tests run as root, so permission bits cannot provoke
  * EACCES; these are the errors root meets too.)
@@ -38,14 +39,14 @@ test('an unusable state directory or state database: VirError, not a Node error'
   await assert.rejects(openSession(file),
     isVirErrorWith(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE, /state directory '.*a-file' is not a directory/));
   await assert.rejects(openSession(join(file, 'sub')),
-    isVirErrorWith(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE, /cannot create state directory '.*a-file\/sub': Not a directory/));
+    isVirErrorWith(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, /^cannot create state directory '.*a-file\/sub': Not a directory$/));
   const state = join(tmp.path, 'state');
   await (await openSession(state)).close();
   const db = join(state, 'snapvirt.db');
   for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
   mkdirSync(db);
   await assert.rejects(openSession(state),
-    isVirErrorWith(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE, /cannot open state database '.*snapvirt\.db'/));
+    isVirErrorWith(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, /^cannot open state database '.*snapvirt\.db': Is a directory$/));
 });
 
 test('an unreadable disk image or overlay path: VirError with libvirt\'s code, nothing created', async (t) => {

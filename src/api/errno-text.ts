@@ -1,6 +1,7 @@
 /**
- * strerror(3) texts for the errno codes file creation meets, so our messages read like
+ * strerror(3) texts for the errno codes file work meets, so our messages read like
  * libvirt's virReportSystemError ("…: Read-only file system"); Node 20 has no strerror.
+ * The one table for the library, the drivers and the CLI.
  */
 const STRERROR: Record<string, string> = {
   ENOENT: 'No such file or directory',
@@ -20,7 +21,14 @@ const STRERROR: Record<string, string> = {
   EINVAL: 'Invalid argument',
   EMFILE: 'Too many open files',
   EXDEV: 'Invalid cross-device link',
+  EOVERFLOW: 'Value too large for defined data type',
+  ENXIO: 'No such device or address',
 };
+
+/** The text of errno `code` as strerror prints it. */
+export function strerror(code: string | undefined): string {
+  return (code && STRERROR[code]) ?? code ?? 'Unknown error';
+}
 
 /** The strerror text for a Node system error (by its `code`), else its message. */
 export function errnoText(err: unknown): string {

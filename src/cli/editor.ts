@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { Control } from './control.js';
-import { FileReadError, MAX_XML_FILE, readFileLimited, strerror, xmlTextOf } from './read-file.js';
+import { strerror } from '../api/errno-text.js';
+import { FileReadError, MAX_XML_FILE, readFileLimited, xmlTextOf } from './read-file.js';
 
 /** Splits an editor command line into words: blanks separate, quotes group, backslash escapes. */
 export function splitEditorCommand(command: string): string[] {

@@ -1,28 +1,9 @@
 /** Reading a user's XML file with libvirt's messages (virFileReadAll), for define/create/snapshot-create. */
 import { open, type FileHandle } from 'node:fs/promises';
+import { strerror } from '../api/errno-text.js';
 import { decodeUtf8Escaped } from '../conf/utf8-bytes.js';
 import type { Control } from './control.js';
 import { CommandAborted } from './option-values.js';
-
-/** strerror(3) texts for the errno values file reads commonly hit. */
-const STRERROR: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-  EMFILE: 'Too many open files',
-  EIO: 'Input/output error',
-  EOVERFLOW: 'Value too large for defined data type',
-  ENXIO: 'No such device or address',
-  EINVAL: 'Invalid argument',
-};
-
-/** The text of errno `code` as strerror prints it. */
-export function strerror(code: string | undefined): string {
-  return (code && STRERROR[code]) ?? code ?? 'Unknown error';
-}
 
 /** virsh's limit on an XML file (VSH_MAX_XML_FILE). */
 export const MAX_XML_FILE = 10 * 1024 * 1024;

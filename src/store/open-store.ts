@@ -7,6 +7,7 @@
 import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { errnoText } from '../api/errno-text.js';
 import { isVirError } from '../api/errors.js';
 import { fsyncDir, fsyncFile } from '../txn/fsync.js';
 import { isUnchangedSinceClose } from './db-check-stamp.js';
@@ -14,7 +15,7 @@ import { diagnoseDatabaseFile } from './db-file-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { removeImportedStateFiles } from './state-file-import.js';
 import { toVirError } from './sqlite-errors.js';
-import { Store, storeError } from './store.js';
+import { Store, storeError, storeSystemError } from './store.js';
 
 /** The database file's name inside the state directory. */
 export const DB_FILE_NAME = 'snapvirt.db';
@@ -23,18 +24,6 @@ export const DB_FILE_NAME = 'snapvirt.db';
 export interface OpenStoreOptions {
   /** How long a writer waits for another process's write transaction (ms). Default 10000. */
   busyTimeoutMs?: number;
-}
-
-function errnoMessage(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) {
-    const code = String((err as { code: unknown }).code);
-    const text: Record<string, string> = {
-      EACCES: 'Permission denied', EPERM: 'Operation not permitted', EROFS: 'Read-only file system',
-      ENOSPC: 'No space left on device', ENOTDIR: 'Not a directory', ENOENT: 'No such file or directory',
-    };
-    return text[code] ?? code;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Why anyone but its owner could plant records there: said in every refusal. */
@@ -79,14 +68,14 @@ function ensureStateDir(stateDir: string): StateDir {
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       chmodSync(stateDir, 0o700); // the umask may have narrowed mkdir's mode, never widened it; be exact
     } catch (err) {
-      throw storeError(`cannot create state directory '${stateDir}': ${errnoMessage(err)}`);
+      throw storeSystemError(`cannot create state directory '${stateDir}'`, err);
     }
   }
   let dir: string;
   try {
     dir = realpathSync(stateDir);
   } catch (err) {
-    throw storeError(`cannot resolve state directory '${stateDir}': ${errnoMessage(err)}`);
+    throw storeSystemError(`cannot resolve state directory '${stateDir}'`, err);
   }
   checkTrusted(stateDir, dir);
   // Probe with a real file creation: access(W_OK) says yes to root on a read-only mount.
@@ -96,7 +85,7 @@ function ensureStateDir(stateDir: string): StateDir {
     unlinkSync(probe);
     return { dir, notWritable: undefined };
   } catch (err) {
-    return { dir, notWritable: `state directory '${stateDir}' is not writable: ${errnoMessage(err)}` };
+    return { dir, notWritable: `state directory '${stateDir}' is not writable: ${errnoText(err)}` };
   }
 }
 
@@ -202,7 +191,7 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
     if (isVirError(err)) throw err;
     const converted = toVirError(`opening '${path}'`, err);
     if (isVirError(converted)) throw converted;
-    throw storeError(`cannot open state database '${path}': ${errnoMessage(err)}`);
+    throw storeSystemError(`cannot open state database '${path}'`, err);
   }
 }
 
@@ -246,7 +235,7 @@ function openReadOnlyCopy(dir: string, path: string, notWritable: string): Store
     }
   } catch (err) {
     if (isVirError(err)) throw err;
-    throw storeError(`cannot open state database '${path}': ${errnoMessage(err)}`);
+    throw storeSystemError(`cannot open state database '${path}'`, err);
   }
   return new Store(db, dir, path, storeError(notWritable));
 }

@@ -5,6 +5,7 @@
  * `transaction()` is the commit point of every mutating operation.
  */
 import Database from 'better-sqlite3';
+import { errnoCode, errnoText } from '../api/errno-text.js';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import { recordCleanClose } from './db-check-stamp.js';
 import { DomainTable } from './domain-table.js';
@@ -102,4 +103,16 @@ export class Store {
 /** Raised when the database cannot be used; a VirError with libvirt's operation-failed code. */
 export function storeError(detail: string): Error {
   return virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE, detail);
+}
+
+/**
+ * Raised when a file operation on the state failed: as libvirt's virReportSystemError, a
+ * system error whose message ends in the errno's text ("…: Not a directory"). An error
+ * that carries no errno is the store's own (operation failed), with its message.
+ */
+export function storeSystemError(what: string, err: unknown): Error {
+  const code = errnoCode(err);
+  return code !== undefined && /^E[A-Z]+$/.test(code)
+    ? virError(VirErrorCode.SYSTEM_ERROR, VirErrorDomain.NONE, `${what}: ${errnoText(err)}`)
+    : storeError(`${what}: ${errnoText(err)}`);
 }

@@ -6,7 +6,7 @@ import { splitCommaList } from '../command-line.js';
 import { formatAllHelp, formatCommandHelp, formatGroupHelp } from '../help-format.js';
 import { escapeShell, escapeXml } from '../output/escape.js';
 import { exclusiveOptions, optArgv, optBool, optString, optStringQuiet } from '../option-values.js';
-import { strerror } from '../read-file.js';
+import { strerror } from '../../api/errno-text.js';
 
 /** `help [COMMAND | GROUP]` */
 export const helpCommand: CommandDef = {

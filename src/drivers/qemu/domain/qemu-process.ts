@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { refuseLoopingDisks, refuseUnsafeChain } from '../images/chain-inspect.js';
-import { errnoText } from '../images/errno-text.js';
+import { errnoText } from '../../../api/errno-text.js';
 import { QmpClient } from '../qmp/qmp-client.js';
 import { buildQemuCommandLine, type CommandLineDisk } from './qemu-command-line.js';
 import { chooseAccelerator, type QemuAccelerator } from './kvm-availability.js';

@@ -9,7 +9,7 @@ import { open, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fsyncFile } from '../../../txn/fsync.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
-import { errnoCode, errnoText } from './errno-text.js';
+import { errnoCode, errnoText } from '../../../api/errno-text.js';
 import { writeQcow2Overlay } from './qcow2-overlay.js';
 import { convertImage, createImage, type BackingRef } from './qemu-img.js';
 

@@ -10,7 +10,7 @@ import { virError, VirError, VirErrorCode, VirErrorDomain } from '../../../../ap
 import type { DomainDef, DomainDiskDef } from '../../../../conf/domain-types.js';
 import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { refuseUnsafeChain } from '../../images/chain-inspect.js';
-import { errnoCode, errnoText } from '../../images/errno-text.js';
+import { errnoCode, errnoText } from '../../../../api/errno-text.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { readLockTable, type LockTable } from '../../images/image-lock-probe.js';
 

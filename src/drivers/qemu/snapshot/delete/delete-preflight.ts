@@ -26,7 +26,7 @@ import { constants } from 'node:fs';
 import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain, type VirError } from '../../../../api/errors.js';
-import { errnoCode, errnoText } from '../../images/errno-text.js';
+import { errnoCode, errnoText } from '../../../../api/errno-text.js';
 import { internalSnapshotNeed } from '../../images/internal-snapshot-space.js';
 import { mergeSpaceBound, readQcow2Allocation } from '../../images/qcow2-allocation.js';
 import { openImageFile } from '../../images/image-file-open.js';

@@ -122,6 +122,17 @@ export function virError(code: VirErrorCode, domain: VirErrorDomain, detail?: st
   return new VirError(code, domain, message, detail ?? '');
 }
 
+/**
+ * The text libvirt keeps in an error's str1 (and sends as remote_error's str1): the code's
+ * format with "%s" for the detail, its bare message without a detail, "%s" for a code
+ * without a format of its own.
+ */
+export function virErrorFormat(code: VirErrorCode, detail: string): string {
+  const formats = MESSAGE_FORMATS[code];
+  if (!formats) return '%s';
+  return detail === '' ? formats[1] : formats[0];
+}
+
 /** True when `err` is a VirError with the given code. */
 export function isVirError(err: unknown, code?: VirErrorCode): err is VirError {
   return err instanceof VirError && (code === undefined || err.code === code);

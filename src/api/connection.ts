@@ -149,5 +149,6 @@ export interface ConnectOptions {
 export async function connect(uri?: string, options: ConnectOptions = {}): Promise<Connection> {
   const rawUri = uri ?? defaultURI();
   const { factory, url } = await driverFactoryFor(rawUri);
-  return Connection.over(await factory(url, rawUri), options.readOnly ?? false);
+  const readOnly = options.readOnly ?? false;
+  return Connection.over(await factory(url, rawUri, { readOnly }), readOnly);
 }

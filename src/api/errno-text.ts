@@ -23,6 +23,9 @@ const STRERROR: Record<string, string> = {
   EXDEV: 'Invalid cross-device link',
   EOVERFLOW: 'Value too large for defined data type',
   ENXIO: 'No such device or address',
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  EPIPE: 'Broken pipe',
 };
 
 /** The text of errno `code` as strerror prints it. */

@@ -1,7 +1,9 @@
 /**
  * Connection URIs: which driver serves which URI, and the default URI when none is given
  * (SNAPVIRT_DEFAULT_URI, then LIBVIRT_DEFAULT_URI, then qemu:///system for root and
- * qemu:///session for everyone else, as libvirt does).
+ * qemu:///session for everyone else, as libvirt does). A scheme with a transport
+ * (`qemu+unix`, `test+ssh`, …) is the remote driver's, whatever its driver part: the
+ * daemon it reaches (snapvirtd or a libvirtd) decides what it serves.
  */
 import type { DriverFactory, DriverIdentity } from '../drivers/driver.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
@@ -11,6 +13,14 @@ const DRIVERS: Record<string, () => Promise<DriverFactory>> = {
   test: async () => (await import('../drivers/test/test-driver.js')).openTestDriver,
   qemu: async () => (await import('../drivers/qemu/qemu-driver.js')).openQemuDriver,
 };
+
+/** The remote driver (drivers/remote/), for every `driver+transport` scheme. */
+const REMOTE_DRIVER = async (): Promise<DriverFactory> => (await import('../drivers/remote/remote-driver.js')).openRemoteDriver;
+
+/** Whether `scheme` has a transport part (`qemu+unix`): the remote driver's. */
+function isRemoteScheme(scheme: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]*\+[a-z0-9]+$/i.test(scheme);
+}
 
 /**
  * Drivers that can say who they are without being opened (their identity needs no state):
@@ -36,14 +46,14 @@ function driverSchemeOf(uri: string): { scheme: string; url: URL } {
     throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
   }
   const scheme = url.protocol.replace(/:$/, '');
-  if (!Object.hasOwn(DRIVERS, scheme)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
+  if (!Object.hasOwn(DRIVERS, scheme) && !isRemoteScheme(scheme)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
   return { scheme, url };
 }
 
 /** Finds the driver factory for `uri`, or throws libvirt's "no connection driver" error. */
 export async function driverFactoryFor(uri: string): Promise<{ factory: DriverFactory; url: URL }> {
   const { scheme, url } = driverSchemeOf(uri);
-  return { factory: await DRIVERS[scheme](), url };
+  return { factory: await (isRemoteScheme(scheme) ? REMOTE_DRIVER : DRIVERS[scheme])(), url };
 }
 
 /**

@@ -140,5 +140,10 @@ export interface HypervisorDriver {
   snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport>;
 }
 
+/** How a connection is opened: read-only (virConnectOpenReadOnly) or not. */
+export interface DriverOpenOptions {
+  readOnly: boolean;
+}
+
 /** Opens a driver for a URI whose scheme it registered for. */
-export type DriverFactory = (uri: URL, rawUri: string) => Promise<HypervisorDriver>;
+export type DriverFactory = (uri: URL, rawUri: string, options?: DriverOpenOptions) => Promise<HypervisorDriver>;

@@ -3,6 +3,7 @@
  * modules (src/rpc/generated/) build every libvirt type out of these, so limits (a string's
  * <max>, an array's <max>) and NULL pointers are handled in one place.
  */
+import { encodeUtf8Escaped } from '../conf/utf8-bytes.js';
 import { XdrError } from './xdr-error.js';
 import type { XdrReader } from './xdr-reader.js';
 import type { XdrWriter } from './xdr-writer.js';
@@ -33,11 +34,11 @@ export const bool: Codec<boolean> = { encode: (w, v) => w.int(v ? 1 : 0), decode
 /** XDR void: nothing on the wire. */
 export const xdrVoid: Codec<null> = { encode: () => undefined, decode: () => null };
 
-/** `string name<max>`. */
+/** `string name<max>`: its bytes (escaped bytes written back as they came, see XdrReader.string). */
 export function string(max: number): Codec<string> {
   return {
     encode: (w, v) => {
-      const bytes = Buffer.from(v, 'utf8');
+      const bytes = encodeUtf8Escaped(v);
       if (bytes.length > max) throw new XdrError(`string of ${bytes.length} bytes is over its limit ${max}`);
       w.opaque(bytes);
     },

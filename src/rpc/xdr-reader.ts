@@ -3,6 +3,7 @@
  * padded to a multiple of 4. Every read checks the bytes are there, so a truncated or
  * lying packet raises XdrError rather than reading past its end.
  */
+import { decodeUtf8Escaped } from '../conf/utf8-bytes.js';
 import { XdrError } from './xdr-error.js';
 
 export class XdrReader {
@@ -51,6 +52,10 @@ export class XdrReader {
   /** Variable-length opaque data of at most `max` bytes. */
   opaque(max: number): Buffer { return this.fixedOpaque(this.length(max, 'opaque')); }
 
-  /** A string of at most `max` bytes (UTF-8, as libvirt's are). */
-  string(max: number): string { return this.fixedOpaque(this.length(max, 'string')).toString('utf8'); }
+  /**
+   * A string of at most `max` bytes. libvirt's strings are C strings, UTF-8 by convention
+   * but not checked: bytes that are not UTF-8 are kept, escaped (conf/utf8-bytes.ts), so
+   * the XML parser reports them as libxml2 does and they go back out unchanged.
+   */
+  string(max: number): string { return decodeUtf8Escaped(this.fixedOpaque(this.length(max, 'string'))); }
 }

@@ -31,6 +31,8 @@ test('strings and opaque data carry a length and pad to 4 bytes; fixed opaque ha
   assert.equal(hex(x.string(10), ''), '00000000');
   assert.equal(back(x.string(10), '000000056162636465000000'), 'abcde');
   assert.equal(hex(x.string(10), 'é'), '00000002c3a90000');
+  // Bytes that are not UTF-8 survive a round trip (libvirt's strings are C strings).
+  assert.equal(hex(x.string(10), back(x.string(10), '00000003ff61e900')), '00000003ff61e900');
   assert.equal(hex(x.fixedOpaque(3), Buffer.from([1, 2, 3])), '01020300');
   assert.equal(hex(x.opaque(8), Buffer.from([9])), '0000000109000000');
   assert.throws(() => hex(x.string(4), 'abcde'), /over its limit 4/);

@@ -21,7 +21,7 @@ export type Tool = 'virsh' | 'snapvirt';
 export const defaultUri = 'test:///default';
 
 /** A process result before normalisation, plus the time window it ran in. */
-interface RawRun {
+export interface RawRun {
   readonly stdout: string;
   readonly stderr: string;
   readonly code: number;
@@ -52,7 +52,7 @@ export function argvFor(scenario: Scenario, dir: string): string[] {
  * so a developer's LIBVIRT_DEFAULT_URI, EDITOR or locale cannot change the outcome.
  * EDITOR defaults to /bin/false so a forgotten editor never opens an interactive vi.
  */
-function environmentFor(scenario: Scenario, dir: string): NodeJS.ProcessEnv {
+export function environmentFor(scenario: Scenario, dir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: dir,
@@ -67,7 +67,7 @@ function environmentFor(scenario: Scenario, dir: string): NodeJS.ProcessEnv {
 }
 
 /** Write the scenario's files into `dir`. */
-async function materialise(scenario: Scenario, dir: string): Promise<void> {
+export async function materialise(scenario: Scenario, dir: string): Promise<void> {
   for (const [name, spec] of Object.entries(scenario.files ?? {})) {
     const file: ScenarioFile = typeof spec === 'string' ? { content: spec } : spec;
     const path = join(dir, name);
@@ -87,7 +87,7 @@ const signalNumbers: Readonly<Record<string, number>> = {
 const processTimeoutMs = 30_000;
 
 /** Run one program to completion with stdin closed. */
-function runProcess(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RawRun> {
+export function runProcess(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<RawRun> {
   return new Promise((resolveRun, rejectRun) => {
     const startedAt = Math.floor(Date.now() / 1000);
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });

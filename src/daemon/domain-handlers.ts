@@ -7,13 +7,23 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { RemoteHandlers } from './handler-types.js';
 import { domainOf, uuidString, wireDomain } from './wire-objects.js';
-import type { DomainLifecycleEvents } from './domain-events.js';
+import type { Domain } from '../api/domain.js';
+import type { RemoteNonnullDomain } from '../rpc/generated/remote-protocol.js';
+import type { ClientSession } from './client-session.js';
+import type { DomainLifecycleEvents, LifecycleKind } from './domain-events.js';
 
 /** A C string as libvirt sends `char x<N>` fields: its bytes and a NUL. */
 const cString = (s: string): number[] => [...Buffer.from(`${s}\0`, 'utf8')];
 
 /** The domain handlers; `events` hears of the lifecycle changes made through them. */
 export function domainHandlers(events: DomainLifecycleEvents): RemoteHandlers {
+  /** Runs `call` on the domain `wire` names, then raises `kind` for it (when the change has an event). */
+  const change = async (s: ClientSession, wire: RemoteNonnullDomain, call: (d: Domain) => Promise<void>, kind?: LifecycleKind): Promise<Domain> => {
+    const d = domainOf(s.connection(), wire);
+    await call(d);
+    if (kind) events.emit(s, d, kind);
+    return d;
+  };
   return {
     REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME: async (s, { name }) => ({ dom: wireDomain(await s.connection().domainLookupByName(name)) }),
     REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID: async (s, { uuid }) => ({ dom: wireDomain(await s.connection().domainLookupByUUIDString(uuidString(uuid))) }),
@@ -26,56 +36,17 @@ export function domainHandlers(events: DomainLifecycleEvents): RemoteHandlers {
       events.emit(s, dom, 'STARTED');
       return { dom: wireDomain(dom) };
     },
-    REMOTE_PROC_DOMAIN_UNDEFINE: async (s, { dom }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.undefine(0);
-      events.emit(s, d, 'UNDEFINED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS: async (s, { dom, flags }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.undefine(flags);
-      events.emit(s, d, 'UNDEFINED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_CREATE: async (s, { dom }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.create(0);
-      events.emit(s, d, 'STARTED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS: async (s, { dom, flags }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.create(flags);
-      events.emit(s, d, 'STARTED');
-      return { dom: wireDomain(d) };
-    },
-    REMOTE_PROC_DOMAIN_DESTROY: async (s, { dom }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.destroy(0);
-      events.emit(s, d, 'STOPPED_DESTROYED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_DESTROY_FLAGS: async (s, { dom, flags }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.destroy(flags);
-      events.emit(s, d, 'STOPPED_DESTROYED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_SHUTDOWN: async (s, { dom }) => { await domainOf(s.connection(), dom).shutdown(0); return null; },
-    REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS: async (s, { dom, flags }) => { await domainOf(s.connection(), dom).shutdown(flags); return null; },
-    REMOTE_PROC_DOMAIN_SUSPEND: async (s, { dom }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.suspend();
-      events.emit(s, d, 'SUSPENDED');
-      return null;
-    },
-    REMOTE_PROC_DOMAIN_RESUME: async (s, { dom }) => {
-      const d = domainOf(s.connection(), dom);
-      await d.resume();
-      events.emit(s, d, 'RESUMED');
-      return null;
-    },
+    REMOTE_PROC_DOMAIN_UNDEFINE: async (s, { dom }) => { await change(s, dom, (d) => d.undefine(0), 'UNDEFINED'); return null; },
+    REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS: async (s, { dom, flags }) => { await change(s, dom, (d) => d.undefine(flags), 'UNDEFINED'); return null; },
+    REMOTE_PROC_DOMAIN_CREATE: async (s, { dom }) => { await change(s, dom, (d) => d.create(0), 'STARTED'); return null; },
+    REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS: async (s, { dom, flags }) => ({ dom: wireDomain(await change(s, dom, (d) => d.create(flags), 'STARTED')) }),
+    REMOTE_PROC_DOMAIN_DESTROY: async (s, { dom }) => { await change(s, dom, (d) => d.destroy(0), 'STOPPED_DESTROYED'); return null; },
+    REMOTE_PROC_DOMAIN_DESTROY_FLAGS: async (s, { dom, flags }) => { await change(s, dom, (d) => d.destroy(flags), 'STOPPED_DESTROYED'); return null; },
+    // A shutdown request is answered before the guest goes down: its STOPPED event is not the daemon's to see.
+    REMOTE_PROC_DOMAIN_SHUTDOWN: async (s, { dom }) => { await change(s, dom, (d) => d.shutdown(0)); return null; },
+    REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS: async (s, { dom, flags }) => { await change(s, dom, (d) => d.shutdown(flags)); return null; },
+    REMOTE_PROC_DOMAIN_SUSPEND: async (s, { dom }) => { await change(s, dom, (d) => d.suspend(), 'SUSPENDED'); return null; },
+    REMOTE_PROC_DOMAIN_RESUME: async (s, { dom }) => { await change(s, dom, (d) => d.resume(), 'RESUMED'); return null; },
 
     REMOTE_PROC_DOMAIN_GET_STATE: async (s, { dom }) => domainOf(s.connection(), dom).getState(),
     REMOTE_PROC_DOMAIN_GET_INFO: async (s, { dom }) => {

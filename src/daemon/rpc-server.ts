@@ -87,7 +87,8 @@ export class RpcServer {
     this.#stopped ??= (async () => {
       this.#draining = true;
       clearTimeout(this.#idleTimer);
-      await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // net.Server.close() reports only once every connection has ended: start it now, wait for it last.
+      const listenersClosed = Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       if (this.#calls > 0) await new Promise<void>((r) => { this.#drained = r; });
       const gone = [...this.#clients].map((c) => new Promise<void>((r) => {
         const poll = (): void => { if (!this.#clients.has(c)) r(); else setTimeout(poll, 10); };
@@ -95,6 +96,7 @@ export class RpcServer {
         poll();
       }));
       await Promise.all(gone);
+      await listenersClosed;
     })();
     return this.#stopped;
   }

@@ -52,6 +52,7 @@ export class Dispatcher {
     const spec = program.procedures.get(h.proc);
     const handler = spec ? this.handlers.get(h.prog)?.[spec.name] : undefined;
     if (!spec || !handler) {
+      this.log(`client ${session.id}: ${spec?.name ?? `${program.name} procedure ${h.proc}`} is not served; answered with an error`);
       this.#replyError(session, h, this.#unsupported(program.name, h.proc, spec));
       return;
     }

@@ -18,24 +18,37 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { daemonUri, startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
 
 /**
- * Scenarios whose outcome through a daemon is not the direct one for a reason of the
- * setup, not of snapvirtd: the URI or environment is the client's own (no -c, an
- * environment variable the daemon does not share).
+ * Scenarios whose outcome through any daemon differs from a direct run, libvirtd's too, by
+ * the nature of a remote connection rather than by anything snapvirtd does.
+ */
+const REMOTE_BY_NATURE: Readonly<Record<string, string>> = {
+  'xml: snapshot XML of exactly 10 MiB is read':
+    'past REMOTE_STRING_MAX (4 MiB): virsh\'s own remote driver refuses to send it ("Unable to encode message payload"), as with libvirtd',
+  'uri: unreadable node file':
+    'the "I/O warning : failed to load external entity" line is libxml2\'s in the process that parses the node file: the daemon\'s, not virsh\'s',
+};
+
+/**
+ * The scenarios that run through the daemon: those compared with virsh, whose URI is a
+ * test:/// one the daemon serves, that set no environment of their own (the daemon does
+ * not share the client's), and that are not remote by nature.
  */
 function throughDaemon(s: Scenario): boolean {
   const uri = s.uri === undefined ? 'test:///default' : s.uri;
-  return s.deviation === undefined && uri !== null && uri.startsWith('test:///') && s.env === undefined;
+  return s.deviation === undefined && uri !== null && uri.startsWith('test:///') && s.env === undefined && !(s.name in REMOTE_BY_NATURE);
 }
 
 async function runViaDaemon(scenario: Scenario, socket: string): Promise<Outcome> {
-  const dir = await mkdtemp(join(tmpdir(), 'snapvirt-dd-'));
+  // The same prefix as the direct run's, so paths (and the tables sized by them) are as long.
+  const dir = await mkdtemp(join(tmpdir(), 'snapvirt-diff-'));
   try {
     await materialise(scenario, dir);
     const args = argvFor(scenario, dir);
     const c = args.indexOf('-c');
     args[c + 1] = daemonUri(args[c + 1], socket);
     const raw = await runProcess('virsh', args, dir, environmentFor(scenario, dir));
-    const clean = (t: string): string => normalise(t, dir, raw.startedAt, raw.endedAt).split(`?socket=${socket}`).join('');
+    // virsh's `uri` prints the URI it connected with: the transport and socket are the client's.
+    const clean = (t: string): string => normalise(t, dir, raw.startedAt, raw.endedAt).split(`?socket=${socket}`).join('').split('test+unix://').join('test://');
     return { stdout: clean(raw.stdout), stderr: clean(raw.stderr), code: raw.code };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -57,6 +70,7 @@ describe('differential through snapvirtd: virsh → snapvirtd vs virsh on libvir
   it('every scenario libvirt is the reference for prints the same through the daemon', async () => {
     const scenarios = allScenarios.filter(throughDaemon);
     assert.ok(scenarios.length >= 300, `only ${scenarios.length} scenarios`);
+    for (const name of Object.keys(REMOTE_BY_NATURE)) assert.ok(allScenarios.some((s) => s.name === name), `no scenario ${name}`);
     const mismatches = (await mapLimited(scenarios, 4, async (s) => {
       const [reference, actual] = await Promise.all([runWith('virsh', s), runViaDaemon(s, daemon.socket)]);
       const diff = describeDifference(reference, actual, 'virsh');

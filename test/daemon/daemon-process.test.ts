@@ -162,3 +162,34 @@ test('a second daemon on a socket in use is refused; usage errors exit 2', async
     await tmp.cleanup();
   }
 });
+
+test('a session daemon (not root): the default socket under $XDG_RUNTIME_DIR, directory 0700, sockets 0600, its user\'s', async () => {
+  const tmp = await makeTempDir('snapvirtd-user-');
+  const runtime = join(tmp.path, 'run');
+  const nobody = 65534;
+  try {
+    await run('install', ['-d', '-o', String(nobody), '-g', String(nobody), '-m', '0700', runtime, join(tmp.path, 'state')]);
+    await run('chmod', ['0755', tmp.path]);
+    const child = spawn('setpriv', [`--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups', process.execPath, SNAPVIRTD], {
+      env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: runtime, HOME: runtime, SNAPVIRT_STATE_DIR: join(tmp.path, 'state') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => { log += c.toString(); if (log.includes('listening on')) resolve(); });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${log}`)));
+    });
+    const sock = join(runtime, 'snapvirt', 'snapvirtd-sock');
+    assert.match(log, new RegExp(`listening on ${sock} and ${sock}-ro`));
+    const dir = statSync(join(runtime, 'snapvirt'));
+    assert.deepEqual([dir.mode & 0o777, dir.uid], [0o700, nobody]);
+    for (const s of [sock, `${sock}-ro`]) assert.deepEqual([statSync(s).mode & 0o777, statSync(s).uid], [0o600, nobody]);
+    const asNobody = await run('setpriv', [`--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups', 'virsh', '-c', `test+unix:///default?socket=${sock}`, 'list --name'],
+      { env: { PATH: process.env.PATH, HOME: runtime } });
+    assert.equal(asNobody.stdout, 'test\n\n');
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  } finally {
+    await tmp.cleanup();
+  }
+});

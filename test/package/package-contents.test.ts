@@ -23,7 +23,7 @@ async function packedFiles(): Promise<string[]> {
 
 const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/,
-  /^bin\/(snapvirt|package\.json)$/,
+  /^bin\/(snapvirt|snapvirtd|package\.json)$/,
   /^dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)$/, /^dist\/src\/cli\/snapvirt-cli\.cjs\.cache$/,
   /^docs\/(cli|library|COMPATIBILITY|RELIABILITY)\.md$/, /^docs\/api\/.+\.md$/,
 ];
@@ -33,8 +33,8 @@ test('npm pack ships the library, the CLI, their types and the user docs, and no
   const unexpected = files.filter((path) => !ALLOWED.some((re) => re.test(path)));
   assert.deepEqual(unexpected, [], 'files that should not be published');
   for (const required of [
-    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/snapvirt', 'bin/package.json',
-    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/snapvirt-cli.cjs', 'dist/src/cli/bundle-loader.cjs',
+    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/snapvirt', 'bin/snapvirtd', 'bin/package.json',
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/daemon/main.js', 'dist/src/cli/snapvirt-cli.cjs', 'dist/src/cli/bundle-loader.cjs',
     'docs/cli.md', 'docs/library.md', 'docs/api/index.md',
   ]) assert.ok(files.includes(required), `${required} is missing from the package`);
   assert.equal(files.filter((path) => path.endsWith('.map')).length, 0, 'source maps without their sources');

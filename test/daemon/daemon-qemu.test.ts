@@ -97,6 +97,23 @@ describe('qemu:///session through snapvirtd', () => {
     assert.equal(mine.stdout, del.stdout.replace(/^Domain snapshot s1 deleted\n\n/, ''));
   });
 
+  it('a running domain (real QEMU under TCG): start, qemu-monitor-command (QMP and HMP, the QEMU program), a live atomic disk-only snapshot, destroy', async () => {
+    const disks = await makeImages(imageDir, 'run', ['qcow2', 'qcow2']);
+    await writeFile(join(tmp.path, 'run.xml'), domainXml('run', disks));
+    try {
+      const r = await virsh(`define ${join(tmp.path, 'run.xml')}; start run; qemu-monitor-command run '{"execute":"query-status"}'; `
+        + `qemu-monitor-command run --hmp 'info status'; snapshot-create-as run live1 --disk-only --atomic; domstate run; domblklist run`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Domain 'run' started\n\n\{"return":\{"status":"running",.*\}\n\nVM status: running\r\n\n\nDomain snapshot live1 created\nrunning\n\n/);
+      const overlays = disks.map((d) => d.path.replace(/\.qcow2$/, '.live1'));
+      assert.match(r.stdout, new RegExp(`vda +${overlays[0]}\\n vdb +${overlays[1]}`));
+      for (const [i, o] of overlays.entries()) assert.equal(await backingOf(o), disks[i]!.path);
+    } finally {
+      const gone = await virsh('destroy run; snapshot-delete run live1 --metadata; undefine run');
+      assert.equal(gone.code, 0, gone.stderr);
+    }
+  });
+
   it('side by side: what the CLI does on the state directory, virsh sees through the daemon, and back', async () => {
     const disks = await makeImages(imageDir, 'vm2', ['qcow2', 'qcow2']);
     await writeFile(join(tmp.path, 'vm2.xml'), domainXml('vm2', disks));

@@ -52,12 +52,19 @@ function childWire(child: ChildProcess): Wire {
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-STDERR_KEEP); });
   let ended = false;
+  let heard = false;
+  child.stdout?.on('data', () => { heard = true; });
   const endListeners: ((errno: string | undefined) => void)[] = [];
   const end = (errno: string | undefined): void => {
     if (ended) return;
     ended = true;
     // ssh's last words arrive on stderr around the time stdout ends: wait for the exit, which follows both.
-    const tell = (): void => { for (const l of endListeners) l(errno); };
+    const tell = (): void => {
+      // ssh exits 255 for its own failures (connect, host key, auth): it never read what was
+      // written to it, so libvirt, whose socketpair then resets, reports a reset connection.
+      const reset = errno === undefined && !heard && child.exitCode === 255;
+      for (const l of endListeners) l(reset ? 'ECONNRESET' : errno);
+    };
     if (child.exitCode !== null || child.signalCode !== null) tell();
     else child.once('close', tell);
   };

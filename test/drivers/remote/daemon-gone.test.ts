@@ -1,0 +1,77 @@
+/**
+ * A daemon that goes away, as libvirt's client reports it. The daemon is stopped (SIGSTOP)
+ * before a call is sent and killed (SIGKILL) while the call waits, so the call is in
+ * flight when it dies, every time; the kernel then resets the connection (the call was
+ * never read), and the call fails as virNetSocketReadWire reports a failed read:
+ * VIR_ERR_SYSTEM_ERROR from the RPC subsystem, "Cannot recv data: Connection reset by
+ * peer" (virsh 9.0 prints exactly that when its daemon dies so; a daemon that dies after
+ * reading the call gives "End of file while reading data: Input/output error"). Later
+ * calls on that connection fail with "internal error: client socket is closed", and a
+ * socket nobody listens on any more is refused with libvirt's "Failed to connect socket
+ * to '…': Connection refused", which `snapvirt -c` prints as virsh does.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connect, VirError } from '../../../src/index.js';
+import { daemonUri, startSnapvirtd, type RunningDaemon } from '../../helpers/snapvirtd.js';
+import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
+
+const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
+
+interface Outcome { stdout: string; stderr: string; code: number }
+function run(file: string, args: readonly string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', HOME: '/nonexistent' } }, (err, stdout, stderr) => {
+      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
+    });
+  });
+}
+
+const errorOf = (err: unknown): [number, number, string] => {
+  assert.ok(err instanceof VirError, String(err));
+  return [err.code, err.domain, err.message];
+};
+
+describe('a daemon that goes away', () => {
+  let tmp: TempDir;
+  let daemon: RunningDaemon;
+  before(async () => {
+    tmp = await makeTempDir('snapvirt-remote-gone-');
+    daemon = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: `${tmp.path}/state` });
+  });
+  after(async () => {
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await tmp.cleanup();
+  });
+
+  it('fails the call in flight as a reset connection, later calls with a closed socket, and refuses new connections', async () => {
+    const uri = daemonUri('test:///default', daemon.socket);
+    const conn = await connect(uri);
+    const dom = await conn.domainLookupByName('test');
+    daemon.child.kill('SIGSTOP');
+    const inFlight = dom.snapshotCreateXML('<domainsnapshot><name>never</name></domainsnapshot>');
+    const settled = inFlight.then(() => undefined, (err: unknown) => err);
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    assert.deepEqual(errorOf(await settled), [38, 7, 'Cannot recv data: Connection reset by peer']);
+    await assert.rejects(dom.getState(), (err: unknown) => {
+      assert.deepEqual(errorOf(err), [1, 7, 'internal error: client socket is closed']);
+      return true;
+    });
+    await conn.close();
+
+    // SIGKILL left the socket file behind, with nobody listening on it.
+    assert.ok(existsSync(daemon.socket));
+    await assert.rejects(connect(uri), (err: unknown) => {
+      assert.deepEqual(errorOf(err), [38, 7, `Failed to connect socket to '${daemon.socket}': Connection refused`]);
+      return true;
+    });
+    const [v, s] = await Promise.all([run('virsh', ['-c', uri, 'list']), run(process.execPath, [BIN, '-c', uri, 'list'])]);
+    assert.match(v.stderr, /Connection refused/);
+    assert.deepEqual(s, v);
+  });
+});

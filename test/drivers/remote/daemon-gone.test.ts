@@ -11,24 +11,14 @@
  * to '…': Connection refused", which `snapvirt -c` prints as virsh does.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connect, VirError } from '../../../src/index.js';
 import { daemonUri, startSnapvirtd, type RunningDaemon } from '../../helpers/snapvirtd.js';
+import { snapvirtCommand, virshCommand } from '../../helpers/run-command.js';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
 
-interface Outcome { stdout: string; stderr: string; code: number }
-function run(file: string, args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', HOME: '/nonexistent' } }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
-    });
-  });
-}
 
 const errorOf = (err: unknown): [number, number, string] => {
   assert.ok(err instanceof VirError, String(err));
@@ -70,7 +60,7 @@ describe('a daemon that goes away', () => {
       assert.deepEqual(errorOf(err), [38, 7, `Failed to connect socket to '${daemon.socket}': Connection refused`]);
       return true;
     });
-    const [v, s] = await Promise.all([run('virsh', ['-c', uri, 'list']), run(process.execPath, [BIN, '-c', uri, 'list'])]);
+    const [v, s] = await Promise.all([virshCommand(['-c', uri, 'list']), snapvirtCommand(['-c', uri, 'list'])]);
     assert.match(v.stderr, /Connection refused/);
     assert.deepEqual(s, v);
   });

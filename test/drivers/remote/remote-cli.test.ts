@@ -7,27 +7,17 @@
  * carry); and real virsh reaches the same daemon over the same ssh URI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { domainXml, makeImages } from '../../helpers/domain-fixture.js';
 import { startSnapvirtd, type RunningDaemon } from '../../helpers/snapvirtd.js';
 import { startSshd, type TestSshd } from '../../helpers/sshd.js';
+import { snapvirtCommand, virshCommand, type Outcome } from '../../helpers/run-command.js';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
 
-interface Outcome { stdout: string; stderr: string; code: number }
-function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', TZ: 'UTC', HOME: '/nonexistent', ...env } }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
-    });
-  });
-}
 const mask = (text: string): string => text
   .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME')
   .replace(/<creationTime>\d+<\/creationTime>/g, '<creationTime>T</creationTime>');
@@ -83,9 +73,9 @@ describe('snapvirt -c through snapvirtd, over a unix socket and over ssh', () =>
 
   for (const batch of TEST_NODE_BATCHES) {
     it(`prints what test:///default prints, over unix and ssh: ${batch}`, async () => {
-      const local = masked(await run(process.execPath, [BIN, '-c', 'test:///default', batch]));
+      const local = masked(await snapvirtCommand(['-c', 'test:///default', batch]));
       for (const transport of ['unix', 'ssh'] as const) {
-        assert.deepEqual(masked(await run(process.execPath, [BIN, '-c', remoteUri('test:///default', transport), batch])), local, transport);
+        assert.deepEqual(masked(await snapvirtCommand(['-c', remoteUri('test:///default', transport), batch])), local, transport);
       }
     });
   }
@@ -95,13 +85,12 @@ describe('snapvirt -c through snapvirtd, over a unix socket and over ssh', () =>
     await mkdir(images);
     const disks = await makeImages(images, 'vm', ['qcow2', 'qcow2']);
     const xmlFile = join(tmp.path, 'vm.xml');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(xmlFile, domainXml('vm', disks, '0f0e0d0c-0b0a-0908-0706-050403020100'));
-    const made = await run(process.execPath, [BIN, '-c', remoteUri('qemu:///session', 'unix'),
+    const made = await snapvirtCommand(['-c', remoteUri('qemu:///session', 'unix'),
       `define ${xmlFile}; snapshot-create-as vm before first --atomic; snapshot-create-as vm ext --disk-only --diskspec vdb,snapshot=no`]);
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stdout, /Domain snapshot before created\nDomain snapshot ext created/);
-    const local = (batch: string): Promise<Outcome> => run(process.execPath, [BIN, '-c', 'qemu:///session', batch], { SNAPVIRT_STATE_DIR: stateDir });
+    const local = (batch: string): Promise<Outcome> => snapvirtCommand(['-c', 'qemu:///session', batch], { SNAPVIRT_STATE_DIR: stateDir });
     for (const batch of QEMU_READS) {
       const expected = masked(await local(batch));
       // The freeze record is snapvirt's own and libvirt's protocol has no call for it: snapshot-info
@@ -111,15 +100,15 @@ describe('snapvirt -c through snapvirtd, over a unix socket and over ssh', () =>
         expected.stdout = expected.stdout.replace(/^Quiesced:.*\n/gm, '');
       }
       for (const transport of ['unix', 'ssh'] as const) {
-        assert.deepEqual(masked(await run(process.execPath, [BIN, '-c', remoteUri('qemu:///session', transport), batch])), expected, `${transport}: ${batch}`);
+        assert.deepEqual(masked(await snapvirtCommand(['-c', remoteUri('qemu:///session', transport), batch])), expected, `${transport}: ${batch}`);
       }
     }
     // Real virsh over the same ssh URI reaches the same daemon and prints the same list.
     const listing = 'snapshot-list vm --parent';
-    const virsh = masked(await run('virsh', ['-c', remoteUri('qemu:///session', 'ssh'), listing]));
+    const virsh = masked(await virshCommand(['-c', remoteUri('qemu:///session', 'ssh'), listing]));
     assert.deepEqual(virsh, masked(await local(listing)));
     // And a revert and a delete over ssh change what the local URI sees.
-    const changed = await run(process.execPath, [BIN, '-c', remoteUri('qemu:///session', 'ssh'), 'snapshot-revert vm before; snapshot-delete vm ext; snapshot-delete vm before']);
+    const changed = await snapvirtCommand(['-c', remoteUri('qemu:///session', 'ssh'), 'snapshot-revert vm before; snapshot-delete vm ext; snapshot-delete vm before']);
     assert.equal(changed.code, 0, changed.stderr);
     assert.deepEqual(await local('snapshot-list vm --name'), { stdout: '\n', stderr: '', code: 0 });
   });

@@ -6,29 +6,17 @@
  * virsh's stderr and exit status. The ssh command line is checked against libvirt's.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connect, VirError } from '../../../src/index.js';
 import { parseRemoteURI } from '../../../src/drivers/remote/remote-uri.js';
 import { socketPathFor } from '../../../src/drivers/remote/socket-path.js';
 import { netcatCommand, sshArgs } from '../../../src/drivers/remote/ssh-transport.js';
 import { startOpenRecorder, type OpenRecorder } from '../../helpers/open-recorder.js';
+import { snapvirtCommand, virshCommand } from '../../helpers/run-command.js';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
 
-interface Outcome { stdout: string; stderr: string; code: number }
-function run(file: string, args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', HOME: '/nonexistent' } }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
-    });
-  });
-}
-const virsh = (args: readonly string[]): Promise<Outcome> => run('virsh', args);
-const snapvirt = (args: readonly string[]): Promise<Outcome> => run(process.execPath, [BIN, ...args]);
 
 describe('remote URIs, as libvirt reads them', () => {
   let dir: TempDir;
@@ -58,7 +46,7 @@ describe('remote URIs, as libvirt reads them', () => {
         const [hash, rest] = q.includes('#') ? [q.slice(q.indexOf('#')), q.slice(0, q.indexOf('#'))] : ['', q];
         const uri = `${base}?socket=${sock}${rest}${hash}`;
         const before = recorder.names.length;
-        const v = await virsh(['-c', uri, 'uri']);
+        const v = await virshCommand(['-c', uri, 'uri']);
         assert.match(v.stderr, /recorded, not opened/);
         await assert.rejects(connect(uri), (err: unknown) => err instanceof VirError && err.message === 'internal error: recorded, not opened');
         assert.equal(recorder.names.length, before + 2);
@@ -72,7 +60,7 @@ describe('remote URIs, as libvirt reads them', () => {
   it('opens read-only with VIR_CONNECT_RO, as virsh -r does', async () => {
     const uri = `qemu+unix:///session?socket=${sock}`;
     const before = recorder.flags.length;
-    await virsh(['-r', '-c', uri, 'uri']);
+    await virshCommand(['-r', '-c', uri, 'uri']);
     await assert.rejects(connect(uri, { readOnly: true }));
     assert.deepEqual(recorder.flags.slice(before), [1, 1]);
   });
@@ -89,7 +77,7 @@ describe('remote URIs, as libvirt reads them', () => {
   ];
   for (const uri of REFUSED) {
     it(`refuses ${uri} with virsh's error and exit status`, async () => {
-      const [v, s] = await Promise.all([virsh(['-c', uri, 'list']), snapvirt(['-c', uri, 'list'])]);
+      const [v, s] = await Promise.all([virshCommand(['-c', uri, 'list']), snapvirtCommand(['-c', uri, 'list'])]);
       assert.deepEqual(s, v);
       assert.equal(s.code, 1);
     });

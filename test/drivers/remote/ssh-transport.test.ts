@@ -7,26 +7,16 @@
  * and a real snapvirtd are started and stopped here.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connect, VirError } from '../../../src/index.js';
 import { startSnapvirtd, type RunningDaemon } from '../../helpers/snapvirtd.js';
 import { startSshd, type TestSshd } from '../../helpers/sshd.js';
+import { snapvirtCommand, virshCommand } from '../../helpers/run-command.js';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir.js';
 
-const BIN = fileURLToPath(new URL('../../../../bin/snapvirt', import.meta.url));
 
-interface Outcome { stdout: string; stderr: string; code: number }
-function run(file: string, args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', HOME: '/nonexistent' } }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
-    });
-  });
-}
 
 describe('the ssh transport', () => {
   let tmp: TempDir;
@@ -55,7 +45,7 @@ describe('the ssh transport', () => {
   };
   for (const [what, target] of Object.entries(FAILURES)) {
     it(`reports ${what} as virsh does`, async () => {
-      const [v, s] = await Promise.all([run('virsh', ['-c', target(), 'list']), run(process.execPath, [BIN, '-c', target(), 'list'])]);
+      const [v, s] = await Promise.all([virshCommand(['-c', target(), 'list']), snapvirtCommand(['-c', target(), 'list'])]);
       assert.match(v.stderr, /^error: failed to connect to the hypervisor\nerror: (Cannot recv data|End of file while reading data): .+\n$/);
       assert.deepEqual(s, v);
     });

@@ -28,6 +28,9 @@ export class ClientConnection {
   readonly #splitter = new FrameSplitter();
   readonly #running = new Set<Promise<void>>();
   #closing = false;
+  #finished!: () => void;
+  /** Resolves once the socket is gone and the client's connection closed. */
+  readonly finished = new Promise<void>((resolve) => { this.#finished = resolve; });
 
   constructor(id: number, socket: Socket, readOnly: boolean, private readonly dispatcher: Dispatcher, private readonly hooks: ConnectionHooks) {
     this.#socket = socket;
@@ -78,5 +81,6 @@ export class ClientConnection {
     await Promise.allSettled([...this.#running]);
     await this.session.close().catch((err: unknown) => this.hooks.log(`client ${this.session.id}: closing its connection failed: ${String(err)}`));
     this.hooks.closed(this);
+    this.#finished();
   }
 }

@@ -5,7 +5,7 @@
  * removes its sockets and pid file.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ClientSession } from './client-session.js';
@@ -18,8 +18,13 @@ import { RpcServer } from './rpc-server.js';
 /** Set in the detached copy --daemon starts. */
 const CHILD_ENV = 'SNAPVIRTD_BACKGROUND_CHILD';
 
+/** --log-file, once serving; stderr until then. */
+let logFile: string | undefined;
+
 function log(line: string): void {
-  process.stderr.write(`snapvirtd[${process.pid}]: ${line}\n`);
+  const text = `snapvirtd[${process.pid}]: ${line}\n`;
+  if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${text}`);
+  else process.stderr.write(text);
 }
 
 function packageVersion(): string {
@@ -47,6 +52,7 @@ async function goBackground(argv: readonly string[]): Promise<number> {
 }
 
 async function serve(o: DaemonOptions): Promise<void> {
+  logFile = o.logFile;
   const root = process.getuid?.() === 0;
   // libvirt's modes: a session daemon's directory and sockets are its user's alone; root's
   // read-write socket is root's, its read-only socket anyone's.
@@ -58,8 +64,9 @@ async function serve(o: DaemonOptions): Promise<void> {
     stopping ??= (async () => {
       log(`stopping (${why}): finishing running calls`);
       await server.stop();
-      if (o.pidFile) await rm(o.pidFile, { force: true });
       log('stopped');
+      // The pid file goes last: once it is gone, the daemon has done everything it will do.
+      if (o.pidFile) await rm(o.pidFile, { force: true });
       process.exit(0);
     })();
     return stopping;

@@ -10,6 +10,8 @@ export interface DaemonOptions {
   socketPath: string;
   daemon: boolean;
   pidFile: string | undefined;
+  /** Where log lines go instead of stderr (appended). */
+  logFile: string | undefined;
   /** Seconds idle (no client) before exiting; 0: never. */
   timeout: number;
   maxClients: number;
@@ -28,6 +30,7 @@ Options:
                       /run/snapvirt/snapvirtd-sock for root); PATH-ro is the read-only one
   --daemon            run in the background (with --pid-file)
   --pid-file FILE     write the daemon's pid to FILE
+  --log-file FILE     append log lines to FILE instead of stderr (a --daemon has no stderr)
   --timeout SECS      exit after SECS seconds with no client and no call
   --max-clients N     serve at most N clients at once (default 120)
   -h, --help          this help
@@ -55,13 +58,14 @@ function count(name: string, text: string | undefined, min: number): number {
 
 /** Parses argv (without node and the script). */
 export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
-  const o: DaemonOptions = { socketPath: defaultSocketPath(), daemon: false, pidFile: undefined, timeout: 0, maxClients: 120, help: false, version: false };
+  const o: DaemonOptions = { socketPath: defaultSocketPath(), daemon: false, pidFile: undefined, logFile: undefined, timeout: 0, maxClients: 120, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
       case '--socket': { const v = value(); if (!v) throw new UsageError('--socket needs a path'); o.socketPath = v; break; }
       case '--pid-file': { const v = value(); if (!v) throw new UsageError('--pid-file needs a path'); o.pidFile = v; break; }
+      case '--log-file': { const v = value(); if (!v) throw new UsageError('--log-file needs a path'); o.logFile = v; break; }
       case '--daemon': case '-d': o.daemon = true; break;
       case '--timeout': case '-t': o.timeout = count('--timeout', value(), 0); break;
       case '--max-clients': o.maxClients = count('--max-clients', value(), 1); break;

@@ -90,12 +90,9 @@ export class RpcServer {
       // net.Server.close() reports only once every connection has ended: start it now, wait for it last.
       const listenersClosed = Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       if (this.#calls > 0) await new Promise<void>((r) => { this.#drained = r; });
-      const gone = [...this.#clients].map((c) => new Promise<void>((r) => {
-        const poll = (): void => { if (!this.#clients.has(c)) r(); else setTimeout(poll, 10); };
-        c.close();
-        poll();
-      }));
-      await Promise.all(gone);
+      const clients = [...this.#clients];
+      for (const c of clients) c.close();
+      await Promise.all(clients.map((c) => c.finished));
       await listenersClosed;
     })();
     return this.#stopped;

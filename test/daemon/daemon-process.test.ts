@@ -122,12 +122,13 @@ test('--timeout: with no client the daemon exits by itself, status 0', async () 
   }
 });
 
-test('--daemon --pid-file: the command returns once the daemon listens; the pid file names it; SIGTERM ends it', async () => {
+test('--daemon --pid-file --log-file: the command returns once the daemon listens; the pid file names it; it logs to the file; SIGTERM ends it', async () => {
   const tmp = await makeTempDir('snapvirtd-bg-');
   const sock = join(tmp.path, 'sock');
   const pidFile = join(tmp.path, 'pid');
+  const logFile = join(tmp.path, 'log');
   try {
-    await run(process.execPath, [SNAPVIRTD, '--daemon', '--pid-file', pidFile, '--socket', sock], { env: { ...process.env, SNAPVIRT_STATE_DIR: join(tmp.path, 'state') } });
+    await run(process.execPath, [SNAPVIRTD, '--daemon', '--pid-file', pidFile, '--log-file', logFile, '--socket', sock], { env: { ...process.env, SNAPVIRT_STATE_DIR: join(tmp.path, 'state') } });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(pid > 0 && pid !== process.pid);
     const r = await virsh(`test+unix:///default?socket=${sock}`, 'list --name');
@@ -135,6 +136,7 @@ test('--daemon --pid-file: the command returns once the daemon listens; the pid 
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 200 && existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 50));
     assert.ok(!existsSync(pidFile) && !existsSync(sock));
+    assert.match(readFileSync(logFile, 'utf8'), new RegExp(`^\\S+Z snapvirtd\\[${pid}\\]: listening on ${sock} and ${sock}-ro\\n[^]*: stopped\\n$`));
   } finally {
     await tmp.cleanup();
   }

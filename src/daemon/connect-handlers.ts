@@ -69,7 +69,7 @@ export const connectHandlers: RemoteHandlers = {
   REMOTE_PROC_NODE_GET_SECURITY_MODEL: async (s) => {
     // The test driver's model, as libvirt's test driver reports it; snapvirt's QEMU driver runs no security driver.
     if (s.connection().getType() === 'TEST') return { model: [...Buffer.from('testSecurity\0')], doi: [0] };
-    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virNodeGetSecurityModel');
+    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOMAIN, 'virNodeGetSecurityModel');
   },
 
   REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS: async (s, { need_results, flags }) => {

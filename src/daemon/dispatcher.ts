@@ -6,7 +6,7 @@
  * connection kept. Anything that is not a call or keepalive is a protocol violation: the
  * caller closes that connection.
  */
-import { isVirError, virError, VirError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
+import { isVirError, virError, VirError, VirErrorCode } from '../api/errors.js';
 import { KeepaliveProcedure } from '../rpc/generated/keepalive-protocol.js';
 import { remote_error } from '../rpc/generated/remote-protocol.js';
 import { decodePayload, encodeFrame, encodePayload, MessageStatus, MessageType, type MessageHeader, type RpcMessage } from '../rpc/message.js';
@@ -16,6 +16,7 @@ import { remoteErrorOf } from '../rpc/remote-error.js';
 import { XdrError } from '../rpc/xdr-error.js';
 import { VIR_FROM_RPC, type ClientSession } from './client-session.js';
 import type { Handler } from './handler-types.js';
+import { UNSERVED_QEMU_FUNCTIONS, UNSERVED_REMOTE_FUNCTIONS, unservedErrorDomain } from './unserved-procedures.js';
 
 /** VIR_ERR_RPC: libvirtd's code for errors of the protocol itself. */
 const VIR_ERR_RPC = 39 as VirErrorCode;
@@ -86,7 +87,8 @@ export class Dispatcher {
       return virError(VIR_ERR_RPC, VIR_FROM_RPC, `unknown procedure: ${proc}`);
     }
     // A procedure libvirt has and snapvirt does not serve: what a libvirt driver without that function says.
-    return virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, spec?.name ?? `${programName.toLowerCase()} procedure ${proc}`);
+    const functions = programName === 'QEMU' ? UNSERVED_QEMU_FUNCTIONS : UNSERVED_REMOTE_FUNCTIONS;
+    return virError(VirErrorCode.NO_SUPPORT, unservedErrorDomain(programName), functions[proc] ?? spec?.name ?? `${programName.toLowerCase()} procedure ${proc}`);
   }
 
   #asVirError(session: ClientSession, procName: string, err: unknown): VirError {

@@ -59,7 +59,7 @@ export function domainHandlers(events: DomainLifecycleEvents): RemoteHandlers {
     REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE: async (s, { dom }) => ({ result: (await domainOf(s.connection(), dom).getExtraInfo()).managedSave ? 1 : 0 }),
     REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL: async (s, { dom }) => {
       const security = (await domainOf(s.connection(), dom).getExtraInfo()).security;
-      if (!security) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virDomainGetSecurityLabel');
+      if (!security) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOMAIN, 'virDomainGetSecurityLabel');
       return { label: cString(security.label), enforcing: security.enforcing ? 1 : 0 };
     },
     // snapvirt keeps no domain messages (tainting, deprecations): always none.

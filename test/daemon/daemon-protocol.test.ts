@@ -68,10 +68,15 @@ describe('snapvirtd protocol', () => {
     assert.deepEqual([program.code, program.domain, program.message], [39, 7, 'Cannot find program 536903816 version 1']);
     const version = errorOf(await c.rawCall(REMOTE_PROGRAM, 1, Buffer.alloc(0), 2));
     assert.equal(version.message, 'Cannot find program 536903814 version 2');
-    // NODE_GET_INFO (6): libvirt has it, snapvirt does not serve it.
+    // NODE_GET_INFO (6): libvirt has it, snapvirt does not serve it: a driver without virNodeGetInfo's error.
     const unserved = errorOf(await c.rawCall(REMOTE_PROGRAM, 6, Buffer.alloc(0)));
-    assert.deepEqual([unserved.code, unserved.domain], [3, 0]);
-    assert.match(unserved.message ?? '', /^this function is not supported by the connection driver: /);
+    assert.deepEqual([unserved.code, unserved.domain, unserved.message], [3, 20, 'this function is not supported by the connection driver: virNodeGetInfo']);
+    // One libvirt has but snapvirtd cannot name (DOMAIN_SET_SCHEDULER_PARAMETERS, 58): named by its number.
+    const unnamed = errorOf(await c.rawCall(REMOTE_PROGRAM, 58, Buffer.alloc(0)));
+    assert.deepEqual([unnamed.code, unnamed.domain, unnamed.message], [3, 20, 'this function is not supported by the connection driver: remote procedure 58']);
+    // The QEMU program's agent command (3): libvirt-qemu's functions report from VIR_FROM_NONE.
+    const agent = errorOf(await c.rawCall(0x20008087, 3, Buffer.alloc(0)));
+    assert.deepEqual([agent.code, agent.domain, agent.message], [3, 0, 'this function is not supported by the connection driver: virDomainQemuAgentCommand']);
     // LOOKUP_BY_NAME with a string length past the end: libvirtd's reply, connection kept.
     const bad = errorOf(await c.rawCall(REMOTE_PROGRAM, 23, Buffer.from('7fffffff', 'hex')));
     assert.deepEqual([bad.code, bad.domain, bad.message], [39, 7, 'Unable to decode message payload']);

@@ -4,6 +4,7 @@
  */
 import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
+import { DomainEventID, type DomainEventType, type DomainLifecycleCallback } from './domain-events.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import type { ListDomainsFlags, UntypedFlags } from './flags.js';
 import { LIBVIRT_API_VERSION } from './lib-version.js';
@@ -118,6 +119,29 @@ export class Connection implements AsyncDisposable {
     const driver = this.driverFor('virDomainCreateXML', VirErrorDomain.DOMAIN);
     this.denyIfReadOnly('virDomainCreateXML');
     return this.#wrap(await driver.domainCreateXML(xml, flags));
+  }
+  /**
+   * Registers `callback` for the lifecycle events (defined, undefined, started, suspended,
+   * resumed, stopped, …) of `dom`, or of every domain when `dom` is null
+   * (virConnectDomainEventRegisterAny with DomainEventID.LIFECYCLE); resolves with the
+   * callback ID domainEventDeregisterAny takes. Events come from a daemon: a remote
+   * connection delivers what its daemon sends (snapvirtd: the changes made through it); a
+   * local connection throws VIR_ERR_NO_SUPPORT. While a registration lasts, the connection
+   * keeps Node running; deregister or close() to let it exit.
+   */
+  async domainEventRegisterAny(dom: Domain | null, eventID: DomainEventID, callback: DomainLifecycleCallback): Promise<number> {
+    const driver = this.driverFor('virConnectDomainEventRegisterAny');
+    if (eventID !== DomainEventID.LIFECYCLE) {
+      throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.NONE, `event ID ${String(eventID)} is not delivered by snapvirt (only VIR_DOMAIN_EVENT_ID_LIFECYCLE)`);
+    }
+    if (!driver.domainEventRegister) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virConnectDomainEventRegisterAny');
+    return driver.domainEventRegister(dom?.handle ?? null, (ref, event, detail) => callback(this.#wrap(ref), event as DomainEventType, detail));
+  }
+  /** Ends the registration `callbackID` returned (virConnectDomainEventDeregisterAny); VIR_ERR_INVALID_ARG for an unknown ID. */
+  async domainEventDeregisterAny(callbackID: number): Promise<void> {
+    const driver = this.driverFor('virConnectDomainEventDeregisterAny');
+    if (!driver.domainEventDeregister) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virConnectDomainEventDeregisterAny');
+    await driver.domainEventDeregister(callbackID);
   }
   /**
    * Closes the connection (virConnectClose); for the test driver this discards its

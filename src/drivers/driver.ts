@@ -138,7 +138,16 @@ export interface HypervisorDriver {
    * what is provably safe to fix.
    */
   snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport>;
+
+  // Events (virConnectDomainEventRegisterAny); drivers that raise none leave them out (the API reports NO_SUPPORT).
+  /** Registers `listener` for lifecycle events of `dom` (null: every domain); resolves with the callback ID. */
+  domainEventRegister?(dom: DomainRef | null, listener: LifecycleListener): Promise<number>;
+  /** Ends registration `callbackID`; VIR_ERR_INVALID_ARG when there is none. */
+  domainEventDeregister?(callbackID: number): Promise<void>;
 }
+
+/** What a driver calls for a lifecycle event: the domain, virDomainEventType and its detail. */
+export type LifecycleListener = (dom: DomainRef, event: number, detail: number) => void;
 
 /** How a connection is opened: read-only (virConnectOpenReadOnly) or not. */
 export interface DriverOpenOptions {

@@ -4,6 +4,8 @@
  * The daemon's errors come back as the VirError its remote_error carries (code, domain,
  * message), so a remote connection fails exactly as a local one on the daemon's host.
  *
+ * Domain lifecycle events are registered with the daemon (remote-events.ts).
+ *
  * libvirt's protocol carries none of snapvirt's own calls: snapshot-check is refused with
  * VIR_ERR_NO_SUPPORT, a snapshot's freeze record is not offered (the API reports
  * NO_SUPPORT), and a disk's backing chain is its source alone, with a note saying why.
@@ -15,9 +17,10 @@ import { remoteProcedures as P, type RemoteNonnullDomainSnapshot } from '../../r
 import { QEMU, REMOTE } from '../../rpc/programs.js';
 import type {
   DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory,
-  DriverIdentity, HypervisorDriver,
+  DriverIdentity, HypervisorDriver, LifecycleListener,
 } from '../driver.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
+import { RemoteEvents } from './remote-events.js';
 import { openRemote } from './remote-open.js';
 import type { RpcClient } from './rpc-client.js';
 import { cString, domainRef, uuidBytes, wireDomain } from './wire-refs.js';
@@ -27,10 +30,12 @@ const REMOTE_CHAIN_NOTE = "read through a remote connection: libvirt's protocol 
 export class RemoteDriver implements HypervisorDriver {
   readonly #client: RpcClient;
   readonly #identity: DriverIdentity;
+  readonly #events: RemoteEvents;
 
-  constructor(client: RpcClient, identity: DriverIdentity) {
+  constructor(client: RpcClient, identity: DriverIdentity, eventCallbacks: boolean) {
     this.#client = client;
     this.#identity = identity;
+    this.#events = new RemoteEvents(client, eventCallbacks);
   }
 
   identity(): DriverIdentity { return this.#identity; }
@@ -179,6 +184,10 @@ export class RemoteDriver implements HypervisorDriver {
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
     await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, { snap: this.#snap(dom, snapshot), flags });
   }
+  // Events
+  domainEventRegister(dom: DomainRef | null, listener: LifecycleListener): Promise<number> { return this.#events.register(dom, listener); }
+  domainEventDeregister(callbackID: number): Promise<void> { return this.#events.deregister(callbackID); }
+
   async snapshotCheck(): Promise<SnapshotCheckReport> {
     throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.REMOTE, 'virDomainSnapshotCheck');
   }
@@ -186,6 +195,6 @@ export class RemoteDriver implements HypervisorDriver {
 
 /** The factory uri.ts registers for `driver+transport` schemes. */
 export const openRemoteDriver: DriverFactory = async (url, rawUri, options) => {
-  const { client, identity } = await openRemote(rawUri, url, options?.readOnly ?? false);
-  return new RemoteDriver(client, identity);
+  const { client, identity, eventCallbacks } = await openRemote(rawUri, url, options?.readOnly ?? false);
+  return new RemoteDriver(client, identity, eventCallbacks);
 };

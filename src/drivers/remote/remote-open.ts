@@ -2,8 +2,8 @@
  * Opening a remote connection as libvirt's doRemoteOpen does: the transport (unix socket
  * or ssh), then AUTH_LIST (snapvirt's client speaks auth "none" only), whether the daemon
  * speaks keepalive (CONNECT_SUPPORTS_FEATURE), CONNECT_OPEN with the name the URI
- * reduces to, and the identity the driver table answers without a call (type, version,
- * host name).
+ * reduces to, the identity the driver table answers without a call (type, version, host
+ * name), and whether the daemon takes event registrations per callback.
  */
 import { isVirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import { RemoteAuthType, remoteProcedures as P } from '../../rpc/generated/remote-protocol.js';
@@ -15,8 +15,9 @@ import { socketPathFor } from './socket-path.js';
 import { connectSsh } from './ssh-transport.js';
 import { connectUnix } from './unix-transport.js';
 
-/** virDrvFeature VIR_DRV_FEATURE_PROGRAM_KEEPALIVE. */
+/** virDrvFeature VIR_DRV_FEATURE_PROGRAM_KEEPALIVE, VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK. */
 const FEATURE_PROGRAM_KEEPALIVE = 10;
+const FEATURE_REMOTE_EVENT_CALLBACK = 14;
 /** virConnectFlags VIR_CONNECT_RO. */
 const VIR_CONNECT_RO = 1;
 
@@ -24,6 +25,8 @@ export interface OpenedRemote {
   client: RpcClient;
   identity: DriverIdentity;
   target: RemoteTarget;
+  /** Whether the daemon takes per-callback event registrations (CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY). */
+  eventCallbacks: boolean;
 }
 
 /** Refuses an auth scheme other than none, as libvirt's client does for one it cannot do. */
@@ -52,14 +55,15 @@ export async function openRemote(rawUri: string, url: URL, readOnly: boolean): P
     const { supported } = await client.call(REMOTE, P.REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, { feature: FEATURE_PROGRAM_KEEPALIVE });
     await client.call(REMOTE, P.REMOTE_PROC_CONNECT_OPEN, { name: target.name, flags: readOnly ? VIR_CONNECT_RO : 0 });
     if (supported) client.startKeepalive();
-    const [type, version, hostname] = await Promise.all([
+    const [type, version, hostname, events] = await Promise.all([
       client.call(REMOTE, P.REMOTE_PROC_CONNECT_GET_TYPE, null),
       client.call(REMOTE, P.REMOTE_PROC_CONNECT_GET_VERSION, null),
       client.call(REMOTE, P.REMOTE_PROC_CONNECT_GET_HOSTNAME, null),
+      client.call(REMOTE, P.REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, { feature: FEATURE_REMOTE_EVENT_CALLBACK }),
     ]);
     // virConnectGetURI answers the URI as the caller gave it, transport and all (libvirt keeps conn->uri).
     const identity: DriverIdentity = { type: type.type, hypervisorVersion: Number(version.hv_ver), uri: rawUri, hostname: hostname.hostname };
-    return { client, identity, target };
+    return { client, identity, target, eventCallbacks: events.supported !== 0 };
   } catch (err) {
     client.close();
     throw err;

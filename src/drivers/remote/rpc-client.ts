@@ -42,6 +42,8 @@ export class RpcClient {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #unanswered = 0;
   #heardAt = Date.now();
+  /** Reasons besides waiting calls to keep Node running (event registrations). */
+  #holds = 0;
 
   constructor(wire: Wire) {
     this.#wire = wire;
@@ -55,6 +57,22 @@ export class RpcClient {
 
   /** Sends events to `listener`. */
   onEvent(listener: EventListener): void { this.#eventListener = listener; }
+
+  /** Keeps Node running while something waits for events (each hold() needs a release()). */
+  hold(): void {
+    this.#holds++;
+    this.#wire.ref();
+  }
+
+  release(): void {
+    this.#holds = Math.max(0, this.#holds - 1);
+    this.#idleUnref();
+  }
+
+  /** Lets Node exit when nothing waits: no call in flight, no hold. */
+  #idleUnref(): void {
+    if (this.#pending.size === 0 && this.#holds === 0) this.#wire.unref();
+  }
 
   /** Calls `spec` of `program` with `args`; resolves with its decoded reply. */
   call<A, R>(program: RpcProgram, spec: ProcedureSpec<A, R, unknown>, args: A): Promise<R> {
@@ -135,7 +153,7 @@ export class RpcClient {
 
   #settled(serial: number): void {
     this.#pending.delete(serial);
-    if (this.#pending.size === 0) this.#wire.unref();
+    this.#idleUnref();
   }
 
   #onEnd(errno: string | undefined): void {
@@ -153,6 +171,7 @@ export class RpcClient {
     this.#wire.close();
     const waiting = [...this.#pending.values()];
     this.#pending.clear();
+    this.#holds = 0;
     this.#wire.unref();
     for (const p of waiting) p.reject(why);
   }

@@ -9,6 +9,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ClientSession } from './client-session.js';
+import { requireTestingSwitch } from '../txn/failpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
 import { handlerTable } from './handler-table.js';
@@ -53,6 +54,9 @@ async function goBackground(argv: readonly string[]): Promise<number> {
 
 async function serve(o: DaemonOptions): Promise<void> {
   logFile = o.logFile;
+  // As the CLI: a stray SNAPVIRT_FAILPOINTS in a user's environment must never make the daemon fail on purpose.
+  const failpointNotice = requireTestingSwitch();
+  if (failpointNotice) log(failpointNotice);
   const root = process.getuid?.() === 0;
   // libvirt's modes: a session daemon's directory and sockets are its user's alone; root's
   // read-write socket is root's, its read-only socket anyone's.

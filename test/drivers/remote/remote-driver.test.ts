@@ -134,6 +134,18 @@ describe('the remote driver against a real snapvirtd', () => {
     });
   }
 
+  it("refuses arguments past the protocol's limits before sending them, as libvirt's client does, and goes on", async () => {
+    const remote = await connect(daemonUri('test:///default', daemon.socket));
+    try {
+      const dom = await remote.domainLookupByName('test');
+      const huge = `<domainsnapshot><description>${'x'.repeat(4 << 20)}</description></domainsnapshot>`;
+      assert.deepEqual(await outcome(() => dom.snapshotCreateXML(huge)), { code: 39, domain: 7, message: 'Unable to encode message payload' });
+      assert.equal(await dom.snapshotNum(), 0);
+    } finally {
+      await remote.close();
+    }
+  });
+
   it('refuses mutating calls on a read-only connection and on the read-only socket, as libvirt does', async () => {
     const uri = daemonUri('test:///default', daemon.socket);
     for (const conn of [await connect(uri, { readOnly: true }), await connect(daemonUri('test:///default', daemon.roSocket))]) {

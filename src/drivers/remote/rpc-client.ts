@@ -78,10 +78,18 @@ export class RpcClient {
   call<A, R>(program: RpcProgram, spec: ProcedureSpec<A, R, unknown>, args: A): Promise<R> {
     if (this.#closedBy) return Promise.reject(virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.RPC, 'client socket is closed'));
     const serial = ++this.#serial;
-    const frame = encodeFrame(
-      { prog: program.prog, vers: program.version, proc: spec.num, type: MessageType.VIR_NET_CALL, serial, status: MessageStatus.VIR_NET_OK },
-      encodePayload(spec.args, args),
-    );
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(
+        { prog: program.prog, vers: program.version, proc: spec.num, type: MessageType.VIR_NET_CALL, serial, status: MessageStatus.VIR_NET_OK },
+        encodePayload(spec.args, args),
+      );
+    } catch (err) {
+      // Arguments past the protocol's limits (a string over 4 MiB, a frame over 32 MiB) are
+      // refused before anything is sent, as virNetMessageEncodePayload refuses them.
+      if (err instanceof XdrError) return Promise.reject(virError(VirErrorCode.RPC, VirErrorDomain.RPC, 'Unable to encode message payload'));
+      throw err;
+    }
     return new Promise<R>((resolve, reject) => {
       this.#pending.set(serial, { spec, resolve: (v) => resolve(v as R), reject });
       // A call waiting for its reply keeps the program alive; an idle connection does not.

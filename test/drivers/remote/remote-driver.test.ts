@@ -134,6 +134,23 @@ describe('the remote driver against a real snapvirtd', () => {
     });
   }
 
+  it("answers snapvirt's own calls, which libvirt's protocol cannot carry, as documented", async () => {
+    const remote = await connect(daemonUri('test:///default', daemon.socket));
+    try {
+      const dom = await remote.domainLookupByName('test');
+      const snap = await dom.snapshotCreateXML('<domainsnapshot><name>own</name></domainsnapshot>');
+      assert.deepEqual(await outcome(() => dom.checkSnapshots()),
+        { code: 3, domain: 13, message: 'this function is not supported by the connection driver: virDomainSnapshotCheck' });
+      assert.deepEqual(await outcome(() => snap.getQuiesceInfo()),
+        { code: 3, domain: 35, message: 'this function is not supported by the connection driver: snapshotGetQuiesceInfo' });
+      const disk = (await dom.getDefinition()).disks[0]!;
+      assert.deepEqual([disk.chain, disk.chainOrigin], [[{ path: '/guest/diskimage1', format: 'raw' }], 'definition']);
+      assert.match(disk.chainNote ?? '', /remote connection/);
+    } finally {
+      await remote.close();
+    }
+  });
+
   it("refuses arguments past the protocol's limits before sending them, as libvirt's client does, and goes on", async () => {
     const remote = await connect(daemonUri('test:///default', daemon.socket));
     try {

@@ -8,9 +8,13 @@
  * reading the call gives "End of file while reading data: Input/output error"). Later
  * calls on that connection fail with "internal error: client socket is closed", and a
  * socket nobody listens on any more is refused with libvirt's "Failed to connect socket
- * to '…': Connection refused", which `snapvirt -c` prints as virsh does.
+ * to '…': Connection refused", which `snapvirt -c` prints as virsh does. A daemon that
+ * stops answering (SIGSTOP) is given up by keepalive after 6 unanswered PINGs 5 s apart,
+ * with the error virsh's shell prints in the same moment ("internal error: connection
+ * closed due to keepalive timeout"); this one waits those 35 s.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect, VirError } from '../../../src/index.js';
@@ -63,5 +67,43 @@ describe('a daemon that goes away', () => {
     const [v, s] = await Promise.all([virshCommand(['-c', uri, 'list']), snapvirtCommand(['-c', uri, 'list'])]);
     assert.match(v.stderr, /Connection refused/);
     assert.deepEqual(s, v);
+  });
+});
+
+describe('a daemon that stops answering', () => {
+  let tmp: TempDir;
+  let daemon: RunningDaemon;
+  before(async () => {
+    tmp = await makeTempDir('snapvirt-remote-keepalive-');
+    daemon = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: `${tmp.path}/state` });
+  });
+  after(async () => {
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await tmp.cleanup();
+  });
+
+  it('is given up by keepalive, with the error virsh reports (5 s between PINGs, 6 unanswered)', async () => {
+    const uri = daemonUri('test:///default', daemon.socket);
+    const conn = await connect(uri);
+    const dom = await conn.domainLookupByName('test');
+    // virsh's shell, connected and answered once before the daemon stops.
+    const virsh = spawn('virsh', ['-c', uri], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', HOME: '/nonexistent' } });
+    let out = '';
+    let err = '';
+    virsh.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    virsh.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+    const virshExited = new Promise((resolve) => virsh.once('exit', resolve));
+    virsh.stdin.write('list --name\n');
+    await new Promise<void>((resolve) => { const check = (): void => { if (out.includes('test')) resolve(); }; virsh.stdout.on('data', check); check(); });
+
+    daemon.child.kill('SIGSTOP');
+    const settled = dom.getState().then(() => undefined, (e: unknown) => e);
+    virsh.stdin.write('list --name\nquit\n');
+    const [e] = await Promise.all([settled, virshExited]);
+    assert.deepEqual(errorOf(e), [1, 7, 'internal error: connection closed due to keepalive timeout']);
+    assert.ok(err.endsWith(`error: ${(e as VirError).message}\n`), err);
+    await assert.rejects(dom.getState(), /client socket is closed/);
+    await conn.close();
   });
 });

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +133,18 @@ describe('the remote driver against a real snapvirtd', () => {
       }
     });
   }
+
+  it('will not have the daemon open a remote URI itself (it would run ssh, or command=, as the daemon)', async () => {
+    const marker = join(tmp.path, 'ran');
+    const program = join(tmp.path, 'not-ssh');
+    await writeFile(program, `#!/bin/sh\ntouch '${marker}'\n`);
+    await chmod(program, 0o755);
+    for (const name of [`test+ssh://127.0.0.1/default?socket=/nonexistent&command=${program}`, ` TEST+S\tSH://127.0.0.1/default?socket=/x&command=${program}`]) {
+      const refused = await outcome(() => connect(`test+unix:///default?socket=${daemon.roSocket}&name=${encodeURIComponent(name)}`));
+      assert.deepEqual(refused, { code: 5, domain: 0, message: `no connection driver available for ${name}` });
+    }
+    assert.ok(!existsSync(marker), 'the daemon ran the command');
+  });
 
   it("answers snapvirt's own calls, which libvirt's protocol cannot carry, as documented", async () => {
     const remote = await connect(daemonUri('test:///default', daemon.socket));

@@ -50,6 +50,20 @@ function driverSchemeOf(uri: string): { scheme: string; url: URL } {
   return { scheme, url };
 }
 
+/**
+ * Whether `uri` is served by the remote driver (its scheme has a transport). A daemon asks
+ * this before opening a URI a client sent: it serves its local drivers only, since opening
+ * a remote URI would run ssh (or the URI's command=) as the daemon.
+ */
+export function isRemoteURI(uri: string): boolean {
+  // Parsed as connect() parses it (URL drops blanks around and tabs within a URI), so no spelling slips by.
+  try {
+    return isRemoteScheme(new URL(uri).protocol.replace(/:$/, ''));
+  } catch {
+    return false;
+  }
+}
+
 /** Finds the driver factory for `uri`, or throws libvirt's "no connection driver" error. */
 export async function driverFactoryFor(uri: string): Promise<{ factory: DriverFactory; url: URL }> {
   const { scheme, url } = driverSchemeOf(uri);

@@ -4,6 +4,7 @@
  * and the domain lists (the modern LIST_ALL_DOMAINS and the older id/name lists).
  */
 import { connect } from '../api/connection.js';
+import { defaultURI, isRemoteURI } from '../api/uri.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import { ListDomainsFlags } from '../api/flags.js';
 import { RemoteAuthType } from '../rpc/generated/remote-protocol.js';
@@ -41,6 +42,9 @@ export const connectHandlers: RemoteHandlers = {
     try {
       // A client of the read-only socket gets a read-only connection whatever it asked.
       const readOnly = session.readOnlySocket || (flags & VIR_CONNECT_RO) !== 0;
+      // Local drivers only: a remote URI would have the daemon run ssh (or its command=) as itself.
+      const uri = name ?? defaultURI();
+      if (isRemoteURI(uri)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
       session.endOpen(await connect(name ?? undefined, { readOnly }));
     } catch (err) {
       session.endOpen(null);

@@ -14,7 +14,8 @@ import { encodeFrame, encodePayload, MessageStatus, MessageType } from '../rpc/m
 import { REMOTE } from '../rpc/programs.js';
 import type { ClientSession } from './client-session.js';
 import type { RemoteHandlers } from './handler-types.js';
-import { uuidString, wireDomain } from './wire-objects.js';
+import { uuidString } from '../rpc/wire-uuid.js';
+import { wireDomain } from './wire-objects.js';
 
 /** virDomainEventType and its detail, as libvirt numbers them. */
 const LIFECYCLE = {

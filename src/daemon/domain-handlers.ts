@@ -6,7 +6,8 @@
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
 import type { RemoteHandlers } from './handler-types.js';
-import { domainOf, uuidString, wireDomain } from './wire-objects.js';
+import { uuidString } from '../rpc/wire-uuid.js';
+import { domainOf, wireDomain } from './wire-objects.js';
 import type { Domain } from '../api/domain.js';
 import type { RemoteNonnullDomain } from '../rpc/generated/remote-protocol.js';
 import type { ClientSession } from './client-session.js';

@@ -1,10 +1,9 @@
 /**
  * snapvirtd's command line: `snapvirtd [--socket PATH] [--daemon --pid-file FILE]
- * [--timeout SECS] [--max-clients N]`, and the default socket paths (libvirt's layout:
- * $XDG_RUNTIME_DIR for a session daemon, /run for root).
+ * [--timeout SECS] [--max-clients N]`; the default socket (libvirt's layout: $XDG_RUNTIME_DIR
+ * for a session daemon, /run for root) is rpc/snapvirtd-socket.ts's, shared with the client.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { defaultSocketPath } from '../rpc/snapvirtd-socket.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -36,13 +35,6 @@ Options:
   -h, --help          this help
   -V, --version       the version
 `;
-
-/** The default read-write socket for a daemon of uid `uid`. */
-export function defaultSocketPath(uid: number | undefined = process.getuid?.(), env: NodeJS.ProcessEnv = process.env): string {
-  if (uid === 0) return '/run/snapvirt/snapvirtd-sock';
-  const runtime = env.XDG_RUNTIME_DIR || join(env.HOME || homedir(), '.cache');
-  return join(runtime, 'snapvirt', 'snapvirtd-sock');
-}
 
 /** A command-line mistake: its message, for stderr, and exit status 2. */
 export class UsageError extends Error {

@@ -6,19 +6,8 @@
 import type { Connection } from '../api/connection.js';
 import { Domain } from '../api/domain.js';
 import { DomainSnapshot } from '../api/domain-snapshot.js';
-import { parseUuid } from '../conf/uuid.js';
 import type { RemoteNonnullDomain, RemoteNonnullDomainSnapshot } from '../rpc/generated/remote-protocol.js';
-
-/** The 16 bytes of a UUID string. */
-export function uuidBytes(uuid: string): Buffer {
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
-}
-
-/** The canonical string of 16 UUID bytes. */
-export function uuidString(bytes: Buffer): string {
-  // parseUuid of 32 hex digits always succeeds; the fallback keeps the type honest.
-  return parseUuid(bytes.toString('hex')) ?? bytes.toString('hex');
-}
+import { uuidBytes, uuidString } from '../rpc/wire-uuid.js';
 
 export function wireDomain(dom: Domain): RemoteNonnullDomain {
   return { name: dom.getName(), uuid: uuidBytes(dom.getUUIDString()), id: dom.getID() };

@@ -23,7 +23,8 @@ import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { RemoteEvents } from './remote-events.js';
 import { openRemote } from './remote-open.js';
 import type { RpcClient } from './rpc-client.js';
-import { cString, domainRef, uuidBytes, wireDomain } from './wire-refs.js';
+import { uuidBytes } from '../../rpc/wire-uuid.js';
+import { cString, domainRef, wireDomain } from './wire-refs.js';
 
 const REMOTE_CHAIN_NOTE = "read through a remote connection: libvirt's protocol carries no backing chain, so this is the definition's source alone";
 

@@ -10,19 +10,9 @@
  * which snapvirt does not have), so a URI that would reach a user's daemon over ssh needs
  * `socket=`.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { SYSTEM_SOCKET, userSocket } from '../../rpc/snapvirtd-socket.js';
 import type { RemoteTarget } from './remote-uri.js';
-
-/** snapvirtd's system socket (root's daemon). */
-export const SYSTEM_SOCKET = '/run/snapvirt/snapvirtd-sock';
-
-/** The user's session socket, as snapvirtd places it by default. */
-export function userSocket(env: NodeJS.ProcessEnv = process.env): string {
-  const runtime = env.XDG_RUNTIME_DIR || join(env.HOME || homedir(), '.cache');
-  return join(runtime, 'snapvirt', 'snapvirtd-sock');
-}
 
 /** Whether libvirt would use the per-user daemon for `t` (remoteGetURIDaemonInfo). */
 function wantsUserDaemon(t: RemoteTarget, uid: number | undefined): boolean {

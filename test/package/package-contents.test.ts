@@ -22,7 +22,7 @@ async function packedFiles(): Promise<string[]> {
 }
 
 const ALLOWED = [
-  /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/,
+  /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^LICENSES\/LGPL-2\.1-or-later\.txt$/, /^CHANGELOG\.md$/,
   /^bin\/(snapvirt|snapvirtd|package\.json)$/,
   /^dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)$/, /^dist\/src\/cli\/snapvirt-cli\.cjs\.cache$/,
   /^docs\/(cli|library|COMPATIBILITY|RELIABILITY)\.md$/, /^docs\/api\/.+\.md$/,
@@ -33,7 +33,7 @@ test('npm pack ships the library, the CLI, their types and the user docs, and no
   const unexpected = files.filter((path) => !ALLOWED.some((re) => re.test(path)));
   assert.deepEqual(unexpected, [], 'files that should not be published');
   for (const required of [
-    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/snapvirt', 'bin/snapvirtd', 'bin/package.json',
+    'package.json', 'README.md', 'LICENSE', 'LICENSES/LGPL-2.1-or-later.txt', 'CHANGELOG.md', 'bin/snapvirt', 'bin/snapvirtd', 'bin/package.json',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/daemon/main.js', 'dist/src/cli/snapvirt-cli.cjs', 'dist/src/cli/bundle-loader.cjs',
     'docs/cli.md', 'docs/library.md', 'docs/api/index.md',
   ]) assert.ok(files.includes(required), `${required} is missing from the package`);
@@ -45,10 +45,14 @@ test('npm pack ships the library, the CLI, their types and the user docs, and no
   }
 });
 
-test('package.json: MIT with a LICENSE file, repository, homepage and bugs, no prepare step', async () => {
+test('package.json: MIT with a LICENSE file (and libvirt\'s LGPL for the protocol files), repository, homepage and bugs, no prepare step', async () => {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
-  assert.equal(pkg.license, 'MIT');
+  assert.equal(pkg.license, 'MIT AND LGPL-2.1-or-later');
   assert.match(await readFile(join(root, 'LICENSE'), 'utf8'), /^MIT License\n/);
+  assert.match(await readFile(join(root, 'LICENSES', 'LGPL-2.1-or-later.txt'), 'utf8'), /GNU LESSER GENERAL PUBLIC LICENSE\s+Version 2\.1/);
+  for (const generated of ['remote-protocol', 'qemu-protocol', 'keepalive-protocol', 'virnet-protocol']) {
+    assert.match(await readFile(join(root, 'src', 'rpc', 'generated', `${generated}.ts`), 'utf8'), /LGPL-2\.1-or-later/, generated);
+  }
   for (const field of ['repository', 'homepage', 'bugs']) assert.ok(pkg[field], `${field} is missing`);
   const scripts = pkg.scripts as Record<string, string>;
   assert.equal(scripts.prepare, undefined, 'prepare runs on every install of a git dependency and needs the dev tools');

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { errnoText } from '../api/errno-text.js';
 import { isVirError } from '../api/errors.js';
 import { fsyncDir, fsyncFile } from '../txn/fsync.js';
-import { isUnchangedSinceClose } from './db-check-stamp.js';
+import { isUnchangedSinceClose, removeStaleStampTemps } from './db-check-stamp.js';
 import { diagnoseDatabaseFile } from './db-file-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { removeImportedStateFiles } from './state-file-import.js';
@@ -168,6 +168,7 @@ export function openStore(stateDir: string, options: OpenStoreOptions = {}): Sto
     return openReadOnlyCopy(dir, path, notWritable);
   }
   try {
+    removeStaleStampTemps(path);
     if (!existsSync(path)) createDatabase(dir, path, busyTimeoutMs);
     const problem = diagnoseDatabaseFile(path, { integrity: !isUnchangedSinceClose(path) });
     if (problem !== undefined) {

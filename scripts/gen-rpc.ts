@@ -1,6 +1,6 @@
 /**
  * `npm run gen:rpc`: reads libvirt's protocol definitions (src/rpc/protocol/*.x) and writes
- * their TypeScript encoders and decoders to src/rpc/generated/. The generated files are
+ * their TypeScript encoders (and those of snapvirt's own program, snapvirt_protocol.x) and decoders to src/rpc/generated/. The generated files are
  * committed; test/rpc/generated-current.test.ts fails when they differ from what this
  * script would write now.
  */
@@ -19,14 +19,17 @@ interface ModuleSource {
   procPrefix: string;
   structPrefix: string;
   tableName: string;
+  /** Whose declarations these are: libvirt's extracts (LGPL) or snapvirt's own program (MIT). */
+  licence: 'libvirt' | 'snapvirt';
 }
 
 /** Each .x file, the module it becomes, and the modules it uses (in dependency order). */
 export const PROTOCOL_SOURCES: readonly ModuleSource[] = [
-  { x: 'virnetprotocol.x', out: 'virnet-protocol.ts', imports: [], procPrefix: '', structPrefix: '', tableName: '' },
-  { x: 'virkeepaliveprotocol.x', out: 'keepalive-protocol.ts', imports: [], procPrefix: 'KEEPALIVE_PROC_', structPrefix: 'keepalive_', tableName: 'keepaliveProcedures' },
-  { x: 'remote_protocol.x', out: 'remote-protocol.ts', imports: [], procPrefix: 'REMOTE_PROC_', structPrefix: 'remote_', tableName: 'remoteProcedures' },
-  { x: 'qemu_protocol.x', out: 'qemu-protocol.ts', imports: ['remote_protocol.x'], procPrefix: 'QEMU_PROC_', structPrefix: 'qemu_', tableName: 'qemuProcedures' },
+  { x: 'virnetprotocol.x', out: 'virnet-protocol.ts', imports: [], procPrefix: '', structPrefix: '', tableName: '', licence: 'libvirt' },
+  { x: 'virkeepaliveprotocol.x', out: 'keepalive-protocol.ts', imports: [], procPrefix: 'KEEPALIVE_PROC_', structPrefix: 'keepalive_', tableName: 'keepaliveProcedures', licence: 'libvirt' },
+  { x: 'remote_protocol.x', out: 'remote-protocol.ts', imports: [], procPrefix: 'REMOTE_PROC_', structPrefix: 'remote_', tableName: 'remoteProcedures', licence: 'libvirt' },
+  { x: 'qemu_protocol.x', out: 'qemu-protocol.ts', imports: ['remote_protocol.x'], procPrefix: 'QEMU_PROC_', structPrefix: 'qemu_', tableName: 'qemuProcedures', licence: 'libvirt' },
+  { x: 'snapvirt_protocol.x', out: 'snapvirt-protocol.ts', imports: ['remote_protocol.x'], procPrefix: 'SNAPVIRT_PROC_', structPrefix: 'snapvirt_', tableName: 'snapvirtProcedures', licence: 'snapvirt' },
 ];
 
 /** The generated files' contents, by path relative to the repository root. */
@@ -47,6 +50,7 @@ export function generateAll(root: string = ROOT): Map<string, string> {
       procPrefix: src.procPrefix,
       structPrefix: src.structPrefix,
       tableName: src.tableName,
+      licence: src.licence,
     };
     modules.set(src.x, mod);
     out.set(`src/rpc/generated/${src.out}`, emitModule(mod));

@@ -5,6 +5,7 @@
  */
 import type { qemuProcedures } from '../rpc/generated/qemu-protocol.js';
 import type { remoteProcedures } from '../rpc/generated/remote-protocol.js';
+import type { snapvirtProcedures } from '../rpc/generated/snapvirt-protocol.js';
 import type { ArgsOf, RetOf } from '../rpc/procedure-spec.js';
 import type { ClientSession } from './client-session.js';
 
@@ -12,8 +13,11 @@ export type Handler<P> = (session: ClientSession, args: ArgsOf<P>) => Promise<Re
 
 type RemoteTable = typeof remoteProcedures;
 type QemuTable = typeof qemuProcedures;
+type SnapvirtTable = typeof snapvirtProcedures;
 
 /** Handlers for (some of) the REMOTE program's procedures. */
 export type RemoteHandlers = { [K in keyof RemoteTable]?: Handler<RemoteTable[K]> };
 /** Handlers for the QEMU program's procedures. */
 export type QemuHandlers = { [K in keyof QemuTable]?: Handler<QemuTable[K]> };
+/** Handlers for snapvirt's own program's procedures. */
+export type SnapvirtHandlers = { [K in keyof SnapvirtTable]?: Handler<SnapvirtTable[K]> };

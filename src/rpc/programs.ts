@@ -1,5 +1,5 @@
 /**
- * The RPC programs snapvirt speaks (REMOTE, QEMU, KEEPALIVE), their procedures by number,
+ * The RPC programs snapvirt speaks (libvirt's REMOTE, QEMU, KEEPALIVE, and its own SNAPVIRT), their procedures by number,
  * and decoding a message's payload by what its header says it carries.
  */
 import { KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, keepaliveProcedures } from './generated/keepalive-protocol.js';
@@ -7,6 +7,7 @@ import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemuProcedures } from './generated
 import { REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remote_error, remoteProcedures, type RemoteError } from './generated/remote-protocol.js';
 import { MessageStatus, MessageType, decodePayload, type RpcMessage } from './message.js';
 import type { ProcedureSpec } from './procedure-spec.js';
+import { SNAPVIRT_PROGRAM, SNAPVIRT_PROTOCOL_VERSION, snapvirtProcedures } from './generated/snapvirt-protocol.js';
 
 export interface RpcProgram {
   readonly name: string;
@@ -22,8 +23,10 @@ function program(name: string, prog: number, version: number, table: Record<stri
 export const REMOTE = program('REMOTE', REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, remoteProcedures);
 export const QEMU = program('QEMU', QEMU_PROGRAM, QEMU_PROTOCOL_VERSION, qemuProcedures);
 export const KEEPALIVE = program('KEEPALIVE', KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, keepaliveProcedures);
+/** snapvirt's own program (snapvirt_protocol.x): the calls and events libvirt's protocol has no procedure for. */
+export const SNAPVIRT = program('SNAPVIRT', SNAPVIRT_PROGRAM, SNAPVIRT_PROTOCOL_VERSION, snapvirtProcedures);
 
-export const PROGRAMS: ReadonlyMap<number, RpcProgram> = new Map([REMOTE, QEMU, KEEPALIVE].map((p) => [p.prog, p]));
+export const PROGRAMS: ReadonlyMap<number, RpcProgram> = new Map([REMOTE, QEMU, KEEPALIVE, SNAPVIRT].map((p) => [p.prog, p]));
 
 /** The spec of procedure `proc` of program `prog`, if snapvirt knows it. */
 export function procedureOf(prog: number, proc: number): ProcedureSpec | undefined {

@@ -2,12 +2,15 @@
  * The public entry point: connect(uri) opens a Connection to a driver; domains and
  * snapshots are reached through it, as with virConnectOpen in libvirt.
  */
+import { EventEmitter } from 'node:events';
 import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
 import { DomainEventID, type DomainEventType, type DomainLifecycleCallback } from './domain-events.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import type { ListDomainsFlags, UntypedFlags } from './flags.js';
 import { LIBVIRT_API_VERSION } from './lib-version.js';
+import { SnapshotEventFeed } from './snapshot-event-feed.js';
+import type { ConnectionEvents, SnapshotEventKind } from './snapshot-events.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
 
 export { LIBVIRT_API_VERSION };
@@ -17,17 +20,51 @@ export { LIBVIRT_API_VERSION };
  * let `await using conn = await connect(uri)` close it (Symbol.asyncDispose). After
  * close(), every call on it and on the domains and snapshots reached through it throws
  * VIR_ERR_INVALID_CONN ("invalid connection pointer in <libvirt function>").
+ *
+ * Beyond libvirt, a Connection is an EventEmitter of snapshot events (snapshot-events.ts):
+ * `conn.on('snapshot', ({ kind, domain, snapshot }) => …)`, or the async iterator
+ * `events.on(conn, 'snapshot')`. Locally, the events of this connection's own calls;
+ * through snapvirtd, those of every client of the daemon.
  */
-export class Connection implements AsyncDisposable {
+export class Connection extends EventEmitter<ConnectionEvents> implements AsyncDisposable {
   #driver: HypervisorDriver;
   #closed = false;
 
   readonly #readOnly: boolean;
+  readonly #snapshotFeed: SnapshotEventFeed;
 
   private constructor(driver: HypervisorDriver, readOnly: boolean) {
+    super();
     this.#driver = driver;
     this.#readOnly = readOnly;
+    this.#snapshotFeed = new SnapshotEventFeed(driver, {
+      listenerCount: (name) => this.listenerCount(name),
+      raiseSnapshotEvent: (ref, snapshot, kind) => this.emit('snapshot', { kind, domain: this.#wrap(ref), snapshot }),
+      raiseError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        else process.emitWarning(`snapvirt: snapshot events are not delivered on ${driver.identity().uri}: ${err.message}`);
+      },
+    });
+    // Node emits these itself; removeListener comes after the removal, newListener before the addition.
+    this.on('newListener', (name) => { if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot') + 1); });
+    this.on('removeListener', (name) => { if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot')); });
   }
+
+  /**
+   * Resolves once the snapshot listeners added so far are registered where the events
+   * come from: at once locally; through snapvirtd, when the daemon has the registration
+   * (events of other clients' operations reach this connection from then on).
+   */
+  snapshotEventsReady(): Promise<void> { return this.#snapshotFeed.settled(); }
+
+  /** @internal Raises a snapshot event for this connection's own call, when the driver does not deliver them itself. */
+  snapshotChanged(dom: DomainRef, snapshots: readonly string[], kind: SnapshotEventKind): void {
+    if (!this.#snapshotFeed.wanted) return;
+    for (const snapshot of snapshots) this.emit('snapshot', { kind, domain: this.#wrap(dom), snapshot });
+  }
+
+  /** @internal Whether the API should raise snapshot events itself (someone listens, and the driver does not deliver them). */
+  get snapshotEventsWanted(): boolean { return this.#snapshotFeed.wanted; }
 
   /** @internal A connection over an opened driver (connect() is the public way in). */
   static over(driver: HypervisorDriver, readOnly: boolean): Connection { return new Connection(driver, readOnly); }
@@ -151,6 +188,7 @@ export class Connection implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.removeAllListeners('snapshot');
     await this.#driver.close();
   }
   /** Closes the connection, as close() does: `await using conn = await connect(uri)`. */

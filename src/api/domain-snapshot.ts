@@ -8,7 +8,7 @@ import { diskChainQueries, withDiskChains } from './domain-definition.js';
 import { parseSnapshotDefinition, type SnapshotDefinition } from './snapshot-definition.js';
 import {
   SnapshotDeleteFlags as D, SnapshotRevertFlags as R, SnapshotXMLFlags,
-  type SnapshotDeleteFlags, type SnapshotListFlags, type SnapshotRevertFlags, type UntypedFlags,
+  SnapshotListFlags, type SnapshotDeleteFlags, type SnapshotRevertFlags, type UntypedFlags,
 } from './flags.js';
 
 export type { SnapshotQuiesceInfo };
@@ -118,6 +118,7 @@ export class DomainSnapshot {
     const driver = this.#writer('virDomainRevertToSnapshot');
     exclusiveFlags(flags, R.RUNNING, 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', R.PAUSED, 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
     await driver.revertToSnapshot(this.#dom, this.name, flags);
+    this.getConnect().snapshotChanged(this.#dom, [this.name], 'reverted');
   }
 
   /**
@@ -129,6 +130,15 @@ export class DomainSnapshot {
   async delete(flags: SnapshotDeleteFlags | UntypedFlags = 0): Promise<void> {
     const driver = this.#writer('virDomainSnapshotDelete');
     exclusiveFlags(flags, D.CHILDREN, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', D.CHILDREN_ONLY, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY');
+    // One 'deleted' event per snapshot gone: with CHILDREN or CHILDREN_ONLY, the descendants (read before they go).
+    const deleted = this.getConnect().snapshotEventsWanted ? await this.#deletedBy(driver, flags) : [];
     await driver.snapshotDelete(this.#dom, this.name, flags);
+    this.getConnect().snapshotChanged(this.#dom, deleted, 'deleted');
+  }
+
+  async #deletedBy(driver: HypervisorDriver, flags: number): Promise<string[]> {
+    const self = (flags & D.CHILDREN_ONLY) !== 0 ? [] : [this.name];
+    if ((flags & (D.CHILDREN | D.CHILDREN_ONLY)) === 0) return self;
+    return [...self, ...await driver.snapshotListAllChildren(this.#dom, this.name, SnapshotListFlags.DESCENDANTS)];
   }
 }

@@ -134,6 +134,7 @@ export class Domain {
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.NO_METADATA, 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA');
     exclusiveFlags(flags, C.REDEFINE, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', C.HALT, 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT');
     const name = await driver.snapshotCreateXML(this.#ref, xml, flags);
+    this.connection.snapshotChanged(this.#ref, [name], 'created');
     return DomainSnapshot.of(this, name);
   }
   /** All snapshots matching SnapshotListFlags `flags` (virDomainListAllSnapshots); ordered only with TOPOLOGICAL. */

@@ -8,6 +8,7 @@
  */
 import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
+import type { SnapshotEventKind } from '../api/snapshot-events.js';
 import type { SnapshotCheckReport } from './snapshot-check-report.js';
 
 /** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
@@ -144,7 +145,19 @@ export interface HypervisorDriver {
   domainEventRegister?(dom: DomainRef | null, listener: LifecycleListener): Promise<number>;
   /** Ends registration `callbackID`; VIR_ERR_INVALID_ARG when there is none. */
   domainEventDeregister?(callbackID: number): Promise<void>;
+
+  /**
+   * snapvirt's own snapshot events, heard from elsewhere (a daemon: every client's
+   * operations). A driver that leaves these out runs every operation in this process, and
+   * the public API raises the events of its own calls itself.
+   */
+  watchSnapshotEvents?(sink: SnapshotEventSink): Promise<void>;
+  /** Stops what watchSnapshotEvents started. */
+  unwatchSnapshotEvents?(): Promise<void>;
 }
+
+/** Where a driver delivers a snapshot event: the domain, the snapshot's name, what happened. */
+export type SnapshotEventSink = (dom: DomainRef, snapshot: string, kind: SnapshotEventKind) => void;
 
 /** What a driver calls for a lifecycle event: the domain, virDomainEventType and its detail. */
 export type LifecycleListener = (dom: DomainRef, event: number, detail: number) => void;

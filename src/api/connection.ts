@@ -53,9 +53,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
   /**
    * Resolves once the snapshot listeners added so far are registered where the events
    * come from: at once locally; through snapvirtd, when the daemon has the registration
-   * (events of other clients' operations reach this connection from then on).
+   * (events of other clients' operations reach this connection from then on). After
+   * close(), VIR_ERR_INVALID_CONN as every call.
    */
-  snapshotEventsReady(): Promise<void> { return this.#snapshotFeed.settled(); }
+  async snapshotEventsReady(): Promise<void> {
+    this.driverFor('virConnectSnapshotEventsReady');
+    await this.#snapshotFeed.settled();
+  }
 
   /** @internal Raises a snapshot event for this connection's own call, when the driver does not deliver them itself. */
   snapshotChanged(dom: DomainRef, snapshots: readonly string[], kind: SnapshotEventKind): void {
@@ -188,6 +192,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#snapshotFeed.close();
     this.removeAllListeners('snapshot');
     await this.#driver.close();
   }

@@ -40,7 +40,7 @@ async function sweep(target: object, proto: object, internal: readonly string[],
 }
 
 /** Internal members, and close(), which is idempotent. */
-const CONNECTION_INTERNAL = ['driverFor', 'driver', 'denyIfReadOnly', 'denySecureIfReadOnly', 'close'];
+const CONNECTION_INTERNAL = ['driverFor', 'driver', 'denyIfReadOnly', 'denySecureIfReadOnly', 'snapshotChanged', 'close'];
 
 async function sweepAll(conn: Connection, dom: Domain, snap: DomainSnapshot): Promise<void> {
   await conn.close();

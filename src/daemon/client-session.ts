@@ -20,6 +20,8 @@ export interface EventRegistration {
 export class ClientSession {
   conn: Connection | null = null;
   readonly registrations = new Map<number, EventRegistration>();
+  /** Whether the client asked for snapvirt's snapshot events (SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_REGISTER). */
+  snapshotEvents = false;
   #opening = false;
 
   constructor(
@@ -50,6 +52,7 @@ export class ClientSession {
     const conn = this.conn;
     this.conn = null;
     this.registrations.clear();
+    this.snapshotEvents = false;
     await conn?.close();
   }
 }

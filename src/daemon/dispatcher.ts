@@ -83,9 +83,11 @@ export class Dispatcher {
 
   /** What libvirtd answers for a procedure it has no code for. */
   #unsupported(programName: string, proc: number, spec: ProcedureSpec | undefined): VirError {
-    if (programName === 'REMOTE' && (proc < 1 || proc > LIBVIRT_9_0_LAST_REMOTE_PROC)) {
+    if ((programName === 'REMOTE' && (proc < 1 || proc > LIBVIRT_9_0_LAST_REMOTE_PROC)) || (programName === 'SNAPVIRT' && !spec)) {
       return virError(VIR_ERR_RPC, VIR_FROM_RPC, `unknown procedure: ${proc}`);
     }
+    // snapvirt's own program serves every call it defines; its event procedure is not a call.
+    if (programName === 'SNAPVIRT') return virError(VIR_ERR_RPC, VIR_FROM_RPC, `${spec?.name ?? proc} is an event, not a call`);
     // A procedure libvirt has and snapvirt does not serve: what a libvirt driver without that function says.
     const functions = programName === 'QEMU' ? UNSERVED_QEMU_FUNCTIONS : UNSERVED_REMOTE_FUNCTIONS;
     return virError(VirErrorCode.NO_SUPPORT, unservedErrorDomain(programName), functions[proc] ?? spec?.name ?? `${programName.toLowerCase()} procedure ${proc}`);

@@ -3,8 +3,7 @@
  * start, destroy, suspend, resume): clients that registered a callback
  * (CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, as libvirt's client library does when the
  * daemon offers REMOTE_EVENT_CALLBACK) get DOMAIN_EVENT_CALLBACK_LIFECYCLE messages. A
- * change reaches every client open on the same URI; for test:/// URIs, whose state each
- * connection holds alone, only the client that made it. Changes made by another process
+ * change reaches the clients event-audience.ts names. Changes made by another process
  * (the CLI, the library) and snapshot reverts raise no event: the daemon does not see them.
  */
 import type { Domain } from '../api/domain.js';
@@ -15,6 +14,7 @@ import { REMOTE } from '../rpc/programs.js';
 import type { ClientSession } from './client-session.js';
 import type { RemoteHandlers } from './handler-types.js';
 import { uuidString } from '../rpc/wire-uuid.js';
+import { eventAudience } from './event-audience.js';
 import { wireDomain } from './wire-objects.js';
 
 /** virDomainEventType and its detail, as libvirt numbers them. */
@@ -52,12 +52,8 @@ export class DomainLifecycleEvents {
 
   /** Sends `kind` for `dom` to every registration that should hear a change `origin` made. */
   emit(origin: ClientSession, dom: Domain, kind: LifecycleKind): void {
-    const uri = origin.conn?.getURI();
-    if (uri === undefined) return;
-    const shared = !uri.startsWith('test:');
     const [event, detail] = LIFECYCLE[kind];
-    for (const session of this.#sessions()) {
-      if (session !== origin && (!shared || session.conn?.getURI() !== uri)) continue;
+    for (const session of eventAudience(origin, this.#sessions())) {
       for (const reg of session.registrations.values()) {
         if (reg.eventID !== EVENT_ID_LIFECYCLE || (reg.domainUuid !== null && reg.domainUuid !== dom.getUUIDString())) continue;
         const spec = remoteProcedures.REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;

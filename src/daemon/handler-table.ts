@@ -1,15 +1,21 @@
 /** Every procedure handler of the daemon, by program number (the dispatcher's table). */
-import { QEMU, REMOTE } from '../rpc/programs.js';
-import { connectHandlers } from './connect-handlers.js';
+import { QEMU, REMOTE, SNAPVIRT } from '../rpc/programs.js';
+import { connectHandlers, openHandler } from './connect-handlers.js';
 import type { HandlerTable } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
 import { domainHandlers } from './domain-handlers.js';
 import { qemuHandlers } from './qemu-handlers.js';
+import type { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { snapshotHandlers } from './snapshot-handlers.js';
+import { snapvirtHandlers } from './snapvirt-handlers.js';
 
-export function handlerTable(events: DomainLifecycleEvents): HandlerTable {
+export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay): HandlerTable {
   return new Map([
-    [REMOTE.prog, { ...connectHandlers, ...domainHandlers(events), ...snapshotHandlers, ...events.handlers() }],
+    [REMOTE.prog, {
+      ...connectHandlers, ...snapshotEvents.wrapOpen(openHandler),
+      ...domainHandlers(events), ...snapshotHandlers, ...events.handlers(),
+    }],
     [QEMU.prog, { ...qemuHandlers }],
+    [SNAPVIRT.prog, { ...snapvirtHandlers, ...snapshotEvents.handlers() }],
   ]) as HandlerTable;
 }

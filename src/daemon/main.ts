@@ -13,6 +13,7 @@ import { requireTestingSwitch } from '../txn/failpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
 import { handlerTable } from './handler-table.js';
+import { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { parseDaemonArgs, USAGE, UsageError, type DaemonOptions } from './options.js';
 import { RpcServer } from './rpc-server.js';
 
@@ -62,7 +63,8 @@ async function serve(o: DaemonOptions): Promise<void> {
   // read-write socket is root's, its read-only socket anyone's.
   if (root) await mkdir(dirname(o.socketPath), { recursive: true, mode: 0o755 });
   const events: DomainLifecycleEvents = new DomainLifecycleEvents((): Iterable<ClientSession> => server.sessions());
-  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events), log);
+  const snapshotEvents = new SnapshotEventRelay((): Iterable<ClientSession> => server.sessions());
+  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents), log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {

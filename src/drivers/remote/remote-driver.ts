@@ -6,19 +6,25 @@
  *
  * Domain lifecycle events are registered with the daemon (remote-events.ts).
  *
- * libvirt's protocol carries none of snapvirt's own calls: snapshot-check is refused with
- * VIR_ERR_NO_SUPPORT, a snapshot's freeze record is not offered (the API reports
- * NO_SUPPORT), and a disk's backing chain is its source alone, with a note saying why.
+ * snapvirt's own calls (snapshot-check, a snapshot's freeze record, disks' backing
+ * chains) and snapshot events go through snapvirt's own RPC program (snapvirt-program.ts).
+ * A daemon without it (a libvirtd) refuses snapshot-check, the freeze record and the
+ * events with VIR_ERR_NO_SUPPORT, and a disk's backing chain is then its source alone,
+ * with a note saying why.
  */
-import { isVirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
+import { isVirError, VirErrorCode } from '../../api/errors.js';
 import type { DomainState } from '../../api/flags.js';
 import { qemuProcedures as Q } from '../../rpc/generated/qemu-protocol.js';
 import { remoteProcedures as P, type RemoteNonnullDomainSnapshot } from '../../rpc/generated/remote-protocol.js';
 import { QEMU, REMOTE } from '../../rpc/programs.js';
 import type {
   DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory,
-  DriverIdentity, HypervisorDriver, LifecycleListener,
+  DriverIdentity, HypervisorDriver, LifecycleListener, SnapshotEventSink, SnapshotQuiesceInfo,
 } from '../driver.js';
+import type { DiskChainOrigin } from '../../api/disk-chain.js';
+import { snapvirtProcedures as S } from '../../rpc/generated/snapvirt-protocol.js';
+import { reportOf } from './wire-check-report.js';
+import { SnapvirtProgram } from './snapvirt-program.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { RemoteEvents } from './remote-events.js';
 import { openRemote } from './remote-open.js';
@@ -26,17 +32,19 @@ import type { RpcClient } from './rpc-client.js';
 import { uuidBytes } from '../../rpc/wire-uuid.js';
 import { cString, domainRef, wireDomain } from './wire-refs.js';
 
-const REMOTE_CHAIN_NOTE = "read through a remote connection: libvirt's protocol carries no backing chain, so this is the definition's source alone";
+const REMOTE_CHAIN_NOTE = "read through a daemon that is not snapvirtd: libvirt's protocol carries no backing chain, so this is the definition's source alone";
 
 export class RemoteDriver implements HypervisorDriver {
   readonly #client: RpcClient;
   readonly #identity: DriverIdentity;
   readonly #events: RemoteEvents;
+  readonly #snapvirt: SnapvirtProgram;
 
   constructor(client: RpcClient, identity: DriverIdentity, eventCallbacks: boolean) {
     this.#client = client;
     this.#identity = identity;
     this.#events = new RemoteEvents(client, eventCallbacks);
+    this.#snapvirt = new SnapvirtProgram(client);
   }
 
   identity(): DriverIdentity { return this.#identity; }
@@ -133,8 +141,15 @@ export class RemoteDriver implements HypervisorDriver {
   async domainIsPersistent(dom: DomainRef): Promise<boolean> {
     return (await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_IS_PERSISTENT, { dom: wireDomain(dom) })).persistent !== 0;
   }
-  async domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[]): Promise<DiskChainAnswer[]> {
-    // One call, so a domain that is gone is reported as the daemon reports it.
+  async domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[], live: boolean): Promise<DiskChainAnswer[]> {
+    const wireDisks = disks.map((d) => ({ target: d.target, type: d.type, source: d.source ?? null, format: d.format ?? null }));
+    try {
+      const { chains } = await this.#snapvirt.call(S.SNAPVIRT_PROC_DOMAIN_GET_DISK_CHAINS, { dom: wireDomain(dom), disks: wireDisks, live: live ? 1 : 0 }, 'domainGetDiskChains');
+      return chains.map((c) => ({ layers: c.layers, origin: c.origin as DiskChainOrigin, ...(c.note === null ? {} : { note: c.note }) }));
+    } catch (err) {
+      if (!this.#snapvirt.absent) throw err;
+    }
+    // Not snapvirtd: one call, so a domain that is gone is reported as the daemon reports it.
     await this.domainIsActive(dom);
     return disks.map((d) => ({
       layers: d.source === undefined ? [] : [{ path: d.source, format: d.format ?? 'raw' }],
@@ -189,9 +204,16 @@ export class RemoteDriver implements HypervisorDriver {
   domainEventRegister(dom: DomainRef | null, listener: LifecycleListener): Promise<number> { return this.#events.register(dom, listener); }
   domainEventDeregister(callbackID: number): Promise<void> { return this.#events.deregister(callbackID); }
 
-  async snapshotCheck(): Promise<SnapshotCheckReport> {
-    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.REMOTE, 'virDomainSnapshotCheck');
+  // snapvirt's own calls and events (snapvirt-program.ts)
+  async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
+    return reportOf(await this.#snapvirt.call(S.SNAPVIRT_PROC_DOMAIN_SNAPSHOT_CHECK, { dom: wireDomain(dom), flags }, 'virDomainSnapshotCheck'));
   }
+  async snapshotGetQuiesceInfo(dom: DomainRef, snapshot: string): Promise<SnapshotQuiesceInfo> {
+    const r = await this.#snapvirt.call(S.SNAPVIRT_PROC_DOMAIN_SNAPSHOT_GET_QUIESCE_INFO, { snap: this.#snap(dom, snapshot) }, 'snapshotGetQuiesceInfo');
+    return { quiesced: r.quiesced !== 0, frozenFilesystems: r.frozen_filesystems < 0 ? null : r.frozen_filesystems };
+  }
+  watchSnapshotEvents(sink: SnapshotEventSink): Promise<void> { return this.#snapvirt.watch(sink); }
+  unwatchSnapshotEvents(): Promise<void> { return this.#snapvirt.unwatch(); }
 }
 
 /** The factory uri.ts registers for `driver+transport` schemes. */

@@ -38,7 +38,7 @@ export class RpcClient {
   readonly #pending = new Map<number, Pending>();
   #serial = 0;
   #closedBy: VirError | undefined;
-  #eventListener: EventListener | undefined;
+  readonly #eventListeners: EventListener[] = [];
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #unanswered = 0;
   #heardAt = Date.now();
@@ -56,7 +56,7 @@ export class RpcClient {
   get closed(): boolean { return this.#closedBy !== undefined; }
 
   /** Sends events to `listener`. */
-  onEvent(listener: EventListener): void { this.#eventListener = listener; }
+  onEvent(listener: EventListener): void { this.#eventListeners.push(listener); }
 
   /** Keeps Node running while something waits for events (each hold() needs a release()). */
   hold(): void {
@@ -144,7 +144,7 @@ export class RpcClient {
       return;
     }
     if (h.type === MessageType.VIR_NET_MESSAGE) {
-      this.#eventListener?.(m);
+      for (const listener of this.#eventListeners) listener(m);
       return;
     }
     if (h.type !== MessageType.VIR_NET_REPLY) return;

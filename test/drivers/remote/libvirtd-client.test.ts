@@ -80,4 +80,47 @@ describe('the remote driver against a real libvirtd', () => {
       await conn.close();
     }
   });
+
+  it("snapvirt's own calls and events against libvirtd (no snapvirt program): VIR_ERR_NO_SUPPORT saying why, the connection kept", async () => {
+    const uri = `test+unix:///default?socket=${socket}`;
+    const conn = await connect(uri);
+    try {
+      const dom = await conn.domainLookupByName('test');
+      const why = "(the daemon is not snapvirtd: it answered snapvirt's own RPC program with 'Cannot find program 1397637456 version 1')";
+      await assert.rejects(dom.checkSnapshots(), (err: unknown) => {
+        assert.ok(err instanceof VirError);
+        assert.deepEqual([err.code, err.domain, err.message], [3, 13, `this function is not supported by the connection driver: virDomainSnapshotCheck ${why}`]);
+        return true;
+      });
+      const snap = await dom.snapshotCreateXML('<domainsnapshot><name>q</name></domainsnapshot>');
+      await assert.rejects(snap.getQuiesceInfo(), (err: unknown) => {
+        assert.ok(err instanceof VirError);
+        assert.deepEqual([err.code, err.domain, err.message], [3, 13, `this function is not supported by the connection driver: snapshotGetQuiesceInfo ${why}`]);
+        return true;
+      });
+      // The chains fall back to the definition's source, with a note saying why.
+      const def = await dom.getDefinition();
+      assert.ok(def.disks.length > 0);
+      for (const d of def.disks) {
+        assert.equal(d.chainOrigin, 'definition');
+        assert.match(d.chainNote ?? '', /daemon that is not snapvirtd/);
+      }
+      // Snapshot events: the registration's refusal goes to 'error' listeners.
+      const refused = new Promise<Error>((resolve) => conn.once('error', resolve));
+      conn.on('snapshot', () => assert.fail('libvirtd sends no snapshot events'));
+      const err = await refused;
+      assert.ok(err instanceof VirError);
+      assert.equal(err.code, 3);
+      await conn.snapshotEventsReady();
+      // Still connected and usable.
+      await snap.delete();
+      assert.equal((await conn.listAllDomains()).length, 1);
+    } finally {
+      await conn.close();
+    }
+    // The CLI: the same error, exit status 1.
+    const out = await snapvirtCommand(['-c', uri, 'snapshot-check test']);
+    assert.equal(out.code, 1);
+    assert.equal(out.stderr, `error: this function is not supported by the connection driver: virDomainSnapshotCheck ${"(the daemon is not snapvirtd: it answered snapvirt's own RPC program with 'Cannot find program 1397637456 version 1')"}\n`);
+  });
 });

@@ -25,6 +25,7 @@ export class SnapshotEventFeed {
   /** Watch and unwatch calls, one after the other, so a quick on/off/on ends as it should. */
   #queue: Promise<void> = Promise.resolve();
   #watching = false;
+  #closed = false;
 
   constructor(driver: HypervisorDriver, target: SnapshotEventTarget) {
     this.#driver = driver;
@@ -39,7 +40,7 @@ export class SnapshotEventFeed {
 
   /** Called after the listeners changed (`count`: 'snapshot' listeners now). */
   listenersChanged(count: number): void {
-    if (this.raisedHere) return;
+    if (this.raisedHere || this.#closed) return;
     if (count > 0 && !this.#watching) {
       this.#watching = true;
       this.#enqueue(async () => {
@@ -50,6 +51,9 @@ export class SnapshotEventFeed {
       this.#enqueue(async () => { await this.#driver.unwatchSnapshotEvents?.(); }, () => undefined);
     }
   }
+
+  /** The connection is closing: its driver's close ends any watch, so listeners removed now change nothing. */
+  close(): void { this.#closed = true; }
 
   /** Resolves once every watch and unwatch asked for so far reached the driver (and its daemon). */
   settled(): Promise<void> { return this.#queue; }

@@ -48,12 +48,17 @@ function matrixTable(title: string, rows: MatrixRow[]): string {
 
 function killTable(rows: Array<KillRow & { suite: string }>): string {
   if (rows.length === 0) return '**Random kills**: no results.\n';
+  const failed = rows.filter((r) => r.failed !== undefined);
+  const verdict = failed.length === 0 ? 'each wholly before or after'
+    : `**${failed.length} operation${failed.length > 1 ? 's' : ''} failed** (a kill left the world neither before nor after)`;
   return [
-    `**Random kills**: ${rows.reduce((n, r) => n + r.kills, 0)} kills during operations (and more during recovery, not listed), each wholly before or after.`,
+    `**Random kills**: ${rows.reduce((n, r) => n + r.kills, 0)} kills during operations (and more during recovery, not listed), ${verdict}.`,
     '',
     '| Suite | Operation | Kills | Where they landed |',
     '|-------|-----------|------:|-------------------|',
-    ...rows.map((r) => `| ${r.suite} | ${r.operation} | ${r.kills} | ${r.landed} |`),
+    ...rows.map((r) => (r.failed !== undefined
+      ? `| ${r.suite} | ${r.operation} | – | **failed**: ${r.failed.replace(/\|/g, '\\|')} |`
+      : `| ${r.suite} | ${r.operation} | ${r.kills} | ${r.landed} |`)),
   ].join('\n') + '\n';
 }
 

@@ -41,9 +41,25 @@ export interface KillRow {
   kills: number;
   /** Where they landed (distributionText). */
   landed: string;
+  /** Set when a kill left the world neither before nor after: the assertion's first line. */
+  failed?: string;
 }
 
 /** Appends `row` to `suite`'s results when a full run collects them. */
+/**
+ * Runs the kills of one operation; if they fail, records a failed row for it (so the
+ * published table names the operation, not only "some test failed") and rethrows.
+ */
+export async function recordingKillFailure<T>(suite: CrashSuite, operation: string, kills: () => Promise<T>): Promise<T> {
+  try {
+    return await kills();
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+    recordCrashResult(suite, { operation, kills: 0, landed: '', failed: first });
+    throw err;
+  }
+}
+
 export function recordCrashResult(suite: CrashSuite, row: MatrixRow | KillRow): void {
   const dir = process.env.SNAPVIRT_CRASH_RESULTS_DIR;
   if (!dir) return;

@@ -27,7 +27,7 @@ import { fastTempDir } from './fast-temp-dir.js';
 import {
   distributionText, killEveryPhase, killInPhase, missingPhases, PHASES, phasePlanOf, type Kill, type Landing, type PhasePlan,
 } from './phase-kills.js';
-import { recordCrashResult } from './crash-results.js';
+import { recordCrashResult, recordingKillFailure } from './crash-results.js';
 import { killRecoveryThenFinish } from './recovery-kills.js';
 import type { LivePicture } from './live-picture.js';
 import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveScenario, type LiveWorld } from './live-world.js';
@@ -117,7 +117,7 @@ if (!ONLY || LIVE_CREATE.name.includes(ONLY)) {
       await tmp.cleanup();
     });
     const p = await prepare(tmp.path, LIVE_CREATE);
-    await killsDuringOperation(p, prng(SEED ^ 0x7c7c), t.diagnostic.bind(t));
+    await recordingKillFailure('live-random-kill', LIVE_CREATE.name, () => killsDuringOperation(p, prng(SEED ^ 0x7c7c), t.diagnostic.bind(t)));
   });
 }
 
@@ -131,7 +131,8 @@ for (const victim of chosen) {
       await tmp.cleanup();
     });
     const p = await prepare(tmp.path, scenario);
-    await t.test('kills during the operation', () => killsDuringOperation(p, prng(SEED + victim.charCodeAt(0)), t.diagnostic.bind(t)));
+    await t.test('kills during the operation', () => recordingKillFailure('live-random-kill', scenario.name,
+      () => killsDuringOperation(p, prng(SEED + victim.charCodeAt(0)), t.diagnostic.bind(t))));
     await t.test('kills during recovery of an interrupted merge', () => killsDuringRecovery(p, victim));
   });
 }

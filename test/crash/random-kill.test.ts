@@ -23,7 +23,7 @@ import { fastTempDir } from './fast-temp-dir.js';
 import {
   distributionText, killEveryPhase, killFromSpawn, killInPhase, missingPhases, phasePlanOf, type Kill, type Landing, type PhasePlan,
 } from './phase-kills.js';
-import { recordCrashResult } from './crash-results.js';
+import { recordCrashResult, recordingKillFailure } from './crash-results.js';
 import { killRecoveryThenFinish } from './recovery-kills.js';
 import { prng, sampleOf } from './seeded.js';
 import { SCENARIOS } from './scenarios.js';
@@ -165,7 +165,7 @@ for (const scenario of OPERATIONS) {
       if (FULL) recordCrashResult('random-kill', { operation: scenario.name, kills: 4 * ROUNDS_PER_OPERATION, landed: 'anywhere from spawn (no journal: one SQLite transaction)' });
       return;
     }
-    const { before, after, landed } = await killsOver(p, rand, ROUNDS_PER_OPERATION);
+    const { before, after, landed } = await recordingKillFailure('random-kill', scenario.name, () => killsOver(p, rand, ROUNDS_PER_OPERATION));
     t.diagnostic(`${scenario.name}: ${landed.length} kills, ${before} wholly before, ${after} wholly after; landed: ${distributionText(landed)}`);
     if (FULL) recordCrashResult('random-kill', { operation: scenario.name, kills: landed.length, landed: distributionText(landed) });
     assert.deepEqual(missingPhases(landed, p.plan.spans.map((s) => s.phase)), [], 'a phase was never hit');

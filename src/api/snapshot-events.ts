@@ -19,6 +19,7 @@ export interface SnapshotEvent {
   snapshot: string;
 }
 
+/** A listener of a Connection's 'snapshot' events. */
 export type SnapshotEventListener = (event: SnapshotEvent) => void;
 
 /** The events a Connection emits, typed for EventEmitter (newListener and removeListener are Node's own). */

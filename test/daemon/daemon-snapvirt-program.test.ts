@@ -2,7 +2,7 @@
  * snapvirt's own RPC program through a real snapvirtd, on qemu:///session with real qcow2
  * images (qemu-img): snapshot-check (and --repair), a snapshot's freeze record and the
  * disks' backing chains give a remote connection what a local one on the same state
- * directory gets, errors included; `snapvirt -c qemu+unix://…` prints what
+ * directory gets, errors included, offline and with the domain running in a real QEMU; `snapvirt -c qemu+unix://…` prints what
  * `snapvirt -c qemu:///session` prints; and snapshot events reach every registered client
  * of the daemon, whichever client made the change.
  */
@@ -118,6 +118,22 @@ describe("snapvirt's own program through snapvirtd", () => {
     assert.deepEqual([code, domain, message], [29, 20, 'operation forbidden: read only access prevents virDomainSnapshotCheck']);
     // A plain check is allowed read-only.
     assert.equal((await (await ro.domainLookupByName('vm')).checkSnapshots()).consistent, true);
+  });
+
+  it('a running domain (real QEMU, started through the daemon): chains read from QEMU and the check of its block graph, as locally', async () => {
+    const dom = await remote.domainLookupByName('vm');
+    await dom.create();
+    try {
+      const r = await dom.getDefinition();
+      const l = await (await local.domainLookupByName('vm')).getDefinition();
+      assert.equal(r.disks[0].chainOrigin, 'qemu');
+      assert.deepEqual(r.disks, l.disks);
+      const report = await dom.checkSnapshots();
+      assert.deepEqual(report, await (await local.domainLookupByName('vm')).checkSnapshots());
+      assert.equal(report.consistent, true, JSON.stringify(report));
+    } finally {
+      await dom.destroy();
+    }
   });
 
   it('snapshot events: every registered client hears every client\'s changes; a deregistered one stops', async () => {

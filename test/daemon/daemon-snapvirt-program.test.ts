@@ -150,12 +150,20 @@ describe("snapvirt's own program through snapvirtd", () => {
     await (await bDom.snapshotLookupByName('e1')).revert();
     // b's own change reached b before its call returned.
     assert.deepEqual(seenB.at(-1), ['reverted', 'vm', 'e1']);
-    a.removeAllListeners('snapshot');
+    // Every listener removed (Node's removeAllListeners() without a name): a deregisters.
+    a.removeAllListeners();
     await a.snapshotEventsReady();
+    const e2 = await dom.snapshotCreateXML(snapXml('e2'), SnapshotCreateFlags.DISK_ONLY);
+    // A listener added again registers again.
+    const seenA2 = record(a);
+    await a.snapshotEventsReady();
+    await e2.delete();
     await e1.delete();
-    // The delete's event came before c's reply; b's socket may be later than c's: one more round trip on b, whose reply comes after it.
+    // The deletes' events came before c's replies; b's and a's sockets may be later than c's: one more round trip on each, whose reply comes after them.
     await bDom.isActive();
-    assert.deepEqual(seenB, [['created', 'vm', 'e1'], ['reverted', 'vm', 'e1'], ['deleted', 'vm', 'e1']]);
+    await (await a.domainLookupByName('vm')).isActive();
+    assert.deepEqual(seenB, [['created', 'vm', 'e1'], ['reverted', 'vm', 'e1'], ['created', 'vm', 'e2'], ['deleted', 'vm', 'e2'], ['deleted', 'vm', 'e1']]);
     assert.deepEqual(seenA, [['created', 'vm', 'e1'], ['reverted', 'vm', 'e1']]);
+    assert.deepEqual(seenA2, [['deleted', 'vm', 'e2'], ['deleted', 'vm', 'e1']]);
   });
 });

@@ -45,9 +45,26 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
         else process.emitWarning(`snapvirt: snapshot events are not delivered on ${driver.identity().uri}: ${err.message}`);
       },
     });
-    // Node emits these itself; removeListener comes after the removal, newListener before the addition.
-    this.on('newListener', (name) => { if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot') + 1); });
-    this.on('removeListener', (name) => { if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot')); });
+    this.on('newListener', this.#onNewListener);
+    this.on('removeListener', this.#onRemoveListener);
+  }
+
+  // Follow the 'snapshot' listeners: Node emits newListener before an addition, removeListener after a removal.
+  readonly #onNewListener = (name: string | symbol): void => {
+    if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot') + 1);
+  };
+  readonly #onRemoveListener = (name: string | symbol): void => {
+    if (name === 'snapshot') this.#snapshotFeed.listenersChanged(this.listenerCount('snapshot'));
+  };
+
+  /** As EventEmitter's; removing every listener (or Node's own events') keeps the connection following its 'snapshot' listeners. */
+  override removeAllListeners(eventName?: keyof ConnectionEvents): this {
+    // Node tells "no argument" (every event) from an undefined one by the argument count.
+    if (eventName === undefined) super.removeAllListeners();
+    else super.removeAllListeners(eventName);
+    if (eventName === undefined || eventName === 'newListener') this.on('newListener', this.#onNewListener);
+    if (eventName === undefined || eventName === 'removeListener') this.on('removeListener', this.#onRemoveListener);
+    return this;
   }
 
   /**

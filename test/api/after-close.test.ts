@@ -39,8 +39,8 @@ async function sweep(target: object, proto: object, internal: readonly string[],
   return methods.length;
 }
 
-/** Internal members, and close(), which is idempotent. */
-const CONNECTION_INTERNAL = ['driverFor', 'driver', 'denyIfReadOnly', 'denySecureIfReadOnly', 'snapshotChanged', 'close'];
+/** Internal members, close(), which is idempotent, and EventEmitter's removeAllListeners (no call of a driver). */
+const CONNECTION_INTERNAL = ['driverFor', 'driver', 'denyIfReadOnly', 'denySecureIfReadOnly', 'snapshotChanged', 'close', 'removeAllListeners'];
 
 async function sweepAll(conn: Connection, dom: Domain, snap: DomainSnapshot): Promise<void> {
   await conn.close();

@@ -95,6 +95,7 @@ export class Dispatcher {
 
   #asVirError(session: ClientSession, procName: string, err: unknown): VirError {
     if (isVirError(err)) return err;
+    // Only to log a stack for whatever was thrown; the client gets a VirError, never this.
     const e = err instanceof Error ? err : new Error(String(err));
     this.log(`client ${session.id}: ${procName} failed: ${e.stack ?? e.message}`);
     return virError(VirErrorCode.INTERNAL_ERROR, VIR_FROM_RPC, e.message);

@@ -11,6 +11,8 @@ export interface BenchContext {
   workDir: string;
   /** Absolute path of bin/snapvirt. */
   snapvirtBin: string;
+  /** Absolute path of bin/snapvirtd. */
+  snapvirtdBin: string;
   /** The running private libvirtd, or why there is none. */
   libvirt: LibvirtDaemon | { unavailable: string };
   /** Progress on stderr. */

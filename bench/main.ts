@@ -4,7 +4,7 @@
  * section markers; the hand-written analysis around them is kept).
  *
  * argv: --quick (smaller sizes), --runs=N (default 5, minimum 5), --only=a,b (scenario ids:
- * startup, metadata, offline, live, revert), --no-libvirt, --no-write (print only).
+ * startup, metadata, offline, live, revert, daemon), --no-libvirt, --no-write (print only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { benchMetadataScale } from './scenarios/metadata-scale.js';
 import { benchOfflineSnapshots } from './scenarios/offline-snapshots.js';
 import { benchLiveSnapshots } from './scenarios/live-snapshots.js';
 import { benchRevertDelete } from './scenarios/revert-delete.js';
+import { benchDaemon } from './scenarios/daemon.js';
 
 /** The repository root (dist/bench/main.js → ../..). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, { needsLibvirt: boolean; fn: (ctx: BenchContext)
   offline: { needsLibvirt: true, fn: benchOfflineSnapshots },
   live: { needsLibvirt: true, fn: benchLiveSnapshots },
   revert: { needsLibvirt: true, fn: benchRevertDelete },
+  daemon: { needsLibvirt: true, fn: benchDaemon },
 };
 
 interface Args {
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   const log = (msg: string): void => { process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`); };
   const workDir = await mkdtemp(join(tmpdir(), 'snapvirt-bench-'));
   const ctx: BenchContext = {
-    runs: args.runs, quick: args.quick, workDir, snapvirtBin: join(REPO, 'bin', 'snapvirt'),
+    runs: args.runs, quick: args.quick, workDir, snapvirtBin: join(REPO, 'bin', 'snapvirt'), snapvirtdBin: join(REPO, 'bin', 'snapvirtd'),
     libvirt: { unavailable: 'disabled with --no-libvirt' }, log,
   };
   const results: ScenarioResult[] = [];

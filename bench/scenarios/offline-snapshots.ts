@@ -17,8 +17,8 @@ import { writeFile } from 'node:fs/promises';
 
 type Kind = 'external' | 'internal';
 
-/** qemu-img for every disk: sequentially, or all at once. */
-async function qemuImgFloor(disks: string[], kind: Kind, parallel: boolean, runs: number): Promise<Summary> {
+/** qemu-img for every disk: sequentially, or all at once (also the daemon scenario's floor). */
+export async function qemuImgFloor(disks: string[], kind: Kind, parallel: boolean, runs: number): Promise<Summary> {
   const tops = [...disks];
   return repeat(runs, async (i) => {
     const argsFor = (d: number): string[] => kind === 'external'

@@ -16,6 +16,8 @@ const LIBVIRTD = '/usr/sbin/libvirtd';
 const QEMU_CONF = '/etc/libvirt/qemu.conf';
 const QEMU_CONF_DIR = '/etc/libvirt/qemu';
 const QEMU_CONF_BACKUP = '/etc/libvirt/qemu.conf.snapvirt-bench-backup';
+/** Directories libvirtd 9.0 creates under /etc/libvirt at its start (seen after a bench run). */
+const LIBVIRTD_EMPTY_DIRS = ['/etc/libvirt/nwfilter', '/etc/libvirt/secrets'];
 
 const QEMU_CONF_TEXT = `# written by snapvirt's bench; removed when it ends
 user = "root"
@@ -91,6 +93,10 @@ export async function startLibvirtDaemon(dir: string, log: (m: string) => void):
     if (!existsSync(QEMU_CONF_DIR)) {
       // libvirtd keeps domain definitions there; after the bench's domains are undefined it is empty again.
       undo.push(async () => { await rmdir(QEMU_CONF_DIR).catch(() => undefined); });
+    }
+    for (const made of LIBVIRTD_EMPTY_DIRS) {
+      // libvirtd creates these, empty, at its start; rmdir leaves them if something was put there.
+      if (!existsSync(made)) undo.push(async () => { await rmdir(made).catch(() => undefined); });
     }
     await writeFile(QEMU_CONF, QEMU_CONF_TEXT, { mode: 0o600 });
 

@@ -25,7 +25,8 @@ let logFile: string | undefined;
 
 function log(line: string): void {
   const text = `snapvirtd[${process.pid}]: ${line}\n`;
-  if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${text}`);
+  // Created 0600, as every file snapvirt creates: a log names domains, paths and clients.
+  if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${text}`, { mode: 0o600 });
   else process.stderr.write(text);
 }
 
@@ -87,7 +88,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     log,
   }, () => { void stop(`idle for ${o.timeout} s`); });
   await server.start();
-  if (o.pidFile) await writeFile(o.pidFile, `${process.pid}\n`);
+  if (o.pidFile) await writeFile(o.pidFile, `${process.pid}\n`, { mode: 0o600 });
   process.on('SIGTERM', () => { void stop('SIGTERM'); });
   process.on('SIGINT', () => { void stop('SIGINT'); });
   log(`listening on ${o.socketPath} and ${o.socketPath}-ro`);

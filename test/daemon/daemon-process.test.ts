@@ -132,6 +132,7 @@ test('--daemon --pid-file --log-file: the command returns once the daemon listen
     await run(process.execPath, [SNAPVIRTD, '--daemon', '--pid-file', pidFile, '--log-file', logFile, '--socket', sock], { env: { ...process.env, SNAPVIRT_STATE_DIR: join(tmp.path, 'state') } });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(pid > 0 && pid !== process.pid);
+    for (const file of [pidFile, logFile]) assert.equal(statSync(file).mode & 0o777, 0o600, `${file} is private`);
     const r = await virsh(`test+unix:///default?socket=${sock}`, 'list --name');
     assert.equal(r.stdout, 'test\n\n');
     process.kill(pid, 'SIGTERM');

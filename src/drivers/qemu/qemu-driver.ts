@@ -24,6 +24,7 @@ import {
 import type { DomainDef } from '../../conf/domain-types.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
+import { checkDefinitionForQemu } from './domain/definition-check.js';
 import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
@@ -145,20 +146,21 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** Parses domain XML for define and create: libvirt's schema check on request, name rules, a QEMU virt type. */
-  #parseDomain(xml: string, validate: boolean): DomainDef {
+  async #parseDomain(xml: string, validate: boolean): Promise<DomainDef> {
     if (validate) validateAgainstSchema(xml, 'domain');
     const def = parseDomainXML(xml);
     checkDomainName(def.name);
     if (def.type !== 'qemu' && def.type !== 'kvm') {
       throw virError(VirErrorCode.CONFIG_UNSUPPORTED, VirErrorDomain.QEMU, `virt type '${def.type}' is not supported by the QEMU driver`);
     }
+    await checkDefinitionForQemu(def);
     return def;
   }
 
   async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
     checkQemuFlags(flags, 'defineXML');
     await prepareXmlInput(xml, (flags & 0x1) !== 0);
-    const def = this.#parseDomain(xml, (flags & 0x1) !== 0);
+    const def = await this.#parseDomain(xml, (flags & 0x1) !== 0);
     await refuseSharedDiskFiles(def);
     await refuseLoopingDisks(def);
     await forgetVanishedNamesakes(this.ctx, def);
@@ -177,7 +179,7 @@ export class QemuDriver implements HypervisorDriver {
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
     checkQemuFlags(flags, 'createXML');
     await prepareXmlInput(xml, (flags & 0x10) !== 0);
-    const def = this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
+    const def = await this.#parseDomain(xml, (flags & 0x10 /* VIR_DOMAIN_START_VALIDATE */) !== 0);
     await refuseSharedDiskFiles(def);
     return createDomainFromDef(this.ctx, def, flags);
   }

@@ -8,7 +8,24 @@ import type { DomainDef, DomainDiskDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { diskDeviceId, diskIndexFromTarget, diskNodeNames, type DiskNodeNames } from '../qmp/disk-node-names.js';
 import type { QemuAccelerator } from './kvm-availability.js';
-import { GUEST_AGENT_CHANNEL, hasGuestAgentChannel, kernelBootOf } from './domain-extras.js';
+import { kernelBootOf } from './domain-extras.js';
+import { childElement } from '../../../conf/xml-tree.js';
+import type { QemuCapabilities } from './qemu-capabilities.js';
+import { bootIndexes, diskBootKey } from './devices/boot-order.js';
+import { addCharDevices } from './devices/chardev.js';
+import { addControllers, addSata, addVirtioScsi } from './devices/controllers.js';
+import { addCpu } from './devices/cpu.js';
+import { bootOption, emulatorOf, refuseUnhonouredElements } from './devices/definition-coverage.js';
+import type { DeviceContext, MonitorSetupCommand } from './devices/device-context.js';
+import { addGraphics } from './devices/graphics.js';
+import { addInputs } from './devices/input.js';
+import { addMemballoon } from './devices/memballoon.js';
+import { addInterfaces } from './devices/net.js';
+import { addPlatform } from './devices/platform.js';
+import { escapeOpt } from './devices/qemu-option.js';
+import { addRngs } from './devices/rng.js';
+import { addVideo } from './devices/video.js';
+import { addWatchdog } from './devices/watchdog.js';
 
 /** The default emulator binary. */
 export const QEMU_SYSTEM_BINARY = 'qemu-system-x86_64';
@@ -30,6 +47,10 @@ export interface QemuCommandLineOptions {
   guestAgentSocketPath?: string;
   /** Wait for an incoming migration (-incoming defer): a saved memory state is loaded with migrate-incoming. */
   incoming?: boolean;
+  /** What the binary offers (device and CPU model names); undefined: not checked. */
+  caps?: QemuCapabilities;
+  /** Leave the disks out (define's check: disks are checked when QEMU is to open them). */
+  skipDisks?: boolean;
 }
 
 /** How one disk of the definition appears on the command line. */
@@ -49,28 +70,54 @@ export interface QemuCommandLine {
   binary: string;
   args: string[];
   disks: CommandLineDisk[];
+  /** QMP commands to run once the monitor is ready (a VNC password). */
+  monitorSetup: MonitorSetupCommand[];
 }
 
 const FORMATS = new Set(['raw', 'qcow2', 'qed', 'vmdk', 'vdi', 'vpc', 'vhdx', 'luks']);
 const MAX_VIRTIO_ON_ROOT_BUS = 24; // pc has ~29 free slots on pci.0; keep room for controllers
 const SLOTS_PER_BRIDGE = 31;
 
-/** Builds the command line; throws VirError(CONFIG_UNSUPPORTED) for disks we cannot attach. */
+/** Builds the command line; throws VirError(CONFIG_UNSUPPORTED) for anything the driver does not honour. */
 export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOptions): QemuCommandLine {
   const machine = def.machine ?? 'pc';
   if (!/^[A-Za-z0-9._-]+$/.test(machine)) unsupported(`machine type '${machine}'`);
   if (!Number.isSafeInteger(def.memoryKiB) || def.memoryKiB <= 0) unsupported(`memory ${def.memoryKiB} KiB`);
   if (!Number.isSafeInteger(def.vcpus) || def.vcpus <= 0) unsupported(`${def.vcpus} vcpus`);
+  refuseUnhonouredElements(def);
   const isQ35 = /q35/.test(machine);
+  const ctx: DeviceContext = {
+    def, isQ35, accel: opts.accel, caps: opts.caps, args: [], created: new Set(), bootIndex: bootIndexes(def), monitorSetup: [],
+  };
+  const machineProps = addPlatform(ctx);
+  addCpu(ctx);
+  const boot = bootOption(def, ctx.bootIndex.size > 0);
+  if (boot !== undefined) ctx.args.push('-boot', boot);
+  const kernel = kernelBootOf(def);
+  if (kernel) {
+    ctx.args.push('-kernel', kernel.kernel);
+    if (kernel.initrd !== undefined) ctx.args.push('-initrd', kernel.initrd);
+    if (kernel.cmdline !== undefined) ctx.args.push('-append', kernel.cmdline);
+  }
+  const devices = childElement(def.element, 'devices');
+  addControllers(ctx, devices);
+  const disks = opts.skipDisks ? [] : addDisks(ctx);
+  addInterfaces(ctx, devices);
+  addCharDevices(ctx, devices, opts.guestAgentSocketPath);
+  addInputs(ctx, devices);
+  const hasDisplay = addGraphics(ctx, devices);
+  addVideo(ctx, devices);
+  addWatchdog(ctx, devices);
+  addMemballoon(ctx, devices);
+  addRngs(ctx, devices);
 
   const args: string[] = [
     '-name', `guest=${escapeOpt(def.name)}`,
     '-uuid', def.uuid,
-    '-machine', `${machine},accel=${opts.accel}`,
+    '-machine', [machine, `accel=${opts.accel}`, ...machineProps].join(','),
     '-m', `size=${def.memoryKiB}k`,
-    '-smp', String(def.vcpus),
     '-nodefaults', '-no-user-config',
-    '-display', 'none',
+    ...(hasDisplay ? [] : ['-display', 'none']),
     '-chardev', `socket,id=charmonitor,path=${escapeOpt(opts.qmpSocketPath)},server=on,wait=off`,
     '-mon', 'chardev=charmonitor,id=monitor,mode=control',
     '-pidfile', opts.pidfilePath,
@@ -81,20 +128,13 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   if (opts.paused) args.push('-S');
   if (opts.daemonize) args.push('-daemonize');
   if (opts.incoming) args.push('-incoming', 'defer');
-  const boot = kernelBootOf(def);
-  if (boot) {
-    args.push('-kernel', boot.kernel);
-    if (boot.initrd !== undefined) args.push('-initrd', boot.initrd);
-    if (boot.cmdline !== undefined) args.push('-append', boot.cmdline);
-  }
-  if (opts.guestAgentSocketPath !== undefined && hasGuestAgentChannel(def)) {
-    // As libvirt: a virtio-serial port named org.qemu.guest_agent.0 on a unix socket QEMU serves.
-    args.push('-device', 'virtio-serial-pci,id=virtio-serial0');
-    args.push('-chardev', `socket,id=charchannel0,path=${escapeOpt(opts.guestAgentSocketPath)},server=on,wait=off`);
-    args.push('-device', `virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,name=${GUEST_AGENT_CHANNEL}`);
-  }
+  args.push(...ctx.args);
+  return { binary: opts.binary ?? emulatorOf(def) ?? QEMU_SYSTEM_BINARY, args, disks, monitorSetup: ctx.monitorSetup };
+}
 
-  const controllers = new Set<string>();
+/** The disks of the definition: -blockdev file and format nodes, and the -device on its bus. */
+function addDisks(ctx: DeviceContext): CommandLineDisk[] {
+  const { def, isQ35, args, created } = ctx;
   const disks: CommandLineDisk[] = [];
   let virtioCount = 0;
   for (const disk of def.disks) {
@@ -126,8 +166,8 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
           const overflow = virtioCount - MAX_VIRTIO_ON_ROOT_BUS;
           const bridge = Math.floor(overflow / SLOTS_PER_BRIDGE) + 1;
           const bridgeId = `pci-bridge${bridge}`;
-          if (!controllers.has(bridgeId)) {
-            controllers.add(bridgeId);
+          if (!created.has(bridgeId)) {
+            created.add(bridgeId);
             args.push('-device', `pci-bridge,id=${bridgeId},chassis_nr=${bridge},bus=pci.0`);
           }
           placement = `,bus=${bridgeId},addr=${(overflow % SLOTS_PER_BRIDGE) + 1}`;
@@ -154,19 +194,13 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
         if (isQ35) {
           device = `${kind}${drive},id=${deviceId},bus=ide.${index}`;
         } else {
-          if (!controllers.has('sata0')) {
-            controllers.add('sata0');
-            args.push('-device', 'ahci,id=sata0');
-          }
+          addSata(ctx);
           device = `${kind}${drive},id=${deviceId},bus=sata0.${index}`;
         }
         break;
       }
       case 'scsi': {
-        if (!controllers.has('scsi0')) {
-          controllers.add('scsi0');
-          args.push('-device', 'virtio-scsi-pci,id=scsi0');
-        }
+        addVirtioScsi(ctx);
         if (index > 255) unsupported(`SCSI disk index ${index}`);
         const kind = isCdrom ? 'scsi-cd' : 'scsi-hd';
         device = `${kind}${drive},id=${deviceId},bus=scsi0.0,channel=0,scsi-id=${index},lun=0`;
@@ -175,10 +209,11 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
       default:
         unsupported(`disk bus '${bus}' (${target})`);
     }
-    args.push('-device', device);
+    const bootindex = ctx.bootIndex.get(diskBootKey(target));
+    args.push('-device', bootindex === undefined ? device : `${device},bootindex=${bootindex}`);
     disks.push({ target, deviceId, qdev, nodes, readonly });
   }
-  return { binary: opts.binary ?? QEMU_SYSTEM_BINARY, args, disks };
+  return disks;
 }
 
 /** The bus libvirt would pick from the target's prefix when `<target bus>` is absent. */
@@ -209,11 +244,6 @@ function formatNode(disk: DomainDiskDef, nodes: DiskNodeNames, readonly: boolean
 // The JSON form of -blockdev needs no comma escaping, so any path is safe in it.
 function blockdevJson(o: BlockdevOptions): string {
   return JSON.stringify(o);
-}
-
-/** QEMU's option syntax: a literal comma inside a value is written twice. */
-function escapeOpt(value: string): string {
-  return value.replace(/,/g, ',,');
 }
 
 function unsupported(what: string): never {

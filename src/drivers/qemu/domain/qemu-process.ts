@@ -12,8 +12,10 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { refuseLoopingDisks, refuseUnsafeChain } from '../images/chain-inspect.js';
 import { errnoText } from '../../../api/errno-text.js';
 import { QmpClient } from '../qmp/qmp-client.js';
-import { buildQemuCommandLine, type CommandLineDisk } from './qemu-command-line.js';
+import { buildQemuCommandLine, QEMU_SYSTEM_BINARY, type CommandLineDisk } from './qemu-command-line.js';
 import { chooseAccelerator, type QemuAccelerator } from './kvm-availability.js';
+import { emulatorOf } from './devices/definition-coverage.js';
+import { capabilitiesFor } from './qemu-capabilities.js';
 
 /** The files of one QEMU process inside its runtime directory. */
 export interface QemuRuntimePaths {
@@ -98,10 +100,11 @@ export class QemuProcess {
     await rm(paths.qmpSocket, { force: true });
     await rm(paths.pidfile, { force: true });
 
-    const accel = opts.accel ?? await chooseAccelerator();
+    const accel = opts.accel ?? await chooseAccelerator(opts.def);
+    const caps = await capabilitiesFor(opts.def, opts.binary ?? emulatorOf(opts.def) ?? QEMU_SYSTEM_BINARY);
     const cmd = buildQemuCommandLine(opts.def, {
       accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
-      incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket,
+      incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket, ...(caps ? { caps } : {}),
     });
     const log = await open(paths.logFile, 'a', 0o600);
     const started = performance.now();
@@ -160,6 +163,13 @@ export class QemuProcess {
     proc.child = child;
     child.on('exit', () => { proc.childExited = true; });
     if (exitInfo !== undefined) proc.childExited = true;
+    try {
+      // Secrets (a VNC password) go over the monitor, never onto the command line.
+      for (const setup of cmd.monitorSetup) await qmp.execute(setup.execute, setup.arguments);
+    } catch (err) {
+      await proc.stop({ graceMs: 1000 });
+      throw err;
+    }
     return proc;
   }
 

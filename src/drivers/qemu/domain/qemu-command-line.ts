@@ -16,7 +16,8 @@ import { addCharDevices } from './devices/chardev.js';
 import { addControllers, addSata, addVirtioScsi } from './devices/controllers.js';
 import { addCpu } from './devices/cpu.js';
 import { bootOption, emulatorOf, refuseUnhonouredElements } from './devices/definition-coverage.js';
-import type { DeviceContext, MonitorSetupCommand } from './devices/device-context.js';
+import { pushDevice, type DeviceContext, type MonitorSetupCommand } from './devices/device-context.js';
+import { pciPlacement } from './devices/pci-address.js';
 import { addGraphics } from './devices/graphics.js';
 import { addInputs } from './devices/input.js';
 import { addMemballoon } from './devices/memballoon.js';
@@ -88,6 +89,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   const isQ35 = /q35/.test(machine);
   const ctx: DeviceContext = {
     def, isQ35, accel: opts.accel, caps: opts.caps, args: [], created: new Set(), bootIndex: bootIndexes(def), monitorSetup: [],
+    placedDevices: [], floatingDevices: [],
   };
   const machineProps = addPlatform(ctx);
   addCpu(ctx);
@@ -129,6 +131,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   if (opts.daemonize) args.push('-daemonize');
   if (opts.incoming) args.push('-incoming', 'defer');
   args.push(...ctx.args);
+  for (const device of [...ctx.placedDevices, ...ctx.floatingDevices]) args.push('-device', device);
   return { binary: opts.binary ?? emulatorOf(def) ?? QEMU_SYSTEM_BINARY, args, disks, monitorSetup: ctx.monitorSetup };
 }
 
@@ -161,14 +164,17 @@ function addDisks(ctx: DeviceContext): CommandLineDisk[] {
       case 'virtio': {
         if (isCdrom) unsupported(`a virtio CD-ROM (${target})`);
         let placement = '';
-        if (virtioCount >= MAX_VIRTIO_ON_ROOT_BUS) {
+        const address = pciPlacement(ctx, disk.element);
+        if (address.addr !== undefined) {
+          placement = Object.entries(address).map(([k, v]) => `,${k}=${v === true ? 'on' : String(v)}`).join('');
+        } else if (virtioCount >= MAX_VIRTIO_ON_ROOT_BUS) {
           // Past the root bus's free slots, hang disks off pci-bridges as the reference did for 32 disks.
           const overflow = virtioCount - MAX_VIRTIO_ON_ROOT_BUS;
           const bridge = Math.floor(overflow / SLOTS_PER_BRIDGE) + 1;
           const bridgeId = `pci-bridge${bridge}`;
           if (!created.has(bridgeId)) {
             created.add(bridgeId);
-            args.push('-device', `pci-bridge,id=${bridgeId},chassis_nr=${bridge},bus=pci.0`);
+            pushDevice(ctx, `pci-bridge,id=${bridgeId},chassis_nr=${bridge},bus=pci.0`, true);
           }
           placement = `,bus=${bridgeId},addr=${(overflow % SLOTS_PER_BRIDGE) + 1}`;
         }
@@ -210,7 +216,7 @@ function addDisks(ctx: DeviceContext): CommandLineDisk[] {
         unsupported(`disk bus '${bus}' (${target})`);
     }
     const bootindex = ctx.bootIndex.get(diskBootKey(target));
-    args.push('-device', bootindex === undefined ? device : `${device},bootindex=${bootindex}`);
+    pushDevice(ctx, bootindex === undefined ? device : `${device},bootindex=${bootindex}`, bus === 'virtio' && device.includes(',addr='));
     disks.push({ target, deviceId, qdev, nodes, readonly });
   }
   return disks;

@@ -58,11 +58,12 @@ test('ide, sata, scsi, read-only raw, block device and empty cdrom', () => {
     diskDef('sda', '/dev/sdz', { bus: 'scsi', type: 'block', format: 'raw' }),
     diskDef('hdc', undefined, { bus: 'ide', device: 'cdrom', format: undefined }),
   ]), OPTS);
+  // Controllers first: a device QEMU places must not take a slot a later <address> names.
   assert.deepEqual(values(args, '-device'), [
-    'ide-hd,drive=drive-hdb-fmt,id=disk-hdb,bus=ide.0,unit=1',
     'ahci,id=sata0',
-    'ide-hd,drive=drive-sdc-fmt,id=disk-sdc,bus=sata0.2',
     'virtio-scsi-pci,id=scsi0',
+    'ide-hd,drive=drive-hdb-fmt,id=disk-hdb,bus=ide.0,unit=1',
+    'ide-hd,drive=drive-sdc-fmt,id=disk-sdc,bus=sata0.2',
     'scsi-hd,drive=drive-sda-fmt,id=disk-sda,bus=scsi0.0,channel=0,scsi-id=0,lun=0',
     'ide-cd,id=disk-hdc,bus=ide.1,unit=0',
   ]);

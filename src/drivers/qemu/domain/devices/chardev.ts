@@ -10,9 +10,9 @@ import { attrValue, childElement, childElements, type XmlElement } from '../../.
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { GUEST_AGENT_CHANNEL } from '../domain-extras.js';
 import { addVirtioSerial } from './controllers.js';
-import { type DeviceContext, hasDevice } from './device-context.js';
+import { type DeviceContext, hasDevice, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { elementLabel, escapeOpt, intAttr, notHonoured, qemuJson, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
+import { elementLabel, escapeOpt, intAttr, notHonoured, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
 
 const CHAR_CHILDREN = ['source', 'target', 'protocol', 'alias', 'address'];
 
@@ -38,7 +38,7 @@ export function addCharDevices(ctx: DeviceContext, devices: XmlElement | undefin
     } else if (targetType === 'virtio') {
       addVirtioSerial(ctx);
       ctx.args.push('-chardev', chardevArg(console, `charconsole${i}`));
-      ctx.args.push('-device', qemuJson({ driver: 'virtconsole', chardev: `charconsole${i}`, id: `console${i}` }));
+      pushDevice(ctx, { driver: 'virtconsole', chardev: `charconsole${i}`, id: `console${i}` });
     } else {
       throw unsupportedConfig(`<console> target type '${targetType}' is not supported by snapvirt`);
     }
@@ -60,9 +60,9 @@ function addSerialPort(ctx: DeviceContext, el: XmlElement, port: number): void {
   ctx.args.push('-chardev', chardevArg(el, chardev));
   if (targetType === 'isa-serial' || targetType === 'serial') {
     if (port > 3) throw unsupportedConfig(`isa-serial port ${port}: the machine has 4 (0-3)`);
-    ctx.args.push('-device', qemuJson({ driver: 'isa-serial', chardev, id: `serial${port}`, index: port }));
+    pushDevice(ctx, { driver: 'isa-serial', chardev, id: `serial${port}`, index: port });
   } else if (targetType === 'pci-serial' && hasDevice(ctx, 'pci-serial')) {
-    ctx.args.push('-device', qemuJson({ driver: 'pci-serial', chardev, id: `serial${port}`, ...pciPlacement(ctx, el) }));
+    pushDevice(ctx, { driver: 'pci-serial', chardev, id: `serial${port}`, ...pciPlacement(ctx, el) });
   } else {
     throw unsupportedConfig(`<${el.name}> target type '${targetType}' is not supported by snapvirt`);
   }
@@ -79,7 +79,7 @@ function addChannel(ctx: DeviceContext, channel: XmlElement, i: number, agentSoc
   // (snapvirt's socket lives in the runtime directory, whatever <source path> says).
   addVirtioSerial(ctx);
   ctx.args.push('-chardev', `socket,id=charchannel${i},path=${escapeOpt(agentSocketPath)},server=on,wait=off`);
-  ctx.args.push('-device', `virtserialport,bus=virtio-serial0.0,nr=${i + 1},chardev=charchannel${i},id=channel${i},name=${GUEST_AGENT_CHANNEL}`);
+  pushDevice(ctx, `virtserialport,bus=virtio-serial0.0,nr=${i + 1},chardev=charchannel${i},id=channel${i},name=${GUEST_AGENT_CHANNEL}`);
 }
 
 /** The -chardev argument for a character device's backend (its `type` and `<source>`). */

@@ -6,9 +6,9 @@
  * controller. Controllers go on the command line before the devices that sit on them.
  */
 import { attrValue, childElement, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
-import { type DeviceContext, hasDevice, rootBus } from './device-context.js';
+import { type DeviceContext, hasDevice, pushDevice, rootBus } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { elementLabel, intAttr, notHonoured, qemuJson, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
+import { elementLabel, intAttr, notHonoured, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
 
 const USB_MODELS: Record<string, string> = {
   'qemu-xhci': 'qemu-xhci',
@@ -50,7 +50,7 @@ export function addControllers(ctx: DeviceContext, devices: XmlElement | undefin
 export function requireUsbBus(ctx: DeviceContext, device: XmlElement): void {
   if (ctx.created.has('usb')) return;
   if (ctx.created.has('usb:none')) throw unsupportedConfig(usbDisabledMessage(device));
-  ctx.args.push('-device', qemuJson({ driver: ctx.isQ35 ? 'qemu-xhci' : 'piix3-usb-uhci', id: 'usb' }));
+  pushDevice(ctx, { driver: ctx.isQ35 ? 'qemu-xhci' : 'piix3-usb-uhci', id: 'usb' });
   ctx.created.add('usb');
 }
 
@@ -62,21 +62,21 @@ function usbDisabledMessage(device: XmlElement): string {
 /** A virtio-serial bus for consoles and channels (declared, or added on first need as libvirt does). */
 export function addVirtioSerial(ctx: DeviceContext, declared?: XmlElement): void {
   if (ctx.created.has('virtio-serial0')) return;
-  ctx.args.push('-device', plainDevice('virtio-serial-pci', 'virtio-serial0', declared ? pciPlacement(ctx, declared) : {}));
+  pushDevice(ctx, { driver: 'virtio-serial-pci', id: 'virtio-serial0', ...(declared ? pciPlacement(ctx, declared) : {}) }, true);
   ctx.created.add('virtio-serial0');
 }
 
 /** The virtio-scsi controller scsi0 (declared, or added for the first SCSI disk). */
 export function addVirtioScsi(ctx: DeviceContext, declared?: XmlElement): void {
   if (ctx.created.has('scsi0')) return;
-  ctx.args.push('-device', plainDevice('virtio-scsi-pci', 'scsi0', declared ? pciPlacement(ctx, declared) : {}));
+  pushDevice(ctx, { driver: 'virtio-scsi-pci', id: 'scsi0', ...(declared ? pciPlacement(ctx, declared) : {}) }, true);
   ctx.created.add('scsi0');
 }
 
 /** An AHCI controller sata0 on the pc machine (q35 has one built in). */
 export function addSata(ctx: DeviceContext, declared?: XmlElement): void {
   if (ctx.created.has('sata0')) return;
-  ctx.args.push('-device', plainDevice('ahci', 'sata0', declared ? pciPlacement(ctx, declared) : {}));
+  pushDevice(ctx, { driver: 'ahci', id: 'sata0', ...(declared ? pciPlacement(ctx, declared) : {}) }, true);
   ctx.created.add('sata0');
 }
 
@@ -93,7 +93,7 @@ function addUsbController(ctx: DeviceContext, c: XmlElement, index: number): voi
   const ports = intAttr(c, 'ports');
   if (ports !== undefined && !driver.endsWith('xhci')) throw unsupportedConfig(`attribute 'ports' of ${elementLabel(c)} is not supported by snapvirt`);
   // libvirt: an xHCI controller's ports are its USB 2 and USB 3 port counts.
-  ctx.args.push('-device', qemuJson({ driver, id: 'usb', ...(ports !== undefined ? { p2: ports, p3: ports } : {}), ...pciPlacement(ctx, c) }));
+  pushDevice(ctx, { driver, id: 'usb', ...(ports !== undefined ? { p2: ports, p3: ports } : {}), ...pciPlacement(ctx, c) }, true);
   ctx.created.add('usb');
 }
 
@@ -112,11 +112,7 @@ function addPciController(ctx: DeviceContext, c: XmlElement): void {
     ? { driver, port: (target && intAttr(target, 'port')) ?? 0x10 + index - 1, chassis, id: `pci.${index}` }
     : driver === 'pci-bridge' ? { driver, chassis_nr: chassis, id: `pci.${index}` } : { driver, id: `pci.${index}` };
   const placement = pciPlacement(ctx, c);
-  ctx.args.push('-device', qemuJson({ ...props, bus: rootBus(ctx), ...placement }));
+  pushDevice(ctx, { ...props, bus: rootBus(ctx), ...placement }, true);
   ctx.created.add(`pci.${index}`);
 }
 
-/** `driver,id=ID[,bus=…,addr=…]`: the key=value form the disk buses have always used (their ids are part of the qdev paths). */
-function plainDevice(driver: string, id: string, placement: QemuProps): string {
-  return [`${driver},id=${id}`, ...Object.entries(placement).map(([k, v]) => `${k}=${v === true ? 'on' : String(v)}`)].join(',');
-}

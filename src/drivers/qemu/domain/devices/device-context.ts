@@ -8,6 +8,7 @@
 import type { DomainDef } from '../../../../conf/domain-types.js';
 import type { QemuAccelerator } from '../kvm-availability.js';
 import type { QemuCapabilities } from '../qemu-capabilities.js';
+import { deviceArg, type QemuProps } from './qemu-option.js';
 
 /** One QMP command run right after the monitor is ready, before the guest runs. */
 export interface MonitorSetupCommand {
@@ -28,6 +29,19 @@ export interface DeviceContext {
   /** Boot index of each device that has one, by bootDeviceKey(). */
   readonly bootIndex: ReadonlyMap<string, number>;
   readonly monitorSetup: MonitorSetupCommand[];
+  /** -device values of controllers and of devices at a fixed PCI address: created first. */
+  readonly placedDevices: string[];
+  /** -device values QEMU places itself: created after, so they take slots nobody asked for. */
+  readonly floatingDevices: string[];
+}
+
+/**
+ * Adds a -device: controllers (`early`) and devices with an `addr` go before those QEMU
+ * places, so an auto-placed device never takes a slot a later device's `<address>` names.
+ */
+export function pushDevice(ctx: DeviceContext, props: QemuProps | string, early = false): void {
+  const placed = early || (typeof props !== 'string' && props.addr !== undefined);
+  (placed ? ctx.placedDevices : ctx.floatingDevices).push(typeof props === 'string' ? props : deviceArg(props));
 }
 
 /** The root PCI bus of the machine. */

@@ -6,9 +6,9 @@
  */
 import { attrValue, childElement, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
 import { requireUsbBus } from './controllers.js';
-import type { DeviceContext } from './device-context.js';
+import { type DeviceContext, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { intAttr, notHonoured, qemuJson, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
+import { intAttr, notHonoured, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
 
 const USB: Record<string, string> = { tablet: 'usb-tablet', keyboard: 'usb-kbd', mouse: 'usb-mouse' };
 const VIRTIO: Record<string, string> = { tablet: 'virtio-tablet-pci', keyboard: 'virtio-keyboard-pci', mouse: 'virtio-mouse-pci' };
@@ -24,9 +24,9 @@ export function addInputs(ctx: DeviceContext, devices: XmlElement | undefined): 
     const id = `input${i}`;
     if (bus === 'usb' && USB[type]) {
       requireUsbBus(ctx, input);
-      ctx.args.push('-device', qemuJson({ driver: USB[type]!, id, bus: 'usb.0', ...usbPort(input) }));
+      pushDevice(ctx, { driver: USB[type]!, id, bus: 'usb.0', ...usbPort(input) });
     } else if (bus === 'virtio' && VIRTIO[type]) {
-      ctx.args.push('-device', qemuJson({ driver: VIRTIO[type]!, id, ...pciPlacement(ctx, input) }));
+      pushDevice(ctx, { driver: VIRTIO[type]!, id, ...pciPlacement(ctx, input) });
     } else {
       throw notHonoured(input);
     }

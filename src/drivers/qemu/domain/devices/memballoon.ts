@@ -6,9 +6,9 @@
  * Statistics polling (`<stats period>`) is refused: snapvirt does not poll.
  */
 import { attrValue, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
-import type { DeviceContext } from './device-context.js';
+import { type DeviceContext, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { notHonoured, qemuJson, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
+import { notHonoured, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
 
 /** Adds the `<memballoon>` of `devices`, if any. */
 export function addMemballoon(ctx: DeviceContext, devices: XmlElement | undefined): void {
@@ -24,7 +24,7 @@ export function addMemballoon(ctx: DeviceContext, devices: XmlElement | undefine
   const props: QemuProps = { driver: 'virtio-balloon-pci', id: 'balloon0' };
   if (attrValue(balloon, 'autodeflate') === 'on') props['deflate-on-oom'] = true;
   if (attrValue(balloon, 'freePageReporting') === 'on') props['free-page-reporting'] = true;
-  ctx.args.push('-device', qemuJson({ ...props, ...pciPlacement(ctx, balloon) }));
+  pushDevice(ctx, { ...props, ...pciPlacement(ctx, balloon) });
   if (ctx.def.currentMemoryKiB < ctx.def.memoryKiB) {
     ctx.monitorSetup.push({ execute: 'balloon', arguments: { value: ctx.def.currentMemoryKiB * 1024 } });
   }

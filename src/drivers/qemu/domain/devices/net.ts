@@ -7,7 +7,7 @@
  */
 import { attrValue, childElement, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
 import { interfaceBootKey } from './boot-order.js';
-import { type DeviceContext, hasDevice } from './device-context.js';
+import { type DeviceContext, hasDevice, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
 import { elementLabel, qemuJson, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
 
@@ -63,5 +63,5 @@ function addInterface(ctx: DeviceContext, iface: XmlElement, index: number): voi
   if (address !== undefined) props.mac = address;
   const boot = ctx.bootIndex.get(interfaceBootKey(index));
   if (boot !== undefined) props.bootindex = boot;
-  ctx.args.push('-device', qemuJson({ ...props, ...pciPlacement(ctx, iface) }));
+  pushDevice(ctx, { ...props, ...pciPlacement(ctx, iface) });
 }

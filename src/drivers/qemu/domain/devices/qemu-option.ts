@@ -16,9 +16,20 @@ export function escapeOpt(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** The JSON form of a -device, -netdev or -object argument. */
+/** The JSON form of a -netdev or -object argument. */
 export function qemuJson(props: QemuProps): string {
   return JSON.stringify(props);
+}
+
+/**
+ * The key=value form of a -device argument (`driver,k=v,…`, booleans on/off, commas
+ * doubled). Every -device uses this one form: QEMU 7.2 creates key=value devices before
+ * JSON ones, and the command-line order is what places devices on their buses.
+ */
+export function deviceArg(props: QemuProps): string {
+  const { driver, ...rest } = props;
+  const value = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? 'on' : 'off') : escapeOpt(String(v)));
+  return [value(driver ?? ''), ...Object.entries(rest).map(([k, v]) => `${k}=${value(v)}`)].join(',');
 }
 
 /** VIR_ERR_CONFIG_UNSUPPORTED with `detail` ("unsupported configuration: …"). */

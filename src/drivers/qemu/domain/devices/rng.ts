@@ -4,7 +4,7 @@
  * (rngN), with `<rate bytes period>` as max-bytes and period. Other backends are refused.
  */
 import { attrValue, childElement, childElements, textContent, type XmlElement } from '../../../../conf/xml-tree.js';
-import type { DeviceContext } from './device-context.js';
+import { type DeviceContext, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
 import { intAttr, notHonoured, qemuJson, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
 
@@ -27,6 +27,6 @@ export function addRngs(ctx: DeviceContext, devices: XmlElement | undefined): vo
     const period = rate ? intAttr(rate, 'period') : undefined;
     if (bytes !== undefined) props['max-bytes'] = bytes;
     if (period !== undefined) props.period = period;
-    ctx.args.push('-device', qemuJson({ ...props, ...pciPlacement(ctx, rng) }));
+    pushDevice(ctx, { ...props, ...pciPlacement(ctx, rng) });
   });
 }

@@ -5,9 +5,9 @@
  * adds nothing. A model this QEMU lacks gets libvirt's message.
  */
 import { attrValue, childElement, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
-import { type DeviceContext, hasDevice } from './device-context.js';
+import { type DeviceContext, hasDevice, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { intAttr, qemuJson, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
+import { intAttr, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig, type QemuProps } from './qemu-option.js';
 
 const PRIMARY: Record<string, string> = {
   virtio: 'virtio-vga', vga: 'VGA', qxl: 'qxl-vga', cirrus: 'cirrus-vga', bochs: 'bochs-display', ramfb: 'ramfb',
@@ -42,7 +42,7 @@ export function addVideo(ctx: DeviceContext, devices: XmlElement | undefined): v
       const vram = intAttr(model, 'vram');
       if (vram !== undefined) props.vgamem_mb = Math.floor(vram / 1024);
     }
-    ctx.args.push('-device', qemuJson({ ...props, ...(driver === 'ramfb' ? {} : pciPlacement(ctx, video)) }));
+    pushDevice(ctx, { ...props, ...(driver === 'ramfb' ? {} : pciPlacement(ctx, video)) });
   });
 }
 

@@ -5,9 +5,9 @@
  * its default reset). dump needs a dump directory and is refused.
  */
 import { attrValue, childElements, type XmlElement } from '../../../../conf/xml-tree.js';
-import type { DeviceContext } from './device-context.js';
+import { type DeviceContext, pushDevice } from './device-context.js';
 import { pciPlacement } from './pci-address.js';
-import { qemuJson, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
+import { refuseOtherAttributes, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
 
 const ACTIONS = new Set(['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi']);
 
@@ -22,8 +22,8 @@ export function addWatchdog(ctx: DeviceContext, devices: XmlElement | undefined)
   const model = attrValue(wd, 'model') ?? '';
   const action = attrValue(wd, 'action') ?? 'reset';
   if (!ACTIONS.has(action)) throw unsupportedConfig(`watchdog action '${action}' is not supported by snapvirt`);
-  if (model === 'i6300esb') ctx.args.push('-device', qemuJson({ driver: 'i6300esb', id: 'watchdog0', ...pciPlacement(ctx, wd) }));
-  else if (model === 'ib700') ctx.args.push('-device', qemuJson({ driver: 'ib700', id: 'watchdog0' }));
+  if (model === 'i6300esb') pushDevice(ctx, { driver: 'i6300esb', id: 'watchdog0', ...pciPlacement(ctx, wd) });
+  else if (model === 'ib700') pushDevice(ctx, { driver: 'ib700', id: 'watchdog0' });
   else if (model === 'itco' && ctx.isQ35) ctx.args.push('-global', 'ICH9-LPC.noreboot=off');
   else if (model === 'itco') throw unsupportedConfig('iTCO watchdog is only supported on q35 machine type');
   else throw unsupportedConfig(`unknown watchdog model '${model}'`);

@@ -22,9 +22,18 @@ function values(args: string[], flag: string): string[] {
   return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
 }
 
-/** The JSON -device (or -netdev/-object) values, parsed. */
+/** The JSON -netdev/-object values, and the key=value -device values of the device families, parsed (numbers and on as such). */
 function jsonValues(args: string[], flag: string): Record<string, unknown>[] {
-  return values(args, flag).filter((v) => v.startsWith('{')).map((v) => JSON.parse(v) as Record<string, unknown>);
+  if (flag !== '-device') return values(args, flag).map((v) => JSON.parse(v) as Record<string, unknown>);
+  return values(args, flag).filter((v) => !/^(virtio-serial-pci|virtio-scsi-pci|ahci|virtio-blk-pci),id=|^virtio-blk-pci,|^virtserialport,/.test(v)).map((v) => {
+    const [driver, ...rest] = v.split(',');
+    const props: Record<string, unknown> = { driver };
+    for (const kv of rest) {
+      const [k, val] = kv.split('=') as [string, string];
+      props[k] = val === 'on' ? true : /^[0-9]+$/.test(val) ? Number(val) : val;
+    }
+    return props;
+  });
 }
 
 test('user-mode NICs: -netdev user hostnetN and the model as netN with its MAC (rtl8139 by default, as libvirt 9.0)', () => {

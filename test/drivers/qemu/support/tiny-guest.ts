@@ -12,7 +12,8 @@ import { GuestAgent } from '../../../../src/drivers/qemu/qmp/guest-agent.js';
 
 const run = promisify(execFile);
 const BUILD = fileURLToPath(new URL('../../../../../test/drivers/qemu/support/guest/build-guest.sh', import.meta.url));
-const GUEST_CACHE = '/tmp/snapvirt-test-guest';
+// Versioned: a guest built by an older build-guest.sh (no NIC driver) is not reused.
+const GUEST_CACHE = '/tmp/snapvirt-test-guest-2';
 
 /** Builds the guest's kernel and initramfs into the cache (a no-op once built). */
 export async function buildTinyGuest(): Promise<void> {
@@ -29,8 +30,14 @@ export async function makeGuestDataDisk(dir: string): Promise<string> {
   return data;
 }
 
+/** More for the guest's definition: devices (NIC, serial…) and kernel arguments. */
+export interface TinyGuestExtras {
+  devices?: string;
+  cmdline?: string;
+}
+
 /** The `<domain>` of the guest 'guest', booting the cached kernel with `data` as vda and an agent channel. */
-export function tinyGuestXml(data: string): string {
+export function tinyGuestXml(data: string, extras: TinyGuestExtras = {}): string {
   return `<domain type='qemu'>
   <name>guest</name>
   <memory unit='KiB'>262144</memory>
@@ -39,11 +46,11 @@ export function tinyGuestXml(data: string): string {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${GUEST_CACHE}/vmlinuz</kernel>
     <initrd>${GUEST_CACHE}/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1${extras.cmdline ? ` ${extras.cmdline}` : ''}</cmdline>
   </os>
   <devices>
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${data}'/><target dev='vda' bus='virtio'/></disk>
-    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>${extras.devices ?? ''}
   </devices>
 </domain>`;
 }

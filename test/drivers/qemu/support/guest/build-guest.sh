@@ -5,6 +5,9 @@
 # on the host); an initramfs loads the virtio modules, mounts /dev/vda at /mnt/data,
 # starts qemu-ga on the virtio-serial port and keeps appending lines to /mnt/data/log
 # (sync after each), so an unquiesced snapshot catches the filesystem mid-write.
+# With a NIC (virtio-net, user mode) it configures eth0 as slirp's 10.0.2.15 and, when the
+# kernel command line has snapvirt.fetch=URL, prints "FETCHED:<body>" on the console
+# (and "MAC:<address>" of eth0).
 set -eu
 OUT=$1
 [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.gz" ] && exit 0
@@ -22,7 +25,7 @@ cp x/usr/sbin/qemu-ga "$R/sbin/qemu-ga"
 ldd x/usr/sbin/qemu-ga | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
   mkdir -p "$R$(dirname "$lib")"; cp -L "$lib" "$R$lib"
 done
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console failover net_failover virtio_net; do
   f=$(find x/lib/modules -name "$m.ko*" | head -n 1)
   case "$f" in
     *.xz) xz -dc "$f" > "$R/mods/$m.ko" ;;
@@ -35,13 +38,23 @@ cat > "$R/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_console failover net_failover virtio_net; do
   insmod /mods/$m.ko 2>/dev/null
 done
 for i in $(seq 100); do [ -b /dev/vda ] && ls /dev/vport*p1 >/dev/null 2>&1 && break; sleep 0.05; done
 mount -t ext4 /dev/vda /mnt/data
 /sbin/qemu-ga -m virtio-serial -p $(ls /dev/vport*p1 | head -n 1) -t /tmp -f /tmp/qga.pid -d
 echo GUEST-READY
+if [ -e /sys/class/net/eth0 ]; then
+  ifconfig lo 127.0.0.1 up
+  ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up
+  route add default gw 10.0.2.2
+  echo "MAC:$(cat /sys/class/net/eth0/address)"
+  for arg in $(cat /proc/cmdline); do
+    # (busybox-static 1.35 wget crashes with -T)
+    case "$arg" in snapvirt.fetch=*) echo "FETCHED:$(wget -q -O - "${arg#snapvirt.fetch=}")" ;; esac
+  done
+fi
 n=0
 while true; do n=$((n + 1)); echo "line $n" >> /mnt/data/log; sync; sleep 0.05; done
 INIT

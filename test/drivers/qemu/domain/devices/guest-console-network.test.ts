@@ -1,0 +1,88 @@
+/**
+ * A real guest (the tiny Debian-kernel guest) with the devices mapped for it: it prints on
+ * its serial console, read from the unix socket (mode='bind') or the pty QEMU gives the
+ * port, and with a user-mode virtio NIC it reaches an HTTP server on the host through
+ * slirp's 10.0.2.2, with the MAC snapvirt generated and kept in the definition.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { connect as connectSocket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { killAllQemu } from '../../support/active-env.js';
+import { buildTinyGuest, makeGuestDataDisk, tinyGuestXml } from '../../support/tiny-guest.js';
+import { openQemuTestEnv } from '../../../../helpers/qemu-connection.js';
+
+/** Reads `stream` until every string of `wanted` was seen (bounded: TCG boots slowly on a busy host); returns the text. */
+function readUntil(stream: Readable, wanted: RegExp[], timeoutMs = 180_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => { stream.destroy(); reject(new Error(`console never showed ${wanted.join(', ')}; got:\n${text}`)); }, timeoutMs);
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (wanted.every((w) => w.test(text))) {
+        clearTimeout(timer);
+        stream.destroy();
+        resolve(text);
+      }
+    });
+    stream.on('error', (err) => { clearTimeout(timer); reject(err); });
+  });
+}
+
+test('the guest boots with a user-mode NIC, writes on a unix-socket serial console and fetches from the host through slirp', async () => {
+  await buildTinyGuest();
+  const token = randomBytes(8).toString('hex');
+  const server = createServer((_req, res) => res.end(`hello-${token}`));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const env = await openQemuTestEnv();
+  try {
+    const data = await makeGuestDataDisk(env.imageDir);
+    const sock = join(env.imageDir, 'console.sock');
+    const dom = await env.conn.domainDefineXML(tinyGuestXml(data, {
+      cmdline: `snapvirt.fetch=http://10.0.2.2:${port}/`,
+      devices: `
+    <interface type='user'><model type='virtio'/></interface>
+    <serial type='unix'><source mode='bind' path='${sock}'/><target port='0'/></serial>
+    <console type='unix'><source mode='bind' path='${sock}'/><target type='serial' port='0'/></console>`,
+    }));
+    const mac = /<mac address='([0-9a-f:]+)'\/>/.exec(await dom.getXMLDesc(0))?.[1];
+    assert.match(mac ?? '', /^52:54:00:/, 'a generated MAC, kept in the definition');
+    await dom.create();
+    const console = connectSocket(sock);
+    const text = await readUntil(console, [/GUEST-READY/, /FETCHED:[^\n]*\n/, /MAC:[^\n]*\n/]);
+    assert.match(text, new RegExp(`FETCHED:hello-${token}`), 'the guest reached the host HTTP server at 10.0.2.2');
+    assert.match(text, new RegExp(`MAC:${mac}`), 'the guest sees the MAC of the definition');
+    await dom.destroy();
+  } finally {
+    server.close();
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
+test('a pty serial console: QEMU names its pty (query-chardev) and the guest writes there', async () => {
+  await buildTinyGuest();
+  const env = await openQemuTestEnv();
+  try {
+    const data = await makeGuestDataDisk(env.imageDir);
+    const dom = await env.conn.domainDefineXML(tinyGuestXml(data, {
+      devices: "\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>",
+    }));
+    await dom.create();
+    const reply = JSON.parse(await dom.qemuMonitorCommand('{"execute":"query-chardev"}')) as { return: { label: string; filename: string }[] };
+    const pty = reply.return.find((c) => c.label === 'charserial0')?.filename.replace(/^pty:/, '');
+    assert.match(pty ?? '', /^\/dev\/pts\/[0-9]+$/);
+    const text = await readUntil(createReadStream(pty!), [/GUEST-READY/]);
+    assert.match(text, /GUEST-READY/);
+    await dom.destroy();
+  } finally {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});

@@ -48,6 +48,7 @@ export function tinyGuestXml(data: string, extras: TinyGuestExtras = {}): string
     <initrd>${GUEST_CACHE}/initrd.gz</initrd>
     <cmdline>console=ttyS0 quiet panic=-1${extras.cmdline ? ` ${extras.cmdline}` : ''}</cmdline>
   </os>
+  <features><acpi/></features>
   <devices>
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${data}'/><target dev='vda' bus='virtio'/></disk>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>${extras.devices ?? ''}

@@ -16,7 +16,7 @@ import { addCharDevices } from './devices/chardev.js';
 import { addControllers, addSata, addVirtioScsi } from './devices/controllers.js';
 import { addCpu } from './devices/cpu.js';
 import { bootOption, emulatorOf, refuseUnhonouredElements } from './devices/definition-coverage.js';
-import { pushDevice, type DeviceContext, type MonitorSetupCommand } from './devices/device-context.js';
+import { pushDevice, type DeviceContext, type MonitorSetupCommand, type TapPlan } from './devices/device-context.js';
 import { pciPlacement } from './devices/pci-address.js';
 import { addGraphics } from './devices/graphics.js';
 import { addInputs } from './devices/input.js';
@@ -52,6 +52,8 @@ export interface QemuCommandLineOptions {
   caps?: QemuCapabilities;
   /** Leave the disks out (define's check: disks are checked when QEMU is to open them). */
   skipDisks?: boolean;
+  /** Whether QEMU may create tap devices (root); undefined: not checked (define). */
+  canCreateTaps?: boolean;
 }
 
 /** How one disk of the definition appears on the command line. */
@@ -73,6 +75,8 @@ export interface QemuCommandLine {
   disks: CommandLineDisk[];
   /** QMP commands to run once the monitor is ready (a VNC password). */
   monitorSetup: MonitorSetupCommand[];
+  /** Taps to bring up (and bridge) once QEMU runs. */
+  taps: TapPlan[];
 }
 
 const FORMATS = new Set(['raw', 'qcow2', 'qed', 'vmdk', 'vdi', 'vpc', 'vhdx', 'luks']);
@@ -89,7 +93,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   const isQ35 = /q35/.test(machine);
   const ctx: DeviceContext = {
     def, isQ35, accel: opts.accel, caps: opts.caps, args: [], created: new Set(), bootIndex: bootIndexes(def), monitorSetup: [],
-    placedDevices: [], floatingDevices: [],
+    placedDevices: [], floatingDevices: [], taps: [], canCreateTaps: opts.canCreateTaps,
   };
   const machineProps = addPlatform(ctx);
   addCpu(ctx);
@@ -132,7 +136,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   if (opts.incoming) args.push('-incoming', 'defer');
   args.push(...ctx.args);
   for (const device of [...ctx.placedDevices, ...ctx.floatingDevices]) args.push('-device', device);
-  return { binary: opts.binary ?? emulatorOf(def) ?? QEMU_SYSTEM_BINARY, args, disks, monitorSetup: ctx.monitorSetup };
+  return { binary: opts.binary ?? emulatorOf(def) ?? QEMU_SYSTEM_BINARY, args, disks, monitorSetup: ctx.monitorSetup, taps: ctx.taps };
 }
 
 /** The disks of the definition: -blockdev file and format nodes, and the -device on its bus. */

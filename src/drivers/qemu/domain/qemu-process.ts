@@ -16,6 +16,7 @@ import { buildQemuCommandLine, QEMU_SYSTEM_BINARY, type CommandLineDisk } from '
 import { chooseAccelerator, type QemuAccelerator } from './kvm-availability.js';
 import { emulatorOf } from './devices/definition-coverage.js';
 import { capabilitiesFor } from './qemu-capabilities.js';
+import { refuseMissingBridges, setUpTaps } from './tap-setup.js';
 
 /** The files of one QEMU process inside its runtime directory. */
 export interface QemuRuntimePaths {
@@ -105,7 +106,9 @@ export class QemuProcess {
     const cmd = buildQemuCommandLine(opts.def, {
       accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
       incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket, ...(caps ? { caps } : {}),
+      canCreateTaps: process.getuid?.() === 0,
     });
+    await refuseMissingBridges(cmd.taps);
     const log = await open(paths.logFile, 'a', 0o600);
     const started = performance.now();
     let child: ChildProcess;
@@ -166,6 +169,7 @@ export class QemuProcess {
     try {
       // Secrets (a VNC password) go over the monitor, never onto the command line.
       for (const setup of cmd.monitorSetup) await qmp.execute(setup.execute, setup.arguments);
+      await setUpTaps(qmp, cmd.taps);
     } catch (err) {
       await proc.stop({ graceMs: 1000 });
       throw err;

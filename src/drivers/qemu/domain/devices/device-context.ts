@@ -16,6 +16,13 @@ export interface MonitorSetupCommand {
   arguments: Record<string, unknown>;
 }
 
+/** A tap QEMU creates for an interface, brought up (and put on its bridge) once QEMU runs. */
+export interface TapPlan {
+  /** The -netdev id; `info network` names the tap the kernel gave it. */
+  netdev: string;
+  bridge?: string;
+}
+
 /** The state of one command-line build. */
 export interface DeviceContext {
   readonly def: DomainDef;
@@ -29,6 +36,10 @@ export interface DeviceContext {
   /** Boot index of each device that has one, by bootDeviceKey(). */
   readonly bootIndex: ReadonlyMap<string, number>;
   readonly monitorSetup: MonitorSetupCommand[];
+  /** Taps to set up on the host after the start. */
+  readonly taps: TapPlan[];
+  /** False when this process may not create taps (not root); undefined: not known here (define). */
+  readonly canCreateTaps: boolean | undefined;
   /** -device values of controllers and of devices at a fixed PCI address: created first. */
   readonly placedDevices: string[];
   /** -device values QEMU places itself: created after, so they take slots nobody asked for. */

@@ -28,8 +28,11 @@ const CASES: Array<[string, string, string, string?, number?]> = [
   // [what, devices, message, top-level, code]
   ['a libvirt network', "<interface type='network'><source network='default'/></interface>",
     "unsupported configuration: <interface type='network'> (network 'default') is not supported by snapvirt: it manages no virtual networks; use <interface type='user'>"],
-  ['a bridge', "<interface type='bridge'><source bridge='br0'/></interface>",
-    "unsupported configuration: <interface type='bridge'> is not supported by snapvirt: only user-mode networking (<interface type='user'>) is"],
+  ['a direct (macvtap) interface', "<interface type='direct'><source dev='eth0' mode='bridge'/></interface>",
+    "unsupported configuration: <interface type='direct'> is not supported by snapvirt: only user, bridge and ethernet interfaces are"],
+  ['a bridge without its name', "<interface type='bridge'/>", "XML error: No <source> 'bridge' attribute specified with <interface type='bridge'/>", '', VirErrorCode.XML_ERROR],
+  ['an interface MTU', "<interface type='bridge'><source bridge='br0'/><mtu size='1450'/></interface>",
+    "unsupported configuration: <mtu> in <interface type='bridge'> is not supported by snapvirt"],
   ['a NIC model this QEMU lacks', "<interface type='user'><model type='e1000'/></interface>",
     "unsupported configuration: network interface model 'e1000' is not supported by this QEMU binary"],
   ['an interface filter', "<interface type='user'><filterref filter='clean-traffic'/></interface>",
@@ -72,4 +75,18 @@ test('refused: UEFI firmware in <os>, and os/boot together with per-device boot 
     "unsupported configuration: <loader type='pflash'> in <os> is not supported by snapvirt");
   assert.equal(refusal("<interface type='user'><boot order='1'/></interface>", '', "<boot dev='hd'/>").message,
     'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
+});
+
+test('a tap interface when this process may not create taps: libvirt\'s error at start; an existing tap (managed=no) is opened as is', () => {
+  const def = parseDomainXML(`<domain type='qemu'><name>d</name><memory>262144</memory><os><type>hvm</type></os><devices>
+    <interface type='bridge'><source bridge='br0'/><target dev='vnet7'/></interface>
+    <interface type='ethernet'><target dev='mytap' managed='no'/></interface></devices></domain>`);
+  assert.throws(() => buildQemuCommandLine(def, { ...OPTS, canCreateTaps: false }),
+    (e: unknown) => e instanceof VirError && e.code === VirErrorCode.SYSTEM_ERROR && e.message === 'Unable to create tap device vnet%d: Operation not permitted');
+  const built = buildQemuCommandLine(def, { ...OPTS, canCreateTaps: true });
+  assert.deepEqual(built.args.flatMap((a, i) => (a === '-netdev' ? [JSON.parse(built.args[i + 1]!) as unknown] : [])), [
+    { type: 'tap', id: 'hostnet0', ifname: 'vnet%d', script: 'no', downscript: 'no' },
+    { type: 'tap', id: 'hostnet1', ifname: 'mytap', script: 'no', downscript: 'no' },
+  ]);
+  assert.deepEqual(built.taps, [{ netdev: 'hostnet0', bridge: 'br0' }], 'only the managed tap is set up on the host');
 });

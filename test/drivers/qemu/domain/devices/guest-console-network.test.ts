@@ -2,7 +2,9 @@
  * A real guest (the tiny Debian-kernel guest) with the devices mapped for it: it prints on
  * its serial console, read from the unix socket (mode='bind') or the pty QEMU gives the
  * port, and with a user-mode virtio NIC it reaches an HTTP server on the host through
- * slirp's 10.0.2.2, with the MAC snapvirt generated and kept in the definition.
+ * slirp's 10.0.2.2, with the MAC snapvirt generated and kept in the definition. As root,
+ * a bridge NIC: the tap QEMU creates is put on a scratch bridge holding 10.0.2.2 and the
+ * guest reaches the host through it; not as root, libvirt's refusal.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,9 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { VirError } from '../../../../../src/api/errors.js';
 import { killAllQemu } from '../../support/active-env.js';
 import { buildTinyGuest, makeGuestDataDisk, tinyGuestXml } from '../../support/tiny-guest.js';
 import { openQemuTestEnv } from '../../../../helpers/qemu-connection.js';
@@ -83,6 +88,56 @@ test('a pty serial console: QEMU names its pty (query-chardev) and the guest wri
     await dom.destroy();
   } finally {
     await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
+const run = promisify(execFile);
+
+test('a bridge NIC: as root the tap QEMU made is on the bridge and up, the guest reaches the host over it, and it is gone with QEMU', async () => {
+  await buildTinyGuest();
+  const env = await openQemuTestEnv();
+  const bridge = `svbr${randomBytes(3).toString('hex')}`;
+  const token = randomBytes(8).toString('hex');
+  const server = createServer((_req, res) => res.end(`bridged-${token}`));
+  try {
+    const data = await makeGuestDataDisk(env.imageDir);
+    const sock = join(env.imageDir, 'console.sock');
+    const xml = (port: number): string => tinyGuestXml(data, {
+      cmdline: `snapvirt.fetch=http://10.0.2.2:${port}/`,
+      devices: `
+    <interface type='bridge'><source bridge='${bridge}'/><model type='virtio'/></interface>
+    <serial type='unix'><source mode='bind' path='${sock}'/><target port='0'/></serial>`,
+    });
+    if (process.getuid?.() !== 0) {
+      const dom = await env.conn.domainDefineXML(xml(1));
+      await assert.rejects(dom.create(), (e: unknown) => e instanceof VirError && e.message === 'Unable to create tap device vnet%d: Operation not permitted');
+      return;
+    }
+    // No bridge yet: libvirt's refusal, and nothing runs.
+    const missing = await env.conn.domainDefineXML(xml(1));
+    await assert.rejects(missing.create(), (e: unknown) => e instanceof VirError && e.message === `Cannot get interface MTU on '${bridge}': No such device`);
+    await missing.undefine();
+    await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    await run('ip', ['addr', 'add', '10.0.2.2/24', 'dev', bridge]);
+    await run('ip', ['link', 'set', bridge, 'up']);
+    await new Promise<void>((r) => server.listen(0, '10.0.2.2', r));
+    const dom = await env.conn.domainDefineXML(xml((server.address() as AddressInfo).port));
+    await dom.create();
+    const info = await dom.qemuMonitorCommand('info network', 1);
+    const tap = /hostnet0: [^\n]*ifname=([^,\s]+)/.exec(info)?.[1];
+    assert.match(tap ?? '', /^vnet[0-9]+$/, 'the kernel numbered the tap from vnet%d');
+    const link = (await run('ip', ['-o', 'link', 'show', 'dev', tap!])).stdout;
+    assert.match(link, new RegExp(`master ${bridge}`));
+    assert.match(link, /[<,]UP[,>]/);
+    const text = await readUntil(connectSocket(sock), [/FETCHED:[^\n]*\n/]);
+    assert.match(text, new RegExp(`FETCHED:bridged-${token}`), 'the guest reached the host over the bridge');
+    await dom.destroy();
+    await assert.rejects(run('ip', ['link', 'show', 'dev', tap!]), 'the tap went with QEMU');
+  } finally {
+    server.close();
+    await killAllQemu(env.stateDir);
+    await run('ip', ['link', 'del', bridge]).catch(() => undefined);
     await env.cleanup();
   }
 });

@@ -1,4 +1,5 @@
 /** A domain handle (virDomainPtr): identity plus the calls that act on the domain. */
+import type { Duplex } from 'node:stream';
 import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, HypervisorDriver } from '../drivers/driver.js';
 import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
@@ -120,6 +121,15 @@ export class Domain {
    */
   async qemuMonitorCommand(command: string, flags = 0): Promise<string> {
     return this.#writer('virDomainQemuMonitorCommand').domainQemuMonitorCommand(this.#ref, command, flags);
+  }
+  /**
+   * The running domain's console as a byte stream (virDomainOpenConsole): the first
+   * console, else the first serial port, or the character device `devname` names
+   * (`serial0`, `console0`…). The qemu driver attaches to a pty or a unix socket QEMU
+   * serves; VIR_ERR_NO_SUPPORT on the test driver. End the stream to detach.
+   */
+  async openConsole(devname?: string, flags = 0): Promise<Duplex> {
+    return this.#writer('virDomainOpenConsole').domainOpenConsole(this.#ref, devname, flags);
   }
 
   /**

@@ -11,6 +11,7 @@ type CommandLoader = () => Promise<CommandDef>;
 
 /** Every command: its name and how to import its definition. */
 const LOADERS: Readonly<Record<string, CommandLoader>> = {
+  console: async () => (await import('./commands/console.js')).consoleCommand,
   create: async () => (await import('./commands/define.js')).createCommand,
   define: async () => (await import('./commands/define.js')).defineCommand,
   destroy: async () => (await import('./commands/domain-lifecycle.js')).destroyCommand,
@@ -52,7 +53,7 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
 const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly string[] }> = [
   {
     name: 'Domain Management', keyword: 'domain',
-    commands: ['create', 'define', 'destroy', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown', 'start',
+    commands: ['console', 'create', 'define', 'destroy', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown', 'start',
       'suspend', 'undefine'],
   },
   { name: 'Domain Monitoring', keyword: 'monitor', commands: ['domblklist', 'dominfo', 'domstate', 'list'] },

@@ -6,6 +6,7 @@
  *
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
+import type { Duplex } from 'node:stream';
 import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
 import type { SnapshotEventKind } from '../api/snapshot-events.js';
@@ -117,6 +118,8 @@ export interface HypervisorDriver {
   domainGetDiskChains(dom: DomainRef, disks: readonly DiskChainQuery[], live: boolean): Promise<DiskChainAnswer[]>;
   /** HMP or QMP passthrough (virDomainQemuMonitorCommand); drivers without a monitor refuse. */
   domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string>;
+  /** The console (or the character device `devname`) as a byte stream (virDomainOpenConsole); drivers without one refuse. */
+  domainOpenConsole(dom: DomainRef, devname: string | undefined, flags: number): Promise<Duplex>;
 
   // Snapshots (virDomainSnapshot*)
   snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string>;

@@ -25,6 +25,8 @@ import type { DomainDef } from '../../conf/domain-types.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
 import { parseDomainXML } from '../../conf/domain-xml.js';
 import { checkDefinitionForQemu } from './domain/definition-check.js';
+import { openConsole } from './domain/console-stream.js';
+import type { Duplex } from 'node:stream';
 import { checkDomainName } from '../../conf/name-rules.js';
 import { formatSnapshotXML } from '../../conf/snapshot-xml.js';
 import { validateAgainstSchema } from '../../conf/schema-validate.js';
@@ -270,6 +272,7 @@ export class QemuDriver implements HypervisorDriver {
     loadDomain(this.store, dom);
     return monitorCommand(this.ctx, dom, command, flags);
   }
+  async domainOpenConsole(dom: DomainRef, devname: string | undefined): Promise<Duplex> { loadDomain(this.store, dom); return openConsole(this.ctx, dom, devname); }
 
   // ---- Snapshots ----
 

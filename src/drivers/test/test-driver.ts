@@ -4,6 +4,7 @@
  * error codes follow libvirt 9.0's src/test/test_driver.c; the few deliberate differences
  * are listed in docs/COMPATIBILITY.md.
  */
+import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
@@ -292,6 +293,9 @@ export class TestDriver implements HypervisorDriver {
   }
   async domainQemuMonitorCommand(): Promise<string> {
     throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainQemuMonitorCommand');
+  }
+  async domainOpenConsole(): Promise<Duplex> {
+    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainOpenConsole');
   }
 
   // ---- snapshots ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VirError } from '../../../../../src/api/errors.js';
 import { killAllQemu } from '../../support/active-env.js';
@@ -138,6 +139,72 @@ test('a bridge NIC: as root the tap QEMU made is on the bridge and up, the guest
     server.close();
     await killAllQemu(env.stateDir);
     await run('ip', ['link', 'del', bridge]).catch(() => undefined);
+    await env.cleanup();
+  }
+});
+
+const BIN = fileURLToPath(new URL('../../../../../../bin/snapvirt', import.meta.url));
+
+test('snapvirt console under a terminal: attaches to the pty console, shows the guest, Ctrl-] detaches with exit 0', async () => {
+  await buildTinyGuest();
+  const env = await openQemuTestEnv();
+  try {
+    const data = await makeGuestDataDisk(env.imageDir);
+    const dom = await env.conn.domainDefineXML(tinyGuestXml(data, {
+      devices: "\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>",
+    }));
+    await dom.create(1 /* paused: the console is attached before the guest prints */);
+    // script(1) gives the command a terminal, as a user's shell would; our stdin becomes its keyboard.
+    const child = spawn('script', ['-q', '-e', '-c', `'${process.execPath}' '${BIN}' -c qemu:///session console guest`, '/dev/null'], {
+      env: { ...process.env, SNAPVIRT_STATE_DIR: env.stateDir }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const waitFor = async (re: RegExp): Promise<void> => {
+      const deadline = Date.now() + 180_000;
+      while (!re.test(out)) {
+        if (Date.now() > deadline) throw new Error(`never saw ${re}; got:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await waitFor(/Escape character is \^\] \(Ctrl \+ \]\)\r\n/);
+    assert.match(out, /^Connected to domain 'guest'\r\n/);
+    await dom.resume();
+    await waitFor(/GUEST-READY/);
+    child.stdin.write('\x1d');
+    assert.equal(await exited, 0);
+    assert.equal((await dom.getState()).state, 1, 'detaching leaves the domain running');
+    await dom.destroy();
+  } finally {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
+test('openConsole refusals: not running, an unknown device, a backend that is not a pty or socket; the test driver has none', async () => {
+  const env = await openQemuTestEnv();
+  try {
+    const disk = join(env.imageDir, 'd.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
+    const dom = await env.conn.domainDefineXML(`<domain type='qemu'><name>c</name><memory>65536</memory><os><type>hvm</type></os>
+      <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda'/></disk>
+      <serial type='file'><source path='${join(env.imageDir, 'serial.log')}'/><target port='0'/></serial></devices></domain>`);
+    const refused = async (devname: string | undefined, message: string): Promise<void> => {
+      await assert.rejects(dom.openConsole(devname), (e: unknown) => e instanceof VirError && e.message === message);
+    };
+    await refused(undefined, 'Requested operation is not valid: domain is not running');
+    await dom.create();
+    await refused('nope', 'internal error: cannot find character device nope');
+    await refused(undefined, 'internal error: character device serial0 is not using a PTY');
+    await dom.destroy();
+    const { connect: connectApi } = await import('../../../../../src/api/connection.js');
+    const test = await connectApi('test:///default');
+    await assert.rejects((await test.domainLookupByName('test')).openConsole(),
+      (e: unknown) => e instanceof VirError && e.message === 'this function is not supported by the connection driver: virDomainOpenConsole');
+    await test.close();
+  } finally {
+    await killAllQemu(env.stateDir);
     await env.cleanup();
   }
 });

@@ -22,6 +22,8 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   start: async () => (await import('./commands/domain-lifecycle.js')).startCommand,
   suspend: async () => (await import('./commands/domain-lifecycle.js')).suspendCommand,
   undefine: async () => (await import('./commands/domain-lifecycle.js')).undefineCommand,
+  domdisplay: async () => (await import('./commands/display.js')).domdisplayCommand,
+  vncdisplay: async () => (await import('./commands/display.js')).vncdisplayCommand,
   domblklist: async () => (await import('./commands/domblklist.js')).domblklistCommand,
   dominfo: async () => (await import('./commands/domain-info.js')).dominfoCommand,
   domstate: async () => (await import('./commands/domain-info.js')).domstateCommand,
@@ -53,8 +55,8 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
 const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly string[] }> = [
   {
     name: 'Domain Management', keyword: 'domain',
-    commands: ['console', 'create', 'define', 'destroy', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown', 'start',
-      'suspend', 'undefine'],
+    commands: ['console', 'create', 'define', 'destroy', 'domdisplay', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown',
+      'start', 'suspend', 'undefine', 'vncdisplay'],
   },
   { name: 'Domain Monitoring', keyword: 'monitor', commands: ['domblklist', 'dominfo', 'domstate', 'list'] },
   { name: 'Host and Hypervisor', keyword: 'host', commands: ['hostname', 'uri', 'version'] },

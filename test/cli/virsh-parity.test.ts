@@ -147,6 +147,16 @@ const SCENARIOS: Scenario[] = [
     'list', 'dominfo', 'domstate', 'dumpxml', 'start', 'destroy', 'shutdown', 'suspend', 'resume', 'domblklist',
     'qemu-monitor-command', 'help', 'echo', 'version', 'uri', 'hostname', 'quit', 'exit', 'connect', 'cd', 'pwd']
     .map((c) => `help ${c}`).join('; ') + '; help snapshot; help virsh; snapshot-list --help; help nope'),
+  batch('help of console and display commands', 'help console; help vncdisplay; help domdisplay'),
+  batch('console without a terminal, or shut off', 'console test; console test --devname x; destroy test; console test'),
+  ...[
+    "<graphics type='vnc' port='5901' listen='0.0.0.0'/>", "<graphics type='vnc' port='5902' listen='127.0.0.1' passwd='pw'/>",
+    "<graphics type='vnc' port='5903'><listen type='address' address='::1'/></graphics>", "<graphics type='vnc' port='5901' listen='::'/>",
+    "<graphics type='spice' port='5905' tlsPort='5906' listen='0.0.0.0' passwd='x'/>", "<graphics type='rdp' port='3389'/>",
+    "<graphics type='vnc' port='5901'/><graphics type='spice' port='5905'/>", '',
+  ].map((graphics, i) => batch(`vncdisplay and domdisplay ${i}: ${graphics || 'no graphics'}`,
+    `define ${file(`display${i}.xml`, `<domain type='test'><name>g</name><memory>1024</memory><os><type>hvm</type></os><devices>${graphics}</devices></domain>`)}; ` +
+    'vncdisplay g; domdisplay g; start g; vncdisplay g; domdisplay g; domdisplay g --include-password; domdisplay g --type vnc; domdisplay g --all; domdisplay g --type spice')),
   batch('cd outside the shell', 'cd /tmp; pwd'),
   batch('quit stops the batch', 'uri; quit; uri'),
   { name: 'argv form', args: ['-c', URI, 'snapshot-create-as', 'test', 'a b', '--description', 'x;y'] },

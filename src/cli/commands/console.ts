@@ -30,12 +30,12 @@ export const consoleCommand: CommandDef = {
   async handler(ctl, cmd) {
     const dom = await lookupDomain(ctl, cmd);
     const devname = optString(ctl, cmd, 'devname');
-    if (!process.stdin.isTTY) {
-      ctl.error('Cannot run interactive console without a controlling TTY');
-      throw new CommandAborted();
-    }
     if ((await dom.getState()).state === DomainState.SHUTOFF) {
       ctl.error('The domain is not running');
+      throw new CommandAborted();
+    }
+    if (!process.stdin.isTTY) {
+      ctl.error('Cannot run interactive console without a controlling TTY');
       throw new CommandAborted();
     }
     ctl.printExtra(`Connected to domain '${dom.getName()}'\n`);

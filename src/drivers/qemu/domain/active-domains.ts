@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../../api/flags.js';
 import { formatDomainXML, parseDomainXML } from '../../../conf/domain-xml.js';
+import { withRuntimeDetails } from './live-runtime-details.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { lockDomain, type TxnContext } from '../../../txn/index.js';
 import type { DomainInfo, DomainRef, DomainStateInfo } from '../../driver.js';
@@ -349,9 +350,9 @@ export function liveDefOf({ record, def }: LoadedDomain): DomainDef {
   return record.liveXml ? parseDomainXML(record.liveXml) : def;
 }
 
-/** The live XML of a running domain, with its id, as virDomainGetXMLDesc without INACTIVE. */
-export function runningDomainXml(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime, flags: number): string {
-  return formatDomainXML(liveDef(ctx, dom), { id: rt.id, secure: (flags & 1) !== 0 });
+/** The live XML of a running domain, with its id and what QEMU chose (VNC port, ptys), as virDomainGetXMLDesc without INACTIVE. */
+export async function runningDomainXml(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime, flags: number): Promise<string> {
+  return formatDomainXML(await withRuntimeDetails(liveDef(ctx, dom), rt.runtimeDir), { id: rt.id, secure: (flags & 1) !== 0 });
 }
 
 /**

@@ -20,8 +20,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VirError } from '../../../../../src/api/errors.js';
 import { killAllQemu } from '../../support/active-env.js';
-import { buildTinyGuest, makeGuestDataDisk, tinyGuestXml } from '../../support/tiny-guest.js';
-import { openQemuTestEnv } from '../../../../helpers/qemu-connection.js';
+import { buildTinyGuest, makeGuestDataDisk, tinyGuestXml, type TinyGuestExtras } from '../../support/tiny-guest.js';
+import type { Domain } from '../../../../../src/api/domain.js';
+import { openQemuTestEnv, type QemuTestEnv } from '../../../../helpers/qemu-connection.js';
+
+/** A pty serial port and the console on it, as virt-install writes them. */
+const PTY_CONSOLE = "\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>";
+
+/** Defines the tiny guest (on a fresh data disk) with `extras`. */
+async function defineTinyGuest(env: QemuTestEnv, extras: TinyGuestExtras): Promise<Domain> {
+  return env.conn.domainDefineXML(tinyGuestXml(await makeGuestDataDisk(env.imageDir), extras));
+}
 
 /** Reads `stream` until every string of `wanted` was seen (bounded: TCG boots slowly on a busy host); returns the text. */
 function readUntil(stream: Readable, wanted: RegExp[], timeoutMs = 180_000): Promise<string> {
@@ -76,10 +85,7 @@ test('a pty serial console: QEMU names its pty (query-chardev) and the guest wri
   await buildTinyGuest();
   const env = await openQemuTestEnv();
   try {
-    const data = await makeGuestDataDisk(env.imageDir);
-    const dom = await env.conn.domainDefineXML(tinyGuestXml(data, {
-      devices: "\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>",
-    }));
+    const dom = await defineTinyGuest(env, { devices: PTY_CONSOLE });
     await dom.create();
     const reply = JSON.parse(await dom.qemuMonitorCommand('{"execute":"query-chardev"}')) as { return: { label: string; filename: string }[] };
     const pty = reply.return.find((c) => c.label === 'charserial0')?.filename.replace(/^pty:/, '');
@@ -149,10 +155,7 @@ test('snapvirt console under a terminal: attaches to the pty console, shows the 
   await buildTinyGuest();
   const env = await openQemuTestEnv();
   try {
-    const data = await makeGuestDataDisk(env.imageDir);
-    const dom = await env.conn.domainDefineXML(tinyGuestXml(data, {
-      devices: "\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>",
-    }));
+    const dom = await defineTinyGuest(env, { devices: PTY_CONSOLE });
     await dom.create(1 /* paused: the console is attached before the guest prints */);
     // script(1) gives the command a terminal, as a user's shell would; our stdin becomes its keyboard.
     const child = spawn('script', ['-q', '-e', '-c', `'${process.execPath}' '${BIN}' -c qemu:///session console guest`, '/dev/null'], {

@@ -10,9 +10,11 @@
  * chains) and snapshot events go through snapvirt's own RPC program (snapvirt-program.ts).
  * A daemon without it (a libvirtd) refuses snapshot-check, the freeze record and the
  * events with VIR_ERR_NO_SUPPORT, and a disk's backing chain is then its source alone,
- * with a note saying why.
+ * with a note saying why. The console is refused with VIR_ERR_NO_SUPPORT: it needs
+ * libvirt's stream procedures, which are not carried yet.
  */
-import { isVirError, VirErrorCode } from '../../api/errors.js';
+import type { Duplex } from 'node:stream';
+import { isVirError, virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import type { DomainState } from '../../api/flags.js';
 import { qemuProcedures as Q } from '../../rpc/generated/qemu-protocol.js';
 import { remoteProcedures as P, type RemoteNonnullDomainSnapshot } from '../../rpc/generated/remote-protocol.js';
@@ -214,6 +216,9 @@ export class RemoteDriver implements HypervisorDriver {
   }
   watchSnapshotEvents(sink: SnapshotEventSink): Promise<void> { return this.#snapvirt.watch(sink); }
   unwatchSnapshotEvents(): Promise<void> { return this.#snapvirt.unwatch(); }
+  async domainOpenConsole(): Promise<Duplex> {
+    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.REMOTE, 'virDomainOpenConsole');
+  }
 }
 
 /** The factory uri.ts registers for `driver+transport` schemes. */

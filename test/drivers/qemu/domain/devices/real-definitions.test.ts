@@ -175,3 +175,12 @@ test('minimal definition: only its disk, no ACPI (no <acpi/>, as libvirt), no di
     await dom.destroy();
   });
 });
+
+test('an <emulator> that is not installed: define accepts the video it cannot check yet, start refuses naming the binary', async () => {
+  await withEnv(async (env, disk) => {
+    const dom = await env.conn.domainDefineXML(fixture('minimal.xml', disk).replace('<devices>',
+      "<devices>\n    <emulator>/nonexistent/qemu-system-x86_64</emulator>\n    <video><model type='virtio'/></video>"));
+    await assert.rejects(dom.create(), (e: unknown) => e instanceof VirError
+      && e.message === 'Cannot check QEMU binary /nonexistent/qemu-system-x86_64: No such file or directory');
+  });
+});

@@ -15,7 +15,7 @@ function values(args: string[], flag: string): string[] {
 test('machine, memory, vcpus, monitor, pidfile and no defaults', () => {
   const { binary, args } = buildQemuCommandLine(domainDef([], { memoryKiB: 131072, vcpus: 2, machine: 'pc' }), OPTS);
   assert.equal(binary, 'qemu-system-x86_64');
-  assert.deepEqual(values(args, '-machine'), ['pc,accel=tcg']);
+  assert.deepEqual(values(args, '-machine'), ['pc,accel=tcg,acpi=off'], 'no <features><acpi/>: ACPI off, as libvirt');
   assert.deepEqual(values(args, '-m'), ['size=131072k']);
   assert.deepEqual(values(args, '-smp'), ['2']);
   assert.deepEqual(values(args, '-pidfile'), ['/run/x/qemu.pid']);
@@ -30,7 +30,7 @@ test('machine, memory, vcpus, monitor, pidfile and no defaults', () => {
 test('kvm, paused start, daemonize, and commas escaped in option values', () => {
   const { args } = buildQemuCommandLine(domainDef([], { name: 'a,b' }),
     { ...OPTS, accel: 'kvm', paused: true, daemonize: true, qmpSocketPath: '/run/a,b/q.sock' });
-  assert.deepEqual(values(args, '-machine'), ['pc,accel=kvm']);
+  assert.deepEqual(values(args, '-machine'), ['pc,accel=kvm,acpi=off']);
   assert.ok(args.includes('-S'));
   assert.ok(args.includes('-daemonize'));
   assert.deepEqual(values(args, '-name'), ['guest=a,,b']);

@@ -1,7 +1,10 @@
 /**
  * The machine around the devices, as libvirt maps it: `<features>` (acpi: without it
- * `-no-acpi`; apic and pae are the x86 defaults; vmport → the machine's vmport), `<clock>`
- * (utc or localtime, rtc catchup → driftfix=slew, pit delay, hpet off → -no-hpet),
+ * ACPI is off, as the machine property `acpi=off`, which later QEMUs keep while libvirt
+ * 9.0 passed the deprecated `-no-acpi`; apic and pae are the x86 defaults; vmport → the
+ * machine's vmport), `<clock>`
+ * (utc or localtime, rtc catchup → driftfix=slew, pit delay, hpet off → the machine's
+ * hpet=off, libvirt 9.0's -no-hpet),
  * `<pm>` (S3/S4 on the chipset's power management device), the lifecycle actions QEMU
  * can do (`on_reboot` destroy → -no-reboot) and `<os><bootmenu>`. What it cannot do is
  * refused by name.
@@ -14,14 +17,14 @@ import { notHonoured, refuseOtherAttributes, refuseOtherChildren, unsupportedCon
 export function addPlatform(ctx: DeviceContext): string[] {
   const machineProps: string[] = [];
   addFeatures(ctx, childElement(ctx.def.element, 'features'), machineProps);
-  addClock(ctx, childElement(ctx.def.element, 'clock'));
+  addClock(ctx, childElement(ctx.def.element, 'clock'), machineProps);
   addPowerManagement(ctx, childElement(ctx.def.element, 'pm'));
   addLifecycle(ctx);
   return machineProps;
 }
 
 function addFeatures(ctx: DeviceContext, features: XmlElement | undefined, machineProps: string[]): void {
-  if (!features || !childElement(features, 'acpi')) ctx.args.push('-no-acpi');
+  if (!features || !childElement(features, 'acpi')) machineProps.push('acpi=off');
   if (!features) return;
   for (const f of childElements(features)) {
     if (f.name === 'acpi' || f.name === 'pae') {
@@ -38,7 +41,7 @@ function addFeatures(ctx: DeviceContext, features: XmlElement | undefined, machi
   }
 }
 
-function addClock(ctx: DeviceContext, clock: XmlElement | undefined): void {
+function addClock(ctx: DeviceContext, clock: XmlElement | undefined, machineProps: string[]): void {
   if (!clock) return;
   refuseOtherAttributes(clock, ['offset']);
   refuseOtherChildren(clock, ['timer']);
@@ -55,7 +58,7 @@ function addClock(ctx: DeviceContext, clock: XmlElement | undefined): void {
     } else if (name === 'pit' && present !== 'no' && (tick === undefined || tick === 'delay' || tick === 'catchup' || tick === 'discard')) {
       if (tick !== undefined) ctx.args.push('-global', `kvm-pit.lost_tick_policy=${tick === 'catchup' ? 'slew' : tick}`);
     } else if (name === 'hpet' && tick === undefined) {
-      if (present === 'no') ctx.args.push('-no-hpet');
+      if (present === 'no') machineProps.push('hpet=off');
     } else {
       throw unsupportedConfig(`<timer name='${name ?? ''}'${tick ? ` tickpolicy='${tick}'` : ''}${present ? ` present='${present}'` : ''}> is not supported by snapvirt`);
     }

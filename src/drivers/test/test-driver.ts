@@ -291,12 +291,8 @@ export class TestDriver implements HypervisorDriver {
     this.obj(dom);
     return sourceOnlyChains(disks);
   }
-  async domainQemuMonitorCommand(): Promise<string> {
-    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainQemuMonitorCommand');
-  }
-  async domainOpenConsole(): Promise<Duplex> {
-    throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainOpenConsole');
-  }
+  async domainQemuMonitorCommand(): Promise<string> { throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainQemuMonitorCommand'); }
+  async domainOpenConsole(): Promise<Duplex> { throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOM, 'virDomainOpenConsole'); }
 
   // ---- snapshots ------------------------------------------------------------------------
 

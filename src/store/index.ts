@@ -7,3 +7,4 @@ export type { DomainPatch } from './domain-table.js';
 export type { NewSnapshot } from './snapshot-table.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type { OwnedImage } from './ownership-table.js';
+export type { GroupSnapshotRecord, GroupMemberRecord, GroupSnapshotState } from './group-table.js';

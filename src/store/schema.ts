@@ -129,6 +129,30 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     importData: importOfflineStateFiles,
   },
+  {
+    description: 'group snapshots: one record per group (INCOMPLETE until its commit) and its members',
+    // A group is snapvirt's own (no libvirt counterpart). Its rows are written in the same
+    // transaction as every member's snapshot metadata, so a group never names a snapshot
+    // that is not there. A member row names a domain and that domain's snapshot; no
+    // foreign key to snapshots: a forced delete of one member's snapshot drops its row
+    // in the same transaction (and a domain's undefine forgets its rows explicitly).
+    sql: `
+      CREATE TABLE group_snapshots (
+        name            TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
+        description     TEXT,
+        creation_time   INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('shutoff', 'running', 'paused', 'disk-snapshot', 'mixed')),
+        creation_order  INTEGER NOT NULL UNIQUE
+      ) STRICT;
+      CREATE TABLE group_snapshot_members (
+        group_name      TEXT NOT NULL REFERENCES group_snapshots(name) ON DELETE CASCADE,
+        domain_uuid     TEXT NOT NULL CHECK (length(domain_uuid) = 36),
+        snapshot_name   TEXT NOT NULL CHECK (length(snapshot_name) > 0),
+        PRIMARY KEY (group_name, domain_uuid)
+      ) STRICT;
+      CREATE INDEX group_snapshot_members_by_member ON group_snapshot_members(domain_uuid, snapshot_name);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

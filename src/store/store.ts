@@ -9,6 +9,7 @@ import { errnoCode, errnoText } from '../api/errno-text.js';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import { recordCleanClose } from './db-check-stamp.js';
 import { DomainTable } from './domain-table.js';
+import { GroupSnapshotTable } from './group-table.js';
 import { JournalTable } from './journal-table.js';
 import { OwnershipTable } from './ownership-table.js';
 import { SnapshotTable } from './snapshot-table.js';
@@ -27,6 +28,8 @@ export class Store {
   readonly journal: JournalTable;
   /** Which image files snapvirt created per domain, and the shut-off reasons it reports. */
   readonly ownership: OwnershipTable;
+  /** Group snapshots (snapvirt's own): each group and its members' snapshots. */
+  readonly groups: GroupSnapshotTable;
 
   /**
    * Set when the state directory cannot be written: the store was opened read-only (a
@@ -44,6 +47,7 @@ export class Store {
     this.snapshots = new SnapshotTable(db);
     this.journal = new JournalTable(db);
     this.ownership = new OwnershipTable(db);
+    this.groups = new GroupSnapshotTable(db);
   }
 
   /**

@@ -28,6 +28,11 @@ export interface JournalEntry {
   id: number;
   kind: string;
   domain: { uuid: string; name: string };
+  /**
+   * The other domains the entry spans (a group operation), in the canonical lock order;
+   * empty for a single-domain operation. Recovery takes their locks too.
+   */
+  members: { uuid: string; name: string }[];
   /** The driver's own description of the operation (what commit would write, and so on). */
   intent: JsonValue;
   steps: PlannedStep[];
@@ -46,6 +51,8 @@ interface StoredIntent {
   steps: PlannedStep[];
   /** Absent in entries written before post-commit work had its own place (it rode on an empty step). */
   finalize?: Resource[];
+  /** The other domains of a group operation; absent for one domain. */
+  members?: { uuid: string; name: string }[];
 }
 
 function decode(rec: JournalRecord): JournalEntry {
@@ -54,6 +61,7 @@ function decode(rec: JournalRecord): JournalEntry {
     id: rec.id,
     kind: rec.kind,
     domain: { uuid: rec.domainUuid, name: rec.domainName },
+    members: intent.members ?? [],
     intent: intent.data,
     steps: intent.steps,
     finalize: intent.finalize ?? [],
@@ -67,8 +75,10 @@ function decode(rec: JournalRecord): JournalEntry {
 }
 
 /** The intent column's JSON (post-commit work only when there is some: older entries have none). */
-function storedIntent(data: JsonValue, steps: PlannedStep[], finalize: Resource[]): string {
-  return JSON.stringify({ data, steps, ...(finalize.length > 0 ? { finalize } : {}) } satisfies StoredIntent);
+function storedIntent(data: JsonValue, steps: PlannedStep[], finalize: Resource[], members: { uuid: string; name: string }[] = []): string {
+  return JSON.stringify({
+    data, steps, ...(finalize.length > 0 ? { finalize } : {}), ...(members.length > 0 ? { members } : {}),
+  } satisfies StoredIntent);
 }
 
 function mustLoad(store: Store, id: number): JournalEntry {
@@ -85,6 +95,8 @@ export interface NewIntent {
   steps: PlannedStep[];
   /** Post-commit resources (OperationSpec.finalize). */
   finalize?: Resource[];
+  /** The other domains of a group operation (OperationSpec.members). */
+  members?: { uuid: string; name: string }[];
 }
 
 /** How beginEntry starts an entry. */
@@ -105,7 +117,7 @@ export function beginEntry(store: Store, entry: NewIntent, opts: BeginOptions = 
     kind: entry.kind,
     domainUuid: entry.domain.uuid,
     domainName: entry.domain.name,
-    intent: storedIntent(entry.intent, entry.steps, entry.finalize ?? []),
+    intent: storedIntent(entry.intent, entry.steps, entry.finalize ?? [], entry.members ?? []),
     progress: JSON.stringify(entry.steps.map((_, i): StepState => (start && i === 0 ? 'started' : 'pending'))),
     phase: start ? 'preparing' : 'journaled',
   }));
@@ -120,6 +132,12 @@ export function loadEntry(store: Store, id: number): JournalEntry {
 /** The unclosed entries, oldest first (all domains, or one). */
 export function openEntries(store: Store, domainUuid?: string): JournalEntry[] {
   return store.journal.listOpen(domainUuid).map(decode);
+}
+
+/** The unclosed entries of group operations that span `domainUuid` as a member other than their first. */
+export function openMemberEntries(store: Store, domainUuid: string): JournalEntry[] {
+  const uuid = domainUuid.toLowerCase();
+  return openEntries(store).filter((e) => e.members.some((m) => m.uuid.toLowerCase() === uuid));
 }
 
 /** Durably records a step's new state. */
@@ -151,7 +169,7 @@ export function addStepResource(store: Store, id: number, index: number, resourc
   store.transaction(() => {
     const cur = mustLoad(store, id);
     const steps = cur.steps.map((s, i) => (i === index ? { ...s, resources: [...s.resources, resource] } : s));
-    store.journal.update(id, { intent: storedIntent(cur.intent, steps, cur.finalize) });
+    store.journal.update(id, { intent: storedIntent(cur.intent, steps, cur.finalize, cur.members) });
   });
 }
 

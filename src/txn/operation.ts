@@ -20,7 +20,7 @@ import type { TxnContext } from './context.js';
 import { acquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint, isOperationKindDeclared } from './failpoints.js';
 import {
-  addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, markSteps, openEntries, setPhase,
+  addStepResource, beginEntry, closeEntry, finishEntry, loadEntry, markStep, markSteps, openEntries, openMemberEntries, setPhase,
   type JournalEntry, type StepState,
 } from './journal.js';
 import { filesOfResource, isCommittedEntry, refusePendingConflicts } from './pending-work.js';
@@ -62,6 +62,12 @@ export interface OperationSpec<T> {
   kind: string;
   /** The domain it changes; must be the locked domain. */
   domain: { uuid: string; name: string };
+  /**
+   * A group operation's other domains, each with its held lock: the entry is journaled
+   * under `domain` (the first in canonical UUID order) and lists them, so recovery takes
+   * their locks too and no other operation runs on them while the entry is open.
+   */
+  members?: { uuid: string; name: string; lock: DomainLock }[];
   /** The driver's description of the operation, journaled as JSON (recovery handlers read it). */
   intent?: JsonValue;
   steps: Step[];
@@ -168,9 +174,12 @@ async function rollBackSteps(ctx: TxnContext, spec: OperationSpec<unknown>, entr
  */
 export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: OperationSpec<T>): Promise<T> {
   const { store } = ctx;
-  if (!lock.held || lock.uuid.toLowerCase() !== spec.domain.uuid.toLowerCase()) {
-    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE,
-      `${spec.kind} on domain '${spec.domain.name}' runs without holding its lock`);
+  const members = spec.members ?? [];
+  for (const [d, l] of [[spec.domain, lock] as const, ...members.map((m) => [m, m.lock] as const)]) {
+    if (!l.held || l.uuid.toLowerCase() !== d.uuid.toLowerCase()) {
+      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE,
+        `${spec.kind} on domain '${d.name}' runs without holding its lock`);
+    }
   }
   if (store.db.inTransaction) {
     // The journal must be committed before any side effect; inside a caller's transaction it would not be.
@@ -184,9 +193,12 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
   }
   // An entry that committed and only has post-commit work left (a merge that met a full
   // disk) does not block the domain: only operations on its files are refused.
-  if (openEntries(store, spec.domain.uuid).some((e) => !isCommittedEntry(e))) {
-    throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
-      `domain '${spec.domain.name}' has an interrupted operation that was not recovered`);
+  // A group entry is journaled under its first domain and spans the others as members.
+  for (const d of [spec.domain, ...members]) {
+    if ([...openEntries(store, d.uuid), ...openMemberEntries(store, d.uuid)].some((e) => !isCommittedEntry(e))) {
+      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.NONE,
+        `domain '${d.name}' has an interrupted operation that was not recovered`);
+    }
   }
   refusePendingConflicts(ctx, [
     ...spec.touches ?? [],
@@ -206,6 +218,7 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
     intent: spec.intent ?? null,
     steps: spec.steps.map((s) => ({ name: s.name, resources: [...(s.resources ?? [])] })),
     finalize: [...spec.finalize ?? []],
+    members: members.map((m) => ({ uuid: m.uuid, name: m.name })),
   }, { startFirstStep: true });
   let switched = false;
   let result: T;

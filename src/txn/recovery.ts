@@ -12,8 +12,9 @@ import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { TxnContext } from './context.js';
 import { tryAcquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint } from './failpoints.js';
+import { releaseAll, tryLockEntryDomains } from './member-locks.js';
 import {
-  closeEntry, finishEntry, loadEntry, markStep, openEntries, resourcesOf, resourcesToUndo, setPhase, type JournalEntry,
+  closeEntry, finishEntry, loadEntry, markStep, openEntries, openMemberEntries, resourcesOf, resourcesToUndo, setPhase, type JournalEntry,
 } from './journal.js';
 import { describePending, isCommittedEntry } from './pending-work.js';
 import type { RecoveryDirection } from './registry.js';
@@ -139,7 +140,13 @@ export async function recoverEntry(ctx: TxnContext, entry: JournalEntry): Promis
 export async function recoverDomain(ctx: TxnContext, lock: DomainLock): Promise<RecoveryReport[]> {
   if (!lock.held) throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.NONE, 'recovery needs the domain lock held');
   const out: RecoveryReport[] = [];
-  for (const entry of openEntries(ctx.store, lock.uuid)) {
+  const held = new Set([lock.uuid.toLowerCase()]);
+  // Its own entries, then the group entries it is a member of (journaled under another domain).
+  for (const entry of [...openEntries(ctx.store, lock.uuid), ...openMemberEntries(ctx.store, lock.uuid)]) {
+    // A group entry needs its other domains' locks as well: when one is busy the entry is
+    // left open, and runOperation refuses to run on a domain it spans until it is finished.
+    const others = tryLockEntryDomains(ctx, entry, held);
+    if (!others) continue;
     try {
       out.push(await recoverEntry(ctx, entry));
     } catch (err) {
@@ -151,6 +158,8 @@ export async function recoverDomain(ctx: TxnContext, lock: DomainLock): Promise<
       }
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.NONE,
         `cannot recover interrupted ${entry.kind} of domain '${entry.domain.name}' (journal entry ${entry.id}): ${message(err)}`);
+    } finally {
+      releaseAll(others);
     }
   }
   return out;
@@ -172,7 +181,15 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
     }
     try {
       // Re-read under the lock: the entries may have been finished meanwhile.
+      const held = new Set([uuid.toLowerCase()]);
       for (const entry of openEntries(ctx.store, uuid)) {
+        // A group entry is finished holding every member's lock; a busy member leaves it
+        // (and, since later entries assume it finished, the rest of this domain's) for later.
+        const others = tryLockEntryDomains(ctx, entry, held);
+        if (!others) {
+          out.push({ id: entry.id, kind: entry.kind, domainUuid: uuid, action: 'skipped' });
+          break;
+        }
         try {
           out.push(await recoverEntry(ctx, entry));
         } catch (err) {
@@ -184,6 +201,8 @@ export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
           // A report field, not thrown: a non-Error thrown value is kept as an Error's message.
           out.push({ id: entry.id, kind: entry.kind, domainUuid: uuid, action: 'failed', error: err instanceof Error ? err : new Error(String(err)) });
           break; // later entries of this domain assume this one finished
+        } finally {
+          releaseAll(others);
         }
       }
     } finally {

@@ -26,7 +26,9 @@ import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-operation.js';
 import { snapshotCreate } from '../../images/qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './create-inactive-plan.js';
-import { domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot } from '../../catalog/snapshot-catalog.js';
+import {
+  domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot, type LoadedDomain,
+} from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
 
@@ -50,7 +52,8 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
   // the parsing below. A redefinition touches no disk.
   const lockTable = redefine ? undefined : readLockTable();
   const store: Store = ctx.store;
-  const { record, def: domain } = loadDomain(store, dom);
+  const loaded = loadDomain(store, dom);
+  const { record } = loaded;
   const { def } = parseSnapshotXML(xml, { redefine, offline: true });
   // libvirt skips the name rules with NO_METADATA, but the name still becomes part of
   // generated overlay paths and tags here, so snapvirt applies them always.
@@ -70,6 +73,42 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     return def.name;
   }
 
+  const planned = await planInactiveCreate(ctx, loaded, def, flags, lockTable);
+  await runInactiveOperation(ctx, lock, {
+    kind: 'create',
+    domainUuid: planned.domainUuid,
+    domainName: planned.domainName,
+    summary: { snapshot: def.name, flags, actions: planned.actions },
+    steps: planned.steps,
+    cleanup: [],
+    touches: planned.touches,
+    commit: () => planned.commit(store),
+  });
+  return def.name;
+}
+
+/** A checked offline create, ready to run: its disk steps and its metadata commit. */
+export interface PlannedInactiveCreate {
+  domainUuid: string;
+  domainName: string;
+  actions: DiskAction[];
+  steps: InactiveStep[];
+  /** The images the new tags or overlays build on (txn's pending-work check). */
+  touches: string[];
+  /** The metadata switch: runs inside the commit transaction. */
+  commit(store: Store): void;
+}
+
+/**
+ * Every check of a plain offline create of `def` (parsed, named) on shut-off domain
+ * `loaded`, under its held lock, and the plan that results; nothing is changed. Shared by a
+ * single domain's create and a group's (each member one plan, run as one operation).
+ */
+export async function planInactiveCreate(
+  ctx: TxnContext, loaded: LoadedDomain, def: SnapshotDef, flags: number, lockTable = readLockTable(),
+): Promise<PlannedInactiveCreate> {
+  const store: Store = ctx.store;
+  const { record, def: domain } = loaded;
   if (flags & C.LIVE) {
     throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.QEMU,
       'live snapshot creation is supported only during full system snapshots');
@@ -104,15 +143,13 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
   // A tag that fits on one disk but not the next could not be undone on a full disk either.
   await checkInternalSnapshotSpace(def.name, actions.flatMap((a) => (a.kind === 'internal' ? [{ image: a.image, tag: a.tag }] : [])));
 
-  await runInactiveOperation(ctx, lock, {
-    kind: 'create',
+  return {
     domainUuid: record.uuid,
     domainName: record.name,
-    summary: { snapshot: def.name, flags, actions },
+    actions,
     steps: actions.flatMap(stepFor),
-    cleanup: [],
     touches: actions.map((a) => a.image),
-    commit() {
+    commit(store: Store) {
       // Under the current snapshot, and current (applyCreation), without loading the tree.
       if (keepMetadata) storeCreatedSnapshot(store, record.uuid, def);
       if (newDomain) store.domains.update(record.uuid, { persistentXml: domainRecordXml(newDomain) });
@@ -121,9 +158,9 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
       const created = actions.flatMap((a) => (a.kind === 'external' && !a.reuse ? [a.overlay] : []));
       if (keepMetadata && created.length > 0) updateOfflineDomainState(store, record.uuid, { created });
     },
-  });
-  return def.name;
+  };
 }
+
 
 /** The domain definition after an external snapshot (disks on their overlays), or undefined. */
 function domainAfterSnapshot(domain: DomainDef, actions: DiskAction[]): DomainDef | undefined {

@@ -7,6 +7,7 @@ export { connect, Connection, LIBVIRT_API_VERSION } from './api/connection.js';
 export type { ConnectOptions } from './api/connection.js';
 export { Domain } from './api/domain.js';
 export { DomainSnapshot } from './api/domain-snapshot.js';
+export { GroupSnapshot, groupOfSnapshot } from './api/group-snapshot.js';
 export { DomainEventID, DomainEventType, type DomainLifecycleCallback } from './api/domain-events.js';
 export type { ConnectionEvents, SnapshotEvent, SnapshotEventKind, SnapshotEventListener } from './api/snapshot-events.js';
 export { VirError, VirErrorCode, VirErrorDomain, isVirError } from './api/errors.js';

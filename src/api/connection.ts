@@ -7,7 +7,8 @@ import type { DomainRef, HypervisorDriver } from '../drivers/driver.js';
 import { Domain } from './domain.js';
 import { DomainEventID, type DomainEventType, type DomainLifecycleCallback } from './domain-events.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
-import type { ListDomainsFlags, UntypedFlags } from './flags.js';
+import type { ListDomainsFlags, SnapshotCreateFlags, UntypedFlags } from './flags.js';
+import { GroupSnapshot, groupDriverOf, groupSnapshotCreateXML } from './group-snapshot.js';
 import { LIBVIRT_API_VERSION } from './lib-version.js';
 import { SnapshotEventFeed } from './snapshot-event-feed.js';
 import type { ConnectionEvents, SnapshotEventKind } from './snapshot-events.js';
@@ -200,6 +201,25 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
     const driver = this.driverFor('virConnectDomainEventDeregisterAny');
     if (!driver.domainEventDeregister) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virConnectDomainEventDeregisterAny');
     await driver.domainEventDeregister(callbackID);
+  }
+  // ---- Group snapshots: snapvirt's own, beside libvirt's API (api/group-snapshot.ts) ----
+
+  /**
+   * Creates one snapshot of several domains of this connection, all or nothing across
+   * them (snapvirt's own; ATOMIC is implied). `xml` is a `<groupsnapshot>` with a name and
+   * optionally a description; each member gets an ordinary snapshot of that name. Flags:
+   * DISK_ONLY, QUIESCE (with DISK_ONLY), ATOMIC.
+   */
+  async groupSnapshotCreateXML(domains: readonly Domain[], xml: string, flags: SnapshotCreateFlags | UntypedFlags = 0): Promise<GroupSnapshot> {
+    return groupSnapshotCreateXML(this, domains, xml, flags);
+  }
+  /** The group snapshot `name`; VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none (snapvirt's own). */
+  async groupSnapshotLookupByName(name: string): Promise<GroupSnapshot> {
+    return GroupSnapshot.of(this, await groupDriverOf(this, 'groupSnapshotLookupByName').lookup(name));
+  }
+  /** Every group snapshot, oldest first (snapvirt's own). */
+  async listAllGroupSnapshots(): Promise<GroupSnapshot[]> {
+    return (await groupDriverOf(this, 'listAllGroupSnapshots').listNames()).map((n) => GroupSnapshot.of(this, n));
   }
   /**
    * Closes the connection (virConnectClose); for the test driver this discards its

@@ -11,6 +11,7 @@ import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
 import type { SnapshotEventKind } from '../api/snapshot-events.js';
 import type { SnapshotCheckReport } from './snapshot-check-report.js';
+import type { GroupSnapshotDriver } from './group-snapshot-driver.js';
 
 /** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
 export interface DomainRef {
@@ -142,6 +143,8 @@ export interface HypervisorDriver {
    * what is provably safe to fix.
    */
   snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport>;
+  /** snapvirt's own: group snapshots over several domains (absent: the API reports NO_SUPPORT). */
+  readonly groupSnapshots?: GroupSnapshotDriver;
 
   // Events (virConnectDomainEventRegisterAny); drivers that raise none leave them out (the API reports NO_SUPPORT).
   /** Registers `listener` for lifecycle events of `dom` (null: every domain); resolves with the callback ID. */

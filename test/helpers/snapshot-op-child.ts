@@ -4,6 +4,7 @@
  *
  *   node snapshot-op-child.js create <domain> <xml> <flags>
  *   node snapshot-op-child.js revert|delete <domain> <snapshot> <flags>
+ *   node snapshot-op-child.js group-create <domain,domain,…> <groupsnapshot xml> <flags>
  */
 import { connect } from '../../src/api/connection.js';
 
@@ -13,8 +14,14 @@ if (process.env.SNAPVIRT_CHILD_OP === '1') await main();
 async function main(): Promise<void> {
   const [op, domainName, arg, flagsText] = process.argv.slice(2);
   const conn = await connect('qemu:///session');
-  const dom = await conn.domainLookupByName(domainName!);
   const flags = Number(flagsText ?? '0');
+  if (op === 'group-create') {
+    const doms = await Promise.all(domainName!.split(',').map((n) => conn.domainLookupByName(n)));
+    await conn.groupSnapshotCreateXML(doms, arg!, flags);
+    await conn.close();
+    return;
+  }
+  const dom = await conn.domainLookupByName(domainName!);
   if (op === 'create') await dom.snapshotCreateXML(arg!, flags);
   else if (op === 'revert') await (await dom.snapshotLookupByName(arg!)).revert(flags);
   else if (op === 'delete') await (await dom.snapshotLookupByName(arg!)).delete(flags);

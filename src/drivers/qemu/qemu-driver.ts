@@ -70,6 +70,7 @@ import { checkQemuSnapshots } from './check/snapshot-check.js';
 import { refuseLoopingDisks } from './images/chain-inspect.js';
 import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
+import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
 
 
 const SNAP = VirErrorDomain.QEMU;
@@ -81,9 +82,11 @@ export class QemuDriver implements HypervisorDriver {
   readonly #shutoffReason = new PersistedShutoffReasons(() => this.store);
 
   readonly store: Store;
+  readonly groupSnapshots: QemuGroupSnapshots;
 
   constructor(readonly ctx: TxnContext, readonly uri: string) {
     this.store = ctx.store;
+    this.groupSnapshots = new QemuGroupSnapshots(ctx);
   }
 
   writeRefusal(): Error | undefined {

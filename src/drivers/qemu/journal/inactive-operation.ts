@@ -31,6 +31,8 @@ export interface InactiveOperation {
   kind: string;
   domainUuid: string;
   domainName: string;
+  /** A group operation's other domains and their held locks (txn's OperationSpec.members). */
+  members?: { uuid: string; name: string; lock: DomainLock }[];
   /** Free-form description kept in the journal for diagnosis. */
   summary: Record<string, unknown>;
   steps: InactiveStep[];
@@ -173,6 +175,7 @@ export async function runInactiveOperation(ctx: TxnContext, lock: DomainLock, op
   await runOperation(ctx, lock, {
     kind: op.kind,
     domain: { uuid: op.domainUuid, name: op.domainName },
+    ...(op.members ? { members: op.members } : {}),
     intent: JSON.parse(JSON.stringify(op.summary)),
     steps: op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [],
     commit: () => op.commit(),

@@ -1,0 +1,60 @@
+/** The QEMU driver's group snapshot functions (GroupSnapshotDriver) over its store. */
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import { formatGroupSnapshotXML } from '../../../conf/groupsnapshot-xml.js';
+import type { GroupSnapshotRecord } from '../../../store/index.js';
+import type { TxnContext } from '../../../txn/index.js';
+import type { DomainRef } from '../../driver.js';
+import type { GroupMemberRef, GroupSnapshotDriver } from '../../group-snapshot-driver.js';
+import { createGroupSnapshot } from './group-create.js';
+
+/** VIR_ERR_NO_DOMAIN_SNAPSHOT for a group that does not exist. */
+export function noGroupSnapshot(name: string): Error {
+  return virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, VirErrorDomain.DOMAIN_SNAPSHOT, `no group snapshot with matching name '${name}'`);
+}
+
+/** Group snapshots of the domains in one QEMU driver's store. */
+export class QemuGroupSnapshots implements GroupSnapshotDriver {
+  constructor(readonly ctx: TxnContext) {}
+
+  #group(name: string): GroupSnapshotRecord {
+    const group = this.ctx.store.groups.get(name);
+    if (!group) throw noGroupSnapshot(name);
+    return group;
+  }
+
+  create(doms: readonly DomainRef[], xml: string, flags: number): Promise<string> {
+    return createGroupSnapshot(this.ctx, doms, xml, flags);
+  }
+
+  async listNames(): Promise<string[]> {
+    return this.ctx.store.groups.list().map((g) => g.name);
+  }
+
+  async lookup(name: string): Promise<string> {
+    return this.#group(name).name;
+  }
+
+  async members(name: string): Promise<GroupMemberRef[]> {
+    return this.#group(name).members.map((m) => ({
+      // A member's domain keeps its name in the store; one undefined since is shown by UUID.
+      domain: { uuid: m.domainUuid, name: this.ctx.store.domains.get(m.domainUuid)?.name ?? m.domainUuid, id: -1 },
+      snapshotName: m.snapshotName,
+    }));
+  }
+
+  async getXMLDesc(name: string): Promise<string> {
+    const group = this.#group(name);
+    const members = await this.members(name);
+    return formatGroupSnapshotXML({
+      name: group.name,
+      description: group.description,
+      state: group.state,
+      creationTime: group.creationTime,
+      members: members.map((m) => ({ domainName: m.domain.name, domainUuid: m.domain.uuid, snapshotName: m.snapshotName })),
+    });
+  }
+
+  async groupOf(dom: DomainRef, snapshotName: string): Promise<string | null> {
+    return this.ctx.store.groups.groupOf(dom.uuid, snapshotName) ?? null;
+  }
+}

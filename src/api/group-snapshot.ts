@@ -6,6 +6,7 @@
  * listAllGroupSnapshots. A driver without group snapshots (test, remote) answers
  * VIR_ERR_NO_SUPPORT.
  */
+import type { GroupSnapshotDescription } from '../conf/groupsnapshot-xml.js';
 import type { DomainRef } from '../drivers/driver.js';
 import type { GroupSnapshotDriver } from '../drivers/group-snapshot-driver.js';
 import type { Connection } from './connection.js';
@@ -43,6 +44,11 @@ export class GroupSnapshot {
   /** The `<groupsnapshot>` document: name, description, state, creationTime, members. */
   async getXMLDesc(): Promise<string> {
     return groupDriverOf(this.#conn, 'groupSnapshotGetXMLDesc').getXMLDesc(this.name);
+  }
+
+  /** The group's name, description, state, creation time (epoch seconds) and members, as data. */
+  async getInfo(): Promise<GroupSnapshotDescription> {
+    return groupDriverOf(this.#conn, 'groupSnapshotGetInfo').describe(this.name);
   }
 
   /** Every member's snapshot (an ordinary DomainSnapshot of its domain), in canonical (UUID) order. */

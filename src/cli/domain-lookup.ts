@@ -23,6 +23,11 @@ export async function lookupDomain(
 ): Promise<Domain> {
   const text = optString(ctl, cmd, optName);
   if (text === undefined) throw new CommandAborted();
+  return lookupDomainByText(ctl, text, ways);
+}
+
+/** The domain `text` names (an id, a UUID or a name, as virsh tries them); aborts the command as lookupDomain does. */
+export async function lookupDomainByText(ctl: Control, text: string, ways: LookupWays = ALL_WAYS): Promise<Domain> {
   const conn = await ctl.connection();
   // virStrToLong_i: strtol's syntax (leading blanks, a sign), the whole text, an int.
   if (ways.byId && /^[ \t\n\v\f\r]*[+-]?[0-9]+$/.test(text)) {

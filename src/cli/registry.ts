@@ -42,6 +42,10 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   'snapshot-parent': async () => (await import('./commands/snapshot-parent.js')).snapshotParent,
   'snapshot-revert': async () => (await import('./commands/snapshot-revert.js')).snapshotRevert,
   'snapshot-check': async () => (await import('./commands/snapshot-check.js')).snapshotCheck,
+  'group-snapshot-create': async () => (await import('./commands/group-snapshot.js')).groupSnapshotCreate,
+  'group-snapshot-dumpxml': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDumpxml,
+  'group-snapshot-info': async () => (await import('./commands/group-snapshot.js')).groupSnapshotInfo,
+  'group-snapshot-list': async () => (await import('./commands/group-snapshot.js')).groupSnapshotList,
   cd: async () => (await import('./commands/virsh-itself.js')).cdCommand,
   echo: async () => (await import('./commands/virsh-itself.js')).echoCommand,
   exit: async () => (await import('./commands/virsh-itself.js')).exit,
@@ -67,6 +71,10 @@ const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly 
   },
   // snapvirt's own commands, in a group of their own so virsh's groups stay exactly virsh's.
   { name: 'Snapshot checks (snapvirt)', keyword: 'snapvirt', commands: ['snapshot-check'] },
+  {
+    name: 'Group snapshots (snapvirt)', keyword: 'group',
+    commands: ['group-snapshot-create', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list'],
+  },
   { name: 'Virsh itself', keyword: 'virsh', commands: ['cd', 'echo', 'exit', 'help', 'pwd', 'quit', 'connect'] },
 ];
 

@@ -4,6 +4,7 @@
  * from the API) instead of doing nothing. Groups are found by name; domains travel as
  * DomainRef like everywhere else.
  */
+import type { GroupSnapshotDescription } from '../conf/groupsnapshot-xml.js';
 import type { DomainRef } from './driver.js';
 
 /** One member of a group: its domain and that domain's snapshot. */
@@ -22,6 +23,8 @@ export interface GroupSnapshotDriver {
   lookup(name: string): Promise<string>;
   /** The group's members, in canonical (UUID) order. */
   members(name: string): Promise<GroupMemberRef[]>;
+  /** What the group's `<groupsnapshot>` document says, as data. */
+  describe(name: string): Promise<GroupSnapshotDescription>;
   /** The group's `<groupsnapshot>` document. */
   getXMLDesc(name: string): Promise<string>;
   /** The group a domain's snapshot belongs to, or null. */

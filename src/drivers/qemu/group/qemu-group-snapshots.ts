@@ -1,6 +1,6 @@
 /** The QEMU driver's group snapshot functions (GroupSnapshotDriver) over its store. */
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
-import { formatGroupSnapshotXML } from '../../../conf/groupsnapshot-xml.js';
+import { formatGroupSnapshotXML, type GroupSnapshotDescription } from '../../../conf/groupsnapshot-xml.js';
 import type { GroupSnapshotRecord } from '../../../store/index.js';
 import type { TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
@@ -43,15 +43,19 @@ export class QemuGroupSnapshots implements GroupSnapshotDriver {
   }
 
   async getXMLDesc(name: string): Promise<string> {
+    return formatGroupSnapshotXML(await this.describe(name));
+  }
+
+  async describe(name: string): Promise<GroupSnapshotDescription> {
     const group = this.#group(name);
     const members = await this.members(name);
-    return formatGroupSnapshotXML({
+    return {
       name: group.name,
       description: group.description,
       state: group.state,
       creationTime: group.creationTime,
       members: members.map((m) => ({ domainName: m.domain.name, domainUuid: m.domain.uuid, snapshotName: m.snapshotName })),
-    });
+    };
   }
 
   async groupOf(dom: DomainRef, snapshotName: string): Promise<string | null> {

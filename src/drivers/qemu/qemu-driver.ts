@@ -70,7 +70,7 @@ import { checkQemuSnapshots } from './check/snapshot-check.js';
 import { refuseLoopingDisks } from './images/chain-inspect.js';
 import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
-import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
+import { QemuGroupSnapshots, registerGroupSnapshotHandlers } from './group/qemu-group-snapshots.js';
 
 
 const SNAP = VirErrorDomain.QEMU;
@@ -442,6 +442,7 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   registerActiveHandlers(ctx);
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);
+  registerGroupSnapshotHandlers(ctx);
   try {
     // A store that cannot be written is read as it is: recovery would have to write.
     if (!store.writeRefusal) await recoverJournal(ctx);

@@ -23,15 +23,25 @@ import { SnapshotCreateFlags as C } from '../../../api/flags.js';
 import { parseGroupSnapshotXML } from '../../../conf/groupsnapshot-xml.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../../conf/snapshot-xml.js';
 import { escapeXml } from '../../../conf/xml-format.js';
-import { declareFailpoints, declareOperationKind, type TxnContext } from '../../../txn/index.js';
+import type { SnapshotDef } from '../../../conf/snapshot-types.js';
+import { declareFailpoints, declareOperationKind, runOperation, type JsonValue, type TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
 import { unsupportedFlagsDetail } from '../../flag-rule.js';
-import { isDomainRunning } from '../domain/active-domains.js';
+import { liveRuntime } from '../domain/active-domains.js';
 import { readLockTable } from '../images/image-lock-probe.js';
-import { loadDomain } from '../catalog/snapshot-catalog.js';
-import { runInactiveOperation } from '../journal/inactive-operation.js';
+import { requireQemuImg } from '../images/qemu-img.js';
+import { loadDomain, loadTree } from '../catalog/snapshot-catalog.js';
+import { diskStep } from '../journal/inactive-operation.js';
+import { withMonitor } from '../qmp/domain-monitor.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
 import { planInactiveCreate, type PlannedInactiveCreate } from '../snapshot/create/create-inactive.js';
+import { planLiveDiskOnlyCreate } from '../snapshot/create/create-active.js';
+import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
+import { nodesStep, overlaysStep } from '../snapshot/create/create-active-external-steps.js';
 import { canonicalMembers, lockMembers } from './group-locks.js';
+import {
+  commitGroupCreate, stopVcpusStep, switchesOf, switchMembers, type GroupCreateIntent, type LiveMemberIntent,
+} from './group-create-live.js';
 
 /** The txn operation kind of a group create. */
 export const GROUP_CREATE = 'group-create';
@@ -54,51 +64,75 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
   checkSnapshotName(request.name, VirErrorDomain.DOMAIN_SNAPSHOT);
   const members = canonicalMembers(doms);
   const { store } = ctx;
-  return lockMembers(ctx, members, 'group-snapshot-create', async ([lead, ...rest]) => {
+  return lockMembers(ctx, members, 'group-snapshot-create', async (locks) => {
     if (store.groups.get(request.name)) {
       throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN_SNAPSHOT, `group snapshot ${request.name} already exists`);
     }
-    for (const m of members) {
-      if (await isDomainRunning(ctx, m.uuid)) {
-        throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
-          `domain '${m.name}' is running: group snapshots of running domains are not supported yet`);
-      }
+    const runtimes = await Promise.all(members.map(async (m) => (await liveRuntime(ctx, m.uuid)) ?? undefined));
+    const running = members.filter((_, i) => runtimes[i] !== undefined);
+    if (running.length > 0 && !(flags & C.DISK_ONLY)) {
+      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
+        `domain '${running[0]!.name}' is running: a group snapshot of running domains needs --disk-only (memory state is not supported yet)`);
     }
     if (flags & C.QUIESCE) {
-      // Only a running guest has filesystems to freeze (libvirt's message for one domain).
-      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
+      if (running.length === 0) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
+      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT, 'quiesced group snapshots are not supported yet');
     }
     const creationTime = Math.floor(Date.now() / 1000);
     const memberXml = `<domainsnapshot><name>${escapeXml(request.name)}</name>` +
       (request.description === undefined ? '' : `<description>${escapeXml(request.description)}</description>`) +
       '</domainsnapshot>';
-    const lockTable = readLockTable();
-    // Every member's checks before anything is touched; the first member's error in canonical order is reported.
-    const plans: PlannedInactiveCreate[] = [];
-    for (const m of members) {
-      const { def } = parseSnapshotXML(memberXml, { offline: true, now: creationTime });
-      plans.push(await planInactiveCreate(ctx, loadDomain(store, m), def, flags & C.DISK_ONLY, lockTable));
-    }
-    await runInactiveOperation(ctx, lead!, {
-      kind: GROUP_CREATE,
-      domainUuid: plans[0]!.domainUuid,
-      domainName: plans[0]!.domainName,
-      members: rest.map((lock, i) => ({ uuid: plans[i + 1]!.domainUuid, name: plans[i + 1]!.domainName, lock })),
-      summary: { group: request.name, flags, members: plans.map((p) => ({ domain: p.domainUuid, actions: p.actions })) },
-      steps: plans.flatMap((p) => p.steps),
-      cleanup: [],
-      touches: plans.flatMap((p) => p.touches),
-      commit() {
-        for (const p of plans) p.commit(store);
-        store.groups.add({
-          name: request.name,
-          description: request.description ?? null,
-          creationTime,
-          state: 'shutoff',
-          members: plans.map((p) => ({ domainUuid: p.domainUuid, snapshotName: request.name })),
-        });
-      },
+    const memberDef = (): SnapshotDef => parseSnapshotXML(memberXml, { offline: true, now: creationTime }).def;
+    const dirs = members.flatMap((_, i) => (runtimes[i] ? [runtimes[i]!.runtimeDir] : []));
+    return withMonitors(dirs, async (monitors) => {
+      const lockTable = readLockTable();
+      // Every member's checks before anything is touched; the first member's error in canonical order is reported.
+      const offline: { uuid: string; plan: PlannedInactiveCreate }[] = [];
+      const live: (LiveMemberIntent & { qmp: QmpClient; plan: LiveDiskSnapshotPlan })[] = [];
+      for (const [i, m] of members.entries()) {
+        const loaded = loadDomain(store, m);
+        const rt = runtimes[i];
+        if (rt === undefined) {
+          offline.push({ uuid: m.uuid, plan: await planInactiveCreate(ctx, loaded, memberDef(), flags & C.DISK_ONLY, lockTable) });
+          continue;
+        }
+        const qmp = monitors[dirs.indexOf(rt.runtimeDir)]!;
+        const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY);
+        live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan });
+      }
+      const intent: GroupCreateIntent = {
+        group: {
+          name: request.name, description: request.description ?? null, creationTime,
+          state: live.length === 0 ? 'shutoff' : offline.length === 0 ? 'disk-snapshot' : 'mixed',
+        },
+        offline: offline.map((o) => ({ uuid: o.uuid, commit: o.plan.commitData })),
+        live: live.map((l) => ({ uuid: l.uuid, intent: l.intent, switches: l.switches })),
+      };
+      const offlineSteps = offline.flatMap((o) => o.plan.steps);
+      if (offlineSteps.some((st) => st.resource.kind === 'created-tag')) await requireQemuImg();
+      const [lead, ...rest] = members;
+      await runOperation(ctx, locks[0]!, {
+        kind: GROUP_CREATE,
+        domain: { uuid: lead!.uuid, name: lead!.name },
+        members: rest.map((m, i) => ({ uuid: m.uuid, name: m.name, lock: locks[i + 1]! })),
+        intent: JSON.parse(JSON.stringify(intent)) as JsonValue,
+        steps: [
+          ...offlineSteps.length > 0 ? [diskStep(GROUP_CREATE, offlineSteps)] : [],
+          ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
+          ...live.length > 0 ? [stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp })))] : [],
+        ],
+        ...live.length > 0 ? { switch: () => switchMembers(live) } : {},
+        commit: (s) => commitGroupCreate(s, intent),
+        touches: [...offline.flatMap((o) => o.plan.touches), ...live.flatMap((l) => l.plan.disks.map((d) => d.backingPath))],
+      });
+      return request.name;
     });
-    return request.name;
   });
+}
+
+/** Runs `fn` with a monitor connection to each QEMU of `dirs` (in order). */
+async function withMonitors<T>(dirs: readonly string[], fn: (qmps: QmpClient[]) => Promise<T>): Promise<T> {
+  const open = async (i: number, held: QmpClient[]): Promise<T> =>
+    (i === dirs.length ? fn(held) : withMonitor(dirs[i]!, (qmp) => open(i + 1, [...held, qmp])));
+  return open(0, []);
 }

@@ -5,7 +5,13 @@ import type { GroupSnapshotRecord } from '../../../store/index.js';
 import type { TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
 import type { GroupMemberRef, GroupSnapshotDriver } from '../../group-snapshot-driver.js';
-import { createGroupSnapshot } from './group-create.js';
+import { createGroupSnapshot, GROUP_CREATE } from './group-create.js';
+import { registerGroupHandlers } from './group-create-live.js';
+
+/** Registers the group operations' recovery on the driver's txn context (before recovery runs). */
+export function registerGroupSnapshotHandlers(ctx: TxnContext): void {
+  registerGroupHandlers(ctx, GROUP_CREATE);
+}
 
 /** VIR_ERR_NO_DOMAIN_SNAPSHOT for a group that does not exist. */
 export function noGroupSnapshot(name: string): Error {

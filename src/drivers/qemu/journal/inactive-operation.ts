@@ -201,7 +201,7 @@ function setNothingCreated(err: unknown, nothing: boolean): unknown {
  * created something (never a file whose claim failed: it is someone else's). After a
  * crash, recovery undoes every resource of the step with the idempotent handlers.
  */
-function diskStep(kind: string, disks: InactiveStep[]): Step {
+export function diskStep(kind: string, disks: InactiveStep[]): Step {
   const created = disks.map(() => false);
   return {
     name: `disks.${disks.length}`,

@@ -37,7 +37,8 @@ import { haltAfterCommit, nodesStep, overlaysStep } from './create-active-extern
 import {
   FP_TRANSACTION_ABORT, LIVE_CREATE, commitLiveCreate, intentJson, type LiveCreateIntent,
 } from '../../journal/active-resources.js';
-import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml } from '../../catalog/snapshot-catalog.js';
+import { domainRecordXml, loadDomain, loadTree, snapshotRecordXml, type LoadedDomain } from '../../catalog/snapshot-catalog.js';
+import type { SnapshotTree } from '../../../../snapshot/snapshot-tree.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
 
@@ -61,7 +62,7 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
     const rt = await requireRunning(ctx, dom);
     const { store } = ctx;
     const loaded = loadDomain(store, dom);
-    const { record, def: persistent } = loaded;
+    const { record } = loaded;
     const live = liveDefOf(loaded);
     const tree = loadTree(store, record.uuid);
     // qemu parses a disk-only snapshot's XML as offline (VIR_DOMAIN_SNAPSHOT_PARSE_OFFLINE): no memory state.
@@ -87,42 +88,8 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
       // libvirt's error when the domain has no guest agent channel.
       throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, Q, 'QEMU guest agent is not configured');
     }
-    def.state = 'disk-snapshot';
-    def.memory = { snapshot: 'no' };
-    alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, isRegularFile });
-    // libvirt checks each disk (qemuSnapshotPrepare's loop) before the mixing rules.
-    for (const disk of def.disks) {
-      if (disk.snapshot === 'internal') {
-        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
-          `active qemu domains require external disk snapshots; disk ${disk.name} requested internal`);
-      }
-    }
-    checkSnapshotLocations(def);
-    for (const disk of def.disks) {
-      if (disk.snapshot !== 'external') continue;
-      if ((disk.type ?? 'file') !== 'file') {
-        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshots of disk ${disk.name} on '${disk.type}' targets are not supported`);
-      }
-      if ((disk.format ?? 'qcow2') !== 'qcow2') {
-        throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshot format for disk ${disk.name} is unsupported: ${disk.format}`);
-      }
-      disk.format = 'qcow2';
-    }
-    const external = def.disks.filter((d) => d.snapshot === 'external');
-    if (external.length === 0) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'nothing selected for snapshot');
-    if (keepMetadata && tree.has(def.name)) {
-      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
-    }
-    def.domain = cloneDomainDef(live);
-
     await withMonitor(rt.runtimeDir, async (qmp) => {
-      const reuse = (flags & C.REUSE_EXT) !== 0;
-      const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '', reuse })));
-      const intent: LiveCreateIntent = {
-        ...liveCreateIntent(def, keepMetadata, rt.runtimeDir, persistent, live, plan),
-        reused: reuse,
-        ...(quiesce ? { quiesced: true } : {}),
-      };
+      const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, tree, def, flags);
       let frozen: number | undefined;
       await runOperation(ctx, lock, {
         kind: LIVE_CREATE,
@@ -140,6 +107,56 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
     });
     return def.name;
   });
+}
+
+/**
+ * Every check of a live disk-only create of `def` (parsed, named) on the running domain
+ * `loaded` (runtime `runtimeDir`, monitor `qmp`), and the plan and journal intent that
+ * result; nothing is changed. Shared by one domain's create and a group's.
+ */
+export async function planLiveDiskOnlyCreate(
+  qmp: QmpClient, runtimeDir: string, loaded: LoadedDomain, tree: SnapshotTree, def: SnapshotDef, flags: number,
+): Promise<{ plan: LiveDiskSnapshotPlan; intent: LiveCreateIntent }> {
+  const { def: persistent } = loaded;
+  const live = liveDefOf(loaded);
+  const keepMetadata = (flags & C.NO_METADATA) === 0;
+  const quiesce = (flags & C.QUIESCE) !== 0;
+  def.state = 'disk-snapshot';
+  def.memory = { snapshot: 'no' };
+  alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, isRegularFile });
+  // libvirt checks each disk (qemuSnapshotPrepare's loop) before the mixing rules.
+  for (const disk of def.disks) {
+    if (disk.snapshot === 'internal') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q,
+        `active qemu domains require external disk snapshots; disk ${disk.name} requested internal`);
+    }
+  }
+  checkSnapshotLocations(def);
+  for (const disk of def.disks) {
+    if (disk.snapshot !== 'external') continue;
+    if ((disk.type ?? 'file') !== 'file') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshots of disk ${disk.name} on '${disk.type}' targets are not supported`);
+    }
+    if ((disk.format ?? 'qcow2') !== 'qcow2') {
+      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, `external snapshot format for disk ${disk.name} is unsupported: ${disk.format}`);
+    }
+    disk.format = 'qcow2';
+  }
+  const external = def.disks.filter((d) => d.snapshot === 'external');
+  if (external.length === 0) throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, 'nothing selected for snapshot');
+  if (keepMetadata && tree.has(def.name)) {
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN, `domain moment ${def.name} already exists`);
+  }
+  def.domain = cloneDomainDef(live);
+
+  const reuse = (flags & C.REUSE_EXT) !== 0;
+  const plan = await planLiveDiskSnapshot(qmp, external.map((d) => ({ target: d.name, overlayPath: d.sourcePath ?? '', reuse })));
+  const intent: LiveCreateIntent = {
+    ...liveCreateIntent(def, keepMetadata, runtimeDir, persistent, live, plan),
+    reused: reuse,
+    ...(quiesce ? { quiesced: true } : {}),
+  };
+  return { plan, intent };
 }
 
 /**

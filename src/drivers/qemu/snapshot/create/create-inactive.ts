@@ -27,7 +27,7 @@ import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-
 import { snapshotCreate } from '../../images/qemu-img.js';
 import { planSnapshotDisks, type DiskAction } from './create-inactive-plan.js';
 import {
-  domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot, type LoadedDomain,
+  domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot, snapshotRecordXml, type LoadedDomain,
 } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
@@ -95,6 +95,8 @@ export interface PlannedInactiveCreate {
   steps: InactiveStep[];
   /** The images the new tags or overlays build on (txn's pending-work check). */
   touches: string[];
+  /** What the commit writes, as data. */
+  commitData: InactiveCommitData;
   /** The metadata switch: runs inside the commit transaction. */
   commit(store: Store): void;
 }
@@ -143,24 +145,46 @@ export async function planInactiveCreate(
   // A tag that fits on one disk but not the next could not be undone on a full disk either.
   await checkInternalSnapshotSpace(def.name, actions.flatMap((a) => (a.kind === 'internal' ? [{ image: a.image, tag: a.tag }] : [])));
 
+  const commitData: InactiveCommitData = {
+    snapshotXml: keepMetadata ? snapshotRecordXml(def) : null,
+    persistentXml: newDomain ? domainRecordXml(newDomain) : null,
+    // Overlays we made for a snapshot with metadata are ours to merge or discard later;
+    // reused files and --no-metadata overlays stay the user's.
+    created: keepMetadata ? actions.flatMap((a) => (a.kind === 'external' && !a.reuse ? [a.overlay] : [])) : [],
+  };
   return {
     domainUuid: record.uuid,
     domainName: record.name,
     actions,
     steps: actions.flatMap(stepFor),
     touches: actions.map((a) => a.image),
+    commitData,
     commit(store: Store) {
-      // Under the current snapshot, and current (applyCreation), without loading the tree.
-      if (keepMetadata) storeCreatedSnapshot(store, record.uuid, def);
-      if (newDomain) store.domains.update(record.uuid, { persistentXml: domainRecordXml(newDomain) });
-      // Overlays we made for a snapshot with metadata are ours to merge or discard later;
-      // reused files and --no-metadata overlays stay the user's.
-      const created = actions.flatMap((a) => (a.kind === 'external' && !a.reuse ? [a.overlay] : []));
-      if (keepMetadata && created.length > 0) updateOfflineDomainState(store, record.uuid, { created });
+      commitInactiveCreate(store, record.uuid, commitData, keepMetadata ? def : undefined);
     },
   };
 }
 
+/** What an offline create's commit writes, as journal JSON (a group's roll-forward writes it from there). */
+export interface InactiveCommitData {
+  snapshotXml: string | null;
+  persistentXml: string | null;
+  created: string[];
+}
+
+/**
+ * An offline create's commit: the snapshot (under the current one, and current), the
+ * definition on its overlays, the overlays recorded as snapvirt's. Runs inside the commit
+ * transaction; `def` saves parsing the snapshot XML back when the caller has it.
+ */
+export function commitInactiveCreate(store: Store, uuid: string, data: InactiveCommitData, def?: SnapshotDef): void {
+  if (data.snapshotXml !== null) {
+    // Under the current snapshot, and current (applyCreation), without loading the tree.
+    storeCreatedSnapshot(store, uuid, def ?? parseSnapshotXML(data.snapshotXml, { redefine: true }).def);
+  }
+  if (data.persistentXml !== null) store.domains.update(uuid, { persistentXml: data.persistentXml });
+  if (data.created.length > 0) updateOfflineDomainState(store, uuid, { created: data.created });
+}
 
 /** The domain definition after an external snapshot (disks on their overlays), or undefined. */
 function domainAfterSnapshot(domain: DomainDef, actions: DiskAction[]): DomainDef | undefined {

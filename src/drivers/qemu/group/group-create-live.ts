@@ -1,0 +1,151 @@
+/**
+ * The running members of a group create: each member's overlays and nodes prepared as a
+ * single domain's live disk-only create prepares them (create-active-external-steps.ts),
+ * then one window for all of them: every running guest's vCPUs stopped (journaled, so the
+ * rollback and the post-commit work, in this process or in recovery, resume them), one
+ * QMP `transaction` per QEMU, the commit, and the vCPUs resumed. No guest runs while
+ * another member's disks switch, so the members' images hold one instant.
+ *
+ * Recovery (the group's OperationRecoveryHandler): before the switch phase, back; after
+ * it, forward; killed inside it, each member's QEMU is asked (query-block) which side it
+ * is on: none switched, back; some, the others' transactions are run then (the guests are
+ * still stopped, so the instant is the same) and forward. A member's QEMU that died before
+ * its switch while another's switched cannot be finished and is reported.
+ */
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import type { Store } from '../../../store/index.js';
+import {
+  declareFailpoints, failpoint, type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type Step, type TxnContext,
+} from '../../../txn/index.js';
+import type { GroupSnapshotState } from '../../../store/index.js';
+import { isQemuRunningIn } from '../domain/qemu-process.js';
+import { parseQueryBlock } from '../qmp/active-chain.js';
+import { withMonitor } from '../qmp/domain-monitor.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
+import { isJsonObject } from '../qmp/qmp-json.js';
+import { qmpErrorToVirError } from '../qmp/qmp-errors.js';
+import { commitLiveCreate, LIVE_RESUME, type LiveCreateIntent } from '../journal/active-resources.js';
+import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
+import { commitInactiveCreate, type InactiveCommitData } from '../snapshot/create/create-inactive.js';
+
+/** A running member as the group's journal intent records it. */
+export interface LiveMemberIntent {
+  uuid: string;
+  intent: LiveCreateIntent;
+  /** Each disk's blockdev-snapshot: the node it uses now and its new overlay's node. */
+  switches: { target: string; node: string; overlay: string }[];
+}
+
+/** The group create's journal intent: everything commitForward writes. */
+export interface GroupCreateIntent {
+  group: { name: string; description: string | null; creationTime: number; state: GroupSnapshotState };
+  offline: { uuid: string; commit: InactiveCommitData }[];
+  live: LiveMemberIntent[];
+}
+
+/** The blockdev-snapshot actions of one member's plan. */
+export function switchesOf(plan: LiveDiskSnapshotPlan): LiveMemberIntent['switches'] {
+  return plan.disks.map((d) => ({ target: d.target, node: d.baseNode, overlay: d.overlayNodes.format }));
+}
+
+/**
+ * The step that stops every running member's vCPUs (the last prepare step, so the window
+ * is as short as the switches): one resume resource per guest it stopped, journaled
+ * before the stop. A guest already paused stays so and gets none.
+ */
+export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient }[]): Step {
+  const resources: Resource[] = members.map((m) => ({ kind: LIVE_RESUME, runtimeDir: m.runtimeDir, domainUuid: m.uuid, resume: true }));
+  return {
+    name: `stop-vcpus.${members.length}`,
+    resources,
+    async do() {
+      for (const m of members) {
+        const status = await m.qmp.execute('query-status');
+        if (isJsonObject(status) && status.running === true) await m.qmp.execute('stop');
+      }
+    },
+  };
+}
+
+/** Reached after each running member's transaction (`@k`: the k-th member has switched). */
+export const FP_MEMBER_SWITCHED = 'group-create.member.switch.after';
+declareFailpoints([FP_MEMBER_SWITCHED]);
+
+/** Runs each member's transaction, in canonical order; every guest is stopped meanwhile. */
+export async function switchMembers(members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[]): Promise<void> {
+  for (const m of members) {
+    await switchOne(m.qmp, m.switches);
+    failpoint(FP_MEMBER_SWITCHED);
+  }
+}
+
+async function switchOne(qmp: QmpClient, switches: LiveMemberIntent['switches']): Promise<void> {
+  const actions = switches.map((s) => ({ type: 'blockdev-snapshot', data: { node: s.node, overlay: s.overlay } }));
+  try {
+    await qmp.execute('transaction', { actions });
+  } catch (err) {
+    throw qmpErrorToVirError(err);
+  }
+}
+
+/** Whether a journaled intent is a group create's (the fields recovery needs are checked). */
+function isGroupCreateIntent(i: JsonValue): i is JsonValue & GroupCreateIntent {
+  return isJsonObject(i) && isJsonObject(i.group) && typeof i.group.name === 'string' && Array.isArray(i.offline) && Array.isArray(i.live);
+}
+
+function groupIntentOf(entry: JournalEntry): GroupCreateIntent {
+  const i = entry.intent;
+  if (!isGroupCreateIntent(i)) {
+    throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `journal entry ${entry.id} has no group snapshot intent`);
+  }
+  return i;
+}
+
+/** Which side of its switch a running member's QEMU is on; undefined when that QEMU is gone. */
+async function memberSwitched(m: LiveMemberIntent): Promise<boolean | undefined> {
+  if (!await isQemuRunningIn(m.intent.runtimeDir)) return undefined;
+  const chains = await withMonitor(m.intent.runtimeDir, async (qmp) => parseQueryBlock(await qmp.execute('query-block')));
+  return m.switches.every((s) => chains.find((c) => c.target === s.target)?.nodeName === s.overlay);
+}
+
+/** The group create's recovery direction (see the file comment); may finish the switch. */
+export async function decideGroupCreate(entry: JournalEntry): Promise<RecoveryDirection> {
+  if (entry.phase === 'switched') return 'forward';
+  if (entry.phase !== 'switching') return 'back';
+  const { live } = groupIntentOf(entry);
+  const sides = await Promise.all(live.map(memberSwitched));
+  if (!sides.some((s) => s === true)) return 'back';
+  for (const [i, m] of live.entries()) {
+    if (sides[i] === true) continue;
+    if (sides[i] === undefined) {
+      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU,
+        `group snapshot '${groupIntentOf(entry).group.name}': a member's QEMU died before its switch while another's switched`);
+    }
+    await withMonitor(m.intent.runtimeDir, (qmp) => switchOne(qmp, m.switches));
+  }
+  return 'forward';
+}
+
+/** The group create's commit: every member's metadata and the group record. Inside the commit transaction. */
+export function commitGroupCreate(store: Store, intent: GroupCreateIntent): void {
+  for (const m of intent.offline) commitInactiveCreate(store, m.uuid, m.commit);
+  for (const m of intent.live) commitLiveCreate(store, m.uuid, m.intent);
+  const { group } = intent;
+  if (store.groups.get(group.name)) return;
+  store.groups.add({
+    name: group.name,
+    description: group.description,
+    creationTime: group.creationTime,
+    state: group.state,
+    members: [...intent.offline.map((m) => m.uuid), ...intent.live.map((m) => m.uuid)].sort()
+      .map((uuid) => ({ domainUuid: uuid, snapshotName: group.name })),
+  });
+}
+
+/** Registers the group create's recovery on the driver's txn context. */
+export function registerGroupHandlers(ctx: TxnContext, kind: string): void {
+  ctx.registry.registerOperation(kind, {
+    decide: (entry) => decideGroupCreate(entry),
+    commitForward: (entry, store) => commitGroupCreate(store, groupIntentOf(entry)),
+  });
+}

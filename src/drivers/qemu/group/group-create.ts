@@ -32,7 +32,7 @@ import { readLockTable } from '../images/image-lock-probe.js';
 import { requireQemuImg } from '../images/qemu-img.js';
 import { loadDomain, loadTree } from '../catalog/snapshot-catalog.js';
 import { diskStep } from '../journal/inactive-operation.js';
-import { withMonitor } from '../qmp/domain-monitor.js';
+import { holdMonitors, withMonitor } from '../qmp/domain-monitor.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { planInactiveCreate, type PlannedInactiveCreate } from '../snapshot/create/create-inactive.js';
 import { planLiveDiskOnlyCreate } from '../snapshot/create/create-active.js';
@@ -121,7 +121,8 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
           ...live.length > 0 ? [stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp })))] : [],
         ],
-        ...live.length > 0 ? { switch: () => switchMembers(live) } : {},
+        // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.
+        ...live.length > 0 ? { switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), () => switchMembers(live)) } : {},
         commit: (s) => commitGroupCreate(s, intent),
         touches: [...offline.flatMap((o) => o.plan.touches), ...live.flatMap((l) => l.plan.disks.map((d) => d.backingPath))],
       });

@@ -16,6 +16,9 @@ interface SharedMonitor {
 
 const open = new Map<string, SharedMonitor>();
 
+/** Monitors held by a group switch (holdMonitors): other users in this process wait until it ends. */
+const held = new Map<string, Promise<void>>();
+
 /** How long a command waits for the monitor (another client may hold it). */
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -31,6 +34,8 @@ export function domainNotRunning(): Error {
 export async function withMonitor<T>(
   runtimeDir: string, fn: (qmp: QmpClient) => Promise<T>, connectTimeoutMs = CONNECT_TIMEOUT_MS,
 ): Promise<T> {
+  // Checked right before `fn` sends: what passed here was sent before a hold began.
+  for (let gate = held.get(runtimeDir); gate; gate = held.get(runtimeDir)) await gate;
   let shared = open.get(runtimeDir);
   if (!shared || shared.qmp.isClosed) {
     if (!await isQemuRunningIn(runtimeDir)) throw domainNotRunning();
@@ -47,6 +52,25 @@ export async function withMonitor<T>(
       if (open.get(runtimeDir) === shared) open.delete(runtimeDir);
       await shared.qmp.close().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Runs `fn` (which must use monitor connections it already has, never withMonitor) while
+ * no other user in this process may send a command to the QEMUs of `runtimeDirs`: a group
+ * snapshot's switch, so that a command sent to one member after the first member switched
+ * cannot reach another member before that one switches (other processes already wait: a
+ * QEMU serves one QMP client at a time, and the group holds each connection).
+ */
+export async function holdMonitors<T>(runtimeDirs: readonly string[], fn: () => Promise<T>): Promise<T> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  for (const dir of runtimeDirs) held.set(dir, gate);
+  try {
+    return await fn();
+  } finally {
+    for (const dir of runtimeDirs) if (held.get(dir) === gate) held.delete(dir);
+    release();
   }
 }
 

@@ -51,6 +51,13 @@ export class GroupSnapshot {
     return groupDriverOf(this.#conn, 'groupSnapshotGetInfo').describe(this.name);
   }
 
+  /** Deletes the group and every member's snapshot, all or nothing (flags: none yet). */
+  async delete(flags: UntypedFlags = 0): Promise<void> {
+    const groups = groupDriverOf(this.#conn, 'groupSnapshotDelete');
+    this.#conn.denyIfReadOnly('groupSnapshotDelete');
+    await groups.delete(this.name, flags);
+  }
+
   /** Every member's snapshot (an ordinary DomainSnapshot of its domain), in canonical (UUID) order. */
   async listMemberSnapshots(): Promise<DomainSnapshot[]> {
     const members = await groupDriverOf(this.#conn, 'groupSnapshotListMembers').members(this.name);

@@ -5,6 +5,7 @@
  *   node snapshot-op-child.js create <domain> <xml> <flags>
  *   node snapshot-op-child.js revert|delete <domain> <snapshot> <flags>
  *   node snapshot-op-child.js group-create <domain,domain,…> <groupsnapshot xml> <flags>
+ *   node snapshot-op-child.js group-delete - <group> <flags>
  */
 import { connect } from '../../src/api/connection.js';
 
@@ -15,6 +16,11 @@ async function main(): Promise<void> {
   const [op, domainName, arg, flagsText] = process.argv.slice(2);
   const conn = await connect('qemu:///session');
   const flags = Number(flagsText ?? '0');
+  if (op === 'group-delete') {
+    await (await conn.groupSnapshotLookupByName(arg!)).delete(flags);
+    await conn.close();
+    return;
+  }
   if (op === 'group-create') {
     const doms = await Promise.all(domainName!.split(',').map((n) => conn.domainLookupByName(n)));
     await conn.groupSnapshotCreateXML(doms, arg!, flags);

@@ -1,11 +1,11 @@
 /** The QEMU driver's group snapshot functions (GroupSnapshotDriver) over its store. */
-import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { formatGroupSnapshotXML, type GroupSnapshotDescription } from '../../../conf/groupsnapshot-xml.js';
 import type { GroupSnapshotRecord } from '../../../store/index.js';
 import type { TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
 import type { GroupMemberRef, GroupSnapshotDriver } from '../../group-snapshot-driver.js';
 import { createGroupSnapshot, GROUP_CREATE } from './group-create.js';
+import { deleteGroupSnapshot, noGroupSnapshot } from './group-delete.js';
 import { registerGroupHandlers } from './group-create-live.js';
 
 /** Registers the group operations' recovery on the driver's txn context (before recovery runs). */
@@ -13,10 +13,6 @@ export function registerGroupSnapshotHandlers(ctx: TxnContext): void {
   registerGroupHandlers(ctx, GROUP_CREATE);
 }
 
-/** VIR_ERR_NO_DOMAIN_SNAPSHOT for a group that does not exist. */
-export function noGroupSnapshot(name: string): Error {
-  return virError(VirErrorCode.NO_DOMAIN_SNAPSHOT, VirErrorDomain.DOMAIN_SNAPSHOT, `no group snapshot with matching name '${name}'`);
-}
 
 /** Group snapshots of the domains in one QEMU driver's store. */
 export class QemuGroupSnapshots implements GroupSnapshotDriver {
@@ -30,6 +26,10 @@ export class QemuGroupSnapshots implements GroupSnapshotDriver {
 
   create(doms: readonly DomainRef[], xml: string, flags: number): Promise<string> {
     return createGroupSnapshot(this.ctx, doms, xml, flags);
+  }
+
+  delete(name: string, flags: number): Promise<void> {
+    return deleteGroupSnapshot(this.ctx, name, flags);
   }
 
   async listNames(): Promise<string[]> {

@@ -36,6 +36,7 @@ import { withMonitor } from '../../qmp/domain-monitor.js';
 import { LIVE_DELETE, LIVE_MERGE, LIVE_TAG_DELETE, nodeWithTag } from '../../journal/active-resources.js';
 import { loadDomain, loadTree, saveTree } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { refuseGroupMembers } from '../../group/group-membership.js';
 
 const Q = VirErrorDomain.QEMU;
 /** Deletes snapshot `name` of running domain `dom` (per flags: with or only its children, or metadata only). */
@@ -54,6 +55,7 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
     tree.get(name, Q);
     const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
     const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+    refuseGroupMembers(store, dom, victims.map((v) => v.name));
     const external = victims.filter(isExternalSnapshot);
     if (external.length > 0 && scope !== 'snapshot') {
       throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, external.length < victims.length

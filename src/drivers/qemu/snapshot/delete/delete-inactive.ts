@@ -35,9 +35,12 @@ import { knownImageDirs } from '../revert/revert-inactive.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import type { ImageAccess } from '../../images/image-lock-probe.js';
 import type { ImageInfo } from '../../images/qemu-img.js';
-import { loadDomain, loadStoredSnapshot, loadTree, removeStoredSnapshot, saveTree } from '../../catalog/snapshot-catalog.js';
+import {
+  loadDomain, loadStoredSnapshot, loadTree, removeStoredSnapshot, saveTree, type LoadedDomain,
+} from '../../catalog/snapshot-catalog.js';
 import { pathExists } from '../../images/path-exists.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { refuseGroupMembers } from '../../group/group-membership.js';
 
 const Q = VirErrorDomain.QEMU;
 
@@ -51,8 +54,41 @@ async function checkUsable(image: string, format: string, access: ImageAccess, a
 /** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
 export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'snapshotDelete');
+  const planned = await planInactiveDelete(ctx, loadDomain(ctx.store, dom), name, flags);
+  refuseGroupMembers(ctx.store, dom, planned.removed);
+  await runInactiveOperation(ctx, lock, {
+    kind: 'delete',
+    domainUuid: planned.domainUuid,
+    domainName: planned.domainName,
+    summary: { snapshot: name, flags, removed: planned.removed },
+    steps: [],
+    cleanup: planned.cleanup,
+    commit: () => planned.commit(ctx.store),
+  });
+  planned.warnKept();
+}
+
+/** A checked offline delete, ready to run: its post-commit disk work and its metadata commit. */
+export interface PlannedInactiveDelete {
+  domainUuid: string;
+  domainName: string;
+  /** The snapshots it removes. */
+  removed: string[];
+  /** Post-commit work: tag removals, merges, removals of files nothing needs. */
+  cleanup: DiskResource[];
+  /** The metadata: runs inside the commit transaction. */
+  commit(store: Store): void;
+  /** Warns of the files kept as they are (after the commit). */
+  warnKept(): void;
+}
+
+/**
+ * Every check of an offline delete of snapshot `name` of `loaded` (under its held lock) and
+ * the plan that results; nothing is changed. Shared by one domain's delete and a group's.
+ */
+export async function planInactiveDelete(ctx: TxnContext, loaded: LoadedDomain, name: string, flags: number): Promise<PlannedInactiveDelete> {
   const store: Store = ctx.store;
-  const { record, def: domain } = loadDomain(store, dom);
+  const { record, def: domain } = loaded;
   const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
   // One internal snapshot alone (or any, metadata only) needs its own row and its
   // children's, whatever the number of snapshots (removeStoredSnapshot); the whole tree is
@@ -103,12 +139,10 @@ export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     removals: discard,
   });
 
-  await runInactiveOperation(ctx, lock, {
-    kind: 'delete',
+  return {
     domainUuid: record.uuid,
     domainName: record.name,
-    summary: { snapshot: name, flags, removed: victims.map((v) => v.name) },
-    steps: [],
+    removed: victims.map((v) => v.name),
     cleanup,
     commit() {
       if (tree) {
@@ -119,8 +153,10 @@ export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
       }
       if (discard.length + merged.length > 0) updateOfflineDomainState(store, record.uuid, { forgotten: [...discard, ...merged] });
     },
-  });
-  if (plan) warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, plan);
+    warnKept() {
+      if (plan) warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, plan);
+    },
+  };
 }
 
 /** Tag removals for an internal snapshot; images that are gone have nothing to remove. */

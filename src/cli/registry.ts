@@ -43,6 +43,7 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   'snapshot-revert': async () => (await import('./commands/snapshot-revert.js')).snapshotRevert,
   'snapshot-check': async () => (await import('./commands/snapshot-check.js')).snapshotCheck,
   'group-snapshot-create': async () => (await import('./commands/group-snapshot.js')).groupSnapshotCreate,
+  'group-snapshot-delete': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDelete,
   'group-snapshot-dumpxml': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDumpxml,
   'group-snapshot-info': async () => (await import('./commands/group-snapshot.js')).groupSnapshotInfo,
   'group-snapshot-list': async () => (await import('./commands/group-snapshot.js')).groupSnapshotList,
@@ -73,7 +74,7 @@ const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly 
   { name: 'Snapshot checks (snapvirt)', keyword: 'snapvirt', commands: ['snapshot-check'] },
   {
     name: 'Group snapshots (snapvirt)', keyword: 'group',
-    commands: ['group-snapshot-create', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list'],
+    commands: ['group-snapshot-create', 'group-snapshot-delete', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list'],
   },
   { name: 'Virsh itself', keyword: 'virsh', commands: ['cd', 'echo', 'exit', 'help', 'pwd', 'quit', 'connect'] },
 ];

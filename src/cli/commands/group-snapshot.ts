@@ -1,6 +1,6 @@
 /**
  * Group snapshot commands (snapvirt's own, in virsh's style): group-snapshot-create,
- * group-snapshot-list, group-snapshot-info, group-snapshot-dumpxml. A group is one
+ * group-snapshot-list, group-snapshot-info, group-snapshot-dumpxml, group-snapshot-delete. A group is one
  * snapshot of several domains, made all or nothing; each member is an ordinary snapshot
  * of its domain named as the group.
  */
@@ -101,5 +101,20 @@ export const groupSnapshotDumpxml: CommandDef = {
     if (xpath === null) return false;
     const group = await (await ctl.connection()).groupSnapshotLookupByName(name);
     return printXml(ctl, await group.getXMLDesc(), xpath, optBool(cmd, 'wrap'));
+  },
+};
+
+/** `group-snapshot-delete NAME` */
+export const groupSnapshotDelete: CommandDef = {
+  name: 'group-snapshot-delete',
+  help: 'Delete a group snapshot',
+  desc: 'Group Snapshot Delete: every member\'s snapshot and the group, or none.',
+  opts: [GROUP_OPTION],
+  async handler(ctl, cmd) {
+    const name = optString(ctl, cmd, 'groupname');
+    if (name === undefined) throw new CommandAborted();
+    await (await (await ctl.connection()).groupSnapshotLookupByName(name)).delete();
+    ctl.print(`Group snapshot ${name} deleted\n`);
+    return true;
   },
 };

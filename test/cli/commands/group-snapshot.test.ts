@@ -49,6 +49,15 @@ test('group-snapshot-create, -list, -info, -dumpxml, and the members in snapshot
     assert.deepEqual([missing.code, missing.stderr],
       [1, "error: Domain snapshot not found: no group snapshot with matching name 'nope'\n"]);
     assert.deepEqual(await listingOf(images, { sizes: false }), before);
+    // One member's snapshot alone is refused; the group goes as one.
+    const alone = await sv('snapshot-delete', 'web', 'nightly');
+    assert.deepEqual([alone.code, alone.stderr], [1, 'error: Failed to delete snapshot nightly\n' +
+      "error: Requested operation is not valid: snapshot 'nightly' of domain 'web' is a member of group snapshot 'nightly': delete the group with group-snapshot-delete nightly\n"]);
+    const deleted = await sv('group-snapshot-delete', 'nightly');
+    assert.deepEqual([deleted.code, deleted.stdout], [0, 'Group snapshot nightly deleted\n\n']);
+    assert.equal((await sv('group-snapshot-list', '--name')).code, 1, 'no --name option');
+    assert.match((await sv('group-snapshot-list')).stdout, /^ Name +Creation Time +State +Members\n-+\n\n$/);
+    for (const name of ['web', 'db']) assert.equal((await sv('snapshot-list', name, '--name')).stdout, '\n');
   } finally {
     await tmp.cleanup();
   }

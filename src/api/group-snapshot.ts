@@ -13,7 +13,7 @@ import type { Connection } from './connection.js';
 import { Domain } from './domain.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
-import type { SnapshotCreateFlags, UntypedFlags } from './flags.js';
+import type { SnapshotCreateFlags, SnapshotRevertFlags, UntypedFlags } from './flags.js';
 
 /** The group snapshot part of `conn`'s driver, or VIR_ERR_NO_SUPPORT naming the call. */
 export function groupDriverOf(conn: Connection, functionName: string): GroupSnapshotDriver {
@@ -49,6 +49,13 @@ export class GroupSnapshot {
   /** The group's name, description, state, creation time (epoch seconds) and members, as data. */
   async getInfo(): Promise<GroupSnapshotDescription> {
     return groupDriverOf(this.#conn, 'groupSnapshotGetInfo').describe(this.name);
+  }
+
+  /** Reverts every member to its snapshot of the group, all or nothing (RUNNING/PAUSED: not supported yet). */
+  async revert(flags: SnapshotRevertFlags | UntypedFlags = 0): Promise<void> {
+    const groups = groupDriverOf(this.#conn, 'groupSnapshotRevert');
+    this.#conn.denyIfReadOnly('groupSnapshotRevert');
+    await groups.revert(this.name, flags);
   }
 
   /** Deletes the group and every member's snapshot, all or nothing (flags: none yet). */

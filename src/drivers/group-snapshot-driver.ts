@@ -17,6 +17,8 @@ export interface GroupMemberRef {
 export interface GroupSnapshotDriver {
   /** Creates a group snapshot of `doms` from a `<groupsnapshot>` document, all or nothing; returns its name. */
   create(doms: readonly DomainRef[], xml: string, flags: number): Promise<string>;
+  /** Reverts every member to its snapshot of the group, all or nothing. */
+  revert(name: string, flags: number): Promise<void>;
   /** Deletes the group and every member's snapshot, all or nothing. */
   delete(name: string, flags: number): Promise<void>;
   /** The names of every group, oldest first. */

@@ -5,7 +5,7 @@
  *   node snapshot-op-child.js create <domain> <xml> <flags>
  *   node snapshot-op-child.js revert|delete <domain> <snapshot> <flags>
  *   node snapshot-op-child.js group-create <domain,domain,…> <groupsnapshot xml> <flags>
- *   node snapshot-op-child.js group-delete - <group> <flags>
+ *   node snapshot-op-child.js group-delete|group-revert - <group> <flags>
  */
 import { connect } from '../../src/api/connection.js';
 
@@ -16,8 +16,9 @@ async function main(): Promise<void> {
   const [op, domainName, arg, flagsText] = process.argv.slice(2);
   const conn = await connect('qemu:///session');
   const flags = Number(flagsText ?? '0');
-  if (op === 'group-delete') {
-    await (await conn.groupSnapshotLookupByName(arg!)).delete(flags);
+  if (op === 'group-delete' || op === 'group-revert') {
+    const group = await conn.groupSnapshotLookupByName(arg!);
+    await (op === 'group-delete' ? group.delete(flags) : group.revert(flags));
     await conn.close();
     return;
   }

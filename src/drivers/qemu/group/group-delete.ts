@@ -28,7 +28,7 @@ export function noGroupSnapshot(name: string): Error {
 }
 
 /** The members of group `name` as domain handles, in canonical order. */
-function memberRefs(store: Store, name: string): { ref: DomainRef; snapshot: string }[] {
+export function memberRefs(store: Store, name: string): { ref: DomainRef; snapshot: string }[] {
   const group = store.groups.get(name);
   if (!group) throw noGroupSnapshot(name);
   return group.members.map((m) => {

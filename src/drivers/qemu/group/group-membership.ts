@@ -20,3 +20,15 @@ export function refuseGroupMembers(store: Store, dom: DomainRef, removed: readon
       `delete the group with group-snapshot-delete ${group}`);
   }
 }
+
+/**
+ * Refuses (VIR_ERR_OPERATION_INVALID) reverting one domain to its group snapshot alone,
+ * unless `force` (REVERT_FORCE, `--force`): the members would no longer share one instant.
+ */
+export function refuseGroupMemberRevert(store: Store, dom: DomainRef, snapshot: string, force: boolean): void {
+  const group = store.groups.groupOf(dom.uuid, snapshot);
+  if (group === undefined || force) return;
+  throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN_SNAPSHOT,
+    `snapshot '${snapshot}' of domain '${dom.name}' is a member of group snapshot '${group}': ` +
+    `revert the group with group-snapshot-revert ${group}, or this domain alone with --force`);
+}

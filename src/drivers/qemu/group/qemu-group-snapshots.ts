@@ -6,6 +6,7 @@ import type { DomainRef } from '../../driver.js';
 import type { GroupMemberRef, GroupSnapshotDriver } from '../../group-snapshot-driver.js';
 import { createGroupSnapshot, GROUP_CREATE } from './group-create.js';
 import { deleteGroupSnapshot, noGroupSnapshot } from './group-delete.js';
+import { revertGroupSnapshot } from './group-revert.js';
 import { registerGroupHandlers } from './group-create-live.js';
 
 /** Registers the group operations' recovery on the driver's txn context (before recovery runs). */
@@ -26,6 +27,10 @@ export class QemuGroupSnapshots implements GroupSnapshotDriver {
 
   create(doms: readonly DomainRef[], xml: string, flags: number): Promise<string> {
     return createGroupSnapshot(this.ctx, doms, xml, flags);
+  }
+
+  revert(name: string, flags: number): Promise<void> {
+    return revertGroupSnapshot(this.ctx, name, flags);
   }
 
   delete(name: string, flags: number): Promise<void> {

@@ -25,6 +25,7 @@ import { hasInternalMemory, revertInternalWithMemory } from '../create/create-ac
 import { hasExternalMemory } from '../create/create-active-external-memory.js';
 import { loadDomain, loadTree } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { refuseGroupMemberRevert } from '../../group/group-membership.js';
 
 export type { RevertEndState } from '../../journal/active-revert-resources.js';
 
@@ -57,6 +58,7 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
     const { record, def: persistent } = loadDomain(ctx.store, dom);
     const tree = loadTree(ctx.store, record.uuid);
     const snap = tree.get(name, Q).def;
+    refuseGroupMemberRevert(ctx.store, dom, name, (flags & R.FORCE) !== 0);
     if (snap.disks.some((d) => d.deleteInProgress)) {
       throw virError(VirErrorCode.OPERATION_INVALID, Q, `snapshot '${name}' is being deleted`);
     }

@@ -32,8 +32,9 @@ import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from '../../images/overlay-file.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { snapshotApply, snapshotCreate } from '../../images/qemu-img.js';
-import { loadDomain, loadTree, saveTree, storeDomainDefinition } from '../../catalog/snapshot-catalog.js';
+import { loadDomain, loadTree, saveTree, storeDomainDefinition, type LoadedDomain } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { refuseGroupMemberRevert } from '../../group/group-membership.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -67,8 +68,42 @@ export function revertedImages(snap: SnapshotDef): string[] {
 /** Reverts shut-off domain `dom` to snapshot `name`. */
 export async function revertInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'revertToSnapshot');
+  refuseGroupMemberRevert(ctx.store, dom, name, (flags & R.FORCE) !== 0);
+  const planned = await planInactiveRevert(ctx, loadDomain(ctx.store, dom), name, flags);
+  await runInactiveOperation(ctx, lock, {
+    kind: 'revert',
+    domainUuid: planned.domainUuid,
+    domainName: planned.domainName,
+    summary: { snapshot: name, flags },
+    steps: planned.steps,
+    cleanup: planned.cleanup,
+    touches: planned.touches,
+    commit: () => planned.commit(ctx.store),
+  });
+  planned.warnKept();
+}
+
+/** A checked offline revert, ready to run. */
+export interface PlannedInactiveRevert {
+  domainUuid: string;
+  domainName: string;
+  steps: InactiveStep[];
+  /** Post-commit work: dropping undo tags, removing files the reverted-away state alone used. */
+  cleanup: DiskResource[];
+  touches: string[];
+  /** The metadata: runs inside the commit transaction. */
+  commit(store: Store): void;
+  /** Warns of the files kept as they are (after the commit). */
+  warnKept(): void;
+}
+
+/**
+ * Every check of an offline revert of `loaded` to its snapshot `name` (under its held
+ * lock) and the plan that results; nothing is changed. Shared with a group's revert.
+ */
+export async function planInactiveRevert(ctx: TxnContext, loaded: LoadedDomain, name: string, flags: number): Promise<PlannedInactiveRevert> {
   const store: Store = ctx.store;
-  const { record, def: domain } = loadDomain(store, dom);
+  const { record, def: domain } = loaded;
   const tree = loadTree(store, record.uuid);
   const snap = tree.get(name, Q).def;
   if (snap.disks.some((d) => d.deleteInProgress)) {
@@ -95,11 +130,9 @@ export async function revertInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     ...discard.map((path): DiskResource => ({ kind: 'removed-file', path })),
   ];
   const created = steps.map((s) => s.resource).filter((r) => r.kind === 'created-file').map((r) => (r as { path: string }).path);
-  await runInactiveOperation(ctx, lock, {
-    kind: 'revert',
+  return {
     domainUuid: record.uuid,
     domainName: record.name,
-    summary: { snapshot: name, flags },
     steps,
     cleanup,
     touches: revertedImages(snap),
@@ -109,8 +142,10 @@ export async function revertInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
       saveTree(store, record.uuid, tree);
       updateOfflineDomainState(store, record.uuid, { created, forgotten: discard, shutoffReason: ShutoffReason.FROM_SNAPSHOT });
     },
-  });
-  warnKept(ctx.warn, `revert of domain '${record.name}' to snapshot '${name}'`, plan);
+    warnKept() {
+      warnKept(ctx.warn, `revert of domain '${record.name}' to snapshot '${name}'`, plan);
+    },
+  };
 }
 
 /** Checks and steps of an internal revert: one applied-tag resource per internal disk. */

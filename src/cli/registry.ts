@@ -47,6 +47,7 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   'group-snapshot-dumpxml': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDumpxml,
   'group-snapshot-info': async () => (await import('./commands/group-snapshot.js')).groupSnapshotInfo,
   'group-snapshot-list': async () => (await import('./commands/group-snapshot.js')).groupSnapshotList,
+  'group-snapshot-revert': async () => (await import('./commands/group-snapshot.js')).groupSnapshotRevert,
   cd: async () => (await import('./commands/virsh-itself.js')).cdCommand,
   echo: async () => (await import('./commands/virsh-itself.js')).echoCommand,
   exit: async () => (await import('./commands/virsh-itself.js')).exit,
@@ -74,7 +75,8 @@ const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly 
   { name: 'Snapshot checks (snapvirt)', keyword: 'snapvirt', commands: ['snapshot-check'] },
   {
     name: 'Group snapshots (snapvirt)', keyword: 'group',
-    commands: ['group-snapshot-create', 'group-snapshot-delete', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list'],
+    commands: ['group-snapshot-create', 'group-snapshot-delete', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list',
+      'group-snapshot-revert'],
   },
   { name: 'Virsh itself', keyword: 'virsh', commands: ['cd', 'echo', 'exit', 'help', 'pwd', 'quit', 'connect'] },
 ];

@@ -1,10 +1,10 @@
 /**
  * Group snapshot commands (snapvirt's own, in virsh's style): group-snapshot-create,
- * group-snapshot-list, group-snapshot-info, group-snapshot-dumpxml, group-snapshot-delete. A group is one
+ * group-snapshot-list, group-snapshot-info, group-snapshot-dumpxml, group-snapshot-revert, group-snapshot-delete. A group is one
  * snapshot of several domains, made all or nothing; each member is an ordinary snapshot
  * of its domain named as the group.
  */
-import { SnapshotCreateFlags as F } from '../../api/flags.js';
+import { SnapshotCreateFlags as F, SnapshotRevertFlags as R } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
 import { lookupDomainByText } from '../domain-lookup.js';
 import { CommandAborted, optArgv, optBool, optString } from '../option-values.js';
@@ -115,6 +115,25 @@ export const groupSnapshotDelete: CommandDef = {
     if (name === undefined) throw new CommandAborted();
     await (await (await ctl.connection()).groupSnapshotLookupByName(name)).delete();
     ctl.print(`Group snapshot ${name} deleted\n`);
+    return true;
+  },
+};
+
+/** `group-snapshot-revert NAME [--running|--paused]` */
+export const groupSnapshotRevert: CommandDef = {
+  name: 'group-snapshot-revert',
+  help: 'Revert several domains to a group snapshot',
+  desc: 'Revert every member of a group snapshot to it, or none.',
+  opts: [
+    GROUP_OPTION,
+    { name: 'running', type: 'bool', help: 'after reverting, change state to running' },
+    { name: 'paused', type: 'bool', help: 'after reverting, change state to paused' },
+  ],
+  async handler(ctl, cmd) {
+    const name = optString(ctl, cmd, 'groupname');
+    if (name === undefined) throw new CommandAborted();
+    const flags = (optBool(cmd, 'running') ? R.RUNNING : 0) | (optBool(cmd, 'paused') ? R.PAUSED : 0);
+    await (await (await ctl.connection()).groupSnapshotLookupByName(name)).revert(flags);
     return true;
   },
 };

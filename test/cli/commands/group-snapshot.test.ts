@@ -53,6 +53,12 @@ test('group-snapshot-create, -list, -info, -dumpxml, and the members in snapshot
     const alone = await sv('snapshot-delete', 'web', 'nightly');
     assert.deepEqual([alone.code, alone.stderr], [1, 'error: Failed to delete snapshot nightly\n' +
       "error: Requested operation is not valid: snapshot 'nightly' of domain 'web' is a member of group snapshot 'nightly': delete the group with group-snapshot-delete nightly\n"]);
+    // As snapshot-revert: no message, only the blank line every command ends with.
+    const reverted = await sv('group-snapshot-revert', 'nightly');
+    assert.deepEqual([reverted.code, reverted.stdout, reverted.stderr], [0, '\n', '']);
+    const running = await sv('group-snapshot-revert', 'nightly', '--running');
+    assert.equal(running.code, 1);
+    assert.match(running.stderr, /^error: Operation not supported: reverting a group snapshot with --running or --paused is not supported yet/);
     const deleted = await sv('group-snapshot-delete', 'nightly');
     assert.deepEqual([deleted.code, deleted.stdout], [0, 'Group snapshot nightly deleted\n\n']);
     assert.equal((await sv('group-snapshot-list', '--name')).code, 1, 'no --name option');

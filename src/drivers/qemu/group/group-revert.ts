@@ -10,12 +10,10 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { declareFailpoints, declareOperationKind, type TxnContext } from '../../../txn/index.js';
 import { unsupportedFlagsDetail } from '../../flag-rule.js';
-import { liveRuntime } from '../domain/active-domains.js';
 import { loadDomain } from '../catalog/snapshot-catalog.js';
 import { runInactiveOperation } from '../journal/inactive-operation.js';
 import { planInactiveRevert, type PlannedInactiveRevert } from '../snapshot/revert/revert-inactive.js';
-import { memberRefs } from './group-delete.js';
-import { lockMembers } from './group-locks.js';
+import { withShutOffMembers } from './group-members.js';
 
 /** The txn operation kind of a group revert. */
 export const GROUP_REVERT = 'group-revert';
@@ -30,18 +28,7 @@ export async function revertGroupSnapshot(ctx: TxnContext, name: string, flags: 
       `reverting a group snapshot with --running or --paused is not supported yet (${detail})`);
   }
   const { store } = ctx;
-  const members = memberRefs(store, name);
-  await lockMembers(ctx, members.map((m) => m.ref), 'group-snapshot-revert', async (locks) => {
-    const current = memberRefs(store, name);
-    if (current.map((m) => m.ref.uuid).join() !== members.map((m) => m.ref.uuid).join()) {
-      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN_SNAPSHOT, `group snapshot '${name}' changed meanwhile`);
-    }
-    for (const m of current) {
-      if (await liveRuntime(ctx, m.ref.uuid)) {
-        throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
-          `domain '${m.ref.name}' is running: reverting a group snapshot of running domains is not supported yet`);
-      }
-    }
+  await withShutOffMembers(ctx, name, 'group-snapshot-revert', 'reverting', false, async (current, locks) => {
     const plans: PlannedInactiveRevert[] = [];
     for (const m of current) plans.push(await planInactiveRevert(ctx, loadDomain(store, m.ref), m.snapshot, 0));
     const [lead, ...rest] = plans;

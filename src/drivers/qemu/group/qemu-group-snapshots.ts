@@ -5,7 +5,8 @@ import type { TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
 import type { GroupMemberRef, GroupSnapshotDriver } from '../../group-snapshot-driver.js';
 import { createGroupSnapshot, GROUP_CREATE } from './group-create.js';
-import { deleteGroupSnapshot, noGroupSnapshot } from './group-delete.js';
+import { deleteGroupSnapshot } from './group-delete.js';
+import { noGroupSnapshot } from './group-members.js';
 import { revertGroupSnapshot } from './group-revert.js';
 import { registerGroupHandlers } from './group-create-live.js';
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotCreateFlags as C, SnapshotDeleteFlags as D } from '../../../../src/api/flags.js';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotDeleteFlags as D } from '../../../../src/api/flags.js';
 import { isVirError, VirErrorCode } from '../../../../src/api/errors.js';
 import type { Domain } from '../../../../src/api/domain.js';
 import type { QemuDriver } from '../../../../src/drivers/qemu/qemu-driver.js';
@@ -98,6 +98,22 @@ test("deleting one member's group snapshot alone (or as a child) is refused, nam
     assert.deepEqual(await groupWorld(env, NAMES), before);
     await assert.rejects(env.conn.groupSnapshotLookupByName('nope'),
       (e: unknown) => isVirError(e) && e.code === VirErrorCode.NO_DOMAIN_SNAPSHOT);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+test('a member undefined since (with its snapshots) does not keep the group from being deleted', async () => {
+  const env = await openQemuTestEnv();
+  try {
+    const doms = await setUp(env, 0);
+    await doms[1]!.undefine(U.SNAPSHOTS_METADATA);
+    await assert.rejects((await env.conn.groupSnapshotLookupByName('g')).revert(),
+      (e: unknown) => isVirError(e) && e.code === VirErrorCode.OPERATION_INVALID && /is no longer defined/.test(e.message));
+    await (await env.conn.groupSnapshotLookupByName('g')).delete();
+    const world = await groupWorld(env, ['g0']);
+    assert.deepEqual(world.groups, []);
+    assert.deepEqual(world.members['g0']!.snapshots, ['base']);
   } finally {
     await env.cleanup();
   }

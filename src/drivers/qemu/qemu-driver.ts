@@ -40,7 +40,8 @@ import type {
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain/domain-list-filter.js';
 import { deleteInactiveSnapshot } from './snapshot/delete/delete-inactive.js';
-import { recoverJournal, registerInactiveHandlers } from './journal/inactive-operation.js';
+import { recoverJournal } from './journal/inactive-operation.js';
+import { registerQemuHandlers } from './journal/register-handlers.js';
 import { forgetOfflineDomainState, PersistedShutoffReasons } from './catalog/domain-state.js';
 import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertInactiveSnapshot } from './snapshot/revert/revert-inactive.js';
@@ -60,18 +61,15 @@ import { createActiveSnapshot } from './snapshot/create/create-active.js';
 import { revertNeedsProcess, revertWithProcess } from './snapshot/revert/revert-active.js';
 import { deleteActiveSnapshot } from './snapshot/delete/delete-active.js';
 import { domainNotRunning } from './qmp/domain-monitor.js';
-import { registerActiveHandlers } from './journal/active-resources.js';
 import {
   checkNameAndUuid, createDomainFromDef, destroyAutodestroyDomains, domainVanished, forgetVanishedNamesakes,
-  makeTransient, registerTransientHandlers,
+  makeTransient,
 } from './domain/transient-domain.js';
-import { registerRevertHandlers } from './journal/active-revert-resources.js';
 import { checkQemuSnapshots } from './check/snapshot-check.js';
 import { refuseLoopingDisks } from './images/chain-inspect.js';
 import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
-import { QemuGroupSnapshots, registerGroupSnapshotHandlers } from './group/qemu-group-snapshots.js';
-
+import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
 
 const SNAP = VirErrorDomain.QEMU;
 
@@ -435,14 +433,8 @@ export class QemuDriver implements HypervisorDriver {
 export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
   const kind = qemuUriKind(uri);
   const store = openStore(stateDirFor(kind));
-  // Every journal resource and operation kind of this driver, registered once, here, before
-  // recovery (which needs them for whatever a crash interrupted).
   const ctx = createTxnContext(store);
-  registerInactiveHandlers(ctx);
-  registerActiveHandlers(ctx);
-  registerTransientHandlers(ctx);
-  registerRevertHandlers(ctx);
-  registerGroupSnapshotHandlers(ctx);
+  registerQemuHandlers(ctx);
   try {
     // A store that cannot be written is read as it is: recovery would have to write.
     if (!store.writeRefusal) await recoverJournal(ctx);

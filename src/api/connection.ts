@@ -215,11 +215,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
   }
   /** The group snapshot `name`; VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none (snapvirt's own). */
   async groupSnapshotLookupByName(name: string): Promise<GroupSnapshot> {
-    return GroupSnapshot.of(this, await groupDriverOf(this, 'groupSnapshotLookupByName').lookup(name));
+    return GroupSnapshot.of(this, await groupDriverOf(this, 'virGroupSnapshotLookupByName').lookup(name));
   }
   /** Every group snapshot, oldest first (snapvirt's own). */
   async listAllGroupSnapshots(): Promise<GroupSnapshot[]> {
-    return (await groupDriverOf(this, 'listAllGroupSnapshots').listNames()).map((n) => GroupSnapshot.of(this, n));
+    return (await groupDriverOf(this, 'virConnectListAllGroupSnapshots').listNames()).map((n) => GroupSnapshot.of(this, n));
   }
   /**
    * Closes the connection (virConnectClose); for the test driver this discards its

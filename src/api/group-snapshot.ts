@@ -43,31 +43,31 @@ export class GroupSnapshot {
 
   /** The `<groupsnapshot>` document: name, description, state, creationTime, members. */
   async getXMLDesc(): Promise<string> {
-    return groupDriverOf(this.#conn, 'groupSnapshotGetXMLDesc').getXMLDesc(this.name);
+    return groupDriverOf(this.#conn, 'virGroupSnapshotGetXMLDesc').getXMLDesc(this.name);
   }
 
   /** The group's name, description, state, creation time (epoch seconds) and members, as data. */
   async getInfo(): Promise<GroupSnapshotDescription> {
-    return groupDriverOf(this.#conn, 'groupSnapshotGetInfo').describe(this.name);
+    return groupDriverOf(this.#conn, 'virGroupSnapshotGetInfo').describe(this.name);
   }
 
   /** Reverts every member to its snapshot of the group, all or nothing (RUNNING/PAUSED: not supported yet). */
   async revert(flags: SnapshotRevertFlags | UntypedFlags = 0): Promise<void> {
-    const groups = groupDriverOf(this.#conn, 'groupSnapshotRevert');
-    this.#conn.denyIfReadOnly('groupSnapshotRevert');
+    const groups = groupDriverOf(this.#conn, 'virGroupSnapshotRevert');
+    this.#conn.denyIfReadOnly('virGroupSnapshotRevert');
     await groups.revert(this.name, flags);
   }
 
   /** Deletes the group and every member's snapshot, all or nothing (flags: none yet). */
   async delete(flags: UntypedFlags = 0): Promise<void> {
-    const groups = groupDriverOf(this.#conn, 'groupSnapshotDelete');
-    this.#conn.denyIfReadOnly('groupSnapshotDelete');
+    const groups = groupDriverOf(this.#conn, 'virGroupSnapshotDelete');
+    this.#conn.denyIfReadOnly('virGroupSnapshotDelete');
     await groups.delete(this.name, flags);
   }
 
   /** Every member's snapshot (an ordinary DomainSnapshot of its domain), in canonical (UUID) order. */
   async listMemberSnapshots(): Promise<DomainSnapshot[]> {
-    const members = await groupDriverOf(this.#conn, 'groupSnapshotListMembers').members(this.name);
+    const members = await groupDriverOf(this.#conn, 'virGroupSnapshotListMembers').members(this.name);
     return members.map((m) => DomainSnapshot.of(Domain.of(this.#conn, m.domain), m.snapshotName));
   }
 }
@@ -76,8 +76,8 @@ export class GroupSnapshot {
 export async function groupSnapshotCreateXML(
   conn: Connection, domains: readonly Domain[], xml: string, flags: SnapshotCreateFlags | UntypedFlags,
 ): Promise<GroupSnapshot> {
-  const groups = groupDriverOf(conn, 'groupSnapshotCreateXML');
-  conn.denyIfReadOnly('groupSnapshotCreateXML');
+  const groups = groupDriverOf(conn, 'virGroupSnapshotCreateXML');
+  conn.denyIfReadOnly('virGroupSnapshotCreateXML');
   const refs: DomainRef[] = domains.map((d) => {
     if (d.getConnect() !== conn) {
       throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.DOMAIN_SNAPSHOT, `domain '${d.handle.name}' belongs to another connection`);
@@ -90,6 +90,6 @@ export async function groupSnapshotCreateXML(
 /** The group (if any) that a domain's snapshot is a member of. */
 export async function groupOfSnapshot(snapshot: DomainSnapshot): Promise<GroupSnapshot | null> {
   const conn = snapshot.getConnect();
-  const name = await groupDriverOf(conn, 'groupSnapshotOfMember').groupOf(snapshot.domain.handle, snapshot.name);
+  const name = await groupDriverOf(conn, 'virGroupSnapshotOfMember').groupOf(snapshot.domain.handle, snapshot.name);
   return name === null ? null : GroupSnapshot.of(conn, name);
 }

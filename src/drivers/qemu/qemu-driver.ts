@@ -47,6 +47,7 @@ import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.j
 import { revertInactiveSnapshot } from './snapshot/revert/revert-inactive.js';
 import { createInactiveSnapshot } from './snapshot/create/create-inactive.js';
 import { checkQemuFlags } from './qemu-flags.js';
+import { planNvramUndefine } from './firmware/undefine-nvram.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
 import {
@@ -190,8 +191,9 @@ export class QemuDriver implements HypervisorDriver {
   async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
     checkQemuFlags(flags, 'undefine');
     await lockDomain(this.ctx, dom.uuid, 'undefine', async () => {
-      const { record } = loadDomain(this.store, dom);
+      const { record, def } = loadDomain(this.store, dom);
       if (!record.persistent) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot undefine transient domain');
+      const removeNvram = planNvramUndefine(def, flags);
       // A running domain becomes transient and runs on (libvirt counts snapshots only for
       // inactive domains; the metadata goes when the transient domain stops).
       if (await isDomainRunning(this.ctx, record.uuid)) {
@@ -209,6 +211,7 @@ export class QemuDriver implements HypervisorDriver {
         // The files snapvirt made become the user's: never discarded by a later namesake.
         forgetOfflineDomainState(this.store, record.uuid);
       });
+      removeNvram();
     });
   }
 

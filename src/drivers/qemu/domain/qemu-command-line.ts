@@ -22,6 +22,7 @@ import { addGraphics } from './devices/graphics.js';
 import { addInputs } from './devices/input.js';
 import { addMemballoon } from './devices/memballoon.js';
 import { addInterfaces } from './devices/net.js';
+import { addFirmware } from './devices/firmware.js';
 import { addPlatform } from './devices/platform.js';
 import { escapeOpt } from './devices/qemu-option.js';
 import { addRngs } from './devices/rng.js';
@@ -95,7 +96,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
     def, isQ35, accel: opts.accel, caps: opts.caps, args: [], created: new Set(), bootIndex: bootIndexes(def), monitorSetup: [],
     placedDevices: [], floatingDevices: [], taps: [], canCreateTaps: opts.canCreateTaps,
   };
-  const machineProps = addPlatform(ctx);
+  const machineProps = [...addPlatform(ctx), ...addFirmware(ctx)];
   addCpu(ctx);
   const boot = bootOption(def, ctx.bootIndex.size > 0);
   if (boot !== undefined) ctx.args.push('-boot', boot);

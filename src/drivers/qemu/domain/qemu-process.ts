@@ -4,6 +4,7 @@
  * in a private runtime directory (0700, files 0600) from which a later command can
  * reattach. Liveness checks guard against pid reuse by checking the command line.
  */
+import { prepareNvramFile } from '../firmware/nvram-file.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -91,6 +92,8 @@ export class QemuProcess {
     // QEMU opens every disk's chain and would probe a layer whose format is not recorded:
     // refused here, where every start, restart and transient create passes, before the spawn.
     await refuseLoopingDisks(opts.def, refuseUnsafeChain);
+    // The variable store is created from its template at the first start (libvirt does it then too).
+    prepareNvramFile(opts.def);
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await chmod(paths.dir, 0o700);
     const existingPid = await readPidfile(paths.pidfile);

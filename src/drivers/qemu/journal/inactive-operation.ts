@@ -40,6 +40,8 @@ export interface InactiveOperation {
   cleanup: DiskResource[];
   /** The metadata switch, run inside the store transaction that is the commit point. */
   commit(): void;
+  /** Journaled steps after the disks' (the NVRAM's copy or restore), in the same entry. */
+  extraSteps?: Step[];
   /** Images the operation builds on without a resource naming them (an overlay's backing), for txn's pending-work check. */
   touches?: string[];
 }
@@ -177,7 +179,7 @@ export async function runInactiveOperation(ctx: TxnContext, lock: DomainLock, op
     domain: { uuid: op.domainUuid, name: op.domainName },
     ...(op.members ? { members: op.members } : {}),
     intent: JSON.parse(JSON.stringify(op.summary)),
-    steps: op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : [],
+    steps: [...(op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : []), ...(op.extraSteps ?? [])],
     commit: () => op.commit(),
     ...(op.touches ? { touches: op.touches } : {}),
     finalize,

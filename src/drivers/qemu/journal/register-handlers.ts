@@ -8,6 +8,7 @@ import { registerActiveHandlers } from './active-resources.js';
 import { registerRevertHandlers } from './active-revert-resources.js';
 import { registerTransientHandlers } from '../domain/transient-domain.js';
 import { registerGroupSnapshotHandlers } from '../group/qemu-group-snapshots.js';
+import { registerNvramHandlers } from '../firmware/nvram-snapshot.js';
 
 /** Registers the driver's handlers on a fresh context, before its first recovery. */
 export function registerQemuHandlers(ctx: TxnContext): void {
@@ -16,4 +17,5 @@ export function registerQemuHandlers(ctx: TxnContext): void {
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);
   registerGroupSnapshotHandlers(ctx);
+  registerNvramHandlers(ctx);
 }

@@ -20,7 +20,7 @@ const DEVICES = new Set([
   'memballoon', 'watchdog',
 ]);
 
-const OS_CHILDREN = new Set(['type', 'kernel', 'initrd', 'cmdline', 'boot', 'bootmenu']);
+const OS_CHILDREN = new Set(['type', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'boot', 'bootmenu']);
 
 /** Refuses the first element of `def` that no part of the driver honours. */
 export function refuseUnhonouredElements(def: DomainDef): void {

@@ -9,6 +9,7 @@
  * Revert to such a snapshot is revert-active-new-process.ts: new overlays on the images the
  * snapshot froze, a new QEMU started with -incoming loads the memory file, then the switch.
  */
+import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
@@ -115,7 +116,11 @@ export async function createExternalWithMemory(
         kind: LIVE_CREATE,
         domain: { uuid: dom.uuid, name: dom.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep],
+        steps: [
+          ...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep,
+          // After the memory: the vCPUs are stopped, so the copy matches the saved flash.
+          ...(keepMetadata ? nvramCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name) : []),
+        ],
         finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
         switch: plan.disks.length > 0 ? () => switchToOverlays(qmp, plan) : undefined,
         commit: (s) => {

@@ -8,6 +8,7 @@
  * (snapshot-load) after saving the current state as the way back, starting QEMU first
  * when the domain is shut off.
  */
+import { nvramCaptureSteps, nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -76,7 +77,7 @@ export async function createInternalWithMemory(
       kind: LIVE_SAVE,
       domain: { uuid: dom.uuid, name: dom.name },
       intent: { snapshot: def.name },
-      steps: [{
+      steps: [...(keepMetadata ? nvramCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name) : []), {
         name: 'snapshot-save',
         resources: [{ kind: LIVE_VM_TAG, runtimeDir: rt.runtimeDir, tag: def.name, images: tops.map((t) => t.file) }],
         async do() {
@@ -197,6 +198,7 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
         });
       },
     });
+    steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, current, snap.name));
     await runOperation(ctx, lock, {
       kind: LIVE_REVERT,
       domain: { uuid: dom.uuid, name: dom.name },

@@ -9,6 +9,7 @@
  * disk-snapshot; live and persistent definitions on the overlays). A crash anywhere is
  * finished by recovery, which asks query-block which side of the switch QEMU is on.
  */
+import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
 import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../../../api/flags.js';
 import { cloneDomainDef } from '../../../../conf/domain-xml.js';
@@ -95,7 +96,10 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
         kind: LIVE_CREATE,
         domain: { uuid: record.uuid, name: record.name },
         intent: intentJson(intent),
-        steps: [...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir)],
+        steps: [
+          ...(keepMetadata ? nvramCaptureSteps(store.stateDir, record.uuid, live, def.name) : []),
+          ...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir),
+        ],
         finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
         switch: quiesce
           ? async () => { frozen = await quiescedSwitch(ctx, rt.runtimeDir, () => switchToOverlays(qmp, plan)); }

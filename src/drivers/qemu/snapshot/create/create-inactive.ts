@@ -30,6 +30,7 @@ import {
   domainRecordXml, hasStoredSnapshot, loadDomain, loadTree, saveTree, storeCreatedSnapshot, snapshotRecordXml, type LoadedDomain,
 } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
 
 
@@ -80,6 +81,7 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     domainName: planned.domainName,
     summary: { snapshot: def.name, flags, actions: planned.actions },
     steps: planned.steps,
+    extraSteps: (flags & C.NO_METADATA) ? [] : nvramCaptureSteps(store.stateDir, record.uuid, loaded.def, def.name),
     cleanup: [],
     touches: planned.touches,
     commit: () => planned.commit(store),

@@ -13,6 +13,7 @@
  * applies too, here on facts read from QEMU's running chain. Elsewhere the files stay as
  * they are (still exact, only not compacted), with a warning when another domain is why.
  */
+import { nvramCopiesOf } from '../../firmware/nvram-snapshot.js';
 import { resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
@@ -88,7 +89,8 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
           deleteFromTree(tree, name, scope);
           saveTree(s, record.uuid, tree);
         },
-        finalize: resources,
+        // The snapshots' NVRAM copies go with their metadata.
+        finalize: [...resources, ...nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name)).map((path) => ({ kind: 'file-obsolete', path }))],
       });
       warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
     });

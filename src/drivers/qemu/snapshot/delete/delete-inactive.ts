@@ -40,6 +40,7 @@ import {
 } from '../../catalog/snapshot-catalog.js';
 import { pathExists } from '../../images/path-exists.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
+import { nvramCopiesOf } from '../../firmware/nvram-snapshot.js';
 import { refuseGroupMembers } from '../../group/group-membership.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -125,6 +126,9 @@ export async function planInactiveDelete(ctx: TxnContext, loaded: LoadedDomain, 
       else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(others, record.uuid, snap, domain, tree, discarded, plan!.kept)));
     }
   }
+  // The snapshots' NVRAM copies are snapvirt's own metadata: they go even with --metadata.
+  const copies = nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name));
+  cleanup.push(...copies.map((path): DiskResource => ({ kind: 'removed-file', path })));
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
   // Work another delete left pending on these files must finish first (deleting the same
   // layers again); then everything the post-commit work needs is checked now: once

@@ -17,6 +17,7 @@
  * QEMU never noticed. A crash is finished by recovery (active-revert-resources.ts) on the side
  * the marker says.
  */
+import { nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -172,6 +173,8 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     resources: [{ kind: 'file-created', path: img.path }],
     do: () => img.make(),
   }));
+  // Before the new QEMU starts: it reads the variable store once, at start.
+  steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
   if (newRuntimeDir !== null) {
     const removeDir = !(await pathExists(newRuntimeDir));
     steps.push({

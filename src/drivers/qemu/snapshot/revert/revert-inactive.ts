@@ -21,7 +21,7 @@ import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
 import type { SnapshotTree } from '../../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../../store/index.js';
-import type { TxnContext, DomainLock } from '../../../../txn/index.js';
+import type { TxnContext, DomainLock, Step } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import type { AppliedTagResource, DiskResource } from '../../journal/disk-resources.js';
@@ -29,6 +29,7 @@ import { discardableImages, warnKept } from '../../images/image-reachability.js'
 import { rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-operation.js';
+import { nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from '../../images/overlay-file.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { snapshotApply, snapshotCreate } from '../../images/qemu-img.js';
@@ -76,6 +77,7 @@ export async function revertInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     domainName: planned.domainName,
     summary: { snapshot: name, flags },
     steps: planned.steps,
+    extraSteps: planned.firmwareSteps,
     cleanup: planned.cleanup,
     touches: planned.touches,
     commit: () => planned.commit(ctx.store),
@@ -88,6 +90,8 @@ export interface PlannedInactiveRevert {
   domainUuid: string;
   domainName: string;
   steps: InactiveStep[];
+  /** The NVRAM's restore, journaled after the disks in the same entry. */
+  firmwareSteps: Step[];
   /** Post-commit work: dropping undo tags, removing files the reverted-away state alone used. */
   cleanup: DiskResource[];
   touches: string[];
@@ -134,6 +138,7 @@ export async function planInactiveRevert(ctx: TxnContext, loaded: LoadedDomain, 
     domainUuid: record.uuid,
     domainName: record.name,
     steps,
+    firmwareSteps: nvramRestoreSteps(store.stateDir, record.uuid, target, name),
     cleanup,
     touches: revertedImages(snap),
     commit() {

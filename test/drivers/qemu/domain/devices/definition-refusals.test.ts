@@ -70,9 +70,11 @@ for (const [what, devices, message, top, code] of CASES) {
   });
 }
 
-test('refused: UEFI firmware in <os>, and os/boot together with per-device boot (libvirt message)', () => {
-  assert.equal(refusal('', '', "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>").message,
-    "unsupported configuration: <loader type='pflash'> in <os> is not supported by snapvirt");
+test('refused: Secure Boot and a writable pflash loader in <os>, and os/boot together with per-device boot (libvirt message)', () => {
+  assert.equal(refusal('', '', "<loader readonly='yes' type='pflash' secure='yes'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>").message,
+    "unsupported configuration: <loader secure='yes'> (Secure Boot needs SMM and a secure-boot firmware build) is not supported by snapvirt");
+  assert.equal(refusal('', '', "<loader type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>").message,
+    "unsupported configuration: a writable pflash <loader> (without readonly='yes') is not supported by snapvirt");
   assert.equal(refusal("<interface type='user'><boot order='1'/></interface>", '', "<boot dev='hd'/>").message,
     'unsupported configuration: per-device boot elements cannot be used together with os/boot elements');
 });

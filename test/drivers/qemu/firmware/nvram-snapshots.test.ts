@@ -1,0 +1,134 @@
+/**
+ * The UEFI variable store on the QEMU command line (pflash block nodes as libvirt maps
+ * them), undefine's --nvram/--keep-nvram rule, and the NVRAM inside offline snapshots:
+ * internal and external, a create copies it, a revert writes it back byte for byte, a
+ * delete removes the copy, and a revert that fails after its disks leaves the NVRAM as it was.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
+import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
+import { buildQemuCommandLine } from '../../../../src/drivers/qemu/domain/qemu-command-line.js';
+import { nvramCopyPath } from '../../../../src/drivers/qemu/firmware/nvram-snapshot.js';
+import { prepareNvramFile } from '../../../../src/drivers/qemu/firmware/nvram-file.js';
+import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
+
+const run = promisify(execFile);
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+function uefiXml(disk: string, nvram: string): string {
+  return `<domain type='qemu'><name>uefi</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <loader readonly='yes' type='pflash'>${OVMF_CODE}</loader><nvram template='${OVMF_VARS}'>${nvram}</nvram></os>
+  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
+</domain>`;
+}
+
+test('pflash: the code read-only and the variable store writable, attached as pflash0/pflash1', async () => {
+  const def = parseDomainXML(uefiXml('/tmp/d.qcow2', '/tmp/vm_VARS.fd'));
+  const { args } = buildQemuCommandLine(def, { accel: 'tcg', qmpSocketPath: '/tmp/q', pidfilePath: '/tmp/p', skipDisks: true });
+  const blockdevs = args.flatMap((a, i) => (args[i - 1] === '-blockdev' ? [JSON.parse(a) as Record<string, unknown>] : []));
+  assert.deepEqual(blockdevs, [
+    { driver: 'file', filename: OVMF_CODE, 'node-name': 'libvirt-pflash0-storage', 'auto-read-only': true, discard: 'unmap' },
+    { 'node-name': 'libvirt-pflash0-format', 'read-only': true, driver: 'raw', file: 'libvirt-pflash0-storage' },
+    { driver: 'file', filename: '/tmp/vm_VARS.fd', 'node-name': 'libvirt-pflash1-storage', 'auto-read-only': true, discard: 'unmap' },
+    { 'node-name': 'libvirt-pflash1-format', 'read-only': false, driver: 'raw', file: 'libvirt-pflash1-storage' },
+  ]);
+  assert.match(args[args.indexOf('-machine') + 1]!, /,pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-format$/);
+  const secure = parseDomainXML(uefiXml('/tmp/d.qcow2', '/tmp/v').replace("type='pflash'", "type='pflash' secure='yes'"));
+  assert.throws(() => buildQemuCommandLine(secure, { accel: 'tcg', qmpSocketPath: '/tmp/q', pidfilePath: '/tmp/p' }),
+    (e: unknown) => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED && /secure='yes'/.test(e.message));
+});
+
+test('the variable store is created from its template, mode 0600', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const nvram = join(env.imageDir, 'nv', 'uefi_VARS.fd');
+  prepareNvramFile(parseDomainXML(uefiXml('/tmp/d.qcow2', nvram)));
+  assert.deepEqual(await readFile(nvram), await readFile(OVMF_VARS));
+  assert.equal((await stat(nvram)).mode & 0o777, 0o600);
+});
+
+test('undefine: refused with an NVRAM file unless --nvram or --keep-nvram', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disk = join(env.imageDir, 'd.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+  const nvram = join(env.imageDir, 'uefi_VARS.fd');
+  let dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+  await dom.undefine(0); // no NVRAM file yet: nothing to refuse
+  dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+  await copyFile(OVMF_VARS, nvram);
+  await assert.rejects(dom.undefine(0), (e: unknown) => e instanceof VirError && e.code === VirErrorCode.OPERATION_INVALID
+    && e.message === 'Requested operation is not valid: cannot undefine domain with nvram');
+  assert.equal((await env.conn.listAllDomains()).length, 1);
+  await dom.undefine(U.KEEP_NVRAM);
+  assert.ok(existsSync(nvram));
+  dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+  await dom.undefine(U.NVRAM);
+  assert.equal(existsSync(nvram), false);
+});
+
+for (const kind of ['internal', 'external'] as const) {
+  test(`offline ${kind} snapshot: the NVRAM is copied, restored byte for byte by revert, its copy removed by delete`, async (t) => {
+    const env = await openQemuTestEnv();
+    t.after(() => env.cleanup());
+    const disk = join(env.imageDir, 'd.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+    const nvram = join(env.imageDir, 'uefi_VARS.fd');
+    const dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+    await copyFile(OVMF_VARS, nvram);
+    await writeFile(nvram, Buffer.alloc(512, 0xa1), { flag: 'r+' });
+    const old = await readFile(nvram);
+    const flags = kind === 'external' ? C.DISK_ONLY : 0;
+    await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', flags);
+    const copy = nvramCopyPath(env.stateDir, dom.getUUIDString(), 's1');
+    assert.deepEqual(await readFile(copy), old);
+    assert.equal((await stat(copy)).mode & 0o777, 0o600);
+
+    await writeFile(nvram, Buffer.alloc(4096, 0x5c), { flag: 'r+' });
+    const inode = (await stat(nvram)).ino;
+    const s2 = await dom.snapshotCreateXML('<domainsnapshot><name>s2</name></domainsnapshot>', flags);
+    await dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), 0);
+    assert.deepEqual(await readFile(nvram), old);
+    // Written in place: a running QEMU holding the file open sees the restored bytes.
+    assert.equal((await stat(nvram)).ino, inode);
+    assert.equal(existsSync(`${copy}.undo`), false);
+
+    await s2.delete(0);
+    assert.equal(existsSync(nvramCopyPath(env.stateDir, dom.getUUIDString(), 's2')), false);
+    assert.ok(existsSync(copy));
+    await (await dom.snapshotLookupByName('s1')).delete(0);
+    assert.equal(existsSync(copy), false);
+  });
+}
+
+test('a revert that fails after its disks leaves the NVRAM as it was', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => {
+    delete process.env.SNAPVIRT_FAILPOINTS;
+    delete process.env.SNAPVIRT_TESTING;
+    return env.cleanup();
+  });
+  const disk = join(env.imageDir, 'd.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+  const nvram = join(env.imageDir, 'uefi_VARS.fd');
+  const dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+  await copyFile(OVMF_VARS, nvram);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
+  await writeFile(nvram, Buffer.alloc(4096, 0x5c), { flag: 'r+' });
+  const now = await readFile(nvram);
+  process.env.SNAPVIRT_TESTING = '1';
+  process.env.SNAPVIRT_FAILPOINTS = 'revert.commit.before=error';
+  await assert.rejects(dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), 0));
+  delete process.env.SNAPVIRT_FAILPOINTS;
+  assert.deepEqual(await readFile(nvram), now);
+  assert.equal(existsSync(`${nvramCopyPath(env.stateDir, dom.getUUIDString(), 's1')}.undo`), false);
+});

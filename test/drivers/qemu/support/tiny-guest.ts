@@ -34,6 +34,8 @@ export async function makeGuestDataDisk(dir: string): Promise<string> {
 export interface TinyGuestExtras {
   devices?: string;
   cmdline?: string;
+  /** Boot through OVMF (the kernel from fw_cfg), with this variable store. */
+  uefiNvram?: string;
 }
 
 /** The `<domain>` of the guest 'guest', booting the cached kernel with `data` as vda and an agent channel. */
@@ -43,7 +45,9 @@ export function tinyGuestXml(data: string, extras: TinyGuestExtras = {}): string
   <memory unit='KiB'>262144</memory>
   <vcpu>1</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='pc'>hvm</type>${extras.uefiNvram ? `
+    <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>
+    <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>${extras.uefiNvram}</nvram>` : ''}
     <kernel>${GUEST_CACHE}/vmlinuz</kernel>
     <initrd>${GUEST_CACHE}/initrd.gz</initrd>
     <cmdline>console=ttyS0 quiet panic=-1${extras.cmdline ? ` ${extras.cmdline}` : ''}</cmdline>
@@ -67,8 +71,8 @@ export async function agentCall(sock: string, command: string, args?: Record<str
 }
 
 /** Waits (bounded, generously: TCG on a busy host) until the guest's agent answers. */
-export async function waitForAgent(sock: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+export async function waitForAgent(sock: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await agentCall(sock, 'guest-ping');

@@ -17,6 +17,7 @@ import { writePattern } from '../helpers/qemu-io.js';
 import { killGroupOf } from '../helpers/run-child-op.js';
 import type { ChildOp, ChildReport } from './crash-child.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
+import { withNvram, writeNvram } from './firmware-world.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
@@ -41,6 +42,8 @@ export interface Scenario {
   diskBytes?: number;
   /** Bytes each writeData() writes per disk (default 4 KiB). */
   writeBytes?: number;
+  /** A UEFI domain: an NVRAM file that writeData() changes too (firmware-world.ts). */
+  nvram?: boolean;
   /** Builds the snapshots the operation needs and returns the operation. */
   prepare(ctx: PrepareContext): Promise<ChildOp>;
 }
@@ -69,13 +72,15 @@ export async function buildWorld(base: string, scenario: Scenario): Promise<Buil
   const conn = await openAt(dirs.stateDir);
   let op: ChildOp;
   try {
-    const dom = await conn.domainDefineXML(domainXml(DOMAIN, disks));
+    const nvram = scenario.nvram ? join(dirs.imageDirs[0]!, `${DOMAIN}_VARS.fd`) : undefined;
+    const dom = await conn.domainDefineXML(nvram ? await withNvram(domainXml(DOMAIN, disks), nvram) : domainXml(DOMAIN, disks));
     const writeData = async (): Promise<void> => {
       const def = parseDomainXML(await dom.getXMLDesc());
       const offset = (round * writeBytes) % ((scenario.diskBytes ?? 1 << 20) - writeBytes);
       for (const [i, d] of def.disks.entries()) {
         await writePattern(d.sourcePath!, d.format ?? 'raw', (0x11 + round * 16 + i) & 0xff, offset, writeBytes);
       }
+      if (nvram) await writeNvram(nvram, (0x11 + round * 16) & 0xff, round);
       round++;
     };
     await writeData();

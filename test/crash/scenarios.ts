@@ -31,6 +31,41 @@ function createScenario(kind: 'internal' | 'external', disks: number): Scenario 
   };
 }
 
+/**
+ * A UEFI domain's operations: the NVRAM is copied, written back or its copy removed in the
+ * same journal entry as the disks (a step after theirs), so a crash between the disks and
+ * the NVRAM must leave both wholly before or wholly after.
+ */
+const NVRAM_SCENARIOS: Scenario[] = (['internal', 'external'] as const).flatMap((kind): Scenario[] => [
+  {
+    name: `create ${kind} with NVRAM, 2 disks`,
+    disks: 2,
+    nvram: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['base'], kind === 'external');
+      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: kind === 'external' ? C.DISK_ONLY : 0 };
+    },
+  },
+  {
+    name: `revert ${kind} with NVRAM, 2 disks`,
+    disks: 2,
+    nvram: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], kind === 'external');
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: `delete ${kind} with NVRAM, 2 disks`,
+    disks: 2,
+    nvram: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], kind === 'external');
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+]);
+
 /** Every scenario of the matrix, in a fixed order (the sample and the report use it). */
 export const SCENARIOS: Scenario[] = [
   createScenario('internal', 1),
@@ -137,4 +172,5 @@ export const SCENARIOS: Scenario[] = [
       return { op: 'define', xml };
     },
   },
+  ...NVRAM_SCENARIOS,
 ];

@@ -18,6 +18,8 @@ import type { QemuDriver } from '../../src/drivers/qemu/qemu-driver.js';
 import { openEntries } from '../../src/txn/index.js';
 import { chainOf, listingOf } from '../helpers/disk-state.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
+import { nvramPathOf } from '../../src/drivers/qemu/domain/devices/firmware.js';
+import { nvramPicture } from './firmware-world.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
 await ensureXmlParser();
@@ -45,6 +47,8 @@ export interface WorldPicture {
   };
   images: string[][];
   state: string[];
+  /** sha256 of the NVRAM file and of every snapshot's copy (firmware-world.ts). */
+  nvram: Record<string, string>;
   openJournalEntries: number;
 }
 
@@ -98,10 +102,12 @@ export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<Wo
     const driver = conn.driver as QemuDriver;
     const domains = (await conn.listAllDomains()).map((d) => d.getName()).sort();
     let domain: WorldPicture['domain'] = null;
+    let nvram: string | undefined;
     if (domains.includes(domainName)) {
       const dom = await conn.domainLookupByName(domainName);
       const xml = await dom.getXMLDesc();
       const def = parseDomainXML(xml);
+      nvram = nvramPathOf(def);
       const snapshots: Record<string, string> = {};
       // Every image read (qemu-img runs, read-only) starts at once: they are independent,
       // and a case's picture is most of its time. Results land in a fixed order.
@@ -135,6 +141,7 @@ export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<Wo
       domain,
       images: await Promise.all(dirs.imageDirs.map((d) => listingOf(d, { sizes: false }))),
       state: await stateNames(dirs.stateDir),
+      nvram: await nvramPicture(dirs.stateDir, nvram),
       openJournalEntries: openEntries(driver.store).length,
     };
   } finally {

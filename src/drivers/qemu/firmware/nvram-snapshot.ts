@@ -33,12 +33,14 @@ export function nvramCaptureSteps(stateDir: string, uuid: string, domain: Domain
   const source = nvram && (existsSync(nvram.path) ? nvram.path : nvram.template);
   if (source === undefined) return [];
   const copy = nvramCopyPath(stateDir, uuid, name);
+  // The first copy also makes firmware/ and firmware/<uuid>/: journaled, so a rollback takes them back too.
+  const dirs = [dirname(dirname(copy)), dirname(copy)].filter((d) => !existsSync(d));
   return [{
     name: 'nvram.capture',
-    resources: [{ kind: 'file-created', path: copy }],
+    resources: [...dirs.map((path): Resource => ({ kind: 'dir-created', path })), { kind: 'file-created', path: copy }],
     durableWhenDone: true,
     async do() {
-      mkdirSync(dirname(copy), { recursive: true, mode: 0o700 });
+      for (const d of dirs) mkdirSync(d, { recursive: true, mode: 0o700 });
       const data = readFileSync(source);
       try {
         writeFileSync(copy, data, { flag: 'wx', mode: 0o600 });
@@ -49,6 +51,7 @@ export function nvramCaptureSteps(stateDir: string, uuid: string, domain: Domain
       }
       fsyncFile(copy);
       fsyncDir(dirname(copy));
+      for (const d of dirs) fsyncDir(dirname(d));
     },
   }];
 }

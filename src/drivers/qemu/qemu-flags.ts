@@ -23,7 +23,7 @@ export const QEMU_FLAGS = {
     fn: 'qemuDomainUndefineFlags',
     allowed: U.MANAGED_SAVE | U.SNAPSHOTS_METADATA | U.NVRAM | U.KEEP_NVRAM | U.CHECKPOINTS_METADATA | U.TPM | U.KEEP_TPM,
   },
-  createWithFlags: { fn: 'qemuDomainCreateWithFlags', allowed: 0x1 /* VIR_DOMAIN_START_PAUSED */ },
+  createWithFlags: { fn: 'qemuDomainCreateWithFlags', allowed: 0x1 /* VIR_DOMAIN_START_PAUSED */ | 0x20 /* RESET_NVRAM */ },
   destroy: { fn: 'qemuDomainDestroyFlags', allowed: 0x1 /* GRACEFUL */ | 0x2 /* REMOVE_LOGS */ },
   getXMLDesc: { fn: 'qemuDomainGetXMLDesc', allowed: 0xf },
   monitorCommand: { fn: 'qemuDomainQemuMonitorCommandWithFiles', allowed: 0x1 /* VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */ },

@@ -9,6 +9,7 @@
  * A transient domain exists only while it runs: stopped, it is forgotten
  * (forgetStoppedTransient), as libvirt removes it.
  */
+import { prepareNvramFile } from '../firmware/nvram-file.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -33,6 +34,8 @@ import { checkQemuFlags } from '../qemu-flags.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
+/** VIR_DOMAIN_START_RESET_NVRAM */
+const START_RESET_NVRAM = 0x20;
 /** VIR_DOMAIN_DESTROY_GRACEFUL: SIGTERM only, never SIGKILL. */
 const DESTROY_GRACEFUL = 1;
 /** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */
@@ -133,6 +136,8 @@ export interface StartOptions {
   def?: DomainDef;
   /** Start waiting for a saved memory state (-incoming defer); implies paused. */
   incoming?: boolean;
+  /** Re-create the NVRAM from its template first (--reset-nvram). */
+  resetNvram?: boolean;
 }
 
 /**
@@ -175,6 +180,7 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
     throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is already running');
   }
   const def = opts.def ?? persistent;
+  if (opts.resetNvram) prepareNvramFile(def, true);
   const rt = await launchQemu(ctx, record.uuid, def, opts);
   const { runtimeDir } = rt;
   try {
@@ -191,7 +197,9 @@ export async function startDomainLocked(ctx: TxnContext, dom: DomainRef, opts: S
 /** virDomainCreateWithFlags: starts a shut-off domain (flag 1: paused). */
 export async function startDomain(ctx: TxnContext, dom: DomainRef, flags: number): Promise<DomainRef> {
   checkQemuFlags(flags, 'createWithFlags');
-  const rt = await lockDomain(ctx, dom.uuid, 'start', () => startDomainLocked(ctx, dom, { paused: (flags & START_PAUSED) !== 0 }));
+  const rt = await lockDomain(ctx, dom.uuid, 'start', () => startDomainLocked(ctx, dom, {
+    paused: (flags & START_PAUSED) !== 0, resetNvram: (flags & START_RESET_NVRAM) !== 0,
+  }));
   return { uuid: dom.uuid, name: dom.name, id: rt.id };
 }
 

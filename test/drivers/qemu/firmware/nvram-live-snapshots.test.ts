@@ -9,15 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { DomainState, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../../src/api/flags.js';
 import { nvramCopyPath } from '../../../../src/drivers/qemu/firmware/nvram-snapshot.js';
 import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { killAllQemu } from '../support/active-env.js';
+import { OVMF_VARS, uefiDomainIn } from '../support/uefi-domain.js';
 
-const run = promisify(execFile);
 process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
 
 const CASES = [
@@ -33,17 +30,10 @@ for (const c of CASES) {
       await killAllQemu(env.stateDir);
       await env.cleanup();
     });
-    const disk = join(env.imageDir, 'd.qcow2');
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '8M']);
-    const nvram = join(env.imageDir, 'uefi_VARS.fd');
-    const dom = await env.conn.domainDefineXML(`<domain type='qemu'><name>uefi</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
-      <os><type arch='x86_64' machine='pc'>hvm</type>
-        <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>
-        <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>${nvram}</nvram></os>
-      <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
-    </domain>`);
+    const { xml, nvram } = await uefiDomainIn(env.imageDir, 'uefi', '8M');
+    const dom = await env.conn.domainDefineXML(xml);
     await dom.create(1 /* paused */);
-    assert.deepEqual(await readFile(nvram), await readFile('/usr/share/OVMF/OVMF_VARS_4M.fd'), 'created from the template at start');
+    assert.deepEqual(await readFile(nvram), await readFile(OVMF_VARS), 'created from the template at start');
     await writeFile(nvram, Buffer.alloc(512, 0xa1), { flag: 'r+' });
     const old = await readFile(nvram);
     await dom.snapshotCreateXML(c.xml('s1', env.imageDir), c.flags);
@@ -63,18 +53,25 @@ for (const c of CASES) {
 test('a snapshot of a domain whose NVRAM was never written captures the template', async (t) => {
   const env = await openQemuTestEnv();
   t.after(() => env.cleanup());
-  const disk = join(env.imageDir, 'd.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
-  const nvram = join(env.imageDir, 'uefi_VARS.fd');
-  const dom = await env.conn.domainDefineXML(`<domain type='qemu'><name>uefi</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
-    <os><type arch='x86_64' machine='pc'>hvm</type>
-      <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>
-      <nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>${nvram}</nvram></os>
-    <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
-  </domain>`);
+  const { xml, nvram } = await uefiDomainIn(env.imageDir, 'uefi', '1M');
+  const dom = await env.conn.domainDefineXML(xml);
   await dom.snapshotCreateXML('<domainsnapshot><name>fresh</name></domainsnapshot>', 0);
-  await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', nvram);
+  await copyFile(OVMF_VARS, nvram);
   await writeFile(nvram, Buffer.alloc(512, 0x77), { flag: 'r+' });
   await dom.revertToSnapshot(await dom.snapshotLookupByName('fresh'), 0);
-  assert.deepEqual(await readFile(nvram), await readFile('/usr/share/OVMF/OVMF_VARS_4M.fd'));
+  assert.deepEqual(await readFile(nvram), await readFile(OVMF_VARS));
+});
+
+test('start --reset-nvram: the variable store is re-created from its template', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const { xml, nvram } = await uefiDomainIn(env.imageDir, 'uefi', '1M');
+  const dom = await env.conn.domainDefineXML(xml);
+  await copyFile(OVMF_VARS, nvram);
+  await writeFile(nvram, Buffer.alloc(512, 0x77), { flag: 'r+' });
+  await dom.create(1 /* paused */ | 0x20 /* RESET_NVRAM */);
+  assert.deepEqual(await readFile(nvram), await readFile(OVMF_VARS));
 });

@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
@@ -18,18 +16,9 @@ import { buildQemuCommandLine } from '../../../../src/drivers/qemu/domain/qemu-c
 import { nvramCopyPath } from '../../../../src/drivers/qemu/firmware/nvram-snapshot.js';
 import { prepareNvramFile } from '../../../../src/drivers/qemu/firmware/nvram-file.js';
 import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
+import { OVMF_CODE, OVMF_VARS, uefiDomainIn, uefiDomainXml } from '../support/uefi-domain.js';
 
-const run = promisify(execFile);
-export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
-export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
-
-function uefiXml(disk: string, nvram: string): string {
-  return `<domain type='qemu'><name>uefi</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type>
-    <loader readonly='yes' type='pflash'>${OVMF_CODE}</loader><nvram template='${OVMF_VARS}'>${nvram}</nvram></os>
-  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
-</domain>`;
-}
+const uefiXml = (disk: string, nvram: string): string => uefiDomainXml('uefi', disk, nvram);
 
 test('pflash: the code read-only and the variable store writable, attached as pflash0/pflash1', async () => {
   const def = parseDomainXML(uefiXml('/tmp/d.qcow2', '/tmp/vm_VARS.fd'));
@@ -59,9 +48,7 @@ test('the variable store is created from its template, mode 0600', async (t) => 
 test('undefine: refused with an NVRAM file unless --nvram or --keep-nvram', async (t) => {
   const env = await openQemuTestEnv();
   t.after(() => env.cleanup());
-  const disk = join(env.imageDir, 'd.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
-  const nvram = join(env.imageDir, 'uefi_VARS.fd');
+  const { disk, nvram } = await uefiDomainIn(env.imageDir, 'uefi');
   let dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
   await dom.undefine(0); // no NVRAM file yet: nothing to refuse
   dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
@@ -80,9 +67,7 @@ for (const kind of ['internal', 'external'] as const) {
   test(`offline ${kind} snapshot: the NVRAM is copied, restored byte for byte by revert, its copy removed by delete`, async (t) => {
     const env = await openQemuTestEnv();
     t.after(() => env.cleanup());
-    const disk = join(env.imageDir, 'd.qcow2');
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
-    const nvram = join(env.imageDir, 'uefi_VARS.fd');
+    const { disk, nvram } = await uefiDomainIn(env.imageDir, 'uefi');
     const dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
     await copyFile(OVMF_VARS, nvram);
     await writeFile(nvram, Buffer.alloc(512, 0xa1), { flag: 'r+' });
@@ -117,9 +102,7 @@ test('a revert that fails after its disks leaves the NVRAM as it was', async (t)
     delete process.env.SNAPVIRT_TESTING;
     return env.cleanup();
   });
-  const disk = join(env.imageDir, 'd.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
-  const nvram = join(env.imageDir, 'uefi_VARS.fd');
+  const { disk, nvram } = await uefiDomainIn(env.imageDir, 'uefi');
   const dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
   await copyFile(OVMF_VARS, nvram);
   await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);

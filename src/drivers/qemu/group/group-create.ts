@@ -18,16 +18,17 @@
  * Running members are not supported yet (their live switch inside one window: freeze,
  * stop every vCPU, one QMP transaction per QEMU, resume, thaw): refused up front.
  */
+import { nvramCaptureSteps } from '../firmware/nvram-snapshot.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../../api/flags.js';
 import { parseGroupSnapshotXML } from '../../../conf/groupsnapshot-xml.js';
 import { checkSnapshotName, parseSnapshotXML } from '../../../conf/snapshot-xml.js';
 import { escapeXml } from '../../../conf/xml-format.js';
 import type { SnapshotDef } from '../../../conf/snapshot-types.js';
-import { declareFailpoints, declareOperationKind, runOperation, type JsonValue, type TxnContext } from '../../../txn/index.js';
+import { declareFailpoints, declareOperationKind, runOperation, type JsonValue, type Step, type TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
 import { unsupportedFlagsDetail } from '../../flag-rule.js';
-import { liveRuntime } from '../domain/active-domains.js';
+import { liveDefOf, liveRuntime } from '../domain/active-domains.js';
 import { readLockTable } from '../images/image-lock-probe.js';
 import { requireQemuImg } from '../images/qemu-img.js';
 import { loadDomain, loadTree } from '../catalog/snapshot-catalog.js';
@@ -89,9 +90,12 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       // Every member's checks before anything is touched; the first member's error in canonical order is reported.
       const offline: { uuid: string; plan: PlannedInactiveCreate }[] = [];
       const live: (LiveMemberIntent & { qmp: QmpClient; plan: LiveDiskSnapshotPlan })[] = [];
+      const nvramSteps: Step[] = [];
       for (const [i, m] of members.entries()) {
         const loaded = loadDomain(store, m);
         const rt = runtimes[i];
+        // Each member's NVRAM (as it runs, or as defined) is copied in the same entry as the disks.
+        nvramSteps.push(...nvramCaptureSteps(store.stateDir, m.uuid, rt ? liveDefOf(loaded) : loaded.def, memberDef().name));
         if (rt === undefined) {
           offline.push({ uuid: m.uuid, plan: await planInactiveCreate(ctx, loaded, memberDef(), flags & C.DISK_ONLY, lockTable) });
           continue;
@@ -119,6 +123,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
         steps: [
           ...offlineSteps.length > 0 ? [diskStep(GROUP_CREATE, offlineSteps)] : [],
           ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
+          ...nvramSteps,
           ...live.length > 0 ? [stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp })))] : [],
         ],
         // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.

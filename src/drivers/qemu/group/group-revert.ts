@@ -39,6 +39,7 @@ export async function revertGroupSnapshot(ctx: TxnContext, name: string, flags: 
       members: rest.map((p, i) => ({ uuid: p.domainUuid, name: p.domainName, lock: locks[i + 1]! })),
       summary: { group: name, members: plans.map((p) => p.domainUuid) },
       steps: plans.flatMap((p) => p.steps),
+      extraSteps: plans.flatMap((p) => p.firmwareSteps),
       cleanup: plans.flatMap((p) => p.cleanup),
       touches: plans.flatMap((p) => p.touches),
       commit() {

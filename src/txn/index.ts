@@ -25,3 +25,11 @@ export type { OperationSpec, Step, StepContext } from './operation.js';
 export { recover, recoverDomain, recoverEntry, JOURNAL_KEEP, JOURNAL_PRUNE_BATCH } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';
 export { describePending, isCommittedEntry, pendingEntries, refusePendingConflicts } from './pending-work.js';
+export {
+  abortDomainJob, activeDomainJob, currentJob, runDomainJob, JobOperation, RunningJob, SNAPSHOT_JOB, SNAPSHOT_REVERT_JOB,
+  SNAPSHOT_DELETE_JOB,
+} from './domain-job.js';
+export { lockDomainJob } from './job-lock.js';
+export { readJobRecord } from './job-file.js';
+export type { JobDescription } from './domain-job.js';
+export type { JobRecord, JobProgress, JobPhase } from './job-file.js';

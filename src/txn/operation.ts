@@ -14,6 +14,7 @@
  * (which also recovers that domain's interrupted operations), re-checks what could have
  * changed, then calls runOperation().
  */
+import { currentJob } from './domain-job.js';
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { Store } from '../store/store.js';
 import type { TxnContext } from './context.js';
@@ -258,6 +259,8 @@ export async function runOperation<T>(ctx: TxnContext, lock: DomainLock, spec: O
       await persistResources(ctx, loadEntry(store, entry.id), persistNeeded);
       if (spec.switch) setPhase(store, entry.id, 'switching');
     }
+    // The last moment a job's abort is honoured: from here on the operation goes forward.
+    currentJob()?.passCommitPoint();
     const prepared = loadEntry(store, entry.id);
     if (spec.switch) {
       fp('switch.before');

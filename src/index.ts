@@ -29,3 +29,4 @@ export { parseDomainDefinition, type DomainDefinition, type DomainDiskDefinition
 export type { DiskChainLayer, DiskChainOrigin, DiskImageFormat } from './api/disk-chain.js';
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
 export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';
+export { DomainJobType, DomainJobStatsFlags, type DomainJobInfo, type DomainJobStats, type JobStatParam } from './drivers/domain-job-info.js';

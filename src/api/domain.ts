@@ -5,7 +5,8 @@ import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snap
 import type { Connection } from './connection.js';
 import { diskChainQueries, parseDomainDefinition, withDiskChains, type DomainDefinition } from './domain-definition.js';
 import { DomainSnapshot } from './domain-snapshot.js';
-import { VirErrorDomain } from './errors.js';
+import type { DomainJobInfo, DomainJobStats } from '../drivers/domain-job-info.js';
+import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
 import {
   DomainXMLFlags, SnapshotCreateFlags as C, SnapshotListFlags, type DomainUndefineFlags,
@@ -131,6 +132,31 @@ export class Domain {
   async openConsole(devname?: string, flags = 0): Promise<Duplex> {
     return this.#writer('virDomainOpenConsole').domainOpenConsole(this.#ref, devname, flags);
   }
+  /**
+   * The domain's running job (virDomainGetJobInfo): a live snapshot, a revert, a delete's
+   * merges, run by this process or any other on the host. Type NONE when there is none.
+   */
+  async getJobInfo(): Promise<DomainJobInfo> {
+    const driver = this.#driver('virDomainGetJobInfo');
+    if (!driver.domainGetJobInfo) throw unsupported('virDomainGetJobInfo');
+    return driver.domainGetJobInfo(this.#ref);
+  }
+  /** The job's statistics as libvirt's typed parameters (virDomainGetJobStats; flags: DomainJobStatsFlags). */
+  async getJobStats(flags = 0): Promise<DomainJobStats> {
+    const driver = this.#driver('virDomainGetJobStats');
+    if (!driver.domainGetJobStats) throw unsupported('virDomainGetJobStats');
+    return driver.domainGetJobStats(this.#ref, flags);
+  }
+  /**
+   * Aborts the running job (virDomainAbortJob): it rolls back, nothing lost, and its call
+   * fails with VIR_ERR_OPERATION_ABORTED. Refused with VIR_ERR_OPERATION_INVALID when there
+   * is no job or it has passed its commit point (a delete's merges: the snapshot is gone).
+   */
+  async abortJob(): Promise<void> {
+    const driver = this.#writer('virDomainAbortJob');
+    if (!driver.domainAbortJob) throw unsupported('virDomainAbortJob');
+    await driver.domainAbortJob(this.#ref);
+  }
 
   /**
    * Creates a snapshot from `<domainsnapshot>` XML (virDomainSnapshotCreateXML).
@@ -192,4 +218,9 @@ export class Domain {
   #snapshotDriver(functionName: string): HypervisorDriver {
     return this.connection.driverFor(functionName, VirErrorDomain.DOMAIN_SNAPSHOT);
   }
+}
+
+/** libvirt's error for a driver without `fn`. */
+function unsupported(fn: string): Error {
+  return virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.DOMAIN, fn);
 }

@@ -22,6 +22,8 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   start: async () => (await import('./commands/domain-lifecycle.js')).startCommand,
   suspend: async () => (await import('./commands/domain-lifecycle.js')).suspendCommand,
   undefine: async () => (await import('./commands/domain-lifecycle.js')).undefineCommand,
+  domjobabort: async () => (await import('./commands/domjob.js')).domjobabortCommand,
+  domjobinfo: async () => (await import('./commands/domjob.js')).domjobinfoCommand,
   domdisplay: async () => (await import('./commands/display.js')).domdisplayCommand,
   vncdisplay: async () => (await import('./commands/display.js')).vncdisplayCommand,
   domblklist: async () => (await import('./commands/domblklist.js')).domblklistCommand,
@@ -61,7 +63,7 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
 const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly string[] }> = [
   {
     name: 'Domain Management', keyword: 'domain',
-    commands: ['console', 'create', 'define', 'destroy', 'domdisplay', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown',
+    commands: ['console', 'create', 'define', 'destroy', 'domdisplay', 'domjobabort', 'domjobinfo', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown',
       'start', 'suspend', 'undefine', 'vncdisplay'],
   },
   { name: 'Domain Monitoring', keyword: 'monitor', commands: ['domblklist', 'dominfo', 'domstate', 'list'] },

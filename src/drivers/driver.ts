@@ -6,6 +6,7 @@
  *
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
+import type { DomainJobInfo, DomainJobStats } from './domain-job-info.js';
 import type { Duplex } from 'node:stream';
 import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
@@ -121,6 +122,10 @@ export interface HypervisorDriver {
   domainQemuMonitorCommand(dom: DomainRef, command: string, flags: number): Promise<string>;
   /** The console (or the character device `devname`) as a byte stream (virDomainOpenConsole); drivers without one refuse. */
   domainOpenConsole(dom: DomainRef, devname: string | undefined, flags: number): Promise<Duplex>;
+  /** The domain's running job (virDomainGetJobInfo, virDomainGetJobStats), and its abort (virDomainAbortJob); absent: NO_SUPPORT. */
+  domainGetJobInfo?(dom: DomainRef): Promise<DomainJobInfo>;
+  domainGetJobStats?(dom: DomainRef, flags: number): Promise<DomainJobStats>;
+  domainAbortJob?(dom: DomainRef): Promise<void>;
 
   // Snapshots (virDomainSnapshot*)
   snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string>;

@@ -71,6 +71,7 @@ import { refuseLoopingDisks } from './images/chain-inspect.js';
 import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
+import { domainAbortJob, domainJobInfo, domainJobStats, type DomainJobInfo, type DomainJobStats } from './domain/domain-jobs.js';
 
 const SNAP = VirErrorDomain.QEMU;
 
@@ -277,6 +278,9 @@ export class QemuDriver implements HypervisorDriver {
     return monitorCommand(this.ctx, dom, command, flags);
   }
   async domainOpenConsole(dom: DomainRef, devname: string | undefined): Promise<Duplex> { loadDomain(this.store, dom); return openConsole(this.ctx, dom, devname); }
+  domainGetJobInfo(dom: DomainRef): Promise<DomainJobInfo> { return domainJobInfo(this.ctx, dom); }
+  domainGetJobStats(dom: DomainRef, flags: number): Promise<DomainJobStats> { return domainJobStats(this.ctx, dom, flags); }
+  domainAbortJob(dom: DomainRef): Promise<void> { return domainAbortJob(this.ctx, dom); }
 
   // ---- Snapshots ----
 

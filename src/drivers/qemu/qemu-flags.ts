@@ -37,6 +37,7 @@ export const QEMU_FLAGS = {
   revertToSnapshot: { fn: 'qemuDomainRevertToSnapshot', allowed: R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM },
   snapshotDelete: { fn: 'qemuDomainSnapshotDelete', allowed: D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY },
   snapshotCheck: { fn: 'qemuDomainSnapshotCheck', allowed: SNAPSHOT_CHECK_REPAIR },
+  getJobStats: { fn: 'qemuDomainGetJobStats', allowed: 0x1 /* COMPLETED */ | 0x2 /* KEEP_COMPLETED */ },
 } as const satisfies Record<string, FlagRule>;
 
 /** Refuses flags the QEMU driver's `call` does not know (VIR_ERR_INVALID_ARG, nothing done). */

@@ -26,6 +26,8 @@ import type {
 import type { DiskChainOrigin } from '../../api/disk-chain.js';
 import { snapvirtProcedures as S } from '../../rpc/generated/snapvirt-protocol.js';
 import { reportOf } from './wire-check-report.js';
+import { jobInfoFromWire, jobStatsFromWire } from '../../rpc/wire-job.js';
+import type { DomainJobInfo, DomainJobStats } from '../domain-job-info.js';
 import { SnapvirtProgram } from './snapvirt-program.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { RemoteEvents } from './remote-events.js';
@@ -136,6 +138,15 @@ export class RemoteDriver implements HypervisorDriver {
   }
   async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
     return (await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_GET_XML_DESC, { dom: wireDomain(dom), flags })).xml;
+  }
+  async domainGetJobInfo(dom: DomainRef): Promise<DomainJobInfo> {
+    return jobInfoFromWire(await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_GET_JOB_INFO, { dom: wireDomain(dom) }));
+  }
+  async domainGetJobStats(dom: DomainRef, flags: number): Promise<DomainJobStats> {
+    return jobStatsFromWire(await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_GET_JOB_STATS, { dom: wireDomain(dom), flags }));
+  }
+  async domainAbortJob(dom: DomainRef): Promise<void> {
+    await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_ABORT_JOB, { dom: wireDomain(dom) });
   }
   async domainIsActive(dom: DomainRef): Promise<boolean> {
     return (await this.#call(REMOTE, P.REMOTE_PROC_DOMAIN_IS_ACTIVE, { dom: wireDomain(dom) })).active !== 0;

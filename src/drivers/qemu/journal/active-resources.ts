@@ -15,7 +15,7 @@ import { parseSnapshotXML } from '../../../conf/snapshot-xml.js';
 import { applyCreation } from '../../../snapshot/tree-insert.js';
 import type { Store } from '../../../store/index.js';
 import {
-  declareFailpoints, declareOperationKind, failpoint, fsyncDir, fsyncFile, resourceString,
+  currentJob, declareFailpoints, declareOperationKind, failpoint, fsyncDir, fsyncFile, resourceString,
   type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type TxnContext,
 } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
@@ -357,10 +357,14 @@ async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
   failpoint(FP_MERGE_AFTER);
 }
 
-/** Long merges show progress on a terminal, as virsh does for block jobs. */
+/** Long merges show progress in the domain's job (domjobinfo, from any process) and on a terminal, as virsh does for block jobs. */
 function progressPrinter(target: string): ((offset: number, len: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
+  const job = currentJob();
+  const tty = process.stderr.isTTY;
+  if (!tty && !job) return undefined;
   return (offset, len) => {
+    job?.progress({ dataProcessed: offset, dataTotal: len });
+    if (!tty) return;
     const pct = len > 0 ? Math.floor((offset * 100) / len) : 100;
     process.stderr.write(`\rMerging disk ${target}: [${String(pct).padStart(3)} %]`);
   };

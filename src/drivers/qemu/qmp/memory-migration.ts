@@ -7,13 +7,14 @@
  * The file holds QEMU's raw migration stream (not libvirt's save-image format).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, open, rm } from 'node:fs/promises';
+import { chmod, open, rm, stat } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { QmpClient } from './qmp-client.js';
-import { isJsonObject, optionalString } from './qmp-json.js';
+import { isJsonObject, optionalString, type JsonObject } from './qmp-json.js';
+import { currentJob, type RunningJob } from '../../../txn/index.js';
 
 /** Unlimited for a save to a local file (QEMU's default caps migration at 32 MiB/s). */
 const SAVE_BANDWIDTH = 2 ** 40;
@@ -30,13 +31,20 @@ const STREAM_FAILURE_GRACE_MS = 5000;
  * `streamFailure` reports an error of our side of the stream: QEMU's status decides
  * (it may have read everything already), but not for longer than a short grace.
  */
-async function waitMigration(qmp: QmpClient, timeoutMs: number, streamFailure: () => unknown = () => undefined): Promise<void> {
+async function waitMigration(qmp: QmpClient, timeoutMs: number, streamFailure: () => unknown = () => undefined, outgoing = true): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let failedAt: number | undefined;
+  const job = currentJob();
   for (;;) {
     const info = await qmp.execute('query-migrate');
     const status = isJsonObject(info) ? optionalString(info, 'status') : undefined;
     if (status === 'completed') return;
+    if (job && isJsonObject(info)) reportProgress(job, info);
+    if (job?.abortRequested()) {
+      // An outgoing migration is cancelled in QEMU; an incoming one ends with the new QEMU its caller kills.
+      if (outgoing) await qmp.execute('migrate_cancel').catch(() => undefined);
+      throw job.aborted();
+    }
     if (status === 'failed' || status === 'cancelled') {
       const desc = isJsonObject(info) ? optionalString(info, 'error-desc') : undefined;
       throw failed(`migration of the memory state ${status}${desc ? `: ${desc}` : ''}`);
@@ -51,6 +59,20 @@ async function waitMigration(qmp: QmpClient, timeoutMs: number, streamFailure: (
     if (performance.now() > deadline) throw failed('migration of the memory state timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The memory transfer's counters (query-migrate's `ram`), as the job's progress. */
+function reportProgress(job: RunningJob, info: JsonObject): void {
+  const ram = info['ram'];
+  if (!isJsonObject(ram)) return;
+  const num = (k: string): number | undefined => (typeof ram[k] === 'number' ? ram[k] as number : undefined);
+  const total = num('total');
+  const transferred = num('transferred');
+  const mbps = num('mbps');
+  job.progress({
+    memTotal: total, memProcessed: transferred, dataTotal: total, dataProcessed: transferred,
+    memBps: mbps === undefined ? undefined : Math.round((mbps * 1_000_000) / 8),
+  });
 }
 
 /**
@@ -105,9 +127,17 @@ export async function loadMemoryFromFile(qmp: QmpClient, socketDir: string, path
     // QEMU may close its end as soon as it has read the whole stream, before our writes
     // report done ("Premature close"): whether the load worked is QEMU's to say.
     let streamError: unknown;
+    const reader = createReadStream(path);
     // Only recorded for waitMigration, which reports QEMU's migration status as the error.
-    const sent = pipeline(createReadStream(path), sock).catch((err: unknown) => { streamError = err ?? new Error('stream failed'); });
-    await waitMigration(qmp, timeoutMs, () => streamError);
+    const sent = pipeline(reader, sock).catch((err: unknown) => { streamError = err ?? new Error('stream failed'); });
+    const size = (await stat(path)).size;
+    const job = currentJob();
+    const counter = job ? setInterval(() => job.progress({ memTotal: size, memProcessed: reader.bytesRead, dataTotal: size, dataProcessed: reader.bytesRead }), 100) : undefined;
+    try {
+      await waitMigration(qmp, timeoutMs, () => streamError, false);
+    } finally {
+      clearInterval(counter);
+    }
     sock.destroy();
     await sent;
   } finally {

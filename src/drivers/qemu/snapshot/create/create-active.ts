@@ -19,7 +19,7 @@ import { checkSnapshotName, parseSnapshotXML } from '../../../../conf/snapshot-x
 import { validateAgainstSchema } from '../../../../conf/schema-validate.js';
 import { alignSnapshotDisks, checkSnapshotLocations } from '../../../../snapshot/disk-align.js';
 import { isRegularFile } from '../../../regular-file.js';
-import { failpoint, lockDomain, runOperation, type TxnContext } from '../../../../txn/index.js';
+import { failpoint, lockDomain, lockDomainJob, runOperation, SNAPSHOT_JOB, type TxnContext } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { parseQueryBlock } from '../../qmp/active-chain.js';
 import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './create-active-external-plan.js';
@@ -59,7 +59,7 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
       "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
   }
   if (flags & C.VALIDATE) validateAgainstSchema(xml, 'domainsnapshot');
-  return lockDomain(ctx, dom.uuid, 'snapshot-create', async (lock) => {
+  return lockDomainJob(ctx, dom.uuid, 'snapshot-create', SNAPSHOT_JOB, async (lock) => {
     const rt = await requireRunning(ctx, dom);
     const { store } = ctx;
     const loaded = loadDomain(store, dom);

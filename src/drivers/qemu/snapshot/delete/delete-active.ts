@@ -20,7 +20,7 @@ import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
 import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
-import { lockDomain, refusePendingConflicts, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
+import { lockDomain, lockDomainJob, refusePendingConflicts, SNAPSHOT_DELETE_JOB, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
@@ -48,7 +48,7 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
     await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteInactiveSnapshot(ctx, lock, dom, name, flags));
     return;
   }
-  await lockDomain(ctx, dom.uuid, 'snapshot-delete', async (lock) => {
+  await lockDomainJob(ctx, dom.uuid, 'snapshot-delete', SNAPSHOT_DELETE_JOB, async (lock) => {
     const rt = await requireRunning(ctx, dom);
     const { store } = ctx;
     const { record, def: persistent } = loadDomain(store, dom);

@@ -20,7 +20,7 @@ import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../../store/index.js';
-import { refusePendingConflicts, type DomainLock, type TxnContext } from '../../../../txn/index.js';
+import { refusePendingConflicts, runDomainJob, SNAPSHOT_DELETE_JOB, type DomainLock, type TxnContext } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, readQcow2Backing, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { checkDeleteWork, requirePresent } from './delete-preflight.js';
@@ -55,6 +55,10 @@ async function checkUsable(image: string, format: string, access: ImageAccess, a
 /** Deletes snapshot `name` (per flags: with or only its children, or metadata only). */
 export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   checkQemuFlags(flags, 'snapshotDelete');
+  await runDomainJob(ctx.lockDir, dom.uuid, SNAPSHOT_DELETE_JOB, () => deleteUnderJob(ctx, lock, dom, name, flags));
+}
+
+async function deleteUnderJob(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   const planned = await planInactiveDelete(ctx, loadDomain(ctx.store, dom), name, flags);
   refuseGroupMembers(ctx.store, dom, planned.removed);
   await runInactiveOperation(ctx, lock, {

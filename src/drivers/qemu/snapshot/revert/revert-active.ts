@@ -16,7 +16,7 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotRevertFlags as R } from '../../../../api/flags.js';
 import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
-import { lockDomain, type TxnContext } from '../../../../txn/index.js';
+import { lockDomainJob, SNAPSHOT_REVERT_JOB, type TxnContext } from '../../../../txn/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { liveDef, liveRuntime } from '../../domain/active-domains.js';
 import { revertBySwitchingProcess } from './revert-active-new-process.js';
@@ -54,7 +54,7 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
     throw virError(VirErrorCode.INVALID_ARG, Q,
       "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
   }
-  return lockDomain(ctx, dom.uuid, 'snapshot-revert', async (lock) => {
+  return lockDomainJob(ctx, dom.uuid, 'snapshot-revert', SNAPSHOT_REVERT_JOB, async (lock) => {
     const { record, def: persistent } = loadDomain(ctx.store, dom);
     const tree = loadTree(ctx.store, record.uuid);
     const snap = tree.get(name, Q).def;

@@ -4,6 +4,7 @@ import { connectHandlers, openHandler } from './connect-handlers.js';
 import type { HandlerTable } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
 import { domainHandlers } from './domain-handlers.js';
+import { jobHandlers } from './job-handlers.js';
 import { qemuHandlers } from './qemu-handlers.js';
 import type { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { snapshotHandlers } from './snapshot-handlers.js';
@@ -13,7 +14,7 @@ export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: Snap
   return new Map([
     [REMOTE.prog, {
       ...connectHandlers, ...snapshotEvents.wrapOpen(openHandler),
-      ...domainHandlers(events), ...snapshotHandlers, ...events.handlers(),
+      ...domainHandlers(events), ...snapshotHandlers, ...jobHandlers, ...events.handlers(),
     }],
     [QEMU.prog, { ...qemuHandlers }],
     [SNAPVIRT.prog, { ...snapvirtHandlers, ...snapshotEvents.handlers() }],

@@ -22,6 +22,8 @@ export const REMOTE_DOMAIN_SNAPSHOT_LIST_MAX = 1024;
 
 export const REMOTE_DOMAIN_MESSAGES_MAX = 2048;
 
+export const REMOTE_DOMAIN_JOB_STATS_MAX = 64;
+
 export const REMOTE_SECURITY_MODEL_MAX = 257 /* VIR_SECURITY_MODEL_BUFLEN */;
 
 export const REMOTE_SECURITY_LABEL_MAX = 4097 /* VIR_SECURITY_LABEL_BUFLEN */;
@@ -285,6 +287,16 @@ export interface RemoteDomainGetMessagesArgs { dom: RemoteNonnullDomain; flags: 
 export const remote_domain_get_messages_args: Codec<RemoteDomainGetMessagesArgs> = x.struct<RemoteDomainGetMessagesArgs>({ dom: remote_nonnull_domain, flags: x.uint });
 export interface RemoteDomainGetMessagesRet { msgs: RemoteNonnullString[] }
 export const remote_domain_get_messages_ret: Codec<RemoteDomainGetMessagesRet> = x.struct<RemoteDomainGetMessagesRet>({ msgs: x.array(remote_nonnull_string, REMOTE_DOMAIN_MESSAGES_MAX) });
+export interface RemoteDomainGetJobInfoArgs { dom: RemoteNonnullDomain }
+export const remote_domain_get_job_info_args: Codec<RemoteDomainGetJobInfoArgs> = x.struct<RemoteDomainGetJobInfoArgs>({ dom: remote_nonnull_domain });
+export interface RemoteDomainGetJobInfoRet { type: number; timeElapsed: bigint; timeRemaining: bigint; dataTotal: bigint; dataProcessed: bigint; dataRemaining: bigint; memTotal: bigint; memProcessed: bigint; memRemaining: bigint; fileTotal: bigint; fileProcessed: bigint; fileRemaining: bigint }
+export const remote_domain_get_job_info_ret: Codec<RemoteDomainGetJobInfoRet> = x.struct<RemoteDomainGetJobInfoRet>({ type: x.int, timeElapsed: x.uhyper, timeRemaining: x.uhyper, dataTotal: x.uhyper, dataProcessed: x.uhyper, dataRemaining: x.uhyper, memTotal: x.uhyper, memProcessed: x.uhyper, memRemaining: x.uhyper, fileTotal: x.uhyper, fileProcessed: x.uhyper, fileRemaining: x.uhyper });
+export interface RemoteDomainAbortJobArgs { dom: RemoteNonnullDomain }
+export const remote_domain_abort_job_args: Codec<RemoteDomainAbortJobArgs> = x.struct<RemoteDomainAbortJobArgs>({ dom: remote_nonnull_domain });
+export interface RemoteDomainGetJobStatsArgs { dom: RemoteNonnullDomain; flags: number }
+export const remote_domain_get_job_stats_args: Codec<RemoteDomainGetJobStatsArgs> = x.struct<RemoteDomainGetJobStatsArgs>({ dom: remote_nonnull_domain, flags: x.uint });
+export interface RemoteDomainGetJobStatsRet { type: number; params: RemoteTypedParam[] }
+export const remote_domain_get_job_stats_ret: Codec<RemoteDomainGetJobStatsRet> = x.struct<RemoteDomainGetJobStatsRet>({ type: x.int, params: x.array(remote_typed_param, REMOTE_DOMAIN_JOB_STATS_MAX) });
 
 export const REMOTE_PROGRAM = 0x20008086;
 
@@ -329,6 +341,8 @@ export const RemoteProcedure = {
   REMOTE_PROC_DOMAIN_IS_ACTIVE: 150,
   REMOTE_PROC_DOMAIN_IS_PERSISTENT: 151,
   REMOTE_PROC_CONNECT_GET_LIB_VERSION: 157,
+  REMOTE_PROC_DOMAIN_GET_JOB_INFO: 163,
+  REMOTE_PROC_DOMAIN_ABORT_JOB: 164,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY: 167,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY: 168,
   REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE: 183,
@@ -355,6 +369,7 @@ export const RemoteProcedure = {
   REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS: 273,
   REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS: 274,
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN: 275,
+  REMOTE_PROC_DOMAIN_GET_JOB_STATS: 298,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE: 318,
@@ -406,6 +421,8 @@ export const remoteProcedures = {
   REMOTE_PROC_DOMAIN_IS_ACTIVE: procedure(150, 'REMOTE_PROC_DOMAIN_IS_ACTIVE', remote_domain_is_active_args, remote_domain_is_active_ret),
   REMOTE_PROC_DOMAIN_IS_PERSISTENT: procedure(151, 'REMOTE_PROC_DOMAIN_IS_PERSISTENT', remote_domain_is_persistent_args, remote_domain_is_persistent_ret),
   REMOTE_PROC_CONNECT_GET_LIB_VERSION: procedure(157, 'REMOTE_PROC_CONNECT_GET_LIB_VERSION', x.xdrVoid, remote_connect_get_lib_version_ret),
+  REMOTE_PROC_DOMAIN_GET_JOB_INFO: procedure(163, 'REMOTE_PROC_DOMAIN_GET_JOB_INFO', remote_domain_get_job_info_args, remote_domain_get_job_info_ret),
+  REMOTE_PROC_DOMAIN_ABORT_JOB: procedure(164, 'REMOTE_PROC_DOMAIN_ABORT_JOB', remote_domain_abort_job_args, x.xdrVoid),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY: procedure(167, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY', remote_connect_domain_event_register_any_args, x.xdrVoid),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY: procedure(168, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY', remote_connect_domain_event_deregister_any_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE: procedure(183, 'REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE', remote_domain_has_managed_save_image_args, remote_domain_has_managed_save_image_ret),
@@ -432,6 +449,7 @@ export const remoteProcedures = {
   REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS: procedure(273, 'REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS', remote_connect_list_all_domains_args, remote_connect_list_all_domains_ret),
   REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS: procedure(274, 'REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS', remote_domain_list_all_snapshots_args, remote_domain_list_all_snapshots_ret),
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN: procedure(275, 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN', remote_domain_snapshot_list_all_children_args, remote_domain_snapshot_list_all_children_ret),
+  REMOTE_PROC_DOMAIN_GET_JOB_STATS: procedure(298, 'REMOTE_PROC_DOMAIN_GET_JOB_STATS', remote_domain_get_job_stats_args, remote_domain_get_job_stats_ret),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: procedure(316, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', remote_connect_domain_event_callback_register_any_args, remote_connect_domain_event_callback_register_any_ret),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: procedure(317, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY', remote_connect_domain_event_callback_deregister_any_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE: eventProcedure(318, 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE', remote_domain_event_callback_lifecycle_msg),

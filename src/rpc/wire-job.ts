@@ -1,0 +1,51 @@
+/** A domain job's info and statistics to and from their wire forms (remote_domain_get_job_*_ret). */
+import type { DomainJobInfo, DomainJobStats, JobStatParam } from '../drivers/domain-job-info.js';
+import type { RemoteDomainGetJobInfoRet, RemoteDomainGetJobStatsRet, RemoteTypedParam } from './generated/remote-protocol.js';
+
+/** VIR_TYPED_PARAM_INT and VIR_TYPED_PARAM_ULLONG. */
+const TYPED_INT = 1;
+const TYPED_ULLONG = 4;
+
+/** DomainJobInfo → remote_domain_get_job_info_ret. */
+export function wireJobInfo(i: DomainJobInfo): RemoteDomainGetJobInfoRet {
+  const b = BigInt;
+  return {
+    type: i.type, timeElapsed: b(i.timeElapsed), timeRemaining: b(i.timeRemaining),
+    dataTotal: b(i.dataTotal), dataProcessed: b(i.dataProcessed), dataRemaining: b(i.dataRemaining),
+    memTotal: b(i.memTotal), memProcessed: b(i.memProcessed), memRemaining: b(i.memRemaining),
+    fileTotal: b(i.fileTotal), fileProcessed: b(i.fileProcessed), fileRemaining: b(i.fileRemaining),
+  };
+}
+
+/** remote_domain_get_job_info_ret → DomainJobInfo. */
+export function jobInfoFromWire(r: RemoteDomainGetJobInfoRet): DomainJobInfo {
+  const n = Number;
+  return {
+    type: r.type, timeElapsed: n(r.timeElapsed), timeRemaining: n(r.timeRemaining),
+    dataTotal: n(r.dataTotal), dataProcessed: n(r.dataProcessed), dataRemaining: n(r.dataRemaining),
+    memTotal: n(r.memTotal), memProcessed: n(r.memProcessed), memRemaining: n(r.memRemaining),
+    fileTotal: n(r.fileTotal), fileProcessed: n(r.fileProcessed), fileRemaining: n(r.fileRemaining),
+  };
+}
+
+/** DomainJobStats → remote_domain_get_job_stats_ret. */
+export function wireJobStats(s: DomainJobStats): RemoteDomainGetJobStatsRet {
+  return {
+    type: s.type,
+    params: s.params.map((p): RemoteTypedParam => ({
+      field: p.field,
+      value: p.type === 'int' ? { type: TYPED_INT, value: p.value } : { type: TYPED_ULLONG, value: BigInt(p.value) },
+    })),
+  };
+}
+
+/** remote_domain_get_job_stats_ret → DomainJobStats (the numeric parameters; others are left out). */
+export function jobStatsFromWire(r: RemoteDomainGetJobStatsRet): DomainJobStats {
+  const params: JobStatParam[] = [];
+  for (const p of r.params) {
+    const v = p.value;
+    if (v.type === 7) continue;
+    params.push({ field: p.field, type: v.type === TYPED_INT || v.type === 2 ? 'int' : 'ullong', value: Number(v.value) });
+  }
+  return { type: r.type, params };
+}

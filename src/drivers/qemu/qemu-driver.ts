@@ -19,7 +19,7 @@
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
-  DomainState, DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotRevertFlags as R, ShutoffReason,
+  DomainState, DomainUndefineFlags as U, SnapshotCreateFlags as C, ShutoffReason,
 } from '../../api/flags.js';
 import type { DomainDef } from '../../conf/domain-types.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../snapshot/snapshot-tree.js';
@@ -55,7 +55,7 @@ import {
 } from './catalog/snapshot-catalog.js';
 import { unchangedSnapshotXml } from './catalog/lazy-snapshot-def.js';
 import {
-  destroyDomain, forgetStoppedTransient, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
+  destroyDomain, isDomainRunning, lastShutoffReason, liveRuntime, monitorCommand, recordedDomainId,
   resumeDomain, runningDomainInfo, runningDomainState, runningDomainWithId, runningDomainXml, shutdownDomain, startDomain, suspendDomain,
 } from './domain/active-domains.js';
 import { createActiveSnapshot } from './snapshot/create/create-active.js';
@@ -71,6 +71,7 @@ import { refuseLoopingDisks } from './images/chain-inspect.js';
 import { qemuDiskChains } from './images/disk-chains.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
+import { revertTransient } from './snapshot/revert/revert-transient.js';
 import { domainAbortJob, domainJobInfo, domainJobStats, type DomainJobInfo, type DomainJobStats } from './domain/domain-jobs.js';
 
 const SNAP = VirErrorDomain.QEMU;
@@ -391,7 +392,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async revertToSnapshot(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
     if (!(await this.#load(dom)).record.persistent) {
-      await this.#revertTransient(dom, snapshot, flags);
+      await revertTransient(this.ctx, dom, snapshot, this.#tree(dom).get(snapshot, SNAP).def.state, flags);
       return;
     }
     if (await revertNeedsProcess(this.ctx, dom, snapshot, flags)) {
@@ -402,26 +403,6 @@ export class QemuDriver implements HypervisorDriver {
     }
     await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', (lock) => revertInactiveSnapshot(this.ctx, lock, dom, snapshot, flags));
     this.#shutoffReason.set(dom.uuid, ShutoffReason.FROM_SNAPSHOT);
-  }
-
-  /**
-   * Revert of a transient domain: it has no definition to stay shut off with, so a
-   * snapshot without a running state needs --running or --paused (libvirt's check); and a
-   * revert that leaves it stopped (QEMU failed to start again) makes it vanish.
-   */
-  async #revertTransient(dom: DomainRef, snapshot: string, flags: number): Promise<void> {
-    const { state } = this.#tree(dom).get(snapshot, SNAP).def;
-    if (state !== 'running' && state !== 'paused' && !(flags & (R.RUNNING | R.PAUSED))) {
-      throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU,
-        'transient domain needs to request run or pause to revert to inactive snapshot');
-    }
-    try {
-      await revertWithProcess(this.ctx, dom, snapshot, flags);
-    } finally {
-      await lockDomain(this.ctx, dom.uuid, 'snapshot-revert', async () => {
-        if (!await isDomainRunning(this.ctx, dom.uuid)) forgetStoppedTransient(this.ctx, dom.uuid);
-      });
-    }
   }
 
   async snapshotDelete(dom: DomainRef, snapshot: string, flags: number): Promise<void> {

@@ -11,7 +11,7 @@ export {
   defaultLockTimeoutMs,
 } from './domain-lock.js';
 export type { DomainLock, LockHolder, AcquireOptions } from './domain-lock.js';
-export { BUILTIN_RESOURCE_HANDLERS, resourceString } from './resources.js';
+export { BUILTIN_RESOURCE_HANDLERS, resourceString, unlinkIfPresent } from './resources.js';
 export type { JsonValue, Resource, ResourceHandler } from './resources.js';
 export { TxnRegistry } from './registry.js';
 export type { OperationRecoveryHandler, RecoveryDirection } from './registry.js';

@@ -44,7 +44,8 @@ export function resourceString(resource: Resource, field: string): string {
   return v;
 }
 
-function unlinkIfPresent(path: string): boolean {
+/** Removes `path`; false when it was already absent. */
+export function unlinkIfPresent(path: string): boolean {
   try {
     unlinkSync(path);
     return true;

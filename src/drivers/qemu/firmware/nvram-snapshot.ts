@@ -8,11 +8,11 @@
  * live, with or without memory) captures it the same way, so a revert never pairs old
  * disks with today's boot entries.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import {
-  fsyncDir, fsyncFile, nothingCreated, resourceString, type Resource, type Step, type TxnContext,
+  fsyncDir, fsyncFile, nothingCreated, resourceString, unlinkIfPresent, type Resource, type Step, type TxnContext,
 } from '../../../txn/index.js';
 import { firmwareOf } from '../domain/devices/firmware.js';
 import { overwriteInPlace } from './nvram-file.js';
@@ -97,33 +97,23 @@ export function nvramCopiesOf(stateDir: string, uuid: string, names: readonly st
   return names.map((n) => nvramCopyPath(stateDir, uuid, n)).filter((p) => existsSync(p));
 }
 
-function unlinkIfThere(path: string): boolean {
-  try {
-    unlinkSync(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
 /** Registers 'qemu-nvram-restored': undo writes the undo copy back; finalize drops it. */
 export function registerNvramHandlers(ctx: TxnContext): void {
   ctx.registry.registerResource(RESTORED, {
     async undo(r) {
       const path = resourceString(r, 'path');
       const backup = resourceString(r, 'backup');
-      unlinkIfThere(`${backup}.tmp`);
+      unlinkIfPresent(`${backup}.tmp`);
       // No undo copy: the step never reached the NVRAM file (it is written only after).
       if (!existsSync(backup)) return;
       overwriteInPlace(path, readFileSync(backup));
-      unlinkIfThere(backup);
+      unlinkIfPresent(backup);
       fsyncDir(dirname(backup));
     },
     async finalize(r) {
       const backup = resourceString(r, 'backup');
-      unlinkIfThere(`${backup}.tmp`);
-      if (unlinkIfThere(backup)) fsyncDir(dirname(backup));
+      unlinkIfPresent(`${backup}.tmp`);
+      if (unlinkIfPresent(backup)) fsyncDir(dirname(backup));
     },
     files: (r) => [resourceString(r, 'path'), resourceString(r, 'source')],
   });

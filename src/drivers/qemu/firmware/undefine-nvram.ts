@@ -4,7 +4,8 @@
  * --keep-nvram (leave it). snapvirt decides before changing anything and removes the file
  * only once the definition is gone, so a refused or failed undefine loses nothing.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { unlinkIfPresent } from '../../../txn/index.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { DomainUndefineFlags as U } from '../../../api/flags.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
@@ -16,11 +17,7 @@ export function planNvramUndefine(def: DomainDef, flags: number): () => void {
   if (path === undefined || !existsSync(path)) return () => undefined;
   if (flags & U.NVRAM) {
     return () => {
-      try {
-        unlinkSync(path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      unlinkIfPresent(path);
     };
   }
   if (flags & U.KEEP_NVRAM) return () => undefined;

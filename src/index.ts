@@ -15,7 +15,9 @@ export {
   combineFlags, flagsFromNumber, type Flags, type UntypedFlags,
   SnapshotCreateFlags, SnapshotXMLFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotDeleteFlags,
   DomainXMLFlags, ListDomainsFlags, DomainUndefineFlags,
+  BlockCommitFlags, BlockRebaseFlags, BlockPullFlags, BlockJobAbortFlags, BlockJobInfoFlags, BlockJobType,
 } from './api/flags.js';
+export type { BlockInfo, BlockJobInfo } from './drivers/block-driver.js';
 export {
   DomainState, type DomainStateName, domainStateName, domainStateReasonName,
   NostateReason, RunningReason, BlockedReason, PausedReason, ShutdownReason, ShutoffReason,

@@ -3,12 +3,15 @@ import type { Duplex } from 'node:stream';
 import type { DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, HypervisorDriver } from '../drivers/driver.js';
 import { SNAPSHOT_CHECK_REPAIR, type SnapshotCheckReport } from '../drivers/snapshot-check-report.js';
 import type { Connection } from './connection.js';
+import type { BlockInfo, BlockJobInfo } from '../drivers/block-driver.js';
+import * as block from './domain-block.js';
 import { diskChainQueries, parseDomainDefinition, withDiskChains, type DomainDefinition } from './domain-definition.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import type { DomainJobInfo, DomainJobStats } from '../drivers/domain-job-info.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
 import {
+  type BlockCommitFlags, type BlockJobAbortFlags, type BlockJobInfoFlags, type BlockPullFlags, type BlockRebaseFlags,
   DomainXMLFlags, SnapshotCreateFlags as C, SnapshotListFlags, type DomainUndefineFlags,
   type SnapshotCreateFlags, type SnapshotRevertFlags, type UntypedFlags,
 } from './flags.js';
@@ -156,6 +159,36 @@ export class Domain {
     const driver = this.#writer('virDomainAbortJob');
     if (!driver.domainAbortJob) throw unsupported('virDomainAbortJob');
     await driver.domainAbortJob(this.#ref);
+  }
+
+  /**
+   * Merges the layers from `top` (null: the disk's active layer, which needs
+   * BlockCommitFlags.ACTIVE) down into `base` (null: the bottom; SHALLOW: right below
+   * top) of a running domain's disk (virDomainBlockCommit). snapvirt runs the job to its
+   * end inside the call, an active commit included (it pivots): docs/COMPATIBILITY.md.
+   */
+  async blockCommit(disk: string, base: string | null, top: string | null, bandwidth = 0, flags: BlockCommitFlags | UntypedFlags = 0): Promise<void> {
+    await block.blockCommit(this, disk, base, top, bandwidth, flags);
+  }
+  /** Pulls the whole backing chain into a running disk's active layer (virDomainBlockPull). */
+  async blockPull(disk: string, bandwidth = 0, flags: BlockPullFlags | UntypedFlags = 0): Promise<void> {
+    await block.blockRebase(this, 'virDomainBlockPull', disk, null, bandwidth, flags);
+  }
+  /** Pulls the chain above `base` into the active layer (virDomainBlockRebase without COPY; copy is refused). */
+  async blockRebase(disk: string, base: string | null, bandwidth = 0, flags: BlockRebaseFlags | UntypedFlags = 0): Promise<void> {
+    await block.blockRebase(this, 'virDomainBlockRebase', disk, base, bandwidth, flags);
+  }
+  /** The disk's block job, or null when it has none (virDomainGetBlockJobInfo). */
+  async getBlockJobInfo(disk: string, flags: BlockJobInfoFlags | UntypedFlags = 0): Promise<BlockJobInfo | null> {
+    return block.getBlockJobInfo(this, disk, flags);
+  }
+  /** Cancels the disk's block job, or with PIVOT completes a ready one (virDomainBlockJobAbort). */
+  async blockJobAbort(disk: string, flags: BlockJobAbortFlags | UntypedFlags = 0): Promise<void> {
+    await block.blockJobAbort(this, disk, flags);
+  }
+  /** Capacity, allocation and physical size of a disk's image, in bytes (virDomainGetBlockInfo). */
+  async getBlockInfo(disk: string, flags: UntypedFlags = 0): Promise<BlockInfo> {
+    return block.getBlockInfo(this, disk, flags);
   }
 
   /**

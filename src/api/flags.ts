@@ -182,3 +182,60 @@ export function flagNames(table: Record<string, number>, flags: number): string[
 export {
   DomainState, RunningReason, PausedReason, ShutdownReason, ShutoffReason,
 } from './domain-state.js';
+
+/** virDomainBlockCommitFlags: the flags of Domain.blockCommit. */
+export const BlockCommitFlags = flagEnumOf('virDomainBlockCommitFlags', {
+  SHALLOW: 1 << 0,
+  DELETE: 1 << 1,
+  ACTIVE: 1 << 2,
+  RELATIVE: 1 << 3,
+  BANDWIDTH_BYTES: 1 << 4,
+});
+/** A flag (or flags, see combineFlags) of virDomainBlockCommitFlags. */
+export type BlockCommitFlags = Flags<'virDomainBlockCommitFlags'>;
+
+/** virDomainBlockRebaseFlags: the flags of Domain.blockRebase. */
+export const BlockRebaseFlags = flagEnumOf('virDomainBlockRebaseFlags', {
+  SHALLOW: 1 << 0,
+  REUSE_EXT: 1 << 1,
+  COPY_RAW: 1 << 2,
+  COPY: 1 << 3,
+  RELATIVE: 1 << 4,
+  COPY_DEV: 1 << 5,
+  BANDWIDTH_BYTES: 1 << 6,
+});
+/** A flag (or flags, see combineFlags) of virDomainBlockRebaseFlags. */
+export type BlockRebaseFlags = Flags<'virDomainBlockRebaseFlags'>;
+
+/** virDomainBlockPullFlags: the flags of Domain.blockPull. */
+export const BlockPullFlags = flagEnumOf('virDomainBlockPullFlags', {
+  BANDWIDTH_BYTES: 1 << 6,
+});
+/** A flag of virDomainBlockPullFlags. */
+export type BlockPullFlags = Flags<'virDomainBlockPullFlags'>;
+
+/** virDomainBlockJobAbortFlags: the flags of Domain.blockJobAbort. */
+export const BlockJobAbortFlags = flagEnumOf('virDomainBlockJobAbortFlags', {
+  ASYNC: 1 << 0,
+  PIVOT: 1 << 1,
+});
+/** A flag (or flags, see combineFlags) of virDomainBlockJobAbortFlags. */
+export type BlockJobAbortFlags = Flags<'virDomainBlockJobAbortFlags'>;
+
+/** virDomainBlockJobInfoFlags: the flags of Domain.getBlockJobInfo. */
+export const BlockJobInfoFlags = flagEnumOf('virDomainBlockJobInfoFlags', {
+  BANDWIDTH_BYTES: 1 << 0,
+});
+/** A flag of virDomainBlockJobInfoFlags. */
+export type BlockJobInfoFlags = Flags<'virDomainBlockJobInfoFlags'>;
+
+/** virDomainBlockJobType: what kind of job a BlockJobInfo describes. */
+export const BlockJobType = {
+  UNKNOWN: 0,
+  PULL: 1,
+  COPY: 2,
+  COMMIT: 3,
+  ACTIVE_COMMIT: 4,
+  BACKUP: 5,
+} as const;
+export type BlockJobType = (typeof BlockJobType)[keyof typeof BlockJobType];

@@ -11,6 +11,10 @@ type CommandLoader = () => Promise<CommandDef>;
 
 /** Every command: its name and how to import its definition. */
 const LOADERS: Readonly<Record<string, CommandLoader>> = {
+  blockcommit: async () => (await import('./commands/block-jobs.js')).blockcommitCommand,
+  blockjob: async () => (await import('./commands/block-jobs.js')).blockjobCommand,
+  blockpull: async () => (await import('./commands/block-jobs.js')).blockpullCommand,
+  domblkinfo: async () => (await import('./commands/domblkinfo.js')).domblkinfoCommand,
   console: async () => (await import('./commands/console.js')).consoleCommand,
   create: async () => (await import('./commands/define.js')).createCommand,
   define: async () => (await import('./commands/define.js')).defineCommand,
@@ -63,10 +67,11 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
 const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly string[] }> = [
   {
     name: 'Domain Management', keyword: 'domain',
-    commands: ['console', 'create', 'define', 'destroy', 'domdisplay', 'domjobabort', 'domjobinfo', 'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown',
+    commands: ['blockcommit', 'blockjob', 'blockpull', 'console', 'create', 'define', 'destroy', 'domdisplay', 'domjobabort', 'domjobinfo',
+      'dumpxml', 'qemu-monitor-command', 'resume', 'shutdown',
       'start', 'suspend', 'undefine', 'vncdisplay'],
   },
-  { name: 'Domain Monitoring', keyword: 'monitor', commands: ['domblklist', 'dominfo', 'domstate', 'list'] },
+  { name: 'Domain Monitoring', keyword: 'monitor', commands: ['domblkinfo', 'domblklist', 'dominfo', 'domstate', 'list'] },
   { name: 'Host and Hypervisor', keyword: 'host', commands: ['hostname', 'uri', 'version'] },
   {
     name: 'Snapshot', keyword: 'snapshot',

@@ -7,6 +7,7 @@
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
 import type { DomainJobInfo, DomainJobStats } from './domain-job-info.js';
+import type { BlockDriver } from './block-driver.js';
 import type { Duplex } from 'node:stream';
 import type { DiskChainLayer, DiskChainOrigin } from '../api/disk-chain.js';
 import type { DomainState } from '../api/flags.js';
@@ -150,6 +151,8 @@ export interface HypervisorDriver {
   snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport>;
   /** snapvirt's own: group snapshots over several domains (absent: the API reports NO_SUPPORT). */
   readonly groupSnapshots?: GroupSnapshotDriver;
+  /** Block jobs and block info (absent: the API reports NO_SUPPORT naming the call). */
+  readonly block?: BlockDriver;
 
   // Events (virConnectDomainEventRegisterAny); drivers that raise none leave them out (the API reports NO_SUPPORT).
   /** Registers `listener` for lifecycle events of `dom` (null: every domain); resolves with the callback ID. */

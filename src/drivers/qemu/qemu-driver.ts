@@ -73,6 +73,7 @@ import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
 import { revertTransient } from './snapshot/revert/revert-transient.js';
 import { domainAbortJob, domainJobInfo, domainJobStats, type DomainJobInfo, type DomainJobStats } from './domain/domain-jobs.js';
+import { QemuBlock } from './block/qemu-block.js';
 
 const SNAP = VirErrorDomain.QEMU;
 
@@ -84,10 +85,12 @@ export class QemuDriver implements HypervisorDriver {
 
   readonly store: Store;
   readonly groupSnapshots: QemuGroupSnapshots;
+  readonly block: QemuBlock;
 
   constructor(readonly ctx: TxnContext, readonly uri: string) {
     this.store = ctx.store;
     this.groupSnapshots = new QemuGroupSnapshots(ctx);
+    this.block = new QemuBlock(ctx);
   }
 
   writeRefusal(): Error | undefined {

@@ -5,6 +5,7 @@
  */
 import { VirErrorCode, VirErrorDomain, virError } from '../../api/errors.js';
 import {
+  BlockCommitFlags as BC, BlockJobAbortFlags as BJA, BlockJobInfoFlags as BJI, BlockPullFlags as BP, BlockRebaseFlags as BR,
   DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotDeleteFlags as D, SnapshotListFlags as L,
   SnapshotRevertFlags as R,
 } from '../../api/flags.js';
@@ -38,6 +39,18 @@ export const QEMU_FLAGS = {
   snapshotDelete: { fn: 'qemuDomainSnapshotDelete', allowed: D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY },
   snapshotCheck: { fn: 'qemuDomainSnapshotCheck', allowed: SNAPSHOT_CHECK_REPAIR },
   getJobStats: { fn: 'qemuDomainGetJobStats', allowed: 0x1 /* COMPLETED */ | 0x2 /* KEEP_COMPLETED */ },
+  blockCommit: {
+    fn: 'qemuDomainBlockCommit',
+    allowed: BC.SHALLOW | BC.ACTIVE | BC.RELATIVE | BC.DELETE | BC.BANDWIDTH_BYTES,
+  },
+  blockPull: { fn: 'qemuDomainBlockPull', allowed: BP.BANDWIDTH_BYTES },
+  blockRebase: {
+    fn: 'qemuDomainBlockRebase',
+    allowed: BR.SHALLOW | BR.REUSE_EXT | BR.COPY | BR.COPY_RAW | BR.RELATIVE | BR.COPY_DEV | BR.BANDWIDTH_BYTES,
+  },
+  getBlockJobInfo: { fn: 'qemuDomainGetBlockJobInfo', allowed: BJI.BANDWIDTH_BYTES },
+  blockJobAbort: { fn: 'qemuDomainBlockJobAbort', allowed: BJA.ASYNC | BJA.PIVOT },
+  getBlockInfo: { fn: 'qemuDomainGetBlockInfo', allowed: 0 },
 } as const satisfies Record<string, FlagRule>;
 
 /** Refuses flags the QEMU driver's `call` does not know (VIR_ERR_INVALID_ARG, nothing done). */

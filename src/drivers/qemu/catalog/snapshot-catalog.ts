@@ -171,10 +171,11 @@ export function saveTree(store: Store, domainUuid: string, tree: SnapshotTree): 
 /**
  * Replaces image path `from` by `to` everywhere the domain's metadata names it: the
  * domain definition, every snapshot's stored `<domain>` and, with `live` (a merge done
- * under a running QEMU), the running definition. One transaction; idempotent.
+ * under a running QEMU), the running definition. One transaction; idempotent. With
+ * `snapshots: false` (a block commit, which keeps `from` and its view) snapshots keep it.
  */
 export function replaceImagePath(
-  store: Store, domainUuid: string, from: string, to: string, format: string, opts: { live?: boolean } = {},
+  store: Store, domainUuid: string, from: string, to: string, format: string, opts: { live?: boolean; snapshots?: boolean } = {},
 ): void {
   store.transaction(() => {
     const rec = store.domains.get(domainUuid);
@@ -186,7 +187,7 @@ export function replaceImagePath(
       const live = parseDomainXML(rec.liveXml);
       if (repointDisks(live.disks, from, to, format)) store.domains.update(domainUuid, { liveXml: domainRecordXml(live) });
     }
-    for (const snap of store.snapshots.list(domainUuid)) {
+    for (const snap of opts.snapshots === false ? [] : store.snapshots.list(domainUuid)) {
       const { def } = parseSnapshotXML(snap.xml, { redefine: true });
       if (repointDisks(def.domain?.disks ?? [], from, to, format)) store.snapshots.update(domainUuid, snap.name, { xml: snapshotRecordXml(def) });
     }

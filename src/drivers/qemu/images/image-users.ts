@@ -30,6 +30,13 @@ function addSnapshot(out: ImageRoot[], def: SnapshotDef): void {
   if (def.memory?.file) out.push({ path: resolve(def.memory.file), format: undefined });
 }
 
+/** The images one snapshot names (its definitions, its external overlays, its memory file). */
+export function snapshotRoots(def: SnapshotDef): ImageRoot[] {
+  const out: ImageRoot[] = [];
+  addSnapshot(out, def);
+  return out;
+}
+
 /** The images a domain state (definition and snapshot tree) names, with their formats. */
 export function rootsOf(domain: DomainDef | undefined, tree: SnapshotTree | undefined): ImageRoot[] {
   const out: ImageRoot[] = [];

@@ -58,13 +58,15 @@ export const LIVE_RESUME = 'qemu-live-resume';
 export const LIVE_HALT = 'qemu-live-halt';
 /** Failpoint between the per-disk merges of one delete (`@N`: after the N-th disk). */
 export const FP_MERGE_AFTER = 'live-delete.merge.after';
+/** Failpoint once a merge's block-commit job runs in QEMU (a kill here leaves the job behind). */
+export const FP_MERGE_STARTED = 'live-merge.job.started';
 /** Failpoint whose `error` action makes QEMU's own transaction fail (an abort action after every disk). */
 export const FP_TRANSACTION_ABORT = 'live-create.transaction.abort';
 
 declareOperationKind(LIVE_CREATE);
 declareOperationKind(LIVE_DELETE);
 declareOperationKind(LIVE_SAVE);
-declareFailpoints([FP_TRANSACTION_ABORT, FP_MERGE_AFTER]);
+declareFailpoints([FP_TRANSACTION_ABORT, FP_MERGE_AFTER, FP_MERGE_STARTED]);
 
 /** What a live-create journal entry's intent holds: everything commitForward writes. */
 export interface LiveCreateIntent {
@@ -340,19 +342,24 @@ async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
   const overlay = resourceString(r, 'overlay');
   const base = resourceString(r, 'base');
   const baseFormat = resourceString(r, 'baseFormat');
+  // A block commit keeps the overlay, and the snapshots that name it (merge-overlay's keepOverlay).
+  const keepOverlay = r.keepOverlay === true;
   const replace = (uuid: string, from: string, to: string, format: string): void => {
-    if (uuid === domainUuid) replaceImagePath(ctx.store, domainUuid, from, to, format, { live: true });
+    if (uuid === domainUuid) replaceImagePath(ctx.store, domainUuid, from, to, format, { live: true, snapshots: !keepOverlay });
   };
   if (await isQemuRunningIn(runtimeDir)) {
-    await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target) }));
+    const onStarted = (): void => failpoint(FP_MERGE_STARTED);
+    await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target), onStarted }));
     replace(domainUuid, overlay, base, baseFormat);
-    updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
-    await rm(overlay, { force: true });
-    fsyncDir(dirname(overlay));
+    if (!keepOverlay) {
+      updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
+      await rm(overlay, { force: true });
+      fsyncDir(dirname(overlay));
+    }
   } else {
     const children = Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [];
-    await cleanupResource({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children }, { replaceImagePath: replace });
-    updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
+    await cleanupResource({ kind: 'merge-overlay', domainUuid, overlay, base, baseFormat, children, ...(keepOverlay ? { keepOverlay } : {}) }, { replaceImagePath: replace });
+    if (!keepOverlay) updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
   }
   failpoint(FP_MERGE_AFTER);
 }

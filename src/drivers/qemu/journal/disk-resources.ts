@@ -64,6 +64,12 @@ export type MergeOverlayResource = {
   base: string;
   baseFormat: string;
   children: string[];
+  /**
+   * A block commit's merge (blockcommit): the overlay file stays, as libvirt leaves it,
+   * and snapshots naming it keep naming it (its view is unchanged); only the domain's
+   * definitions move to the base.
+   */
+  keepOverlay?: boolean;
 };
 
 /** Any journaled disk side effect. */
@@ -98,7 +104,8 @@ export function diskResourceFromJson(value: JsonValue): DiskResource {
       if (!Array.isArray(children) || !children.every((c): c is string => typeof c === 'string')) {
         throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, "journal resource 'merge-overlay' lacks its children");
       }
-      return { kind, domainUuid: s('domainUuid'), overlay: s('overlay'), base: s('base'), baseFormat: s('baseFormat'), children };
+      const keep = value['keepOverlay'] === true ? { keepOverlay: true } : {};
+      return { kind, domainUuid: s('domainUuid'), overlay: s('overlay'), base: s('base'), baseFormat: s('baseFormat'), children, ...keep };
     }
     default:
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `unknown disk resource kind '${kind}' in the journal`);
@@ -177,6 +184,7 @@ async function mergeOverlay(res: MergeOverlayResource, ctx: CleanupContext): Pro
     }
   }
   ctx.replaceImagePath(res.domainUuid, res.overlay, res.base, res.baseFormat);
+  if (res.keepOverlay) return;
   await removeFileIfPresent(res.overlay);
   fsyncDir(dirname(res.overlay));
 }

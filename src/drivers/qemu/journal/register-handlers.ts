@@ -9,6 +9,7 @@ import { registerRevertHandlers } from './active-revert-resources.js';
 import { registerTransientHandlers } from '../domain/transient-domain.js';
 import { registerGroupSnapshotHandlers } from '../group/qemu-group-snapshots.js';
 import { registerNvramHandlers } from '../firmware/nvram-snapshot.js';
+import { registerBlockJobHandlers } from './block-job-resources.js';
 
 /** Registers the driver's handlers on a fresh context, before its first recovery. */
 export function registerQemuHandlers(ctx: TxnContext): void {
@@ -18,4 +19,5 @@ export function registerQemuHandlers(ctx: TxnContext): void {
   registerRevertHandlers(ctx);
   registerGroupSnapshotHandlers(ctx);
   registerNvramHandlers(ctx);
+  registerBlockJobHandlers(ctx);
 }

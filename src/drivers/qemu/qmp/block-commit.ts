@@ -24,6 +24,8 @@ export interface BlockCommitRequest {
   timeoutMs?: number;
   /** Progress callback (bytes done, bytes total), from query-block-jobs while waiting. */
   onProgress?: (offset: number, len: number) => void;
+  /** Called once this call has started the job in QEMU (a failpoint's place: a kill leaves the job running). */
+  onStarted?: () => void;
 }
 
 /** What happened. */
@@ -36,13 +38,15 @@ export interface BlockCommitResult {
   ms: number;
 }
 
-interface NodeInfo {
+/** One block node of query-named-block-nodes. */
+export interface NodeInfo {
   name: string;
   drv: string;
   file: string;
 }
 
-async function namedNodes(qmp: QmpClient): Promise<NodeInfo[]> {
+/** Every named block node, flat. */
+export async function namedNodes(qmp: QmpClient): Promise<NodeInfo[]> {
   const nodes = expectArray(await qmp.execute('query-named-block-nodes', { flat: true }), 'query-named-block-nodes');
   return nodes.flatMap((n) => {
     if (!isJsonObject(n)) return [];
@@ -60,7 +64,7 @@ const NOT_FORMAT_DRIVERS = new Set(['file', 'host_device', 'commit_top', 'mirror
  * The format node that has `file` open: not its protocol node, and not the filter node a
  * running commit job puts on top of it (which reports the same file name).
  */
-function formatNodeOf(nodes: NodeInfo[], file: string): string | undefined {
+export function formatNodeOf(nodes: NodeInfo[], file: string): string | undefined {
   return nodes.find((n) => n.file === file && !NOT_FORMAT_DRIVERS.has(n.drv))?.name;
 }
 
@@ -104,10 +108,12 @@ export async function blockCommitLayer(qmp: QmpClient, req: BlockCommitRequest):
       const ready = qmp.waitForEvent((ev) => ev.event === 'BLOCK_JOB_READY' && ev.data.device === jobId, timeoutMs);
       ready.catch(() => undefined);
       await qmp.execute('block-commit', args);
+      req.onStarted?.();
       await Promise.race([ready, done.then((ev) => { throw jobFailure(jobId, ev); })]);
       await qmp.execute('block-job-complete', { device: jobId });
     } else {
       await qmp.execute('block-commit', args);
+      req.onStarted?.();
     }
   } else if (existing.status === 'ready') {
     await qmp.execute('block-job-complete', { device: jobId });
@@ -144,11 +150,13 @@ export async function blockCommitLayer(qmp: QmpClient, req: BlockCommitRequest):
   }
 }
 
-function isJobEnd(ev: QmpEvent, jobId: string): boolean {
+/** Whether `ev` ends job `jobId` (completed or cancelled). */
+export function isJobEnd(ev: QmpEvent, jobId: string): boolean {
   return (ev.event === 'BLOCK_JOB_COMPLETED' || ev.event === 'BLOCK_JOB_CANCELLED') && ev.data.device === jobId;
 }
 
-function jobError(ev: QmpEvent): string | undefined {
+/** The job's failure, from its end event; undefined when it succeeded. */
+export function jobError(ev: QmpEvent): string | undefined {
   if (ev.event === 'BLOCK_JOB_CANCELLED') return 'cancelled';
   return typeof ev.data.error === 'string' ? ev.data.error : undefined;
 }
@@ -157,7 +165,8 @@ function jobFailure(jobId: string, ev: QmpEvent): Error {
   return new QmpJobError(jobId, 'commit', jobError(ev) ?? 'ended before it was ready');
 }
 
-async function findJob(qmp: QmpClient, jobId: string): Promise<{ type: string; status: string } | undefined> {
+/** The job `jobId` with its type and status, when QEMU has it. */
+export async function findJob(qmp: QmpClient, jobId: string): Promise<{ type: string; status: string } | undefined> {
   const jobs = expectArray(await qmp.execute('query-jobs'), 'query-jobs');
   for (const j of jobs) {
     if (isJsonObject(j) && j.id === jobId) return { type: optionalString(j, 'type') ?? '', status: optionalString(j, 'status') ?? '' };
@@ -166,7 +175,7 @@ async function findJob(qmp: QmpClient, jobId: string): Promise<{ type: string; s
 }
 
 /** Waits for the job's end event, reporting progress every 500 ms when asked to. */
-async function withProgress(
+export async function withProgress(
   qmp: QmpClient, jobId: string, done: Promise<QmpEvent>, onProgress: ((offset: number, len: number) => void) | undefined,
 ): Promise<QmpEvent> {
   if (!onProgress) return done;

@@ -36,7 +36,7 @@ for (const qemuDies of [false, true]) {
       SNAPVIRT_STATE_DIR: env.stateDir, SNAPVIRT_QEMU_ACCEL: 'tcg', SNAPVIRT_FAILPOINTS: 'live-merge.job.started=crash', SNAPVIRT_TESTING: '1',
     });
     assert.notEqual(out.code, 0, 'the failpoint killed the command');
-    assert.equal(out.stderr, '', 'killed, not failed with an error');
+    assert.ok(!out.stderr.includes('error:'), `killed, not failed with an error: ${out.stderr}`);
     if (qemuDies) await terminateQemuIn(runtimeDir, 0);
 
     const conn = await env.reopen();

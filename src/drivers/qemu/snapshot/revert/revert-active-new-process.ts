@@ -146,8 +146,24 @@ function newRuntimeDirFor(store: Store, uuid: string, old: DomainRuntime | null)
   return old?.runtimeDir === primary ? `${primary}.b` : primary;
 }
 
-/** Reverts by preparing a new QEMU (or none, when the domain ends shut off) and switching to it. The caller holds the lock. */
-export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock, r: ProcessRevert): Promise<void> {
+/** A checked revert by a new QEMU, ready to run (alone, or as one member of a group's revert). */
+export interface PlannedProcessRevert {
+  intent: LiveRevertIntent;
+  /** Each new image, then the new QEMU's start (paused, or loading the memory state). */
+  steps: Step[];
+  /** Post-commit: the new QEMU's run state (none when the domain ends shut off). */
+  runState: Resource[];
+  /** Post-commit: removing the files the reverted-away state alone used. */
+  removals: Resource[];
+  touches: string[];
+  warnKept(): void;
+}
+
+/**
+ * Every check of a revert by a new QEMU and its plan; nothing is changed. `switchMarker`
+ * is the file written just before the old QEMU is stopped (the caller's: a group shares one).
+ */
+export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switchMarker: string | null): Promise<PlannedProcessRevert> {
   const { store } = ctx;
   const { dom, snap, old, end } = r;
   if (!snap.domain) throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${snap.name}' lacks domain '${dom.name}' rollback info`);
@@ -160,11 +176,10 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
   const plan = await discardableImages(store, dom.uuid, { domain: r.current, tree: r.tree }, { domain: target, tree: r.tree }, { probeLocks: false });
   const discarded = plan.discard;
   const newRuntimeDir = end === 'shutoff' ? null : newRuntimeDirFor(store, dom.uuid, old);
-  const switchMarker = old ? join(dirname(old.runtimeDir), `${dom.uuid}.switch-${randomBytes(6).toString('hex')}`) : null;
   const intent: LiveRevertIntent = {
     mode: 'new-process', snapshot: snap.name, end,
     oldRuntimeDir: old?.runtimeDir ?? null, newRuntimeDir, keptRuntime: null,
-    targetXml: domainRecordXml(target), switchMarker,
+    targetXml: domainRecordXml(target), switchMarker: old ? switchMarker : null,
     created: images.map((i) => i.path), discarded,
   };
 
@@ -175,56 +190,77 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
   steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
-  if (newRuntimeDir !== null) {
-    const removeDir = !(await pathExists(newRuntimeDir));
-    steps.push({
-      name: 'start',
-      resources: [{ kind: REVERT_PROCESS, runtimeDir: newRuntimeDir, removeDir }],
-      async do() {
-        // Under the lock, a QEMU there is the orphan of an interrupted start: never ours to keep.
-        if (await isQemuRunningIn(newRuntimeDir)) await terminateQemuIn(newRuntimeDir, 0);
-        await mkdir(dirname(newRuntimeDir), { recursive: true, mode: 0o700 });
-        const proc = await QemuProcess.start({ def: target, runtimeDir: newRuntimeDir, paused: true, incoming: memFile !== undefined });
-        await proc.qmp.close().catch(() => undefined);
-        if (memFile === undefined) return;
-        try {
-          await withMonitor(newRuntimeDir, (qmp) => loadMemoryFromFile(qmp, newRuntimeDir, memFile));
-        } catch (err) {
-          throw qmpErrorToVirError(err);
-        }
-      },
-    });
-  }
-  const postCommit: Resource[] = [];
-  if (newRuntimeDir !== null) postCommit.push({ kind: REVERT_RUN_STATE, runtimeDir: newRuntimeDir, end });
-  if (switchMarker !== null) postCommit.push({ kind: 'file-obsolete', path: switchMarker });
-  for (const path of discarded) postCommit.push({ kind: 'qemu-removed-file', path });
+  if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile));
+  return {
+    intent, steps, touches: revertedImages(snap),
+    runState: newRuntimeDir === null ? [] : [{ kind: REVERT_RUN_STATE, runtimeDir: newRuntimeDir, end }],
+    removals: discarded.map((path) => ({ kind: 'qemu-removed-file', path })),
+    warnKept: () => warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan),
+  };
+}
 
+/** The step starting the new QEMU on the reverted state, paused (or loading `memFile`). */
+async function startStep(target: DomainDef, newRuntimeDir: string, memFile: string | undefined): Promise<Step> {
+  const removeDir = !(await pathExists(newRuntimeDir));
+  return {
+    name: 'start',
+    resources: [{ kind: REVERT_PROCESS, runtimeDir: newRuntimeDir, removeDir }],
+    async do() {
+      // Under the lock, a QEMU there is the orphan of an interrupted start: never ours to keep.
+      if (await isQemuRunningIn(newRuntimeDir)) await terminateQemuIn(newRuntimeDir, 0);
+      await mkdir(dirname(newRuntimeDir), { recursive: true, mode: 0o700 });
+      const proc = await QemuProcess.start({ def: target, runtimeDir: newRuntimeDir, paused: true, incoming: memFile !== undefined });
+      await proc.qmp.close().catch(() => undefined);
+      if (memFile === undefined) return;
+      try {
+        await withMonitor(newRuntimeDir, (qmp) => loadMemoryFromFile(qmp, newRuntimeDir, memFile));
+      } catch (err) {
+        throw qmpErrorToVirError(err);
+      }
+    },
+  };
+}
+
+/** A fresh switch marker beside the runtime directory `oldRuntimeDir` (for `uuid`). */
+export function switchMarkerFor(oldRuntimeDir: string, uuid: string): string {
+  return join(dirname(oldRuntimeDir), `${uuid}.switch-${randomBytes(6).toString('hex')}`);
+}
+
+/** Reverts by preparing a new QEMU (or none, when the domain ends shut off) and switching to it. The caller holds the lock. */
+export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock, r: ProcessRevert): Promise<void> {
+  const { dom, old } = r;
+  const switchMarker = old ? switchMarkerFor(old.runtimeDir, dom.uuid) : null;
+  const planned = await planProcessRevert(ctx, r, switchMarker);
+  const { intent } = planned;
   await runOperation(ctx, lock, {
     kind: LIVE_REVERT,
     domain: { uuid: dom.uuid, name: dom.name },
     intent: revertIntentJson(intent),
-    steps,
-    switch: old ? () => stopOldProcess(old.runtimeDir, switchMarker!) : undefined,
+    steps: planned.steps,
+    switch: old ? () => stopOldProcesses([old.runtimeDir], switchMarker!) : undefined,
     commit: (s) => commitLiveRevert(s, dom.uuid, intent),
-    touches: revertedImages(snap),
-    finalize: postCommit,
+    touches: planned.touches,
+    finalize: [...planned.runState, ...switchMarker === null ? [] : [{ kind: 'file-obsolete', path: switchMarker }], ...planned.removals],
   });
-  warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan);
+  planned.warnKept();
 }
 
 /**
- * The switch: the marker first (durable: from here on recovery goes forward), then the old
- * QEMU is stopped, gracefully so its images are flushed. Past the marker nothing may throw:
- * a failure would be taken for "the switch did not happen" and roll back under a stopped domain.
+ * The switch: the marker first (durable: from here on recovery goes forward), then each
+ * old QEMU is stopped, gracefully so its images are flushed. Past the marker nothing may
+ * throw: a failure would be taken for "the switch did not happen" and roll back under a
+ * stopped domain.
  */
-async function stopOldProcess(runtimeDir: string, marker: string): Promise<void> {
-  writeFileDurable(marker, `${runtimeDir}\n`, 0o600);
-  forgetMonitor(runtimeDir);
-  try {
-    await terminateQemuIn(runtimeDir, 5000);
-  } catch {
-    // terminateQemuIn ends with SIGKILL; recovery finishes it off again if it survived.
+export async function stopOldProcesses(runtimeDirs: readonly string[], marker: string, afterEach?: () => void): Promise<void> {
+  writeFileDurable(marker, `${runtimeDirs.join('\n')}\n`, 0o600);
+  for (const runtimeDir of runtimeDirs) {
+    forgetMonitor(runtimeDir);
+    try {
+      await terminateQemuIn(runtimeDir, 5000);
+    } catch {
+      // terminateQemuIn ends with SIGKILL; recovery finishes it off again if it survived.
+    }
+    await rm(join(runtimeDir, 'incoming.sock'), { force: true }).catch(() => undefined);
+    afterEach?.();
   }
-  await rm(join(runtimeDir, 'incoming.sock'), { force: true }).catch(() => undefined);
 }

@@ -40,11 +40,25 @@ export async function revertNeedsProcess(ctx: TxnContext, dom: DomainRef, name: 
 }
 
 /** The state the domain ends in: --running/--paused, else the snapshot's own (running, paused), else shut off. */
-function endStateOf(snap: SnapshotDef, flags: number): RevertEndState {
+export function endStateOf(snap: SnapshotDef, flags: number): RevertEndState {
   if (flags & R.RUNNING) return 'running';
   if (flags & R.PAUSED) return 'paused';
   if (snap.state === 'running' || snap.state === 'paused') return snap.state;
   return 'shutoff';
+}
+
+/** Refuses a snapshot a delete left half done. */
+export function refuseDeleting(snap: SnapshotDef): void {
+  if (snap.disks.some((d) => d.deleteInProgress)) {
+    throw virError(VirErrorCode.OPERATION_INVALID, Q, `snapshot '${snap.name}' is being deleted`);
+  }
+}
+
+/** Refuses a running or paused snapshot whose memory state a new QEMU cannot load (neither external nor none). */
+export function refuseUnknownMemory(snap: SnapshotDef): void {
+  if ((snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot !== 'no' && !hasExternalMemory(snap)) {
+    throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${snap.name}' with this memory state is not supported yet`);
+  }
 }
 
 /** Reverts `dom` to snapshot `name`, switching or (re)starting its QEMU as needed; returns the end state. */
@@ -59,9 +73,7 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
     const tree = loadTree(ctx.store, record.uuid);
     const snap = tree.get(name, Q).def;
     refuseGroupMemberRevert(ctx.store, dom, name, (flags & R.FORCE) !== 0);
-    if (snap.disks.some((d) => d.deleteInProgress)) {
-      throw virError(VirErrorCode.OPERATION_INVALID, Q, `snapshot '${name}' is being deleted`);
-    }
+    refuseDeleting(snap);
     const old = await liveRuntime(ctx, record.uuid);
     const end = endStateOf(snap, flags);
     if (hasInternalMemory(snap)) {
@@ -70,9 +82,7 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
       await revertInternalWithMemory(ctx, lock, { dom, snap, old, end: live });
       return live;
     }
-    if ((snap.state === 'running' || snap.state === 'paused') && snap.memory?.snapshot !== 'no' && !hasExternalMemory(snap)) {
-      throw virError(VirErrorCode.NO_SUPPORT, Q, `revert to snapshot '${name}' with this memory state is not supported yet`);
-    }
+    refuseUnknownMemory(snap);
     await revertBySwitchingProcess(ctx, lock, {
       dom, snap, tree, old, end, current: old ? liveDef(ctx, dom) : persistent,
     });

@@ -51,7 +51,7 @@ export class GroupSnapshot {
     return groupDriverOf(this.#conn, 'virGroupSnapshotGetInfo').describe(this.name);
   }
 
-  /** Reverts every member to its snapshot of the group, all or nothing (RUNNING/PAUSED: not supported yet). */
+  /** Reverts every member to its snapshot of the group, all or nothing (RUNNING/PAUSED: every member ends so). */
   async revert(flags: SnapshotRevertFlags | UntypedFlags = 0): Promise<void> {
     const groups = groupDriverOf(this.#conn, 'virGroupSnapshotRevert');
     this.#conn.denyIfReadOnly('virGroupSnapshotRevert');

@@ -1,8 +1,7 @@
 /**
  * The members of an existing group, for its revert and delete: read from the group's
  * record, locked in canonical order, read again under the locks (the group may have gone
- * or changed meanwhile), and each required shut off (running members are not supported
- * by group revert and delete yet).
+ * or changed meanwhile), and, where an operation needs it, each required shut off.
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { Store } from '../../../store/index.js';
@@ -41,12 +40,11 @@ export function memberRefs(store: Store, name: string, skipGone = false): GroupM
 }
 
 /**
- * Runs `fn` with every member of group `name` locked (locks in member order) and shut off;
- * `verb` names the operation in the refusal of a running member ("deleting"); `skipGone`
- * as for memberRefs.
+ * Runs `fn` with every member of group `name` locked (locks in member order), read again
+ * under the locks; `skipGone` as for memberRefs.
  */
-export async function withShutOffMembers(
-  ctx: TxnContext, name: string, operation: string, verb: string, skipGone: boolean,
+export async function withLockedMembers(
+  ctx: TxnContext, name: string, operation: string, skipGone: boolean,
   fn: (members: GroupMember[], locks: DomainLock[]) => Promise<void>,
 ): Promise<void> {
   const members = memberRefs(ctx.store, name, skipGone);
@@ -55,6 +53,19 @@ export async function withShutOffMembers(
     if (current.map((m) => m.ref.uuid).join() !== members.map((m) => m.ref.uuid).join()) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN_SNAPSHOT, `group snapshot '${name}' changed meanwhile`);
     }
+    await fn(current, locks);
+  });
+}
+
+/**
+ * Runs `fn` with every member of group `name` locked and shut off; `verb` names the
+ * operation in the refusal of a running member ("deleting"); `skipGone` as for memberRefs.
+ */
+export async function withShutOffMembers(
+  ctx: TxnContext, name: string, operation: string, verb: string, skipGone: boolean,
+  fn: (members: GroupMember[], locks: DomainLock[]) => Promise<void>,
+): Promise<void> {
+  await withLockedMembers(ctx, name, operation, skipGone, async (current, locks) => {
     for (const m of current) {
       if (await liveRuntime(ctx, m.ref.uuid)) {
         throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,

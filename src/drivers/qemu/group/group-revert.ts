@@ -4,16 +4,19 @@
  * (planInactiveRevert); one journal entry; every member's disk work (tags applied with
  * their undo tags, fresh overlays on the frozen images) as one journaled step; one commit
  * of every member's definition and current snapshot; the undo tags dropped after it.
- * Members must be shut off and stay so: a running member, and --running/--paused, are
- * refused for now (their revert needs a new QEMU per member inside one window).
+ * That is the way for shut-off members that stay so; a running member, --running/--paused,
+ * or a member's snapshot with a machine state takes group-revert-live.ts (a new QEMU per
+ * member, one switch, one commit).
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { declareFailpoints, declareOperationKind, type TxnContext } from '../../../txn/index.js';
+import { SnapshotRevertFlags as R } from '../../../api/flags.js';
 import { unsupportedFlagsDetail } from '../../flag-rule.js';
 import { loadDomain } from '../catalog/snapshot-catalog.js';
 import { runInactiveOperation } from '../journal/inactive-operation.js';
 import { planInactiveRevert, type PlannedInactiveRevert } from '../snapshot/revert/revert-inactive.js';
-import { withShutOffMembers } from './group-members.js';
+import { withLockedMembers } from './group-members.js';
+import { groupRevertNeedsProcess, revertGroupLive } from './group-revert-live.js';
 
 /** The txn operation kind of a group revert. */
 export const GROUP_REVERT = 'group-revert';
@@ -22,13 +25,19 @@ declareFailpoints([`${GROUP_REVERT}.prepare.disk.after`]);
 
 /** Reverts every member of group snapshot `name` to it, all or nothing. */
 export async function revertGroupSnapshot(ctx: TxnContext, name: string, flags: number): Promise<void> {
-  const detail = unsupportedFlagsDetail(flags, { fn: 'groupSnapshotRevert', allowed: 0 });
-  if (detail !== undefined) {
-    throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
-      `reverting a group snapshot with --running or --paused is not supported yet (${detail})`);
+  const detail = unsupportedFlagsDetail(flags, { fn: 'groupSnapshotRevert', allowed: R.RUNNING | R.PAUSED });
+  if (detail !== undefined) throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.DOMAIN_SNAPSHOT, detail);
+  if ((flags & R.RUNNING) && (flags & R.PAUSED)) {
+    throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU,
+      "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
   }
+  const end = flags & R.RUNNING ? 'running' : flags & R.PAUSED ? 'paused' : null;
   const { store } = ctx;
-  await withShutOffMembers(ctx, name, 'group-snapshot-revert', 'reverting', false, async (current, locks) => {
+  await withLockedMembers(ctx, name, 'group-snapshot-revert', false, async (current, locks) => {
+    if (await groupRevertNeedsProcess(ctx, current, end)) {
+      await revertGroupLive(ctx, name, current, locks, flags);
+      return;
+    }
     const plans: PlannedInactiveRevert[] = [];
     for (const m of current) plans.push(await planInactiveRevert(ctx, loadDomain(store, m.ref), m.snapshot, 0));
     const [lead, ...rest] = plans;

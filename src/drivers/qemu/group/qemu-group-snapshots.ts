@@ -8,13 +8,14 @@ import { createGroupSnapshot, GROUP_CREATE } from './group-create.js';
 import { deleteGroupSnapshot } from './group-delete.js';
 import { noGroupSnapshot } from './group-members.js';
 import { revertGroupSnapshot } from './group-revert.js';
+import { registerGroupLiveRevertHandler } from './group-revert-live.js';
 import { registerGroupHandlers } from './group-create-live.js';
 
 /** Registers the group operations' recovery on the driver's txn context (before recovery runs). */
 export function registerGroupSnapshotHandlers(ctx: TxnContext): void {
   registerGroupHandlers(ctx, GROUP_CREATE);
+  registerGroupLiveRevertHandler(ctx);
 }
-
 
 /** Group snapshots of the domains in one QEMU driver's store. */
 export class QemuGroupSnapshots implements GroupSnapshotDriver {

@@ -21,6 +21,8 @@ export interface CommitPlan {
   top: string;
   base: string;
   active: boolean;
+  /** Layers above the top, which stay (QEMU re-points the lowest of them at the base). */
+  above: string[];
   /** Layers merged away, top first (they leave the chain; their files stay unless DELETE). */
   dropped: string[];
   merges: PlannedMerge[];
@@ -64,5 +66,5 @@ export function planCommit(
   for (let i = baseIndex - 1; i >= topIndex; i--) {
     merges.push({ overlay: files[i]!, base: basePath, baseFormat: chain[baseIndex]!.format, above: i > 0 ? files[i - 1] : undefined });
   }
-  return { top: topPath, base: basePath, active: topIndex === 0, dropped: files.slice(topIndex, baseIndex), merges };
+  return { top: topPath, base: basePath, active: topIndex === 0, above: files.slice(0, topIndex), dropped: files.slice(topIndex, baseIndex), merges };
 }

@@ -39,6 +39,8 @@ export async function refuseUnsafeCommit(plan: CommitPlan, s: CommitSurroundings
   // Each image on its own: a snapshot's overlay may sit above the top while its frozen disk is the base.
   const needs = async (roots: readonly ImageRoot[]): Promise<string | undefined> => {
     for (const root of roots) {
+      // A layer above the top keeps its view, and its chain now leads to the base directly.
+      if (plan.above.includes(root.path)) continue;
       const reach = await reachableFrom([root], s.knownQcow2);
       // An image above the top keeps its view: the top's data still hides what the base gained.
       if (reach.has(plan.top) && !deleting) continue;

@@ -4,6 +4,7 @@
  * the pid file, serves until SIGTERM/SIGINT or the idle timeout, then stops in order and
  * removes its sockets and pid file.
  */
+import { relayBlockJobEvents } from './block-job-event-relay.js';
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -65,6 +66,7 @@ async function serve(o: DaemonOptions): Promise<void> {
   if (root) await mkdir(dirname(o.socketPath), { recursive: true, mode: 0o755 });
   const events: DomainLifecycleEvents = new DomainLifecycleEvents((): Iterable<ClientSession> => server.sessions());
   const snapshotEvents = new SnapshotEventRelay((): Iterable<ClientSession> => server.sessions());
+  relayBlockJobEvents((): Iterable<ClientSession> => server.sessions(), log);
   const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents), log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {

@@ -297,6 +297,12 @@ export interface RemoteDomainGetJobStatsArgs { dom: RemoteNonnullDomain; flags: 
 export const remote_domain_get_job_stats_args: Codec<RemoteDomainGetJobStatsArgs> = x.struct<RemoteDomainGetJobStatsArgs>({ dom: remote_nonnull_domain, flags: x.uint });
 export interface RemoteDomainGetJobStatsRet { type: number; params: RemoteTypedParam[] }
 export const remote_domain_get_job_stats_ret: Codec<RemoteDomainGetJobStatsRet> = x.struct<RemoteDomainGetJobStatsRet>({ type: x.int, params: x.array(remote_typed_param, REMOTE_DOMAIN_JOB_STATS_MAX) });
+export interface RemoteDomainEventBlockJobMsg { dom: RemoteNonnullDomain; path: RemoteNonnullString; type: number; status: number }
+export const remote_domain_event_block_job_msg: Codec<RemoteDomainEventBlockJobMsg> = x.struct<RemoteDomainEventBlockJobMsg>({ dom: remote_nonnull_domain, path: remote_nonnull_string, type: x.int, status: x.int });
+export interface RemoteDomainEventCallbackBlockJobMsg { callbackID: number; msg: RemoteDomainEventBlockJobMsg }
+export const remote_domain_event_callback_block_job_msg: Codec<RemoteDomainEventCallbackBlockJobMsg> = x.struct<RemoteDomainEventCallbackBlockJobMsg>({ callbackID: x.int, msg: remote_domain_event_block_job_msg });
+export interface RemoteDomainEventBlockJob2Msg { callbackID: number; dom: RemoteNonnullDomain; dst: RemoteNonnullString; type: number; status: number }
+export const remote_domain_event_block_job_2_msg: Codec<RemoteDomainEventBlockJob2Msg> = x.struct<RemoteDomainEventBlockJob2Msg>({ callbackID: x.int, dom: remote_nonnull_domain, dst: remote_nonnull_string, type: x.int, status: x.int });
 
 export const REMOTE_PROGRAM = 0x20008086;
 
@@ -373,6 +379,8 @@ export const RemoteProcedure = {
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE: 318,
+  REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB: 326,
+  REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2: 339,
   REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS: 350,
   REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK: 360,
   REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK: 361,
@@ -453,6 +461,8 @@ export const remoteProcedures = {
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: procedure(316, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', remote_connect_domain_event_callback_register_any_args, remote_connect_domain_event_callback_register_any_ret),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: procedure(317, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY', remote_connect_domain_event_callback_deregister_any_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE: eventProcedure(318, 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE', remote_domain_event_callback_lifecycle_msg),
+  REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB: eventProcedure(326, 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB', remote_domain_event_callback_block_job_msg),
+  REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2: eventProcedure(339, 'REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2', remote_domain_event_block_job_2_msg),
   REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS: procedure(350, 'REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS', remote_domain_define_xml_flags_args, remote_domain_define_xml_flags_ret),
   REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK: procedure(360, 'REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK', x.xdrVoid, x.xdrVoid),
   REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK: procedure(361, 'REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK', x.xdrVoid, x.xdrVoid),

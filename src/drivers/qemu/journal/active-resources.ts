@@ -18,6 +18,7 @@ import {
   currentJob, declareFailpoints, declareOperationKind, failpoint, fsyncDir, fsyncFile, resourceString,
   type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type TxnContext,
 } from '../../../txn/index.js';
+import { BlockJobStatus, BlockJobType, emitBlockJobEvent } from '../../block-job-events.js';
 import type { DomainRef } from '../../driver.js';
 import { parseQueryBlock } from '../qmp/active-chain.js';
 import { blockCommitLayer } from '../qmp/block-commit.js';
@@ -349,8 +350,16 @@ async function finishMerge(ctx: TxnContext, r: Resource): Promise<void> {
   };
   if (await isQemuRunningIn(runtimeDir)) {
     const onStarted = (): void => failpoint(FP_MERGE_STARTED);
-    await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target), onStarted }));
+    const done = await withMonitor(runtimeDir, (qmp) => blockCommitLayer(qmp, { target, overlay, base, onProgress: progressPrinter(target), onStarted }));
     replace(domainUuid, overlay, base, baseFormat);
+    if (done.merged) {
+      // libvirt's event names the disk's image when the job started: the overlay when it was the top.
+      const above = Array.isArray(r.children) && typeof r.children[0] === 'string' ? r.children[0] : overlay;
+      emitBlockJobEvent({
+        domainUuid, target, path: done.mode === 'active' ? overlay : above,
+        type: done.mode === 'active' ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
+      });
+    }
     if (!keepOverlay) {
       updateOfflineDomainState(ctx.store, domainUuid, { forgotten: [overlay] });
       await rm(overlay, { force: true });

@@ -124,3 +124,33 @@ test('through snapvirtd, virsh sees a live delete\'s merge job another process r
   assert.equal((await virsh('domjobinfo vm --completed')).stdout, 'Job type:         Completed   \nOperation:        Snapshot delete\nTime elapsed:     ' +
     (await virsh('domjobinfo vm --completed --rawstats')).stdout.match(/time_elapsed: (\d+)/)![1]!.padEnd(12) + ' ms\n\n');
 });
+
+test('a live revert to a snapshot with memory, aborted from another process, rolls back: the old QEMU runs on as it was', async (t) => {
+  const r = await makeRunningEnv(1);
+  t.after(() => r.cleanup());
+  const { dom, env } = r;
+  await dom.create();
+  await dom.snapshotCreateXML(memXml('e1', join(env.imageDir, 'e1.mem')));
+  await guestWriteVia(dom, 'vda', 0x77, 0, '64k');
+  const before = await world(r);
+  const id = dom.getID();
+  const cli = (cmd: string): ReturnType<typeof snapvirtCommand> =>
+    snapvirtCommand(['-c', 'qemu:///session', cmd], { SNAPVIRT_STATE_DIR: env.stateDir });
+
+  const child = await startChildOpStoppedAt(env.stateDir, 'live-revert.prepare.step.before', ['revert', 'vm', 'e1', '0'], 1);
+  try {
+    const shown = await cli('domjobinfo vm');
+    assert.equal(masked(shown.stdout), 'Job type:         Unbounded   \nOperation:        Snapshot revert\nTime elapsed:     N ms\n\n');
+    const abort = cli('domjobabort vm');
+    await abortRequested(env.stateDir, dom.getUUIDString());
+    const ended = await child.resume();
+    assert.notEqual(ended.code, 0);
+    assert.match(ended.stderr, /operation aborted: job 'snapshot revert' canceled by client/);
+    const aborted = await abort;
+    assert.equal(aborted.code, 0, aborted.stderr);
+  } finally {
+    try { process.kill(child.pid, 'SIGCONT'); } catch { /* it has ended */ }
+  }
+  assert.deepEqual(await world(r), before);
+  assert.equal((await r.env.conn.domainLookupByName('vm')).getID(), id, 'the same QEMU runs');
+});

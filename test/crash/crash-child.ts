@@ -20,6 +20,10 @@ export type ChildOp =
   | { op: 'delete'; domain: string; snapshot: string; flags: number }
   | { op: 'undefine'; domain: string; flags: number }
   | { op: 'define'; xml: string }
+  /** A group snapshot of `domains` (Connection.groupSnapshotCreateXML). */
+  | { op: 'group-create'; domains: string[]; xml: string; flags: number }
+  | { op: 'group-revert'; group: string; flags: number }
+  | { op: 'group-delete'; group: string; flags: number }
   /** Only opens and closes the connection: recovery runs, nothing else. */
   | { op: 'open' }
   /** The command line, as `snapvirt ARGV…` runs it (main() of src/cli/main.ts). */
@@ -68,6 +72,17 @@ async function runOp(op: ChildOp): Promise<void> {
         return;
       case 'undefine':
         await (await conn.domainLookupByName(op.domain)).undefine(op.flags);
+        return;
+      case 'group-create': {
+        const doms = await Promise.all(op.domains.map((d) => conn.domainLookupByName(d)));
+        await conn.groupSnapshotCreateXML(doms, op.xml, op.flags);
+        return;
+      }
+      case 'group-revert':
+        await (await conn.groupSnapshotLookupByName(op.group)).revert(op.flags);
+        return;
+      case 'group-delete':
+        await (await conn.groupSnapshotLookupByName(op.group)).delete(op.flags);
         return;
     }
   } finally {

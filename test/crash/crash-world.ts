@@ -1,6 +1,6 @@
 /**
  * Building, cloning and driving crash-test worlds: a shut-off domain 'vm' with N qcow2
- * disks under one root directory, prepared once through the public API and then copied
+ * disks (or, for a group, domains 'vm', 'vm2'… with N each) under one root directory, prepared once through the public API and then copied
  * back to the same path before every case (images and metadata hold absolute paths, so a
  * world can only be reused at the path it was built at).
  */
@@ -25,19 +25,25 @@ await ensureXmlParser();
 
 const run = promisify(execFile);
 
-/** What a scenario's prepare() gets: the open connection, the domain, and a data writer. */
+/** What a scenario's prepare() gets: the open connection, the domain(s), and a data writer. */
 export interface PrepareContext {
   conn: Connection;
+  /** The first domain ('vm'). */
   dom: Domain;
+  /** Every domain of the world, `dom` first (a group's members). */
+  doms: Domain[];
   dirs: WorldDirs;
-  /** Writes a fresh pattern into every disk as it is now (its current source), at a fresh offset. */
+  /** Writes a fresh pattern into every disk of every domain as it is now (its current source), at a fresh offset. */
   writeData(): Promise<void>;
 }
 
 /** One operation of the crash matrix and the world it runs on. */
 export interface Scenario {
   name: string;
+  /** Disks of each domain. */
   disks: number;
+  /** Domains in the world (default 1; a group's scenario has more): 'vm', 'vm2', 'vm3'… */
+  domains?: number;
   /** Virtual size of each disk (default 1 MiB). */
   diskBytes?: number;
   /** Bytes each writeData() writes per disk (default 4 KiB). */
@@ -57,8 +63,19 @@ export interface BuiltWorld {
   before: WorldPicture;
 }
 
-/** The domain name every world uses. */
+/** The domain name every world uses (its first domain, when it has several). */
 export const DOMAIN = 'vm';
+
+/** The names of a world's `count` domains: 'vm', then 'vm2', 'vm3'… */
+export function domainNames(count = 1): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? DOMAIN : `${DOMAIN}${i + 1}`));
+}
+
+/** The picture of a built world: every one of its domains. */
+export function worldPictureOf(dirs: WorldDirs, scenario: Pick<Scenario, 'domains'>): Promise<WorldPicture> {
+  const [first, ...others] = domainNames(scenario.domains);
+  return pictureOf(dirs, first!, others);
+}
 
 /** Builds `scenario` at `<base>/w` and keeps a pristine copy at `<base>/template`. */
 export async function buildWorld(base: string, scenario: Scenario): Promise<BuiltWorld> {
@@ -66,29 +83,37 @@ export async function buildWorld(base: string, scenario: Scenario): Promise<Buil
   const dirs: WorldDirs = { root, stateDir: join(root, 'state'), imageDirs: [join(root, 'images')], scratchDir: join(base, 'scratch') };
   await mkdir(dirs.imageDirs[0]!, { recursive: true, mode: 0o700 });
   await mkdir(dirs.scratchDir, { recursive: true, mode: 0o700 });
-  const disks = await makeImages(dirs.imageDirs[0]!, DOMAIN, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
   const writeBytes = scenario.writeBytes ?? 4096;
   let round = 0;
   const conn = await openAt(dirs.stateDir);
   let op: ChildOp;
   try {
+    const doms: Domain[] = [];
+    // A UEFI world's NVRAM belongs to its first domain.
     const nvram = scenario.nvram ? join(dirs.imageDirs[0]!, `${DOMAIN}_VARS.fd`) : undefined;
-    const dom = await conn.domainDefineXML(nvram ? await withNvram(domainXml(DOMAIN, disks), nvram) : domainXml(DOMAIN, disks));
+    for (const name of domainNames(scenario.domains)) {
+      const disks = await makeImages(dirs.imageDirs[0]!, name, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
+      const xml = domainXml(name, disks);
+      doms.push(await conn.domainDefineXML(nvram && name === DOMAIN ? await withNvram(xml, nvram) : xml));
+    }
     const writeData = async (): Promise<void> => {
-      const def = parseDomainXML(await dom.getXMLDesc());
       const offset = (round * writeBytes) % ((scenario.diskBytes ?? 1 << 20) - writeBytes);
-      for (const [i, d] of def.disks.entries()) {
-        await writePattern(d.sourcePath!, d.format ?? 'raw', (0x11 + round * 16 + i) & 0xff, offset, writeBytes);
+      for (const [k, dom] of doms.entries()) {
+        const def = parseDomainXML(await dom.getXMLDesc());
+        for (const [i, d] of def.disks.entries()) {
+          // Each domain's disks get patterns of their own (the first domain's as before).
+          await writePattern(d.sourcePath!, d.format ?? 'raw', (0x11 + round * 16 + i + k * 8) & 0xff, offset, writeBytes);
+        }
       }
       if (nvram) await writeNvram(nvram, (0x11 + round * 16) & 0xff, round);
       round++;
     };
     await writeData();
-    op = await scenario.prepare({ conn, dom, dirs, writeData });
+    op = await scenario.prepare({ conn, dom: doms[0]!, doms, dirs, writeData });
   } finally {
     await conn.close();
   }
-  const before = await pictureOf(dirs, DOMAIN);
+  const before = await worldPictureOf(dirs, scenario);
   const templateDir = join(base, 'template');
   await rename(root, templateDir);
   return { scenario, dirs, templateDir, op, before };

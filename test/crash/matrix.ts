@@ -14,10 +14,10 @@
  */
 import { join } from 'node:path';
 import {
-  buildWorld, DOMAIN, outcomeText, resetWorld, runChild, type BuiltWorld, type ChildOutcome, type Scenario,
+  buildWorld, outcomeText, resetWorld, runChild, worldPictureOf, type BuiltWorld, type ChildOutcome, type Scenario,
 } from './crash-world.js';
 import type { ChildOp } from './crash-child.js';
-import { classify, describeDifference, pictureOf } from './world-state.js';
+import { classify, describeDifference, type WorldPicture } from './world-state.js';
 
 /** One case: failpoints for the operation, then (optionally) for the first recovery. */
 export interface CrashCase {
@@ -61,7 +61,7 @@ export interface PreparedMatrix<P> {
 }
 
 /** An offline scenario ready to run cases on. */
-export type PreparedScenario = PreparedMatrix<Awaited<ReturnType<typeof pictureOf>>> & { built: BuiltWorld };
+export type PreparedScenario = PreparedMatrix<WorldPicture> & { built: BuiltWorld };
 
 /** Sums a trace into failpoint → number of hits. */
 function countHits(trace: string[]): Map<string, number> {
@@ -84,13 +84,13 @@ function fail(name: string, what: string, o: ChildOutcome): Error {
 /** Builds an offline scenario under `base` and lists every case. */
 export async function prepareScenario(base: string, scenario: Scenario): Promise<PreparedScenario> {
   const built = await buildWorld(join(base), scenario);
-  const world: MatrixWorld<Awaited<ReturnType<typeof pictureOf>>> = {
+  const world: MatrixWorld<WorldPicture> = {
     name: scenario.name,
     stateDir: built.dirs.stateDir,
     op: built.op,
     before: built.before,
     reset: () => resetWorld(built),
-    picture: () => pictureOf(built.dirs, DOMAIN),
+    picture: () => worldPictureOf(built.dirs, scenario),
     imageEntries: (p) => p.images.flat(),
   };
   return { ...await prepareMatrix(world), built };

@@ -18,7 +18,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
-import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, startChild, type BuiltWorld, type Scenario } from './crash-world.js';
+import { buildWorld, DOMAIN, outcomeText, resetWorld, runChild, startChild, worldPictureOf, type BuiltWorld, type Scenario } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import {
   distributionText, killEveryPhase, killFromSpawn, killInPhase, missingPhases, phasePlanOf, type Kill, type Landing, type PhasePlan,
@@ -27,7 +27,7 @@ import { recordCrashResult, recordingKillFailure } from './crash-results.js';
 import { killRecoveryThenFinish } from './recovery-kills.js';
 import { prng, sampleOf } from './seeded.js';
 import { SCENARIOS } from './scenarios.js';
-import { classify, describeDifference, pictureOf, type WorldPicture } from './world-state.js';
+import { classify, describeDifference, type WorldPicture } from './world-state.js';
 
 const FULL = process.env.SNAPVIRT_CRASH_FULL === '1';
 const SEED = Number(process.env.SNAPVIRT_CRASH_SEED ?? 20261125);
@@ -68,7 +68,7 @@ async function cleanRun(world: BuiltWorld): Promise<Prepared> {
   const clean = await running.done;
   assert.equal(clean.code, 0, outcomeText(clean));
   const plan = phasePlanOf(running.points, performance.now() - started);
-  return { world, after: await pictureOf(world.dirs, DOMAIN), plan };
+  return { world, after: await worldPictureOf(world.dirs, world.scenario), plan };
 }
 
 function check(p: Prepared, picture: WorldPicture, label: string, mustBe?: 'after'): void {
@@ -82,7 +82,7 @@ async function recoverAndCheck(p: Prepared, k: Kill, label: string): Promise<'be
   assert.ok(!k.end.hung && k.end.code !== 3, `seed ${SEED} ${label}: ${outcomeText(k.end)}`);
   const recovery = await runChild(p.world.dirs.stateDir, { op: 'open' }, '');
   assert.equal(recovery.code, 0, `seed ${SEED} ${label}: recovery failed: ${outcomeText(recovery)}`);
-  const picture = await pictureOf(p.world.dirs, DOMAIN);
+  const picture = await worldPictureOf(p.world.dirs, p.world.scenario);
   check(p, picture, label, k.end.code === 0 || k.landing.phase === 'after' ? 'after' : undefined);
   return classify(picture, p.world.before, p.after)!;
 }
@@ -125,14 +125,14 @@ test(`random SIGKILL during recovery of an interrupted merge (seed ${SEED})`, as
   const clean = await runChild(stateDir, { op: 'open' }, '');
   const recoveryMs = Date.now() - started;
   assert.equal(clean.code, 0, outcomeText(clean));
-  check(p, await pictureOf(p.world.dirs, DOMAIN), 'uninterrupted recovery', 'after');
+  check(p, await worldPictureOf(p.world.dirs, p.world.scenario), 'uninterrupted recovery', 'after');
 
   const rand = prng(SEED ^ 0x5a5a);
   // Several kills in a row on the same world: each recovery resumes what the last one left.
   for (let round = 0; round < (FULL ? 14 : 1); round++) {
     await crashAfterCommit();
     const delays = await killRecoveryThenFinish(stateDir, rand, recoveryMs, `seed ${SEED} round ${round}`);
-    check(p, await pictureOf(p.world.dirs, DOMAIN), `round ${round} (recovery killed at ${delays.join(', ')} ms)`, 'after');
+    check(p, await worldPictureOf(p.world.dirs, p.world.scenario), `round ${round} (recovery killed at ${delays.join(', ')} ms)`, 'after');
   }
 });
 

@@ -2,8 +2,10 @@
  * The operations of the crash matrix, each with the world it runs on:
  * create internal and external with 1 and 8 disks; revert internal and external; delete a
  * leaf, a middle snapshot and one with --children (internal and external); redefine;
- * undefine --snapshots-metadata; define. Every world has data written before and between
- * its snapshots, so "wholly before or after" covers what each disk and snapshot presents.
+ * undefine --snapshots-metadata; define; a UEFI domain's create, revert and delete; and a
+ * group's create, revert and delete (internal and external) over two domains of two disks
+ * each. Every world has data written before and between its snapshots, so "wholly before
+ * or after" covers what each disk and snapshot presents.
  */
 import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotDeleteFlags as D } from '../../src/api/flags.js';
 import type { PrepareContext, Scenario } from './crash-world.js';
@@ -65,6 +67,54 @@ const NVRAM_SCENARIOS: Scenario[] = (['internal', 'external'] as const).flatMap(
     },
   },
 ]);
+
+const group = (name: string): string => `<groupsnapshot><name>${name}</name></groupsnapshot>`;
+
+/** Takes group snapshots `names` of every domain in order (internal, or external disk-only), writing data after each. */
+async function groupSnapshots(ctx: PrepareContext, names: string[], external: boolean): Promise<void> {
+  for (const name of names) {
+    await ctx.conn.groupSnapshotCreateXML(ctx.doms, group(name), external ? C.DISK_ONLY : 0);
+    await ctx.writeData();
+  }
+}
+
+const kindOf = (external: boolean): string => (external ? 'external' : 'internal');
+
+/**
+ * The group operations, on two shut-off domains of two disks each: every member's files,
+ * chains, data and metadata and the group records must end wholly before or wholly after.
+ */
+function groupScenarios(): Scenario[] {
+  const on = { disks: 2, domains: 2 } as const;
+  return [false, true].flatMap((external): Scenario[] => [
+    {
+      name: `group create ${kindOf(external)}, 2 domains × 2 disks`,
+      ...on,
+      async prepare(ctx) {
+        // Each member has an earlier snapshot of its own, so the group's member gets a parent.
+        for (const dom of ctx.doms) await dom.snapshotCreateXML(snap('base'), external ? C.DISK_ONLY : 0);
+        await ctx.writeData();
+        return { op: 'group-create', domains: ctx.doms.map((d) => d.getName()), xml: group('g'), flags: external ? C.DISK_ONLY : 0 };
+      },
+    },
+    {
+      name: `group revert ${kindOf(external)}, 2 domains × 2 disks`,
+      ...on,
+      async prepare(ctx) {
+        await groupSnapshots(ctx, ['A', 'B'], external);
+        return { op: 'group-revert', group: 'A', flags: 0 };
+      },
+    },
+    {
+      name: `group delete ${kindOf(external)} ${external ? 'middle (merge and rebase)' : 'leaf'}, 2 domains × 2 disks`,
+      ...on,
+      async prepare(ctx) {
+        await groupSnapshots(ctx, ['A', 'B'], external);
+        return { op: 'group-delete', group: external ? 'A' : 'B', flags: 0 };
+      },
+    },
+  ]);
+}
 
 /** Every scenario of the matrix, in a fixed order (the sample and the report use it). */
 export const SCENARIOS: Scenario[] = [
@@ -173,4 +223,5 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   ...NVRAM_SCENARIOS,
+  ...groupScenarios(),
 ];

@@ -4,13 +4,15 @@
  * disk's `qemu-img info --backing-chain` with its internal tags, the data each disk and
  * each snapshot presents (sha256 of a raw conversion), the file listing of every image
  * directory and of the state directory, the snapshot list, their XML and the current one,
- * and the open journal entries (always none once recovery ran).
+ * the open journal entries (always none once recovery ran), and the group records. A
+ * group's world pictures every member so.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Connection } from '../../src/api/connection.js';
 import { openSessionAt } from '../helpers/qemu-connection.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { parseSnapshotXML } from '../../src/conf/snapshot-xml.js';
@@ -45,6 +47,10 @@ export interface WorldPicture {
     disks: Array<{ target: string; source: string; chain: unknown[]; data: string }>;
     snapshotData: Record<string, Record<string, string>>;
   };
+  /** A group's world: each other member's picture, as `domain` is the first's. */
+  others: Record<string, WorldPicture['domain']>;
+  /** Every group record (its XML, the creation time left out). */
+  groups: Record<string, string>;
   images: string[][];
   state: string[];
   /** sha256 of the NVRAM file and of every snapshot's copy (firmware-world.ts). */
@@ -74,8 +80,8 @@ export async function dataOf(dirs: WorldDirs, path: string, format: string, tag?
   }
 }
 
-/** The snapshot XML without what differs between two runs of the same operation (the time). */
-function stableSnapshotXml(xml: string): string {
+/** A snapshot's or group's XML without what differs between two runs of the same operation (the time). */
+function stableXml(xml: string): string {
   return xml.replace(/<creationTime>[^<]*<\/creationTime>/, '<creationTime/>');
 }
 
@@ -95,53 +101,69 @@ async function stateNames(stateDir: string): Promise<string[]> {
   return out;
 }
 
-/** Takes the picture of the world through a fresh connection (so recovery runs first). */
-export async function pictureOf(dirs: WorldDirs, domainName: string): Promise<WorldPicture> {
+/** What a picture holds of one domain. */
+export type DomainPicture = NonNullable<WorldPicture['domain']>;
+
+/** The picture of domain `name` through `conn`: null when it is not defined. */
+async function domainPictureIn(conn: Connection, dirs: WorldDirs, name: string): Promise<DomainPicture | null> {
+  if (!(await conn.listAllDomains()).some((d) => d.getName() === name)) return null;
+  const dom = await conn.domainLookupByName(name);
+  const xml = await dom.getXMLDesc();
+  const def = parseDomainXML(xml);
+  const snapshots: Record<string, string> = {};
+  // Every image read (qemu-img runs, read-only) starts at once: they are independent,
+  // and a case's picture is most of its time. Results land in a fixed order.
+  const snapshotReads: Array<Promise<[string, Record<string, string>]>> = [];
+  for (const snap of await dom.listAllSnapshots()) {
+    const sxml = await snap.getXMLDesc();
+    snapshots[snap.getName()] = stableXml(sxml);
+    const sdef = parseSnapshotXML(sxml, { redefine: true }).def;
+    const reads = sdef.disks.flatMap((sd): Array<Promise<[string, string]>> => {
+      const frozen = sdef.domain?.disks.find((d) => d.target === sd.name);
+      if (!frozen?.sourcePath) return [];
+      if (sd.snapshot === 'internal') return [dataOf(dirs, frozen.sourcePath, 'qcow2', sdef.name).then((h) => [sd.name, h])];
+      if (sd.snapshot === 'external') return [dataOf(dirs, frozen.sourcePath, frozen.format ?? 'raw').then((h) => [sd.name, h])];
+      return [];
+    });
+    snapshotReads.push(Promise.all(reads).then((pairs) => [snap.getName(), Object.fromEntries(pairs)]));
+  }
+  const current = (await dom.hasCurrentSnapshot()) ? (await dom.snapshotCurrent()).getName() : null;
+  const disks = await Promise.all(def.disks.flatMap((d) => {
+    if (!d.sourcePath) return [];
+    const source = d.sourcePath;
+    const format = d.format ?? 'raw';
+    return [Promise.all([chainOf(source, format), dataOf(dirs, source, format)])
+      .then(([chain, data]) => ({ target: d.target, source, chain, data }))];
+  }));
+  const snapshotData: Record<string, Record<string, string>> = Object.fromEntries(await Promise.all(snapshotReads));
+  return { xml, snapshots, current, disks, snapshotData };
+}
+
+/**
+ * Takes the picture of the world through a fresh connection (so recovery runs first):
+ * `domainName`'s, and, for a group's world, each of `others` (every member is pictured
+ * whole: its files, chains, data and metadata, beside the group records).
+ */
+export async function pictureOf(dirs: WorldDirs, domainName: string, others: readonly string[] = []): Promise<WorldPicture> {
   const conn = await openAt(dirs.stateDir);
   try {
     const driver = conn.driver as QemuDriver;
     const domains = (await conn.listAllDomains()).map((d) => d.getName()).sort();
-    let domain: WorldPicture['domain'] = null;
-    let nvram: string | undefined;
-    if (domains.includes(domainName)) {
-      const dom = await conn.domainLookupByName(domainName);
-      const xml = await dom.getXMLDesc();
-      const def = parseDomainXML(xml);
-      nvram = nvramPathOf(def);
-      const snapshots: Record<string, string> = {};
-      // Every image read (qemu-img runs, read-only) starts at once: they are independent,
-      // and a case's picture is most of its time. Results land in a fixed order.
-      const snapshotReads: Array<Promise<[string, Record<string, string>]>> = [];
-      for (const snap of await dom.listAllSnapshots()) {
-        const sxml = await snap.getXMLDesc();
-        snapshots[snap.getName()] = stableSnapshotXml(sxml);
-        const sdef = parseSnapshotXML(sxml, { redefine: true }).def;
-        const reads = sdef.disks.flatMap((sd): Array<Promise<[string, string]>> => {
-          const frozen = sdef.domain?.disks.find((d) => d.target === sd.name);
-          if (!frozen?.sourcePath) return [];
-          if (sd.snapshot === 'internal') return [dataOf(dirs, frozen.sourcePath, 'qcow2', sdef.name).then((h) => [sd.name, h])];
-          if (sd.snapshot === 'external') return [dataOf(dirs, frozen.sourcePath, frozen.format ?? 'raw').then((h) => [sd.name, h])];
-          return [];
-        });
-        snapshotReads.push(Promise.all(reads).then((pairs) => [snap.getName(), Object.fromEntries(pairs)]));
-      }
-      const current = (await dom.hasCurrentSnapshot()) ? (await dom.snapshotCurrent()).getName() : null;
-      const disks = await Promise.all(def.disks.flatMap((d) => {
-        if (!d.sourcePath) return [];
-        const source = d.sourcePath;
-        const format = d.format ?? 'raw';
-        return [Promise.all([chainOf(source, format), dataOf(dirs, source, format)])
-          .then(([chain, data]) => ({ target: d.target, source, chain, data }))];
-      }));
-      const snapshotData: Record<string, Record<string, string>> = Object.fromEntries(await Promise.all(snapshotReads));
-      domain = { xml, snapshots, current, disks, snapshotData };
-    }
+    const domain = await domainPictureIn(conn, dirs, domainName);
+    const otherPictures: Record<string, DomainPicture | null> = {};
+    for (const name of others) otherPictures[name] = await domainPictureIn(conn, dirs, name);
+    // Every group record: its <groupsnapshot> (members, state, description), the time left out.
+    const groups: Record<string, string> = {};
+    for (const g of await conn.listAllGroupSnapshots()) groups[g.getName()] = stableXml(await g.getXMLDesc());
     return {
       domains,
       domain,
+      others: otherPictures,
+      groups,
       images: await Promise.all(dirs.imageDirs.map((d) => listingOf(d, { sizes: false }))),
       state: await stateNames(dirs.stateDir),
-      nvram: await nvramPicture(dirs.stateDir, nvram),
+      // The first domain's NVRAM (a UEFI world has one domain).
+      nvram: await nvramPicture(dirs.stateDir, domain ? nvramPathOf(parseDomainXML(domain.xml)) : undefined),
       openJournalEntries: openEntries(driver.store).length,
     };
   } finally {

@@ -4,7 +4,7 @@
  * section markers; the hand-written analysis around them is kept).
  *
  * argv: --quick (smaller sizes), --runs=N (default 5, minimum 5), --only=a,b (scenario ids:
- * startup, metadata, offline, live, revert, daemon), --no-libvirt, --no-write (print only).
+ * startup, metadata, offline, live, revert, daemon, group), --no-libvirt, --no-write (print only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { benchOfflineSnapshots } from './scenarios/offline-snapshots.js';
 import { benchLiveSnapshots } from './scenarios/live-snapshots.js';
 import { benchRevertDelete } from './scenarios/revert-delete.js';
 import { benchDaemon } from './scenarios/daemon.js';
+import { benchGroupSnapshots } from './scenarios/group-snapshots.js';
 
 /** The repository root (dist/bench/main.js → ../..). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,6 +33,7 @@ const SCENARIOS: Record<string, { needsLibvirt: boolean; fn: (ctx: BenchContext)
   live: { needsLibvirt: true, fn: benchLiveSnapshots },
   revert: { needsLibvirt: true, fn: benchRevertDelete },
   daemon: { needsLibvirt: true, fn: benchDaemon },
+  group: { needsLibvirt: false, fn: benchGroupSnapshots },
 };
 
 interface Args {

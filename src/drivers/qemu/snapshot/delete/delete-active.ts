@@ -21,6 +21,7 @@ import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
 import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
 import { lockDomain, lockDomainJob, refusePendingConflicts, SNAPSHOT_DELETE_JOB, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
+import type { Store } from '../../../../store/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { OtherDomainsReach, rootsOf } from '../../images/image-users.js';
@@ -50,51 +51,90 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
   }
   await lockDomainJob(ctx, dom.uuid, 'snapshot-delete', SNAPSHOT_DELETE_JOB, async (lock) => {
     const rt = await requireRunning(ctx, dom);
-    const { store } = ctx;
-    const { record, def: persistent } = loadDomain(store, dom);
-    const tree = loadTree(store, record.uuid);
-    tree.get(name, Q);
-    const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
-    const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
-    refuseGroupMembers(store, dom, victims.map((v) => v.name));
-    const external = victims.filter(isExternalSnapshot);
-    if (external.length > 0 && scope !== 'snapshot') {
-      throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, external.length < victims.length
-        ? 'deletion of external and internal children disk snapshots not supported'
-        : 'deletion of external children disk snapshots not supported');
-    }
-    const dirs = knownImageDirs(persistent, tree);
-    for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
-    const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
-
     await withMonitor(rt.runtimeDir, async (qmp) => {
-      const chains = await readActiveChain(qmp);
-      const resources: Resource[] = [];
-      const kept: DiscardPlan['kept'] = [];
-      const view: ActiveView = { qmp, others: new OtherDomainsReach(store, record.uuid), domainUuid: record.uuid, runtimeDir: rt.runtimeDir, chains, dirs, notImages };
-      for (const snap of victims) {
-        if (isExternalSnapshot(snap)) resources.push(...await mergePlan(view, snap, kept));
-        else resources.push(...await tagPlan(qmp, rt.runtimeDir, snap));
-      }
-      const work = liveDeleteWork(name, resources);
+      const planned = await planLiveDelete(ctx, dom, rt.runtimeDir, qmp, name, flags,
+        (removed) => refuseGroupMembers(ctx.store, dom, removed));
+      await planned.check();
+      await runOperation(ctx, lock, {
+        kind: LIVE_DELETE,
+        domain: { uuid: planned.domainUuid, name: planned.domainName },
+        intent: { snapshot: name, flags, removed: planned.removed },
+        steps: [],
+        commit: (s) => planned.commit(s),
+        finalize: planned.resources,
+      });
+      planned.warnKept();
+    });
+  });
+}
+
+/** A checked delete of a running domain's snapshot, ready to run (alone, or as one member of a group's delete). */
+export interface PlannedLiveDelete {
+  domainUuid: string;
+  domainName: string;
+  /** The snapshots the commit removes. */
+  removed: string[];
+  /** Post-commit work: each merge and tag removal. */
+  resources: Resource[];
+  /** The checks of that work (pending merges on its layers, space, locks); run just before the operation. */
+  check(): Promise<void>;
+  /** The metadata: runs inside the commit transaction. */
+  commit(store: Store): void;
+  warnKept(): void;
+}
+
+/**
+ * Every check of a delete of snapshot `name` of running `dom` (its lock held, `qmp` its
+ * monitor) and the plan that results; nothing is changed. `refuse` sees the snapshots it
+ * would remove before anything else is checked (a single delete refuses a group's member).
+ */
+export async function planLiveDelete(
+  ctx: TxnContext, dom: DomainRef, runtimeDir: string, qmp: QmpClient, name: string, flags: number,
+  refuse: (removed: string[]) => void = () => undefined,
+): Promise<PlannedLiveDelete> {
+  const { store } = ctx;
+  const { record, def: persistent } = loadDomain(store, dom);
+  const tree = loadTree(store, record.uuid);
+  tree.get(name, Q);
+  const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+  const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
+  refuse(victims.map((v) => v.name));
+  const external = victims.filter(isExternalSnapshot);
+  if (external.length > 0 && scope !== 'snapshot') {
+    throw virError(VirErrorCode.CONFIG_UNSUPPORTED, Q, external.length < victims.length
+      ? 'deletion of external and internal children disk snapshots not supported'
+      : 'deletion of external children disk snapshots not supported');
+  }
+  const dirs = knownImageDirs(persistent, tree);
+  for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
+  const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
+  const chains = await readActiveChain(qmp);
+  const resources: Resource[] = [];
+  const kept: DiscardPlan['kept'] = [];
+  const view: ActiveView = { qmp, others: new OtherDomainsReach(store, record.uuid), domainUuid: record.uuid, runtimeDir, chains, dirs, notImages };
+  for (const snap of victims) {
+    if (isExternalSnapshot(snap)) resources.push(...await mergePlan(view, snap, kept));
+    else resources.push(...await tagPlan(qmp, runtimeDir, snap));
+  }
+  const work = liveDeleteWork(name, resources);
+  // The snapshots' NVRAM copies go with their metadata.
+  resources.push(...nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name)).map((path) => ({ kind: 'file-obsolete', path })));
+  return {
+    domainUuid: record.uuid,
+    domainName: record.name,
+    removed: victims.map((v) => v.name),
+    resources,
+    async check() {
       // Another delete's merge still pending on these layers must finish first.
       refusePendingConflicts(ctx, [...work.merges.flatMap((m) => [m.overlay, m.base, ...m.children]), ...work.tagRemovals.map((t) => t.image)]);
       await checkDeleteWork(work);
-      await runOperation(ctx, lock, {
-        kind: LIVE_DELETE,
-        domain: { uuid: record.uuid, name: record.name },
-        intent: { snapshot: name, flags, removed: victims.map((v) => v.name) },
-        steps: [],
-        commit: (s) => {
-          deleteFromTree(tree, name, scope);
-          saveTree(s, record.uuid, tree);
-        },
-        // The snapshots' NVRAM copies go with their metadata.
-        finalize: [...resources, ...nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name)).map((path) => ({ kind: 'file-obsolete', path }))],
-      });
-      warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept });
-    });
-  });
+    },
+    commit(s) {
+      deleteFromTree(tree, name, scope);
+      saveTree(s, record.uuid, tree);
+    },
+    warnKept: () => warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept }),
+  };
 }
 
 /**

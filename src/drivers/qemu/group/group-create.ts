@@ -33,7 +33,7 @@ import { readLockTable } from '../images/image-lock-probe.js';
 import { requireQemuImg } from '../images/qemu-img.js';
 import { loadDomain, loadTree } from '../catalog/snapshot-catalog.js';
 import { diskStep } from '../journal/inactive-operation.js';
-import { holdMonitors, withMonitor } from '../qmp/domain-monitor.js';
+import { holdMonitors, withMonitors } from '../qmp/domain-monitor.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { planInactiveCreate, type PlannedInactiveCreate } from '../snapshot/create/create-inactive.js';
 import { planLiveDiskOnlyCreate } from '../snapshot/create/create-active.js';
@@ -136,9 +136,3 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
   });
 }
 
-/** Runs `fn` with a monitor connection to each QEMU of `dirs` (in order). */
-async function withMonitors<T>(dirs: readonly string[], fn: (qmps: QmpClient[]) => Promise<T>): Promise<T> {
-  const open = async (i: number, held: QmpClient[]): Promise<T> =>
-    (i === dirs.length ? fn(held) : withMonitor(dirs[i]!, (qmp) => open(i + 1, [...held, qmp])));
-  return open(0, []);
-}

@@ -1,13 +1,12 @@
 /**
  * The members of an existing group, for its revert and delete: read from the group's
  * record, locked in canonical order, read again under the locks (the group may have gone
- * or changed meanwhile), and, where an operation needs it, each required shut off.
+ * or changed meanwhile).
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { Store } from '../../../store/index.js';
 import type { DomainLock, TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
-import { liveRuntime } from '../domain/active-domains.js';
 import { lockMembers } from './group-locks.js';
 
 /** One member: its domain and its snapshot of the group. */
@@ -52,25 +51,6 @@ export async function withLockedMembers(
     const current = memberRefs(ctx.store, name, skipGone);
     if (current.map((m) => m.ref.uuid).join() !== members.map((m) => m.ref.uuid).join()) {
       throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN_SNAPSHOT, `group snapshot '${name}' changed meanwhile`);
-    }
-    await fn(current, locks);
-  });
-}
-
-/**
- * Runs `fn` with every member of group `name` locked and shut off; `verb` names the
- * operation in the refusal of a running member ("deleting"); `skipGone` as for memberRefs.
- */
-export async function withShutOffMembers(
-  ctx: TxnContext, name: string, operation: string, verb: string, skipGone: boolean,
-  fn: (members: GroupMember[], locks: DomainLock[]) => Promise<void>,
-): Promise<void> {
-  await withLockedMembers(ctx, name, operation, skipGone, async (current, locks) => {
-    for (const m of current) {
-      if (await liveRuntime(ctx, m.ref.uuid)) {
-        throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
-          `domain '${m.ref.name}' is running: ${verb} a group snapshot of running domains is not supported yet`);
-      }
     }
     await fn(current, locks);
   });

@@ -44,6 +44,8 @@ export interface InactiveOperation {
   extraSteps?: Step[];
   /** Images the operation builds on without a resource naming them (an overlay's backing), for txn's pending-work check. */
   touches?: string[];
+  /** Post-commit work of other kinds, finished after `cleanup` (a group's running members' live merges). */
+  finalizeAlso?: Resource[];
 }
 
 /** The txn resource kind of each of our resources ('created-file' maps to txn's own 'file-created'). */
@@ -182,7 +184,7 @@ export async function runInactiveOperation(ctx: TxnContext, lock: DomainLock, op
     steps: [...(op.steps.length > 0 ? [diskStep(op.kind, op.steps)] : []), ...(op.extraSteps ?? [])],
     commit: () => op.commit(),
     ...(op.touches ? { touches: op.touches } : {}),
-    finalize,
+    finalize: [...finalize, ...op.finalizeAlso ?? []],
   });
 }
 

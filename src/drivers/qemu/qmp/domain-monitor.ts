@@ -55,6 +55,13 @@ export async function withMonitor<T>(
   }
 }
 
+/** Runs `fn` with a monitor connection to each QEMU of `dirs` (in order). */
+export async function withMonitors<T>(dirs: readonly string[], fn: (qmps: QmpClient[]) => Promise<T>): Promise<T> {
+  const open = async (i: number, held: QmpClient[]): Promise<T> =>
+    (i === dirs.length ? fn(held) : withMonitor(dirs[i]!, (qmp) => open(i + 1, [...held, qmp])));
+  return open(0, []);
+}
+
 /**
  * Runs `fn` (which must use monitor connections it already has, never withMonitor) while
  * no other user in this process may send a command to the QEMUs of `runtimeDirs`: a group

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
@@ -114,4 +114,28 @@ test('a revert that fails after its disks leaves the NVRAM as it was', async (t)
   delete process.env.SNAPVIRT_FAILPOINTS;
   assert.deepEqual(await readFile(nvram), now);
   assert.equal(existsSync(`${nvramCopyPath(env.stateDir, dom.getUUIDString(), 's1')}.undo`), false);
+});
+
+test('undefine drops the snapshots\' NVRAM copies with their metadata; a stale copy never blocks a new snapshot', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const { xml, nvram } = await uefiDomainIn(env.imageDir, 'uefi');
+  let dom = await env.conn.domainDefineXML(xml);
+  const uuid = dom.getUUIDString();
+  await copyFile(OVMF_VARS, nvram);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
+  const copy = nvramCopyPath(env.stateDir, uuid, 's1');
+  assert.ok(existsSync(copy));
+  await dom.undefine(U.SNAPSHOTS_METADATA | U.KEEP_NVRAM);
+  assert.equal(existsSync(join(env.stateDir, 'firmware', uuid)), false);
+  assert.ok(existsSync(nvram));
+
+  // A copy left by metadata that went without it (a transient domain that vanished, a crash
+  // after an undefine's commit) is stale: a snapshot of the same name replaces it.
+  await uefiDomainIn(env.imageDir, 'uefi'); // a fresh disk, without the tag s1
+  dom = await env.conn.domainDefineXML(xml.replace('<name>uefi</name>', `<name>uefi</name><uuid>${uuid}</uuid>`));
+  await mkdir(dirname(copy), { recursive: true });
+  await writeFile(copy, 'stale');
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
+  assert.deepEqual(await readFile(copy), await readFile(nvram));
 });

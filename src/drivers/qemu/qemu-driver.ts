@@ -198,7 +198,7 @@ export class QemuDriver implements HypervisorDriver {
     await lockDomain(this.ctx, dom.uuid, 'undefine', async () => {
       const { record, def } = loadDomain(this.store, dom);
       if (!record.persistent) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot undefine transient domain');
-      const removeNvram = planNvramUndefine(def, flags);
+      const removeNvram = planNvramUndefine(def, flags, this.store.stateDir, record.uuid);
       // A running domain becomes transient and runs on (libvirt counts snapshots only for
       // inactive domains; the metadata goes when the transient domain stops).
       if (await isDomainRunning(this.ctx, record.uuid)) {

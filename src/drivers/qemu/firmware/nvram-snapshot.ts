@@ -42,6 +42,9 @@ export function nvramCaptureSteps(stateDir: string, uuid: string, domain: Domain
     async do() {
       for (const d of dirs) mkdirSync(d, { recursive: true, mode: 0o700 });
       const data = readFileSync(source);
+      // A copy whose snapshot has no metadata (checked before: the name is free) is a
+      // leftover of metadata dropped without it (a transient domain that vanished): stale.
+      unlinkIfPresent(copy);
       try {
         writeFileSync(copy, data, { flag: 'wx', mode: 0o600 });
       } catch (err) {

@@ -6,26 +6,24 @@ import type { RemoteDomainGetJobInfoRet, RemoteDomainGetJobStatsRet, RemoteTyped
 const TYPED_INT = 1;
 const TYPED_ULLONG = 4;
 
+/** virDomainJobInfo's counters, in the wire struct's order. */
+const COUNTERS = [
+  'timeElapsed', 'timeRemaining', 'dataTotal', 'dataProcessed', 'dataRemaining',
+  'memTotal', 'memProcessed', 'memRemaining', 'fileTotal', 'fileProcessed', 'fileRemaining',
+] as const;
+
 /** DomainJobInfo → remote_domain_get_job_info_ret. */
 export function wireJobInfo(i: DomainJobInfo): RemoteDomainGetJobInfoRet {
-  const b = BigInt;
-  return {
-    type: i.type, timeElapsed: b(i.timeElapsed), timeRemaining: b(i.timeRemaining),
-    dataTotal: b(i.dataTotal), dataProcessed: b(i.dataProcessed), dataRemaining: b(i.dataRemaining),
-    memTotal: b(i.memTotal), memProcessed: b(i.memProcessed), memRemaining: b(i.memRemaining),
-    fileTotal: b(i.fileTotal), fileProcessed: b(i.fileProcessed), fileRemaining: b(i.fileRemaining),
-  };
+  const ret = { type: i.type } as RemoteDomainGetJobInfoRet;
+  for (const k of COUNTERS) ret[k] = BigInt(i[k]);
+  return ret;
 }
 
 /** remote_domain_get_job_info_ret → DomainJobInfo. */
 export function jobInfoFromWire(r: RemoteDomainGetJobInfoRet): DomainJobInfo {
-  const n = Number;
-  return {
-    type: r.type, timeElapsed: n(r.timeElapsed), timeRemaining: n(r.timeRemaining),
-    dataTotal: n(r.dataTotal), dataProcessed: n(r.dataProcessed), dataRemaining: n(r.dataRemaining),
-    memTotal: n(r.memTotal), memProcessed: n(r.memProcessed), memRemaining: n(r.memRemaining),
-    fileTotal: n(r.fileTotal), fileProcessed: n(r.fileProcessed), fileRemaining: n(r.fileRemaining),
-  };
+  const info = { type: r.type } as DomainJobInfo;
+  for (const k of COUNTERS) info[k] = Number(r[k]);
+  return info;
 }
 
 /** DomainJobStats → remote_domain_get_job_stats_ret. */

@@ -159,6 +159,7 @@ const SCENARIOS: Scenario[] = [
     'vncdisplay g; domdisplay g; start g; vncdisplay g; domdisplay g; domdisplay g --include-password; domdisplay g --type vnc; domdisplay g --all; domdisplay g --type spice')),
   batch('cd outside the shell', 'cd /tmp; pwd'),
   batch('quit stops the batch', 'uri; quit; uri'),
+  { name: 'block commands on the test driver', args: ['-c', URI, 'domblkinfo test vda; domblkinfo test /guest/diskimage1 --human; domblkinfo test --all; domblkinfo test vdz; domblkinfo test; blockcommit test vda --wait; blockcommit test vda --verbose; blockcommit test vda --pivot --keep-overlay; blockpull test vda; blockpull test vda --verbose; blockjob test vda --info --abort; blockjob test vda'] },
   { name: 'argv form', args: ['-c', URI, 'snapshot-create-as', 'test', 'a b', '--description', 'x;y'] },
   { name: 'empty command string', args: ['-c', URI, ''] },
   { name: 'unknown short option', args: ['-x'] },

@@ -4,6 +4,7 @@
  * error codes follow libvirt 9.0's src/test/test_driver.c; the few deliberate differences
  * are listed in docs/COMPATIBILITY.md.
  */
+import { testBlockDriver } from './test-block.js';
 import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
@@ -57,6 +58,7 @@ export class TestDriver implements HypervisorDriver {
   private readonly domains: TestDomainObj[] = [];
   private nextId = 1;
   private closed = false;
+  readonly block = testBlockDriver((dom) => this.obj(dom).def);
 
   constructor(private readonly uri: string) {}
 
@@ -320,9 +322,7 @@ export class TestDriver implements HypervisorDriver {
     return this.obj(dom).snapshots.get(name, VirErrorDomain.TEST).def.name;
   }
 
-  async snapshotHasCurrent(dom: DomainRef): Promise<boolean> {
-    return this.obj(dom).snapshots.current !== null;
-  }
+  async snapshotHasCurrent(dom: DomainRef): Promise<boolean> { return this.obj(dom).snapshots.current !== null; }
 
   async snapshotCurrent(dom: DomainRef): Promise<string> {
     const current = this.obj(dom).snapshots.current;

@@ -75,20 +75,20 @@ export async function blockJobAbortLive(ctx: TxnContext, dom: DomainRef, disk: s
   checkQemuFlags(flags, 'blockJobAbort');
   // Under the lock, which first finishes any job a killed snapvirt journaled: only others' jobs remain.
   await lockDomain(ctx, dom.uuid, 'blockjob', async () => {
-  const rt = await requireRunning(ctx, dom);
-  const target = diskByName(liveDef(ctx, dom), disk).target;
-  await withMonitor(rt.runtimeDir, async (qmp) => {
-    const job = await diskJob(qmp, target);
-    if (!job) throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU, `disk ${target} does not have an active block job`);
-    if (flags & A.PIVOT) {
-      if (!job.ready) throw virError(VirErrorCode.BLOCK_COPY_ACTIVE, VirErrorDomain.QEMU, `block job '${job.id}' not ready for pivot yet`);
-      await qmp.execute('block-job-complete', { device: job.id });
-      return;
-    }
-    const ended = qmp.waitForEvent((ev) => isJobEnd(ev, job.id), 6 * 3600_000);
-    ended.catch(() => undefined);
-    await qmp.execute('block-job-cancel', { device: job.id, force: true });
-    if (!(flags & A.ASYNC)) await ended;
-  });
+    const rt = await requireRunning(ctx, dom);
+    const target = diskByName(liveDef(ctx, dom), disk).target;
+    await withMonitor(rt.runtimeDir, async (qmp) => {
+      const job = await diskJob(qmp, target);
+      if (!job) throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.QEMU, `disk ${target} does not have an active block job`);
+      if (flags & A.PIVOT) {
+        if (!job.ready) throw virError(VirErrorCode.BLOCK_COPY_ACTIVE, VirErrorDomain.QEMU, `block job '${job.id}' not ready for pivot yet`);
+        await qmp.execute('block-job-complete', { device: job.id });
+        return;
+      }
+      const ended = qmp.waitForEvent((ev) => isJobEnd(ev, job.id), 6 * 3600_000);
+      ended.catch(() => undefined);
+      await qmp.execute('block-job-cancel', { device: job.id, force: true });
+      if (!(flags & A.ASYNC)) await ended;
+    });
   });
 }

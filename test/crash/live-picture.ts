@@ -5,12 +5,13 @@
  * only a running domain has: the inactive definition next to the live one, the run state
  * and reason, QEMU's query-status, each disk's active chain from query-block (node names
  * and files, top first), every named block node, the block jobs, and which byte pattern
- * each written slot of each disk reads back.
+ * each written slot of each disk reads back; for a group's world, of every member.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Connection } from '../../src/api/connection.js';
 import type { Domain } from '../../src/api/domain.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { guestFlush } from '../helpers/guest-io.js';
@@ -39,6 +40,8 @@ export interface LivePicture extends WorldPicture {
   qemu: QemuPicture | null;
   /** Per disk target: the pattern read at each written slot ('0x2a', 'zero' or 'mixed'). */
   slots: Record<string, string[]>;
+  /** A group's world: the same of each other member. */
+  otherLive: Record<string, LiveDomainPart>;
 }
 
 type JsonReply = { return?: unknown; error?: { desc: string } };
@@ -91,34 +94,51 @@ async function rawOf(dirs: WorldDirs, path: string, format: string): Promise<Buf
   }
 }
 
-/** Takes the live picture; `slots` are the offsets written in each disk, each `slotBytes` long. */
-export async function livePictureOf(dirs: WorldDirs, domainName: string, offsets: readonly number[], slotBytes: number): Promise<LivePicture> {
+/** What only a running domain has, for one domain of the world. */
+export interface LiveDomainPart {
+  inactiveXml: string | null;
+  runState: string;
+  qemu: QemuPicture | null;
+  slots: Record<string, string[]>;
+}
+
+/** The live part of domain `name` ('no domain' when it is not defined). */
+async function liveDomainPart(conn: Connection, dirs: WorldDirs, name: string, offsets: readonly number[], slotBytes: number): Promise<LiveDomainPart> {
+  const part: LiveDomainPart = { inactiveXml: null, runState: 'no domain', qemu: null, slots: {} };
+  if (!(await conn.listAllDomains()).some((d) => d.getName() === name)) return part;
+  const dom = await conn.domainLookupByName(name);
+  const { state, reason } = await dom.getState();
+  part.runState = `${state}:${reason}`;
+  part.inactiveXml = await dom.getXMLDesc(INACTIVE);
+  const def = parseDomainXML(await dom.getXMLDesc());
+  if (await dom.isActive()) {
+    // QEMU keeps qcow2 metadata in its caches: flushed, the files say what the guest sees.
+    for (const d of def.disks) await guestFlush(dom, d.target);
+    part.qemu = await qemuPicture(dom);
+  }
+  // Every disk read at once (read-only qemu-img runs); the slots land in disk order.
+  const read = await Promise.all(def.disks.flatMap((d) => (d.sourcePath
+    ? [rawOf(dirs, d.sourcePath, d.format ?? 'raw').then((raw) => [d.target, slotPatterns(raw, offsets, slotBytes)] as const)]
+    : [])));
+  for (const [target, patterns] of read) part.slots[target] = patterns;
+  return part;
+}
+
+/**
+ * Takes the live picture; `slots` are the offsets written in each disk, each `slotBytes`
+ * long. A group's world names its `others` domains: each is pictured whole too.
+ */
+export async function livePictureOf(
+  dirs: WorldDirs, domainName: string, offsets: readonly number[], slotBytes: number, others: readonly string[] = [],
+): Promise<LivePicture> {
   const conn = await openAt(dirs.stateDir);
-  let inactiveXml: string | null = null;
-  let runState = 'no domain';
-  let qemu: QemuPicture | null = null;
-  const slots: Record<string, string[]> = {};
+  let first: LiveDomainPart;
+  const otherLive: Record<string, LiveDomainPart> = {};
   try {
-    const names = (await conn.listAllDomains()).map((d) => d.getName());
-    if (names.includes(domainName)) {
-      const dom = await conn.domainLookupByName(domainName);
-      const { state, reason } = await dom.getState();
-      runState = `${state}:${reason}`;
-      inactiveXml = await dom.getXMLDesc(INACTIVE);
-      const def = parseDomainXML(await dom.getXMLDesc());
-      if (await dom.isActive()) {
-        // QEMU keeps qcow2 metadata in its caches: flushed, the files say what the guest sees.
-        for (const d of def.disks) await guestFlush(dom, d.target);
-        qemu = await qemuPicture(dom);
-      }
-      // Every disk read at once (read-only qemu-img runs); the slots land in disk order.
-      const read = await Promise.all(def.disks.flatMap((d) => (d.sourcePath
-        ? [rawOf(dirs, d.sourcePath, d.format ?? 'raw').then((raw) => [d.target, slotPatterns(raw, offsets, slotBytes)] as const)]
-        : [])));
-      for (const [target, patterns] of read) slots[target] = patterns;
-    }
+    first = await liveDomainPart(conn, dirs, domainName, offsets, slotBytes);
+    for (const name of others) otherLive[name] = await liveDomainPart(conn, dirs, name, offsets, slotBytes);
   } finally {
     await conn.close();
   }
-  return { ...await pictureOf(dirs, domainName), inactiveXml, runState, qemu, slots };
+  return { ...await pictureOf(dirs, domainName, others), ...first, otherLive };
 }

@@ -1,5 +1,6 @@
 /**
- * Crash-test worlds whose domain runs: a domain 'vm' with N qcow2 disks, started under
+ * Crash-test worlds whose domain runs: a domain 'vm' with N qcow2 disks (a group's world:
+ * 'vm', 'vm2'… with N each, all running), started under
  * TCG (no guest OS: SeaBIOS idles), with data written into each running disk through HMP
  * qemu-io before and between its snapshots. A running QEMU cannot be copied, so the
  * world's files are kept as a template with the domain shut off (QEMU stopped with
@@ -19,7 +20,7 @@ import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { guestWrite } from '../helpers/guest-io.js';
 import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import type { ChildOp } from './crash-child.js';
-import { DOMAIN } from './crash-world.js';
+import { domainNames } from './crash-world.js';
 import { livePictureOf, type LivePicture } from './live-picture.js';
 import type { MatrixWorld } from './matrix.js';
 import { openAt, type WorldDirs } from './world-state.js';
@@ -29,16 +30,22 @@ const run = promisify(execFile);
 /** What a live scenario's prepare() gets: the domain (running) and a writer of guest data. */
 export interface LivePrepareContext {
   conn: Connection;
+  /** The first domain ('vm'). */
   dom: Domain;
+  /** Every domain of the world, `dom` first (a group's members), all running. */
+  doms: Domain[];
   dirs: WorldDirs;
-  /** Writes a fresh pattern into every running disk at a fresh slot. */
+  /** Writes a fresh pattern into every running disk of every domain at a fresh slot. */
   writeData(): Promise<void>;
 }
 
 /** One live operation of the crash matrix and the world it runs on. */
 export interface LiveScenario {
   name: string;
+  /** Disks of each domain. */
   disks: number;
+  /** Running domains in the world (default 1; a group's scenario has more): 'vm', 'vm2'… */
+  domains?: number;
   /** Virtual size of each disk (default 1 MiB). */
   diskBytes?: number;
   /** Bytes of each slot written by writeData() (default 64 KiB). */
@@ -47,6 +54,10 @@ export interface LiveScenario {
   prepare(ctx: LivePrepareContext): Promise<ChildOp>;
   /** Failpoints whose `error` does not surface as `failpoint NAME`, and the error they give. */
   errorText?: Record<string, RegExp>;
+  /** Failpoints (`name@n`) inside a switch after which a crash is finished by recovery (see MatrixWorld). */
+  forwardOnCrash?: string[];
+  /** Operation failpoints of a documented gap, run by known-failures.ts instead (see MatrixWorld). */
+  knownFailures?: string[];
 }
 
 /** A built live world. */
@@ -60,8 +71,8 @@ export interface LiveWorld {
   before: LivePicture;
 }
 
-/** A writer of one round of guest data per call: pattern 0x11 + 16·round + disk, at slot `round`. */
-function dataWriter(scenario: LiveScenario, dom: Domain, firstRound: number): { write(): Promise<void>; offsets: number[] } {
+/** A writer of one round of guest data per call: pattern 0x11 + 16·round + disk (+ 8·domain), at slot `round`. */
+function dataWriter(scenario: LiveScenario, doms: readonly Domain[], firstRound: number): { write(): Promise<void>; offsets: number[] } {
   const bytes = scenario.writeBytes ?? 64 << 10;
   const slotsPerDisk = Math.floor((scenario.diskBytes ?? 1 << 20) / bytes);
   const offsets: number[] = [];
@@ -70,21 +81,24 @@ function dataWriter(scenario: LiveScenario, dom: Domain, firstRound: number): { 
     offsets,
     async write() {
       if (round >= slotsPerDisk) throw new Error(`${scenario.name}: no free slot for round ${round}`);
-      const def = parseDomainXML(await dom.getXMLDesc());
-      for (const [i, d] of def.disks.entries()) await guestWrite(dom, d.target, (0x11 + round * 16 + i) & 0xff, round * bytes, bytes);
+      for (const [k, dom] of doms.entries()) {
+        const def = parseDomainXML(await dom.getXMLDesc());
+        for (const [i, d] of def.disks.entries()) await guestWrite(dom, d.target, (0x11 + round * 16 + i + k * 8) & 0xff, round * bytes, bytes);
+      }
       offsets.push(round * bytes);
       round++;
     },
   };
 }
 
-/** Starts the world's domain and writes the round of data every case starts with. */
+/** Starts the world's domains and writes the round of data every case starts with. */
 async function startAndWrite(w: Omit<LiveWorld, 'before'>): Promise<void> {
   const conn = await openAt(w.dirs.stateDir);
   try {
-    const dom = await conn.domainLookupByName(DOMAIN);
-    await dom.create();
-    await dataWriter(w.scenario, dom, w.offsets.length - 1).write();
+    const doms: Domain[] = [];
+    for (const name of domainNames(w.scenario.domains)) doms.push(await conn.domainLookupByName(name));
+    for (const dom of doms) await dom.create();
+    await dataWriter(w.scenario, doms, w.offsets.length - 1).write();
   } finally {
     await conn.close();
   }
@@ -105,7 +119,8 @@ export async function resetLiveWorld(w: Omit<LiveWorld, 'before'>): Promise<void
 
 /** The picture of a live world. */
 export function pictureOfLiveWorld(w: Omit<LiveWorld, 'before'>): Promise<LivePicture> {
-  return livePictureOf(w.dirs, DOMAIN, w.offsets, w.scenario.writeBytes ?? 64 << 10);
+  const [first, ...others] = domainNames(w.scenario.domains);
+  return livePictureOf(w.dirs, first!, w.offsets, w.scenario.writeBytes ?? 64 << 10, others);
 }
 
 /** Builds `scenario` at `<base>/w` (running while it prepares), keeps the template, and takes the before picture. */
@@ -114,19 +129,22 @@ export async function buildLiveWorld(base: string, scenario: LiveScenario): Prom
   const dirs: WorldDirs = { root, stateDir: join(root, 'state'), imageDirs: [join(root, 'images')], scratchDir: join(base, 'scratch') };
   await mkdir(dirs.imageDirs[0]!, { recursive: true, mode: 0o700 });
   await mkdir(dirs.scratchDir, { recursive: true, mode: 0o700 });
-  const disks = await makeImages(dirs.imageDirs[0]!, DOMAIN, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
   const conn = await openAt(dirs.stateDir);
   let op: ChildOp;
   let offsets: number[];
   try {
-    const dom = await conn.domainDefineXML(domainXml(DOMAIN, disks));
-    await dom.create();
-    const writer = dataWriter(scenario, dom, 0);
+    const doms: Domain[] = [];
+    for (const name of domainNames(scenario.domains)) {
+      const disks = await makeImages(dirs.imageDirs[0]!, name, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
+      doms.push(await conn.domainDefineXML(domainXml(name, disks)));
+    }
+    for (const dom of doms) await dom.create();
+    const writer = dataWriter(scenario, doms, 0);
     await writer.write();
-    op = await scenario.prepare({ conn, dom, dirs, writeData: () => writer.write() });
+    op = await scenario.prepare({ conn, dom: doms[0]!, doms, dirs, writeData: () => writer.write() });
     // The slot of the round every reset writes.
     offsets = [...writer.offsets, writer.offsets.length * (scenario.writeBytes ?? 64 << 10)];
-    if (await dom.isActive()) await dom.destroy();
+    for (const dom of doms) if (await dom.isActive()) await dom.destroy();
   } finally {
     await conn.close();
     await stopWorld(dirs);
@@ -149,5 +167,7 @@ export function liveMatrixWorld(w: LiveWorld): MatrixWorld<LivePicture> {
     picture: () => pictureOfLiveWorld(w),
     imageEntries: (p) => p.images.flat(),
     ...(w.scenario.errorText ? { errorText: w.scenario.errorText } : {}),
+    ...(w.scenario.forwardOnCrash ? { forwardOnCrash: w.scenario.forwardOnCrash } : {}),
+    ...(w.scenario.knownFailures ? { knownFailures: w.scenario.knownFailures } : {}),
   };
 }

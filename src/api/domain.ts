@@ -9,6 +9,7 @@ import { diskChainQueries, parseDomainDefinition, withDiskChains, type DomainDef
 import { DomainSnapshot } from './domain-snapshot.js';
 import type { DomainJobInfo, DomainJobStats } from '../drivers/domain-job-info.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
+import type { DomainLifecycleDriver } from '../drivers/domain-lifecycle-driver.js';
 import { exclusiveFlags, requireFlag } from './flag-checks.js';
 import {
   type BlockCommitFlags, type BlockJobAbortFlags, type BlockJobInfoFlags, type BlockPullFlags, type BlockRebaseFlags,
@@ -75,6 +76,31 @@ export class Domain {
   async suspend(): Promise<void> { await this.#writer('virDomainSuspend').domainSuspend(this.#ref); }
   /** Resumes a paused domain (virDomainResume). */
   async resume(): Promise<void> { await this.#writer('virDomainResume').domainResume(this.#ref); }
+  /**
+   * Reboots the guest (virDomainReboot; flags: 1 ACPI power button, 2 guest agent; 0 lets
+   * the driver choose). Returns once asked, as libvirt does; the guest reboots after.
+   */
+  async reboot(flags = 0): Promise<void> { await this.#lifecycle('virDomainReboot', true).reboot(this.#ref, flags); }
+  /** Resets the guest at once, its reset button (virDomainReset). */
+  async reset(flags = 0): Promise<void> { await this.#lifecycle('virDomainReset', true).reset(this.#ref, flags); }
+  /** Marks the domain to be started after the host boots, or not (virDomainSetAutostart). */
+  async setAutostart(autostart: boolean): Promise<void> {
+    await this.#lifecycle('virDomainSetAutostart', true).setAutostart(this.#ref, autostart);
+  }
+  /** Whether the domain is started after the host boots (virDomainGetAutostart). */
+  async getAutostart(): Promise<boolean> { return this.#lifecycle('virDomainGetAutostart', false).getAutostart(this.#ref); }
+  /** Renames a shut-off persistent domain (virDomainRename); this handle takes the new name. */
+  async rename(newName: string, flags = 0): Promise<void> {
+    if (typeof newName !== 'string') throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.DOMAIN, 'new_name in virDomainRename must not be NULL');
+    this.#ref = await this.#lifecycle('virDomainRename', true).rename(this.#ref, newName, flags);
+  }
+  /** The driver's lifecycle part for `functionName`; VIR_ERR_NO_SUPPORT when it has none. */
+  #lifecycle(functionName: string, writes: boolean): DomainLifecycleDriver {
+    const { lifecycle } = writes ? this.#writer(functionName) : this.#driver(functionName);
+    if (!lifecycle) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, functionName);
+    return lifecycle;
+  }
+
   /**
    * Removes the persistent definition (virDomainUndefineFlags). Refused
    * (VIR_ERR_OPERATION_INVALID) while snapshot metadata exists unless

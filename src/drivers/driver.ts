@@ -14,6 +14,7 @@ import type { DomainState } from '../api/flags.js';
 import type { SnapshotEventKind } from '../api/snapshot-events.js';
 import type { SnapshotCheckReport } from './snapshot-check-report.js';
 import type { GroupSnapshotDriver } from './group-snapshot-driver.js';
+import type { DomainLifecycleDriver } from './domain-lifecycle-driver.js';
 
 /** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
 export interface DomainRef {
@@ -127,6 +128,9 @@ export interface HypervisorDriver {
   domainGetJobInfo?(dom: DomainRef): Promise<DomainJobInfo>;
   domainGetJobStats?(dom: DomainRef, flags: number): Promise<DomainJobStats>;
   domainAbortJob?(dom: DomainRef): Promise<void>;
+
+  /** Reboot, reset, autostart and rename (absent: the API reports NO_SUPPORT). */
+  readonly lifecycle?: DomainLifecycleDriver;
 
   // Snapshots (virDomainSnapshot*)
   snapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<string>;

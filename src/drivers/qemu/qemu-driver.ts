@@ -74,9 +74,9 @@ import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
 import { revertTransient } from './snapshot/revert/revert-transient.js';
 import { domainAbortJob, domainJobInfo, domainJobStats, type DomainJobInfo, type DomainJobStats } from './domain/domain-jobs.js';
 import { QemuBlock } from './block/qemu-block.js';
+import { autostartAfterBoot, QemuDomainLifecycle } from './domain/qemu-domain-lifecycle.js';
 
 const SNAP = VirErrorDomain.QEMU;
-
 
 /** The offline QEMU driver over one state store. */
 export class QemuDriver implements HypervisorDriver {
@@ -92,6 +92,7 @@ export class QemuDriver implements HypervisorDriver {
     this.groupSnapshots = new QemuGroupSnapshots(ctx);
     this.block = new QemuBlock(ctx);
   }
+  get lifecycle(): QemuDomainLifecycle { return new QemuDomainLifecycle(this.ctx); }
 
   writeRefusal(): Error | undefined {
     return this.store.writeRefusal;
@@ -428,7 +429,7 @@ export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) =>
   registerQemuHandlers(ctx);
   try {
     // A store that cannot be written is read as it is: recovery would have to write.
-    if (!store.writeRefusal) await recoverJournal(ctx);
+    if (!store.writeRefusal) { await recoverJournal(ctx); await autostartAfterBoot(ctx); }
   } catch (err) {
     store.close();
     throw err;

@@ -26,6 +26,9 @@ export const QEMU_FLAGS = {
   },
   createWithFlags: { fn: 'qemuDomainCreateWithFlags', allowed: 0x1 /* VIR_DOMAIN_START_PAUSED */ | 0x20 /* RESET_NVRAM */ },
   destroy: { fn: 'qemuDomainDestroyFlags', allowed: 0x1 /* GRACEFUL */ | 0x2 /* REMOVE_LOGS */ },
+  reboot: { fn: 'qemuDomainReboot', allowed: 0x1 /* ACPI_POWER_BTN */ | 0x2 /* GUEST_AGENT */ },
+  reset: { fn: 'qemuDomainReset', allowed: 0 },
+  rename: { fn: 'qemuDomainRename', allowed: 0 },
   getXMLDesc: { fn: 'qemuDomainGetXMLDesc', allowed: 0xf },
   monitorCommand: { fn: 'qemuDomainQemuMonitorCommandWithFiles', allowed: 0x1 /* VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */ },
   snapshotCreateXML: {

@@ -31,6 +31,7 @@ import {
   forgetOfflineDomainState, forgetShutoffReasonOf, updateOfflineDomainState,
 } from '../catalog/domain-state.js';
 import { checkQemuFlags } from '../qemu-flags.js';
+import { finishFakeReboot } from './domain-reboot.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
@@ -302,6 +303,7 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
     case 'running':
       return { state: DomainState.RUNNING, reason: rt.state === 'running' ? rt.reason : RunningReason.UNKNOWN };
     case 'shutdown': {
+      if (rt.fakeReboot && await finishFakeReboot(ctx, dom, rt)) return { state: DomainState.RUNNING, reason: RunningReason.BOOTED };
       // The guest powered off; QEMU waits because of -no-shutdown. Finish it as libvirt does.
       await lockDomain(ctx, dom.uuid, 'shutdown', async () => {
         if (runtimeOf(ctx.store, dom.uuid)?.runtimeDir === rt.runtimeDir) await stopDomainLocked(ctx, dom, ShutoffReason.SHUTDOWN);

@@ -25,6 +25,11 @@ export interface DomainRuntime {
    * domain. It is destroyed when that connection closes, or once this process is gone.
    */
   autodestroyOwner?: { pid: number; bootId: string };
+  /**
+   * An ACPI reboot was asked for (virDomainReboot): when the guest powers off, the next
+   * call that sees it resets and resumes it instead of stopping it (libvirt's fake reboot).
+   */
+  fakeReboot?: boolean;
 }
 
 /** The runtime directory of a domain: `<stateDir>/run/<uuid>`. */
@@ -46,6 +51,7 @@ export function parseRuntime(text: string | null): DomainRuntime | null {
     startedAt: typeof o.startedAt === 'string' ? o.startedAt : '',
     ...(typeof owner === 'object' && owner !== null && typeof owner.pid === 'number' && typeof owner.bootId === 'string'
       ? { autodestroyOwner: { pid: owner.pid, bootId: owner.bootId } } : {}),
+    ...(o.fakeReboot === true ? { fakeReboot: true } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  * snapshot code thaws in a `finally`, always.
  */
 import { createConnection, type Socket } from 'node:net';
-import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import { isVirError, virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { isJsonObject } from './qmp-json.js';
 
 function agentError(detail: string): Error {
@@ -51,6 +51,19 @@ export class GuestAgent {
   /** Runs one agent command and returns its `return` value. */
   async execute(command: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
     return this.raw(args === undefined ? { execute: command } : { execute: command, arguments: args }, timeoutMs);
+  }
+
+  /**
+   * A command that gives no reply when it works (guest-shutdown: the guest goes down):
+   * resolves when no error reply came within `waitMs`, rejects with the agent's error.
+   */
+  async executeNoReply(command: string, args: Record<string, unknown>, waitMs: number): Promise<void> {
+    try {
+      await this.raw({ execute: command, arguments: args }, waitMs);
+    } catch (err) {
+      if (isVirError(err, VirErrorCode.AGENT_UNRESPONSIVE)) return;
+      throw err;
+    }
   }
 
   /** Closes the session. */

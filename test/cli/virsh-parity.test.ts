@@ -148,6 +148,11 @@ const SCENARIOS: Scenario[] = [
     'qemu-monitor-command', 'help', 'echo', 'version', 'uri', 'hostname', 'quit', 'exit', 'connect', 'cd', 'pwd']
     .map((c) => `help ${c}`).join('; ') + '; help snapshot; help virsh; snapshot-list --help; help nope'),
   batch('help of console and display commands', 'help console; help vncdisplay; help domdisplay'),
+  batch('help of the lifecycle and interface commands',
+    'help reboot; help reset; help autostart; help domrename; help edit; help domiflist; help domif-getlink'),
+  batch('interfaces', 'domiflist test; domiflist test --inactive; domif-getlink test testnet0; domif-getlink test aa:bb:cc:dd:ee:ff --config; '
+    + 'domif-getlink test AA:BB:CC:DD:EE:FF; domif-getlink test vnet0; domif-getlink test 52:54:00:00:00:01; domif-getlink test 52:54:00:xx'),
+  batch('reboot modes refused before the call', 'reboot test --mode foo; reboot test --mode acpi,bogus'),
   batch('console without a terminal, or shut off', 'console test; console test --devname x; destroy test; console test'),
   ...[
     "<graphics type='vnc' port='5901' listen='0.0.0.0'/>", "<graphics type='vnc' port='5902' listen='127.0.0.1' passwd='pw'/>",
@@ -177,6 +182,9 @@ const SCENARIOS: Scenario[] = [
   { name: 'edit clone and rename', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1 --clone; snapshot-list test --name; snapshot-edit test s9 --rename'], env: { EDITOR: 'sed -i s/s1/s9/', VISUAL: 'sed -i s/s1/s9/' } },
   { name: 'editor not found by name', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: 'no-such-editor', VISUAL: 'no-such-editor' } },
   { name: 'editor path that cannot run', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: '/no/such/editor', VISUAL: '/no/such/editor' } },
+  { name: 'domain edit without change', args: ['-c', URI, 'edit test; edit test --skip-validate'], env: { EDITOR: 'true', VISUAL: 'true' } },
+  { name: 'domain edit of the memory', args: ['-c', URI, 'edit test; dumpxml test --inactive'], env: { EDITOR: 'sed -i s/8388608/4194304/', VISUAL: 'sed -i s/8388608/4194304/' } },
+  { name: 'domain edit, editor failure', args: ['-c', URI, 'edit test; dominfo test'], env: { EDITOR: 'false', VISUAL: 'false' } },
   { name: 'editor failure', args: ['-c', URI, 'snapshot-create-as test s1; snapshot-edit test s1'], env: { EDITOR: 'false', VISUAL: 'false' } },
 ];
 

@@ -23,7 +23,7 @@ export function attachConsole(ctl: Control): false {
 }
 
 /** Runs `action`; on failure prints `Failed to VERB domain 'NAME'` and rethrows libvirt's error. */
-async function withWrapper(ctl: Control, verb: string, dom: Domain, action: () => Promise<void>): Promise<void> {
+export async function withWrapper(ctl: Control, verb: string, dom: Domain, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {
@@ -61,32 +61,45 @@ export const destroyCommand = simpleDomainCommand(
   ],
 );
 
-/** virDomainShutdownFlagValues, by --mode word. */
-const SHUTDOWN_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
+/** virDomainShutdownFlagValues and virDomainRebootFlagValues (the same bits), by --mode word. */
+const POWER_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
+
+/**
+ * shutdown and reboot: `--mode` words to flags, the lookup, the call with virsh's wrapper
+ * and its success line. virsh words the unknown-mode error with a comma before "or" for
+ * shutdown and without one for reboot.
+ */
+export function powerModeCommand(
+  name: string, help: string, desc: string, done: string, orWord: string,
+  action: (dom: Domain, flags: number) => Promise<void>,
+): CommandDef {
+  return {
+    name, help, desc,
+    opts: [DOMAIN_OPTION, { name: 'mode', type: 'string', help: 'shutdown mode: acpi|agent|initctl|signal|paravirt' }],
+    async handler(ctl, cmd) {
+      const mode = optString(ctl, cmd, 'mode');
+      let flags = 0;
+      for (const word of mode === undefined ? [] : splitCommaList(mode)) {
+        const bit = POWER_MODES[word];
+        if (bit === undefined) {
+          ctl.error(`Unknown mode ${word} value, expecting 'acpi', 'agent', 'initctl', 'signal'${orWord} 'paravirt'`);
+          return false;
+        }
+        flags |= bit;
+      }
+      const dom = await lookupDomain(ctl, cmd);
+      await withWrapper(ctl, name, dom, () => action(dom, flags));
+      ctl.printExtra(`Domain '${dom.getName()}' ${done}\n`);
+      return true;
+    },
+  };
+}
 
 /** `shutdown DOMAIN [--mode acpi|agent|initctl|signal|paravirt]` */
-export const shutdownCommand: CommandDef = {
-  name: 'shutdown',
-  help: 'gracefully shutdown a domain',
-  desc: 'Run shutdown in the target domain.',
-  opts: [DOMAIN_OPTION, { name: 'mode', type: 'string', help: 'shutdown mode: acpi|agent|initctl|signal|paravirt' }],
-  async handler(ctl, cmd) {
-    const mode = optString(ctl, cmd, 'mode');
-    let flags = 0;
-    for (const word of mode === undefined ? [] : splitCommaList(mode)) {
-      const bit = SHUTDOWN_MODES[word];
-      if (bit === undefined) {
-        ctl.error(`Unknown mode ${word} value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'`);
-        return false;
-      }
-      flags |= bit;
-    }
-    const dom = await lookupDomain(ctl, cmd);
-    await withWrapper(ctl, 'shutdown', dom, () => dom.shutdown(flags));
-    ctl.printExtra(`Domain '${dom.getName()}' is being shutdown\n`);
-    return true;
-  },
-};
+export const shutdownCommand = powerModeCommand(
+  'shutdown', 'gracefully shutdown a domain', 'Run shutdown in the target domain.', 'is being shutdown', ', or',
+  (dom, flags) => dom.shutdown(flags),
+);
 
 /** `suspend DOMAIN` */
 export const suspendCommand = simpleDomainCommand(

@@ -4,36 +4,15 @@
  * deleted) or --clone (it is kept). Rejected XML: on a terminal, virsh's "Try again?"
  * question; without one (where virsh crashes) the error is reported and the command fails.
  */
-import { createInterface } from 'node:readline/promises';
 import type { DomainSnapshot } from '../../api/domain-snapshot.js';
 import { isVirError } from '../../api/errors.js';
 import { SnapshotCreateFlags as F, SnapshotDeleteFlags, SnapshotXMLFlags } from '../../api/flags.js';
 import type { CommandDef } from '../command-def.js';
-import type { Control } from '../control.js';
 import { lookupDomain } from '../domain-lookup.js';
 import { readEditFile, runEditor, writeEditFile } from '../editor.js';
+import { askReedit } from '../reedit-prompt.js';
 import { CommandAborted, exclusiveOptions, optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
-
-/**
- * vshAskReedit: on a terminal, reports the error and asks whether to edit again (y),
- * redefine as is (f) or give up (n). Null without a terminal.
- */
-async function askReedit(ctl: Control, message: string, failure: unknown): Promise<'y' | 'n' | 'f' | null> {
-  if (!process.stdin.isTTY) return null;
-  if (isVirError(failure)) ctl.error(failure.message);
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    for (;;) {
-      const answer = (await rl.question(`${message} Try again? [y,n,f,?]: `)).trim().toLowerCase();
-      if (answer === 'y' || answer === 'n' || answer === 'f') return answer;
-      ctl.print('y - yes, start editor again\nn - no, throw away my changes\n'
-        + 'f - force, try to redefine again\n? - print this help\n');
-    }
-  } finally {
-    rl.close();
-  }
-}
 
 /** `snapshot-edit DOMAIN {SNAPSHOTNAME | --current} [--rename | --clone]` */
 export const snapshotEdit: CommandDef = {

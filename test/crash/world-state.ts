@@ -91,8 +91,9 @@ async function stateNames(stateDir: string): Promise<string[]> {
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       // SQLite's -wal/-shm come and go; a dead holder's .holder file is only diagnostics
-      // (reported as stale, never trusted as the lock: docs/RELIABILITY.md G9).
-      if (/-(wal|shm|journal)$|\.holder$/.test(e.name)) continue;
+      // (reported as stale, never trusted as the lock: docs/RELIABILITY.md G9), and so is
+      // a job's record and abort request (a dead owner's job is no job: txn/domain-job.ts).
+      if (/-(wal|shm|journal)$|\.holder$|\.job(-abort)?$/.test(e.name)) continue;
       out.push(prefix + e.name);
       if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
     }

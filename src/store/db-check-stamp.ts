@@ -13,8 +13,9 @@
  * when it reads it. The record is only a hint: when it is missing, stale or unreadable,
  * the full check runs.
  */
-import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { removeDeadWriterTemps } from './dead-writer-temps.js';
 
 /** Where the record for the database at `dbPath` lives. */
 export function checkedStampPath(dbPath: string): string {
@@ -41,33 +42,14 @@ export function isUnchangedSinceClose(dbPath: string): boolean {
   }
 }
 
-/** Whether process `pid` still exists (EPERM: it exists, owned by someone else). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the temporary files of recordCleanClose that a killed process left between
  * writing and renaming (`<stamp>.<pid>.tmp` of a pid that no longer runs), so crashes do
  * not gather litter in the state directory. A live process's file is its own and stays.
  */
 export function removeStaleStampTemps(dbPath: string): void {
-  const prefix = `${basename(checkedStampPath(dbPath))}.`;
-  const dir = dirname(dbPath);
-  for (const name of readdirSync(dir)) {
-    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -'.tmp'.length)) : NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      // Gone already (another process's open cleared it too).
-    }
-  }
+  const stamp = basename(checkedStampPath(dbPath));
+  removeDeadWriterTemps(dirname(dbPath), (base) => base === stamp);
 }
 
 /** Records the database as just closed cleanly (after the last connection, so no WAL is left). */

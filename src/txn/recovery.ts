@@ -12,6 +12,7 @@ import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import type { TxnContext } from './context.js';
 import { tryAcquireDomainLock, type DomainLock } from './domain-lock.js';
 import { failpoint } from './failpoints.js';
+import { removeDeadWriterTemps } from '../store/dead-writer-temps.js';
 import { releaseAll, tryLockEntryDomains } from './member-locks.js';
 import {
   closeEntry, finishEntry, loadEntry, markStep, openEntries, openMemberEntries, resourcesOf, resourcesToUndo, setPhase, type JournalEntry,
@@ -171,6 +172,8 @@ export async function recoverDomain(ctx: TxnContext, lock: DomainLock): Promise<
  * per entry and leave that entry open; they do not stop the others.
  */
 export async function recover(ctx: TxnContext): Promise<RecoveryReport[]> {
+  // A job record's half-written copy from a writer killed before its rename (job-file.ts).
+  removeDeadWriterTemps(ctx.lockDir, (base) => base.endsWith('.job'));
   const out: RecoveryReport[] = [];
   const domains = [...new Set(openEntries(ctx.store).map((e) => e.domain.uuid))];
   for (const uuid of domains) {

@@ -32,3 +32,5 @@ export type { DiskChainLayer, DiskChainOrigin, DiskImageFormat } from './api/dis
 export type { DomainInfo, DomainStateInfo, DomainExtraInfo, DomainRef, SnapshotQuiesceInfo } from './drivers/driver.js';
 export type { SnapshotCheckFinding, SnapshotCheckFindingKind, SnapshotCheckReport } from './drivers/snapshot-check-report.js';
 export { DomainJobType, DomainJobStatsFlags, type DomainJobInfo, type DomainJobStats, type JobStatParam } from './drivers/domain-job-info.js';
+export { importLibvirtDomain, type LibvirtImportOptions, type LibvirtImportResult } from './import/import-libvirt.js';
+export { readLibvirtDomain, DEFAULT_LIBVIRT_URI, type LibvirtDomainSource, type LibvirtSnapshot } from './import/libvirt-reader.js';

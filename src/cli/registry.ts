@@ -55,6 +55,7 @@ const LOADERS: Readonly<Record<string, CommandLoader>> = {
   'snapshot-parent': async () => (await import('./commands/snapshot-parent.js')).snapshotParent,
   'snapshot-revert': async () => (await import('./commands/snapshot-revert.js')).snapshotRevert,
   'snapshot-check': async () => (await import('./commands/snapshot-check.js')).snapshotCheck,
+  'import-libvirt': async () => (await import('./commands/import-libvirt.js')).importLibvirtCommand,
   'group-snapshot-create': async () => (await import('./commands/group-snapshot.js')).groupSnapshotCreate,
   'group-snapshot-delete': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDelete,
   'group-snapshot-dumpxml': async () => (await import('./commands/group-snapshot.js')).groupSnapshotDumpxml,
@@ -87,6 +88,7 @@ const GROUPS: ReadonlyArray<{ name: string; keyword: string; commands: readonly 
   },
   // snapvirt's own commands, in a group of their own so virsh's groups stay exactly virsh's.
   { name: 'Snapshot checks (snapvirt)', keyword: 'snapvirt', commands: ['snapshot-check'] },
+  { name: 'Migration from libvirt (snapvirt)', keyword: 'import', commands: ['import-libvirt'] },
   {
     name: 'Group snapshots (snapvirt)', keyword: 'group',
     commands: ['group-snapshot-create', 'group-snapshot-delete', 'group-snapshot-dumpxml', 'group-snapshot-info', 'group-snapshot-list',

@@ -28,7 +28,8 @@ export const importLibvirtCommand: CommandDef = {
     const count = result.snapshots.length;
     const current = result.current === null ? '' : `, current snapshot ${result.current}`;
     ctl.printExtra(`Domain '${result.domain.getName()}' imported from ${uri} with ${count} snapshot${count === 1 ? '' : 's'}${current}\n`);
-    for (const line of result.notImported) ctl.printExtra(`Not imported: ${line}\n`);
+    // Always printed, also with --quiet: it says what the user still has to deal with in libvirt.
+    for (const line of result.notImported) ctl.print(`Not imported: ${line}\n`);
     return true;
   },
 };

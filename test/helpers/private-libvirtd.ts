@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { BENCH_DOMAIN_PREFIX, startLibvirtDaemon, type LibvirtDaemon } from '../../bench/libvirt-daemon.js';
+import { lockPrivateLibvirtd } from './libvirtd-host-lock.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
 
@@ -55,6 +56,7 @@ function otherLibvirtdRuns(): boolean {
 
 /** Starts libvirtd in `daemonDir`; snapvirt keeps its state in `stateDir`. */
 export async function startQemuOracle(daemonDir: string, stateDir: string): Promise<QemuOracle> {
+  const unlock = await lockPrivateLibvirtd();
   const created = DAEMON_DIRS.filter((dir) => !existsSync(dir));
   const removeCreated = async (): Promise<void> => {
     if (otherLibvirtdRuns()) return;
@@ -65,6 +67,7 @@ export async function startQemuOracle(daemonDir: string, stateDir: string): Prom
     daemon = await startLibvirtDaemon(daemonDir, () => undefined);
   } catch (err) {
     await removeCreated();
+    await unlock();
     throw err;
   }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', TZ: 'UTC', HOME: daemonDir };
@@ -73,8 +76,12 @@ export async function startQemuOracle(daemonDir: string, stateDir: string): Prom
     virsh: (commands) => runProgram('virsh', ['-c', daemon.uri, commands], env),
     snapvirt: (commands) => runProgram(process.execPath, [BIN, '-c', 'qemu:///session', commands], { ...env, SNAPVIRT_STATE_DIR: stateDir }),
     stop: async () => {
-      await daemon.stop();
-      await removeCreated();
+      try {
+        await daemon.stop();
+        await removeCreated();
+      } finally {
+        await unlock();
+      }
     },
   };
 }

@@ -154,6 +154,23 @@ exec "${realVirsh}" "$@"
     assert.equal((await ok('snapvirt', 'list --all --name')).trim(), D);
   });
 
+  it('refuses a domain libvirt keeps a managed save image of', async () => {
+    await ok('virsh', `start ${B}; managedsave ${B}`);
+    try {
+      assert.match(await ok('virsh', `dominfo ${B}`), /^Managed save:\s+yes$/m);
+      const out = await oracle.snapvirt(`import-libvirt ${B} --uri ${oracle.daemon.uri}`);
+      assert.deepEqual(out, {
+        stdout: '\n',
+        stderr: `error: Requested operation is not valid: domain '${B}' has a managed save image in libvirt (${oracle.daemon.uri}), `
+          + 'which snapvirt cannot take over; start and shut it down there, or drop the image with virsh managedsave-remove, before importing it\n',
+        code: 1,
+      });
+    } finally {
+      await ok('virsh', `managedsave-remove ${B}`);
+    }
+    assert.equal((await ok('snapvirt', 'list --all --name')).trim(), D);
+  });
+
   it('refuses a UUID snapvirt already has under another name', async () => {
     const xml = join(img, 'clash.xml');
     await writeFile(xml, domainXml('clash', [{ target: 'vda', path: join(img, 'b.qcow2'), format: 'qcow2' }], UUID_B));
@@ -175,5 +192,19 @@ exec "${realVirsh}" "$@"
     assert.match(unreachable.stderr,
       new RegExp(`^error: operation failed: cannot read domain '${B}' from libvirt \\(${badUri.replace(/[?]/g, '\\?')}\\): virsh domstate ${B}: failed to connect to the hypervisor`));
     assert.equal((await ok('snapvirt', 'list --all --name')).trim(), D);
+  });
+
+  it('imports a domain with a checkpoint and names the checkpoint as not imported', async (t) => {
+    // libvirt 9.0 makes checkpoints of running domains only.
+    await ok('virsh', `start ${B}; checkpoint-create-as ${B} cp1; destroy ${B}`);
+    // libvirt's undefine (the daemon's stop) refuses a domain with checkpoint metadata.
+    t.after(() => oracle.virsh(`checkpoint-delete ${B} cp1 --metadata`));
+    const out = await oracle.snapvirt(`import-libvirt ${B} --uri ${oracle.daemon.uri}`);
+    assert.deepEqual(out, {
+      stdout: `Domain '${B}' imported from ${oracle.daemon.uri} with 0 snapshots\n`
+        + 'Not imported: checkpoints cp1 (snapvirt has no checkpoints; libvirt keeps their bitmaps in the images)\n\n',
+      stderr: '', code: 0,
+    });
+    assert.equal(await ok('snapvirt', `domblklist ${B}`), await ok('virsh', `domblklist ${B}`));
   });
 });

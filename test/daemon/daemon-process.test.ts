@@ -113,8 +113,8 @@ test('--timeout: with no client the daemon exits by itself, status 0', async () 
   const tmp = await makeTempDir('snapvirtd-idle-');
   const d = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: join(tmp.path, 'state') }, ['--timeout', '1']);
   try {
-    const r = await virsh(`test+unix:///default?socket=${d.socket}`, 'list --name');
-    assert.equal(r.code, 0);
+    // No client at all: a virsh call here raced the one-second timer on a loaded machine
+    // (virsh could start after the daemon had already gone).
     assert.equal(await d.exited, 0);
     assert.match(d.log(), /stopping \(idle for 1 s\)/);
   } finally {

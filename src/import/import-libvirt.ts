@@ -31,6 +31,10 @@ export interface LibvirtImportResult {
   notImported: string[];
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Whether `lookup` finds a domain (a NO_DOMAIN error means it does not). */
 async function findDomain(lookup: () => Promise<Domain>): Promise<Domain | undefined> {
   try {
@@ -91,8 +95,15 @@ export async function importLibvirtDomain(conn: Connection, name: string, option
     }
   } catch (err) {
     // The metadata only: the NVRAM and TPM files named by the definition are libvirt's.
-    await domain.undefine(combineFlags(DomainUndefineFlags.SNAPSHOTS_METADATA, DomainUndefineFlags.KEEP_NVRAM,
-      DomainUndefineFlags.KEEP_TPM));
+    try {
+      await domain.undefine(combineFlags(DomainUndefineFlags.SNAPSHOTS_METADATA, DomainUndefineFlags.KEEP_NVRAM,
+        DomainUndefineFlags.KEEP_TPM));
+    } catch (undoErr) {
+      // The user must learn that a partial import is left, not only why the redefine failed.
+      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN,
+        `importing domain '${def.name}' failed (${errorText(err)}) and undefining what was imported failed too `
+        + `(${errorText(undoErr)}): undefine it with snapvirt undefine --snapshots-metadata`);
+    }
     throw err;
   }
   const notImported: string[] = [];

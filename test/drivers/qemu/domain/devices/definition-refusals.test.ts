@@ -38,6 +38,9 @@ const CASES: Array<[string, string, string, string?, number?]> = [
   ['an interface filter', "<interface type='user'><filterref filter='clean-traffic'/></interface>",
     "unsupported configuration: <filterref> in <interface type='user'> is not supported by snapvirt"],
   ['sound', "<sound model='ich9'/>", "unsupported configuration: <sound model='ich9'> is not supported by snapvirt"],
+  ['an audio backend', "<audio id='1' type='pulseaudio'/>", "unsupported configuration: <audio type='pulseaudio'> is not supported by snapvirt"],
+  ['an option of the silent audio backend', "<audio id='1' type='none' timerPeriod='100'/>",
+    "unsupported configuration: attribute 'timerPeriod' of <audio type='none'> is not supported by snapvirt"],
   ['spice', "<graphics type='spice'/>", "unsupported configuration: <graphics type='spice'> is not supported by snapvirt"],
   ['a video model this QEMU lacks', "<video><model type='qxl'/></video>", "unsupported configuration: this QEMU does not support 'qxl' video device"],
   ['a host device', "<hostdev mode='subsystem' type='pci'/>", "unsupported configuration: <hostdev type='pci'> is not supported by snapvirt"],
@@ -91,4 +94,11 @@ test('a tap interface when this process may not create taps: libvirt\'s error at
     { type: 'tap', id: 'hostnet1', ifname: 'mytap', script: 'no', downscript: 'no' },
   ]);
   assert.deepEqual(built.taps, [{ netdev: 'hostnet0', bridge: 'br0' }], 'only the managed tap is set up on the host');
+});
+
+test('<audio type=\'none\'>, which libvirt 9.0 writes into every QEMU domain, is honoured: no audio, nothing on the command line', () => {
+  const def = parseDomainXML(`<domain type='qemu'><name>d</name><memory>262144</memory><vcpu>1</vcpu>
+    <os><type arch='x86_64' machine='q35'>hvm</type></os><devices><audio id='1' type='none'/></devices></domain>`);
+  const { args: argv } = buildQemuCommandLine(def, { ...OPTS, caps: { devices: new Set(['VGA']), cpuModels: new Set(['qemu64']) } });
+  assert.ok(!argv.some((a) => /audio|sound/.test(a)), argv.join(' '));
 });

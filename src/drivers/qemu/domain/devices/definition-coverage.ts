@@ -5,8 +5,8 @@
  * VIR_ERR_CONFIG_UNSUPPORTED naming it.
  */
 import type { DomainDef } from '../../../../conf/domain-types.js';
-import { attrValue, childElement, childElements, textContent } from '../../../../conf/xml-tree.js';
-import { intAttr, notHonoured, refuseOtherAttributes, unsupportedConfig } from './qemu-option.js';
+import { attrValue, childElement, childElements, textContent, type XmlElement } from '../../../../conf/xml-tree.js';
+import { intAttr, notHonoured, refuseOtherAttributes, refuseOtherChildren, unsupportedConfig } from './qemu-option.js';
 
 /** Top-level elements the driver honours (metadata included: it is the user's, kept as is). */
 const TOP_LEVEL = new Set([
@@ -43,7 +43,20 @@ export function refuseUnhonouredElements(def: DomainDef): void {
     if (def.osType !== 'hvm') throw unsupportedConfig(`os type '${def.osType}' is not supported by snapvirt`);
   }
   const devices = childElement(def.element, 'devices');
-  if (devices) for (const el of childElements(devices)) if (!DEVICES.has(el.name)) throw notHonoured(el);
+  if (devices) for (const el of childElements(devices)) if (!DEVICES.has(el.name) && !isSilentAudio(el)) throw notHonoured(el);
+}
+
+/**
+ * `<audio type='none'>`, which libvirt 9.0 writes into every QEMU domain it defines: no
+ * audio backend. snapvirt starts QEMU with -nodefaults and maps no sound device (every
+ * `<sound>` is refused), so the guest has no audio, which is what the element asks for.
+ * Any other backend is refused by name.
+ */
+function isSilentAudio(el: XmlElement): boolean {
+  if (el.name !== 'audio' || attrValue(el, 'type') !== 'none') return false;
+  refuseOtherAttributes(el, ['id', 'type']);
+  refuseOtherChildren(el, []);
+  return true;
 }
 
 /** The `<emulator>` of the definition, or undefined. */

@@ -11,7 +11,6 @@ import { parseDomainDefinition } from '../api/domain-definition.js';
 import { VirErrorCode, VirErrorDomain, isVirError, virError } from '../api/errors.js';
 import { DomainUndefineFlags, SnapshotCreateFlags, combineFlags } from '../api/flags.js';
 import { DEFAULT_LIBVIRT_URI, readLibvirtDomain, type LibvirtDomainSource } from './libvirt-reader.js';
-import { withoutSilentAudio } from './libvirt-xml-adapt.js';
 
 /** Options of importLibvirtDomain. */
 export interface LibvirtImportOptions {
@@ -79,11 +78,9 @@ export async function importLibvirtDomain(conn: Connection, name: string, option
   const src = await readLibvirtDomain(name, options.uri ?? DEFAULT_LIBVIRT_URI);
   const def = await parseDomainDefinition(src.domainXml);
   await checkImportable(conn, src, def.name, def.uuid);
-  // Adapted before anything changes, so XML that cannot be read is refused up front.
-  const domainXml = await withoutSilentAudio(src.domainXml);
-  const snapshotXmls: string[] = [];
-  for (const snap of src.snapshots) snapshotXmls.push(await withoutSilentAudio(snap.xml));
-  const domain = await conn.domainDefineXML(domainXml);
+  // libvirt's XML as it is: nothing is rewritten on the way over.
+  const snapshotXmls = src.snapshots.map((snap) => snap.xml);
+  const domain = await conn.domainDefineXML(src.domainXml);
   const done: string[] = [];
   try {
     for (const [i, snap] of src.snapshots.entries()) {

@@ -69,20 +69,32 @@ export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: stri
 
 /** Reached after each running member's transaction (`@k`: the k-th member has switched). */
 export const FP_MEMBER_SWITCHED = 'group-create.member.switch.after';
-declareFailpoints([FP_MEMBER_SWITCHED]);
+/** Test hook (`@k`: the k-th member): QEMU itself refuses the member's transaction, after every disk's action. */
+export const FP_MEMBER_TRANSACTION_ABORT = 'group-create.member.transaction.abort';
+declareFailpoints([FP_MEMBER_SWITCHED, FP_MEMBER_TRANSACTION_ABORT]);
 
 /** Runs each member's transaction, in canonical order; every guest is stopped meanwhile. */
 export async function switchMembers(members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[]): Promise<void> {
   for (const m of members) {
-    await switchOne(m.qmp, m.switches);
+    await switchOne(m.qmp, m.switches, abortRequested());
     failpoint(FP_MEMBER_SWITCHED);
   }
 }
 
-async function switchOne(qmp: QmpClient, switches: LiveMemberIntent['switches']): Promise<void> {
-  const actions = switches.map((s) => ({ type: 'blockdev-snapshot', data: { node: s.node, overlay: s.overlay } }));
+function abortRequested(): boolean {
   try {
-    await qmp.execute('transaction', { actions });
+    failpoint(FP_MEMBER_TRANSACTION_ABORT);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function switchOne(qmp: QmpClient, switches: LiveMemberIntent['switches'], abort = false): Promise<void> {
+  const actions = switches.map((s) => ({ type: 'blockdev-snapshot', data: { node: s.node, overlay: s.overlay } }));
+  const all = abort ? [...actions, { type: 'abort', data: {} }] : actions;
+  try {
+    await qmp.execute('transaction', { actions: all });
   } catch (err) {
     throw qmpErrorToVirError(err);
   }

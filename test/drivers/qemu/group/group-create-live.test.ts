@@ -3,7 +3,8 @@
  * member switches to a new overlay inside one window (all vCPUs stopped, one transaction
  * per QEMU), beside a shut-off member prepared with qemu-img, and the guests run again
  * after it. A failure at the switch, and a kill between two members' transactions, leave
- * all members as before or (the kill: recovery finishes the second transaction) as after.
+ * all members as before or (the kill: recovery finishes the second transaction) as after;
+ * an error between or after the members' transactions takes the switched ones back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +84,43 @@ test('a failure at the switch (after every member is prepared and stopped) leave
     await env.cleanup();
   }
 });
+
+// An error once a member's QEMU has switched (after the first transaction; after the last,
+// before the switch is recorded; the second member's own transaction refused by QEMU on its
+// last disk): the switched members' QEMUs are taken back onto their old images before the
+// rollback, so nothing of the group is left, and the journal entry is closed.
+for (const [spec, expected] of [
+  ['group-create.member.switch.after=error@1', /failpoint group-create\.member\.switch\.after/],
+  ['group-create.member.switch.after=error@2', /failpoint group-create\.member\.switch\.after/],
+  ['group-create.member.transaction.abort=error@2', /Transaction aborted/i],
+] as const) {
+  test(`an error once a member switched (${spec}) leaves every member, file and chain as before, running`, async () => {
+    const env = await openQemuTestEnv();
+    try {
+      const doms = await setUp(env);
+      const before = await groupWorld(env, NAMES);
+      const nodesBefore = await Promise.all(['r0', 'r1'].map(async (n) => queryBlock(await env.conn.domainLookupByName(n))));
+      process.env.SNAPVIRT_FAILPOINTS = spec;
+      try {
+        await assert.rejects(env.conn.groupSnapshotCreateXML(doms, XML, C.DISK_ONLY),
+          (e: unknown) => isVirError(e) && expected.test(e.message));
+      } finally {
+        delete process.env.SNAPVIRT_FAILPOINTS;
+      }
+      assert.deepEqual((env.conn.driver as QemuDriver).store.journal.listOpen(), []);
+      assert.deepEqual(await groupWorld(env, NAMES), before);
+      assert.deepEqual(await Promise.all(['r0', 'r1'].map(async (n) => queryBlock(await env.conn.domainLookupByName(n)))), nodesBefore);
+      assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.RUNNING]);
+      // The guest still writes to its old image, and a group snapshot can be taken afterwards.
+      await guestWriteVia(doms[0]!, 'vda', 0x33);
+      await env.conn.groupSnapshotCreateXML(doms, XML, C.DISK_ONLY);
+      assert.deepEqual(await onOverlays(env, 'r0'), [true, true]);
+    } finally {
+      await killAllQemu(env.stateDir);
+      await env.cleanup();
+    }
+  });
+}
 
 for (const [point, after] of [
   ['group-create.prepare.step.after@6', false], // the last step: every guest stopped, nothing switched

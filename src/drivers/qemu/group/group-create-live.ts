@@ -6,8 +6,12 @@
  * QMP `transaction` per QEMU, the commit, and the vCPUs resumed. No guest runs while
  * another member's disks switch, so the members' images hold one instant.
  *
- * Recovery (the group's OperationRecoveryHandler): before the switch phase, back; after
- * it, forward; killed inside it, each member's QEMU is asked (query-block) which side it
+ * A failure inside the switch phase, once some members switched, takes them back before
+ * the rollback (group-unswitch.ts): the operation reports an error and nothing changed.
+ *
+ * Recovery (the group's OperationRecoveryHandler): before the switch phase, back (a
+ * member the in-process rollback could not take back is taken back then); after it,
+ * forward; killed inside it, each member's QEMU is asked (query-block) which side it
  * is on: none switched, back; some, the others' transactions are run then (the guests are
  * still stopped, so the instant is the same) and forward. A member's QEMU that died before
  * its switch while another's switched cannot be finished and is reported.
@@ -26,6 +30,7 @@ import { isJsonObject } from '../qmp/qmp-json.js';
 import { qmpErrorToVirError } from '../qmp/qmp-errors.js';
 import { commitLiveCreate, LIVE_RESUME, type LiveCreateIntent } from '../journal/active-resources.js';
 import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
+import { unswitchLiveMembers, unswitchMembers } from './group-unswitch.js';
 import { commitInactiveCreate, type InactiveCommitData } from '../snapshot/create/create-inactive.js';
 
 /** A running member as the group's journal intent records it. */
@@ -73,11 +78,23 @@ export const FP_MEMBER_SWITCHED = 'group-create.member.switch.after';
 export const FP_MEMBER_TRANSACTION_ABORT = 'group-create.member.transaction.abort';
 declareFailpoints([FP_MEMBER_SWITCHED, FP_MEMBER_TRANSACTION_ABORT]);
 
-/** Runs each member's transaction, in canonical order; every guest is stopped meanwhile. */
-export async function switchMembers(members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[]): Promise<void> {
-  for (const m of members) {
-    await switchOne(m.qmp, m.switches, abortRequested());
-    failpoint(FP_MEMBER_SWITCHED);
+/**
+ * Runs each member's transaction, in canonical order; every guest is stopped meanwhile.
+ * Throwing means no member switched: a failure after some did (a later member's
+ * transaction refused, or anything before the switch is recorded) takes them back first
+ * (group-unswitch.ts says why back, and why that loses nothing).
+ */
+export async function switchMembers(
+  members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[], warn: (message: string) => void,
+): Promise<void> {
+  try {
+    for (const m of members) {
+      await switchOne(m.qmp, m.switches, abortRequested());
+      failpoint(FP_MEMBER_SWITCHED);
+    }
+  } catch (err) {
+    await unswitchMembers(members, warn);
+    throw err;
   }
 }
 
@@ -123,6 +140,12 @@ async function memberSwitched(m: LiveMemberIntent): Promise<boolean | undefined>
 /** The group create's recovery direction (see the file comment); may finish the switch. */
 export async function decideGroupCreate(entry: JournalEntry): Promise<RecoveryDirection> {
   if (entry.phase === 'switched') return 'forward';
+  if (entry.phase === 'rolling-back' || entry.phase === 'rollback-failed') {
+    // An in-process rollback that could not take a switched member back (switchMembers):
+    // back it goes, that member first.
+    await unswitchLiveMembers(groupIntentOf(entry).live);
+    return 'back';
+  }
   if (entry.phase !== 'switching') return 'back';
   const { live } = groupIntentOf(entry);
   const sides = await Promise.all(live.map(memberSwitched));

@@ -127,7 +127,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           ...live.length > 0 ? [stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp })))] : [],
         ],
         // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.
-        ...live.length > 0 ? { switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), () => switchMembers(live)) } : {},
+        ...live.length > 0 ? { switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), () => switchMembers(live, ctx.warn)) } : {},
         commit: (s) => commitGroupCreate(s, intent),
         touches: [...offline.flatMap((o) => o.plan.touches), ...live.flatMap((l) => l.plan.disks.map((d) => d.backingPath))],
       });

@@ -122,6 +122,37 @@ for (const [spec, expected] of [
   });
 }
 
+test('the guests run again right after the last switch, before the commit: a failure at the commit finds them running, and recovery finishes the group', async () => {
+  const env = await openQemuTestEnv();
+  try {
+    const doms = await setUp(env);
+    process.env.SNAPVIRT_FAILPOINTS = 'group-create.commit.before=error';
+    try {
+      await assert.rejects(env.conn.groupSnapshotCreateXML(doms, XML, C.DISK_ONLY),
+        (e: unknown) => isVirError(e) && /failpoint group-create\.commit\.before/.test(e.message));
+    } finally {
+      delete process.env.SNAPVIRT_FAILPOINTS;
+    }
+    // Nothing has recovered the entry yet (monitor commands take no lock): the guests were resumed by the switch itself.
+    for (const n of ['r0', 'r1']) {
+      const reply = JSON.parse(await (await env.conn.domainLookupByName(n)).qemuMonitorCommand('{"execute":"query-status"}')) as { return: { running: boolean } };
+      assert.equal(reply.return.running, true, n);
+    }
+    assert.equal((env.conn.driver as QemuDriver).store.journal.listOpen().length, 1);
+    await guestWriteVia(doms[0]!, 'vda', 0x44);
+    await env.reopen();
+    assert.equal((env.conn.driver as QemuDriver).store.journal.listOpen().length, 0);
+    const world = await groupWorld(env, NAMES);
+    for (const n of NAMES) assert.deepEqual(world.members[n]!.snapshots, ['g'], n);
+    assert.deepEqual(world.groups, ['g']);
+    assert.deepEqual(await onOverlays(env, 'r0'), [true, true]);
+    assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.RUNNING]);
+  } finally {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
 for (const [point, after] of [
   ['group-create.prepare.step.after@6', false], // the last step: every guest stopped, nothing switched
   ['group-create.member.switch.after@1', true], // the first running member switched, the second not

@@ -3,8 +3,9 @@
  * single domain's live disk-only create prepares them (create-active-external-steps.ts),
  * then one window for all of them: every running guest's vCPUs stopped (journaled, so the
  * rollback and the post-commit work, in this process or in recovery, resume them), one
- * QMP `transaction` per QEMU, the commit, and the vCPUs resumed. No guest runs while
- * another member's disks switch, so the members' images hold one instant.
+ * QMP `transaction` per QEMU, the vCPUs resumed (right after the last switch, before the
+ * commit: StopVcpusStep.resumeStopped says why that is safe), and the commit. No guest
+ * runs while another member's disks switch, so the members' images hold one instant.
  *
  * A failure inside the switch phase, once some members switched, takes them back before
  * the rollback (group-unswitch.ts): the operation reports an error and nothing changed.
@@ -53,20 +54,46 @@ export function switchesOf(plan: LiveDiskSnapshotPlan): LiveMemberIntent['switch
   return plan.disks.map((d) => ({ target: d.target, node: d.baseNode, overlay: d.overlayNodes.format }));
 }
 
+/** The step that stops the running members' vCPUs, and the early resume of the guests it stopped. */
+export interface StopVcpusStep extends Step {
+  /**
+   * Resumes the guests this step stopped, right after the last member's switch and before
+   * the commit, so no guest waits for the SQLite commit and the post-commit work. Safe
+   * within the atomic protocol: it runs only once every member's transaction succeeded,
+   * and from there the operation can only go forward (the engine records the switch; a
+   * later failure leaves the entry 'switched' and recovery rolls it forward; a kill before
+   * that finds every QEMU switched and also goes forward), so no undo ever runs on an
+   * overlay a guest has written to. Errors are only warned about: the journaled resume
+   * (finalized after the commit) tries again.
+   */
+  resumeStopped(warn: (message: string) => void): Promise<void>;
+}
+
 /**
  * The step that stops every running member's vCPUs (the last prepare step, so the window
  * is as short as the switches): one resume resource per guest it stopped, journaled
  * before the stop. A guest already paused stays so and gets none.
  */
-export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient }[]): Step {
+export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient }[]): StopVcpusStep {
   const resources: Resource[] = members.map((m) => ({ kind: LIVE_RESUME, runtimeDir: m.runtimeDir, domainUuid: m.uuid, resume: true }));
+  const stopped: QmpClient[] = [];
   return {
     name: `stop-vcpus.${members.length}`,
     resources,
     async do() {
       for (const m of members) {
         const status = await m.qmp.execute('query-status');
-        if (isJsonObject(status) && status.running === true) await m.qmp.execute('stop');
+        if (isJsonObject(status) && status.running === true) {
+          await m.qmp.execute('stop');
+          stopped.push(m.qmp);
+        }
+      }
+    },
+    async resumeStopped(warn) {
+      for (const qmp of stopped) {
+        await qmp.execute('cont').catch((err: unknown) => {
+          warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${err instanceof Error ? err.message : String(err)}`);
+        });
       }
     },
   };

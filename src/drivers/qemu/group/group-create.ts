@@ -115,6 +115,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       const offlineSteps = offline.flatMap((o) => o.plan.steps);
       if (offlineSteps.some((st) => st.resource.kind === 'created-tag')) await requireQemuImg();
       const [lead, ...rest] = members;
+      const vcpus = live.length > 0 ? stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp }))) : undefined;
       await runOperation(ctx, locks[0]!, {
         kind: GROUP_CREATE,
         domain: { uuid: lead!.uuid, name: lead!.name },
@@ -124,10 +125,16 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           ...offlineSteps.length > 0 ? [diskStep(GROUP_CREATE, offlineSteps)] : [],
           ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
           ...nvramSteps,
-          ...live.length > 0 ? [stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp })))] : [],
+          ...vcpus ? [vcpus] : [],
         ],
         // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.
-        ...live.length > 0 ? { switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), () => switchMembers(live, ctx.warn)) } : {},
+        // The guests run again once every member switched, before the commit (see resumeStopped).
+        ...vcpus ? {
+          switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), async () => {
+            await switchMembers(live, ctx.warn);
+            await vcpus.resumeStopped(ctx.warn);
+          }),
+        } : {},
         commit: (s) => commitGroupCreate(s, intent),
         touches: [...offline.flatMap((o) => o.plan.touches), ...live.flatMap((l) => l.plan.disks.map((d) => d.backingPath))],
       });

@@ -153,10 +153,16 @@ test('the guests run again right after the last switch, before the commit: a fai
   }
 });
 
+// The un-switch after an error at member.switch.after@1 commits the first member's vda, then its vdb.
+const UNSWITCH = 'group-create.member.switch.after=error@1,group-create.unswitch.job.started=crash';
 for (const [point, after] of [
   ['group-create.prepare.step.after@6', false], // the last step: every guest stopped, nothing switched
   ['group-create.member.switch.after@1', true], // the first running member switched, the second not
   ['group-create.switch.after', true],
+  // Killed taking the first member back: its vda's commit job left running (ended by recovery, no
+  // pivot: that member is wholly switched, so forward), or its vda back and vdb's job left (partly: back).
+  [`${UNSWITCH}@1`, true],
+  [`${UNSWITCH}@2`, false],
 ] as const) {
   test(`killed at ${point}: the next open leaves every member wholly ${after ? 'after' : 'before'}, the guests running`, async () => {
     const env = await openQemuTestEnv();
@@ -165,7 +171,8 @@ for (const [point, after] of [
       const before = await groupWorld(env, NAMES);
       await env.conn.close();
       const [name, at] = point.split('@');
-      const child = await runChildOp(env.stateDir, `${name}=crash${at ? `@${at}` : ''}`, ['group-create', doms.map((d) => d.getName()).join(','), XML, String(C.DISK_ONLY)]);
+      const spec = point.includes('=') ? point : `${name}=crash${at ? `@${at}` : ''}`;
+      const child = await runChildOp(env.stateDir, spec, ['group-create', doms.map((d) => d.getName()).join(','), XML, String(C.DISK_ONLY)]);
       assert.equal(child.signal, 'SIGKILL', child.stderr);
       await env.reopen();
       assert.equal((env.conn.driver as QemuDriver).store.journal.listOpen().length, 0);
@@ -180,6 +187,10 @@ for (const [point, after] of [
         assert.deepEqual(await onOverlays(env, 'r1'), [false, false]);
       }
       assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.RUNNING]);
+      for (const n of ['r0', 'r1']) {
+        const jobs = JSON.parse(await (await env.conn.domainLookupByName(n)).qemuMonitorCommand('{"execute":"query-jobs"}')) as { return: unknown[] };
+        assert.deepEqual(jobs.return, [], `${n}: no block job left`);
+      }
     } finally {
       await killAllQemu(env.stateDir);
       await env.cleanup();

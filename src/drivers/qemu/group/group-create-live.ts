@@ -12,9 +12,11 @@
  *
  * Recovery (the group's OperationRecoveryHandler): before the switch phase, back (a
  * member the in-process rollback could not take back is taken back then); after it,
- * forward; killed inside it, each member's QEMU is asked (query-block) which side it
- * is on: none switched, back; some, the others' transactions are run then (the guests are
- * still stopped, so the instant is the same) and forward. A member's QEMU that died before
+ * forward; killed inside it, each member's QEMU is asked (query-block) which side it is
+ * on: none switched, back; some, the others' transactions are run then (the guests are
+ * still stopped, so the instant is the same) and forward. A kill inside an un-switch: its
+ * commit job is ended first (no pivot), and a member left partly switched means back,
+ * every member taken back. A member's QEMU that died before
  * its switch while another's switched cannot be finished and is reported.
  */
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -31,7 +33,7 @@ import { isJsonObject } from '../qmp/qmp-json.js';
 import { qmpErrorToVirError } from '../qmp/qmp-errors.js';
 import { commitLiveCreate, LIVE_RESUME, type LiveCreateIntent } from '../journal/active-resources.js';
 import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
-import { unswitchLiveMembers, unswitchMembers } from './group-unswitch.js';
+import { endInterruptedUnswitch, unswitchLiveMembers, unswitchMembers } from './group-unswitch.js';
 import { commitInactiveCreate, type InactiveCommitData } from '../snapshot/create/create-inactive.js';
 
 /** A running member as the group's journal intent records it. */
@@ -157,28 +159,41 @@ function groupIntentOf(entry: JournalEntry): GroupCreateIntent {
   return i;
 }
 
-/** Which side of its switch a running member's QEMU is on; undefined when that QEMU is gone. */
-async function memberSwitched(m: LiveMemberIntent): Promise<boolean | undefined> {
+/**
+ * Which side of its switch a running member's QEMU is on: every disk on its overlay, none,
+ * some (only an interrupted un-switch leaves that: a transaction is all or nothing), or
+ * undefined when that QEMU is gone.
+ */
+async function memberSide(m: LiveMemberIntent): Promise<'all' | 'none' | 'some' | undefined> {
   if (!await isQemuRunningIn(m.intent.runtimeDir)) return undefined;
   const chains = await withMonitor(m.intent.runtimeDir, async (qmp) => parseQueryBlock(await qmp.execute('query-block')));
-  return m.switches.every((s) => chains.find((c) => c.target === s.target)?.nodeName === s.overlay);
+  const on = m.switches.filter((s) => chains.find((c) => c.target === s.target)?.nodeName === s.overlay).length;
+  return on === m.switches.length ? 'all' : on === 0 ? 'none' : 'some';
 }
 
-/** The group create's recovery direction (see the file comment); may finish the switch. */
+/** The group create's recovery direction (see the file comment); may finish the switch, or take it back. */
 export async function decideGroupCreate(entry: JournalEntry): Promise<RecoveryDirection> {
   if (entry.phase === 'switched') return 'forward';
+  const { live } = groupIntentOf(entry);
+  const unswitching = entry.phase === 'switching' || entry.phase === 'rolling-back' || entry.phase === 'rollback-failed';
+  // A kill inside an un-switch may have left its commit job: ended first, each disk where it is.
+  if (unswitching) await endInterruptedUnswitch(live);
   if (entry.phase === 'rolling-back' || entry.phase === 'rollback-failed') {
     // An in-process rollback that could not take a switched member back (switchMembers):
     // back it goes, that member first.
-    await unswitchLiveMembers(groupIntentOf(entry).live);
+    await unswitchLiveMembers(live);
     return 'back';
   }
   if (entry.phase !== 'switching') return 'back';
-  const { live } = groupIntentOf(entry);
-  const sides = await Promise.all(live.map(memberSwitched));
-  if (!sides.some((s) => s === true)) return 'back';
+  const sides = await Promise.all(live.map(memberSide));
+  if (sides.includes('some')) {
+    // Killed while taking the switch back (the operation had failed): back it goes.
+    await unswitchLiveMembers(live);
+    return 'back';
+  }
+  if (!sides.includes('all')) return 'back';
   for (const [i, m] of live.entries()) {
-    if (sides[i] === true) continue;
+    if (sides[i] === 'all') continue;
     if (sides[i] === undefined) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU,
         `group snapshot '${groupIntentOf(entry).group.name}': a member's QEMU died before its switch while another's switched`);

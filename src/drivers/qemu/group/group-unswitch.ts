@@ -18,12 +18,17 @@
  * would still keep its writes: they land in the old image, where the disk goes back to.)
  * Only a kill decides forward (group-create-live.ts's recovery): then nobody was told.
  */
+import { declareFailpoints, failpoint } from '../../../txn/index.js';
 import { isQemuRunningIn } from '../domain/qemu-process.js';
 import { parseQueryBlock } from '../qmp/active-chain.js';
-import { blockCommitLayer } from '../qmp/block-commit.js';
+import { blockCommitLayer, commitJobId, findJob, isJobEnd } from '../qmp/block-commit.js';
 import { withMonitor } from '../qmp/domain-monitor.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import type { LiveMemberIntent } from './group-create-live.js';
+
+/** Reached once an un-switch's commit job runs in QEMU (a kill here leaves the job behind: recovery ends it). */
+export const FP_UNSWITCH_STARTED = 'group-create.unswitch.job.started';
+declareFailpoints([FP_UNSWITCH_STARTED]);
 
 /** Puts every disk of one member that is on its new overlay back onto the node it used before; idempotent. */
 export async function unswitchMember(qmp: QmpClient, switches: LiveMemberIntent['switches']): Promise<void> {
@@ -34,7 +39,7 @@ export async function unswitchMember(qmp: QmpClient, switches: LiveMemberIntent[
     if (chain?.nodeName !== s.overlay) continue;
     const [overlay, below] = chain.chain;
     if (overlay === undefined || below === undefined) continue;
-    await blockCommitLayer(qmp, { target: s.target, overlay: overlay.filename, base: below.filename });
+    await blockCommitLayer(qmp, { target: s.target, overlay: overlay.filename, base: below.filename, onStarted: () => failpoint(FP_UNSWITCH_STARTED) });
   }
 }
 
@@ -61,5 +66,32 @@ export async function unswitchLiveMembers(live: readonly LiveMemberIntent[]): Pr
   for (const m of [...live].reverse()) {
     if (!await isQemuRunningIn(m.intent.runtimeDir)) continue;
     await withMonitor(m.intent.runtimeDir, (qmp) => unswitchMember(qmp, m.switches));
+  }
+}
+
+/**
+ * Ends the commit jobs of an un-switch a kill interrupted (before its pivot: a ready
+ * active commit would wait forever, holding the disk), each disk staying where it is:
+ * cancelled, a commit never pivots. Recovery runs it before asking which side each member
+ * is on. A job of another name (the user's own block job) is not touched.
+ */
+export async function endInterruptedUnswitch(live: readonly LiveMemberIntent[]): Promise<void> {
+  for (const m of live) {
+    if (!await isQemuRunningIn(m.intent.runtimeDir)) continue;
+    await withMonitor(m.intent.runtimeDir, async (qmp) => {
+      for (const s of m.switches) {
+        const jobId = commitJobId(s.target);
+        const job = await findJob(qmp, jobId);
+        if (job === undefined) continue;
+        if (job.status === 'concluded') {
+          await qmp.execute('job-dismiss', { id: jobId });
+          continue;
+        }
+        const ended = qmp.waitForEvent((ev) => isJobEnd(ev, jobId), 600_000);
+        ended.catch(() => undefined);
+        await qmp.execute('block-job-cancel', { device: jobId, force: true });
+        await ended;
+      }
+    });
   }
 }

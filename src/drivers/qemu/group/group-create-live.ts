@@ -94,7 +94,8 @@ export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: stri
     async resumeStopped(warn) {
       for (const qmp of stopped) {
         await qmp.execute('cont').catch((err: unknown) => {
-          warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${err instanceof Error ? err.message : String(err)}`);
+          const why = err instanceof Error ? err.message : String(err);
+          warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${why}`);
         });
       }
     },

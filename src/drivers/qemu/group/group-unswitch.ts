@@ -39,7 +39,8 @@ export async function unswitchMember(qmp: QmpClient, switches: LiveMemberIntent[
     if (chain?.nodeName !== s.overlay) continue;
     const [overlay, below] = chain.chain;
     if (overlay === undefined || below === undefined) continue;
-    await blockCommitLayer(qmp, { target: s.target, overlay: overlay.filename, base: below.filename, onStarted: () => failpoint(FP_UNSWITCH_STARTED) });
+    const onStarted = (): void => failpoint(FP_UNSWITCH_STARTED);
+    await blockCommitLayer(qmp, { target: s.target, overlay: overlay.filename, base: below.filename, onStarted });
   }
 }
 
@@ -73,7 +74,9 @@ export async function unswitchLiveMembers(live: readonly LiveMemberIntent[]): Pr
  * Ends the commit jobs of an un-switch a kill interrupted (before its pivot: a ready
  * active commit would wait forever, holding the disk), each disk staying where it is:
  * cancelled, a commit never pivots. Recovery runs it before asking which side each member
- * is on. A job of another name (the user's own block job) is not touched.
+ * is on. A job of another name (the user's own block job) is not touched; a live delete's
+ * merge uses the same id, but none runs on a member while its group entry is open (the
+ * member's lock; runOperation refuses a domain an open group entry spans).
  */
 export async function endInterruptedUnswitch(live: readonly LiveMemberIntent[]): Promise<void> {
   for (const m of live) {

@@ -63,6 +63,28 @@ test('running and shut-off members in one group: every disk on its overlay, the 
   }
 });
 
+test('a paused member stays paused after the group create, and after a failed one; the running one runs', async () => {
+  const env = await openQemuTestEnv();
+  try {
+    const doms = await setUp(env);
+    await doms[1]!.suspend();
+    process.env.SNAPVIRT_FAILPOINTS = 'group-create.member.switch.after=error@1';
+    try {
+      await assert.rejects(env.conn.groupSnapshotCreateXML(doms, XML, C.DISK_ONLY));
+    } finally {
+      delete process.env.SNAPVIRT_FAILPOINTS;
+    }
+    assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.PAUSED]);
+    await env.conn.groupSnapshotCreateXML(doms, XML, C.DISK_ONLY);
+    assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.PAUSED]);
+    const reply = JSON.parse(await doms[1]!.qemuMonitorCommand('{"execute":"query-status"}')) as { return: { running: boolean } };
+    assert.equal(reply.return.running, false);
+  } finally {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
 // A failure at the switch: before any transaction (every member prepared and stopped), or
 // once a member's QEMU has switched (after the first transaction; after the last, before
 // the switch is recorded; the second member's own transaction refused by QEMU on its last

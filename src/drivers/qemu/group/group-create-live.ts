@@ -73,26 +73,21 @@ export interface StopVcpusStep extends Step {
 
 /**
  * The step that stops every running member's vCPUs (the last prepare step, so the window
- * is as short as the switches): one resume resource per guest it stopped, journaled
- * before the stop. A guest already paused stays so and gets none.
+ * is as short as the switches): one resume resource per guest it stops, journaled before
+ * the stop. A guest paused when planned (`running` false) stays so and gets none: the
+ * rollback and the post-commit work resume only what this step stopped.
  */
-export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient }[]): StopVcpusStep {
-  const resources: Resource[] = members.map((m) => ({ kind: LIVE_RESUME, runtimeDir: m.runtimeDir, domainUuid: m.uuid, resume: true }));
-  const stopped: QmpClient[] = [];
+export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient; running: boolean }[]): StopVcpusStep {
+  const running = members.filter((m) => m.running);
+  const resources: Resource[] = running.map((m) => ({ kind: LIVE_RESUME, runtimeDir: m.runtimeDir, domainUuid: m.uuid, resume: true }));
   return {
-    name: `stop-vcpus.${members.length}`,
+    name: `stop-vcpus.${running.length}`,
     resources,
     async do() {
-      for (const m of members) {
-        const status = await m.qmp.execute('query-status');
-        if (isJsonObject(status) && status.running === true) {
-          await m.qmp.execute('stop');
-          stopped.push(m.qmp);
-        }
-      }
+      for (const m of running) await m.qmp.execute('stop');
     },
     async resumeStopped(warn) {
-      for (const qmp of stopped) {
+      for (const { qmp } of running) {
         await qmp.execute('cont').catch((err: unknown) => {
           const why = err instanceof Error ? err.message : String(err);
           warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${why}`);

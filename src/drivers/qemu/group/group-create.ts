@@ -35,6 +35,7 @@ import { loadDomain, loadTree } from '../catalog/snapshot-catalog.js';
 import { diskStep } from '../journal/inactive-operation.js';
 import { holdMonitors, withMonitors } from '../qmp/domain-monitor.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
+import { isRunning } from '../journal/active-revert-resources.js';
 import { planInactiveCreate, type PlannedInactiveCreate } from '../snapshot/create/create-inactive.js';
 import { planLiveDiskOnlyCreate } from '../snapshot/create/create-active.js';
 import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
@@ -89,7 +90,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       const lockTable = readLockTable();
       // Every member's checks before anything is touched; the first member's error in canonical order is reported.
       const offline: { uuid: string; plan: PlannedInactiveCreate }[] = [];
-      const live: (LiveMemberIntent & { qmp: QmpClient; plan: LiveDiskSnapshotPlan })[] = [];
+      const live: (LiveMemberIntent & { qmp: QmpClient; plan: LiveDiskSnapshotPlan; running: boolean })[] = [];
       const nvramSteps: Step[] = [];
       for (const [i, m] of members.entries()) {
         const loaded = loadDomain(store, m);
@@ -102,7 +103,8 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
         }
         const qmp = monitors[dirs.indexOf(rt.runtimeDir)]!;
         const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY);
-        live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan });
+        // Under the members' locks and monitors: nothing of ours pauses or resumes it before the window.
+        live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan, running: await isRunning(qmp) });
       }
       const intent: GroupCreateIntent = {
         group: {
@@ -115,7 +117,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       const offlineSteps = offline.flatMap((o) => o.plan.steps);
       if (offlineSteps.some((st) => st.resource.kind === 'created-tag')) await requireQemuImg();
       const [lead, ...rest] = members;
-      const vcpus = live.length > 0 ? stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp }))) : undefined;
+      const vcpus = live.length > 0 ? stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp, running: l.running }))) : undefined;
       await runOperation(ctx, locks[0]!, {
         kind: GROUP_CREATE,
         domain: { uuid: lead!.uuid, name: lead!.name },

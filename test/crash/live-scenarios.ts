@@ -112,7 +112,8 @@ function haltScenario(kind: 'disk-only' | 'internal with memory'): LiveScenario 
 /**
  * A group snapshot --disk-only of two running domains of two disks each: every guest
  * stopped, one QMP transaction per QEMU, one commit. A crash between the two QEMUs'
- * transactions is finished by recovery (it asks each QEMU which side it is on).
+ * transactions is finished by recovery (it asks each QEMU which side it is on); an error
+ * there, or QEMU refusing the second member's transaction, takes the first one back.
  */
 export const GROUP_CREATE_LIVE: LiveScenario = {
   name: 'live group create disk-only, 2 domains × 2 disks',

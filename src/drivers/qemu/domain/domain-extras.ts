@@ -4,6 +4,7 @@
  * guest agent channel is configured (`<channel type='unix'>` with target
  * `org.qemu.guest_agent.0`). Read from the verbatim element; pure.
  */
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { attrValue, childElement, childElements, textContent } from '../../../conf/xml-tree.js';
 
@@ -40,4 +41,9 @@ export function hasGuestAgentChannel(def: DomainDef): boolean {
     return attrValue(ch, 'type') === 'unix' && target !== undefined
       && attrValue(target, 'type') === 'virtio' && attrValue(target, 'name') === GUEST_AGENT_CHANNEL;
   });
+}
+
+/** Refuses, with libvirt's error, an agent command (a quiesce) for a domain with no guest agent channel. */
+export function requireGuestAgentChannel(def: DomainDef): void {
+  if (!hasGuestAgentChannel(def)) throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.QEMU, 'QEMU guest agent is not configured');
 }

@@ -15,8 +15,9 @@
  * every member's tags and overlays; a crash anywhere is rolled back by the next open (or
  * the next lock of any member), which takes every member's lock as this did.
  *
- * Running members are not supported yet (their live switch inside one window: freeze,
- * stop every vCPU, one QMP transaction per QEMU, resume, thaw): refused up front.
+ * Running members (DISK_ONLY) switch inside one window (group-create-live.ts): with
+ * QUIESCE every guest agent frozen first (group-quiesce.ts), every vCPU stopped, one QMP
+ * transaction per QEMU, then resumed and thawed on every path.
  */
 import { nvramCaptureSteps } from '../firmware/nvram-snapshot.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -40,7 +41,9 @@ import { planInactiveCreate, type PlannedInactiveCreate } from '../snapshot/crea
 import { planLiveDiskOnlyCreate } from '../snapshot/create/create-active.js';
 import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
 import { nodesStep, overlaysStep } from '../snapshot/create/create-active-external-steps.js';
+import { requireGuestAgentChannel } from '../domain/domain-extras.js';
 import { canonicalMembers, lockMembers } from './group-locks.js';
+import { freezeMembersStep, thawAfterCommit } from './group-quiesce.js';
 import {
   commitGroupCreate, stopVcpusStep, switchesOf, switchMembers, type GroupCreateIntent, type LiveMemberIntent,
 } from './group-create-live.js';
@@ -76,9 +79,11 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
         `domain '${running[0]!.name}' is running: a group snapshot of running domains needs --disk-only (memory state is not supported yet)`);
     }
-    if (flags & C.QUIESCE) {
+    const quiesce = (flags & C.QUIESCE) !== 0;
+    if (quiesce) {
       if (running.length === 0) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
-      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT, 'quiesced group snapshots are not supported yet');
+      // Every running member needs its agent, checked before anything is touched.
+      for (const m of running) requireGuestAgentChannel(liveDefOf(loadDomain(store, m)));
     }
     const creationTime = Math.floor(Date.now() / 1000);
     const memberXml = `<domainsnapshot><name>${escapeXml(request.name)}</name>` +
@@ -102,10 +107,12 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           continue;
         }
         const qmp = monitors[dirs.indexOf(rt.runtimeDir)]!;
-        const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY);
+        const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY | (flags & C.QUIESCE));
         // Under the members' locks and monitors: nothing of ours pauses or resumes it before the window.
         live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan, running: await isRunning(qmp) });
       }
+      // libvirt's agent check (qemuDomainAgentAvailable): a paused guest cannot answer a freeze.
+      if (quiesce && live.some((l) => !l.running)) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
       const intent: GroupCreateIntent = {
         group: {
           name: request.name, description: request.description ?? null, creationTime,
@@ -127,6 +134,8 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           ...offlineSteps.length > 0 ? [diskStep(GROUP_CREATE, offlineSteps)] : [],
           ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
           ...nvramSteps,
+          // --quiesce: every guest frozen before any vCPU stops, thawed once they run again (group-quiesce.ts).
+          ...quiesce ? [freezeMembersStep(live)] : [],
           ...vcpus ? [vcpus] : [],
         ],
         // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.
@@ -137,6 +146,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
             await vcpus.resumeStopped(ctx.warn);
           }),
         } : {},
+        ...quiesce ? { finalize: thawAfterCommit(live) } : {},
         commit: (s) => commitGroupCreate(s, intent),
         touches: [...offline.flatMap((o) => o.plan.touches), ...live.flatMap((l) => l.plan.disks.map((d) => d.backingPath))],
       });

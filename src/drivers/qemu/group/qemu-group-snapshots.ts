@@ -10,11 +10,13 @@ import { noGroupSnapshot } from './group-members.js';
 import { revertGroupSnapshot } from './group-revert.js';
 import { registerGroupLiveRevertHandler } from './group-revert-live.js';
 import { registerGroupHandlers } from './group-create-live.js';
+import { registerGroupQuiesceHandlers } from './group-quiesce.js';
 
 /** Registers the group operations' recovery on the driver's txn context (before recovery runs). */
 export function registerGroupSnapshotHandlers(ctx: TxnContext): void {
   registerGroupHandlers(ctx, GROUP_CREATE);
   registerGroupLiveRevertHandler(ctx);
+  registerGroupQuiesceHandlers(ctx);
 }
 
 /** Group snapshots of the domains in one QEMU driver's store. */

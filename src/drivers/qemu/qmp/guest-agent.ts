@@ -176,9 +176,7 @@ export async function freezeAround<T>(
   };
   let frozen: number | undefined;
   try {
-    const reply = await agent.execute('guest-fsfreeze-freeze', undefined, freezeTimeoutMs);
-    // The agent answers with the number of filesystems it froze; anything else: unknown.
-    frozen = typeof reply === 'number' && Number.isSafeInteger(reply) && reply >= 0 ? reply : undefined;
+    frozen = frozenCountOf(await agent.execute('guest-fsfreeze-freeze', undefined, freezeTimeoutMs));
   } catch (err) {
     inSync = false;
     await thaw(true);
@@ -193,6 +191,33 @@ export async function freezeAround<T>(
   }
   await thaw(false);
   return thawError ? { result, frozen, thawError } : { result, frozen };
+}
+
+/** The agent answers guest-fsfreeze-freeze with the number of filesystems it froze; anything else: unknown. */
+function frozenCountOf(reply: unknown): number | undefined {
+  return typeof reply === 'number' && Number.isSafeInteger(reply) && reply >= 0 ? reply : undefined;
+}
+
+/** The bound on a quiesced snapshot's freeze: SNAPVIRT_QUIESCE_TIMEOUT_MS, default 60 s. */
+export function quiesceFreezeTimeoutMs(): number {
+  const env = Number(process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS);
+  return Number.isFinite(env) && env > 0 ? env : 60_000;
+}
+
+/**
+ * Freezes the guest's filesystems in one session and returns how many froze (undefined if
+ * the reply did not say); the caller owns the thaw ({@link thawGuest}), on every path,
+ * also when this throws (a freeze that timed out may still land in the guest). For a
+ * freeze that must outlive one callback (a group's, across its journaled steps); a single
+ * domain's uses {@link freezeAround}.
+ */
+export async function freezeGuest(socketPath: string, freezeTimeoutMs: number, connectTimeoutMs = 10_000): Promise<number | undefined> {
+  const agent = await GuestAgent.connect(socketPath, connectTimeoutMs);
+  try {
+    return frozenCountOf(await agent.execute('guest-fsfreeze-freeze', undefined, freezeTimeoutMs));
+  } finally {
+    agent.close();
+  }
 }
 
 /**

@@ -23,8 +23,8 @@ import { failpoint, lockDomain, lockDomainJob, runOperation, SNAPSHOT_JOB, type 
 import type { DomainRef } from '../../../driver.js';
 import { parseQueryBlock } from '../../qmp/active-chain.js';
 import { planLiveDiskSnapshot, type LiveDiskSnapshotPlan } from './create-active-external-plan.js';
-import { hasGuestAgentChannel } from '../../domain/domain-extras.js';
-import { freezeAround } from '../../qmp/guest-agent.js';
+import { requireGuestAgentChannel } from '../../domain/domain-extras.js';
+import { freezeAround, quiesceFreezeTimeoutMs } from '../../qmp/guest-agent.js';
 import { qemuRuntimePaths } from '../../domain/qemu-process.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
 import { QmpDisconnectedError, QmpTimeoutError, qmpErrorToVirError } from '../../qmp/qmp-errors.js';
@@ -85,10 +85,7 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
       return def.name;
     }
     const quiesce = (flags & C.QUIESCE) !== 0;
-    if (quiesce && !hasGuestAgentChannel(live)) {
-      // libvirt's error when the domain has no guest agent channel.
-      throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, Q, 'QEMU guest agent is not configured');
-    }
+    if (quiesce) requireGuestAgentChannel(live);
     await withMonitor(rt.runtimeDir, async (qmp) => {
       const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, tree, def, flags);
       let frozen: number | undefined;
@@ -170,9 +167,7 @@ export async function planLiveDiskOnlyCreate(
  * Returns how many filesystems the agent froze (recorded with the snapshot).
  */
 async function quiescedSwitch(ctx: TxnContext, runtimeDir: string, fn: () => Promise<void>): Promise<number | undefined> {
-  const env = Number(process.env.SNAPVIRT_QUIESCE_TIMEOUT_MS);
-  const freezeTimeoutMs = Number.isFinite(env) && env > 0 ? env : 60_000;
-  const { frozen, thawError } = await freezeAround(qemuRuntimePaths(runtimeDir).guestAgentSocket, fn, { freezeTimeoutMs });
+  const { frozen, thawError } = await freezeAround(qemuRuntimePaths(runtimeDir).guestAgentSocket, fn, { freezeTimeoutMs: quiesceFreezeTimeoutMs() });
   if (thawError) ctx.warn(`the guest's filesystems may still be frozen: ${thawError.message}`);
   return frozen;
 }

@@ -5,6 +5,7 @@
  * member's image a clean filesystem and its snapshot recorded as quiesced; a failure
  * after the freeze, and one member's freeze failing, change nothing and leave both
  * thawed; a running member without an agent channel is refused as libvirt refuses it.
+ * The CLI's `group-snapshot-create … --disk-only --quiesce` does the same.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { isVirError, VirErrorCode } from '../../../../src/api/errors.js';
 import type { Domain } from '../../../../src/api/domain.js';
 import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import { main } from '../../../../src/cli/main.js';
 import { domainXml, makeImages } from '../../../helpers/domain-fixture.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { killAllQemu, queryBlock } from '../support/active-env.js';
@@ -88,6 +90,23 @@ test('quiesced group create: both guests frozen, then thawed; a failure after th
     assert.doesNotMatch((await run('dumpe2fs', ['-h', raw])).stdout, /needs_recovery/, name);
     await run('e2fsck', ['-fn', raw]); // exit status 0: no errors
   }
+
+  // The CLI: group-snapshot-create … --disk-only --quiesce.
+  let out = '';
+  let err = '';
+  const saved = process.env.SNAPVIRT_STATE_DIR;
+  process.env.SNAPVIRT_STATE_DIR = env.stateDir;
+  try {
+    const status = await main(['-c', 'qemu:///session', 'group-snapshot-create', 'c', ...NAMES, '--disk-only', '--quiesce'],
+      { out: (x) => { out += x; }, err: (x) => { err += x; } });
+    assert.equal(status, 0, err);
+  } finally {
+    if (saved === undefined) delete process.env.SNAPVIRT_STATE_DIR;
+    else process.env.SNAPVIRT_STATE_DIR = saved;
+  }
+  assert.equal(out, 'Group snapshot c created\n\n');
+  assert.deepEqual(await freezeStatus(env, doms), ['thawed', 'thawed']);
+  for (const dom of doms) assert.deepEqual(await (await dom.snapshotLookupByName('c')).getQuiesceInfo(), { quiesced: true, frozenFilesystems: 1 });
 
   // A failure after both freezes and the vCPU stop: nothing changes, both run thawed.
   const before = await picture(env, doms);

@@ -5,7 +5,8 @@
  * member's image a clean filesystem and its snapshot recorded as quiesced; a failure
  * after the freeze, and one member's freeze failing, change nothing and leave both
  * thawed; a running member without an agent channel is refused as libvirt refuses it.
- * The CLI's `group-snapshot-create … --disk-only --quiesce` does the same.
+ * The CLI's `group-snapshot-create … --disk-only --quiesce` does the same. A kill with both
+ * guests frozen and stopped is undone by the next open, which resumes and thaws both.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,7 @@ import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-proce
 import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
 import { main } from '../../../../src/cli/main.js';
 import { domainXml, makeImages } from '../../../helpers/domain-fixture.js';
+import { runChildOp } from '../../../helpers/run-child-op.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { killAllQemu, queryBlock } from '../support/active-env.js';
 import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
@@ -159,4 +161,18 @@ test('quiesced group create: both guests frozen, then thawed; a failure after th
   assert.deepEqual(await picture(env, doms), withPlain);
   assert.deepEqual(await plain.snapshotListNames(), []);
   assert.deepEqual(await freezeStatus(env, doms), ['thawed', 'thawed']);
+
+  // Killed with both guests frozen and stopped (before the switch): the next open resumes
+  // and thaws both and undoes the group.
+  const socks = doms.map((d) => agentSocket(env, d));
+  await plain.destroy();
+  const child = await runChildOp(env.stateDir, 'group-create.switch.before=crash', ['group-create', NAMES.join(','), group('k'), String(Q)]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  assert.equal(await agentCall(socks[0]!, 'guest-fsfreeze-status', undefined, 2000).catch(() => 'no answer (stopped)'), 'no answer (stopped)',
+    'the killed process left the guests stopped (and frozen)');
+  const reopened = await env.reopen();
+  const again = await Promise.all(NAMES.map((n) => reopened.domainLookupByName(n)));
+  assert.deepEqual(await Promise.all(socks.map((sock) => agentCall(sock, 'guest-fsfreeze-status'))), ['thawed', 'thawed']);
+  assert.deepEqual(await runState(again), [DomainState.RUNNING, DomainState.RUNNING]);
+  assert.deepEqual(await picture(env, again), withPlain);
 });

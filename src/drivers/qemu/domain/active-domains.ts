@@ -20,6 +20,7 @@ import type { DomainDef } from '../../../conf/domain-types.js';
 import { lockDomain, type TxnContext } from '../../../txn/index.js';
 import type { DomainInfo, DomainRef, DomainStateInfo } from '../../driver.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './qemu-process.js';
+import { tpmStateDirFor } from '../tpm/swtpm-process.js';
 import { QmpError, QmpTimeoutError } from '../qmp/qmp-errors.js';
 import { isJsonObject, optionalString, type JsonObject } from '../qmp/qmp-json.js';
 import { domainNotRunning, forgetMonitor, withMonitor } from '../qmp/domain-monitor.js';
@@ -152,7 +153,9 @@ export async function launchQemu(ctx: TxnContext, uuid: string, def: DomainDef, 
   // of a start that was killed before it recorded the process: it must not run twice.
   if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
   await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
-  const proc = await QemuProcess.start({ def, runtimeDir, paused: opts.paused || opts.incoming === true, incoming: opts.incoming });
+  const proc = await QemuProcess.start({
+    def, runtimeDir, paused: opts.paused || opts.incoming === true, incoming: opts.incoming, tpmStateDir: tpmStateDirFor(ctx.store.stateDir, uuid),
+  });
   await proc.qmp.close().catch(() => undefined);
   return {
     runtimeDir,

@@ -26,6 +26,7 @@ import { addFirmware } from './devices/firmware.js';
 import { addPlatform } from './devices/platform.js';
 import { escapeOpt } from './devices/qemu-option.js';
 import { addRngs } from './devices/rng.js';
+import { addTpm } from './devices/tpm.js';
 import { addVideo } from './devices/video.js';
 import { addWatchdog } from './devices/watchdog.js';
 
@@ -47,6 +48,8 @@ export interface QemuCommandLineOptions {
   daemonize?: boolean;
   /** Where QEMU listens for the guest agent, when the domain has an agent channel. */
   guestAgentSocketPath?: string;
+  /** swtpm's socket, when the domain has an emulated TPM (a placeholder is used while only checking). */
+  tpmSocketPath?: string;
   /** Wait for an incoming migration (-incoming defer): a saved memory state is loaded with migrate-incoming. */
   incoming?: boolean;
   /** What the binary offers (device and CPU model names); undefined: not checked. */
@@ -117,6 +120,7 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
   addWatchdog(ctx, devices);
   addMemballoon(ctx, devices);
   addRngs(ctx, devices);
+  addTpm(ctx, opts.tpmSocketPath);
 
   const args: string[] = [
     '-name', `guest=${escapeOpt(def.name)}`,

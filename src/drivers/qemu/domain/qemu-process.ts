@@ -18,6 +18,8 @@ import { chooseAccelerator, type QemuAccelerator } from './kvm-availability.js';
 import { emulatorOf } from './devices/definition-coverage.js';
 import { capabilitiesFor } from './qemu-capabilities.js';
 import { refuseMissingBridges, setUpTaps } from './tap-setup.js';
+import { startSwtpm, stopSwtpm } from '../tpm/swtpm-process.js';
+import { tpmOf } from './devices/tpm.js';
 
 /** The files of one QEMU process inside its runtime directory. */
 export interface QemuRuntimePaths {
@@ -55,6 +57,8 @@ export interface StartQemuOptions {
   binary?: string;
   /** Bound on spawn → QMP ready; default 30 s. */
   readyTimeoutMs?: number;
+  /** The TPM state directory (tpmStateDirFor), needed when the domain has an emulated TPM. */
+  tpmStateDir?: string;
 }
 
 /** Options for {@link QemuProcess.stop}. */
@@ -104,12 +108,27 @@ export class QemuProcess {
     await rm(paths.qmpSocket, { force: true });
     await rm(paths.pidfile, { force: true });
 
+    // swtpm listens before QEMU connects to it; a QEMU that fails to start leaves none behind.
+    if (tpmOf(opts.def) && opts.tpmStateDir === undefined) {
+      throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, 'no TPM state directory for a domain with a TPM');
+    }
+    const tpmSocketPath = opts.tpmStateDir === undefined ? undefined : await startSwtpm(opts.def, paths.dir, opts.tpmStateDir);
+    try {
+      return await QemuProcess.spawn(opts, paths, tpmSocketPath);
+    } catch (err) {
+      await stopSwtpm(paths.dir);
+      throw err;
+    }
+  }
+
+  /** Spawns QEMU in `paths` and connects to its monitor (start's second half, after swtpm). */
+  private static async spawn(opts: StartQemuOptions, paths: QemuRuntimePaths, tpmSocketPath: string | undefined): Promise<QemuProcess> {
     const accel = opts.accel ?? await chooseAccelerator(opts.def);
     const caps = await capabilitiesFor(opts.def, opts.binary ?? emulatorOf(opts.def) ?? QEMU_SYSTEM_BINARY);
     const cmd = buildQemuCommandLine(opts.def, {
       accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
       incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket, ...(caps ? { caps } : {}),
-      canCreateTaps: process.getuid?.() === 0,
+      canCreateTaps: process.getuid?.() === 0, ...(tpmSocketPath !== undefined ? { tpmSocketPath } : {}),
     });
     await refuseMissingBridges(cmd.taps);
     const log = await open(paths.logFile, 'a', 0o600);
@@ -227,6 +246,7 @@ export class QemuProcess {
     this.qmp.destroy('process stopped');
     await rm(this.paths.qmpSocket, { force: true });
     await rm(this.paths.pidfile, { force: true });
+    await stopSwtpm(this.paths.dir);
   }
 
   /** Sends SIGKILL now (crash tests, and the last resort of stop). */
@@ -267,7 +287,11 @@ export async function isQemuRunningIn(runtimeDir: string): Promise<boolean> {
 export async function terminateQemuIn(runtimeDir: string, graceMs = 5000): Promise<boolean> {
   const paths = qemuRuntimePaths(runtimeDir);
   const pid = await readPidfile(paths.pidfile);
-  if (pid === undefined || !await isQemuAlive(pid, paths)) return false;
+  if (pid === undefined || !await isQemuAlive(pid, paths)) {
+    // A swtpm whose QEMU never connected (killed mid-start) does not end by itself.
+    await stopSwtpm(runtimeDir);
+    return false;
+  }
   const signal = (sig: NodeJS.Signals): void => {
     try {
       process.kill(pid, sig);
@@ -288,6 +312,7 @@ export async function terminateQemuIn(runtimeDir: string, graceMs = 5000): Promi
   }
   await rm(paths.qmpSocket, { force: true });
   await rm(paths.pidfile, { force: true });
+  await stopSwtpm(runtimeDir);
   return true;
 }
 

@@ -17,7 +17,7 @@ const TOP_LEVEL = new Set([
 /** Device elements some family of devices/ maps; every other device is refused. */
 const DEVICES = new Set([
   'emulator', 'disk', 'controller', 'interface', 'serial', 'console', 'channel', 'input', 'graphics', 'video', 'rng',
-  'memballoon', 'watchdog',
+  'memballoon', 'watchdog', 'tpm',
 ]);
 
 const OS_CHILDREN = new Set(['type', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'boot', 'bootmenu']);

@@ -31,6 +31,7 @@ import { qmpErrorToVirError } from '../../qmp/qmp-errors.js';
 import { liveDef } from '../../domain/active-domains.js';
 import { withMonitor } from '../../qmp/domain-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
+import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
 import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, REVERT_UNDO_TAG, REVERT_VCPUS, commitLiveRevert, isRunning, revertIntentJson,
   type LiveRevertIntent,
@@ -157,7 +158,7 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
       async do() {
         if (await isQemuRunningIn(runtimeDir)) await terminateQemuIn(runtimeDir, 0);
         await mkdir(dirname(runtimeDir), { recursive: true, mode: 0o700 });
-        const proc = await QemuProcess.start({ def: current, runtimeDir, paused: true });
+        const proc = await QemuProcess.start({ def: current, runtimeDir, paused: true, tpmStateDir: tpmStateDirFor(store.stateDir, dom.uuid) });
         await proc.qmp.close().catch(() => undefined);
       },
     });

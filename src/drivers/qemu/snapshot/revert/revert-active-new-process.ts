@@ -39,6 +39,7 @@ import { claimNewFile, createOverlayFile, removeFileIfPresent } from '../../imag
 import { imageInfo, runQemuImg } from '../../images/qemu-img.js';
 import { forgetMonitor, withMonitor } from '../../qmp/domain-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
+import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
 import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, commitLiveRevert, revertIntentJson, type LiveRevertIntent, type RevertEndState,
 } from '../../journal/active-revert-resources.js';
@@ -190,7 +191,7 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
   steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
-  if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile));
+  if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile, tpmStateDirFor(store.stateDir, dom.uuid)));
   return {
     intent, steps, touches: revertedImages(snap),
     runState: newRuntimeDir === null ? [] : [{ kind: REVERT_RUN_STATE, runtimeDir: newRuntimeDir, end }],
@@ -200,7 +201,7 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
 }
 
 /** The step starting the new QEMU on the reverted state, paused (or loading `memFile`). */
-async function startStep(target: DomainDef, newRuntimeDir: string, memFile: string | undefined): Promise<Step> {
+async function startStep(target: DomainDef, newRuntimeDir: string, memFile: string | undefined, tpmStateDir: string): Promise<Step> {
   const removeDir = !(await pathExists(newRuntimeDir));
   return {
     name: 'start',
@@ -209,7 +210,7 @@ async function startStep(target: DomainDef, newRuntimeDir: string, memFile: stri
       // Under the lock, a QEMU there is the orphan of an interrupted start: never ours to keep.
       if (await isQemuRunningIn(newRuntimeDir)) await terminateQemuIn(newRuntimeDir, 0);
       await mkdir(dirname(newRuntimeDir), { recursive: true, mode: 0o700 });
-      const proc = await QemuProcess.start({ def: target, runtimeDir: newRuntimeDir, paused: true, incoming: memFile !== undefined });
+      const proc = await QemuProcess.start({ def: target, runtimeDir: newRuntimeDir, paused: true, incoming: memFile !== undefined, tpmStateDir });
       await proc.qmp.close().catch(() => undefined);
       if (memFile === undefined) return;
       try {

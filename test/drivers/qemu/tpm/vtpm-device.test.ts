@@ -1,0 +1,102 @@
+/**
+ * The emulated TPM: `<tpm><backend type='emulator' version='2.0'/>` on QEMU's command line
+ * as libvirt maps it (-chardev socket + -tpmdev emulator + -device tpm-crb|tpm-tis), the
+ * refusals, and a real start: swtpm_setup manufactures the state under the state dir (0700),
+ * swtpm runs before QEMU, QEMU's query-tpm shows the device, destroy leaves no swtpm.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
+import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
+import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import { buildQemuCommandLine } from '../../../../src/drivers/qemu/domain/qemu-command-line.js';
+import { QemuProcess } from '../../../../src/drivers/qemu/domain/qemu-process.js';
+import { swtpmPaths, tpmStateDirFor } from '../../../../src/drivers/qemu/tpm/swtpm-process.js';
+import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
+
+const run = promisify(execFile);
+
+function tpmXml(name: string, disk: string, tpm: string, machine = 'pc'): string {
+  return `<domain type='qemu'><name>${name}</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='${machine}'>hvm</type></os>
+  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
+  ${tpm}</devices></domain>`;
+}
+
+const emulator = (model: string): string => `<tpm model='${model}'><backend type='emulator' version='2.0'/></tpm>`;
+
+/** The pids of every swtpm whose command line names `text`. */
+async function swtpmsNaming(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.startsWith('swtpm\0') && cmdline.includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+test('tpm: -chardev socket, -tpmdev emulator and -device tpm-crb|tpm-tis as libvirt maps them', () => {
+  for (const model of ['tpm-crb', 'tpm-tis']) {
+    const def = parseDomainXML(tpmXml('t', '/tmp/d.qcow2', emulator(model)));
+    const { args } = buildQemuCommandLine(def, { accel: 'tcg', qmpSocketPath: '/tmp/q', pidfilePath: '/tmp/p', tpmSocketPath: '/run/x/swtpm.sock', skipDisks: true });
+    const valuesOf = (opt: string): string[] => args.flatMap((a, i) => (args[i - 1] === opt ? [a] : []));
+    assert.ok(valuesOf('-chardev').includes('socket,id=chrtpm,path=/run/x/swtpm.sock'));
+    assert.deepEqual(valuesOf('-tpmdev'), ['emulator,id=tpm-tpm0,chardev=chrtpm']);
+    assert.ok(valuesOf('-device').includes(`${model},tpmdev=tpm-tpm0,id=tpm0`), valuesOf('-device').join(' '));
+  }
+});
+
+test('tpm: passthrough, TPM 1.2, an unknown model and two TPMs are refused as unsupported configuration', () => {
+  const refused: [string, RegExp][] = [
+    ["<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>", /<backend type='passthrough'> in <tpm model='tpm-tis'> is not supported by snapvirt/],
+    ["<tpm model='tpm-crb'><backend type='emulator' version='1.2'/></tpm>", /TPM version '1.2' is not supported by snapvirt/],
+    ["<tpm model='tpm-spapr'><backend type='emulator'/></tpm>", /<tpm model='tpm-spapr'> is not supported by snapvirt/],
+    [emulator('tpm-crb') + emulator('tpm-tis'), /only a single TPM device/],
+  ];
+  for (const [tpm, message] of refused) {
+    const def = parseDomainXML(tpmXml('t', '/tmp/d.qcow2', tpm));
+    assert.throws(() => buildQemuCommandLine(def, { accel: 'tcg', qmpSocketPath: '/tmp/q', pidfilePath: '/tmp/p', skipDisks: true }),
+      (e: unknown) => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED && message.test(e.message), tpm);
+  }
+});
+
+for (const [model, machine] of [['tpm-crb', 'q35'], ['tpm-tis', 'pc']] as const) {
+  test(`tpm: a ${model} domain starts with swtpm, query-tpm shows it, destroy leaves no swtpm`, async (t) => {
+    const env = await openQemuTestEnv();
+    t.after(() => env.cleanup());
+    const disk = join(env.imageDir, 'd.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+    const dom = await env.conn.domainDefineXML(tpmXml('vtpm', disk, emulator(model), machine));
+    await dom.create();
+    const uuid = dom.getUUIDString();
+    const stateDir = tpmStateDirFor(env.stateDir, uuid);
+    assert.equal((await stat(stateDir)).mode & 0o777, 0o700);
+    assert.ok(existsSync(join(stateDir, 'tpm2-00.permall')), 'swtpm_setup manufactured the TPM');
+    const runtimeDir = runtimeDirFor(env.stateDir, uuid);
+    const socket = swtpmPaths(runtimeDir).socket;
+    assert.equal((await swtpmsNaming(socket)).length, 1);
+    const proc = await QemuProcess.attach(runtimeDir);
+    try {
+      const tpms = await proc.qmp.execute('query-tpm') as { id: string; model: string; options: { type: string } }[];
+      assert.deepEqual(tpms.map((d) => [d.id, d.model, d.options.type]), [['tpm-tpm0', model, 'emulator']]);
+    } finally {
+      await proc.qmp.close();
+    }
+    await dom.destroy();
+    assert.deepEqual(await swtpmsNaming(socket), []);
+    assert.equal(existsSync(socket), false);
+    // The state stays for the next start, which does not manufacture it again.
+    const permall = await readFile(join(stateDir, 'tpm2-00.permall'));
+    await dom.create();
+    assert.equal((await swtpmsNaming(socket)).length, 1);
+    await dom.destroy();
+    assert.ok(permall.length > 0);
+    assert.deepEqual(await swtpmsNaming(socket), []);
+  });
+}

@@ -8,7 +8,7 @@ import { registerActiveHandlers } from './active-resources.js';
 import { registerRevertHandlers } from './active-revert-resources.js';
 import { registerTransientHandlers } from '../domain/transient-domain.js';
 import { registerGroupSnapshotHandlers } from '../group/qemu-group-snapshots.js';
-import { registerNvramHandlers } from '../firmware/nvram-snapshot.js';
+import { registerStateFileHandlers } from '../firmware/state-file-steps.js';
 import { registerBlockJobHandlers } from './block-job-resources.js';
 
 /** Registers the driver's handlers on a fresh context, before its first recovery. */
@@ -18,6 +18,6 @@ export function registerQemuHandlers(ctx: TxnContext): void {
   registerTransientHandlers(ctx);
   registerRevertHandlers(ctx);
   registerGroupSnapshotHandlers(ctx);
-  registerNvramHandlers(ctx);
+  registerStateFileHandlers(ctx);
   registerBlockJobHandlers(ctx);
 }

@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const SWTPM = 'swtpm';
 const SWTPM_SETUP = 'swtpm_setup';
 /** The file swtpm keeps a TPM 2.0's permanent state in: present once manufactured. */
-const TPM2_STATE_FILE = 'tpm2-00.permall';
+export const TPM2_STATE_FILE = 'tpm2-00.permall';
 
 /** Where domain `uuid` keeps its TPM state. */
 export function tpmStateDirFor(stateDir: string, uuid: string): string {
@@ -39,14 +39,7 @@ export function swtpmPaths(runtimeDir: string): { socket: string; pidfile: strin
 export async function startSwtpm(def: DomainDef, runtimeDir: string, tpmStateDir: string): Promise<string | undefined> {
   if (!tpmOf(def)) return undefined;
   const paths = swtpmPaths(runtimeDir);
-  await mkdir(tpmStateDir, { recursive: true, mode: 0o700 });
-  await chmod(tpmStateDir, 0o700);
-  if (!existsSync(join(tpmStateDir, TPM2_STATE_FILE))) {
-    await swtpmCommand(SWTPM_SETUP, [
-      '--tpm2', '--tpmstate', tpmStateDir, '--vmid', `${def.name}:${def.uuid}`, '--logfile', paths.log,
-      '--createek', '--create-ek-cert', '--create-platform-cert', '--lock-nvram', '--not-overwrite',
-    ]);
-  }
+  await manufactureTpmState(def, tpmStateDir, paths.log);
   await stopSwtpm(runtimeDir);
   await swtpmCommand(SWTPM, [
     'socket', '--tpm2', '--tpmstate', `dir=${tpmStateDir},mode=0600`,
@@ -60,6 +53,24 @@ export async function startSwtpm(def: DomainDef, runtimeDir: string, tpmStateDir
   return paths.socket;
 }
 
+/**
+ * The TPM's permanent state file in `tpmStateDir`, manufactured first by swtpm_setup when
+ * absent (the directory made 0700): libvirt does it at the first start, a snapshot of a
+ * domain never started does it too so that it captures what the first start would use.
+ */
+export async function manufactureTpmState(def: DomainDef, tpmStateDir: string, logFile?: string): Promise<string> {
+  const stateFile = join(tpmStateDir, TPM2_STATE_FILE);
+  await mkdir(tpmStateDir, { recursive: true, mode: 0o700 });
+  await chmod(tpmStateDir, 0o700);
+  if (!existsSync(stateFile)) {
+    await swtpmCommand(SWTPM_SETUP, [
+      '--tpm2', '--tpmstate', tpmStateDir, '--vmid', `${def.name}:${def.uuid}`, ...(logFile !== undefined ? ['--logfile', logFile] : []),
+      '--createek', '--create-ek-cert', '--create-platform-cert', '--lock-nvram', '--not-overwrite',
+    ]);
+  }
+  return stateFile;
+}
+
 /** Ends the swtpm serving `runtimeDir` (SIGTERM, SIGKILL after 5 s) and removes its files; false when none ran. */
 export async function stopSwtpm(runtimeDir: string): Promise<boolean> {
   const paths = swtpmPaths(runtimeDir);
@@ -67,7 +78,7 @@ export async function stopSwtpm(runtimeDir: string): Promise<boolean> {
   if (pid !== undefined) {
     signal(pid, 'SIGTERM');
     const deadline = performance.now() + 5000;
-    while (isAlive(pid)) {
+    while (await isAlive(pid) && performance.now() < deadline + 5000) {
       if (performance.now() > deadline) signal(pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -90,10 +101,11 @@ async function swtpmPid(pidfile: string, socket: string): Promise<number | undef
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while `pid` runs; a zombie (exited, its new parent not done reaping it) is gone. */
+async function isAlive(pid: number): Promise<boolean> {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

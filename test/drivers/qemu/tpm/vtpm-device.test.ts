@@ -6,11 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
 import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
@@ -18,28 +16,7 @@ import { buildQemuCommandLine } from '../../../../src/drivers/qemu/domain/qemu-c
 import { QemuProcess } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { swtpmPaths, tpmStateDirFor } from '../../../../src/drivers/qemu/tpm/swtpm-process.js';
 import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
-
-const run = promisify(execFile);
-
-function tpmXml(name: string, disk: string, tpm: string, machine = 'pc'): string {
-  return `<domain type='qemu'><name>${name}</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='${machine}'>hvm</type></os>
-  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
-  ${tpm}</devices></domain>`;
-}
-
-const emulator = (model: string): string => `<tpm model='${model}'><backend type='emulator' version='2.0'/></tpm>`;
-
-/** The pids of every swtpm whose command line names `text`. */
-async function swtpmsNaming(text: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.startsWith('swtpm\0') && cmdline.includes(text)) pids.push(Number(entry));
-  }
-  return pids;
-}
+import { emulatorTpm as emulator, swtpmsNaming, tpmDomainXml as tpmXml, tpmTestDisk } from '../support/tpm-domain.js';
 
 test('tpm: -chardev socket, -tpmdev emulator and -device tpm-crb|tpm-tis as libvirt maps them', () => {
   for (const model of ['tpm-crb', 'tpm-tis']) {
@@ -70,8 +47,7 @@ for (const [model, machine] of [['tpm-crb', 'q35'], ['tpm-tis', 'pc']] as const)
   test(`tpm: a ${model} domain starts with swtpm, query-tpm shows it, destroy leaves no swtpm`, async (t) => {
     const env = await openQemuTestEnv();
     t.after(() => env.cleanup());
-    const disk = join(env.imageDir, 'd.qcow2');
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+    const disk = await tpmTestDisk(env.imageDir, 'd');
     const dom = await env.conn.domainDefineXML(tpmXml('vtpm', disk, emulator(model), machine));
     await dom.create();
     const uuid = dom.getUUIDString();

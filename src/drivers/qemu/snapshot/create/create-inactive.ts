@@ -31,6 +31,7 @@ import {
 } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
+import { tpmCaptureSteps } from '../../tpm/tpm-snapshot.js';
 import { pointDiskAt } from '../../domain/point-disk.js';
 
 
@@ -81,7 +82,9 @@ export async function createInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
     domainName: planned.domainName,
     summary: { snapshot: def.name, flags, actions: planned.actions },
     steps: planned.steps,
-    extraSteps: (flags & C.NO_METADATA) ? [] : nvramCaptureSteps(store.stateDir, record.uuid, loaded.def, def.name),
+    extraSteps: (flags & C.NO_METADATA) ? [] : [
+      ...nvramCaptureSteps(store.stateDir, record.uuid, loaded.def, def.name), ...tpmCaptureSteps(store.stateDir, record.uuid, loaded.def, def.name),
+    ],
     cleanup: [],
     touches: planned.touches,
     commit: () => planned.commit(store),

@@ -14,6 +14,7 @@
  * they are (still exact, only not compacted), with a warning when another domain is why.
  */
 import { nvramCopiesOf } from '../../firmware/nvram-snapshot.js';
+import { tpmCopiesOf } from '../../tpm/tpm-snapshot.js';
 import { resolve } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
@@ -117,8 +118,10 @@ export async function planLiveDelete(
     else resources.push(...await tagPlan(qmp, runtimeDir, snap));
   }
   const work = liveDeleteWork(name, resources);
-  // The snapshots' NVRAM copies go with their metadata.
-  resources.push(...nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name)).map((path) => ({ kind: 'file-obsolete', path })));
+  // The snapshots' NVRAM and TPM copies go with their metadata.
+  const names = victims.map((v) => v.name);
+  resources.push(...[...nvramCopiesOf(store.stateDir, record.uuid, names), ...tpmCopiesOf(store.stateDir, record.uuid, names)]
+    .map((path) => ({ kind: 'file-obsolete', path })));
   return {
     domainUuid: record.uuid,
     domainName: record.name,

@@ -41,6 +41,7 @@ import {
 import { pathExists } from '../../images/path-exists.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { nvramCopiesOf } from '../../firmware/nvram-snapshot.js';
+import { tpmCopiesOf } from '../../tpm/tpm-snapshot.js';
 import { refuseGroupMembers } from '../../group/group-membership.js';
 
 const Q = VirErrorDomain.QEMU;
@@ -130,8 +131,9 @@ export async function planInactiveDelete(ctx: TxnContext, loaded: LoadedDomain, 
       else if (tree && victims.length === 1) cleanup.push(...(await externalCleanup(others, record.uuid, snap, domain, tree, discarded, plan!.kept)));
     }
   }
-  // The snapshots' NVRAM copies are snapvirt's own metadata: they go even with --metadata.
-  const copies = nvramCopiesOf(store.stateDir, record.uuid, victims.map((v) => v.name));
+  // The snapshots' NVRAM and TPM copies are snapvirt's own metadata: they go even with --metadata.
+  const names = victims.map((v) => v.name);
+  const copies = [...nvramCopiesOf(store.stateDir, record.uuid, names), ...tpmCopiesOf(store.stateDir, record.uuid, names)];
   cleanup.push(...copies.map((path): DiskResource => ({ kind: 'removed-file', path })));
   const merged = cleanup.filter((r) => r.kind === 'merge-overlay').map((r) => (r as { overlay: string }).overlay);
   // Work another delete left pending on these files must finish first (deleting the same

@@ -40,6 +40,7 @@ import { imageInfo, runQemuImg } from '../../images/qemu-img.js';
 import { forgetMonitor, withMonitor } from '../../qmp/domain-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
 import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
+import { tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
 import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, commitLiveRevert, revertIntentJson, type LiveRevertIntent, type RevertEndState,
 } from '../../journal/active-revert-resources.js';
@@ -191,6 +192,8 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
   steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
+  // The TPM state too (a revert of a running domain with a vTPM is refused before: no swtpm runs).
+  steps.push(...tpmRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
   if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile, tpmStateDirFor(store.stateDir, dom.uuid)));
   return {
     intent, steps, touches: revertedImages(snap),

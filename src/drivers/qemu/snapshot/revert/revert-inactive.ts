@@ -30,6 +30,7 @@ import { rootsOf } from '../../images/image-users.js';
 import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { runInactiveOperation, type InactiveStep } from '../../journal/inactive-operation.js';
 import { nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
+import { tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
 import { claimNewFile, createImageFromInternalSnapshot, createOverlayFile } from '../../images/overlay-file.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { snapshotApply, snapshotCreate } from '../../images/qemu-img.js';
@@ -138,7 +139,7 @@ export async function planInactiveRevert(ctx: TxnContext, loaded: LoadedDomain, 
     domainUuid: record.uuid,
     domainName: record.name,
     steps,
-    firmwareSteps: nvramRestoreSteps(store.stateDir, record.uuid, target, name),
+    firmwareSteps: [...nvramRestoreSteps(store.stateDir, record.uuid, target, name), ...tpmRestoreSteps(store.stateDir, record.uuid, target, name)],
     cleanup,
     touches: revertedImages(snap),
     commit() {

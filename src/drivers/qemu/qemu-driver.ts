@@ -48,6 +48,7 @@ import { revertInactiveSnapshot } from './snapshot/revert/revert-inactive.js';
 import { createInactiveSnapshot } from './snapshot/create/create-inactive.js';
 import { checkQemuFlags } from './qemu-flags.js';
 import { planNvramUndefine } from './firmware/undefine-nvram.js';
+import { planTpmUndefine } from './tpm/undefine-tpm.js';
 import { QEMU_VERSION } from './qemu-identity.js';
 import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
 import {
@@ -200,6 +201,7 @@ export class QemuDriver implements HypervisorDriver {
       const { record, def } = loadDomain(this.store, dom);
       if (!record.persistent) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'cannot undefine transient domain');
       const removeNvram = planNvramUndefine(def, flags, this.store.stateDir, record.uuid);
+      const removeTpm = planTpmUndefine(def, flags, this.store.stateDir, record.uuid);
       // A running domain becomes transient and runs on (libvirt counts snapshots only for
       // inactive domains; the metadata goes when the transient domain stops).
       if (await isDomainRunning(this.ctx, record.uuid)) {
@@ -218,6 +220,7 @@ export class QemuDriver implements HypervisorDriver {
         forgetOfflineDomainState(this.store, record.uuid);
       });
       removeNvram();
+      removeTpm();
     });
   }
 

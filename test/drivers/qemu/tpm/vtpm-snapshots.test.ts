@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
 import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../../../src/drivers/qemu/tpm/swtpm-process.js';
@@ -96,4 +96,25 @@ test('a snapshot or a revert of a running domain with a vTPM is refused, nothing
   assert.deepEqual(await dom.snapshotListNames(), ['off']);
   assert.equal(existsSync(tpmCopyPath(env.stateDir, dom.getUUIDString(), 'live')), false);
   assert.ok(await dom.isActive());
+});
+
+test('undefine: the TPM state removed as libvirt does unless --keep-tpm (--tpm removes it too); the snapshots\' copies always go', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  for (const [flags, kept] of [[0, false], [U.TPM, false], [U.KEEP_TPM, true]] as const) {
+    // A disk each: the internal snapshot's tag stays in its image after a metadata-only undefine.
+    const disk = await tpmTestDisk(env.imageDir, `d${flags}`);
+    const dom = await env.conn.domainDefineXML(tpmDomainXml('vtpm', disk, emulatorTpm('tpm-tis')));
+    const uuid = dom.getUUIDString();
+    await dom.snapshotCreateXML(snapXml('s1'), 0);
+    const state = join(tpmStateDirFor(env.stateDir, uuid), TPM2_STATE_FILE);
+    const before = await readFile(state);
+    await dom.undefine(flags | U.SNAPSHOTS_METADATA);
+    assert.equal(existsSync(tpmCopyPath(env.stateDir, uuid, 's1')), false);
+    assert.equal(existsSync(state), kept, `flags ${flags}`);
+    if (kept) {
+      assert.deepEqual(await readFile(state), before);
+      await rm(tpmStateDirFor(env.stateDir, uuid), { recursive: true });
+    }
+  }
 });

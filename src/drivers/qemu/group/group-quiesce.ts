@@ -5,8 +5,9 @@
  * before the vCPU stop, so:
  *   - a failure (a member's freeze included) undoes the steps newest first: the vCPUs are
  *     resumed, then every member is thawed (thawing one that never froze is harmless);
- *   - after the commit the post-commit work resumes the vCPUs (the stop step's resources)
- *     and then thaws (this file's finalize resources, which run after every step's);
+ *   - on success the guests run again right after the switch (resumeStopped), and the
+ *     post-commit work resumes any still stopped (the stop step's resources) and then
+ *     thaws (this file's finalize resources, which run after every step's);
  *   - a crash in between: recovery undoes or finalizes the same resources.
  * The freeze and thaw are the single-domain quiesce's agent calls (qmp/guest-agent.ts).
  */
@@ -25,21 +26,28 @@ function thawResource(kind: string, runtimeDir: string, uuid: string): Resource 
   return { kind, runtimeDir, domainUuid: uuid };
 }
 
-async function thaw(r: Resource): Promise<void> {
+/**
+ * Thaws the member (thawGuest retries until the agent reports thawed, within 30 s). Best
+ * effort, as the single domain's thaw: a dead agent is warned about, never left as an
+ * undo or post-commit failure that would keep the group's journal entry open.
+ */
+async function thaw(ctx: TxnContext, r: Resource): Promise<void> {
   if (typeof r.runtimeDir !== 'string') {
     throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.QEMU, `${r.kind} resource without a runtime directory`);
   }
-  await thawGuest(qemuRuntimePaths(r.runtimeDir).guestAgentSocket);
+  await thawGuest(qemuRuntimePaths(r.runtimeDir).guestAgentSocket).catch((err: unknown) => {
+    ctx.warn(`the guest's filesystems may still be frozen: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }
 
 /** Registers the thaw resources on the driver's txn context. */
 export function registerGroupQuiesceHandlers(ctx: TxnContext): void {
-  ctx.registry.registerResource(GROUP_THAW, { undo: thaw });
+  ctx.registry.registerResource(GROUP_THAW, { undo: (r) => thaw(ctx, r) });
   ctx.registry.registerResource(GROUP_THAW_AFTER, {
     async undo() {
       // Post-commit only: before the commit GROUP_THAW's undo thaws.
     },
-    finalize: thaw,
+    finalize: (r) => thaw(ctx, r),
   });
 }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
 import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../../../src/drivers/qemu/tpm/swtpm-process.js';
@@ -117,4 +117,21 @@ test('undefine: the TPM state removed as libvirt does unless --keep-tpm (--tpm r
       await rm(tpmStateDirFor(env.stateDir, uuid), { recursive: true });
     }
   }
+});
+
+test('revert --running of a shut-off domain with a vTPM: the TPM state restored before swtpm starts on it', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disk = await tpmTestDisk(env.imageDir, 'd');
+  const xml = tpmDomainXml('vtpm', disk, emulatorTpm('tpm-crb'), 'q35');
+  const dom = await env.conn.domainDefineXML(xml);
+  await dom.snapshotCreateXML(snapXml('s1'), C.DISK_ONLY);
+  const state = join(tpmStateDirFor(env.stateDir, dom.getUUIDString()), TPM2_STATE_FILE);
+  const old = await readFile(state);
+  const other = await mkdtemp(join(env.tmp.path, 'other-tpm-'));
+  await writeFile(state, await readFile(await manufactureTpmState(parseDomainXML(xml), other)));
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), R.RUNNING);
+  t.after(() => dom.destroy().catch(() => undefined));
+  assert.ok(await dom.isActive());
+  assert.deepEqual(await readFile(state), old);
 });

@@ -76,3 +76,28 @@ for (const [model, machine] of [['tpm-crb', 'q35'], ['tpm-tis', 'pc']] as const)
     assert.deepEqual(await swtpmsNaming(socket), []);
   });
 }
+
+test('tpm: a QEMU killed outside snapvirt takes its swtpm with it (--terminate), and the next start runs a new one', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(() => env.cleanup());
+  const disk = await tpmTestDisk(env.imageDir, 'd');
+  const dom = await env.conn.domainDefineXML(tpmXml('vtpm', disk, emulator('tpm-tis')));
+  await dom.create();
+  const runtimeDir = runtimeDirFor(env.stateDir, dom.getUUIDString());
+  const socket = swtpmPaths(runtimeDir).socket;
+  const [swtpm] = await swtpmsNaming(socket);
+  assert.ok(swtpm !== undefined);
+  const qemuPid = Number((await readFile(join(runtimeDir, 'qemu.pid'), 'utf8')).trim());
+  process.kill(qemuPid, 'SIGKILL');
+  // swtpm ends by itself once QEMU's connection is gone: no snapvirt call in between.
+  // (Polled, bounded only so that a swtpm that stays fails the test instead of hanging it.)
+  for (let i = 0; i < 3000 && (await swtpmsNaming(socket)).includes(swtpm); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!(await swtpmsNaming(socket)).includes(swtpm), 'swtpm outlived its QEMU');
+  assert.equal(await dom.isActive(), false);
+  await dom.create();
+  const now = await swtpmsNaming(socket);
+  assert.equal(now.length, 1);
+  assert.notEqual(now[0], swtpm);
+  await dom.destroy();
+  assert.deepEqual(await swtpmsNaming(socket), []);
+});

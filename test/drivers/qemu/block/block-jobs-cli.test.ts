@@ -32,7 +32,7 @@ test('blockcommit --active --pivot --verbose, blockpull --wait and blockjob --in
   await r.env.conn.close();
 
   let out = await cli(r, ['blockjob', 'vm', 'vda', '--info']);
-  assert.deepEqual([out.code, out.stdout, out.stderr], [0, 'No current block job for vda\n\n', '']);
+  assert.deepEqual([out.code, out.stdout, out.stderr], [0, 'No current block job for vda\n', '']);
   out = await cli(r, ['blockcommit', 'vm', 'vda', '--active']);
   assert.equal(out.code, 1);
   assert.match(out.stderr, /error: an active commit that does not pivot .* is not supported by snapvirt: use --pivot\n/);

@@ -186,7 +186,7 @@ export const blockjobCommand: CommandDef = {
     const bytes = optBool(cmd, 'bytes');
     const job = await dom.getBlockJobInfo(path, bytes ? I.BANDWIDTH_BYTES : 0);
     if (!job) {
-      if (!raw) ctl.printExtra(`No current block job for ${path}\n`);
+      if (!raw) ctl.printExtra(`No current block job for ${path}`);
       return true;
     }
     const type = JOB_NAMES[job.type] ?? JOB_NAMES[0]!;

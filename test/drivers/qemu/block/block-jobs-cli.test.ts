@@ -39,14 +39,14 @@ test('blockcommit --active --pivot --verbose, blockpull --wait and blockjob --in
   out = await cli(r, ['blockcommit', 'vm', 'vda', '--verbose']);
   assert.equal(out.stderr, 'error: --verbose requires at least one of --timeout, --wait, --pivot, or --keep-overlay\n');
   out = await cli(r, ['blockcommit', 'vm', 'vda', '--pivot', '--verbose']);
-  assert.deepEqual([out.code, out.stdout], [0, '\nSuccessfully pivoted\n\n'], out.stderr);
+  assert.deepEqual([out.code, out.stdout], [0, '\nSuccessfully pivoted\n'], out.stderr);
   assert.match(out.stderr, /\rBlock commit: \[100 %\]$/);
   let conn = await r.env.reopen();
   assert.deepEqual((await queryBlock(await conn.domainLookupByName('vm'))).map((b) => [b.file, b.depth]), [[base, 0]]);
   await (await conn.domainLookupByName('vm')).snapshotCreateXML(snapXml('c', c), C.DISK_ONLY | C.NO_METADATA);
   await conn.close();
   out = await cli(r, ['blockpull', 'vm', 'vda', '--wait']);
-  assert.deepEqual([out.code, out.stdout], [0, '\nPull complete\n\n'], out.stderr);
+  assert.deepEqual([out.code, out.stdout], [0, '\nPull complete\n'], out.stderr);
   conn = await r.env.reopen();
   assert.deepEqual((await queryBlock(await conn.domainLookupByName('vm'))).map((b) => [b.file, b.depth]), [[c, 0]]);
 });

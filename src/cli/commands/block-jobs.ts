@@ -109,8 +109,8 @@ export const blockcommitCommand: CommandDef = {
     const base = optString(ctl, cmd, 'base') ?? null;
     const top = optString(ctl, cmd, 'top') ?? null;
     await runJob(ctl, dom, path, 'Block commit', verbose && blocking, () => dom.blockCommit(path, base, top, bandwidth, flags));
-    if (!blocking) ctl.printExtra(active ? 'Active Block Commit started\n' : 'Block Commit started\n');
-    else ctl.printExtra(active ? '\nSuccessfully pivoted\n' : '\nCommit complete\n');
+    if (!blocking) ctl.printExtra(active ? 'Active Block Commit started' : 'Block Commit started');
+    else ctl.printExtra(active ? '\nSuccessfully pivoted' : '\nCommit complete');
     return true;
   },
 };
@@ -145,7 +145,7 @@ export const blockpullCommand: CommandDef = {
     // virsh calls virDomainBlockRebase for a partial pull or --keep-relative, else virDomainBlockPull.
     const job = base !== null || relative ? () => dom.blockRebase(path, base, bandwidth, flags) : () => dom.blockPull(path, bandwidth, flags);
     await runJob(ctl, dom, path, 'Block Pull', verbose && blocking, job);
-    ctl.printExtra(blocking ? '\nPull complete\n' : 'Block Pull started\n');
+    ctl.printExtra(blocking ? '\nPull complete' : 'Block Pull started');
     return true;
   },
 };

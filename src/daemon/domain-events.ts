@@ -1,6 +1,6 @@
 /**
  * Domain lifecycle events for the changes made through the daemon (define, undefine,
- * start, destroy, suspend, resume): clients that registered a callback
+ * start, destroy, suspend, resume, rename): clients that registered a callback
  * (CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, as libvirt's client library does when the
  * daemon offers REMOTE_EVENT_CALLBACK) get DOMAIN_EVENT_CALLBACK_LIFECYCLE messages. A
  * change reaches the clients event-audience.ts names. Changes made by another process
@@ -21,7 +21,9 @@ import { wireDomain } from './wire-objects.js';
 const LIFECYCLE = {
   DEFINED_ADDED: [0, 0],
   DEFINED_UPDATED: [0, 1],
+  DEFINED_RENAMED: [0, 2],
   UNDEFINED: [1, 0],
+  UNDEFINED_RENAMED: [1, 1],
   STARTED: [2, 0],
   SUSPENDED: [3, 0],
   RESUMED: [4, 0],

@@ -5,6 +5,8 @@ import type { HandlerTable } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
 import { domainHandlers } from './domain-handlers.js';
 import { jobHandlers } from './job-handlers.js';
+import { blockHandlers } from './block-handlers.js';
+import { lifecycleHandlers } from './lifecycle-handlers.js';
 import { qemuHandlers } from './qemu-handlers.js';
 import type { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { snapshotHandlers } from './snapshot-handlers.js';
@@ -15,6 +17,7 @@ export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: Snap
     [REMOTE.prog, {
       ...connectHandlers, ...snapshotEvents.wrapOpen(openHandler),
       ...domainHandlers(events), ...snapshotHandlers, ...jobHandlers, ...events.handlers(),
+      ...lifecycleHandlers(events), ...blockHandlers,
     }],
     [QEMU.prog, { ...qemuHandlers }],
     [SNAPVIRT.prog, { ...snapvirtHandlers, ...snapshotEvents.handlers() }],

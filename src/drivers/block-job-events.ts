@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 
 /** virDomainBlockJobType values snapvirt runs. */
-export const BlockJobType = { COMMIT: 3, ACTIVE_COMMIT: 4 } as const;
+export const BlockJobType = { PULL: 1, COMMIT: 3, ACTIVE_COMMIT: 4 } as const;
 /** virConnectDomainEventBlockJobStatus. */
 export const BlockJobStatus = { COMPLETED: 0, FAILED: 1, CANCELED: 2, READY: 3 } as const;
 

@@ -303,6 +303,32 @@ export interface RemoteDomainEventCallbackBlockJobMsg { callbackID: number; msg:
 export const remote_domain_event_callback_block_job_msg: Codec<RemoteDomainEventCallbackBlockJobMsg> = x.struct<RemoteDomainEventCallbackBlockJobMsg>({ callbackID: x.int, msg: remote_domain_event_block_job_msg });
 export interface RemoteDomainEventBlockJob2Msg { callbackID: number; dom: RemoteNonnullDomain; dst: RemoteNonnullString; type: number; status: number }
 export const remote_domain_event_block_job_2_msg: Codec<RemoteDomainEventBlockJob2Msg> = x.struct<RemoteDomainEventBlockJob2Msg>({ callbackID: x.int, dom: remote_nonnull_domain, dst: remote_nonnull_string, type: x.int, status: x.int });
+export interface RemoteDomainRebootArgs { dom: RemoteNonnullDomain; flags: number }
+export const remote_domain_reboot_args: Codec<RemoteDomainRebootArgs> = x.struct<RemoteDomainRebootArgs>({ dom: remote_nonnull_domain, flags: x.uint });
+export interface RemoteDomainResetArgs { dom: RemoteNonnullDomain; flags: number }
+export const remote_domain_reset_args: Codec<RemoteDomainResetArgs> = x.struct<RemoteDomainResetArgs>({ dom: remote_nonnull_domain, flags: x.uint });
+export interface RemoteDomainSetAutostartArgs { dom: RemoteNonnullDomain; autostart: number }
+export const remote_domain_set_autostart_args: Codec<RemoteDomainSetAutostartArgs> = x.struct<RemoteDomainSetAutostartArgs>({ dom: remote_nonnull_domain, autostart: x.int });
+export interface RemoteDomainRenameArgs { dom: RemoteNonnullDomain; new_name: RemoteString; flags: number }
+export const remote_domain_rename_args: Codec<RemoteDomainRenameArgs> = x.struct<RemoteDomainRenameArgs>({ dom: remote_nonnull_domain, new_name: remote_string, flags: x.uint });
+export interface RemoteDomainRenameRet { retcode: number }
+export const remote_domain_rename_ret: Codec<RemoteDomainRenameRet> = x.struct<RemoteDomainRenameRet>({ retcode: x.int });
+export interface RemoteDomainGetBlockInfoArgs { dom: RemoteNonnullDomain; path: RemoteNonnullString; flags: number }
+export const remote_domain_get_block_info_args: Codec<RemoteDomainGetBlockInfoArgs> = x.struct<RemoteDomainGetBlockInfoArgs>({ dom: remote_nonnull_domain, path: remote_nonnull_string, flags: x.uint });
+export interface RemoteDomainGetBlockInfoRet { allocation: bigint; capacity: bigint; physical: bigint }
+export const remote_domain_get_block_info_ret: Codec<RemoteDomainGetBlockInfoRet> = x.struct<RemoteDomainGetBlockInfoRet>({ allocation: x.uhyper, capacity: x.uhyper, physical: x.uhyper });
+export interface RemoteDomainBlockJobAbortArgs { dom: RemoteNonnullDomain; path: RemoteNonnullString; flags: number }
+export const remote_domain_block_job_abort_args: Codec<RemoteDomainBlockJobAbortArgs> = x.struct<RemoteDomainBlockJobAbortArgs>({ dom: remote_nonnull_domain, path: remote_nonnull_string, flags: x.uint });
+export interface RemoteDomainGetBlockJobInfoArgs { dom: RemoteNonnullDomain; path: RemoteNonnullString; flags: number }
+export const remote_domain_get_block_job_info_args: Codec<RemoteDomainGetBlockJobInfoArgs> = x.struct<RemoteDomainGetBlockJobInfoArgs>({ dom: remote_nonnull_domain, path: remote_nonnull_string, flags: x.uint });
+export interface RemoteDomainGetBlockJobInfoRet { found: number; type: number; bandwidth: bigint; cur: bigint; end: bigint }
+export const remote_domain_get_block_job_info_ret: Codec<RemoteDomainGetBlockJobInfoRet> = x.struct<RemoteDomainGetBlockJobInfoRet>({ found: x.int, type: x.int, bandwidth: x.uhyper, cur: x.uhyper, end: x.uhyper });
+export interface RemoteDomainBlockPullArgs { dom: RemoteNonnullDomain; path: RemoteNonnullString; bandwidth: bigint; flags: number }
+export const remote_domain_block_pull_args: Codec<RemoteDomainBlockPullArgs> = x.struct<RemoteDomainBlockPullArgs>({ dom: remote_nonnull_domain, path: remote_nonnull_string, bandwidth: x.uhyper, flags: x.uint });
+export interface RemoteDomainBlockRebaseArgs { dom: RemoteNonnullDomain; path: RemoteNonnullString; base: RemoteString; bandwidth: bigint; flags: number }
+export const remote_domain_block_rebase_args: Codec<RemoteDomainBlockRebaseArgs> = x.struct<RemoteDomainBlockRebaseArgs>({ dom: remote_nonnull_domain, path: remote_nonnull_string, base: remote_string, bandwidth: x.uhyper, flags: x.uint });
+export interface RemoteDomainBlockCommitArgs { dom: RemoteNonnullDomain; disk: RemoteNonnullString; base: RemoteString; top: RemoteString; bandwidth: bigint; flags: number }
+export const remote_domain_block_commit_args: Codec<RemoteDomainBlockCommitArgs> = x.struct<RemoteDomainBlockCommitArgs>({ dom: remote_nonnull_domain, disk: remote_nonnull_string, base: remote_string, top: remote_string, bandwidth: x.uhyper, flags: x.uint });
 
 export const REMOTE_PROGRAM = 0x20008086;
 
@@ -328,7 +354,9 @@ export const RemoteProcedure = {
   REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME: 23,
   REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID: 24,
   REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS: 25,
+  REMOTE_PROC_DOMAIN_REBOOT: 27,
   REMOTE_PROC_DOMAIN_RESUME: 28,
+  REMOTE_PROC_DOMAIN_SET_AUTOSTART: 29,
   REMOTE_PROC_DOMAIN_SHUTDOWN: 33,
   REMOTE_PROC_DOMAIN_SUSPEND: 34,
   REMOTE_PROC_DOMAIN_UNDEFINE: 35,
@@ -361,20 +389,27 @@ export const RemoteProcedure = {
   REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT: 191,
   REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT: 192,
   REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE: 193,
+  REMOTE_PROC_DOMAIN_GET_BLOCK_INFO: 194,
   REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS: 196,
   REMOTE_PROC_DOMAIN_IS_UPDATED: 202,
   REMOTE_PROC_DOMAIN_GET_STATE: 212,
   REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS: 231,
   REMOTE_PROC_DOMAIN_DESTROY_FLAGS: 234,
+  REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT: 237,
+  REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO: 238,
+  REMOTE_PROC_DOMAIN_BLOCK_PULL: 240,
   REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT: 244,
+  REMOTE_PROC_DOMAIN_RESET: 245,
   REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN: 246,
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES: 247,
   REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS: 258,
+  REMOTE_PROC_DOMAIN_BLOCK_REBASE: 266,
   REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT: 271,
   REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA: 272,
   REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS: 273,
   REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS: 274,
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN: 275,
+  REMOTE_PROC_DOMAIN_BLOCK_COMMIT: 290,
   REMOTE_PROC_DOMAIN_GET_JOB_STATS: 298,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,
@@ -382,6 +417,7 @@ export const RemoteProcedure = {
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB: 326,
   REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2: 339,
   REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS: 350,
+  REMOTE_PROC_DOMAIN_RENAME: 358,
   REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK: 360,
   REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK: 361,
   REMOTE_PROC_DOMAIN_GET_MESSAGES: 426,
@@ -410,7 +446,9 @@ export const remoteProcedures = {
   REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME: procedure(23, 'REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME', remote_domain_lookup_by_name_args, remote_domain_lookup_by_name_ret),
   REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID: procedure(24, 'REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID', remote_domain_lookup_by_uuid_args, remote_domain_lookup_by_uuid_ret),
   REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS: procedure(25, 'REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS', x.xdrVoid, remote_connect_num_of_defined_domains_ret),
+  REMOTE_PROC_DOMAIN_REBOOT: procedure(27, 'REMOTE_PROC_DOMAIN_REBOOT', remote_domain_reboot_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_RESUME: procedure(28, 'REMOTE_PROC_DOMAIN_RESUME', remote_domain_resume_args, x.xdrVoid),
+  REMOTE_PROC_DOMAIN_SET_AUTOSTART: procedure(29, 'REMOTE_PROC_DOMAIN_SET_AUTOSTART', remote_domain_set_autostart_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SHUTDOWN: procedure(33, 'REMOTE_PROC_DOMAIN_SHUTDOWN', remote_domain_shutdown_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SUSPEND: procedure(34, 'REMOTE_PROC_DOMAIN_SUSPEND', remote_domain_suspend_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_UNDEFINE: procedure(35, 'REMOTE_PROC_DOMAIN_UNDEFINE', remote_domain_undefine_args, x.xdrVoid),
@@ -443,20 +481,27 @@ export const remoteProcedures = {
   REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT: procedure(191, 'REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT', remote_domain_snapshot_current_args, remote_domain_snapshot_current_ret),
   REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT: procedure(192, 'REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT', remote_domain_revert_to_snapshot_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE: procedure(193, 'REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE', remote_domain_snapshot_delete_args, x.xdrVoid),
+  REMOTE_PROC_DOMAIN_GET_BLOCK_INFO: procedure(194, 'REMOTE_PROC_DOMAIN_GET_BLOCK_INFO', remote_domain_get_block_info_args, remote_domain_get_block_info_ret),
   REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS: procedure(196, 'REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS', remote_domain_create_with_flags_args, remote_domain_create_with_flags_ret),
   REMOTE_PROC_DOMAIN_IS_UPDATED: procedure(202, 'REMOTE_PROC_DOMAIN_IS_UPDATED', remote_domain_is_updated_args, remote_domain_is_updated_ret),
   REMOTE_PROC_DOMAIN_GET_STATE: procedure(212, 'REMOTE_PROC_DOMAIN_GET_STATE', remote_domain_get_state_args, remote_domain_get_state_ret),
   REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS: procedure(231, 'REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS', remote_domain_undefine_flags_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_DESTROY_FLAGS: procedure(234, 'REMOTE_PROC_DOMAIN_DESTROY_FLAGS', remote_domain_destroy_flags_args, x.xdrVoid),
+  REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT: procedure(237, 'REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT', remote_domain_block_job_abort_args, x.xdrVoid),
+  REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO: procedure(238, 'REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO', remote_domain_get_block_job_info_args, remote_domain_get_block_job_info_ret),
+  REMOTE_PROC_DOMAIN_BLOCK_PULL: procedure(240, 'REMOTE_PROC_DOMAIN_BLOCK_PULL', remote_domain_block_pull_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT: procedure(244, 'REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT', remote_domain_snapshot_get_parent_args, remote_domain_snapshot_get_parent_ret),
+  REMOTE_PROC_DOMAIN_RESET: procedure(245, 'REMOTE_PROC_DOMAIN_RESET', remote_domain_reset_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN: procedure(246, 'REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN', remote_domain_snapshot_num_children_args, remote_domain_snapshot_num_children_ret),
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES: procedure(247, 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES', remote_domain_snapshot_list_children_names_args, remote_domain_snapshot_list_children_names_ret),
   REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS: procedure(258, 'REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS', remote_domain_shutdown_flags_args, x.xdrVoid),
+  REMOTE_PROC_DOMAIN_BLOCK_REBASE: procedure(266, 'REMOTE_PROC_DOMAIN_BLOCK_REBASE', remote_domain_block_rebase_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT: procedure(271, 'REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT', remote_domain_snapshot_is_current_args, remote_domain_snapshot_is_current_ret),
   REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA: procedure(272, 'REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA', remote_domain_snapshot_has_metadata_args, remote_domain_snapshot_has_metadata_ret),
   REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS: procedure(273, 'REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS', remote_connect_list_all_domains_args, remote_connect_list_all_domains_ret),
   REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS: procedure(274, 'REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS', remote_domain_list_all_snapshots_args, remote_domain_list_all_snapshots_ret),
   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN: procedure(275, 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN', remote_domain_snapshot_list_all_children_args, remote_domain_snapshot_list_all_children_ret),
+  REMOTE_PROC_DOMAIN_BLOCK_COMMIT: procedure(290, 'REMOTE_PROC_DOMAIN_BLOCK_COMMIT', remote_domain_block_commit_args, x.xdrVoid),
   REMOTE_PROC_DOMAIN_GET_JOB_STATS: procedure(298, 'REMOTE_PROC_DOMAIN_GET_JOB_STATS', remote_domain_get_job_stats_args, remote_domain_get_job_stats_ret),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: procedure(316, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', remote_connect_domain_event_callback_register_any_args, remote_connect_domain_event_callback_register_any_ret),
   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: procedure(317, 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY', remote_connect_domain_event_callback_deregister_any_args, x.xdrVoid),
@@ -464,6 +509,7 @@ export const remoteProcedures = {
   REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB: eventProcedure(326, 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB', remote_domain_event_callback_block_job_msg),
   REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2: eventProcedure(339, 'REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2', remote_domain_event_block_job_2_msg),
   REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS: procedure(350, 'REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS', remote_domain_define_xml_flags_args, remote_domain_define_xml_flags_ret),
+  REMOTE_PROC_DOMAIN_RENAME: procedure(358, 'REMOTE_PROC_DOMAIN_RENAME', remote_domain_rename_args, remote_domain_rename_ret),
   REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK: procedure(360, 'REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK', x.xdrVoid, x.xdrVoid),
   REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK: procedure(361, 'REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK', x.xdrVoid, x.xdrVoid),
   REMOTE_PROC_DOMAIN_GET_MESSAGES: procedure(426, 'REMOTE_PROC_DOMAIN_GET_MESSAGES', remote_domain_get_messages_args, remote_domain_get_messages_ret),

@@ -146,3 +146,36 @@ test('virsh reboot, reset, autostart and domrename through snapvirtd print what 
   const back = await cli(r, ['list', '--all', '--name']);
   assert.equal(back.stdout, 'vm\n\n');
 });
+
+test('snapvirt -c qemu+unix:// makes the same block and lifecycle calls through snapvirtd as virsh', async (t) => {
+  const r = await makeRunningEnv(1);
+  t.after(() => r.cleanup());
+  const { dom, disks } = r;
+  const base = disks[0]!.path;
+  await dom.create();
+  await dom.snapshotCreateXML(snapXml('a', base.replace(/\.qcow2$/, '.a')), C.DISK_ONLY | C.NO_METADATA);
+  await r.env.conn.close();
+  const uri = await daemonFor(r, t);
+  const remote = (args: string[]): Promise<Outcome> => snapvirtCommand(['-c', uri, ...args]);
+
+  for (const args of [['domblkinfo', 'vm', 'vda'], ['blockjob', 'vm', 'vda', '--info'], ['domblkinfo', 'vm', 'vdz'], ['reset', 'vm'], ['autostart', 'vm']]) {
+    const viaVirsh = await virsh(uri, args);
+    const viaRemote = await remote(args);
+    assert.deepEqual([viaRemote.code, viaRemote.stdout, viaRemote.stderr], [viaVirsh.code, viaVirsh.stdout, viaVirsh.stderr], args.join(' '));
+  }
+  let out = await remote(['dominfo', 'vm']);
+  assert.match(out.stdout, /^Autostart: +enable$/m);
+  out = await remote(['blockcommit', 'vm', 'vda', '--pivot']);
+  assert.deepEqual([out.code, out.stdout], [0, '\nSuccessfully pivoted\n'], out.stderr);
+  const conn = await r.env.reopen();
+  assert.deepEqual((await queryBlock(await conn.domainLookupByName('vm'))).map((b) => [b.file, b.depth]), [[base, 0]]);
+  await conn.close();
+  out = await remote(['reboot', 'vm']);
+  assert.deepEqual([out.code, out.stdout], [0, "Domain 'vm' is being rebooted\n\n"], out.stderr);
+  out = await remote(['destroy', 'vm']);
+  assert.equal(out.code, 0, out.stderr);
+  out = await remote(['domrename', 'vm', 'vm3']);
+  assert.deepEqual([out.code, out.stdout], [0, 'Domain successfully renamed\n\n'], out.stderr);
+  out = await virsh(uri, ['list', '--all', '--name']);
+  assert.equal(out.stdout, 'vm3\n\n');
+});

@@ -31,6 +31,8 @@ import type { DomainJobInfo, DomainJobStats } from '../domain-job-info.js';
 import { SnapvirtProgram } from './snapvirt-program.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { RemoteEvents } from './remote-events.js';
+import { remoteBlockDriver } from './remote-block.js';
+import { remoteLifecycleDriver } from './remote-lifecycle.js';
 import { openRemote } from './remote-open.js';
 import type { RpcClient } from './rpc-client.js';
 import { uuidBytes } from '../../rpc/wire-uuid.js';
@@ -64,6 +66,9 @@ export class RemoteDriver implements HypervisorDriver {
 
   #snap(dom: DomainRef, name: string): RemoteNonnullDomainSnapshot { return { name, dom: wireDomain(dom) }; }
   #call: RpcClient['call'] = (program, spec, args) => this.#client.call(program, spec, args);
+  /** Reboot, reset, autostart and rename, and the block calls, forwarded as the rest (remote-lifecycle.ts, remote-block.ts). */
+  readonly lifecycle = remoteLifecycleDriver(this.#call);
+  readonly block = remoteBlockDriver(this.#call);
 
   // Domains
   async listAllDomains(flags: number): Promise<DomainRef[]> {

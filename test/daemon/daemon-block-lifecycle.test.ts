@@ -27,16 +27,19 @@ async function daemonFor(r: RunningEnv, t: { after(fn: () => Promise<unknown>): 
 
 const virsh = (uri: string, args: string[]): Promise<Outcome> => runCommand('virsh', ['-c', uri, ...args]);
 
-test('virsh blockcommit, blockpull, blockjob --info and domblkinfo through snapvirtd print what the CLI prints', async (t) => {
+/** A running one-disk domain with external overlays named `layers` on vda, and a snapvirtd on its state. */
+async function runningWithLayers(t: { after(fn: () => Promise<unknown>): void }, layers: string[]): Promise<{ r: RunningEnv; base: string; uri: string }> {
   const r = await makeRunningEnv(1);
   t.after(() => r.cleanup());
-  const { dom, disks } = r;
-  const base = disks[0]!.path;
-  await dom.create();
-  await dom.snapshotCreateXML(snapXml('a', base.replace(/\.qcow2$/, '.a')), C.DISK_ONLY | C.NO_METADATA);
-  await dom.snapshotCreateXML(snapXml('b', base.replace(/\.qcow2$/, '.b')), C.DISK_ONLY | C.NO_METADATA);
+  const base = r.disks[0]!.path;
+  await r.dom.create();
+  for (const name of layers) await r.dom.snapshotCreateXML(snapXml(name, base.replace(/\.qcow2$/, `.${name}`)), C.DISK_ONLY | C.NO_METADATA);
   await r.env.conn.close();
-  const uri = await daemonFor(r, t);
+  return { r, base, uri: await daemonFor(r, t) };
+}
+
+test('virsh blockcommit, blockpull, blockjob --info and domblkinfo through snapvirtd print what the CLI prints', async (t) => {
+  const { r, base, uri } = await runningWithLayers(t, ['a', 'b']);
 
   const viaCli = await cli(r, ['blockjob', 'vm', 'vda', '--info']);
   let out = await virsh(uri, ['blockjob', 'vm', 'vda', '--info']);
@@ -148,14 +151,7 @@ test('virsh reboot, reset, autostart and domrename through snapvirtd print what 
 });
 
 test('snapvirt -c qemu+unix:// makes the same block and lifecycle calls through snapvirtd as virsh', async (t) => {
-  const r = await makeRunningEnv(1);
-  t.after(() => r.cleanup());
-  const { dom, disks } = r;
-  const base = disks[0]!.path;
-  await dom.create();
-  await dom.snapshotCreateXML(snapXml('a', base.replace(/\.qcow2$/, '.a')), C.DISK_ONLY | C.NO_METADATA);
-  await r.env.conn.close();
-  const uri = await daemonFor(r, t);
+  const { r, base, uri } = await runningWithLayers(t, ['a']);
   const remote = (args: string[]): Promise<Outcome> => snapvirtCommand(['-c', uri, ...args]);
 
   for (const args of [['domblkinfo', 'vm', 'vda'], ['blockjob', 'vm', 'vda', '--info'], ['domblkinfo', 'vm', 'vdz'], ['reset', 'vm'], ['autostart', 'vm']]) {

@@ -7,7 +7,6 @@
  * process listening, so the next call that looks at the domain (domstate, list, any
  * command on it) finds QEMU in status 'shutdown' with the mark set and finishes the reboot.
  */
-import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { RunningReason } from '../../../api/flags.js';
 import { lockDomain, type TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
@@ -17,7 +16,7 @@ import { GuestAgent } from '../qmp/guest-agent.js';
 import { checkQemuFlags } from '../qemu-flags.js';
 import { requireRunning, updateRuntime, liveDefOf } from './active-domains.js';
 import { runtimeOf, type DomainRuntime } from './active-runtime.js';
-import { hasGuestAgentChannel } from './domain-extras.js';
+import { hasGuestAgentChannel, requireGuestAgentChannel } from './domain-extras.js';
 import { qemuRuntimePaths } from './qemu-process.js';
 
 /** VIR_DOMAIN_REBOOT_GUEST_AGENT */
@@ -28,20 +27,16 @@ export async function rebootDomain(ctx: TxnContext, dom: DomainRef, flags: numbe
   checkQemuFlags(flags, 'reboot');
   await lockDomain(ctx, dom.uuid, 'reboot', async () => {
     const rt = await requireRunning(ctx, dom);
-    const agentConfigured = hasGuestAgentChannel(liveDefOf(loadDomain(ctx.store, dom)));
+    const def = liveDefOf(loadDomain(ctx.store, dom));
     const agentForced = (flags & REBOOT_AGENT) !== 0;
-    if (agentForced || flags === 0) {
-      if (agentForced && !agentConfigured) {
-        throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.QEMU, 'QEMU guest agent is not configured');
-      }
-      if (agentConfigured) {
-        try {
-          await agentReboot(qemuRuntimePaths(rt.runtimeDir).guestAgentSocket);
-          return;
-        } catch (err) {
-          // As libvirt: a default reboot falls back to ACPI when the agent does not answer.
-          if (agentForced) throw err;
-        }
+    if (agentForced) requireGuestAgentChannel(def);
+    if ((agentForced || flags === 0) && hasGuestAgentChannel(def)) {
+      try {
+        await agentReboot(qemuRuntimePaths(rt.runtimeDir).guestAgentSocket);
+        return;
+      } catch (err) {
+        // As libvirt: a default reboot falls back to ACPI when the agent does not answer.
+        if (agentForced) throw err;
       }
     }
     updateRuntime(ctx, dom.uuid, { fakeReboot: true });

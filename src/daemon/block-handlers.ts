@@ -5,7 +5,6 @@
  */
 import { BlockCommitFlags, BlockJobAbortFlags } from '../api/flags.js';
 import type { RemoteHandlers } from './handler-types.js';
-import { pullWithEvent } from './block-pull-events.js';
 import { rememberPivot, takePivot } from './pivoted-commits.js';
 import { domainOf } from './wire-objects.js';
 import { uuidString } from '../rpc/wire-uuid.js';
@@ -22,14 +21,12 @@ export const blockHandlers: RemoteHandlers = {
   },
   REMOTE_PROC_DOMAIN_BLOCK_PULL: async (s, { dom, path, bandwidth, flags }) => {
     takePivot(s, uuidString(dom.uuid), path);
-    const d = domainOf(s.connection(), dom);
-    await pullWithEvent(d, path, () => d.blockPull(path, bandwidthOf(bandwidth), flags));
+    await domainOf(s.connection(), dom).blockPull(path, bandwidthOf(bandwidth), flags);
     return null;
   },
   REMOTE_PROC_DOMAIN_BLOCK_REBASE: async (s, { dom, path, base, bandwidth, flags }) => {
     takePivot(s, uuidString(dom.uuid), path);
-    const d = domainOf(s.connection(), dom);
-    await pullWithEvent(d, path, () => d.blockRebase(path, base, bandwidthOf(bandwidth), flags));
+    await domainOf(s.connection(), dom).blockRebase(path, base, bandwidthOf(bandwidth), flags);
     return null;
   },
   // libvirt's wire form of "no job" is found = 0 with the other fields zero (remoteDomainGetBlockJobInfo).

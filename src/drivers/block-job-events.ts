@@ -1,6 +1,6 @@
 /**
  * Block-job events of this process (libvirt's VIR_DOMAIN_EVENT_ID_BLOCK_JOB and
- * BLOCK_JOB_2): the QEMU driver reports each block-commit a live delete finishes, and
+ * BLOCK_JOB_2): the QEMU driver reports each block commit and pull it finishes, and
  * snapvirtd relays them to its clients. Process-wide, as the jobs they describe are
  * (a merge may finish in recovery, outside any one call).
  */

@@ -43,7 +43,7 @@ export async function blockPullLive(
         intent: { disk: target, top: files[0]!, base: baseRef?.path ?? null, flags },
         steps: [],
         commit: () => undefined,
-        finalize: [pullResource(rt.runtimeDir, target, files[0]!, baseRef)],
+        finalize: [pullResource(dom.uuid, rt.runtimeDir, target, files[0]!, baseRef)],
       });
       const after = (await readActiveChain(qmp)).find((c) => c.target === target)?.chain.map((l) => l.filename) ?? [];
       if (after[1] !== baseRef?.path) {

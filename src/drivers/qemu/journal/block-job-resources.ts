@@ -12,6 +12,7 @@ import { rebaseImage } from '../images/qemu-img.js';
 import { isQemuRunningIn } from '../domain/qemu-process.js';
 import { blockStreamLayer } from '../qmp/block-stream.js';
 import { withMonitor } from '../qmp/domain-monitor.js';
+import { BlockJobStatus, BlockJobType, emitBlockJobEvent } from '../../block-job-events.js';
 
 /** The operation kind of virDomainBlockCommit on a running domain. */
 export const BLOCK_COMMIT = 'block-commit';
@@ -26,9 +27,11 @@ declareOperationKind(BLOCK_COMMIT);
 declareOperationKind(BLOCK_PULL);
 declareFailpoints([FP_PULL_STARTED]);
 
-/** The resource of one pull into `top` of disk `target` (base null: everything). */
-export function pullResource(runtimeDir: string, target: string, top: string, base: { path: string; format: string } | null): Resource {
-  return { kind: LIVE_PULL, runtimeDir, target, top, base: base?.path ?? null, baseFormat: base?.format ?? null };
+/** The resource of one pull into `top` of domain `domainUuid`'s disk `target` (base null: everything). */
+export function pullResource(
+  domainUuid: string, runtimeDir: string, target: string, top: string, base: { path: string; format: string } | null,
+): Resource {
+  return { kind: LIVE_PULL, domainUuid, runtimeDir, target, top, base: base?.path ?? null, baseFormat: base?.format ?? null };
 }
 
 /** Finishes a pull (idempotent): block-stream while the QEMU runs, else a safe qemu-img rebase of the top. */
@@ -39,6 +42,11 @@ async function finishPull(r: Resource): Promise<void> {
   const base = typeof r.base === 'string' ? r.base : null;
   if (await isQemuRunningIn(runtimeDir)) {
     await withMonitor(runtimeDir, (qmp) => blockStreamLayer(qmp, { target, top, base, onStarted: () => failpoint(FP_PULL_STARTED) }));
+    // As a finished commit is reported (active-resources.ts); a journal written before
+    // pulls named their domain has no uuid to report.
+    if (typeof r.domainUuid === 'string') {
+      emitBlockJobEvent({ domainUuid: r.domainUuid, target, path: top, type: BlockJobType.PULL, status: BlockJobStatus.COMPLETED });
+    }
     return;
   }
   if ((await readQcow2Backing(top)) === (base ?? null)) return;

@@ -5,6 +5,7 @@
  * are listed in docs/COMPATIBILITY.md.
  */
 import { testBlockDriver } from './test-block.js';
+import { runsOnAfter, testLifecycleDriver } from './test-lifecycle.js';
 import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
@@ -39,6 +40,7 @@ import { applyTestDomainDefaults } from './test-domain-defaults.js';
 import { TestDomainObj } from './test-domain-obj.js';
 import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { checkFlags } from './check-flags.js';
+import { clashCheck } from './clash-check.js';
 import { sourceOnlyChains } from './test-disk-chains.js';
 
 // Imported on first use, not with the driver: `snapvirt -c test:///default list` needs
@@ -59,6 +61,9 @@ export class TestDriver implements HypervisorDriver {
   private nextId = 1;
   private closed = false;
   readonly block = testBlockDriver((dom) => this.obj(dom).def);
+  readonly lifecycle = testLifecycleDriver({
+    objOf: (dom) => this.obj(dom), domains: () => this.domains, stop: (vm, reason) => this.stop(vm, reason),
+  });
 
   constructor(private readonly uri: string) {}
 
@@ -69,7 +74,7 @@ export class TestDriver implements HypervisorDriver {
       : undefined;
     for (const nd of nodeDomains) {
       applyTestDomainDefaults(nd.def);
-      this.checkNoClash(nd.def);
+      clashCheck(this.domains, nd.def);
       const vm = new TestDomainObj(nd.def, !nd.transient);
       if (nd.runstate !== DomainState.SHUTOFF) vm.start(RunningReason.BOOTED, this.nextDomainId());
       else vm.shutoff(ShutoffReason.UNKNOWN);
@@ -146,7 +151,7 @@ export class TestDriver implements HypervisorDriver {
     // VIR_DOMAIN_DEFINE_VALIDATE
     if (flags & 0x1) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
-    const existing = this.checkNoClash(def);
+    const existing = clashCheck(this.domains, def);
     if (existing) {
       existing.persistent = true;
       existing.assignPersistentDef(def);
@@ -164,7 +169,7 @@ export class TestDriver implements HypervisorDriver {
     // VIR_DOMAIN_START_VALIDATE
     if (flags & 0x10) (await schemaValidation()).validateAgainstSchema(xml, 'domain');
     const def = this.parseDomain(xml);
-    const existing = this.checkNoClash(def);
+    const existing = clashCheck(this.domains, def);
     if (existing) {
       if (existing.isActive()) {
         throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.DOMAIN, `domain '${def.name}' is already active`);
@@ -225,7 +230,7 @@ export class TestDriver implements HypervisorDriver {
     if (vm.state === DomainState.SHUTOFF) {
       throw virError(VirErrorCode.INTERNAL_ERROR, VirErrorDomain.TEST, `domain '${vm.name}' not running`);
     }
-    this.stop(vm, ShutoffReason.SHUTDOWN);
+    if (!runsOnAfter(vm, 'on_poweroff')) this.stop(vm, ShutoffReason.SHUTDOWN);
   }
 
   async domainSuspend(dom: DomainRef): Promise<void> {
@@ -391,27 +396,6 @@ export class TestDriver implements HypervisorDriver {
     const def = parseDomainXML(xml);
     applyTestDomainDefaults(def);
     return def;
-  }
-
-  /**
-   * virDomainObjListAdd's checks: the same name with another UUID, or the same UUID with
-   * another name, is refused; the same name and UUID returns the existing domain.
-   */
-  private checkNoClash(def: DomainDef): TestDomainObj | undefined {
-    const byUuid = this.domains.find((d) => d.uuid.toLowerCase() === def.uuid.toLowerCase());
-    if (byUuid) {
-      if (byUuid.name !== def.name) {
-        throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN,
-          `domain '${byUuid.name}' is already defined with uuid ${byUuid.uuid}`);
-      }
-      return byUuid;
-    }
-    const byName = this.domains.find((d) => d.name === def.name);
-    if (byName) {
-      throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.DOMAIN,
-        `domain '${byName.name}' already exists with uuid ${byName.uuid}`);
-    }
-    return undefined;
   }
 
   /** Stops a running domain; a transient one disappears, as in libvirt. */

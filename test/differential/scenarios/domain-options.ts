@@ -10,7 +10,21 @@ const dom3 = { 'dom3.xml': fixture('dom2.xml').split('dom2').join('dom3').replac
 const domainCommands = [
   'define', 'create', 'undefine', 'list', 'dominfo', 'domstate', 'dumpxml', 'start', 'destroy',
   'shutdown', 'suspend', 'resume', 'domblklist', 'echo', 'version', 'uri', 'help',
+  'reboot', 'reset', 'autostart', 'domrename',
 ];
+
+/** A domain whose guest's reboot powers it off and whose power-off boots it again. */
+const acts = {
+  'acts.xml': `<domain type='test'>
+  <name>acts</name>
+  <uuid>6e3c1c9e-7d2a-4b7e-9f0a-0123456789ab</uuid>
+  <memory unit='KiB'>8192</memory>
+  <os><type>hvm</type></os>
+  <on_poweroff>restart</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+</domain>
+`,
+};
 
 /** Scenarios for domain command options. */
 export const domainOptionScenarios: Scenario[] = [
@@ -37,5 +51,12 @@ export const domainOptionScenarios: Scenario[] = [
   { name: `${d}: domain commands with --domain=`, commands: 'dominfo --domain=test; domstate --domain test --reason' },
   { name: `${d}: list --state-paused`, commands: 'suspend test; list --state-paused; list --state-running; list --state-other' },
   { name: `${d}: domblklist --details --inactive`, commands: 'domblklist test --details --inactive' },
+  { name: `${d}: reboot and reset keep a running domain running`, commands: 'reboot test; domstate test --reason; suspend test; reset test; domstate test --reason; reboot test; domstate test --reason; reboot --mode acpi test; reset nope' },
+  { name: `${d}: reboot and reset a shut-off domain`, commands: 'destroy test; reboot test; reset test; domstate test --reason' },
+  { name: `${d}: autostart on and off`, commands: 'autostart test; dominfo test; list --all --autostart; autostart --disable test; list --all --no-autostart; autostart nope' },
+  { name: `${d}: domrename refusals`, commands: 'domrename test x; destroy test; domrename test test; domrename test a/b; define dom2.xml; domrename test dom2', files: dom2 },
+  { name: `${d}: domrename keeps snapshots`, commands: 'snapshot-create-as test s1; destroy test; domrename test renamed; list --all; dominfo renamed; snapshot-list renamed --name; domstate test' },
+  { name: `${d}: on_poweroff restart and on_reboot destroy`, commands: 'define acts.xml; start acts; shutdown acts; domstate acts --reason; reboot acts; domstate acts --reason', files: acts },
+  { name: `${d}: a transient domain: autostart, no rename, gone at reboot`, commands: 'create acts.xml; autostart acts; dominfo acts; destroy acts; create acts.xml; domrename acts other; reboot acts; list --all', files: acts },
   { name: `${d}: suspend, destroy, start`, commands: 'suspend test; destroy test; domstate test --reason; start test; domstate test --reason' },
 ];

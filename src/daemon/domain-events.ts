@@ -3,8 +3,9 @@
  * start, destroy, suspend, resume, rename): clients that registered a callback
  * (CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, as libvirt's client library does when the
  * daemon offers REMOTE_EVENT_CALLBACK) get DOMAIN_EVENT_CALLBACK_LIFECYCLE messages. A
- * change reaches the clients event-audience.ts names. Changes made by another process
- * (the CLI, the library) and snapshot reverts raise no event: the daemon does not see them.
+ * change reaches the clients event-audience.ts names. Changes the daemon does not make
+ * (another process, the guest, a snapshot revert) are found by outside-changes.ts, whose
+ * events go to every client on the URI.
  */
 import type { Domain } from '../api/domain.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../api/errors.js';
@@ -13,9 +14,12 @@ import { encodeFrame, encodePayload, MessageStatus, MessageType } from '../rpc/m
 import { REMOTE } from '../rpc/programs.js';
 import type { ClientSession } from './client-session.js';
 import type { RemoteHandlers } from './handler-types.js';
-import { uuidString } from '../rpc/wire-uuid.js';
 import { eventAudience } from './event-audience.js';
 import { wireDomain } from './wire-objects.js';
+import { OutsideChanges } from './outside-changes.js';
+import type { LifecycleEvent, SeenDomain } from './lifecycle-transitions.js';
+import { uuidBytes, uuidString } from '../rpc/wire-uuid.js';
+import type { RemoteNonnullDomain } from '../rpc/generated/remote-protocol.js';
 
 /** virDomainEventType and its detail, as libvirt numbers them. */
 const LIFECYCLE = {
@@ -37,11 +41,16 @@ const EVENT_ID_LAST = 27;
 
 export class DomainLifecycleEvents {
   readonly #sessions: () => Iterable<ClientSession>;
+  readonly #outside: OutsideChanges;
   #nextCallbackID = 1;
 
-  constructor(sessions: () => Iterable<ClientSession>) {
+  constructor(sessions: () => Iterable<ClientSession>, pollIntervalMs?: number) {
     this.#sessions = sessions;
+    this.#outside = new OutsideChanges(sessions, (uri, uuid, seen, events) => this.#announceOutside(uri, uuid, seen, events), pollIntervalMs);
   }
+
+  /** Stops looking for outside changes (the daemon is stopping). */
+  stop(): void { this.#outside.stop(); }
 
   /** Defines a domain from `xml` and raises DEFINED, ADDED or UPDATED as the domain was new or not. */
   async define(session: ClientSession, xml: string, flags: number): Promise<Domain> {
@@ -54,13 +63,28 @@ export class DomainLifecycleEvents {
 
   /** Sends `kind` for `dom` to every registration that should hear a change `origin` made. */
   emit(origin: ClientSession, dom: Domain, kind: LifecycleKind): void {
+    const uri = origin.conn?.getURI();
+    if (uri !== undefined && !uri.startsWith('test:') && !this.#outside.noteOwnChange(uri, dom, kind)) return;
     const [event, detail] = LIFECYCLE[kind];
-    for (const session of eventAudience(origin, this.#sessions())) {
+    this.#send(eventAudience(origin, this.#sessions()), wireDomain(dom), [[event, detail, dom.getName()]]);
+  }
+
+  /** What outside-changes.ts found on `uri`: to every client open on it. */
+  #announceOutside(uri: string, uuid: string, seen: SeenDomain, events: readonly LifecycleEvent[]): void {
+    const audience = [...this.#sessions()].filter((s) => s.conn?.getURI() === uri);
+    this.#send(audience, { name: seen.name, uuid: uuidBytes(uuid), id: seen.id }, events);
+  }
+
+  #send(audience: Iterable<ClientSession>, dom: RemoteNonnullDomain, events: readonly LifecycleEvent[]): void {
+    const uuid = uuidString(dom.uuid);
+    const spec = remoteProcedures.REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
+    for (const session of audience) {
       for (const reg of session.registrations.values()) {
-        if (reg.eventID !== EVENT_ID_LIFECYCLE || (reg.domainUuid !== null && reg.domainUuid !== dom.getUUIDString())) continue;
-        const spec = remoteProcedures.REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
-        const payload = encodePayload(spec.msg, { callbackID: reg.callbackID, msg: { dom: wireDomain(dom), event, detail } });
-        session.send(encodeFrame({ prog: REMOTE.prog, vers: REMOTE.version, proc: spec.num, type: MessageType.VIR_NET_MESSAGE, serial: 0, status: MessageStatus.VIR_NET_OK }, payload));
+        if (reg.eventID !== EVENT_ID_LIFECYCLE || (reg.domainUuid !== null && reg.domainUuid !== uuid)) continue;
+        for (const [event, detail, name] of events) {
+          const payload = encodePayload(spec.msg, { callbackID: reg.callbackID, msg: { dom: { ...dom, name }, event, detail } });
+          session.send(encodeFrame({ prog: REMOTE.prog, vers: REMOTE.version, proc: spec.num, type: MessageType.VIR_NET_MESSAGE, serial: 0, status: MessageStatus.VIR_NET_OK }, payload));
+        }
       }
     }
   }
@@ -73,6 +97,7 @@ export class DomainLifecycleEvents {
         if (eventID < 0 || eventID >= EVENT_ID_LAST) throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.NONE, `unsupported event ID ${eventID}`);
         const callbackID = this.#nextCallbackID++;
         s.registrations.set(callbackID, { callbackID, eventID, domainUuid: dom ? uuidString(dom.uuid) : null });
+        await this.#outside.watch();
         return { callbackID };
       },
       REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: async (s, { callbackID }) => {

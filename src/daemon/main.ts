@@ -72,6 +72,7 @@ async function serve(o: DaemonOptions): Promise<void> {
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
       log(`stopping (${why}): finishing running calls`);
+      events.stop();
       await server.stop();
       log('stopped');
       // The pid file goes last: once it is gone, the daemon has done everything it will do.

@@ -1,0 +1,69 @@
+/**
+ * The tiny guest with a vTPM, through a revert. The guest's kernel drives the TPM (its TIS
+ * driver is built in) and the test asks it, through the agent's guest-exec, for the TPM's
+ * clock (TPM2_ReadClock on /dev/tpm0, a command that needs no authorisation). Its
+ * resetCount lives in the TPM's non-volatile state and goes up by one at every boot. A
+ * snapshot taken after one boot, two more boots, then a revert: the next boot sees the
+ * count the first boot after the snapshot saw. So the guest runs on the TPM state the
+ * snapshot holds, not on today's.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
+import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import type { Domain } from '../../../../src/api/domain.js';
+import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
+import { killAllQemu } from '../support/active-env.js';
+import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
+import { emulatorTpm } from '../support/tpm-domain.js';
+
+process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
+
+/** TPM2_ReadClock: tag TPM_ST_NO_SESSIONS, size 10, TPM_CC_ReadClock (0x181), as octal escapes for busybox's printf. */
+const READ_CLOCK = String.raw`\200\001\000\000\000\012\000\000\001\201`;
+const GUEST_SCRIPT = `exec 3<>/dev/tpm0 && printf '${READ_CLOCK}' >&3 && dd bs=64 count=1 <&3 2>/dev/null | od -An -tx1`;
+
+/** Runs the script in the guest and returns the TPM's resetCount from the response. */
+async function tpmResetCount(sock: string): Promise<number> {
+  const { pid } = await agentCall(sock, 'guest-exec', { path: '/bin/sh', arg: ['-c', GUEST_SCRIPT], 'capture-output': true }) as { pid: number };
+  for (let i = 0; i < 200; i++) {
+    const status = await agentCall(sock, 'guest-exec-status', { pid }) as { exited: boolean; exitcode?: number; 'out-data'?: string };
+    if (status.exited) {
+      const hex = Buffer.from(status['out-data'] ?? '', 'base64').toString('latin1').replace(/\s+/g, '');
+      const response = Buffer.from(hex, 'hex');
+      // Header (tag, size, response code), then TPMS_TIME_INFO: time (8), clock (8), resetCount (4), …
+      assert.equal(response.length, 35, `a ReadClock response, not ${hex} (exit ${status.exitcode})`);
+      assert.equal(response.readUInt32BE(6), 0, 'TPM_RC_SUCCESS');
+      return response.readUInt32BE(26);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('guest-exec never finished');
+}
+
+test('a guest with a vTPM boots after a revert on the TPM state of the snapshot (its reset count)', { timeout: 900_000 }, async (t) => {
+  await buildTinyGuest();
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const data = await makeGuestDataDisk(env.imageDir);
+  const dom = await env.conn.domainDefineXML(tinyGuestXml(data, { devices: emulatorTpm('tpm-tis') }));
+  const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
+  const boot = async (d: Domain): Promise<number> => {
+    await d.create(0);
+    await waitForAgent(sock);
+    const count = await tpmResetCount(sock);
+    await d.destroy();
+    return count;
+  };
+  await boot(dom);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
+  const afterSnapshot = await boot(dom);
+  const later = await boot(dom);
+  assert.ok(later > afterSnapshot, `the reset count goes up with every boot (${afterSnapshot}, then ${later})`);
+
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), 0);
+  assert.equal(await boot(dom), afterSnapshot, 'the boot after the revert counts on from the snapshot\'s TPM state');
+});

@@ -117,6 +117,12 @@ export const SnapshotDeleteFlags = flagEnumOf('virDomainSnapshotDeleteFlags', {
   CHILDREN: 0x1,
   METADATA_ONLY: 0x2,
   CHILDREN_ONLY: 0x4,
+  /**
+   * snapvirt's own (libvirt has no groups): a member's snapshot of a group snapshot is
+   * deleted alone and leaves the group, which keeps its other members (a group left with
+   * none is gone). Without it such a delete is refused. On a high bit, clear of libvirt's.
+   */
+  LEAVE_GROUP: 1 << 30,
 });
 /**
  * A flag (or flags, see combineFlags) of virDomainSnapshotDeleteFlags.

@@ -5,7 +5,7 @@ import { lookupDomain } from '../domain-lookup.js';
 import { optBool } from '../option-values.js';
 import { currentOption, DOMAIN_OPTION, lookupSnapshot } from './snapshot-common.js';
 
-/** `snapshot-delete DOMAIN {SNAPSHOTNAME | --current} [--children | --children-only] [--metadata]` */
+/** `snapshot-delete DOMAIN {SNAPSHOTNAME | --current} [--children | --children-only] [--metadata] [--force]` */
 export const snapshotDelete: CommandDef = {
   name: 'snapshot-delete',
   help: 'Delete a domain snapshot',
@@ -17,6 +17,8 @@ export const snapshotDelete: CommandDef = {
     { name: 'children', type: 'bool', help: 'delete snapshot and all children' },
     { name: 'children-only', type: 'bool', help: 'delete children but not snapshot' },
     { name: 'metadata', type: 'bool', help: 'delete only libvirt metadata, leaving snapshot contents behind' },
+    // snapvirt's own: virsh has no groups.
+    { name: 'force', type: 'bool', help: 'delete a group snapshot\'s member alone (it leaves its group)' },
   ],
   async handler(ctl, cmd) {
     const dom = await lookupDomain(ctl, cmd);
@@ -26,6 +28,7 @@ export const snapshotDelete: CommandDef = {
     if (optBool(cmd, 'children')) flags |= D.CHILDREN;
     if (optBool(cmd, 'children-only')) flags |= D.CHILDREN_ONLY;
     if (optBool(cmd, 'metadata')) flags |= D.METADATA_ONLY;
+    if (optBool(cmd, 'force')) flags |= D.LEAVE_GROUP;
     try {
       await snapshot.delete(flags);
     } catch (err) {

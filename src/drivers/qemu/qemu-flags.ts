@@ -39,7 +39,7 @@ export const QEMU_FLAGS = {
   snapshotListAllChildren: { fn: 'qemuDomainSnapshotListAllChildren', allowed: SNAPSHOT_LIST_FLAGS_ALL & ~L.ROOTS | L.DESCENDANTS },
   snapshotGetXMLDesc: { fn: 'qemuDomainSnapshotGetXMLDesc', allowed: 0x1 /* VIR_DOMAIN_SNAPSHOT_XML_SECURE */ },
   revertToSnapshot: { fn: 'qemuDomainRevertToSnapshot', allowed: R.RUNNING | R.PAUSED | R.FORCE | R.RESET_NVRAM },
-  snapshotDelete: { fn: 'qemuDomainSnapshotDelete', allowed: D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY },
+  snapshotDelete: { fn: 'qemuDomainSnapshotDelete', allowed: D.CHILDREN | D.METADATA_ONLY | D.CHILDREN_ONLY | D.LEAVE_GROUP },
   snapshotCheck: { fn: 'qemuDomainSnapshotCheck', allowed: SNAPSHOT_CHECK_REPAIR },
   getJobStats: { fn: 'qemuDomainGetJobStats', allowed: 0x1 /* COMPLETED */ | 0x2 /* KEEP_COMPLETED */ },
   blockCommit: {

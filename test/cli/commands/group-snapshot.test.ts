@@ -52,7 +52,11 @@ test('group-snapshot-create, -list, -info, -dumpxml, and the members in snapshot
     // One member's snapshot alone is refused; the group goes as one.
     const alone = await sv('snapshot-delete', 'web', 'nightly');
     assert.deepEqual([alone.code, alone.stderr], [1, 'error: Failed to delete snapshot nightly\n' +
-      "error: Requested operation is not valid: snapshot 'nightly' of domain 'web' is a member of group snapshot 'nightly': delete the group with group-snapshot-delete nightly\n"]);
+      "error: Requested operation is not valid: snapshot 'nightly' of domain 'web' is a member of group snapshot 'nightly': delete the group with group-snapshot-delete nightly, or this domain's snapshot alone with --force\n"]);
+    // Forced, web's snapshot is deleted and leaves the group; db's stays in it.
+    const forced = await sv('snapshot-delete', 'web', 'nightly', '--force');
+    assert.deepEqual([forced.code, forced.stdout, forced.stderr], [0, 'Domain snapshot nightly deleted\n\n', '']);
+    assert.match((await sv('group-snapshot-info', 'nightly')).stdout, /Members: +1\n  db \(/);
     // As snapshot-revert: no message, only the blank line every command ends with.
     const reverted = await sv('group-snapshot-revert', 'nightly');
     assert.deepEqual([reverted.code, reverted.stdout, reverted.stderr], [0, '\n', '']);

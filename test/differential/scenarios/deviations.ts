@@ -20,6 +20,16 @@ const renameEditor = sedEditor('s|<name>s1</name>|<name>s9</name>|');
 
 /** The deliberate deviations, each with snapvirt's expected outcome. */
 export const deviationScenarios: Scenario[] = [
+  {
+    name: 'deviation: help snapshot-delete lists --force',
+    deviation: 'snapvirt\'s own --force: a group snapshot\'s member deleted alone leaves its group (libvirt has no groups); the test driver refuses its flag as any unknown one',
+    commands: 'help snapshot-delete; snapshot-create-as test s1; snapshot-delete test s1 --force',
+    expected: {
+      stdout: "  NAME\n    snapshot-delete - Delete a domain snapshot\n\n  SYNOPSIS\n    snapshot-delete <domain> [--snapshotname <string>] [--current] [--children] [--children-only] [--metadata] [--force]\n\n  DESCRIPTION\n    Snapshot Delete\n\n  OPTIONS\n    [--domain] <string>  domain name, id or uuid\n    --snapshotname <string>  snapshot name\n    --current        delete current snapshot\n    --children       delete snapshot and all children\n    --children-only  delete children but not snapshot\n    --metadata       delete only libvirt metadata, leaving snapshot contents behind\n    --force          delete a group snapshot\'s member alone (it leaves its group)\n\n\n" + 'Domain snapshot s1 created\n\n',
+      stderr: 'error: Failed to delete snapshot s1\nerror: unsupported flags (0x40000000) in function testDomainSnapshotDelete\n',
+      code: 1,
+    },
+  },
   ...['file=/tmp/mem.img', 'snapshot=internal', 'snapshot=external,file=/tmp/mem.img'].map((memspec): Scenario => ({
     name: `deviation: create-as --disk-only --memspec ${memspec} is refused, as qemu does`,
     deviation: 'libvirt test driver refuses VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY (0x10); with it, a memory state is refused as libvirt\'s qemu driver refuses it',

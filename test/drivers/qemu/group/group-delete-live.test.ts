@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DomainState, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { DomainState, SnapshotCreateFlags as C, SnapshotDeleteFlags as D } from '../../../../src/api/flags.js';
 import { isVirError } from '../../../../src/api/errors.js';
 import type { Domain } from '../../../../src/api/domain.js';
 import type { QemuDriver } from '../../../../src/drivers/qemu/qemu-driver.js';
@@ -73,6 +73,28 @@ test('deleting a group of running and shut-off members merges every member\'s ov
     for (const b of await blocks(env)) assert.ok(b.file.endsWith('.g'));
     await (await env.conn.groupSnapshotLookupByName('g')).delete();
     await assertDeleted(env);
+  } finally {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  }
+});
+
+test('forced (LEAVE_GROUP), a running member\'s snapshot is merged away alone and leaves the group; the others keep it', async () => {
+  const env = await openQemuTestEnv();
+  try {
+    await setUp(env);
+    const r0 = await env.conn.domainLookupByName('r0');
+    await assert.rejects((await r0.snapshotLookupByName('g')).delete(), (e: unknown) => isVirError(e) && /is a member of group snapshot 'g'/.test(e.message));
+    await (await r0.snapshotLookupByName('g')).delete(D.LEAVE_GROUP);
+    const world = await groupWorld(env, NAMES);
+    assert.deepEqual(world.members.r0!.snapshots, []);
+    for (const n of ['r1', 'off']) assert.deepEqual(world.members[n]!.snapshots, ['g'], n);
+    const [b0, b1] = await blocks(env);
+    assert.deepEqual([b0!.file.endsWith('.g'), b0!.depth, b1!.file.endsWith('.g')], [false, 0, true]);
+    assert.ok(await guestReadsNow(env, 'r0'));
+    const members = await (await env.conn.groupSnapshotLookupByName('g')).listMemberSnapshots();
+    assert.deepEqual(members.map((m) => m.getDomain().getName()).sort(), ['off', 'r1']);
+    assert.deepEqual(await states(env), [DomainState.RUNNING, DomainState.RUNNING, DomainState.SHUTOFF]);
   } finally {
     await killAllQemu(env.stateDir);
     await env.cleanup();

@@ -91,7 +91,7 @@ test("deleting one member's group snapshot alone (or as a child) is refused, nam
     const doms = await setUp(env, 0);
     const before = await groupWorld(env, NAMES);
     const refused = (e: unknown): boolean => isVirError(e) && e.code === VirErrorCode.OPERATION_INVALID &&
-      e.message === "Requested operation is not valid: snapshot 'g' of domain 'g0' is a member of group snapshot 'g': delete the group with group-snapshot-delete g";
+      e.message === "Requested operation is not valid: snapshot 'g' of domain 'g0' is a member of group snapshot 'g': delete the group with group-snapshot-delete g, or this domain's snapshot alone with --force";
     await assert.rejects((await doms[0]!.snapshotLookupByName('g')).delete(), refused);
     await assert.rejects((await doms[0]!.snapshotLookupByName('base')).delete(D.CHILDREN), refused);
     await assert.rejects((await doms[0]!.snapshotLookupByName('g')).delete(D.METADATA_ONLY), refused);
@@ -102,6 +102,29 @@ test("deleting one member's group snapshot alone (or as a child) is refused, nam
     await env.cleanup();
   }
 });
+
+for (const [mode, flags] of [['internal', 0], ['external', C.DISK_ONLY]] as const) {
+  test(`${mode}: forced (LEAVE_GROUP), one member's snapshot is deleted and leaves the group; the last one takes the group with it`, async () => {
+    const env = await openQemuTestEnv();
+    try {
+      const doms = await setUp(env, flags);
+      await (await doms[0]!.snapshotLookupByName('g')).delete(D.LEAVE_GROUP);
+      let world = await groupWorld(env, NAMES);
+      assert.deepEqual(world.members.g0!.snapshots, ['base']);
+      assert.deepEqual(world.members.g1!.snapshots.sort(), ['base', 'g']);
+      const group = await env.conn.groupSnapshotLookupByName('g');
+      assert.deepEqual((await group.listMemberSnapshots()).map((m) => m.getDomain().getName()), ['g1']);
+      // As a child of the member's other snapshot, the last member goes: the group with it.
+      await (await doms[1]!.snapshotLookupByName('base')).delete(D.CHILDREN | D.LEAVE_GROUP);
+      world = await groupWorld(env, NAMES);
+      assert.deepEqual(world.groups, []);
+      assert.deepEqual(world.members.g1!.snapshots, []);
+      assert.equal((env.conn.driver as QemuDriver).store.journal.listOpen().length, 0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+}
 
 test('a member undefined since (with its snapshots) does not keep the group from being deleted', async () => {
   const env = await openQemuTestEnv();

@@ -53,15 +53,19 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
   await lockDomainJob(ctx, dom.uuid, 'snapshot-delete', SNAPSHOT_DELETE_JOB, async (lock) => {
     const rt = await requireRunning(ctx, dom);
     await withMonitor(rt.runtimeDir, async (qmp) => {
+      let leaveGroups: (s: Store) => void = () => undefined;
       const planned = await planLiveDelete(ctx, dom, rt.runtimeDir, qmp, name, flags,
-        (removed) => refuseGroupMembers(ctx.store, dom, removed));
+        (removed) => { leaveGroups = refuseGroupMembers(ctx.store, dom, removed, (flags & D.LEAVE_GROUP) !== 0); });
       await planned.check();
       await runOperation(ctx, lock, {
         kind: LIVE_DELETE,
         domain: { uuid: planned.domainUuid, name: planned.domainName },
         intent: { snapshot: name, flags, removed: planned.removed },
         steps: [],
-        commit: (s) => planned.commit(s),
+        commit: (s) => {
+          planned.commit(s);
+          leaveGroups(s);
+        },
         finalize: planned.resources,
       });
       planned.warnKept();

@@ -61,7 +61,7 @@ export async function deleteInactiveSnapshot(ctx: TxnContext, lock: DomainLock, 
 
 async function deleteUnderJob(ctx: TxnContext, lock: DomainLock, dom: DomainRef, name: string, flags: number): Promise<void> {
   const planned = await planInactiveDelete(ctx, loadDomain(ctx.store, dom), name, flags);
-  refuseGroupMembers(ctx.store, dom, planned.removed);
+  const leaveGroups = refuseGroupMembers(ctx.store, dom, planned.removed, (flags & D.LEAVE_GROUP) !== 0);
   await runInactiveOperation(ctx, lock, {
     kind: 'delete',
     domainUuid: planned.domainUuid,
@@ -69,7 +69,10 @@ async function deleteUnderJob(ctx: TxnContext, lock: DomainLock, dom: DomainRef,
     summary: { snapshot: name, flags, removed: planned.removed },
     steps: [],
     cleanup: planned.cleanup,
-    commit: () => planned.commit(ctx.store),
+    commit: () => {
+      planned.commit(ctx.store);
+      leaveGroups(ctx.store);
+    },
   });
   planned.warnKept();
 }

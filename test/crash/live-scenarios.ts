@@ -6,7 +6,8 @@
  * memory (snapshot-load), to an external disk-only one (QEMU restarted) and to an external
  * one with memory (a fresh QEMU loads the file); delete by block-commit of the active
  * layer and of a middle layer, with 1 and 3 disks, and delete of an internal snapshot
- * with memory on 2 disks; a group snapshot --disk-only of two running domains. Guest data
+ * with memory on 2 disks; a group snapshot --disk-only of two running domains, and that
+ * group's revert (new QEMUs) and delete (block-commit in each QEMU). Guest data
  * is written before and between the snapshots.
  */
 import { execFile } from 'node:child_process';
@@ -133,6 +134,44 @@ export const GROUP_CREATE_LIVE: LiveScenario = {
   errorText: { 'group-create.member.transaction.abort': /Transaction aborted/i },
 };
 
+const GROUP_XML = (name: string): string => `<groupsnapshot><name>${name}</name></groupsnapshot>`;
+
+/** Group snapshots A and B --disk-only of every running domain, with data written after each. */
+async function groupSnapshots(ctx: LivePrepareContext): Promise<void> {
+  for (const name of ['A', 'B']) {
+    await ctx.conn.groupSnapshotCreateXML(ctx.doms, GROUP_XML(name), C.DISK_ONLY);
+    await ctx.writeData();
+  }
+}
+
+/**
+ * A group revert of two running domains to their disk-only group snapshot A: a new QEMU per
+ * member prepared beside the old one, the old ones stopped at one switch, one commit.
+ */
+export const GROUP_REVERT_LIVE: LiveScenario = {
+  name: 'live group revert disk-only --running (new QEMUs), 2 domains × 2 disks',
+  disks: 2,
+  domains: 2,
+  async prepare(ctx) {
+    await groupSnapshots(ctx);
+    return { op: 'group-revert', group: 'A', flags: R.RUNNING };
+  },
+};
+
+/**
+ * A group delete of two running domains' leaf group snapshot B: one commit for every
+ * member's metadata and the group, then each member's active block-commit through its QEMU.
+ */
+export const GROUP_DELETE_LIVE: LiveScenario = {
+  name: 'live group delete disk-only leaf (active block-commit), 2 domains × 2 disks',
+  disks: 2,
+  domains: 2,
+  async prepare(ctx) {
+    await groupSnapshots(ctx);
+    return { op: 'group-delete', group: 'B', flags: 0 };
+  },
+};
+
 /** Every live scenario, in a fixed order (the sample and the report use it). */
 export const LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('disk-only', 1),
@@ -174,4 +213,6 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   deleteScenario('external middle (intermediate block-commit)', 'disk-only', 'A', 3),
   deleteScenario('internal with memory (tags removed from the running images)', 'internal with memory', 'A', 2),
   GROUP_CREATE_LIVE,
+  GROUP_REVERT_LIVE,
+  GROUP_DELETE_LIVE,
 ];

@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import type { Step } from '../../../txn/index.js';
 import { firmwareOf } from '../domain/devices/firmware.js';
@@ -40,6 +41,20 @@ export function nvramRestoreSteps(stateDir: string, uuid: string, target: Domain
   const source = nvramCopyPath(stateDir, uuid, name);
   if (path === undefined || !existsSync(source)) return [];
   return [stateFileRestoreStep('nvram.restore', path, source)];
+}
+
+/**
+ * The step that re-creates `target`'s NVRAM from its template instead (a revert that
+ * starts a QEMU with --reset-nvram, as libvirt's start flag), in the same journal entry;
+ * none without NVRAM, libvirt's error without a template.
+ */
+export function nvramResetSteps(target: DomainDef): Step[] {
+  const fw = firmwareOf(target);
+  if (fw?.nvram === undefined) return [];
+  if (fw.nvram.template === undefined || !existsSync(fw.nvram.template)) {
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `unable to find any master var store for loader: ${fw.loader ?? ''}`);
+  }
+  return [stateFileRestoreStep('nvram.reset', fw.nvram.path, fw.nvram.template)];
 }
 
 /** The NVRAM copies of snapshots `names` that exist: a delete removes them after its commit. */

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DomainUndefineFlags as U, SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../../src/api/flags.js';
+import { killAllQemu } from '../support/active-env.js';
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
 import { buildQemuCommandLine } from '../../../../src/drivers/qemu/domain/qemu-command-line.js';
@@ -94,6 +95,35 @@ for (const kind of ['internal', 'external'] as const) {
     assert.equal(existsSync(copy), false);
   });
 }
+
+test('revert --reset-nvram: a QEMU the revert starts gets the template, not the snapshot\'s NVRAM; a revert that starts none keeps the copy', async (t) => {
+  process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const { disk, nvram } = await uefiDomainIn(env.imageDir, 'uefi');
+  const dom = await env.conn.domainDefineXML(uefiXml(disk, nvram));
+  const template = await readFile(OVMF_VARS);
+  // The snapshot's variable store: the template with its last bytes changed (never booted from).
+  const marked = Buffer.from(template);
+  marked.write('snapvirt-marked', marked.length - 16);
+  await writeFile(nvram, marked);
+  await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', C.DISK_ONLY);
+  const s1 = await dom.snapshotLookupByName('s1');
+  // --paused: the new QEMU does not run the firmware, so the file stays as the revert left it.
+  await dom.revertToSnapshot(s1, R.PAUSED | R.RESET_NVRAM);
+  assert.deepEqual(await readFile(nvram), template);
+  await dom.destroy();
+  await dom.revertToSnapshot(s1, R.PAUSED);
+  assert.deepEqual(await readFile(nvram), marked);
+  await dom.destroy();
+  await writeFile(nvram, template);
+  await dom.revertToSnapshot(s1, R.RESET_NVRAM);
+  assert.deepEqual(await readFile(nvram), marked, 'a revert that starts no QEMU restores the copy (libvirt resets only at a start)');
+  assert.equal(await dom.isActive(), false);
+});
 
 test('a revert that fails after its disks leaves the NVRAM as it was', async (t) => {
   const env = await openQemuTestEnv();

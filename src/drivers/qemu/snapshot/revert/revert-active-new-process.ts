@@ -17,7 +17,7 @@
  * QEMU never noticed. A crash is finished by recovery (active-revert-resources.ts) on the side
  * the marker says.
  */
-import { nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
+import { nvramResetSteps, nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -140,6 +140,8 @@ export interface ProcessRevert {
   /** The running QEMU (null: the domain is shut off). */
   old: DomainRuntime | null;
   end: RevertEndState;
+  /** --reset-nvram: a QEMU the revert starts gets the NVRAM template, not the snapshot's copy. */
+  resetNvram?: boolean;
 }
 
 /** The runtime directory for the new QEMU: never the old one's, which is still in use. */
@@ -191,7 +193,7 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
     do: () => img.make(),
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
-  steps.push(...nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
+  steps.push(...(r.resetNvram && newRuntimeDir !== null ? nvramResetSteps(target) : nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name)));
   // The TPM state too (a revert of a running domain with a vTPM is refused before: no swtpm runs).
   steps.push(...tpmRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
   if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile, tpmStateDirFor(store.stateDir, dom.uuid)));

@@ -88,7 +88,7 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
     }
     refuseUnknownMemory(snap);
     await revertBySwitchingProcess(ctx, lock, {
-      dom, snap, tree, old, end, current: old ? liveDef(ctx, dom) : persistent,
+      dom, snap, tree, old, end, current: old ? liveDef(ctx, dom) : persistent, resetNvram: (flags & R.RESET_NVRAM) !== 0,
     });
     return end;
   });

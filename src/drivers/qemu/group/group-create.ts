@@ -20,7 +20,7 @@
  * transaction per QEMU, then resumed and thawed on every path.
  */
 import { nvramCaptureSteps } from '../firmware/nvram-snapshot.js';
-import { refuseRunningTpm, tpmCaptureSteps } from '../tpm/tpm-snapshot.js';
+import { tpmCaptureSteps } from '../tpm/tpm-snapshot.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../../api/flags.js';
 import { parseGroupSnapshotXML } from '../../../conf/groupsnapshot-xml.js';
@@ -103,8 +103,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
         const rt = runtimes[i];
         // Each member's NVRAM (as it runs, or as defined) is copied in the same entry as the disks.
         nvramSteps.push(...nvramCaptureSteps(store.stateDir, m.uuid, rt ? liveDefOf(loaded) : loaded.def, memberDef().name));
-        if (rt) refuseRunningTpm(liveDefOf(loaded), 'a group snapshot');
-        else nvramSteps.push(...tpmCaptureSteps(store.stateDir, m.uuid, loaded.def, memberDef().name));
+        nvramSteps.push(...tpmCaptureSteps(store.stateDir, m.uuid, rt ? liveDefOf(loaded) : loaded.def, memberDef().name));
         if (rt === undefined) {
           offline.push({ uuid: m.uuid, plan: await planInactiveCreate(ctx, loaded, memberDef(), flags & C.DISK_ONLY, lockTable) });
           continue;

@@ -4,8 +4,10 @@
  * (tpm2-00.permall; the volatile and save states exist only while swtpm runs or migrates),
  * so a create copies that file to `<stateDir>/tpm-snapshots/<uuid>/<snapshot>.permall`,
  * a revert writes it back in place, a delete removes the copy after the commit. A running
- * domain's TPM state lives inside swtpm: live snapshots and reverts that run QEMU are
- * refused (refuseRunningTpm) rather than taken without it.
+ * swtpm keeps that file current as the TPM's non-volatile state changes, so a live disk-only
+ * snapshot copies it too; a snapshot with a memory state also holds the TPM's whole state in
+ * the machine state (QEMU takes it from swtpm), loaded back with it. A revert of a running
+ * domain through a new QEMU is refused (refuseRunningTpmRevert): the old swtpm holds the state.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +44,14 @@ export function tpmCopiesOf(stateDir: string, uuid: string, names: readonly stri
   return names.map((n) => tpmCopyPath(stateDir, uuid, n)).filter((p) => existsSync(p));
 }
 
-/** Refuses `what` on a running domain with a vTPM: its state is inside swtpm, not captured live. */
-export function refuseRunningTpm(def: DomainDef, what: string): void {
-  if (tpmOf(def)) throw unsupportedConfig(`${what} of a running domain with a vTPM is not supported by snapvirt (its TPM state would be left out); shut the domain off first`);
+/**
+ * Refuses a revert of running `current` (with a vTPM) through a new QEMU: the old QEMU's
+ * swtpm holds the TPM state directory until the switch, so the new QEMU could get no swtpm
+ * of its own on the snapshot's state beside it.
+ */
+export function refuseRunningTpmRevert(current: DomainDef): void {
+  if (tpmOf(current)) {
+    throw unsupportedConfig('a snapshot revert of a running domain with a vTPM through a new QEMU is not supported by snapvirt ' +
+      '(its running swtpm holds the TPM state); shut the domain off first');
+  }
 }

@@ -7,7 +7,7 @@
  * count the first boot after the snapshot saw. So the guest runs on the TPM state the
  * snapshot holds, not on today's.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
@@ -16,6 +16,7 @@ import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { killAllQemu } from '../support/active-env.js';
 import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 import { emulatorTpm } from '../support/tpm-domain.js';
+import { SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 
 process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
 
@@ -41,7 +42,8 @@ async function tpmResetCount(sock: string): Promise<number> {
   throw new Error('guest-exec never finished');
 }
 
-test('a guest with a vTPM boots after a revert on the TPM state of the snapshot (its reset count)', { timeout: 900_000 }, async (t) => {
+/** The tiny guest with a vTPM, defined in a fresh environment; `boot` starts it, reads the reset count and stops it. */
+async function tpmGuest(t: TestContext): Promise<{ dom: Domain; sock: string; boot(): Promise<number> }> {
   await buildTinyGuest();
   const env = await openQemuTestEnv();
   t.after(async () => {
@@ -51,13 +53,21 @@ test('a guest with a vTPM boots after a revert on the TPM state of the snapshot 
   const data = await makeGuestDataDisk(env.imageDir);
   const dom = await env.conn.domainDefineXML(tinyGuestXml(data, { devices: emulatorTpm('tpm-tis') }));
   const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
-  const boot = async (d: Domain): Promise<number> => {
-    await d.create(0);
-    await waitForAgent(sock);
-    const count = await tpmResetCount(sock);
-    await d.destroy();
-    return count;
+  return {
+    dom, sock,
+    async boot() {
+      await dom.create(0);
+      await waitForAgent(sock);
+      const count = await tpmResetCount(sock);
+      await dom.destroy();
+      return count;
+    },
   };
+}
+
+test('a guest with a vTPM boots after a revert on the TPM state of the snapshot (its reset count)', { timeout: 900_000 }, async (t) => {
+  const { dom, boot: bootOnce } = await tpmGuest(t);
+  const boot = (_d: Domain): Promise<number> => bootOnce();
   await boot(dom);
   await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
   const afterSnapshot = await boot(dom);
@@ -66,4 +76,40 @@ test('a guest with a vTPM boots after a revert on the TPM state of the snapshot 
 
   await dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), 0);
   assert.equal(await boot(dom), afterSnapshot, 'the boot after the revert counts on from the snapshot\'s TPM state');
+});
+
+test('a live disk-only snapshot of a guest with a vTPM: after a revert the next boot counts on from the TPM state of the snapshot\'s moment', { timeout: 900_000 }, async (t) => {
+  const { dom, sock, boot } = await tpmGuest(t);
+  await dom.create(0);
+  await waitForAgent(sock);
+  const during = await tpmResetCount(sock);
+  await dom.snapshotCreateXML('<domainsnapshot><name>live</name></domainsnapshot>', C.DISK_ONLY);
+  await dom.destroy();
+  const later = [await boot(), await boot()];
+  assert.deepEqual(later, [during + 1, during + 2]);
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('live'), 0);
+  assert.equal(await boot(), during + 1);
+});
+
+test('a snapshot with memory of a guest with a vTPM: the reverted guest runs on with the TPM as it was, in its QEMU or a new one', { timeout: 900_000 }, async (t) => {
+  const { dom, sock, boot } = await tpmGuest(t);
+  await dom.create(0);
+  await waitForAgent(sock);
+  const during = await tpmResetCount(sock);
+  await dom.snapshotCreateXML('<domainsnapshot><name>mem</name></domainsnapshot>', 0);
+  // The reset button restarts the TPM too (the firmware's TPM2_Startup counts a reset).
+  await dom.reset();
+  await waitForAgent(sock);
+  assert.equal(await tpmResetCount(sock), during + 1);
+  // Loaded into the running QEMU: QEMU gives the running swtpm the saved state; the guest resumes, no boot.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('mem'), 0);
+  await waitForAgent(sock);
+  assert.equal(await tpmResetCount(sock), during);
+  await dom.destroy();
+  assert.equal(await boot(), during + 1);
+  // From shut off: a new QEMU loads the machine state, its swtpm started on the snapshot's copy.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('mem'), 0);
+  await waitForAgent(sock);
+  assert.equal(await tpmResetCount(sock), during);
+  await dom.destroy();
 });

@@ -1,8 +1,9 @@
 /**
- * The vTPM's state inside offline snapshots (internal and external): a create copies
+ * The vTPM's state inside snapshots: an offline create (internal and external) copies
  * swtpm's permanent state (manufacturing it first for a domain never started), a revert
- * writes it back byte for byte and the domain starts on it, a delete removes the copy;
- * a snapshot or revert of a running domain with a vTPM is refused and changes nothing.
+ * writes it back byte for byte and the domain starts on it, a delete removes the copy; a
+ * running domain's snapshots (with memory, disk-only, a group's) copy the state swtpm keeps
+ * on disk, a revert in place is done, and one through a new QEMU is refused, nothing changed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../../.
 import { tpmCopyPath } from '../../../../src/drivers/qemu/tpm/tpm-snapshot.js';
 import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { emulatorTpm, tpmDomainXml, tpmTestDisk } from '../support/tpm-domain.js';
+import { killAllQemu } from '../support/active-env.js';
 
 const snapXml = (name: string): string => `<domainsnapshot><name>${name}</name></domainsnapshot>`;
 
@@ -79,23 +81,55 @@ test('a revert that fails after its disks leaves the TPM state as it was', async
   assert.deepEqual(await readFile(state), now);
 });
 
-test('a snapshot or a revert of a running domain with a vTPM is refused, nothing changed', async (t) => {
+test('a running domain with a vTPM: live snapshots copy the TPM state; a revert in place is done, one through a new QEMU refused', async (t) => {
   const env = await openQemuTestEnv();
-  t.after(() => env.cleanup());
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
   const disk = await tpmTestDisk(env.imageDir, 'd');
   const dom = await env.conn.domainDefineXML(tpmDomainXml('vtpm', disk, emulatorTpm('tpm-crb'), 'q35'));
+  const uuid = dom.getUUIDString();
+  const state = join(tpmStateDirFor(env.stateDir, uuid), TPM2_STATE_FILE);
   await dom.snapshotCreateXML(snapXml('off'), 0);
   await dom.create();
-  t.after(() => dom.destroy().catch(() => undefined));
-  const unsupported = (what: string) => (e: unknown): boolean => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED
-    && e.message === `unsupported configuration: ${what} of a running domain with a vTPM is not supported by snapvirt (its TPM state would be left out); shut the domain off first`;
-  for (const flags of [0, C.DISK_ONLY]) {
-    await assert.rejects(dom.snapshotCreateXML(snapXml('live'), flags), unsupported('a snapshot'));
-  }
-  await assert.rejects(dom.revertToSnapshot(await dom.snapshotLookupByName('off'), 0), unsupported('a snapshot revert'));
-  assert.deepEqual(await dom.snapshotListNames(), ['off']);
-  assert.equal(existsSync(tpmCopyPath(env.stateDir, dom.getUUIDString(), 'live')), false);
+  // With memory: the machine state holds the TPM's state; the copy is the permanent state as swtpm keeps it.
+  await dom.snapshotCreateXML(snapXml('mem'), 0);
+  assert.deepEqual(await readFile(tpmCopyPath(env.stateDir, uuid, 'mem')), await readFile(state));
+  // Loaded into the running QEMU: QEMU gives swtpm the saved state back.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('mem'), 0);
   assert.ok(await dom.isActive());
+  await dom.snapshotCreateXML(snapXml('live'), C.DISK_ONLY);
+  assert.deepEqual(await readFile(tpmCopyPath(env.stateDir, uuid, 'live')), await readFile(state));
+  // A new QEMU beside the old one: the old swtpm holds the state directory.
+  const before = await readFile(state);
+  await assert.rejects(dom.revertToSnapshot(await dom.snapshotLookupByName('off'), 0), (e: unknown) => e instanceof VirError
+    && e.code === VirErrorCode.CONFIG_UNSUPPORTED && e.message === 'unsupported configuration: a snapshot revert of a running domain ' +
+    'with a vTPM through a new QEMU is not supported by snapvirt (its running swtpm holds the TPM state); shut the domain off first');
+  assert.deepEqual(await readFile(state), before);
+  assert.deepEqual((await dom.snapshotListNames()).sort(), ['live', 'mem', 'off']);
+  assert.ok(await dom.isActive());
+});
+
+test('a group snapshot with a running member with a vTPM copies every member\'s TPM state; a group revert of it running is refused', async (t) => {
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  const doms = [];
+  for (const name of ['t0', 't1']) {
+    doms.push(await env.conn.domainDefineXML(tpmDomainXml(name, await tpmTestDisk(env.imageDir, name), emulatorTpm('tpm-tis'))));
+  }
+  await doms[0]!.create();
+  await env.conn.groupSnapshotCreateXML(doms, '<groupsnapshot><name>g</name></groupsnapshot>', C.DISK_ONLY);
+  for (const d of doms) {
+    const uuid = d.getUUIDString();
+    assert.deepEqual(await readFile(tpmCopyPath(env.stateDir, uuid, 'g')), await readFile(join(tpmStateDirFor(env.stateDir, uuid), TPM2_STATE_FILE)), d.getName());
+  }
+  await assert.rejects((await env.conn.groupSnapshotLookupByName('g')).revert(0),
+    (e: unknown) => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED && /through a new QEMU/.test(e.message));
+  assert.ok(await doms[0]!.isActive());
 });
 
 test('undefine: the TPM state removed as libvirt does unless --keep-tpm (--tpm removes it too); the snapshots\' copies always go', async (t) => {

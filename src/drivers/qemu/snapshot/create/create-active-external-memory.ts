@@ -10,6 +10,7 @@
  * snapshot froze, a new QEMU started with -incoming loads the memory file, then the switch.
  */
 import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
+import { tpmCaptureSteps } from '../../tpm/tpm-snapshot.js';
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
@@ -120,6 +121,7 @@ export async function createExternalWithMemory(
           ...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir), memoryStep,
           // After the memory: the vCPUs are stopped, so the copy matches the saved flash.
           ...(keepMetadata ? nvramCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name) : []),
+          ...(keepMetadata ? tpmCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name) : []),
         ],
         finalize: haltAfterCommit(dom, rt.runtimeDir, flags),
         switch: plan.disks.length > 0 ? () => switchToOverlays(qmp, plan) : undefined,

@@ -9,6 +9,7 @@
  * when the domain is shut off.
  */
 import { nvramCaptureSteps, nvramRestoreSteps } from '../../firmware/nvram-snapshot.js';
+import { tpmCaptureSteps, tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -78,7 +79,9 @@ export async function createInternalWithMemory(
       kind: LIVE_SAVE,
       domain: { uuid: dom.uuid, name: dom.name },
       intent: { snapshot: def.name },
-      steps: [...(keepMetadata ? nvramCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name) : []), {
+      // The machine state saved below holds the running TPM's whole state (QEMU asks swtpm for
+      // it); the copy of its permanent state is what a start without that machine state uses.
+      steps: [...(keepMetadata ? [...nvramCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name), ...tpmCaptureSteps(ctx.store.stateDir, dom.uuid, live, def.name)] : []), {
         name: 'snapshot-save',
         resources: [{ kind: LIVE_VM_TAG, runtimeDir: rt.runtimeDir, tag: def.name, images: tops.map((t) => t.file) }],
         async do() {
@@ -149,7 +152,8 @@ export async function revertInternalWithMemory(ctx: TxnContext, lock: DomainLock
   };
   // The node names of the disks' top images: those QEMU was started with, or later overlays.
   let tops: string[] = nodes;
-  const steps: Step[] = [];
+  // A new QEMU's swtpm starts on the snapshot's permanent TPM state; loading the machine state then gives it the rest.
+  const steps: Step[] = old ? [] : tpmRestoreSteps(store.stateDir, dom.uuid, current, snap.name);
   if (!old) {
     const removeDir = !(await access(runtimeDir).then(() => true, () => false));
     steps.push({

@@ -10,7 +10,7 @@
  * finished by recovery, which asks query-block which side of the switch QEMU is on.
  */
 import { nvramCaptureSteps } from '../../firmware/nvram-snapshot.js';
-import { refuseRunningTpm } from '../../tpm/tpm-snapshot.js';
+import { tpmCaptureSteps } from '../../tpm/tpm-snapshot.js';
 import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.js';
 import { SnapshotCreateFlags as C } from '../../../../api/flags.js';
 import { cloneDomainDef } from '../../../../conf/domain-xml.js';
@@ -66,7 +66,6 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
     const loaded = loadDomain(store, dom);
     const { record } = loaded;
     const live = liveDefOf(loaded);
-    refuseRunningTpm(live, 'a snapshot');
     const tree = loadTree(store, record.uuid);
     // qemu parses a disk-only snapshot's XML as offline (VIR_DOMAIN_SNAPSHOT_PARSE_OFFLINE): no memory state.
     const { def } = parseSnapshotXML(xml, { offline: (flags & C.DISK_ONLY) !== 0 });
@@ -97,6 +96,8 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
         intent: intentJson(intent),
         steps: [
           ...(keepMetadata ? nvramCaptureSteps(store.stateDir, record.uuid, live, def.name) : []),
+          // swtpm keeps its permanent state on disk as it changes: a fresh boot from these disks needs no more.
+          ...(keepMetadata ? tpmCaptureSteps(store.stateDir, record.uuid, live, def.name) : []),
           ...overlaysStep(ctx, plan, rt.runtimeDir), ...nodesStep(qmp, plan, rt.runtimeDir),
         ],
         finalize: haltAfterCommit(dom, rt.runtimeDir, flags),

@@ -40,7 +40,7 @@ import { imageInfo, runQemuImg } from '../../images/qemu-img.js';
 import { forgetMonitor, withMonitor } from '../../qmp/domain-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
 import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
-import { tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
+import { refuseRunningTpmRevert, tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
 import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, commitLiveRevert, revertIntentJson, type LiveRevertIntent, type RevertEndState,
 } from '../../journal/active-revert-resources.js';
@@ -170,6 +170,7 @@ export interface PlannedProcessRevert {
 export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switchMarker: string | null): Promise<PlannedProcessRevert> {
   const { store } = ctx;
   const { dom, snap, old, end } = r;
+  if (old) refuseRunningTpmRevert(r.current);
   if (!snap.domain) throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${snap.name}' lacks domain '${dom.name}' rollback info`);
   const memFile = snap.memory?.snapshot === 'external' ? snap.memory.file : undefined;
   if (snap.memory?.snapshot === 'external' && (!memFile || !(await pathExists(memFile)))) {
@@ -194,7 +195,7 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
   steps.push(...(r.resetNvram && newRuntimeDir !== null ? nvramResetSteps(target) : nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name)));
-  // The TPM state too (a revert of a running domain with a vTPM is refused before: no swtpm runs).
+  // The TPM state too (a running domain with a vTPM was refused above: no swtpm runs on it).
   steps.push(...tpmRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
   if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile, tpmStateDirFor(store.stateDir, dom.uuid)));
   return {

@@ -26,7 +26,6 @@ import { hasExternalMemory } from '../create/create-active-external-memory.js';
 import { loadDomain, loadTree } from '../../catalog/snapshot-catalog.js';
 import { checkQemuFlags } from '../../qemu-flags.js';
 import { refuseGroupMemberRevert } from '../../group/group-membership.js';
-import { refuseRunningTpm } from '../../tpm/tpm-snapshot.js';
 
 export type { RevertEndState } from '../../journal/active-revert-resources.js';
 
@@ -76,11 +75,9 @@ export async function revertWithProcess(ctx: TxnContext, dom: DomainRef, name: s
     refuseGroupMemberRevert(ctx.store, dom, name, (flags & R.FORCE) !== 0);
     refuseDeleting(snap);
     const old = await liveRuntime(ctx, record.uuid);
-    // A running swtpm holds the TPM state, and a memory state needs the TPM's as it ran.
-    if (old) refuseRunningTpm(liveDef(ctx, dom), 'a snapshot revert');
-    if (snap.domain && (hasInternalMemory(snap) || hasExternalMemory(snap))) refuseRunningTpm(snap.domain, 'a revert to a snapshot with a memory state');
     const end = endStateOf(snap, flags);
     if (hasInternalMemory(snap)) {
+      // Loaded into the running QEMU (or a new one): the machine state carries the TPM's state.
       // A machine state is resumed: never shut off.
       const live = end === 'shutoff' ? 'running' : end;
       await revertInternalWithMemory(ctx, lock, { dom, snap, old, end: live });

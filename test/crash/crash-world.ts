@@ -17,7 +17,8 @@ import { writePattern } from '../helpers/qemu-io.js';
 import { killGroupOf } from '../helpers/run-child-op.js';
 import type { ChildOp, ChildReport } from './crash-child.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
-import { withNvram, writeNvram } from './firmware-world.js';
+import { withNvram, withTpm, writeNvram, writeTpmState } from './firmware-world.js';
+import { TPM2_STATE_FILE, tpmStateDirFor } from '../../src/drivers/qemu/tpm/swtpm-process.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
@@ -50,6 +51,8 @@ export interface Scenario {
   writeBytes?: number;
   /** A UEFI domain: an NVRAM file that writeData() changes too (firmware-world.ts). */
   nvram?: boolean;
+  /** A domain with a vTPM: its state (made by the first snapshot) writeData() changes too. */
+  tpm?: boolean;
   /** Builds the snapshots the operation needs and returns the operation. */
   prepare(ctx: PrepareContext): Promise<ChildOp>;
 }
@@ -94,7 +97,8 @@ export async function buildWorld(base: string, scenario: Scenario): Promise<Buil
     for (const name of domainNames(scenario.domains)) {
       const disks = await makeImages(dirs.imageDirs[0]!, name, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
       const xml = domainXml(name, disks);
-      doms.push(await conn.domainDefineXML(nvram && name === DOMAIN ? await withNvram(xml, nvram) : xml));
+      const firmware = nvram && name === DOMAIN ? await withNvram(xml, nvram) : xml;
+      doms.push(await conn.domainDefineXML(scenario.tpm && name === DOMAIN ? withTpm(firmware) : firmware));
     }
     const writeData = async (): Promise<void> => {
       const offset = (round * writeBytes) % ((scenario.diskBytes ?? 1 << 20) - writeBytes);
@@ -106,6 +110,7 @@ export async function buildWorld(base: string, scenario: Scenario): Promise<Buil
         }
       }
       if (nvram) await writeNvram(nvram, (0x11 + round * 16) & 0xff, round);
+      if (scenario.tpm) await writeTpmState(join(tpmStateDirFor(dirs.stateDir, doms[0]!.getUUIDString()), TPM2_STATE_FILE), (0x11 + round * 16) & 0xff, round);
       round++;
     };
     await writeData();

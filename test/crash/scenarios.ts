@@ -34,6 +34,42 @@ function createScenario(kind: 'internal' | 'external', disks: number): Scenario 
 }
 
 /**
+ * A domain with a vTPM, shut off: its TPM state (swtpm's permanent state file) is copied,
+ * written back or its copy removed in the same journal entry as the disks, by the steps
+ * the NVRAM uses, so a crash between the disks and the TPM state must leave both wholly
+ * before or wholly after.
+ */
+const TPM_SCENARIOS: Scenario[] = (['internal', 'external'] as const).flatMap((kind): Scenario[] => [
+  {
+    name: `create ${kind} with vTPM, 2 disks`,
+    disks: 2,
+    tpm: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['base'], kind === 'external');
+      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: kind === 'external' ? C.DISK_ONLY : 0 };
+    },
+  },
+  {
+    name: `revert ${kind} with vTPM, 2 disks`,
+    disks: 2,
+    tpm: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], kind === 'external');
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+    },
+  },
+  {
+    name: `delete ${kind} with vTPM, 2 disks`,
+    disks: 2,
+    tpm: true,
+    async prepare(ctx) {
+      await snapshots(ctx, ['A', 'B'], kind === 'external');
+      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+    },
+  },
+]);
+
+/**
  * A UEFI domain's operations: the NVRAM is copied, written back or its copy removed in the
  * same journal entry as the disks (a step after theirs), so a crash between the disks and
  * the NVRAM must leave both wholly before or wholly after.
@@ -223,5 +259,6 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   ...NVRAM_SCENARIOS,
+  ...TPM_SCENARIOS,
   ...groupScenarios(),
 ];

@@ -21,7 +21,7 @@ import { openEntries } from '../../src/txn/index.js';
 import { chainOf, listingOf } from '../helpers/disk-state.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 import { nvramPathOf } from '../../src/drivers/qemu/domain/devices/firmware.js';
-import { nvramPicture } from './firmware-world.js';
+import { nvramPicture, tpmPicture } from './firmware-world.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
 await ensureXmlParser();
@@ -55,6 +55,8 @@ export interface WorldPicture {
   state: string[];
   /** sha256 of the NVRAM file and of every snapshot's copy (firmware-world.ts). */
   nvram: Record<string, string>;
+  /** sha256 of every TPM state file and of every snapshot's copy (firmware-world.ts). */
+  tpm: Record<string, string>;
   openJournalEntries: number;
 }
 
@@ -165,6 +167,7 @@ export async function pictureOf(dirs: WorldDirs, domainName: string, others: rea
       state: await stateNames(dirs.stateDir),
       // The first domain's NVRAM (a UEFI world has one domain).
       nvram: await nvramPicture(dirs.stateDir, domain ? nvramPathOf(parseDomainXML(domain.xml)) : undefined),
+      tpm: await tpmPicture(dirs.stateDir),
       openJournalEntries: openEntries(driver.store).length,
     };
   } finally {

@@ -13,6 +13,7 @@ import { LIBVIRT_API_VERSION } from './lib-version.js';
 import { SnapshotEventFeed } from './snapshot-event-feed.js';
 import type { ConnectionEvents, SnapshotEventKind } from './snapshot-events.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
+import { LocalLifecycleEvents, observeLifecycleChanges } from './local-lifecycle-events.js';
 
 export { LIBVIRT_API_VERSION };
 
@@ -29,6 +30,9 @@ export { LIBVIRT_API_VERSION };
  */
 export class Connection extends EventEmitter<ConnectionEvents> implements AsyncDisposable {
   #driver: HypervisorDriver;
+  /** The driver as calls see it once local lifecycle events are registered: a look after each change. */
+  #observed: HypervisorDriver | undefined;
+  #localEvents: LocalLifecycleEvents | undefined;
   #closed = false;
 
   readonly #readOnly: boolean;
@@ -98,7 +102,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
    */
   driverFor(functionName: string, errorDomain: VirErrorDomain = VirErrorDomain.NONE): HypervisorDriver {
     if (this.#closed) throw virError(VirErrorCode.INVALID_CONN, errorDomain, functionName);
-    return this.#driver;
+    return this.#observed ?? this.#driver;
   }
 
   /** @internal The driver whether or not the connection is open (tests, the CLI's `version`). */
@@ -183,24 +187,32 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
    * Registers `callback` for the lifecycle events (defined, undefined, started, suspended,
    * resumed, stopped, …) of `dom`, or of every domain when `dom` is null
    * (virConnectDomainEventRegisterAny with DomainEventID.LIFECYCLE); resolves with the
-   * callback ID domainEventDeregisterAny takes. Events come from a daemon: a remote
-   * connection delivers what its daemon sends (snapvirtd: the changes made through it); a
-   * local connection throws VIR_ERR_NO_SUPPORT. While a registration lasts, the connection
-   * keeps Node running; deregister or close() to let it exit.
+   * callback ID domainEventDeregisterAny takes. A remote connection delivers what its
+   * daemon sends (snapvirtd: the changes made through it, and on qemu:/// those it finds
+   * other processes made); a local one finds them itself (local-lifecycle-events.ts): its
+   * own changes at once, on qemu:/// those of other processes and guests within a second.
+   * While a registration lasts, the connection keeps Node running; deregister or close()
+   * to let it exit.
    */
   async domainEventRegisterAny(dom: Domain | null, eventID: DomainEventID, callback: DomainLifecycleCallback): Promise<number> {
     const driver = this.driverFor('virConnectDomainEventRegisterAny');
     if (eventID !== DomainEventID.LIFECYCLE) {
       throw virError(VirErrorCode.ARGUMENT_UNSUPPORTED, VirErrorDomain.NONE, `event ID ${String(eventID)} is not delivered by snapvirt (only VIR_DOMAIN_EVENT_ID_LIFECYCLE)`);
     }
-    if (!driver.domainEventRegister) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virConnectDomainEventRegisterAny');
-    return driver.domainEventRegister(dom?.handle ?? null, (ref, event, detail) => callback(this.#wrap(ref), event as DomainEventType, detail));
+    const listener = (ref: DomainRef, event: number, detail: number): void => callback(this.#wrap(ref), event as DomainEventType, detail);
+    if (driver.domainEventRegister) return driver.domainEventRegister(dom?.handle ?? null, listener);
+    if (!this.#localEvents) {
+      this.#localEvents = new LocalLifecycleEvents(this);
+      this.#observed = observeLifecycleChanges(this.#driver, this.#localEvents);
+    }
+    return this.#localEvents.register(dom?.handle ?? null, listener);
   }
   /** Ends the registration `callbackID` returned (virConnectDomainEventDeregisterAny); VIR_ERR_INVALID_ARG for an unknown ID. */
   async domainEventDeregisterAny(callbackID: number): Promise<void> {
     const driver = this.driverFor('virConnectDomainEventDeregisterAny');
-    if (!driver.domainEventDeregister) throw virError(VirErrorCode.NO_SUPPORT, VirErrorDomain.NONE, 'virConnectDomainEventDeregisterAny');
-    await driver.domainEventDeregister(callbackID);
+    if (driver.domainEventDeregister) await driver.domainEventDeregister(callbackID);
+    else if (this.#localEvents) this.#localEvents.deregister(callbackID);
+    else throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.NONE, `unable to find callback ID ${callbackID}`);
   }
   // ---- Group snapshots: snapvirt's own, beside libvirt's API (api/group-snapshot.ts) ----
 
@@ -229,6 +241,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#localEvents?.stop();
     this.#snapshotFeed.close();
     this.removeAllListeners('snapshot');
     await this.#driver.close();

@@ -17,7 +17,7 @@ import type { RemoteHandlers } from './handler-types.js';
 import { eventAudience } from './event-audience.js';
 import { wireDomain } from './wire-objects.js';
 import { OutsideChanges } from './outside-changes.js';
-import type { LifecycleEvent, SeenDomain } from './lifecycle-transitions.js';
+import type { LifecycleEvent, SeenDomain } from '../api/lifecycle-transitions.js';
 import { uuidBytes, uuidString } from '../rpc/wire-uuid.js';
 import type { RemoteNonnullDomain } from '../rpc/generated/remote-protocol.js';
 

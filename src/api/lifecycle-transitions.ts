@@ -5,8 +5,8 @@
  * driver would have raised them when making the change (virDomainEventType and its details
  * in libvirt-domain.h).
  */
-import { DomainEventType as E } from '../api/domain-events.js';
-import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../api/domain-state.js';
+import { DomainEventType as E } from './domain-events.js';
+import { DomainState, PausedReason, RunningReason, ShutoffReason } from './domain-state.js';
 
 /** One domain as seen at one moment. */
 export interface SeenDomain {

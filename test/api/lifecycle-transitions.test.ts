@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lifecycleTransitions, type SeenDomain } from '../../src/daemon/lifecycle-transitions.js';
+import { lifecycleTransitions, type SeenDomain } from '../../src/api/lifecycle-transitions.js';
 
 const off = (reason = 0, extra: Partial<SeenDomain> = {}): SeenDomain => ({ name: 'd', persistent: true, id: -1, state: 5, reason, ...extra });
 const running = (reason = 1, id = 7, extra: Partial<SeenDomain> = {}): SeenDomain => ({ name: 'd', persistent: true, id, state: 1, reason, ...extra });

@@ -3,8 +3,8 @@
  * A group snapshot is one snapshot of several domains of one connection, created all or
  * nothing across them; each member is an ordinary DomainSnapshot named as the group.
  * Reached through Connection.groupSnapshotCreateXML, groupSnapshotLookupByName and
- * listAllGroupSnapshots. A driver without group snapshots (test, remote) answers
- * VIR_ERR_NO_SUPPORT.
+ * listAllGroupSnapshots. A driver without group snapshots (test; remote through a daemon
+ * that is not snapvirtd) answers VIR_ERR_NO_SUPPORT.
  */
 import type { GroupSnapshotDescription } from '../conf/groupsnapshot-xml.js';
 import type { DomainRef } from '../drivers/driver.js';

@@ -11,6 +11,7 @@ import { qemuHandlers } from './qemu-handlers.js';
 import type { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { snapshotHandlers } from './snapshot-handlers.js';
 import { snapvirtHandlers } from './snapvirt-handlers.js';
+import { groupHandlers } from './group-handlers.js';
 
 export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay): HandlerTable {
   return new Map([
@@ -20,6 +21,6 @@ export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: Snap
       ...lifecycleHandlers(events), ...blockHandlers,
     }],
     [QEMU.prog, { ...qemuHandlers }],
-    [SNAPVIRT.prog, { ...snapvirtHandlers, ...snapshotEvents.handlers() }],
+    [SNAPVIRT.prog, { ...snapvirtHandlers, ...groupHandlers, ...snapshotEvents.handlers() }],
   ]) as HandlerTable;
 }

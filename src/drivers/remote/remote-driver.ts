@@ -33,6 +33,8 @@ import type { SnapshotCheckReport } from '../snapshot-check-report.js';
 import { RemoteEvents } from './remote-events.js';
 import { remoteBlockDriver } from './remote-block.js';
 import { remoteLifecycleDriver } from './remote-lifecycle.js';
+import { remoteGroupSnapshots } from './remote-groups.js';
+import type { GroupSnapshotDriver } from '../group-snapshot-driver.js';
 import { openRemote } from './remote-open.js';
 import type { RpcClient } from './rpc-client.js';
 import { uuidBytes } from '../../rpc/wire-uuid.js';
@@ -45,12 +47,15 @@ export class RemoteDriver implements HypervisorDriver {
   readonly #identity: DriverIdentity;
   readonly #events: RemoteEvents;
   readonly #snapvirt: SnapvirtProgram;
+  /** Group snapshots, over snapvirt's own program (remote-groups.ts). */
+  readonly groupSnapshots: GroupSnapshotDriver;
 
   constructor(client: RpcClient, identity: DriverIdentity, eventCallbacks: boolean) {
     this.#client = client;
     this.#identity = identity;
     this.#events = new RemoteEvents(client, eventCallbacks);
     this.#snapvirt = new SnapvirtProgram(client);
+    this.groupSnapshots = remoteGroupSnapshots(this.#snapvirt);
   }
 
   identity(): DriverIdentity { return this.#identity; }

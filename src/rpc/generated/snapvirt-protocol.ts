@@ -5,7 +5,7 @@
 import * as x from '../xdr-codec.js';
 import type { Codec } from '../xdr-codec.js';
 import { eventProcedure, procedure } from '../procedure-spec.js';
-import { remote_nonnull_domain, remote_nonnull_domain_snapshot, remote_nonnull_string, remote_string, type RemoteNonnullDomain, type RemoteNonnullDomainSnapshot, type RemoteNonnullString, type RemoteString } from './remote-protocol.js';
+import { REMOTE_DOMAIN_LIST_MAX, remote_nonnull_domain, remote_nonnull_domain_snapshot, remote_nonnull_string, remote_string, remote_uuid, type RemoteNonnullDomain, type RemoteNonnullDomainSnapshot, type RemoteNonnullString, type RemoteString, type RemoteUuid } from './remote-protocol.js';
 
 export interface SnapvirtSnapshotCheckRepair { done: number; detail: RemoteNonnullString }
 export const snapvirt_snapshot_check_repair: Codec<SnapvirtSnapshotCheckRepair> = x.struct<SnapvirtSnapshotCheckRepair>({ done: x.int, detail: remote_nonnull_string });
@@ -31,6 +31,40 @@ export interface SnapvirtDomainGetDiskChainsRet { chains: SnapvirtDiskChainAnswe
 export const snapvirt_domain_get_disk_chains_ret: Codec<SnapvirtDomainGetDiskChainsRet> = x.struct<SnapvirtDomainGetDiskChainsRet>({ chains: x.array(snapvirt_disk_chain_answer, 0xffffffff) });
 export interface SnapvirtDomainSnapshotEventMsg { snap: RemoteNonnullDomainSnapshot; event: number }
 export const snapvirt_domain_snapshot_event_msg: Codec<SnapvirtDomainSnapshotEventMsg> = x.struct<SnapvirtDomainSnapshotEventMsg>({ snap: remote_nonnull_domain_snapshot, event: x.int });
+export interface SnapvirtGroupSnapshotCreateXmlArgs { doms: RemoteNonnullDomain[]; xml: RemoteNonnullString; flags: number }
+export const snapvirt_group_snapshot_create_xml_args: Codec<SnapvirtGroupSnapshotCreateXmlArgs> = x.struct<SnapvirtGroupSnapshotCreateXmlArgs>({ doms: x.array(remote_nonnull_domain, REMOTE_DOMAIN_LIST_MAX), xml: remote_nonnull_string, flags: x.uint });
+export interface SnapvirtGroupSnapshotCreateXmlRet { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_create_xml_ret: Codec<SnapvirtGroupSnapshotCreateXmlRet> = x.struct<SnapvirtGroupSnapshotCreateXmlRet>({ name: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotRevertArgs { name: RemoteNonnullString; flags: number }
+export const snapvirt_group_snapshot_revert_args: Codec<SnapvirtGroupSnapshotRevertArgs> = x.struct<SnapvirtGroupSnapshotRevertArgs>({ name: remote_nonnull_string, flags: x.uint });
+export interface SnapvirtGroupSnapshotDeleteArgs { name: RemoteNonnullString; flags: number }
+export const snapvirt_group_snapshot_delete_args: Codec<SnapvirtGroupSnapshotDeleteArgs> = x.struct<SnapvirtGroupSnapshotDeleteArgs>({ name: remote_nonnull_string, flags: x.uint });
+export interface SnapvirtGroupSnapshotListNamesRet { names: RemoteNonnullString[] }
+export const snapvirt_group_snapshot_list_names_ret: Codec<SnapvirtGroupSnapshotListNamesRet> = x.struct<SnapvirtGroupSnapshotListNamesRet>({ names: x.array(remote_nonnull_string, 0xffffffff) });
+export interface SnapvirtGroupSnapshotLookupByNameArgs { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_lookup_by_name_args: Codec<SnapvirtGroupSnapshotLookupByNameArgs> = x.struct<SnapvirtGroupSnapshotLookupByNameArgs>({ name: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotLookupByNameRet { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_lookup_by_name_ret: Codec<SnapvirtGroupSnapshotLookupByNameRet> = x.struct<SnapvirtGroupSnapshotLookupByNameRet>({ name: remote_nonnull_string });
+export interface SnapvirtGroupMember { dom: RemoteNonnullDomain; snapshot: RemoteNonnullString }
+export const snapvirt_group_member: Codec<SnapvirtGroupMember> = x.struct<SnapvirtGroupMember>({ dom: remote_nonnull_domain, snapshot: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotListMembersArgs { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_list_members_args: Codec<SnapvirtGroupSnapshotListMembersArgs> = x.struct<SnapvirtGroupSnapshotListMembersArgs>({ name: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotListMembersRet { members: SnapvirtGroupMember[] }
+export const snapvirt_group_snapshot_list_members_ret: Codec<SnapvirtGroupSnapshotListMembersRet> = x.struct<SnapvirtGroupSnapshotListMembersRet>({ members: x.array(snapvirt_group_member, 0xffffffff) });
+export interface SnapvirtGroupMemberInfo { domain_name: RemoteNonnullString; domain_uuid: RemoteUuid; snapshot: RemoteNonnullString }
+export const snapvirt_group_member_info: Codec<SnapvirtGroupMemberInfo> = x.struct<SnapvirtGroupMemberInfo>({ domain_name: remote_nonnull_string, domain_uuid: remote_uuid, snapshot: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotGetInfoArgs { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_get_info_args: Codec<SnapvirtGroupSnapshotGetInfoArgs> = x.struct<SnapvirtGroupSnapshotGetInfoArgs>({ name: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotGetInfoRet { name: RemoteNonnullString; description: RemoteString; state: RemoteNonnullString; creation_time: bigint; members: SnapvirtGroupMemberInfo[] }
+export const snapvirt_group_snapshot_get_info_ret: Codec<SnapvirtGroupSnapshotGetInfoRet> = x.struct<SnapvirtGroupSnapshotGetInfoRet>({ name: remote_nonnull_string, description: remote_string, state: remote_nonnull_string, creation_time: x.hyper, members: x.array(snapvirt_group_member_info, 0xffffffff) });
+export interface SnapvirtGroupSnapshotGetXmlDescArgs { name: RemoteNonnullString }
+export const snapvirt_group_snapshot_get_xml_desc_args: Codec<SnapvirtGroupSnapshotGetXmlDescArgs> = x.struct<SnapvirtGroupSnapshotGetXmlDescArgs>({ name: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotGetXmlDescRet { xml: RemoteNonnullString }
+export const snapvirt_group_snapshot_get_xml_desc_ret: Codec<SnapvirtGroupSnapshotGetXmlDescRet> = x.struct<SnapvirtGroupSnapshotGetXmlDescRet>({ xml: remote_nonnull_string });
+export interface SnapvirtGroupSnapshotOfMemberArgs { snap: RemoteNonnullDomainSnapshot }
+export const snapvirt_group_snapshot_of_member_args: Codec<SnapvirtGroupSnapshotOfMemberArgs> = x.struct<SnapvirtGroupSnapshotOfMemberArgs>({ snap: remote_nonnull_domain_snapshot });
+export interface SnapvirtGroupSnapshotOfMemberRet { name: RemoteString }
+export const snapvirt_group_snapshot_of_member_ret: Codec<SnapvirtGroupSnapshotOfMemberRet> = x.struct<SnapvirtGroupSnapshotOfMemberRet>({ name: remote_string });
 
 export const SNAPVIRT_PROGRAM = 0x534e4150;
 
@@ -43,6 +77,15 @@ export const SnapvirtProcedure = {
   SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_REGISTER: 4,
   SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_DEREGISTER: 5,
   SNAPVIRT_PROC_DOMAIN_SNAPSHOT_EVENT: 6,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_CREATE_XML: 7,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_REVERT: 8,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_DELETE: 9,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_NAMES: 10,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LOOKUP_BY_NAME: 11,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_MEMBERS: 12,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_INFO: 13,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_XML_DESC: 14,
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_OF_MEMBER: 15,
 } as const;
 export type SnapvirtProcedure = number;
 export const snapvirt_procedure: Codec<number> = x.enumeration('snapvirt_procedure', Object.values(SnapvirtProcedure));
@@ -55,4 +98,13 @@ export const snapvirtProcedures = {
   SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_REGISTER: procedure(4, 'SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_REGISTER', x.xdrVoid, x.xdrVoid),
   SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_DEREGISTER: procedure(5, 'SNAPVIRT_PROC_CONNECT_SNAPSHOT_EVENT_DEREGISTER', x.xdrVoid, x.xdrVoid),
   SNAPVIRT_PROC_DOMAIN_SNAPSHOT_EVENT: eventProcedure(6, 'SNAPVIRT_PROC_DOMAIN_SNAPSHOT_EVENT', snapvirt_domain_snapshot_event_msg),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_CREATE_XML: procedure(7, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_CREATE_XML', snapvirt_group_snapshot_create_xml_args, snapvirt_group_snapshot_create_xml_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_REVERT: procedure(8, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_REVERT', snapvirt_group_snapshot_revert_args, x.xdrVoid),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_DELETE: procedure(9, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_DELETE', snapvirt_group_snapshot_delete_args, x.xdrVoid),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_NAMES: procedure(10, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_NAMES', x.xdrVoid, snapvirt_group_snapshot_list_names_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LOOKUP_BY_NAME: procedure(11, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_LOOKUP_BY_NAME', snapvirt_group_snapshot_lookup_by_name_args, snapvirt_group_snapshot_lookup_by_name_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_MEMBERS: procedure(12, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_LIST_MEMBERS', snapvirt_group_snapshot_list_members_args, snapvirt_group_snapshot_list_members_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_INFO: procedure(13, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_INFO', snapvirt_group_snapshot_get_info_args, snapvirt_group_snapshot_get_info_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_XML_DESC: procedure(14, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_GET_XML_DESC', snapvirt_group_snapshot_get_xml_desc_args, snapvirt_group_snapshot_get_xml_desc_ret),
+  SNAPVIRT_PROC_GROUP_SNAPSHOT_OF_MEMBER: procedure(15, 'SNAPVIRT_PROC_GROUP_SNAPSHOT_OF_MEMBER', snapvirt_group_snapshot_of_member_args, snapvirt_group_snapshot_of_member_ret),
 } as const;

@@ -35,16 +35,18 @@ async function readsPattern(image: string, pattern: number): Promise<boolean> {
   }
 }
 
-/** The image the domain's first disk uses now (after a revert it is a fresh overlay). */
-async function activeImageOfFirstDisk(): Promise<string> {
+/** The image `domain`'s first disk uses now (after a revert it is a fresh overlay). */
+async function activeImageOf(domain: string): Promise<string> {
   const conn = await connect('qemu:///session');
   try {
-    const xml = await (await conn.domainLookupByName('db')).getXMLDesc();
+    const xml = await (await conn.domainLookupByName(domain)).getXMLDesc();
     return parseDomainXML(xml).disks[0]?.sourcePath ?? '';
   } finally {
     await conn.close();
   }
 }
+
+const activeImageOfFirstDisk = (): Promise<string> => activeImageOf('db');
 
 function say(text: string): void {
   process.stdout.write(`\n## ${text}\n`);
@@ -58,14 +60,14 @@ async function snapvirt(...commands: string[]): Promise<void> {
   }
 }
 
-function domainXml(disks: string[]): string {
+function domainXml(disks: string[], name = 'db'): string {
   const diskXml = disks.map((path, i) => `    <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/>
       <source file='${path}'/>
       <target dev='vd${String.fromCharCode(97 + i)}' bus='virtio'/>
     </disk>`).join('\n');
   return `<domain type='qemu'>
-  <name>db</name>
+  <name>${name}</name>
   <memory unit='MiB'>128</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
@@ -104,6 +106,29 @@ async function runningTour(): Promise<void> {
   }
   process.stdout.write(`the frozen image ${frozen} holds the running write 0xCC: ${await readsPattern(frozen, 0xcc)}\n`);
   await snapvirt('snapshot-delete db live');
+}
+
+/**
+ * A group snapshot of two machines (snapvirt's own): "web" joins "db", one snapshot of
+ * both in one commit; a bad release is written into both; the group revert takes both back.
+ */
+async function groupTour(dir: string): Promise<void> {
+  say('A second machine "web" (one disk, pattern 0xAA), and ONE snapshot of both machines, all or nothing (snapvirt\'s own).');
+  const webDisk = join(dir, 'web0.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', webDisk, '16M']);
+  await writePattern(webDisk, 0xaa);
+  await writeFile(join(dir, 'web.xml'), domainXml([webDisk], 'web'), { mode: 0o600 });
+  await snapvirt(`define ${join(dir, 'web.xml')}`, 'group-snapshot-create release db web --description "before the release" --disk-only',
+    'group-snapshot-info release', 'snapshot-list web');
+  const tops = [await activeImageOf('db'), await activeImageOf('web')];
+  for (const top of tops) await writePattern(top, 0xdd);
+  process.stdout.write('(the "release" writes pattern 0xDD into both machines)\n');
+  say('Revert the group: both machines go back to the same instant together.');
+  await snapvirt('group-snapshot-revert release');
+  const reverted = [await activeImageOf('db'), await activeImageOf('web')];
+  const both = (await Promise.all(reverted.map((image) => readsPattern(image, 0xaa)))).every(Boolean);
+  process.stdout.write(`db and web both read 0xAA again: ${both}\n`);
+  await snapvirt('group-snapshot-delete release', 'group-snapshot-list', 'undefine web');
 }
 
 /** The tour on real images; everything it makes is removed at the end. */
@@ -146,6 +171,7 @@ export async function runQemuTour(): Promise<void> {
     await snapvirt('snapshot-delete db before-upgrade', 'snapshot-list db', 'domblklist db');
     const afterDelete = await activeImageOfFirstDisk();
     process.stdout.write(`vda (${afterDelete}) still reads 0xAA: ${await readsPattern(afterDelete, 0xaa)}\n`);
+    await groupTour(dir);
     if (await hasQemuSystem()) await runningTour();
     await snapvirt('undefine db');
   } finally {

@@ -20,6 +20,8 @@ test('the npm start tour runs to the end and every data check it prints holds', 
   assert.match(stdout, /unchanged: true/);
   assert.match(stdout, /reads 0xAA: true; the abandoned overlay still holds 0xBB: true/);
   assert.match(stdout, /still reads 0xAA: true/);
+  assert.match(stdout, /Group snapshot release created/);
+  assert.match(stdout, /db and web both read 0xAA again: true/);
   assert.match(stdout, /holds the running write 0xCC: true/);
   assert.doesNotMatch(stdout, /: false/);
 });

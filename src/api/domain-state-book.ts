@@ -30,7 +30,11 @@ export class DomainStateBook {
   #current: Promise<void> | undefined;
   #again = false;
 
-  constructor(private readonly sink: StateChangeSink) {}
+  /**
+   * `busy` (domain-busy.ts) tells which domains an operation holds now: a look leaves them
+   * as they were and sees them again when the operation is done.
+   */
+  constructor(private readonly sink: StateChangeSink, private readonly busy?: (uuid: string) => boolean) {}
 
   /**
    * Lists `conn`'s domains and their states; with `announce`, each difference goes to the
@@ -110,12 +114,15 @@ export class DomainStateBook {
     try {
       for (const dom of await conn.listAllDomains(0)) {
         const uuid = dom.getUUIDString();
+        const known = this.#domains.get(uuid);
         try {
+          // Asked right after the check, so no operation starts in between and finds the look in its way.
+          if (this.busy?.(uuid)) throw new Error('busy');
           const { state, reason } = await dom.getState();
-          now.set(uuid, { name: dom.getName(), persistent: await dom.isPersistent(), id: state === DomainState.SHUTOFF ? -1 : dom.getID(), state, reason });
+          const seen = { name: dom.getName(), persistent: await dom.isPersistent(), id: state === DomainState.SHUTOFF ? -1 : dom.getID(), state, reason };
+          now.set(uuid, this.busy?.(uuid) ? known ?? seen : seen);
         } catch {
-          // Gone between the listing and the question: the next look sees it as it is then.
-          const known = this.#domains.get(uuid);
+          // Busy, or gone between the listing and the question: the next look sees it as it is then.
           if (known) now.set(uuid, known);
         }
       }

@@ -9,6 +9,7 @@
  */
 import type { DomainRef, HypervisorDriver, LifecycleListener } from '../drivers/driver.js';
 import type { Connection } from './connection.js';
+import { domainBusyProbe } from './domain-busy.js';
 import { DomainStateBook } from './domain-state-book.js';
 import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 import type { LifecycleEvent, SeenDomain } from './lifecycle-transitions.js';
@@ -29,7 +30,7 @@ export class LocalLifecycleEvents {
   /** Registers `listener` for `dom`'s events (null: every domain's); the first one takes the baseline look. */
   async register(dom: DomainRef | null, listener: LifecycleListener): Promise<number> {
     if (!this.#book) {
-      const book = new DomainStateBook((uuid, seen, events) => this.#deliver(uuid, seen, events));
+      const book = new DomainStateBook((uuid, seen, events) => this.#deliver(uuid, seen, events), domainBusyProbe(this.conn.driver));
       // What was there before anyone listened raises nothing.
       await book.look(this.conn, false);
       this.#book = book;

@@ -14,6 +14,7 @@
  */
 import type { Connection } from '../api/connection.js';
 import type { Domain } from '../api/domain.js';
+import { domainBusyProbe } from '../api/domain-busy.js';
 import { DomainStateBook, type OwnChangeKind } from '../api/domain-state-book.js';
 import type { LifecycleEvent, SeenDomain } from '../api/lifecycle-transitions.js';
 import { POLL_INTERVAL_MS } from '../api/local-lifecycle-events.js';
@@ -43,7 +44,8 @@ export class OutsideChanges {
   async watch(): Promise<void> {
     for (const [uri, conn] of this.#wanted()) {
       if (this.#watched.has(uri)) continue;
-      const w: Watched = { book: new DomainStateBook((uuid, seen, events) => this.sink(uri, uuid, seen, events)), timer: undefined };
+      const book = new DomainStateBook((uuid, seen, events) => this.sink(uri, uuid, seen, events), domainBusyProbe(conn.driver));
+      const w: Watched = { book, timer: undefined };
       this.#watched.set(uri, w);
       // The first look is the baseline: what was there before anyone listened raises nothing.
       await w.book.look(conn, false);

@@ -22,11 +22,14 @@ export interface RunningEnv {
   cleanup(): Promise<void>;
 }
 
-/** Kills every QEMU whose runtime dir is under `stateDir` (teardown; never leaves one behind). */
+/**
+ * Kills every QEMU whose runtime dir is under `stateDir` (teardown; never leaves one
+ * behind). Only directories are runtime dirs: a live revert's switch marker is a file there.
+ */
 export async function killAllQemu(stateDir: string): Promise<void> {
   const run = join(stateDir, 'run');
-  const dirs = await readdir(run).catch(() => [] as string[]);
-  await Promise.all(dirs.map((d) => terminateQemuIn(join(run, d), 0)));
+  const entries = await readdir(run, { withFileTypes: true }).catch(() => []);
+  await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => terminateQemuIn(join(run, e.name), 0)));
 }
 
 /** Defines domain `name` with `count` qcow2 disks of 16 MiB (vda, vdb, …). */

@@ -18,11 +18,12 @@ import { eventAudience } from './event-audience.js';
 import { wireDomain } from './wire-objects.js';
 import { OutsideChanges } from './outside-changes.js';
 import type { LifecycleEvent, SeenDomain } from '../api/lifecycle-transitions.js';
+import type { OwnChangeKind } from '../api/domain-state-book.js';
 import { uuidBytes, uuidString } from '../rpc/wire-uuid.js';
 import type { RemoteNonnullDomain } from '../rpc/generated/remote-protocol.js';
 
-/** virDomainEventType and its detail, as libvirt numbers them. */
-const LIFECYCLE = {
+/** virDomainEventType and its detail, as libvirt numbers them, for each change the daemon announces itself. */
+const LIFECYCLE: Readonly<Record<OwnChangeKind, readonly [event: number, detail: number]>> = {
   DEFINED_ADDED: [0, 0],
   DEFINED_UPDATED: [0, 1],
   DEFINED_RENAMED: [0, 2],
@@ -32,8 +33,9 @@ const LIFECYCLE = {
   SUSPENDED: [3, 0],
   RESUMED: [4, 0],
   STOPPED_DESTROYED: [5, 1],
-} as const;
-export type LifecycleKind = keyof typeof LIFECYCLE;
+};
+/** The changes the handlers announce (the book of outside-changes.ts records the same kinds). */
+export type LifecycleKind = OwnChangeKind;
 
 /** VIR_DOMAIN_EVENT_ID_LIFECYCLE, and one past libvirt 9.0's last event ID (VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE = 26). */
 const EVENT_ID_LIFECYCLE = 0;

@@ -34,75 +34,35 @@ function createScenario(kind: 'internal' | 'external', disks: number): Scenario 
 }
 
 /**
- * A domain with a vTPM, shut off: its TPM state (swtpm's permanent state file) is copied,
- * written back or its copy removed in the same journal entry as the disks, by the steps
- * the NVRAM uses, so a crash between the disks and the TPM state must leave both wholly
- * before or wholly after.
+ * Create, revert and delete (internal and external) of a domain with a state file beside
+ * its disks: a UEFI domain's NVRAM, or a shut-off vTPM's permanent state. The file is
+ * copied, written back or its copy removed in the same journal entry as the disks (a step
+ * after theirs), so a crash between the disks and the file must leave both wholly before
+ * or wholly after.
  */
-const TPM_SCENARIOS: Scenario[] = (['internal', 'external'] as const).flatMap((kind): Scenario[] => [
-  {
-    name: `create ${kind} with vTPM, 2 disks`,
-    disks: 2,
-    tpm: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['base'], kind === 'external');
-      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: kind === 'external' ? C.DISK_ONLY : 0 };
-    },
-  },
-  {
-    name: `revert ${kind} with vTPM, 2 disks`,
-    disks: 2,
-    tpm: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['A', 'B'], kind === 'external');
-      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
-    },
-  },
-  {
-    name: `delete ${kind} with vTPM, 2 disks`,
-    disks: 2,
-    tpm: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['A', 'B'], kind === 'external');
-      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
-    },
-  },
-]);
+function stateFileScenarios(label: 'NVRAM' | 'vTPM', world: Pick<Scenario, 'nvram' | 'tpm'>): Scenario[] {
+  return (['internal', 'external'] as const).flatMap((kind): Scenario[] => {
+    const external = kind === 'external';
+    const scenario = (op: string, prepare: Scenario['prepare']): Scenario => ({ name: `${op} ${kind} with ${label}, 2 disks`, disks: 2, ...world, prepare });
+    return [
+      scenario('create', async (ctx) => {
+        await snapshots(ctx, ['base'], external);
+        return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: external ? C.DISK_ONLY : 0 };
+      }),
+      scenario('revert', async (ctx) => {
+        await snapshots(ctx, ['A', 'B'], external);
+        return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
+      }),
+      scenario('delete', async (ctx) => {
+        await snapshots(ctx, ['A', 'B'], external);
+        return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
+      }),
+    ];
+  });
+}
 
-/**
- * A UEFI domain's operations: the NVRAM is copied, written back or its copy removed in the
- * same journal entry as the disks (a step after theirs), so a crash between the disks and
- * the NVRAM must leave both wholly before or wholly after.
- */
-const NVRAM_SCENARIOS: Scenario[] = (['internal', 'external'] as const).flatMap((kind): Scenario[] => [
-  {
-    name: `create ${kind} with NVRAM, 2 disks`,
-    disks: 2,
-    nvram: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['base'], kind === 'external');
-      return { op: 'create', domain: DOMAIN, xml: snap('s1'), flags: kind === 'external' ? C.DISK_ONLY : 0 };
-    },
-  },
-  {
-    name: `revert ${kind} with NVRAM, 2 disks`,
-    disks: 2,
-    nvram: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['A', 'B'], kind === 'external');
-      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
-    },
-  },
-  {
-    name: `delete ${kind} with NVRAM, 2 disks`,
-    disks: 2,
-    nvram: true,
-    async prepare(ctx) {
-      await snapshots(ctx, ['A', 'B'], kind === 'external');
-      return { op: 'delete', domain: DOMAIN, snapshot: 'B', flags: 0 };
-    },
-  },
-]);
+const NVRAM_SCENARIOS = stateFileScenarios('NVRAM', { nvram: true });
+const TPM_SCENARIOS = stateFileScenarios('vTPM', { tpm: true });
 
 const group = (name: string): string => `<groupsnapshot><name>${name}</name></groupsnapshot>`;
 

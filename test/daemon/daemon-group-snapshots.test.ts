@@ -61,7 +61,8 @@ test('group snapshots through snapvirtd: the CLI and the library get what they g
       await conn.close();
     }
 
-    const ro = await connect(`qemu+unix:///session?socket=${daemon.roSocket}`, { readOnly: true });
+    // No read-only flag on the client: the refusal must come from the daemon's read-only socket.
+    const ro = await connect(`qemu+unix:///session?socket=${daemon.roSocket}`);
     try {
       await assert.rejects((await ro.groupSnapshotLookupByName('nightly')).delete(), (e: unknown) => e instanceof VirError
         && e.message === 'operation forbidden: read only access prevents virGroupSnapshotDelete');

@@ -12,19 +12,11 @@ import { DomainState, ShutoffReason, SnapshotCreateFlags as C } from '../../../.
 import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { isQemuRunningIn, qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
-import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
-import { killAllQemu } from '../support/active-env.js';
-import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
+import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 
 process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
 test('transient domain with a guest: quiesced snapshot; the guest powers off and the domain vanishes', async (t) => {
-  await buildTinyGuest();
-  const env = await openQemuTestEnv();
-  t.after(async () => {
-    await killAllQemu(env.stateDir);
-    await env.cleanup();
-  });
-  const data = await makeGuestDataDisk(env.imageDir);
+  const { env, data } = await tinyGuestWorld(t);
   const dom = await env.conn.domainCreateXML(tinyGuestXml(data));
   const rtDir = runtimeDirFor(env.stateDir, dom.getUUIDString());
   const sock = qemuRuntimePaths(rtDir).guestAgentSocket;

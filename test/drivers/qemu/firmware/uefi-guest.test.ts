@@ -8,11 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
-import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
-import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
-import { killAllQemu } from '../support/active-env.js';
-import { buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
+import { tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 
 process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
 const VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -20,16 +16,10 @@ const VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 const BOOT_WAIT_MS = 600_000;
 
 test('a UEFI guest: snapshot, NVRAM reset, revert: the old NVRAM byte for byte, and the guest boots', { timeout: 1_800_000 }, async (t) => {
-  await buildTinyGuest();
-  const env = await openQemuTestEnv();
-  t.after(async () => {
-    await killAllQemu(env.stateDir);
-    await env.cleanup();
-  });
-  const data = await makeGuestDataDisk(env.imageDir);
+  const { env, data, agentSocketOf } = await tinyGuestWorld(t);
   const nvram = join(env.imageDir, 'guest_VARS.fd');
   const dom = await env.conn.domainDefineXML(tinyGuestXml(data, { uefiNvram: nvram }));
-  const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
+  const sock = agentSocketOf(dom);
   await dom.create(0);
   await waitForAgent(sock, BOOT_WAIT_MS);
   await dom.destroy();

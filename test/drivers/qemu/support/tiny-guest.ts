@@ -8,7 +8,13 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+import type { Domain } from '../../../../src/api/domain.js';
+import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { GuestAgent } from '../../../../src/drivers/qemu/qmp/guest-agent.js';
+import { openQemuTestEnv, type QemuTestEnv } from '../../../helpers/qemu-connection.js';
+import { killAllQemu } from './active-env.js';
 
 const run = promisify(execFile);
 const BUILD = fileURLToPath(new URL('../../../../../test/drivers/qemu/support/guest/build-guest.sh', import.meta.url));
@@ -18,6 +24,29 @@ const GUEST_CACHE = '/tmp/snapvirt-test-guest-2';
 /** Builds the guest's kernel and initramfs into the cache (a no-op once built). */
 export async function buildTinyGuest(): Promise<void> {
   await run('sh', [BUILD, GUEST_CACHE], { timeout: 300_000 });
+}
+
+/** The guest built, a fresh environment (every QEMU killed and the files removed after `t`), and its data disk. */
+export interface TinyGuestWorld {
+  env: QemuTestEnv;
+  /** The guest's data disk (makeGuestDataDisk). */
+  data: string;
+  /** Where `dom`'s guest agent answers. */
+  agentSocketOf(dom: Domain): string;
+}
+
+export async function tinyGuestWorld(t: TestContext): Promise<TinyGuestWorld> {
+  await buildTinyGuest();
+  const env = await openQemuTestEnv();
+  t.after(async () => {
+    await killAllQemu(env.stateDir);
+    await env.cleanup();
+  });
+  return {
+    env,
+    data: await makeGuestDataDisk(env.imageDir),
+    agentSocketOf: (dom) => qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket,
+  };
 }
 
 /** A 32 MiB qcow2 image holding an empty ext4 file system, at `<dir>/data.qcow2`. */

@@ -9,12 +9,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
-import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
 import type { Domain } from '../../../../src/api/domain.js';
-import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
-import { killAllQemu } from '../support/active-env.js';
-import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
+import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 import { emulatorTpm } from '../support/tpm-domain.js';
 import { SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 
@@ -44,15 +40,9 @@ async function tpmResetCount(sock: string): Promise<number> {
 
 /** The tiny guest with a vTPM, defined in a fresh environment; `boot` starts it, reads the reset count and stops it. */
 async function tpmGuest(t: TestContext): Promise<{ dom: Domain; sock: string; boot(): Promise<number> }> {
-  await buildTinyGuest();
-  const env = await openQemuTestEnv();
-  t.after(async () => {
-    await killAllQemu(env.stateDir);
-    await env.cleanup();
-  });
-  const data = await makeGuestDataDisk(env.imageDir);
+  const { env, data, agentSocketOf } = await tinyGuestWorld(t);
   const dom = await env.conn.domainDefineXML(tinyGuestXml(data, { devices: emulatorTpm('tpm-tis') }));
-  const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
+  const sock = agentSocketOf(dom);
   return {
     dom, sock,
     async boot() {
@@ -66,16 +56,15 @@ async function tpmGuest(t: TestContext): Promise<{ dom: Domain; sock: string; bo
 }
 
 test('a guest with a vTPM boots after a revert on the TPM state of the snapshot (its reset count)', { timeout: 900_000 }, async (t) => {
-  const { dom, boot: bootOnce } = await tpmGuest(t);
-  const boot = (_d: Domain): Promise<number> => bootOnce();
-  await boot(dom);
+  const { dom, boot } = await tpmGuest(t);
+  await boot();
   await dom.snapshotCreateXML('<domainsnapshot><name>s1</name></domainsnapshot>', 0);
-  const afterSnapshot = await boot(dom);
-  const later = await boot(dom);
+  const afterSnapshot = await boot();
+  const later = await boot();
   assert.ok(later > afterSnapshot, `the reset count goes up with every boot (${afterSnapshot}, then ${later})`);
 
   await dom.revertToSnapshot(await dom.snapshotLookupByName('s1'), 0);
-  assert.equal(await boot(dom), afterSnapshot, 'the boot after the revert counts on from the snapshot\'s TPM state');
+  assert.equal(await boot(), afterSnapshot, 'the boot after the revert counts on from the snapshot\'s TPM state');
 });
 
 test('a live disk-only snapshot of a guest with a vTPM: after a revert the next boot counts on from the TPM state of the snapshot\'s moment', { timeout: 900_000 }, async (t) => {

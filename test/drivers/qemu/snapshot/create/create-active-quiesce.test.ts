@@ -15,13 +15,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotCreateFlags as C } from '../../../../../src/api/flags.js';
 import { VirError, VirErrorCode } from '../../../../../src/api/errors.js';
-import { qemuRuntimePaths } from '../../../../../src/drivers/qemu/domain/qemu-process.js';
-import { runtimeDirFor } from '../../../../../src/drivers/qemu/domain/active-runtime.js';
 import { main } from '../../../../../src/cli/main.js';
-import { openQemuTestEnv } from '../../../../helpers/qemu-connection.js';
 import { runChildOp } from '../../../../helpers/run-child-op.js';
-import { killAllQemu, queryBlock } from '../../support/active-env.js';
-import { agentCall, buildTinyGuest, makeGuestDataDisk, tinyGuestXml, waitForAgent } from '../../support/tiny-guest.js';
+import { queryBlock } from '../../support/active-env.js';
+import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../../support/tiny-guest.js';
 
 const run = promisify(execFile);
 
@@ -54,16 +51,10 @@ async function snapshotInfo(stateDir: string, name: string): Promise<string> {
 }
 
 test('quiesced snapshot with a real guest agent: clean filesystem; a timed-out freeze is thawed and reported', async (t) => {
-  await buildTinyGuest();
-  const env = await openQemuTestEnv();
-  t.after(async () => {
-    await killAllQemu(env.stateDir);
-    await env.cleanup();
-  });
-  const data = await makeGuestDataDisk(env.imageDir);
+  const { env, data, agentSocketOf } = await tinyGuestWorld(t);
   const dom = await env.conn.domainDefineXML(tinyGuestXml(data));
   await dom.create();
-  const sock = qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket;
+  const sock = agentSocketOf(dom);
   const booted = performance.now();
   await waitForAgent(sock);
   t.diagnostic(`guest agent answering after ${(performance.now() - booted).toFixed(0)} ms`);

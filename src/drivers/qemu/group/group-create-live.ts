@@ -3,8 +3,9 @@
  * single domain's live disk-only create prepares them (create-active-external-steps.ts),
  * then one window for all of them: every running guest's vCPUs stopped (journaled, so the
  * rollback and the post-commit work, in this process or in recovery, resume them), one
- * QMP `transaction` per QEMU, the vCPUs resumed (right after the last switch, before the
- * commit: StopVcpusStep.resumeStopped says why that is safe), and the commit. No guest
+ * QMP `transaction` per QEMU (all at once), the vCPUs resumed (right after the last
+ * switch, before the commit: StopVcpusStep.resumeStopped says why that is safe), and the
+ * commit. No guest
  * runs while another member's disks switch, so the members' images hold one instant.
  *
  * A failure inside the switch phase, once some members switched, takes them back before
@@ -83,16 +84,15 @@ export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: stri
   return {
     name: `stop-vcpus.${running.length}`,
     resources,
+    // Every QEMU at once: each guest's pause starts as late and ends as early as the others'.
     async do() {
-      for (const m of running) await m.qmp.execute('stop');
+      await settleAll(running.map((m) => m.qmp.execute('stop')));
     },
     async resumeStopped(warn) {
-      for (const { qmp } of running) {
-        await qmp.execute('cont').catch((err: unknown) => {
-          const why = err instanceof Error ? err.message : String(err);
-          warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${why}`);
-        });
-      }
+      await Promise.all(running.map(({ qmp }) => qmp.execute('cont').catch((err: unknown) => {
+        const why = err instanceof Error ? err.message : String(err);
+        warn(`a group member's guest was not resumed after the switch (tried again after the commit): ${why}`);
+      })));
     },
   };
 }
@@ -104,23 +104,34 @@ export const FP_MEMBER_TRANSACTION_ABORT = 'group-create.member.transaction.abor
 declareFailpoints([FP_MEMBER_SWITCHED, FP_MEMBER_TRANSACTION_ABORT]);
 
 /**
- * Runs each member's transaction, in canonical order; every guest is stopped meanwhile.
- * Throwing means no member switched: a failure after some did (a later member's
- * transaction refused, or anything before the switch is recorded) takes them back first
- * (group-unswitch.ts says why back, and why that loses nothing).
+ * Runs every member's transaction at once, each QEMU on its own: every guest is stopped
+ * meanwhile, so the order does not change the instant the images hold, and the window is
+ * as long as the slowest member's transaction rather than their sum. Throwing means no
+ * member switched: a failure after some did (another member's transaction refused, or
+ * anything before the switch is recorded) takes them back first (group-unswitch.ts says
+ * why back, and why that loses nothing; it asks each QEMU which side it is on).
  */
 export async function switchMembers(
   members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[], warn: (message: string) => void,
 ): Promise<void> {
   try {
-    for (const m of members) {
-      await switchOne(m.qmp, m.switches, abortRequested());
+    // The test hook is read in canonical order, before any transaction is sent (`@k`: the k-th member).
+    const aborts = members.map(() => abortRequested());
+    await settleAll(members.map(async (m, k) => {
+      await switchOne(m.qmp, m.switches, aborts[k]);
       failpoint(FP_MEMBER_SWITCHED);
-    }
+    }));
   } catch (err) {
     await unswitchMembers(members, warn);
     throw err;
   }
+}
+
+/** Waits for every one of `work` to settle, then throws the first failure (none is left running behind). */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function abortRequested(): boolean {

@@ -17,7 +17,7 @@ import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../.
 import { formatDomainXML, parseDomainXML } from '../../../conf/domain-xml.js';
 import { withRuntimeDetails } from './live-runtime-details.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
-import { lockDomain, type TxnContext } from '../../../txn/index.js';
+import { isHolderDead, lockDomain, readLockHolder, type TxnContext } from '../../../txn/index.js';
 import type { DomainInfo, DomainRef, DomainStateInfo } from '../../driver.js';
 import { QemuProcess, isQemuRunningIn, terminateQemuIn } from './qemu-process.js';
 import { tpmStateDirFor } from '../tpm/swtpm-process.js';
@@ -79,15 +79,26 @@ function markShutOff(ctx: TxnContext, uuid: string, seen: string | null, reason:
 }
 
 /**
+ * Whether another live process holds domain `uuid`'s lock: its operation (a destroy that
+ * has just killed the QEMU, a revert stopping the old one) records the stop and its reason
+ * itself, so an onlooker that finds the QEMU gone must not call it a crash.
+ */
+function heldElsewhere(ctx: TxnContext, uuid: string): boolean {
+  const holder = readLockHolder(ctx.lockDir, uuid);
+  return holder !== undefined && holder.pid !== process.pid && !isHolderDead(holder);
+}
+
+/**
  * The runtime of domain `uuid` if its QEMU is alive; a recorded QEMU that died is marked
- * shut off (reason crashed) and null returned.
+ * shut off (reason crashed) and null returned, unless another process's operation holds
+ * the domain (it records the stop itself).
  */
 export async function liveRuntime(ctx: TxnContext, uuid: string): Promise<DomainRuntime | null> {
   const text = ctx.store.domains.get(uuid)?.runtime ?? null;
   const rt = parseRuntime(text);
   if (!rt) return null;
   if (await isQemuRunningIn(rt.runtimeDir)) return rt;
-  markShutOff(ctx, uuid, text, ShutoffReason.CRASHED);
+  if (!heldElsewhere(ctx, uuid)) markShutOff(ctx, uuid, text, ShutoffReason.CRASHED);
   return null;
 }
 
@@ -290,6 +301,7 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
   } catch (err) {
     // QEMU died between the liveness check and the query.
     if (!await isQemuRunningIn(rt.runtimeDir)) {
+      if (heldElsewhere(ctx, dom.uuid)) return { state: DomainState.SHUTOFF, reason: ShutoffReason.UNKNOWN };
       markShutOff(ctx, dom.uuid, formatRuntime(rt), ShutoffReason.CRASHED);
       return { state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED };
     }

@@ -1,7 +1,7 @@
 /** Running domains on the QEMU driver: lifecycle, state reasons, ids, monitor passthrough, a QEMU that dies. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,42 @@ test('a QEMU that died is noticed and the domain marked shut off (crashed)', asy
   await r.dom.create();
   assert.equal((await r.dom.getState()).state, DomainState.RUNNING);
 });
+
+test('a QEMU gone while another process holds the domain (a destroy that just killed it) is not marked crashed by an onlooker', async (t) => {
+  const r = await makeRunningEnv(1);
+  t.after(() => r.cleanup());
+  await r.dom.create();
+  const uuid = r.dom.getUUIDString();
+  // Another process takes the domain's lock, as a destroy does before it kills the QEMU.
+  const txn = fileURLToPath(new URL('../../../../src/txn/index.js', import.meta.url));
+  const holder = spawn(process.execPath, ['--input-type=module', '-e',
+    `const { tryAcquireDomainLock } = await import(${JSON.stringify(txn)}); ` +
+    `const lock = tryAcquireDomainLock(${JSON.stringify(join(r.env.stateDir, 'locks'))}, ${JSON.stringify(uuid)}, 'destroy'); ` +
+    "console.log(lock ? 'locked' : 'busy'); setInterval(() => {}, 1000);"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { holder.kill('SIGKILL'); });
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  const pid = Number((await readFile(join(runtimeDirFor(r.env.stateDir, uuid), 'qemu.pid'), 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 500 && await isAlive(pid); i++) await new Promise((res) => setTimeout(res, 10));
+  // The onlooker sees it shut off, but the holder records why: not "crashed".
+  const seen = await r.dom.getState();
+  assert.equal(seen.state, DomainState.SHUTOFF);
+  assert.notEqual(seen.reason, ShutoffReason.CRASHED);
+  // Once the holder is gone without recording anything, the QEMU did crash.
+  holder.kill('SIGKILL');
+  await new Promise((res) => holder.once('exit', res));
+  assert.deepEqual(await r.dom.getState(), { state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED });
+});
+
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
 
 test('the CLI starts a QEMU that outlives it; later CLI calls reconnect', async (t) => {
   const r = await makeRunningEnv(1, 'clivm');

@@ -14,6 +14,9 @@
  * - A crash just after the commit of a disk-only snapshot with --halt: the snapshot is
  *   taken, so the domain must end shut off (from snapshot); it was left running, because
  *   the halt came after the operation instead of inside it.
+ * - An error after a live group revert stopped an old QEMU (its switch marker written):
+ *   the revert is decided, so it must finish forward in process, as recovery does; it was
+ *   rolled back, leaving the old QEMU stopped and the new images gone (neither side).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +25,7 @@ import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { outcomeText, runChild } from './crash-world.js';
 import { fastTempDir } from './fast-temp-dir.js';
 import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveWorld } from './live-world.js';
-import { LIVE_SCENARIOS } from './live-scenarios.js';
+import { GROUP_REVERT_LIVE, LIVE_SCENARIOS } from './live-scenarios.js';
 import { describeDifference } from './world-state.js';
 
 /** Builds the world of live scenario `name`, runs its operation with `failpoints` (none: it must succeed), recovers, and returns the world. */
@@ -82,4 +85,18 @@ test('--halt, a crash just after the commit: recovery shuts the domain off (from
   assert.equal(picture.runState, '5:7', 'shut off, from snapshot');
   assert.equal(picture.qemu, null, 'no QEMU left running');
   assert.ok(picture.domain?.snapshots.s1 !== undefined, 'the snapshot is there');
+});
+
+test('an error after a live group revert stopped an old QEMU: the revert finishes forward and succeeds (wholly after)', async (t) => {
+  const clean = await runOneCase(t, GROUP_REVERT_LIVE.name, '', false, true);
+  const after = await pictureOfLiveWorld(clean);
+  for (const at of ['@1', '@2']) {
+    await resetLiveWorld(clean);
+    const op = await runChild(clean.dirs.stateDir, clean.op, `group-live-revert.member.stop.after=error${at}`);
+    assert.equal(op.code, 0, `error${at}: ${outcomeText(op)}`);
+    const recovery = await runChild(clean.dirs.stateDir, { op: 'open' }, '');
+    assert.equal(recovery.code, 0, outcomeText(recovery));
+    const picture = await pictureOfLiveWorld(clean);
+    assert.equal(JSON.stringify(picture), JSON.stringify(after), `error${at}: ${describeDifference(picture, after)}`);
+  }
 });

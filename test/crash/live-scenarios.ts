@@ -155,8 +155,8 @@ export const GROUP_REVERT_LIVE: LiveScenario = {
     await groupSnapshots(ctx);
     return { op: 'group-revert', group: 'A', flags: R.RUNNING };
   },
-  // The switch marker is written before the first old QEMU stops: a kill after a stop goes forward.
-  forwardOnCrash: ['group-live-revert.member.stop.after@1', 'group-live-revert.member.stop.after@2'],
+  // The switch marker is written before the first old QEMU stops: a kill or an error after a stop goes forward.
+  forwardOnError: ['group-live-revert.member.stop.after@1', 'group-live-revert.member.stop.after@2'],
 };
 
 /**

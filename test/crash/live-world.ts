@@ -56,6 +56,8 @@ export interface LiveScenario {
   errorText?: Record<string, RegExp>;
   /** Failpoints (`name@n`) inside a switch after which a crash is finished by recovery (see MatrixWorld). */
   forwardOnCrash?: string[];
+  /** Failpoints (`name@n`) past a decision inside the switch, where an error goes forward too (see MatrixWorld). */
+  forwardOnError?: string[];
   /** Operation failpoints of a documented gap, run by known-failures.ts instead (see MatrixWorld). */
   knownFailures?: string[];
 }
@@ -168,6 +170,7 @@ export function liveMatrixWorld(w: LiveWorld): MatrixWorld<LivePicture> {
     imageEntries: (p) => p.images.flat(),
     ...(w.scenario.errorText ? { errorText: w.scenario.errorText } : {}),
     ...(w.scenario.forwardOnCrash ? { forwardOnCrash: w.scenario.forwardOnCrash } : {}),
+    ...(w.scenario.forwardOnError ? { forwardOnError: w.scenario.forwardOnError } : {}),
     ...(w.scenario.knownFailures ? { knownFailures: w.scenario.knownFailures } : {}),
   };
 }

@@ -11,7 +11,8 @@
  * Which side a case must end on follows from the clean trace: a point reached at or after
  * the decision (`<kind>.switch.after` for a live switch, else `<kind>.commit.after`) is
  * after. For live creates, the switch decides: recovery rolls a switched entry forward
- * (and, for a group, one whose switch a crash cut between two QEMUs: forwardOnCrash).
+ * (and, for a group, one whose switch a crash cut between two QEMUs: forwardOnCrash; for a
+ * live revert, a point past its switch marker, where an error goes forward too: forwardOnError).
  */
 import { join } from 'node:path';
 import {
@@ -32,7 +33,7 @@ export interface CrashCase {
   opCrashes: boolean;
   /** The failpoint whose error the operation must report, when it does not crash. */
   errorPoint?: string;
-  /** An error past the commit point that the operation logs and leaves to recovery: it reports success. */
+  /** An error past the decision that the operation logs (and goes on, or leaves to recovery): it reports success. */
   opSucceeds?: boolean;
 }
 
@@ -54,6 +55,12 @@ export interface MatrixWorld<P> {
    * the world must end after although the point comes before `<kind>.switch.after`.
    */
   forwardOnCrash?: string[];
+  /**
+   * Failpoints (`name@n`) past a decision the operation makes inside its switch (a live
+   * revert's durable marker): an error there is warned about and the operation goes on,
+   * so it succeeds and the world ends after, as a crash there does.
+   */
+  forwardOnError?: string[];
   /**
    * Operation failpoints (`name=error@n`) of a documented gap, left out of the matrix and
    * run as a failing test of known-failures.ts instead (docs/RELIABILITY.md says why).
@@ -136,14 +143,18 @@ export async function prepareMatrix<P>(world: MatrixWorld<P>): Promise<PreparedM
 
   const cases: CrashCase[] = [];
   const forward = new Set(world.forwardOnCrash ?? []);
+  const errorForward = new Set(world.forwardOnError ?? []);
   for (const [point, positions] of hitPositions(trace)) {
     positions.forEach((pos, i) => {
       const at = positions.length > 1 ? `@${i + 1}` : '';
       const expect = pos >= decision ? 'after' : 'before';
+      const decided = errorForward.has(`${point}@${i + 1}`);
       // Post-commit work logs its failures and leaves them to recovery: the operation succeeded.
-      const opSucceeds = finalizeFrom >= 0 && pos > finalizeFrom && pos < finalizeTo;
-      cases.push({ opFailpoints: `${point}=error${at}`, expect, opCrashes: false, errorPoint: point, ...(opSucceeds ? { opSucceeds } : {}) });
-      cases.push({ opFailpoints: `${point}=crash${at}`, expect: forward.has(`${point}@${i + 1}`) ? 'after' : expect, opCrashes: true });
+      const opSucceeds = decided || (finalizeFrom >= 0 && pos > finalizeFrom && pos < finalizeTo);
+      cases.push({
+        opFailpoints: `${point}=error${at}`, expect: decided ? 'after' : expect, opCrashes: false, errorPoint: point, ...(opSucceeds ? { opSucceeds } : {}),
+      });
+      cases.push({ opFailpoints: `${point}=crash${at}`, expect: forward.has(`${point}@${i + 1}`) || decided ? 'after' : expect, opCrashes: true });
     });
   }
 

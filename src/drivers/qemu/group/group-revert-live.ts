@@ -11,7 +11,8 @@
  *   then the files the reverted-away states alone used removed.
  *
  * A failure anywhere before the marker (the last member's start included) stops the new
- * QEMUs and removes every new image: the old QEMUs never noticed. Recovery reads the
+ * QEMUs and removes every new image: the old QEMUs never noticed. After the marker the
+ * revert only goes forward, in this process as in recovery (stopOldProcesses). Recovery reads the
  * marker: absent, back; present, every old QEMU is finished off and the commit written
  * from the journaled intent. A member whose snapshot holds an internal machine state
  * (loaded into its running QEMU in place) is refused: group snapshots do not make those.
@@ -134,7 +135,7 @@ export async function revertGroupLive(
     intent: JSON.parse(JSON.stringify(intent)) as JsonValue,
     // Step names carry the member's name: every member has an `image.vda`.
     steps: plans.flatMap((p, i) => p.steps.map((st) => ({ ...st, name: `${members[i]!.ref.name}.${st.name}` }))),
-    ...marker !== null ? { switch: () => stopOldProcesses(olds, marker, () => failpoint(FP_OLD_STOPPED)) } : {},
+    ...marker !== null ? { switch: () => stopOldProcesses(olds, marker, ctx.warn, () => failpoint(FP_OLD_STOPPED)) } : {},
     commit: (s) => commitGroupLiveRevert(s, intent),
     touches: plans.flatMap((p) => p.touches),
     finalize: [

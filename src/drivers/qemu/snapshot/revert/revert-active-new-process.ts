@@ -244,7 +244,7 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
     domain: { uuid: dom.uuid, name: dom.name },
     intent: revertIntentJson(intent),
     steps: planned.steps,
-    switch: old ? () => stopOldProcesses([old.runtimeDir], switchMarker!) : undefined,
+    switch: old ? () => stopOldProcesses([old.runtimeDir], switchMarker!, ctx.warn) : undefined,
     commit: (s) => commitLiveRevert(s, dom.uuid, intent),
     touches: planned.touches,
     finalize: [...planned.runState, ...switchMarker === null ? [] : [{ kind: 'file-obsolete', path: switchMarker }], ...planned.removals],
@@ -256,10 +256,20 @@ export async function revertBySwitchingProcess(ctx: TxnContext, lock: DomainLock
  * The switch: the marker first (durable: from here on recovery goes forward), then each
  * old QEMU is stopped, gracefully so its images are flushed. Past the marker nothing may
  * throw: a failure would be taken for "the switch did not happen" and roll back under a
- * stopped domain.
+ * stopped domain. So a failure there (`afterEach`, a test hook after each stop, is the
+ * only code that can throw) is warned about and the remaining QEMUs are still stopped:
+ * the revert goes forward in this process, as recovery would take it.
  */
-export async function stopOldProcesses(runtimeDirs: readonly string[], marker: string, afterEach?: () => void): Promise<void> {
-  writeFileDurable(marker, `${runtimeDirs.join('\n')}\n`, 0o600);
+export async function stopOldProcesses(
+  runtimeDirs: readonly string[], marker: string, warn: (message: string) => void, afterEach?: () => void,
+): Promise<void> {
+  try {
+    writeFileDurable(marker, `${runtimeDirs.join('\n')}\n`, 0o600);
+  } catch (err) {
+    // Not durable, so not decided: the rollback follows, and no marker may outlive it.
+    await rm(marker, { force: true }).catch(() => undefined);
+    throw err;
+  }
   for (const runtimeDir of runtimeDirs) {
     forgetMonitor(runtimeDir);
     try {
@@ -268,6 +278,10 @@ export async function stopOldProcesses(runtimeDirs: readonly string[], marker: s
       // terminateQemuIn ends with SIGKILL; recovery finishes it off again if it survived.
     }
     await rm(join(runtimeDir, 'incoming.sock'), { force: true }).catch(() => undefined);
-    afterEach?.();
+    try {
+      afterEach?.();
+    } catch (err) {
+      warn(`the revert is decided (its switch marker is written), so it goes on: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }

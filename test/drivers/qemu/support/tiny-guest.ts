@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import type { Domain } from '../../../../src/api/domain.js';
-import { runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import { parseRuntime, runtimeDirFor } from '../../../../src/drivers/qemu/domain/active-runtime.js';
+import type { QemuDriver } from '../../../../src/drivers/qemu/qemu-driver.js';
 import { qemuRuntimePaths } from '../../../../src/drivers/qemu/domain/qemu-process.js';
 import { GuestAgent } from '../../../../src/drivers/qemu/qmp/guest-agent.js';
 import { openQemuTestEnv, type QemuTestEnv } from '../../../helpers/qemu-connection.js';
@@ -31,7 +32,7 @@ export interface TinyGuestWorld {
   env: QemuTestEnv;
   /** The guest's data disk (makeGuestDataDisk). */
   data: string;
-  /** Where `dom`'s guest agent answers. */
+  /** Where the guest agent of `dom`'s current QEMU answers (a revert through a new QEMU moves it). */
   agentSocketOf(dom: Domain): string;
 }
 
@@ -45,7 +46,11 @@ export async function tinyGuestWorld(t: TestContext): Promise<TinyGuestWorld> {
   return {
     env,
     data: await makeGuestDataDisk(env.imageDir),
-    agentSocketOf: (dom) => qemuRuntimePaths(runtimeDirFor(env.stateDir, dom.getUUIDString())).guestAgentSocket,
+    agentSocketOf: (dom) => {
+      const runtime = (env.conn.driver as QemuDriver).store.domains.get(dom.getUUIDString())?.runtime ?? null;
+      const runtimeDir = parseRuntime(runtime)?.runtimeDir ?? runtimeDirFor(env.stateDir, dom.getUUIDString());
+      return qemuRuntimePaths(runtimeDir).guestAgentSocket;
+    },
   };
 }
 
@@ -111,4 +116,15 @@ export async function waitForAgent(sock: string, timeoutMs = 120_000): Promise<v
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** Runs `script` with the guest's /bin/sh (the agent's guest-exec); resolves to its exit code and standard output. */
+export async function guestShell(sock: string, script: string): Promise<{ exitcode: number | undefined; out: Buffer }> {
+  const { pid } = await agentCall(sock, 'guest-exec', { path: '/bin/sh', arg: ['-c', script], 'capture-output': true }) as { pid: number };
+  for (let i = 0; i < 300; i++) {
+    const status = await agentCall(sock, 'guest-exec-status', { pid }) as { exited: boolean; exitcode?: number; 'out-data'?: string };
+    if (status.exited) return { exitcode: status.exitcode, out: Buffer.from(status['out-data'] ?? '', 'base64') };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`guest-exec of '${script}' never finished`);
 }

@@ -10,7 +10,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Domain } from '../../../../src/api/domain.js';
-import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
+import { guestShell, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 import { emulatorTpm } from '../support/tpm-domain.js';
 import { SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
 
@@ -22,20 +22,13 @@ const GUEST_SCRIPT = `exec 3<>/dev/tpm0 && printf '${READ_CLOCK}' >&3 && dd bs=6
 
 /** Runs the script in the guest and returns the TPM's resetCount from the response. */
 async function tpmResetCount(sock: string): Promise<number> {
-  const { pid } = await agentCall(sock, 'guest-exec', { path: '/bin/sh', arg: ['-c', GUEST_SCRIPT], 'capture-output': true }) as { pid: number };
-  for (let i = 0; i < 200; i++) {
-    const status = await agentCall(sock, 'guest-exec-status', { pid }) as { exited: boolean; exitcode?: number; 'out-data'?: string };
-    if (status.exited) {
-      const hex = Buffer.from(status['out-data'] ?? '', 'base64').toString('latin1').replace(/\s+/g, '');
-      const response = Buffer.from(hex, 'hex');
-      // Header (tag, size, response code), then TPMS_TIME_INFO: time (8), clock (8), resetCount (4), …
-      assert.equal(response.length, 35, `a ReadClock response, not ${hex} (exit ${status.exitcode})`);
-      assert.equal(response.readUInt32BE(6), 0, 'TPM_RC_SUCCESS');
-      return response.readUInt32BE(26);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('guest-exec never finished');
+  const { exitcode, out } = await guestShell(sock, GUEST_SCRIPT);
+  const hex = out.toString('latin1').replace(/\s+/g, '');
+  const response = Buffer.from(hex, 'hex');
+  // Header (tag, size, response code), then TPMS_TIME_INFO: time (8), clock (8), resetCount (4), …
+  assert.equal(response.length, 35, `a ReadClock response, not ${hex} (exit ${exitcode})`);
+  assert.equal(response.readUInt32BE(6), 0, 'TPM_RC_SUCCESS');
+  return response.readUInt32BE(26);
 }
 
 /** The tiny guest with a vTPM, defined in a fresh environment; `boot` starts it, reads the reset count and stops it. */

@@ -12,8 +12,16 @@ import { readBackingLink } from './chain-inspect.js';
 /** An image a definition or snapshot names, with the format it is known by (undefined: unknown, never parsed). */
 export interface ImageRoot {
   path: string;
+  /** The image format; MEMORY_STATE for a snapshot's memory file, which is reached but never an image. */
   format: string | undefined;
 }
+
+/**
+ * The "format" of a root that is a snapshot's memory file (QEMU's migration stream of the
+ * guest's RAM, guest-controlled data): never parsed as an image, whatever else says so
+ * (snapvirt's list of files it created holds memory files beside its qcow2 overlays).
+ */
+export const MEMORY_STATE = 'memory-state';
 
 /** The backing file and its recorded format of qcow2 image `path`; undefined when it has none or cannot be read as qcow2. */
 async function backingOf(path: string): Promise<ImageRoot | undefined> {

@@ -15,7 +15,7 @@ import { VirError, virError, VirErrorCode, VirErrorDomain } from '../../../api/e
 import type { DomainDef } from '../../../conf/domain-types.js';
 import type { SnapshotTree } from '../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../store/index.js';
-import { reachableFrom } from './image-chain-walk.js';
+import { MEMORY_STATE, reachableFrom } from './image-chain-walk.js';
 import { inspectImage } from './image-inspect.js';
 import { createdQcow2, OtherDomainsReach, rootsOf, usersText } from './image-users.js';
 import { readOfflineDomainState } from '../catalog/domain-state.js';
@@ -57,7 +57,10 @@ export async function discardableImages(
   const created = readOfflineDomainState(store, uuid).createdImages;
   if (created.length === 0) return { discard: [], kept: [] };
   const known = createdQcow2(store);
-  const neededBefore = await reachableFrom(rootsOf(before.domain, before.tree), known);
+  const rootsBefore = rootsOf(before.domain, before.tree);
+  const neededBefore = await reachableFrom(rootsBefore, known);
+  // A memory file is no image: nothing opens it as one, so there is no lock to probe.
+  const memoryFiles = new Set(rootsBefore.filter((r) => r.format === MEMORY_STATE).map((r) => r.path));
   const neededAfter = await reachableFrom(rootsOf(after.domain, after.tree), known);
   const candidates: string[] = [];
   for (const path of created) {
@@ -71,7 +74,7 @@ export async function discardableImages(
       plan.kept.push({ path, why: usersText(names) });
       continue;
     }
-    if (opts.probeLocks) {
+    if (opts.probeLocks && !memoryFiles.has(path)) {
       // Opened as for writing: a QEMU reading through it as a backing file refuses to share that.
       const held = await inspectImage(path, 'qcow2', { access: 'write' }).then(() => undefined, (e: unknown) => {
         if (!(e instanceof VirError)) throw e;

@@ -13,7 +13,7 @@ import type { SnapshotDef } from '../../../conf/snapshot-types.js';
 import { parseSnapshotXML } from '../../../conf/snapshot-xml.js';
 import type { SnapshotTree } from '../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../store/index.js';
-import { reachableFrom, type ImageRoot } from './image-chain-walk.js';
+import { MEMORY_STATE, reachableFrom, type ImageRoot } from './image-chain-walk.js';
 
 function addDomain(out: ImageRoot[], d: DomainDef | undefined): void {
   for (const disk of d?.disks ?? []) if (disk.sourcePath) out.push({ path: resolve(disk.sourcePath), format: disk.format });
@@ -27,7 +27,7 @@ function addSnapshot(out: ImageRoot[], def: SnapshotDef): void {
     if (disk.snapshot === 'external' && disk.sourcePath) out.push({ path: resolve(disk.sourcePath), format: disk.format ?? 'qcow2' });
   }
   // A memory file is a reached file, never an image to parse.
-  if (def.memory?.file) out.push({ path: resolve(def.memory.file), format: undefined });
+  if (def.memory?.file) out.push({ path: resolve(def.memory.file), format: MEMORY_STATE });
 }
 
 /** The images one snapshot names (its definitions, its external overlays, its memory file). */

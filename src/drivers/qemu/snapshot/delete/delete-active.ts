@@ -13,6 +13,8 @@
  * applies too, here on facts read from QEMU's running chain. Elsewhere the files stay as
  * they are (still exact, only not compacted), with a warning when another domain is why.
  */
+import { obsoleteMemoryFiles } from './memory-files.js';
+import { updateOfflineDomainState } from '../../catalog/domain-state.js';
 import { nvramCopiesOf } from '../../firmware/nvram-snapshot.js';
 import { tpmCopiesOf } from '../../tpm/tpm-snapshot.js';
 import { resolve } from 'node:path';
@@ -124,7 +126,9 @@ export async function planLiveDelete(
   const work = liveDeleteWork(name, resources);
   // The snapshots' NVRAM and TPM copies go with their metadata.
   const names = victims.map((v) => v.name);
-  resources.push(...[...nvramCopiesOf(store.stateDir, record.uuid, names), ...tpmCopiesOf(store.stateDir, record.uuid, names)]
+  // And the memory files snapvirt made for them (not with --metadata, which leaves every file).
+  const memoryFiles = flags & D.METADATA_ONLY ? [] : await obsoleteMemoryFiles(store, record.uuid, tree, victims, view.others);
+  resources.push(...[...nvramCopiesOf(store.stateDir, record.uuid, names), ...tpmCopiesOf(store.stateDir, record.uuid, names), ...memoryFiles]
     .map((path) => ({ kind: 'file-obsolete', path })));
   return {
     domainUuid: record.uuid,
@@ -139,6 +143,7 @@ export async function planLiveDelete(
     commit(s) {
       deleteFromTree(tree, name, scope);
       saveTree(s, record.uuid, tree);
+      if (memoryFiles.length > 0) updateOfflineDomainState(s, record.uuid, { forgotten: memoryFiles });
     },
     warnKept: () => warnKept(ctx.warn, `delete of snapshot '${name}' of domain '${record.name}'`, { discard: [], kept }),
   };

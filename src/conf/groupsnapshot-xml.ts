@@ -1,7 +1,8 @@
 /**
  * `<groupsnapshot>` XML ⇄ a group snapshot: snapvirt's own document (libvirt has no group
- * snapshots), shaped like `<domainsnapshot>`. What a caller gives: a name and optionally a
- * description. What snapvirt prints: those, the creation time, the state and each member
+ * snapshots), shaped like `<domainsnapshot>`. What a caller gives: a name, optionally a
+ * description, and optionally `<memory snapshot='no'/>` (running members save no memory
+ * state: their snapshots are disk-only; `external`, the default, saves it). What snapvirt prints: those, the creation time, the state and each member
  * (its domain's name and UUID, and the member's snapshot):
  *
  *   <groupsnapshot>
@@ -20,7 +21,7 @@
 import { VirErrorCode, VirErrorDomain, virError } from '../api/errors.js';
 import { formatXmlDocument } from './xml-format.js';
 import { parseXmlDocument } from './xml-parse.js';
-import { childElement, makeElement, textContent, type XmlElement } from './xml-tree.js';
+import { attrValue, childElement, makeElement, textContent, type XmlElement } from './xml-tree.js';
 
 /** The document name in parse errors. */
 export const GROUP_SNAPSHOT_DOC_NAME = '(group_snapshot)';
@@ -29,6 +30,8 @@ export const GROUP_SNAPSHOT_DOC_NAME = '(group_snapshot)';
 export interface GroupSnapshotRequest {
   name: string;
   description?: string;
+  /** `<memory snapshot=…>`: whether running members save their memory state (absent: they do, unless DISK_ONLY). */
+  memory?: 'no' | 'external';
 }
 
 /** A group snapshot as printed. */
@@ -52,7 +55,16 @@ export function parseGroupSnapshotXML(xml: string): GroupSnapshotRequest {
   const name = childText(root, 'name');
   if (name === undefined) throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN_SNAPSHOT, 'a group snapshot must have a name');
   const description = childText(root, 'description');
-  return description === undefined ? { name } : { name, description };
+  let memory: GroupSnapshotRequest['memory'];
+  const memoryEl = childElement(root, 'memory');
+  if (memoryEl) {
+    const mode = attrValue(memoryEl, 'snapshot');
+    if (mode !== 'no' && mode !== 'external') {
+      throw virError(VirErrorCode.XML_ERROR, VirErrorDomain.DOMAIN_SNAPSHOT, `unknown memory snapshot mode '${mode ?? ''}' (no or external)`);
+    }
+    memory = mode;
+  }
+  return { name, ...description === undefined ? {} : { description }, ...memory === undefined ? {} : { memory } };
 }
 
 /** The `<groupsnapshot>` document of a group. */

@@ -133,6 +133,19 @@ export const GROUP_CREATE_LIVE: LiveScenario = {
   errorText: { 'group-create.member.transaction.abort': /Transaction aborted/i },
 };
 
+/**
+ * The same group without --disk-only: each member's memory saved to its own file while
+ * every guest is stopped (all at once), then the transactions, then one commit.
+ */
+export const GROUP_CREATE_LIVE_MEMORY: LiveScenario = {
+  ...GROUP_CREATE_LIVE,
+  name: 'live group create with memory, 2 domains × 2 disks',
+  async prepare(ctx) {
+    const op = await GROUP_CREATE_LIVE.prepare(ctx);
+    return { ...op, flags: 0 } as typeof op;
+  },
+};
+
 const GROUP_XML = (name: string): string => `<groupsnapshot><name>${name}</name></groupsnapshot>`;
 
 /** Group snapshots A and B --disk-only of every running domain, with data written after each. */
@@ -213,7 +226,9 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   deleteScenario('external leaf (active block-commit)', 'disk-only', 'B', 3),
   deleteScenario('external middle (intermediate block-commit)', 'disk-only', 'A', 3),
   deleteScenario('internal with memory (tags removed from the running images)', 'internal with memory', 'A', 2),
+  deleteScenario('external with memory leaf (active block-commit, the memory file removed)', 'external with memory', 'B', 1),
   GROUP_CREATE_LIVE,
+  GROUP_CREATE_LIVE_MEMORY,
   GROUP_REVERT_LIVE,
   GROUP_DELETE_LIVE,
 ];

@@ -27,7 +27,7 @@ export const groupSnapshotCreate: CommandDef = {
     { name: 'description', type: 'string', namedOnly: true, help: 'description of the group snapshot' },
     { name: 'disk-only', type: 'bool', help: 'disk state only: external overlays on every disk' },
     { name: 'quiesce', type: 'bool', help: 'quiesce the guests\' file systems (requires --disk-only)' },
-    { name: 'no-memory', type: 'bool', help: 'save no memory state (shut-off members have none)' },
+    { name: 'no-memory', type: 'bool', help: 'running members save no memory state (their snapshots are disk-only)' },
   ],
   async handler(ctl, cmd) {
     const name = optString(ctl, cmd, 'groupname');
@@ -36,7 +36,8 @@ export const groupSnapshotCreate: CommandDef = {
     const doms = [];
     for (const text of optArgv(cmd, 'domain')) doms.push(await lookupDomainByText(ctl, text));
     const xml = `<groupsnapshot>\n  <name>${escapeXml(name)}</name>\n` +
-      (description === undefined ? '' : `  <description>${escapeXml(description)}</description>\n`) + '</groupsnapshot>\n';
+      (description === undefined ? '' : `  <description>${escapeXml(description)}</description>\n`) +
+      (optBool(cmd, 'no-memory') ? "  <memory snapshot='no'/>\n" : '') + '</groupsnapshot>\n';
     const flags = (optBool(cmd, 'disk-only') ? F.DISK_ONLY : 0) | (optBool(cmd, 'quiesce') ? F.QUIESCE : 0);
     const conn = await ctl.connection();
     const group = await conn.groupSnapshotCreateXML(doms, xml, flags);

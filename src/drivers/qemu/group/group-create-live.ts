@@ -36,6 +36,7 @@ import { commitLiveCreate, LIVE_RESUME, type LiveCreateIntent } from '../journal
 import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-external-plan.js';
 import { endInterruptedUnswitch, unswitchLiveMembers, unswitchMembers } from './group-unswitch.js';
 import { commitInactiveCreate, type InactiveCommitData } from '../snapshot/create/create-inactive.js';
+import { updateOfflineDomainState } from '../catalog/domain-state.js';
 
 /** A running member as the group's journal intent records it. */
 export interface LiveMemberIntent {
@@ -43,6 +44,8 @@ export interface LiveMemberIntent {
   intent: LiveCreateIntent;
   /** Each disk's blockdev-snapshot: the node it uses now and its new overlay's node. */
   switches: { target: string; node: string; overlay: string }[];
+  /** The file its memory state is saved to (a group without --disk-only; group-memory.ts). */
+  memoryFile?: string;
 }
 
 /** The group create's journal intent: everything commitForward writes. */
@@ -213,7 +216,11 @@ export async function decideGroupCreate(entry: JournalEntry): Promise<RecoveryDi
 /** The group create's commit: every member's metadata and the group record. Inside the commit transaction. */
 export function commitGroupCreate(store: Store, intent: GroupCreateIntent): void {
   for (const m of intent.offline) commitInactiveCreate(store, m.uuid, m.commit);
-  for (const m of intent.live) commitLiveCreate(store, m.uuid, m.intent);
+  for (const m of intent.live) {
+    commitLiveCreate(store, m.uuid, m.intent);
+    // snapvirt's own file, as the overlays are: a delete of the member's snapshot removes it.
+    if (m.memoryFile !== undefined) updateOfflineDomainState(store, m.uuid, { created: [m.memoryFile] });
+  }
   const { group } = intent;
   if (store.groups.get(group.name)) return;
   store.groups.add({

@@ -15,9 +15,10 @@
  * every member's tags and overlays; a crash anywhere is rolled back by the next open (or
  * the next lock of any member), which takes every member's lock as this did.
  *
- * Running members (DISK_ONLY) switch inside one window (group-create-live.ts): with
- * QUIESCE every guest agent frozen first (group-quiesce.ts), every vCPU stopped, one QMP
- * transaction per QEMU, then resumed and thawed on every path.
+ * Running members switch inside one window (group-create-live.ts): with QUIESCE every
+ * guest agent frozen first (group-quiesce.ts), every vCPU stopped, without DISK_ONLY
+ * every member's memory saved (group-memory.ts), one QMP transaction per QEMU, then
+ * resumed and thawed on every path.
  */
 import { nvramCaptureSteps } from '../firmware/nvram-snapshot.js';
 import { tpmCaptureSteps } from '../tpm/tpm-snapshot.js';
@@ -29,6 +30,7 @@ import { escapeXml } from '../../../conf/xml-format.js';
 import type { SnapshotDef } from '../../../conf/snapshot-types.js';
 import { declareFailpoints, declareOperationKind, runOperation, type JsonValue, type Step, type TxnContext } from '../../../txn/index.js';
 import type { DomainRef } from '../../driver.js';
+import type { GroupSnapshotState } from '../../../store/index.js';
 import { unsupportedFlagsDetail } from '../../flag-rule.js';
 import { liveDefOf, liveRuntime } from '../domain/active-domains.js';
 import { readLockTable } from '../images/image-lock-probe.js';
@@ -44,6 +46,7 @@ import type { LiveDiskSnapshotPlan } from '../snapshot/create/create-active-exte
 import { nodesStep, overlaysStep } from '../snapshot/create/create-active-external-steps.js';
 import { requireGuestAgentChannel } from '../domain/domain-extras.js';
 import { canonicalMembers, lockMembers } from './group-locks.js';
+import { memberMemoryFile, saveMemoriesStep } from './group-memory.js';
 import { freezeMembersStep, thawAfterCommit } from './group-quiesce.js';
 import {
   commitGroupCreate, stopVcpusStep, switchesOf, switchMembers, type GroupCreateIntent, type LiveMemberIntent,
@@ -76,10 +79,12 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
     }
     const runtimes = await Promise.all(members.map(async (m) => (await liveRuntime(ctx, m.uuid)) ?? undefined));
     const running = members.filter((_, i) => runtimes[i] !== undefined);
-    if (running.length > 0 && !(flags & C.DISK_ONLY)) {
-      throw virError(VirErrorCode.OPERATION_UNSUPPORTED, VirErrorDomain.DOMAIN_SNAPSHOT,
-        `domain '${running[0]!.name}' is running: a group snapshot of running domains needs --disk-only (memory state is not supported yet)`);
+    if (request.memory === 'external' && (flags & C.DISK_ONLY)) {
+      throw virError(VirErrorCode.INVALID_ARG, VirErrorDomain.DOMAIN_SNAPSHOT, 'memory state cannot be saved with offline or disk-only snapshot');
     }
+    // Without --disk-only a running member's snapshot holds its memory too, as a domain's does,
+    // unless the group asks for none (`<memory snapshot='no'/>`: the running members' snapshots are disk-only).
+    const withMemory = running.length > 0 && !(flags & C.DISK_ONLY) && request.memory !== 'no';
     const quiesce = (flags & C.QUIESCE) !== 0;
     if (quiesce) {
       if (running.length === 0) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
@@ -109,19 +114,24 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
           continue;
         }
         const qmp = monitors[dirs.indexOf(rt.runtimeDir)]!;
-        const { plan, intent } = await planLiveDiskOnlyCreate(qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY | (flags & C.QUIESCE));
         // Under the members' locks and monitors: nothing of ours pauses or resumes it before the window.
-        live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan, running: await isRunning(qmp) });
+        const guestRuns = await isRunning(qmp);
+        const memoryFile = withMemory ? memberMemoryFile(liveDefOf(loaded), m.name, request.name) : undefined;
+        const { plan, intent } = await planLiveDiskOnlyCreate(
+          qmp, rt.runtimeDir, loaded, loadTree(store, m.uuid), memberDef(), C.DISK_ONLY | (flags & C.QUIESCE),
+          memoryFile === undefined ? undefined : { state: guestRuns ? 'running' : 'paused', file: memoryFile },
+        );
+        live.push({ uuid: m.uuid, intent, switches: switchesOf(plan), qmp, plan, running: guestRuns, ...memoryFile === undefined ? {} : { memoryFile } });
       }
       // libvirt's agent check (qemuDomainAgentAvailable): a paused guest cannot answer a freeze.
       if (quiesce && live.some((l) => !l.running)) throw virError(VirErrorCode.OPERATION_INVALID, VirErrorDomain.QEMU, 'domain is not running');
       const intent: GroupCreateIntent = {
         group: {
           name: request.name, description: request.description ?? null, creationTime,
-          state: live.length === 0 ? 'shutoff' : offline.length === 0 ? 'disk-snapshot' : 'mixed',
+          state: groupState(offline.length > 0, live.map((l) => (withMemory ? (l.running ? 'running' : 'paused') : 'disk-snapshot'))),
         },
         offline: offline.map((o) => ({ uuid: o.uuid, commit: o.plan.commitData })),
-        live: live.map((l) => ({ uuid: l.uuid, intent: l.intent, switches: l.switches })),
+        live: live.map((l) => ({ uuid: l.uuid, intent: l.intent, switches: l.switches, ...l.memoryFile === undefined ? {} : { memoryFile: l.memoryFile } })),
       };
       const offlineSteps = offline.flatMap((o) => o.plan.steps);
       if (offlineSteps.some((st) => st.resource.kind === 'created-tag')) await requireQemuImg();
@@ -135,10 +145,15 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
         steps: [
           ...offlineSteps.length > 0 ? [diskStep(GROUP_CREATE, offlineSteps)] : [],
           ...live.flatMap((l) => [...overlaysStep(ctx, l.plan, l.intent.runtimeDir), ...nodesStep(l.qmp, l.plan, l.intent.runtimeDir)]),
-          ...nvramSteps,
+          // With memory the firmware's state is copied once the vCPUs stopped, so the copy matches the saved machine.
+          ...withMemory ? [] : nvramSteps,
           // --quiesce: every guest frozen before any vCPU stops, thawed once they run again (group-quiesce.ts).
           ...quiesce ? [freezeMembersStep(live)] : [],
           ...vcpus ? [vcpus] : [],
+          ...withMemory ? [
+            saveMemoriesStep(ctx, live.map((l) => ({ runtimeDir: l.intent.runtimeDir, qmp: l.qmp, file: l.memoryFile! }))),
+            ...nvramSteps,
+          ] : [],
         ],
         // Monitor commands of this process (qemu-monitor-command) wait during the switch, as other processes' do.
         // The guests run again once every member switched, before the commit (see resumeStopped).
@@ -157,3 +172,9 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
   });
 }
 
+
+/** The group's state: its members' snapshot state when they share one, else mixed. */
+function groupState(hasShutOff: boolean, live: readonly GroupSnapshotState[]): GroupSnapshotState {
+  const states = new Set<GroupSnapshotState>([...hasShutOff ? ['shutoff' as const] : [], ...live]);
+  return states.size === 1 ? [...states][0]! : 'mixed';
+}

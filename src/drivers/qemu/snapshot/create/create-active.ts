@@ -116,17 +116,20 @@ export async function createActiveSnapshot(ctx: TxnContext, dom: DomainRef, xml:
 /**
  * Every check of a live disk-only create of `def` (parsed, named) on the running domain
  * `loaded` (runtime `runtimeDir`, monitor `qmp`), and the plan and journal intent that
- * result; nothing is changed. Shared by one domain's create and a group's.
+ * result; nothing is changed. Shared by one domain's create and a group's. A group member
+ * whose memory the group saves (`memory`: the guest's state now, and the file) is
+ * recorded as an external full-system snapshot; its disks are planned the same way.
  */
 export async function planLiveDiskOnlyCreate(
   qmp: QmpClient, runtimeDir: string, loaded: LoadedDomain, tree: SnapshotTree, def: SnapshotDef, flags: number,
+  memory?: { state: 'running' | 'paused'; file: string },
 ): Promise<{ plan: LiveDiskSnapshotPlan; intent: LiveCreateIntent }> {
   const { def: persistent } = loaded;
   const live = liveDefOf(loaded);
   const keepMetadata = (flags & C.NO_METADATA) === 0;
   const quiesce = (flags & C.QUIESCE) !== 0;
-  def.state = 'disk-snapshot';
-  def.memory = { snapshot: 'no' };
+  def.state = memory?.state ?? 'disk-snapshot';
+  def.memory = memory ? { snapshot: 'external', file: memory.file } : { snapshot: 'no' };
   alignSnapshotDisks(def, live, { defaultMode: 'external', uniformInternal: false, isRegularFile });
   // libvirt checks each disk (qemuSnapshotPrepare's loop) before the mixing rules.
   for (const disk of def.disks) {

@@ -131,7 +131,7 @@ export async function switchMembers(
 }
 
 /** Waits for every one of `work` to settle, then throws the first failure (none is left running behind). */
-async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+export async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -21,6 +21,7 @@ import type { Resource, Step, TxnContext } from '../../../txn/index.js';
 import { saveMemoryToFile } from '../qmp/memory-migration.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { qmpErrorToVirError } from '../qmp/qmp-errors.js';
+import { settleAll } from './group-create-live.js';
 
 /** A running member whose memory the group saves. */
 export interface MemberMemory {
@@ -59,7 +60,7 @@ export function saveMemoriesStep(ctx: TxnContext, members: readonly MemberMemory
     name: `memory.${members.length}`,
     resources,
     async do() {
-      const results = await Promise.allSettled(members.map(async (m, i) => {
+      await settleAll(members.map(async (m, i) => {
         try {
           await saveMemoryToFile(m.qmp, m.runtimeDir, m.file);
           created[i] = true;
@@ -68,8 +69,6 @@ export function saveMemoriesStep(ctx: TxnContext, members: readonly MemberMemory
           throw qmpErrorToVirError(err);
         }
       }));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
     },
     async undo() {
       for (let i = members.length - 1; i >= 0; i--) {

@@ -14,8 +14,9 @@
  * Recovery (the group's OperationRecoveryHandler): before the switch phase, back (a
  * member the in-process rollback could not take back is taken back then); after it,
  * forward; killed inside it, each member's QEMU is asked (query-block) which side it is
- * on: none switched, back; some, the others' transactions are run then (the guests are
- * still stopped, so the instant is the same) and forward. A kill inside an un-switch: its
+ * on: none switched, back; some, the others' transactions are run then and forward (the
+ * switched members' guests are still stopped, and stay so until the post-commit resume, so
+ * nothing they do can reach the images the late ones take: still one instant). A kill inside an un-switch: its
  * commit job is ended first (no pivot), and a member left partly switched means back,
  * every member taken back. A member's QEMU that died before
  * its switch while another's switched cannot be finished and is reported.
@@ -63,6 +64,11 @@ export function switchesOf(plan: LiveDiskSnapshotPlan): LiveMemberIntent['switch
 /** The step that stops the running members' vCPUs, and the early resume of the guests it stopped. */
 export interface StopVcpusStep extends Step {
   /**
+   * Stops one member's guest when the stop belongs to the switch (`stopIn` 'switch'); a
+   * member planned paused is left as it is. Undefined when the step itself stops them.
+   */
+  readonly stopInSwitch?: (qmp: QmpClient) => Promise<void>;
+  /**
    * Resumes the guests this step stopped, right after the last member's switch and before
    * the commit, so no guest waits for the SQLite commit and the post-commit work. Safe
    * within the atomic protocol: it runs only once every member's transaction succeeded,
@@ -76,21 +82,36 @@ export interface StopVcpusStep extends Step {
 }
 
 /**
- * The step that stops every running member's vCPUs (the last prepare step, so the window
- * is as short as the switches): one resume resource per guest it stops, journaled before
- * the stop. A guest paused when planned (`running` false) stays so and gets none: the
- * rollback and the post-commit work resume only what this step stopped.
+ * The step that stops every running member's vCPUs (the last prepare step): one resume
+ * resource per guest it stops, journaled before the stop. A guest paused when planned
+ * (`running` false) stays so and gets none: the rollback and the post-commit work resume
+ * only what this step stopped.
+ *
+ * Where the stop runs: with memory, in the step (every guest stopped before the memory
+ * saves that follow it); disk-only, at the start of the switch (`stopIn` 'switch', each
+ * QEMU's `stop` right before its own transaction; switchMembers), so no journal write
+ * sits inside the guests' pause. That is still one instant across members: a member's
+ * images hold its guest up to its stop, and no guest runs again until every member has
+ * switched, so no member can see another's later writes before its own stop.
  */
-export function stopVcpusStep(members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient; running: boolean }[]): StopVcpusStep {
+export function stopVcpusStep(
+  members: readonly { uuid: string; runtimeDir: string; qmp: QmpClient; running: boolean }[], stopIn: 'step' | 'switch',
+): StopVcpusStep {
   const running = members.filter((m) => m.running);
   const resources: Resource[] = running.map((m) => ({ kind: LIVE_RESUME, runtimeDir: m.runtimeDir, domainUuid: m.uuid, resume: true }));
+  const stopsInSwitch = new Set(running.map((m) => m.qmp));
   return {
     name: `stop-vcpus.${running.length}`,
     resources,
     // Every QEMU at once: each guest's pause starts as late and ends as early as the others'.
     async do() {
-      await settleAll(running.map((m) => m.qmp.execute('stop')));
+      if (stopIn === 'step') await settleAll(running.map((m) => m.qmp.execute('stop')));
     },
+    ...stopIn === 'switch' ? {
+      async stopInSwitch(qmp: QmpClient) {
+        if (stopsInSwitch.has(qmp)) await qmp.execute('stop');
+      },
+    } : {},
     async resumeStopped(warn) {
       await Promise.all(running.map(({ qmp }) => qmp.execute('cont').catch((err: unknown) => {
         const why = err instanceof Error ? err.message : String(err);
@@ -108,19 +129,23 @@ declareFailpoints([FP_MEMBER_SWITCHED, FP_MEMBER_TRANSACTION_ABORT]);
 
 /**
  * Runs every member's transaction at once, each QEMU on its own: every guest is stopped
- * meanwhile, so the order does not change the instant the images hold, and the window is
- * as long as the slowest member's transaction rather than their sum. Throwing means no
+ * meanwhile (with `stopFirst`, each right before its own transaction), and none runs again
+ * until all have switched, so the order does not change the instant the images hold, and
+ * the window is as long as the slowest member's stop and transaction rather than their sum. Throwing means no
  * member switched: a failure after some did (another member's transaction refused, or
  * anything before the switch is recorded) takes them back first (group-unswitch.ts says
  * why back, and why that loses nothing; it asks each QEMU which side it is on).
  */
 export async function switchMembers(
   members: readonly { qmp: QmpClient; switches: LiveMemberIntent['switches'] }[], warn: (message: string) => void,
+  stopFirst?: (qmp: QmpClient) => Promise<void>,
 ): Promise<void> {
   try {
     // The test hook is read in canonical order, before any transaction is sent (`@k`: the k-th member).
     const aborts = members.map(() => abortRequested());
     await settleAll(members.map(async (m, k) => {
+      // Its transaction only once its guest is stopped (a stop that fails sends none).
+      if (stopFirst) await stopFirst(m.qmp);
       await switchOne(m.qmp, m.switches, aborts[k]);
       failpoint(FP_MEMBER_SWITCHED);
     }));

@@ -136,7 +136,10 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
       const offlineSteps = offline.flatMap((o) => o.plan.steps);
       if (offlineSteps.some((st) => st.resource.kind === 'created-tag')) await requireQemuImg();
       const [lead, ...rest] = members;
-      const vcpus = live.length > 0 ? stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp, running: l.running }))) : undefined;
+      // With memory the guests stop before the saves; disk-only, each right before its transaction (stopVcpusStep).
+      const vcpus = live.length > 0
+        ? stopVcpusStep(live.map((l) => ({ uuid: l.uuid, runtimeDir: l.intent.runtimeDir, qmp: l.qmp, running: l.running })), withMemory ? 'step' : 'switch')
+        : undefined;
       await runOperation(ctx, locks[0]!, {
         kind: GROUP_CREATE,
         domain: { uuid: lead!.uuid, name: lead!.name },
@@ -159,7 +162,7 @@ export async function createGroupSnapshot(ctx: TxnContext, doms: readonly Domain
         // The guests run again once every member switched, before the commit (see resumeStopped).
         ...vcpus ? {
           switch: () => holdMonitors(live.map((l) => l.intent.runtimeDir), async () => {
-            await switchMembers(live, ctx.warn);
+            await switchMembers(live, ctx.warn, vcpus.stopInSwitch);
             await vcpus.resumeStopped(ctx.warn);
           }),
         } : {},

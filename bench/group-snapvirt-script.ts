@@ -6,7 +6,8 @@
  *
  * - `group NAME DOMAIN...`: groupSnapshotCreateXML(DISK_ONLY) of the running domains. A
  *   member's guest-visible pause runs from the `stop` of its vCPUs being sent to the reply
- *   to its `cont` (the group stops every guest, switches each QEMU, commits, resumes).
+ *   to its `cont` (the group stops each guest and switches its QEMU, all at once, and
+ *   resumes every guest once all have switched; the commit comes after).
  * - `single DOMAIN NAME`: snapshotCreateXML(DISK_ONLY | ATOMIC) of one running domain; its
  *   pause is the `transaction` command's round trip (QEMU drains and blocks guest I/O for
  *   it; the vCPUs are not stopped), as bench/live-snapvirt-script.ts measures it.

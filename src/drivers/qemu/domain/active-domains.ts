@@ -332,7 +332,11 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
       return { state: DomainState.PAUSED, reason: PausedReason.IOERROR };
     case 'save-vm':
       return { state: DomainState.PAUSED, reason: PausedReason.SNAPSHOT };
-    case 'inmigrate': case 'postmigrate': case 'finish-migrate':
+    case 'postmigrate':
+      // Where a memory save (a snapshot's) leaves a paused guest: no migration of the user's,
+      // so the pause keeps the reason recorded with it, as libvirt keeps its own.
+      return { state: DomainState.PAUSED, reason: rt.state === 'paused' ? rt.reason : PausedReason.MIGRATION };
+    case 'inmigrate': case 'finish-migrate':
       return { state: DomainState.PAUSED, reason: PausedReason.MIGRATION };
     case 'watchdog':
       return { state: DomainState.PAUSED, reason: PausedReason.WATCHDOG };

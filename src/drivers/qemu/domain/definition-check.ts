@@ -20,6 +20,6 @@ export async function checkDefinitionForQemu(def: DomainDef): Promise<void> {
   const accel = await chooseAccelerator(def);
   const caps = await capabilitiesFor(def, emulatorOf(def) ?? QEMU_SYSTEM_BINARY).catch(() => undefined);
   buildQemuCommandLine(def, {
-    accel, qmpSocketPath: 'qmp.sock', pidfilePath: 'qemu.pid', guestAgentSocketPath: 'qga.sock', skipDisks: true, ...(caps ? { caps } : {}),
+    accel, qmpSocketPath: 'qmp.sock', eventsSocketPath: 'events.sock', pidfilePath: 'qemu.pid', guestAgentSocketPath: 'qga.sock', skipDisks: true, ...(caps ? { caps } : {}),
   });
 }

@@ -40,6 +40,12 @@ export interface QemuCommandLineOptions {
   accel: QemuAccelerator;
   /** The QMP monitor socket QEMU will listen on. */
   qmpSocketPath: string;
+  /**
+   * A second QMP monitor, reserved for one resident listener (snapvirtd's domain watch):
+   * QEMU broadcasts every event to every monitor, so the listener hears the run state and
+   * the block jobs while the commands of every process keep using the first.
+   */
+  eventsSocketPath?: string;
   /** Where QEMU writes its pid. */
   pidfilePath: string;
   /** Start with vCPUs stopped (-S); `cont` starts them. */
@@ -131,6 +137,10 @@ export function buildQemuCommandLine(def: DomainDef, opts: QemuCommandLineOption
     ...(hasDisplay ? [] : ['-display', 'none']),
     '-chardev', `socket,id=charmonitor,path=${escapeOpt(opts.qmpSocketPath)},server=on,wait=off`,
     '-mon', 'chardev=charmonitor,id=monitor,mode=control',
+    ...(opts.eventsSocketPath === undefined ? [] : [
+      '-chardev', `socket,id=charevents,path=${escapeOpt(opts.eventsSocketPath)},server=on,wait=off`,
+      '-mon', 'chardev=charevents,id=events,mode=control',
+    ]),
     '-pidfile', opts.pidfilePath,
     // As libvirt: a guest power-off leaves QEMU alive in status 'shutdown', so the driver
     // can tell a shutdown (reason "shutdown") from a QEMU that died (reason "crashed").

@@ -25,6 +25,8 @@ import { tpmOf } from './devices/tpm.js';
 export interface QemuRuntimePaths {
   dir: string;
   qmpSocket: string;
+  /** The second monitor, for one resident listener of QEMU's events (snapvirtd's domain watch). */
+  eventsSocket: string;
   pidfile: string;
   /** QEMU's stdout and stderr (HMP qemu-io output lands here too). */
   logFile: string;
@@ -37,6 +39,7 @@ export function qemuRuntimePaths(runtimeDir: string): QemuRuntimePaths {
   return {
     dir: runtimeDir,
     qmpSocket: join(runtimeDir, 'qmp.sock'),
+    eventsSocket: join(runtimeDir, 'events.sock'),
     pidfile: join(runtimeDir, 'qemu.pid'),
     logFile: join(runtimeDir, 'qemu.log'),
     guestAgentSocket: join(runtimeDir, 'qga.sock'),
@@ -106,6 +109,7 @@ export class QemuProcess {
     }
     // Stale files of a dead process would make QEMU fail to bind or mislead a reattach.
     await rm(paths.qmpSocket, { force: true });
+    await rm(paths.eventsSocket, { force: true });
     await rm(paths.pidfile, { force: true });
 
     // swtpm listens before QEMU connects to it; a QEMU that fails to start leaves none behind.
@@ -126,7 +130,7 @@ export class QemuProcess {
     const accel = opts.accel ?? await chooseAccelerator(opts.def);
     const caps = await capabilitiesFor(opts.def, opts.binary ?? emulatorOf(opts.def) ?? QEMU_SYSTEM_BINARY);
     const cmd = buildQemuCommandLine(opts.def, {
-      accel, qmpSocketPath: paths.qmpSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
+      accel, qmpSocketPath: paths.qmpSocket, eventsSocketPath: paths.eventsSocket, pidfilePath: paths.pidfile, paused: opts.paused, binary: opts.binary,
       incoming: opts.incoming, guestAgentSocketPath: paths.guestAgentSocket, ...(caps ? { caps } : {}),
       canCreateTaps: process.getuid?.() === 0, ...(tpmSocketPath !== undefined ? { tpmSocketPath } : {}),
     });
@@ -176,8 +180,10 @@ export class QemuProcess {
         throw err;
       }
     }
-    // QEMU made the socket with mode 0777 & ~umask (0700); a socket needs no execute bit.
+    // QEMU made the sockets with mode 0777 & ~umask (0700); a socket needs no execute bit.
+    // Every chardev exists before the first monitor answers.
     await chmod(paths.qmpSocket, 0o600);
+    await chmod(paths.eventsSocket, 0o600);
     const readyMs = performance.now() - started;
     if (spawnError || child.pid === undefined) {
       qmp.destroy();
@@ -245,6 +251,7 @@ export class QemuProcess {
     }
     this.qmp.destroy('process stopped');
     await rm(this.paths.qmpSocket, { force: true });
+    await rm(this.paths.eventsSocket, { force: true });
     await rm(this.paths.pidfile, { force: true });
     await stopSwtpm(this.paths.dir);
   }
@@ -260,7 +267,7 @@ export class QemuProcess {
 }
 
 /** The pid in `pidfile`, or undefined when it is absent or unreadable. */
-async function readPidfile(pidfile: string): Promise<number | undefined> {
+export async function readPidfile(pidfile: string): Promise<number | undefined> {
   try {
     const pid = Number.parseInt((await readFile(pidfile, 'utf8')).trim(), 10);
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
@@ -311,6 +318,7 @@ export async function terminateQemuIn(runtimeDir: string, graceMs = 5000): Promi
     await sleep(10);
   }
   await rm(paths.qmpSocket, { force: true });
+  await rm(paths.eventsSocket, { force: true });
   await rm(paths.pidfile, { force: true });
   await stopSwtpm(runtimeDir);
   return true;

@@ -27,6 +27,15 @@ test('machine, memory, vcpus, monitor, pidfile and no defaults', () => {
   assert.ok(!args.includes('-daemonize'));
 });
 
+test('a second QMP monitor on events.sock, for the one resident listener (snapvirtd), when a path is given', () => {
+  const { args } = buildQemuCommandLine(domainDef([]), { ...OPTS, eventsSocketPath: '/run/x,y/events.sock' });
+  assert.deepEqual(values(args, '-chardev'), [
+    'socket,id=charmonitor,path=/run/x/qmp.sock,server=on,wait=off',
+    'socket,id=charevents,path=/run/x,,y/events.sock,server=on,wait=off',
+  ]);
+  assert.deepEqual(values(args, '-mon'), ['chardev=charmonitor,id=monitor,mode=control', 'chardev=charevents,id=events,mode=control']);
+});
+
 test('kvm, paused start, daemonize, and commas escaped in option values', () => {
   const { args } = buildQemuCommandLine(domainDef([], { name: 'a,b' }),
     { ...OPTS, accel: 'kvm', paused: true, daemonize: true, qmpSocketPath: '/run/a,b/q.sock' });

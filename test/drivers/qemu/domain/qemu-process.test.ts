@@ -21,6 +21,7 @@ test('start: private runtime dir, 0600 socket and pidfile, the disks attached un
   assert.equal(await proc.isAlive(), true);
   assert.equal(await mode(proc.paths.dir), 0o700);
   assert.equal(await mode(proc.paths.qmpSocket), 0o600);
+  assert.equal(await mode(proc.paths.eventsSocket), 0o600, 'the second monitor, in the same private directory');
   assert.equal(await mode(proc.paths.pidfile), 0o600);
   assert.equal(await mode(proc.paths.logFile), 0o600);
   assert.equal(Number((await readFile(proc.paths.pidfile, 'utf8')).trim()), proc.pid);
@@ -57,6 +58,7 @@ test('stop: quit ends the process and removes socket and pidfile', async (t) => 
   await vm.proc.stop();
   assert.equal(await vm.proc.isAlive(), false);
   assert.equal(existsSync(vm.proc.paths.qmpSocket), false);
+  assert.equal(existsSync(vm.proc.paths.eventsSocket), false);
   assert.equal(existsSync(vm.proc.paths.pidfile), false);
   await assert.rejects(QemuProcess.attach(vm.proc.paths.dir),
     (e: unknown) => e instanceof VirError && e.code === VirErrorCode.OPERATION_INVALID);

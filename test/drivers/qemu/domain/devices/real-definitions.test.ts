@@ -178,7 +178,7 @@ test('minimal definition: only its disk, no ACPI (no <acpi/>, as libvirt), no di
     assert.deepEqual(ids, ['disk-vda']);
     assert.equal(await monitor(dom, 'qom-get', { path: '/machine', property: 'acpi' }), 'off');
     assert.equal((await monitor<{ enabled: boolean }>(dom, 'query-vnc')).enabled, false);
-    assert.deepEqual((await monitor<{ label: string }[]>(dom, 'query-chardev')).map((c) => c.label), ['charmonitor']);
+    assert.deepEqual((await monitor<{ label: string }[]>(dom, 'query-chardev')).map((c) => c.label).sort(), ['charevents', 'charmonitor'], 'the two monitors: qmp.sock and events.sock');
     await dom.destroy();
   });
 });

@@ -6,6 +6,7 @@
  *
  * Domains are passed as DomainRef (what a virDomainPtr carries); snapshots by name.
  */
+import type { DomainWatch } from './domain-watch.js';
 import type { DomainJobInfo, DomainJobStats } from './domain-job-info.js';
 import type { BlockDriver } from './block-driver.js';
 import type { Duplex } from 'node:stream';
@@ -172,6 +173,11 @@ export interface HypervisorDriver {
   watchSnapshotEvents?(sink: SnapshotEventSink): Promise<void>;
   /** Stops what watchSnapshotEvents started. */
   unwatchSnapshotEvents?(): Promise<void>;
+
+  /** snapvirtd only: a new resident watch of this driver's running domains (absent: the driver has none). */
+  openDomainWatch?(): DomainWatch;
+  /** snapvirtd only: answers running domains' states from `watch`, one this kind of driver opened on the same state. */
+  useDomainWatch?(watch: DomainWatch): void;
 }
 
 /** Where a driver delivers a snapshot event: the domain, the snapshot's name, what happened. */

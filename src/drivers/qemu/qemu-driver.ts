@@ -16,6 +16,9 @@
  * - an image held open by another process is refused up front;
  * - snapshot names with '/' are refused even with NO_METADATA (they name overlay files).
  */
+import type { DomainWatch } from '../domain-watch.js';
+import { QemuDomainWatch } from './domain/domain-watch.js';
+import { useRunStatusSource } from './domain/run-status-source.js';
 import { hostname } from 'node:os';
 import { virError, VirErrorCode, VirErrorDomain } from '../../api/errors.js';
 import {
@@ -421,6 +424,11 @@ export class QemuDriver implements HypervisorDriver {
 
   async snapshotCheck(dom: DomainRef, flags: number): Promise<SnapshotCheckReport> {
     return checkQemuSnapshots(this.ctx, dom, flags);
+  }
+
+  openDomainWatch(): DomainWatch { return new QemuDomainWatch(this.store.stateDir); }
+  useDomainWatch(watch: DomainWatch): void {
+    if (watch instanceof QemuDomainWatch && watch.stateDir === this.store.stateDir) useRunStatusSource(this.ctx, watch);
   }
 }
 

@@ -33,6 +33,7 @@ import {
 } from '../catalog/domain-state.js';
 import { checkQemuFlags } from '../qemu-flags.js';
 import { finishFakeReboot } from './domain-reboot.js';
+import { residentRunStatus } from './run-status-source.js';
 
 /** VIR_DOMAIN_START_PAUSED */
 const START_PAUSED = 1;
@@ -291,13 +292,15 @@ export async function resumeDomain(ctx: TxnContext, dom: DomainRef): Promise<voi
   });
 }
 
-/** query-status of a running domain, as virDomainGetState; a powered-off guest's QEMU is stopped here. */
-export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<DomainStateInfo> {
-  let status: string;
+/**
+ * QEMU's run status asked over qmp.sock, or the state to report without it: the QEMU died
+ * (marked crashed), or another process holds the monitor (the recorded state).
+ */
+async function queriedRunStatus(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<string | DomainStateInfo> {
   try {
     // A short wait: a busy monitor (another process's snapshot or merge) falls back to the record below.
     const reply = await withMonitor(rt.runtimeDir, (qmp) => qmp.execute('query-status'), STATE_QUERY_TIMEOUT_MS);
-    status = (isJsonObject(reply) ? optionalString(reply, 'status') : undefined) ?? 'unknown';
+    return (isJsonObject(reply) ? optionalString(reply, 'status') : undefined) ?? 'unknown';
   } catch (err) {
     // QEMU died between the liveness check and the query.
     if (!await isQemuRunningIn(rt.runtimeDir)) {
@@ -314,6 +317,13 @@ export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: Do
     }
     throw err;
   }
+}
+
+/** query-status of a running domain, as virDomainGetState; a powered-off guest's QEMU is stopped here. */
+export async function runningDomainState(ctx: TxnContext, dom: DomainRef, rt: DomainRuntime): Promise<DomainStateInfo> {
+  // snapvirtd's resident monitor on events.sock, when it holds one on this QEMU: no round trip on qmp.sock.
+  const status = await residentRunStatus(ctx, rt) ?? await queriedRunStatus(ctx, dom, rt);
+  if (typeof status !== 'string') return status;
   switch (status) {
     case 'running':
       return { state: DomainState.RUNNING, reason: rt.state === 'running' ? rt.reason : RunningReason.UNKNOWN };

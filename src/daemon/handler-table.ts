@@ -3,6 +3,7 @@ import { QEMU, REMOTE, SNAPVIRT } from '../rpc/programs.js';
 import { connectHandlers, openHandler } from './connect-handlers.js';
 import type { HandlerTable } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
+import type { DomainWatches } from './domain-watches.js';
 import { domainHandlers } from './domain-handlers.js';
 import { jobHandlers } from './job-handlers.js';
 import { blockHandlers } from './block-handlers.js';
@@ -13,11 +14,11 @@ import { snapshotHandlers } from './snapshot-handlers.js';
 import { snapvirtHandlers } from './snapvirt-handlers.js';
 import { groupHandlers } from './group-handlers.js';
 
-export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay): HandlerTable {
+export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay, watches: DomainWatches): HandlerTable {
   return new Map([
     [REMOTE.prog, {
-      ...connectHandlers, ...snapshotEvents.wrapOpen(openHandler),
-      ...domainHandlers(events), ...snapshotHandlers, ...jobHandlers, ...events.handlers(),
+      ...connectHandlers, ...snapshotEvents.wrapOpen(watches.wrapOpen(openHandler)),
+      ...domainHandlers(events), ...snapshotHandlers, ...jobHandlers, ...watches.wrapRegister(events.handlers()),
       ...lifecycleHandlers(events), ...blockHandlers,
     }],
     [QEMU.prog, { ...qemuHandlers }],

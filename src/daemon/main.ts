@@ -4,7 +4,7 @@
  * the pid file, serves until SIGTERM/SIGINT or the idle timeout, then stops in order and
  * removes its sockets and pid file.
  */
-import { relayBlockJobEvents } from './block-job-event-relay.js';
+import { BlockJobEventRelay } from './block-job-event-relay.js';
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import type { ClientSession } from './client-session.js';
 import { requireTestingSwitch } from '../txn/failpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { DomainLifecycleEvents } from './domain-events.js';
+import { DomainWatches } from './domain-watches.js';
 import { handlerTable } from './handler-table.js';
 import { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { parseDaemonArgs, USAGE, UsageError, type DaemonOptions } from './options.js';
@@ -66,14 +67,16 @@ async function serve(o: DaemonOptions): Promise<void> {
   if (root) await mkdir(dirname(o.socketPath), { recursive: true, mode: 0o755 });
   const events: DomainLifecycleEvents = new DomainLifecycleEvents((): Iterable<ClientSession> => server.sessions());
   const snapshotEvents = new SnapshotEventRelay((): Iterable<ClientSession> => server.sessions());
-  relayBlockJobEvents((): Iterable<ClientSession> => server.sessions(), log);
-  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents), log);
+  const blockJobs = new BlockJobEventRelay((): Iterable<ClientSession> => server.sessions(), () => watches, log);
+  const watches = new DomainWatches((): Iterable<ClientSession> => server.sessions(), (uri, event) => blockJobs.heardOn(uri, event));
+  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents, watches), log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
       log(`stopping (${why}): finishing running calls`);
       events.stop();
       await server.stop();
+      watches.stop();
       log('stopped');
       // The pid file goes last: once it is gone, the daemon has done everything it will do.
       if (o.pidFile) await rm(o.pidFile, { force: true });

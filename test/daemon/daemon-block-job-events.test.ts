@@ -1,7 +1,8 @@
 /**
  * Block-job events through snapvirtd, seen by real virsh: `virsh event --all --loop` on the
  * daemon prints libvirt's block-job and block-job-2 lines for the block-commit a live
- * delete (made through the daemon) runs.
+ * delete (made through the daemon) runs, once each (the daemon's domain watch hears it on
+ * events.sock and the daemon's own merge reports it: one is sent).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,4 +44,8 @@ test('virsh event --all --loop through snapvirtd shows the block-commit of a liv
   await waitFor(/event 'block-job' /);
   assert.ok(out.includes(`event 'block-job' for domain 'vm': Active Block Commit for ${overlay} completed\n`), out);
   assert.ok(out.includes("event 'block-job-2' for domain 'vm': Active Block Commit for vda completed\n"), out);
+  // Heard on events.sock and reported by the daemon's own merge: sent once.
+  await sleep(2000);
+  assert.equal(out.split(`event 'block-job' for domain 'vm': Active Block Commit for ${overlay} completed\n`).length, 2, out);
+  assert.equal(out.split("event 'block-job-2' for domain 'vm': Active Block Commit for vda completed\n").length, 2, out);
 });

@@ -6,7 +6,8 @@
  * ordinary path would have to wait for (it then reports the recorded state instead). A
  * QEMU without events.sock (started by an older snapvirt) is answered the ordinary way.
  * A merge the CLI runs in another process reaches a block-job listener of the daemon
- * (python3-libvirt), once.
+ * (python3-libvirt), once. A guest that powers itself off is finished as libvirt does
+ * (QEMU stopped, "shut off (shutdown)") when the daemon hears it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,13 +16,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SnapshotCreateFlags as C } from '../../src/api/flags.js';
-import { qemuRuntimePaths } from '../../src/drivers/qemu/domain/qemu-process.js';
+import { isQemuRunningIn, qemuRuntimePaths } from '../../src/drivers/qemu/domain/qemu-process.js';
 import { QmpClient } from '../../src/drivers/qemu/qmp/qmp-client.js';
 import { guestWriteVia, makeRunningEnv, type RunningEnv } from '../drivers/qemu/support/active-env.js';
+import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../drivers/qemu/support/tiny-guest.js';
 import { runCommand, snapvirtCommand } from '../helpers/run-command.js';
 import { startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
 
-async function daemonOver(r: RunningEnv): Promise<{ daemon: RunningDaemon; virsh(cmd: string): Promise<string>; cli(cmd: string): Promise<void> }> {
+async function daemonOver(r: Pick<RunningEnv, 'env'>): Promise<{ daemon: RunningDaemon; virsh(cmd: string): Promise<string>; cli(cmd: string): Promise<void> }> {
   const daemon = await startSnapvirtd(join(r.env.imageDir, '..'), { SNAPVIRT_STATE_DIR: r.env.stateDir });
   const uri = `qemu+unix:///session?socket=${daemon.socket}`;
   return {
@@ -123,4 +125,25 @@ test('a live merge the CLI runs in another process reaches a block-job listener 
   // Three more seconds: nothing repeated, nothing made up.
   await sleep(3000);
   assert.equal(out.split('\n').filter((l) => l.startsWith('block-job')).length, 4, out);
+});
+
+test('a guest that powers itself off is finished through snapvirtd from what its events.sock said', async (t) => {
+  const { env, data } = await tinyGuestWorld(t);
+  const dom = await env.conn.domainDefineXML(tinyGuestXml(data));
+  await dom.create();
+  const runtimeDir = join(env.stateDir, 'run', dom.getUUIDString());
+  const { daemon, virsh } = await daemonOver({ env });
+  t.after(() => daemon.stop());
+  assert.equal(await virsh('domstate guest --reason'), 'running (booted)');
+  await waitForAgent(qemuRuntimePaths(runtimeDir).guestAgentSocket);
+  // The guest powers off; QEMU waits in status 'shutdown' (-no-shutdown) for someone to notice.
+  await agentCall(qemuRuntimePaths(runtimeDir).guestAgentSocket, 'guest-exec', { path: '/bin/poweroff', arg: ['-f'] }, 60_000);
+  let state = '';
+  for (let i = 0; i < 300 && !state.startsWith('shut off'); i++) {
+    state = await virsh('domstate guest --reason');
+    if (!state.startsWith('shut off')) await sleep(200);
+  }
+  assert.equal(state, 'shut off (shutdown)');
+  assert.equal(await isQemuRunningIn(runtimeDir), false);
+  assert.match(await virsh('list --all'), /guest\s+shut off/);
 });

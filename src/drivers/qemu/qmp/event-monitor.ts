@@ -97,9 +97,14 @@ export class EventMonitor {
     return this.qmp.isClosed;
   }
 
-  /** QEMU's run status (query-status's `status`), once any question in flight is answered; undefined when closed. */
+  /**
+   * QEMU's run status (query-status's `status`), once any question in flight is answered;
+   * undefined when closed. 'shutdown' is asked again first: its caller stops the QEMU, and
+   * a reset and resume (a fake reboot) may be on their way in the stream.
+   */
   async status(): Promise<string | undefined> {
     await this.#refreshing;
+    if (this.#status === 'shutdown') await this.#refresh();
     return this.qmp.isClosed ? undefined : this.#status;
   }
 

@@ -19,7 +19,7 @@ import { wireDomain } from './wire-objects.js';
 const EVENT_ID_BLOCK_JOB = 8;
 const EVENT_ID_BLOCK_JOB_2 = 16;
 
-/** Relays block-job events to the clients `sessions` yields; returns the function that stops this process's part. */
+/** Relays block-job events to the clients `sessions` yields (`stop` ends the relay of this process's own reports). */
 export class BlockJobEventRelay {
   readonly stop: () => void;
 

@@ -6,12 +6,12 @@
  * ordinary path would have to wait for (it then reports the recorded state instead). A
  * QEMU without events.sock (started by an older snapvirt) is answered the ordinary way.
  * A merge the CLI runs in another process reaches a block-job listener of the daemon
- * (python3-libvirt), once. A guest that powers itself off is finished as libvirt does
+ * (python3-libvirt), once, naming the merged image from the journal. A guest that powers itself off is finished as libvirt does
  * (QEMU stopped, "shut off (shutdown)") when the daemon hears it.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +20,8 @@ import { isQemuRunningIn, qemuRuntimePaths } from '../../src/drivers/qemu/domain
 import { QmpClient } from '../../src/drivers/qemu/qmp/qmp-client.js';
 import { guestWriteVia, makeRunningEnv, type RunningEnv } from '../drivers/qemu/support/active-env.js';
 import { agentCall, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../drivers/qemu/support/tiny-guest.js';
-import { runCommand, snapvirtCommand } from '../helpers/run-command.js';
+import { runCommand, SNAPVIRT_BIN, snapvirtCommand } from '../helpers/run-command.js';
+import { waitUntilStopped } from '../helpers/process-state.js';
 import { startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
 
 async function daemonOver(r: Pick<RunningEnv, 'env'>): Promise<{ daemon: RunningDaemon; virsh(cmd: string): Promise<string>; cli(cmd: string): Promise<void> }> {
@@ -98,7 +99,8 @@ while True:
     libvirt.virEventRunDefaultImpl()
 `;
 
-test('a live merge the CLI runs in another process reaches a block-job listener of snapvirtd, once', async (t) => {
+/** A running domain with a disk-only snapshot s1 written over, snapvirtd, and a block-job listener registered with it. */
+async function mergeWorld(t: TestContext): Promise<{ r: RunningEnv; daemon: RunningDaemon; cli(cmd: string): Promise<void>; overlay: string; lines(): string[] }> {
   const r = await makeRunningEnv(1);
   t.after(() => r.cleanup());
   await r.dom.create();
@@ -114,17 +116,51 @@ test('a live merge the CLI runs in another process reaches a block-job listener 
   listener.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
   for (let i = 0; i < 600 && !out.includes('registered\n'); i++) await sleep(50);
   assert.match(out, /registered/, err);
+  const lines = (): string[] => out.split('\n').filter((l) => l.startsWith('block-job'));
+  return { r, daemon, cli, overlay: r.disks[0]!.path.replace(/\.qcow2$/, '.s1'), lines };
+}
 
-  const overlay = r.disks[0]!.path.replace(/\.qcow2$/, '.s1');
+/** What the listener prints for an active commit of `overlay` on vda: ready, then completed (libvirt's order). */
+const activeCommitLines = (overlay: string): string[] => [
+  `block-job vm ${overlay} 4 3`, 'block-job-2 vm vda 4 3', // ACTIVE_COMMIT, READY
+  `block-job vm ${overlay} 4 0`, 'block-job-2 vm vda 4 0', // ACTIVE_COMMIT, COMPLETED
+];
+
+async function waitForLines(lines: () => string[], count: number): Promise<void> {
+  for (let i = 0; i < 600 && lines().length < count; i++) await sleep(50);
+}
+
+test('a live merge the CLI runs in another process reaches a block-job listener of snapvirtd, once', async (t) => {
+  const { cli, overlay, lines } = await mergeWorld(t);
   await cli('snapshot-delete vm s1'); // block-commit of the active layer, in the CLI's process
-  const completed = [`block-job vm ${overlay} 4 0`, 'block-job-2 vm vda 4 0']; // ACTIVE_COMMIT, COMPLETED
-  for (let i = 0; i < 600 && !completed.every((l) => out.includes(`${l}\n`)); i++) await sleep(50);
-  const lines = out.split('\n').filter((l) => l.startsWith('block-job'));
-  // libvirt's order for an active commit: ready, then completed (once the pivot is done).
-  assert.deepEqual(lines, [`block-job vm ${overlay} 4 3`, 'block-job-2 vm vda 4 3', ...completed], err);
+  await waitForLines(lines, 4);
+  assert.deepEqual(lines(), activeCommitLines(overlay));
   // Three more seconds: nothing repeated, nothing made up.
   await sleep(3000);
-  assert.equal(out.split('\n').filter((l) => l.startsWith('block-job')).length, 4, out);
+  assert.deepEqual(lines(), activeCommitLines(overlay));
+});
+
+test('the merge\'s image is named from the journal, even when the daemon hears the job only after the CLI pivoted the disk', async (t) => {
+  const { r, daemon, overlay, lines } = await mergeWorld(t);
+  // The daemon frozen for the whole merge: it reads QEMU's events afterwards, when asking
+  // QEMU for the disk's image would give the base the disk pivoted onto. The CLI stops
+  // right after its merge, its journal entry still open.
+  process.kill(daemon.child.pid!, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => { if (!resumed) process.kill(daemon.child.pid!, 'SIGCONT'); });
+  const deleted = new Promise<number | null>((resolve) => {
+    const child = execFile(process.execPath, [SNAPVIRT_BIN, '-c', 'qemu:///session', 'snapshot-delete', 'vm', 's1'], {
+      env: { ...process.env, SNAPVIRT_STATE_DIR: r.env.stateDir, SNAPVIRT_FAILPOINTS: 'live-delete.merge.after=stop', SNAPVIRT_TESTING: '1' },
+    }, () => resolve(child.exitCode));
+    void waitUntilStopped(child.pid!).then(async () => {
+      process.kill(daemon.child.pid!, 'SIGCONT');
+      resumed = true;
+      await waitForLines(lines, 4);
+      child.kill('SIGCONT');
+    });
+  });
+  assert.equal(await deleted, 0);
+  assert.deepEqual(lines(), activeCommitLines(overlay));
 });
 
 test('a guest that powers itself off is finished through snapvirtd from what its events.sock said', async (t) => {

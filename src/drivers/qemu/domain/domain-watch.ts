@@ -7,7 +7,9 @@
  * (the daemon's clients listen for block jobs). A QEMU started by an older snapvirt has no
  * events.sock, and one whose events.sock another listener holds does not greet in time:
  * both are left to the ordinary path (the first is never asked again, the second after a
- * while). A monitor whose connection closes (QEMU gone) is forgotten.
+ * while). A monitor whose connection closes (QEMU gone) is forgotten. A job's image is
+ * named from the journal of the operation that runs it (journaled-job-layers.ts), read
+ * through the watch's own handle on the state's store.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -16,6 +18,8 @@ import { BlockJobStatus, type BlockJobEvent } from '../../block-job-events.js';
 import type { DomainWatch } from '../../domain-watch.js';
 import { EventMonitor, type HeardBlockJob } from '../qmp/event-monitor.js';
 import { isQemuRunningIn, qemuRuntimePaths, readPidfile } from './qemu-process.js';
+import { journaledJobLayers } from './journaled-job-layers.js';
+import { openStore, type Store } from '../../../store/index.js';
 import type { RunStatusSource } from './run-status-source.js';
 
 /** How long QEMU may take to greet on events.sock before the domain is left to the ordinary path. */
@@ -38,6 +42,8 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
   /** Job ends heard, by domain, disk and status: when each heard one expires. */
   readonly #heard = new Map<string, number[]>();
   #closed = false;
+  /** The state's store, opened for the journal's view of running jobs (journaled-job-layers.ts). */
+  #store: Store | undefined;
 
   constructor(readonly stateDir: string) {}
 
@@ -76,6 +82,8 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
     this.#closed = true;
     for (const a of this.#attached.values()) void a.monitor.then((m) => m?.close());
     this.#attached.clear();
+    this.#store?.close();
+    this.#store = undefined;
   }
 
   /** The live monitor on the QEMU `pid` of `runtimeDir`, attaching it if need be; undefined: use the ordinary path. */
@@ -93,6 +101,14 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
     const attachment: Attachment = { pid, monitor: Promise.resolve(undefined) };
     attachment.monitor = EventMonitor.open(socket, ATTACH_TIMEOUT_MS, {
       blockJob: (job) => this.#heardJob(uuid, job),
+      layersOf: (target, kind) => {
+        try {
+          this.#store ??= openStore(this.stateDir);
+          return journaledJobLayers(this.#store, uuid, runtimeDir, target, kind);
+        } catch {
+          return undefined; // the store cannot be read: QEMU is asked instead
+        }
+      },
       closed: () => { if (this.#attached.get(runtimeDir) === attachment && attachment.retryAt === undefined) this.#attached.delete(runtimeDir); },
     }).catch((err: unknown) => {
       // No socket: a QEMU of an older snapvirt, never to have one. Otherwise: held by another listener, or slow.

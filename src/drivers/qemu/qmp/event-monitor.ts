@@ -25,10 +25,20 @@ export interface HeardBlockJob {
   path: Promise<string>;
 }
 
-/** What a monitor reports besides the status it keeps. */
+/** The images snapvirt's journal names for a job (domain/journaled-job-layers.ts). */
+export interface JobLayers {
+  /** What an active commit, a ready job and a pull name: the image on the disk's top when the job started. */
+  top: string;
+  /** What a commit below the disk's top names. */
+  above: string;
+}
+
+/** What a monitor reports besides the status it keeps, and what it asks. */
 export interface EventMonitorHandlers {
   /** Called synchronously as the event arrives. */
   blockJob(job: HeardBlockJob): void;
+  /** The journal's images for the job on disk `target`, when it has them (asked as the job is first seen). */
+  layersOf(target: string, kind: 'commit' | 'stream'): JobLayers | undefined;
   /** The connection ended (QEMU exited, or close()). */
   closed(): void;
 }
@@ -60,7 +70,9 @@ interface TrackedJob {
   target: string;
   kind: 'commit' | 'stream';
   ready: boolean;
-  path: Promise<string>;
+  layers: JobLayers | undefined;
+  /** The disk's top asked of QEMU, when the journal did not say (an onlooker's answer: the job may have moved on). */
+  asked: Promise<string> | undefined;
 }
 
 export class EventMonitor {
@@ -127,7 +139,7 @@ export class EventMonitor {
     const kind = m[1] === 'commit' ? 'commit' : 'stream';
     const target = m[2]!;
     if (ev.event === 'JOB_STATUS_CHANGE' && ev.data.status === 'created') {
-      this.#jobs.set(id, { target, kind, ready: false, path: this.#topOf(target) });
+      this.#jobs.set(id, this.#track(target, kind, false));
       return;
     }
     let status: number;
@@ -135,7 +147,7 @@ export class EventMonitor {
     else if (ev.event === 'BLOCK_JOB_COMPLETED') status = typeof ev.data.error === 'string' ? BlockJobStatus.FAILED : BlockJobStatus.COMPLETED;
     else if (ev.event === 'BLOCK_JOB_CANCELLED') status = BlockJobStatus.CANCELED;
     else return; // BLOCK_JOB_ERROR is an I/O error inside a job that goes on (or ends with its own event)
-    const job = this.#jobs.get(id) ?? { target, kind, ready: false, path: this.#topOf(target) };
+    const job = this.#jobs.get(id) ?? this.#track(target, kind, false);
     if (status === BlockJobStatus.READY) {
       job.ready = true;
       this.#jobs.set(id, job);
@@ -144,7 +156,14 @@ export class EventMonitor {
     }
     // Only an active commit (of the disk's top) has a ready phase: QEMU calls both kinds 'commit'.
     const type = kind === 'stream' ? BlockJobType.PULL : job.ready ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT;
-    this.handlers.blockJob({ target, type, status, path: job.path });
+    const named = type === BlockJobType.COMMIT ? job.layers?.above : job.layers?.top;
+    this.handlers.blockJob({ target, type, status, path: named !== undefined ? Promise.resolve(named) : job.asked ?? this.#topOf(target) });
+  }
+
+  /** A job seen for the first time: its images from the journal, else the disk's top asked of QEMU now. */
+  #track(target: string, kind: 'commit' | 'stream', ready: boolean): TrackedJob {
+    const layers = this.handlers.layersOf(target, kind);
+    return { target, kind, ready, layers, asked: layers === undefined ? this.#topOf(target) : undefined };
   }
 
   /** Asks query-status until an answer comes with no state event between question and answer. */
@@ -174,7 +193,7 @@ export class EventMonitor {
       const id = isJsonObject(j) ? optionalString(j, 'device') : undefined;
       const m = id === undefined ? null : JOB_ID.exec(id);
       if (!m || !isJsonObject(j)) continue;
-      this.#jobs.set(id!, { target: m[2]!, kind: m[1] === 'commit' ? 'commit' : 'stream', ready: j.ready === true, path: this.#topOf(m[2]!) });
+      this.#jobs.set(id!, this.#track(m[2]!, m[1] === 'commit' ? 'commit' : 'stream', j.ready === true));
     }
   }
 

@@ -15,6 +15,7 @@
 import { BlockJobStatus, BlockJobType } from '../../block-job-events.js';
 import { parseQueryBlock } from './active-chain.js';
 import { QmpClient, type QmpEvent } from './qmp-client.js';
+import { QmpProtocolError } from './qmp-errors.js';
 import { expectArray, isJsonObject, optionalString } from './qmp-json.js';
 
 /** A block job's change heard on the monitor; `path` (the disk's image when the job started) may need a question first. */
@@ -96,6 +97,7 @@ export class EventMonitor {
     qmp.onClose(() => handlers.closed());
     try {
       await monitor.#refresh();
+      if (monitor.#status === 'unknown') throw new QmpProtocolError('query-status was not answered');
       await monitor.#learnRunningJobs();
     } catch (err) {
       qmp.destroy('first questions failed');
@@ -111,13 +113,14 @@ export class EventMonitor {
 
   /**
    * QEMU's run status (query-status's `status`), once any question in flight is answered;
-   * undefined when closed. 'shutdown' is asked again first: its caller stops the QEMU, and
-   * a reset and resume (a fake reboot) may be on their way in the stream.
+   * undefined when closed, or when QEMU has not said (ask on qmp.sock then). 'shutdown' is
+   * asked again first: its caller stops the QEMU, and a reset and resume (a fake reboot) may
+   * be on their way in the stream.
    */
   async status(): Promise<string | undefined> {
     await this.#refreshing;
     if (this.#status === 'shutdown') await this.#refresh();
-    return this.qmp.isClosed ? undefined : this.#status;
+    return this.qmp.isClosed || this.#status === 'unknown' ? undefined : this.#status;
   }
 
   /** Ends the connection. */

@@ -16,6 +16,7 @@
  * After the commit point the new run state is applied (`cont` for a domain that ends
  * running) by a post-commit resource, so a crash there is finished by recovery too.
  */
+import { pointTpmAtGeneration, type TpmGenerationFlip } from '../tpm/tpm-generation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -69,6 +70,8 @@ export interface LiveRevertIntent {
   /** Image files the revert creates (listed as snapvirt's own) and files it discards after the commit. */
   created: string[];
   discarded: string[];
+  /** A running domain's vTPM: the new generation of its TPM state the commit points its TPM path at. */
+  tpmFlip?: TpmGenerationFlip;
 }
 
 /** The intent as journal JSON. */
@@ -106,6 +109,8 @@ function pidIn(runtimeDir: string): number {
  * list. Runs inside the commit transaction.
  */
 export function commitLiveRevert(store: Store, uuid: string, intent: LiveRevertIntent): void {
+  // Every old QEMU (and its swtpm) is stopped by now: the TPM path moves to the reverted generation.
+  if (intent.tpmFlip) pointTpmAtGeneration(intent.tpmFlip);
   const tree = loadTree(store, uuid);
   tree.setCurrent(intent.snapshot);
   saveTree(store, uuid, tree);

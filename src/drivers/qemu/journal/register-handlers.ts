@@ -10,6 +10,7 @@ import { registerTransientHandlers } from '../domain/transient-domain.js';
 import { registerGroupSnapshotHandlers } from '../group/qemu-group-snapshots.js';
 import { registerStateFileHandlers } from '../firmware/state-file-steps.js';
 import { registerBlockJobHandlers } from './block-job-resources.js';
+import { registerTpmGenerationHandlers } from '../tpm/tpm-generation.js';
 
 /** Registers the driver's handlers on a fresh context, before its first recovery. */
 export function registerQemuHandlers(ctx: TxnContext): void {
@@ -20,4 +21,5 @@ export function registerQemuHandlers(ctx: TxnContext): void {
   registerGroupSnapshotHandlers(ctx);
   registerStateFileHandlers(ctx);
   registerBlockJobHandlers(ctx);
+  registerTpmGenerationHandlers(ctx);
 }

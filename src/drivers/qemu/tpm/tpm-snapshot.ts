@@ -7,14 +7,14 @@
  * swtpm keeps that file current as the TPM's non-volatile state changes, so a live disk-only
  * snapshot copies it too; a snapshot with a memory state also holds the TPM's whole state in
  * the machine state (QEMU takes it from swtpm), loaded back with it. A revert of a running
- * domain through a new QEMU is refused (refuseRunningTpmRevert): the old swtpm holds the state.
+ * domain through a new QEMU gives the new swtpm a new generation of the state instead
+ * (tpm-generation.ts): the old swtpm holds the state until the switch.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import type { Step } from '../../../txn/index.js';
 import { tpmOf } from '../domain/devices/tpm.js';
-import { unsupportedConfig } from '../domain/devices/qemu-option.js';
 import { stateFileCaptureStep, stateFileRestoreStep } from '../firmware/state-file-steps.js';
 import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from './swtpm-process.js';
 
@@ -42,16 +42,4 @@ export function tpmRestoreSteps(stateDir: string, uuid: string, target: DomainDe
 /** The TPM state copies of snapshots `names` that exist: a delete removes them after its commit. */
 export function tpmCopiesOf(stateDir: string, uuid: string, names: readonly string[]): string[] {
   return names.map((n) => tpmCopyPath(stateDir, uuid, n)).filter((p) => existsSync(p));
-}
-
-/**
- * Refuses a revert of running `current` (with a vTPM) through a new QEMU: the old QEMU's
- * swtpm holds the TPM state directory until the switch, so the new QEMU could get no swtpm
- * of its own on the snapshot's state beside it.
- */
-export function refuseRunningTpmRevert(current: DomainDef): void {
-  if (tpmOf(current)) {
-    throw unsupportedConfig('a snapshot revert of a running domain with a vTPM through a new QEMU is not supported by snapvirt ' +
-      '(its running swtpm holds the TPM state); shut the domain off first');
-  }
 }

@@ -5,8 +5,8 @@
  * refusal. Removed only once the definition is gone; the snapshots' TPM copies always go,
  * their metadata went with the definition.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readlinkSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DomainUndefineFlags as U } from '../../../api/flags.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { tpmOf } from '../domain/devices/tpm.js';
@@ -18,7 +18,13 @@ export function planTpmUndefine(def: DomainDef, flags: number, stateDir: string,
   if (!hasTpm(def) || (flags & U.KEEP_TPM)) return dropCopies;
   return () => {
     dropCopies();
-    rmSync(tpmStateDirFor(stateDir, uuid), { recursive: true, force: true });
+    const path = tpmStateDirFor(stateDir, uuid);
+    // Since a running revert the path is a link to the current generation (tpm-generation.ts): both go.
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      const generation = resolve(dirname(path), readlinkSync(path));
+      rmSync(generation, { recursive: true, force: true });
+    }
+    rmSync(path, { recursive: true, force: true });
   };
 }
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { Domain } from '../../../../src/api/domain.js';
 import { guestShell, tinyGuestWorld, tinyGuestXml, waitForAgent } from '../support/tiny-guest.js';
 import { emulatorTpm } from '../support/tpm-domain.js';
-import { SnapshotCreateFlags as C } from '../../../../src/api/flags.js';
+import { SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../../src/api/flags.js';
 
 process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
 
@@ -31,17 +31,17 @@ async function tpmResetCount(sock: string): Promise<number> {
   return response.readUInt32BE(26);
 }
 
-/** The tiny guest with a vTPM, defined in a fresh environment; `boot` starts it, reads the reset count and stops it. */
-async function tpmGuest(t: TestContext): Promise<{ dom: Domain; sock: string; boot(): Promise<number> }> {
+/** The tiny guest with a vTPM, defined in a fresh environment; `boot` starts it, reads the reset count and stops it; `sock` is where its current QEMU's agent answers. */
+async function tpmGuest(t: TestContext): Promise<{ dom: Domain; sock: () => string; boot(): Promise<number> }> {
   const { env, data, agentSocketOf } = await tinyGuestWorld(t);
   const dom = await env.conn.domainDefineXML(tinyGuestXml(data, { devices: emulatorTpm('tpm-tis') }));
-  const sock = agentSocketOf(dom);
+  const sock = (): string => agentSocketOf(dom);
   return {
     dom, sock,
     async boot() {
       await dom.create(0);
-      await waitForAgent(sock);
-      const count = await tpmResetCount(sock);
+      await waitForAgent(sock());
+      const count = await tpmResetCount(sock());
       await dom.destroy();
       return count;
     },
@@ -63,8 +63,8 @@ test('a guest with a vTPM boots after a revert on the TPM state of the snapshot 
 test('a live disk-only snapshot of a guest with a vTPM: after a revert the next boot counts on from the TPM state of the snapshot\'s moment', { timeout: 900_000 }, async (t) => {
   const { dom, sock, boot } = await tpmGuest(t);
   await dom.create(0);
-  await waitForAgent(sock);
-  const during = await tpmResetCount(sock);
+  await waitForAgent(sock());
+  const during = await tpmResetCount(sock());
   await dom.snapshotCreateXML('<domainsnapshot><name>live</name></domainsnapshot>', C.DISK_ONLY);
   await dom.destroy();
   const later = [await boot(), await boot()];
@@ -76,22 +76,38 @@ test('a live disk-only snapshot of a guest with a vTPM: after a revert the next 
 test('a snapshot with memory of a guest with a vTPM: the reverted guest runs on with the TPM as it was, in its QEMU or a new one', { timeout: 900_000 }, async (t) => {
   const { dom, sock, boot } = await tpmGuest(t);
   await dom.create(0);
-  await waitForAgent(sock);
-  const during = await tpmResetCount(sock);
+  await waitForAgent(sock());
+  const during = await tpmResetCount(sock());
   await dom.snapshotCreateXML('<domainsnapshot><name>mem</name></domainsnapshot>', 0);
   // The reset button restarts the TPM too (the firmware's TPM2_Startup counts a reset).
   await dom.reset();
-  await waitForAgent(sock);
-  assert.equal(await tpmResetCount(sock), during + 1);
+  await waitForAgent(sock());
+  assert.equal(await tpmResetCount(sock()), during + 1);
   // Loaded into the running QEMU: QEMU gives the running swtpm the saved state; the guest resumes, no boot.
   await dom.revertToSnapshot(await dom.snapshotLookupByName('mem'), 0);
-  await waitForAgent(sock);
-  assert.equal(await tpmResetCount(sock), during);
+  await waitForAgent(sock());
+  assert.equal(await tpmResetCount(sock()), during);
   await dom.destroy();
   assert.equal(await boot(), during + 1);
   // From shut off: a new QEMU loads the machine state, its swtpm started on the snapshot's copy.
   await dom.revertToSnapshot(await dom.snapshotLookupByName('mem'), 0);
-  await waitForAgent(sock);
-  assert.equal(await tpmResetCount(sock), during);
+  await waitForAgent(sock());
+  assert.equal(await tpmResetCount(sock()), during);
+  await dom.destroy();
+});
+
+test('a running guest with a vTPM reverted through a new QEMU boots on the TPM state of the snapshot\'s moment (a new generation beside the old swtpm)', { timeout: 900_000 }, async (t) => {
+  const { dom, sock } = await tpmGuest(t);
+  await dom.create(0);
+  await waitForAgent(sock());
+  const during = await tpmResetCount(sock());
+  await dom.snapshotCreateXML('<domainsnapshot><name>live</name></domainsnapshot>', C.DISK_ONLY);
+  await dom.reset();
+  await waitForAgent(sock());
+  assert.equal(await tpmResetCount(sock()), during + 1);
+  // The old QEMU and its swtpm run until the switch; the new one boots on the snapshot's disks and TPM state.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('live'), R.RUNNING);
+  await waitForAgent(sock());
+  assert.equal(await tpmResetCount(sock()), during + 1, 'one boot after the snapshot\'s moment, not two');
   await dom.destroy();
 });

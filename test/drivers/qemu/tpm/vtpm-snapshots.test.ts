@@ -8,16 +8,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainUndefineFlags as U, SnapshotCreateFlags as C, SnapshotRevertFlags as R } from '../../../../src/api/flags.js';
-import { VirError, VirErrorCode } from '../../../../src/api/errors.js';
 import { parseDomainXML } from '../../../../src/conf/domain-xml.js';
 import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../../../src/drivers/qemu/tpm/swtpm-process.js';
 import { tpmCopyPath } from '../../../../src/drivers/qemu/tpm/tpm-snapshot.js';
 import { openQemuTestEnv } from '../../../helpers/qemu-connection.js';
 import { emulatorTpm, tpmDomainXml, tpmTestDisk } from '../support/tpm-domain.js';
 import { killAllQemu } from '../support/active-env.js';
+import { runChildOp } from '../../../helpers/run-child-op.js';
 
 const snapXml = (name: string): string => `<domainsnapshot><name>${name}</name></domainsnapshot>`;
 
@@ -81,7 +81,7 @@ test('a revert that fails after its disks leaves the TPM state as it was', async
   assert.deepEqual(await readFile(state), now);
 });
 
-test('a running domain with a vTPM: live snapshots copy the TPM state; a revert in place is done, one through a new QEMU refused', async (t) => {
+test('a running domain with a vTPM: live snapshots copy the TPM state; reverts in place and through a new QEMU (a new generation of the state)', async (t) => {
   const env = await openQemuTestEnv();
   t.after(async () => {
     await killAllQemu(env.stateDir);
@@ -101,17 +101,50 @@ test('a running domain with a vTPM: live snapshots copy the TPM state; a revert 
   assert.ok(await dom.isActive());
   await dom.snapshotCreateXML(snapXml('live'), C.DISK_ONLY);
   assert.deepEqual(await readFile(tpmCopyPath(env.stateDir, uuid, 'live')), await readFile(state));
-  // A new QEMU beside the old one: the old swtpm holds the state directory.
+  // A new QEMU beside the old one, whose swtpm holds the state until the switch: a failure
+  // before the switch leaves the TPM path and its state as they were, and no generation behind.
+  const tpmDir = tpmStateDirFor(env.stateDir, uuid);
   const before = await readFile(state);
-  await assert.rejects(dom.revertToSnapshot(await dom.snapshotLookupByName('off'), 0), (e: unknown) => e instanceof VirError
-    && e.code === VirErrorCode.CONFIG_UNSUPPORTED && e.message === 'unsupported configuration: a snapshot revert of a running domain ' +
-    'with a vTPM through a new QEMU is not supported by snapvirt (its running swtpm holds the TPM state); shut the domain off first');
+  process.env.SNAPVIRT_FAILPOINTS = 'live-revert.switch.before=error';
+  try {
+    await assert.rejects(dom.revertToSnapshot(await dom.snapshotLookupByName('off'), R.PAUSED), /failpoint/);
+  } finally {
+    delete process.env.SNAPVIRT_FAILPOINTS;
+  }
   assert.deepEqual(await readFile(state), before);
-  assert.deepEqual((await dom.snapshotListNames()).sort(), ['live', 'mem', 'off']);
+  assert.deepEqual(await generations(env.stateDir, uuid), [uuid], 'a plain directory, as before');
   assert.ok(await dom.isActive());
+  // Done: the new swtpm runs on a new generation seeded with the snapshot's copy; the TPM
+  // path is a link to it, and the old state (the directory of before) is gone.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('off'), R.PAUSED);
+  assert.ok((await lstat(tpmDir)).isSymbolicLink());
+  assert.deepEqual(await readFile(state), await readFile(tpmCopyPath(env.stateDir, uuid, 'off')));
+  const [, first] = await generations(env.stateDir, uuid);
+  assert.match(first ?? '', /\.gen-[0-9a-f]{12}$/);
+  // Again, from that generation to the next; the previous one is removed after the commit.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('live'), R.PAUSED);
+  assert.deepEqual(await readFile(state), await readFile(tpmCopyPath(env.stateDir, uuid, 'live')));
+  const now = await generations(env.stateDir, uuid);
+  assert.equal(now.length, 2, now.join(' '));
+  assert.notEqual(now[1], first);
+  // To a shut-off snapshot: the domain ends shut off on the snapshot's TPM state, and starts on it.
+  await dom.revertToSnapshot(await dom.snapshotLookupByName('off'), 0);
+  assert.equal(await dom.isActive(), false);
+  assert.deepEqual(await readFile(state), await readFile(tpmCopyPath(env.stateDir, uuid, 'off')));
+  await dom.create();
+  assert.deepEqual((await dom.snapshotListNames()).sort(), ['live', 'mem', 'off']);
+  // undefine takes the link and the generation it points at.
+  await dom.destroy();
+  await dom.undefine(U.SNAPSHOTS_METADATA);
+  assert.deepEqual(await generations(env.stateDir, uuid), []);
 });
 
-test('a group snapshot with a running member with a vTPM copies every member\'s TPM state; a group revert of it running is refused', async (t) => {
+/** The names in `<stateDir>/tpm` that belong to domain `uuid` (its TPM path and its generations), sorted. */
+async function generations(stateDir: string, uuid: string): Promise<string[]> {
+  return (await readdir(join(stateDir, 'tpm'))).filter((n) => n.startsWith(uuid)).sort();
+}
+
+test('a group snapshot with a running member with a vTPM copies every member\'s TPM state; a group revert gives it back', async (t) => {
   const env = await openQemuTestEnv();
   t.after(async () => {
     await killAllQemu(env.stateDir);
@@ -127,8 +160,13 @@ test('a group snapshot with a running member with a vTPM copies every member\'s 
     const uuid = d.getUUIDString();
     assert.deepEqual(await readFile(tpmCopyPath(env.stateDir, uuid, 'g')), await readFile(join(tpmStateDirFor(env.stateDir, uuid), TPM2_STATE_FILE)), d.getName());
   }
-  await assert.rejects((await env.conn.groupSnapshotLookupByName('g')).revert(0),
-    (e: unknown) => e instanceof VirError && e.code === VirErrorCode.CONFIG_UNSUPPORTED && /through a new QEMU/.test(e.message));
+  // The running member's TPM moves to a new generation, seeded with its copy, as a single revert's does.
+  await (await env.conn.groupSnapshotLookupByName('g')).revert(R.PAUSED);
+  for (const d of doms) {
+    const uuid = d.getUUIDString();
+    assert.deepEqual(await readFile(join(tpmStateDirFor(env.stateDir, uuid), TPM2_STATE_FILE)), await readFile(tpmCopyPath(env.stateDir, uuid, 'g')), d.getName());
+  }
+  assert.ok((await lstat(tpmStateDirFor(env.stateDir, doms[0]!.getUUIDString()))).isSymbolicLink());
   assert.ok(await doms[0]!.isActive());
 });
 
@@ -168,4 +206,28 @@ test('revert --running of a shut-off domain with a vTPM: the TPM state restored 
   t.after(() => dom.destroy().catch(() => undefined));
   assert.ok(await dom.isActive());
   assert.deepEqual(await readFile(state), old);
+});
+
+test('a running vTPM revert killed after its switch (old QEMU stopped) or after its commit: the next open points the TPM path at the new generation, the old one gone', async (t) => {
+  for (const point of ['live-revert.switch.after', 'live-revert.commit.after']) {
+    const env = await openQemuTestEnv();
+    t.after(async () => {
+      await killAllQemu(env.stateDir);
+      await env.cleanup();
+    });
+    const disk = await tpmTestDisk(env.imageDir, 'd');
+    const dom = await env.conn.domainDefineXML(tpmDomainXml('vtpm', disk, emulatorTpm('tpm-tis')));
+    const uuid = dom.getUUIDString();
+    await dom.create();
+    await dom.snapshotCreateXML(snapXml('live'), C.DISK_ONLY);
+    const child = await runChildOp(env.stateDir, `${point}=crash`, ['revert', 'vtpm', 'live', String(R.PAUSED)]);
+    assert.equal(child.signal, 'SIGKILL', `${point}: ${child.stderr}`);
+    // A new connection runs recovery: forward, the switch marker being there.
+    const conn = await env.reopen();
+    assert.ok(await (await conn.domainLookupByName('vtpm')).isActive(), point);
+    const link = tpmStateDirFor(env.stateDir, uuid);
+    assert.ok((await lstat(link)).isSymbolicLink(), point);
+    assert.deepEqual(await readFile(join(link, TPM2_STATE_FILE)), await readFile(tpmCopyPath(env.stateDir, uuid, 'live')), point);
+    assert.equal((await generations(env.stateDir, uuid)).length, 2, `${point}: the link and one generation`);
+  }
 });

@@ -40,7 +40,9 @@ import { imageInfo, runQemuImg } from '../../images/qemu-img.js';
 import { forgetMonitor, withMonitor } from '../../qmp/domain-monitor.js';
 import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
 import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
-import { refuseRunningTpmRevert, tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
+import { tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
+import { planTpmGeneration } from '../../tpm/tpm-generation.js';
+import { tpmOf } from '../../domain/devices/tpm.js';
 import {
   LIVE_REVERT, REVERT_PROCESS, REVERT_RUN_STATE, commitLiveRevert, revertIntentJson, type LiveRevertIntent, type RevertEndState,
 } from '../../journal/active-revert-resources.js';
@@ -170,7 +172,6 @@ export interface PlannedProcessRevert {
 export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switchMarker: string | null): Promise<PlannedProcessRevert> {
   const { store } = ctx;
   const { dom, snap, old, end } = r;
-  if (old) refuseRunningTpmRevert(r.current);
   if (!snap.domain) throw virError(VirErrorCode.SNAPSHOT_REVERT_RISKY, Q, `snapshot '${snap.name}' lacks domain '${dom.name}' rollback info`);
   const memFile = snap.memory?.snapshot === 'external' ? snap.memory.file : undefined;
   if (snap.memory?.snapshot === 'external' && (!memFile || !(await pathExists(memFile)))) {
@@ -181,11 +182,14 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
   const plan = await discardableImages(store, dom.uuid, { domain: r.current, tree: r.tree }, { domain: target, tree: r.tree }, { probeLocks: false });
   const discarded = plan.discard;
   const newRuntimeDir = end === 'shutoff' ? null : newRuntimeDirFor(store, dom.uuid, old);
+  // A running swtpm holds the TPM state until the switch: the reverted TPM is a new generation of it (tpm-generation.ts).
+  const tpmGeneration = old && tpmOf(target) ? planTpmGeneration(store.stateDir, dom.uuid, snap.name) : undefined;
   const intent: LiveRevertIntent = {
     mode: 'new-process', snapshot: snap.name, end,
     oldRuntimeDir: old?.runtimeDir ?? null, newRuntimeDir, keptRuntime: null,
     targetXml: domainRecordXml(target), switchMarker: old ? switchMarker : null,
     created: images.map((i) => i.path), discarded,
+    ...tpmGeneration ? { tpmFlip: tpmGeneration.flip } : {},
   };
 
   const steps: Step[] = images.map((img) => ({
@@ -195,13 +199,15 @@ export async function planProcessRevert(ctx: TxnContext, r: ProcessRevert, switc
   }));
   // Before the new QEMU starts: it reads the variable store once, at start.
   steps.push(...(r.resetNvram && newRuntimeDir !== null ? nvramResetSteps(target) : nvramRestoreSteps(store.stateDir, dom.uuid, target, snap.name)));
-  // The TPM state too (a running domain with a vTPM was refused above: no swtpm runs on it).
-  steps.push(...tpmRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
-  if (newRuntimeDir !== null) steps.push(await startStep(target, newRuntimeDir, memFile, tpmStateDirFor(store.stateDir, dom.uuid)));
+  // The TPM state too: in place when no swtpm runs on it, else as a new generation.
+  steps.push(...tpmGeneration ? [tpmGeneration.step] : tpmRestoreSteps(store.stateDir, dom.uuid, target, snap.name));
+  if (newRuntimeDir !== null) {
+    steps.push(await startStep(target, newRuntimeDir, memFile, tpmGeneration?.dir ?? tpmStateDirFor(store.stateDir, dom.uuid)));
+  }
   return {
     intent, steps, touches: revertedImages(snap),
     runState: newRuntimeDir === null ? [] : [{ kind: REVERT_RUN_STATE, runtimeDir: newRuntimeDir, end }],
-    removals: discarded.map((path) => ({ kind: 'qemu-removed-file', path })),
+    removals: [...discarded.map((path) => ({ kind: 'qemu-removed-file', path })), ...tpmGeneration ? [tpmGeneration.obsolete] : []],
     warnKept: () => warnKept(ctx.warn, `revert of domain '${dom.name}' to snapshot '${snap.name}'`, plan),
   };
 }

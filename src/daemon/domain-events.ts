@@ -51,6 +51,9 @@ export class DomainLifecycleEvents {
     this.#outside = new OutsideChanges(sessions, (uri, uuid, seen, events) => this.#announceOutside(uri, uuid, seen, events), pollIntervalMs);
   }
 
+  /** Looks for outside changes on `uri` now (a domain watch heard domain `uuid`'s run state change). */
+  lookSoon(uri: string, uuid: string): void { this.#outside.lookSoon(uri, uuid); }
+
   /** Stops looking for outside changes (the daemon is stopping). */
   stop(): void { this.#outside.stop(); }
 

@@ -7,7 +7,9 @@
  * (block-job-event-relay.ts). A watch lives as long as the daemon: each virsh command is a
  * new client, and the monitors are what it answers from. While a client of the URI
  * listens for block jobs, running domains are attached at once and looked for every
- * POLL_INTERVAL_MS (a domain another process starts). test:/// URIs have nothing to watch.
+ * POLL_INTERVAL_MS (a domain another process starts). A run state change QEMU reports
+ * (another process's suspend, a guest powering off) has the URI's lifecycle events look at
+ * once (outside-changes.ts) instead of at their next tick. test:/// URIs have nothing to watch.
  */
 import type { BlockJobEvent } from '../drivers/block-job-events.js';
 import type { DomainWatch } from '../drivers/domain-watch.js';
@@ -34,6 +36,8 @@ export class DomainWatches {
     private readonly sessions: () => Iterable<ClientSession>,
     /** Where a block-job change heard on `uri`'s domains goes. */
     private readonly onBlockJob: (uri: string, event: BlockJobEvent) => void,
+    /** Told when domain `uuid`'s run state on `uri` may have changed (QEMU's event): lifecycle events look at once. */
+    private readonly onStateChange: (uri: string, uuid: string) => void,
     private readonly intervalMs = POLL_INTERVAL_MS,
   ) {}
 
@@ -85,6 +89,7 @@ export class DomainWatches {
       const watch = conn.driver.openDomainWatch?.();
       if (!watch) return;
       watch.onBlockJob((event) => this.onBlockJob(uri, event));
+      watch.onStateChange((uuid) => this.onStateChange(uri, uuid));
       w = { watch, timer: undefined };
       this.#byUri.set(uri, w);
     }

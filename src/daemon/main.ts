@@ -68,7 +68,7 @@ async function serve(o: DaemonOptions): Promise<void> {
   const events: DomainLifecycleEvents = new DomainLifecycleEvents((): Iterable<ClientSession> => server.sessions());
   const snapshotEvents = new SnapshotEventRelay((): Iterable<ClientSession> => server.sessions());
   const blockJobs = new BlockJobEventRelay((): Iterable<ClientSession> => server.sessions(), () => watches, log);
-  const watches = new DomainWatches((): Iterable<ClientSession> => server.sessions(), (uri, event) => blockJobs.heardOn(uri, event));
+  const watches = new DomainWatches((): Iterable<ClientSession> => server.sessions(), (uri, event) => blockJobs.heardOn(uri, event), (uri, uuid) => events.lookSoon(uri, uuid));
   const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents, watches), log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {

@@ -8,6 +8,10 @@
  * test:/// URIs are left out: each connection holds its state alone, so every change to it
  * goes through the daemon.
  *
+ * A domain watch (domain-watches.ts) that hears QEMU report a run state change has the
+ * URI looked at at once (lookSoon): another process's suspend or resume, a guest's
+ * power-off are announced when they happen, not up to a tick later.
+ *
  * A change the daemon makes itself is announced by its handler as it finishes
  * (domain-events.ts), and recorded in the URI's book first (noteOwnChange), so it is
  * announced once.
@@ -22,6 +26,8 @@ import type { ClientSession } from './client-session.js';
 
 /** VIR_DOMAIN_EVENT_ID_LIFECYCLE */
 const EVENT_ID_LIFECYCLE = 0;
+/** How often lookSoon asks again whether the domain's operation let go of it. */
+const SOON_RETRY_MS = 20;
 
 /** Where the watcher sends what it found: the URI's clients hear `events` for the domain `uuid` (as `seen`). */
 export type OutsideChangeSink = (uri: string, uuid: string, seen: SeenDomain, events: readonly LifecycleEvent[]) => void;
@@ -51,6 +57,23 @@ export class OutsideChanges {
       await w.book.look(conn, false);
       this.#schedule(uri, w);
     }
+  }
+
+  /**
+   * Looks at `uri`'s domains now rather than at the next tick: a domain watch heard QEMU
+   * report a run state change of domain `uuid` (domain-watches.ts). The change usually
+   * comes from an operation that holds the domain (another process's suspend), which a look
+   * leaves alone: while it does, the look is tried again every SOON_RETRY_MS, for one tick.
+   */
+  lookSoon(uri: string, uuid: string, deadline = performance.now() + this.intervalMs): void {
+    const w = this.#watched.get(uri);
+    const conn = this.#wanted().get(uri);
+    if (!w || !conn) return;
+    if (domainBusyProbe(conn.driver)?.(uuid)) {
+      if (performance.now() < deadline) setTimeout(() => this.lookSoon(uri, uuid, deadline), SOON_RETRY_MS).unref();
+      return;
+    }
+    void w.book.look(conn, true).catch(() => undefined);
   }
 
   /** Records a change the daemon made to `dom` on `uri`; false when a look announced it already. */

@@ -12,6 +12,8 @@ export interface DomainWatch {
   attachRunning(): Promise<void>;
   /** Calls `listener` for every block-job change heard, whichever process runs the job; returns the function that stops it. */
   onBlockJob(listener: (event: BlockJobEvent) => void): () => void;
+  /** Calls `listener` when a watched domain's run state may have changed (QEMU said so); returns the function that stops it. */
+  onStateChange(listener: (uuid: string) => void): () => void;
   /** Whether the watch heard (and reported) the change `event` describes; each heard change answers true once. */
   takeHeard(event: BlockJobEvent): boolean;
   /** Ends every resident connection. */

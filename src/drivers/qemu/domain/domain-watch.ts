@@ -39,6 +39,7 @@ interface Attachment {
 export class QemuDomainWatch implements DomainWatch, RunStatusSource {
   readonly #attached = new Map<string, Attachment>();
   readonly #listeners = new Set<(event: BlockJobEvent) => void>();
+  readonly #stateListeners = new Set<(uuid: string) => void>();
   /** Job ends heard, by domain, disk and status: when each heard one expires. */
   readonly #heard = new Map<string, number[]>();
   #closed = false;
@@ -66,6 +67,11 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
   onBlockJob(listener: (event: BlockJobEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => { this.#listeners.delete(listener); };
+  }
+
+  onStateChange(listener: (uuid: string) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => { this.#stateListeners.delete(listener); };
   }
 
   takeHeard(event: BlockJobEvent): boolean {
@@ -101,6 +107,7 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
     const attachment: Attachment = { pid, monitor: Promise.resolve(undefined) };
     attachment.monitor = EventMonitor.open(socket, ATTACH_TIMEOUT_MS, {
       blockJob: (job) => this.#heardJob(uuid, job),
+      stateChanged: () => { for (const listener of [...this.#stateListeners]) listener(uuid); },
       layersOf: (target, kind) => {
         try {
           this.#store ??= openStore(this.stateDir);

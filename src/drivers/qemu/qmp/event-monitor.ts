@@ -40,6 +40,8 @@ export interface EventMonitorHandlers {
   blockJob(job: HeardBlockJob): void;
   /** The journal's images for the job on disk `target`, when it has them (asked as the job is first seen). */
   layersOf(target: string, kind: 'commit' | 'stream'): JobLayers | undefined;
+  /** A run-state event arrived (STOP, RESUME, SHUTDOWN, …): the status may differ now. */
+  stateChanged(): void;
   /** The connection ended (QEMU exited, or close()). */
   closed(): void;
 }
@@ -134,6 +136,7 @@ export class EventMonitor {
       this.#stateEvents++;
       this.#status = implied(this.#status) ?? this.#status;
       void this.#refresh();
+      this.handlers.stateChanged();
       return;
     }
     const id = typeof ev.data.id === 'string' ? ev.data.id : typeof ev.data.device === 'string' ? ev.data.device : '';

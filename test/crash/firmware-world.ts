@@ -2,8 +2,8 @@
  * The UEFI variable store and the vTPM in crash-test worlds: a world's domain given OVMF's
  * loader and an NVRAM file (created from the template), or a TPM (swtpm's state manufactured
  * by the first snapshot), writers that change their bytes as writeData changes the disks',
- * and the picture of every byte an operation may change (the domain's file and each
- * snapshot's copy under `<stateDir>/firmware`, `<stateDir>/tpm` and `<stateDir>/tpm-snapshots`).
+ * and the picture of every byte an operation may change of the NVRAM (the domain's file and
+ * each snapshot's copy under `<stateDir>/firmware`; the TPM's: tpm-picture.ts).
  */
 import { createHash } from 'node:crypto';
 import { copyFile, open, readdir, readFile } from 'node:fs/promises';
@@ -63,9 +63,4 @@ async function filesPicture(stateDir: string, roots: readonly string[], extra?: 
 /** sha256 of the domain's variable store (if any) and of every snapshot's copy. */
 export function nvramPicture(stateDir: string, nvram: string | undefined): Promise<Record<string, string>> {
   return filesPicture(stateDir, ['firmware'], nvram);
-}
-
-/** sha256 of every domain's TPM state files and of every snapshot's copy. */
-export function tpmPicture(stateDir: string): Promise<Record<string, string>> {
-  return filesPicture(stateDir, ['tpm', 'tpm-snapshots']);
 }

@@ -4,8 +4,23 @@
  * metadata, open journal entries), taken after every running disk was flushed, plus what
  * only a running domain has: the inactive definition next to the live one, the run state
  * and reason, QEMU's query-status, each disk's active chain from query-block (node names
- * and files, top first), every named block node, the block jobs, and which byte pattern
- * each written slot of each disk reads back; for a group's world, of every member.
+ * and files, top first), every named block node, the block jobs, which byte pattern
+ * each written slot of each disk reads back, and which TPM state each running swtpm serves;
+ * for a group's world, of every member.
+ *
+ * A vTPM world's TPM state (tpm-picture.ts) is read from the files while the guest runs, and
+ * that is stable: its machine has no ACPI (the fixture's definition has no `<features><acpi/>`,
+ * so QEMU runs with acpi=off), and SeaBIOS then leaves the TPM alone (its TPM code needs
+ * the ACPI tables; measured: the state file's bytes and time do not change through a boot,
+ * while with ACPI SeaBIOS's TPM2_Startup rewrites it a few hundred milliseconds into every
+ * boot, with a new reset count); without a guest OS nothing else drives the TPM. swtpm then writes its state file only when QEMU hands it a saved state, a
+ * revert with memory, which is inside the operation. Stopping the vCPUs for the picture
+ * would not have made a booting firmware's writes stable, only cut them off at a random
+ * point. The picture still sees a half-reverted TPM: it is by content, read through the
+ * domain's TPM path (a link since a revert through a new QEMU, to a generation whose name is
+ * random), with every generation no link points at, every snapshot's copy, and which state
+ * the running swtpm serves. That the state did not change while pictured is checked: it is
+ * read first and last, and a difference throws.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -16,6 +31,7 @@ import type { Domain } from '../../src/api/domain.js';
 import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { guestFlush } from '../helpers/guest-io.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
+import { swtpmPicture, tpmPicture } from './tpm-picture.js';
 
 const run = promisify(execFile);
 
@@ -40,6 +56,8 @@ export interface LivePicture extends WorldPicture {
   qemu: QemuPicture | null;
   /** Per disk target: the pattern read at each written slot ('0x2a', 'zero' or 'mixed'). */
   slots: Record<string, string[]>;
+  /** Which TPM state each of its swtpms serves (tpm-picture.ts); none without a vTPM. */
+  swtpm: string[];
   /** A group's world: the same of each other member. */
   otherLive: Record<string, LiveDomainPart>;
 }
@@ -100,13 +118,16 @@ export interface LiveDomainPart {
   runState: string;
   qemu: QemuPicture | null;
   slots: Record<string, string[]>;
+  /** Which TPM state each of its swtpms serves (tpm-picture.ts); none without a vTPM. */
+  swtpm: string[];
 }
 
 /** The live part of domain `name` ('no domain' when it is not defined). */
 async function liveDomainPart(conn: Connection, dirs: WorldDirs, name: string, offsets: readonly number[], slotBytes: number): Promise<LiveDomainPart> {
-  const part: LiveDomainPart = { inactiveXml: null, runState: 'no domain', qemu: null, slots: {} };
+  const part: LiveDomainPart = { inactiveXml: null, runState: 'no domain', qemu: null, slots: {}, swtpm: [] };
   if (!(await conn.listAllDomains()).some((d) => d.getName() === name)) return part;
   const dom = await conn.domainLookupByName(name);
+  part.swtpm = await swtpmPicture(dirs.stateDir, dom.getUUIDString());
   const { state, reason } = await dom.getState();
   part.runState = `${state}:${reason}`;
   part.inactiveXml = await dom.getXMLDesc(INACTIVE);
@@ -132,6 +153,8 @@ export async function livePictureOf(
   dirs: WorldDirs, domainName: string, offsets: readonly number[], slotBytes: number, others: readonly string[] = [],
 ): Promise<LivePicture> {
   const conn = await openAt(dirs.stateDir);
+  // Read first here and last by pictureOf (see the file comment).
+  const tpmFirst = JSON.stringify(await tpmPicture(dirs.stateDir));
   let first: LiveDomainPart;
   const otherLive: Record<string, LiveDomainPart> = {};
   try {
@@ -140,5 +163,7 @@ export async function livePictureOf(
   } finally {
     await conn.close();
   }
-  return { ...await pictureOf(dirs, domainName, others), ...first, otherLive };
+  const world = await pictureOf(dirs, domainName, others);
+  if (JSON.stringify(world.tpm) !== tpmFirst) throw new Error(`the TPM state changed while it was pictured: ${tpmFirst} then ${JSON.stringify(world.tpm)}`);
+  return { ...world, ...first, otherLive };
 }

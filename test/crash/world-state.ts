@@ -21,7 +21,8 @@ import { openEntries } from '../../src/txn/index.js';
 import { chainOf, listingOf } from '../helpers/disk-state.js';
 import { ensureXmlParser } from '../../src/conf/xml-parse.js';
 import { nvramPathOf } from '../../src/drivers/qemu/domain/devices/firmware.js';
-import { nvramPicture, tpmPicture } from './firmware-world.js';
+import { nvramPicture } from './firmware-world.js';
+import { generationAgnostic, tpmPicture } from './tpm-picture.js';
 
 // libxml2-wasm loads lazily; the parse functions need it loaded.
 await ensureXmlParser();
@@ -55,7 +56,7 @@ export interface WorldPicture {
   state: string[];
   /** sha256 of the NVRAM file and of every snapshot's copy (firmware-world.ts). */
   nvram: Record<string, string>;
-  /** sha256 of every TPM state file and of every snapshot's copy (firmware-world.ts). */
+  /** What each TPM path is, sha256 of the state it leads to and of every snapshot's copy (tpm-picture.ts). */
   tpm: Record<string, string>;
   openJournalEntries: number;
 }
@@ -96,7 +97,8 @@ async function stateNames(stateDir: string): Promise<string[]> {
       // (reported as stale, never trusted as the lock: docs/RELIABILITY.md G9), and so is
       // a job's record and abort request (a dead owner's job is no job: txn/domain-job.ts).
       if (/-(wal|shm|journal)$|\.holder$|\.job(-abort)?$/.test(e.name)) continue;
-      out.push(prefix + e.name);
+      // A TPM generation's name is random per revert (tpm-picture.ts pictures it by content).
+      out.push(generationAgnostic(prefix + e.name));
       if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
     }
   };

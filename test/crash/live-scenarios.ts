@@ -7,8 +7,9 @@
  * one with memory (a fresh QEMU loads the file); delete by block-commit of the active
  * layer and of a middle layer, with 1 and 3 disks, and delete of an internal snapshot
  * with memory on 2 disks; a group snapshot --disk-only of two running domains, and that
- * group's revert (new QEMUs) and delete (block-commit in each QEMU). Guest data
- * is written before and between the snapshots.
+ * group's revert (new QEMUs) and delete (block-commit in each QEMU); and a domain with a
+ * vTPM: create disk-only and with memory, revert through a new QEMU (disk-only --running,
+ * with memory) and delete. Guest data is written before and between the snapshots.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -44,10 +45,14 @@ async function snapshots(ctx: LivePrepareContext, kind: Kind, names: string[]): 
   }
 }
 
-function createScenario(kind: Kind, disks: number): LiveScenario {
+/** ' with vTPM' for a vTPM world's operation (SNAPVIRT_CRASH_ONLY='with vTPM' picks them all). */
+const withTpmLabel = (tpm: boolean | undefined): string => (tpm ? ' with vTPM' : '');
+
+function createScenario(kind: Kind, disks: number, tpm?: boolean): LiveScenario {
   return {
-    name: `live create ${kind}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    name: `live create ${kind}${withTpmLabel(tpm)}, ${disks} disk${disks > 1 ? 's' : ''}`,
     disks,
+    ...(tpm ? { tpm } : {}),
     async prepare(ctx) {
       // One earlier snapshot of the same kind, so the new one has a parent and a chain below it.
       await snapshots(ctx, kind, ['base']);
@@ -61,13 +66,27 @@ function createScenario(kind: Kind, disks: number): LiveScenario {
 }
 
 /** Deleting `target` of two snapshots A and B of `kind`, taken on `disks` disks. */
-function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: number): LiveScenario {
+function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: number, tpm?: boolean): LiveScenario {
   return {
-    name: `live delete ${what}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    name: `live delete ${what}${withTpmLabel(tpm)}, ${disks} disk${disks > 1 ? 's' : ''}`,
     disks,
+    ...(tpm ? { tpm } : {}),
     async prepare(ctx) {
       await snapshots(ctx, kind, ['A', 'B']);
       return { op: 'delete', domain: DOMAIN, snapshot: target, flags: 0 };
+    },
+  };
+}
+
+/** Reverting to A of two snapshots A and B of `kind`, taken on 1 disk, with revert `flags`. */
+function revertScenario(what: string, kind: Kind, flags: number, tpm?: boolean): LiveScenario {
+  return {
+    name: `live revert ${what}${withTpmLabel(tpm)}, 1 disk`,
+    disks: 1,
+    ...(tpm ? { tpm } : {}),
+    async prepare(ctx) {
+      await snapshots(ctx, kind, ['A', 'B']);
+      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags };
     },
   };
 }
@@ -186,6 +205,23 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
   },
 };
 
+/**
+ * A running domain with a vTPM (swtpm), whose state file every round of data changes too
+ * (live-world.ts): a create copies the state in the same entry as the disks' switch, a
+ * revert through a new QEMU (to a disk-only snapshot with --running, and to one with
+ * memory, which the new QEMU loads, handing swtpm the saved TPM state) seeds a new
+ * generation of it from the snapshot's copy and the commit points the domain's TPM path at
+ * it, a delete removes the snapshot's copy after its commit. A crash between the disks and
+ * the TPM state must leave both wholly before or wholly after (G23).
+ */
+const TPM_LIVE_SCENARIOS: LiveScenario[] = [
+  createScenario('disk-only', 1, true),
+  createScenario('external with memory', 1, true),
+  revertScenario('external disk-only --running (new QEMU)', 'disk-only', R.RUNNING, true),
+  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, true),
+  deleteScenario('external leaf (active block-commit, the TPM copy removed)', 'disk-only', 'B', 1, true),
+];
+
 /** Every live scenario, in a fixed order (the sample and the report use it). */
 export const LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('disk-only', 1),
@@ -197,30 +233,9 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   reuseExternalScenario(2),
   haltScenario('disk-only'),
   haltScenario('internal with memory'),
-  {
-    name: 'live revert internal with memory (snapshot-load), 1 disk',
-    disks: 1,
-    async prepare(ctx) {
-      await snapshots(ctx, 'internal with memory', ['A', 'B']);
-      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
-    },
-  },
-  {
-    name: 'live revert external disk-only --running (QEMU restarted), 1 disk',
-    disks: 1,
-    async prepare(ctx) {
-      await snapshots(ctx, 'disk-only', ['A', 'B']);
-      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: R.RUNNING };
-    },
-  },
-  {
-    name: 'live revert external with memory (fresh QEMU loads it), 1 disk',
-    disks: 1,
-    async prepare(ctx) {
-      await snapshots(ctx, 'external with memory', ['A', 'B']);
-      return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags: 0 };
-    },
-  },
+  revertScenario('internal with memory (snapshot-load)', 'internal with memory', 0),
+  revertScenario('external disk-only --running (QEMU restarted)', 'disk-only', R.RUNNING),
+  revertScenario('external with memory (fresh QEMU loads it)', 'external with memory', 0),
   deleteScenario('external leaf (active block-commit)', 'disk-only', 'B', 1),
   deleteScenario('external middle (intermediate block-commit)', 'disk-only', 'A', 1),
   deleteScenario('external leaf (active block-commit)', 'disk-only', 'B', 3),
@@ -231,4 +246,5 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   GROUP_CREATE_LIVE_MEMORY,
   GROUP_REVERT_LIVE,
   GROUP_DELETE_LIVE,
+  ...TPM_LIVE_SCENARIOS,
 ];

@@ -6,11 +6,12 @@
  * world's files are kept as a template with the domain shut off (QEMU stopped with
  * SIGTERM, which flushes), and each reset copies them back, starts the domain again and
  * writes one more round of data that no snapshot holds yet: the running guest's own
- * writes, which every case must keep (or, for a revert, drop) exactly.
+ * writes, which every case must keep (or, for a revert, drop) exactly. A vTPM world's first
+ * domain has a TPM whose state file each round changes too.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Connection } from '../../src/api/connection.js';
@@ -21,6 +22,8 @@ import { guestWrite } from '../helpers/guest-io.js';
 import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import type { ChildOp } from './crash-child.js';
 import { domainNames } from './crash-world.js';
+import { withTpm } from './firmware-world.js';
+import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../src/drivers/qemu/tpm/swtpm-process.js';
 import { livePictureOf, type LivePicture } from './live-picture.js';
 import type { MatrixWorld } from './matrix.js';
 import { openAt, type WorldDirs } from './world-state.js';
@@ -50,6 +53,11 @@ export interface LiveScenario {
   diskBytes?: number;
   /** Bytes of each slot written by writeData() (default 64 KiB). */
   writeBytes?: number;
+  /**
+   * The first domain has a vTPM (swtpm, TPM 2.0) whose state file writeData() changes too
+   * (see `tpmRound`).
+   */
+  tpm?: boolean;
   /** Builds the snapshots the operation needs (the domain runs) and returns the operation. */
   prepare(ctx: LivePrepareContext): Promise<ChildOp>;
   /** Failpoints whose `error` does not surface as `failpoint NAME`, and the error they give. */
@@ -73,8 +81,36 @@ export interface LiveWorld {
   before: LivePicture;
 }
 
-/** A writer of one round of guest data per call: pattern 0x11 + 16·round + disk (+ 8·domain), at slot `round`. */
-function dataWriter(scenario: LiveScenario, doms: readonly Domain[], firstRound: number): { write(): Promise<void>; offsets: number[] } {
+/**
+ * A vTPM world's round of TPM state: the domain's permanent state file (through its TPM
+ * path, so in whichever generation it leads to) replaced by another TPM's, one per round
+ * (manufactured once per world under its scratch directory: swtpm refuses a state whose
+ * bytes were changed by hand, so each round's is a whole valid one). It stands for the
+ * guest changing the TPM's non-volatile state, and it is what every snapvirt step moves: a
+ * create copies the file, a revert through a new QEMU seeds the new generation with a
+ * snapshot's copy, a delete removes copies. swtpm reads the file only when it starts, so the
+ * domain is shut off for the change and started again: the file is then always the state the
+ * running swtpm serves, as in a real domain (a file swtpm does not hold would not match the
+ * TPM state a memory snapshot saves, and a revert handing swtpm both is refused by libtpms:
+ * "EPSeed does not match"). swtpm rewrites the file only when a TPM command changes that
+ * state (none in this world: see live-picture.ts) or when QEMU hands it a saved state (a
+ * revert with memory).
+ */
+async function tpmRound(dirs: WorldDirs, dom: Domain, round: number): Promise<void> {
+  const state = await manufactureTpmState(parseDomainXML(await dom.getXMLDesc()), join(dirs.scratchDir, 'tpm-rounds', String(round)));
+  const running = await dom.isActive();
+  if (running) await dom.destroy();
+  await copyFile(state, join(tpmStateDirFor(dirs.stateDir, dom.getUUIDString()), TPM2_STATE_FILE));
+  if (running) await dom.create();
+}
+
+/**
+ * A writer of one round of guest data per call: pattern 0x11 + 16·round + disk (+ 8·domain),
+ * at slot `round`, after the TPM's round (unless `tpmDone`: the caller did it before the start).
+ */
+function dataWriter(
+  scenario: LiveScenario, doms: readonly Domain[], firstRound: number, dirs: WorldDirs, tpmDone = false,
+): { write(): Promise<void>; offsets: number[] } {
   const bytes = scenario.writeBytes ?? 64 << 10;
   const slotsPerDisk = Math.floor((scenario.diskBytes ?? 1 << 20) / bytes);
   const offsets: number[] = [];
@@ -83,6 +119,7 @@ function dataWriter(scenario: LiveScenario, doms: readonly Domain[], firstRound:
     offsets,
     async write() {
       if (round >= slotsPerDisk) throw new Error(`${scenario.name}: no free slot for round ${round}`);
+      if (scenario.tpm && !tpmDone) await tpmRound(dirs, doms[0]!, round);
       for (const [k, dom] of doms.entries()) {
         const def = parseDomainXML(await dom.getXMLDesc());
         for (const [i, d] of def.disks.entries()) await guestWrite(dom, d.target, (0x11 + round * 16 + i + k * 8) & 0xff, round * bytes, bytes);
@@ -99,8 +136,11 @@ async function startAndWrite(w: Omit<LiveWorld, 'before'>): Promise<void> {
   try {
     const doms: Domain[] = [];
     for (const name of domainNames(w.scenario.domains)) doms.push(await conn.domainLookupByName(name));
+    const round = w.offsets.length - 1;
+    // The TPM's round before the start, which reads it (no restart needed).
+    if (w.scenario.tpm) await tpmRound(w.dirs, doms[0]!, round);
     for (const dom of doms) await dom.create();
-    await dataWriter(w.scenario, doms, w.offsets.length - 1).write();
+    await dataWriter(w.scenario, doms, round, w.dirs, true).write();
   } finally {
     await conn.close();
   }
@@ -138,10 +178,11 @@ export async function buildLiveWorld(base: string, scenario: LiveScenario): Prom
     const doms: Domain[] = [];
     for (const name of domainNames(scenario.domains)) {
       const disks = await makeImages(dirs.imageDirs[0]!, name, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
-      doms.push(await conn.domainDefineXML(domainXml(name, disks)));
+      const xml = domainXml(name, disks);
+      doms.push(await conn.domainDefineXML(scenario.tpm && doms.length === 0 ? withTpm(xml) : xml));
     }
     for (const dom of doms) await dom.create();
-    const writer = dataWriter(scenario, doms, 0);
+    const writer = dataWriter(scenario, doms, 0, dirs);
     await writer.write();
     op = await scenario.prepare({ conn, dom: doms[0]!, doms, dirs, writeData: () => writer.write() });
     // The slot of the round every reset writes.

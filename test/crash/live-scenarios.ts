@@ -8,8 +8,8 @@
  * layer and of a middle layer, with 1 and 3 disks, and delete of an internal snapshot
  * with memory on 2 disks; a group snapshot --disk-only of two running domains, and that
  * group's revert (new QEMUs) and delete (block-commit in each QEMU); and a domain with a
- * vTPM: create disk-only and with memory, revert through a new QEMU (disk-only --running,
- * with memory) and delete. Guest data is written before and between the snapshots.
+ * vTPM: create disk-only, internal and external with memory, revert in its QEMU
+ * (snapshot-load) and through a new QEMU (disk-only --running, with memory), and delete. Guest data is written before and between the snapshots.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -207,16 +207,20 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
 
 /**
  * A running domain with a vTPM (swtpm), whose state file every round of data changes too
- * (live-world.ts): a create copies the state in the same entry as the disks' switch, a
- * revert through a new QEMU (to a disk-only snapshot with --running, and to one with
- * memory, which the new QEMU loads, handing swtpm the saved TPM state) seeds a new
- * generation of it from the snapshot's copy and the commit points the domain's TPM path at
- * it, a delete removes the snapshot's copy after its commit. A crash between the disks and
- * the TPM state must leave both wholly before or wholly after (G23).
+ * (live-world.ts): a create copies the state in the same entry as the disks' switch (with
+ * memory, the machine state holds it too); a revert in the running QEMU (snapshot-load)
+ * has QEMU hand swtpm the saved TPM state; a revert through a new QEMU (to a disk-only
+ * snapshot with --running, and to one with memory, which the new QEMU loads, handing swtpm
+ * the saved TPM state) seeds a new generation of it from the snapshot's copy and the commit
+ * points the domain's TPM path at it; a delete removes the snapshot's copy after its
+ * commit. A crash between the disks and the TPM state must leave both wholly before or
+ * wholly after (G23).
  */
 const TPM_LIVE_SCENARIOS: LiveScenario[] = [
   createScenario('disk-only', 1, true),
+  createScenario('internal with memory', 1, true),
   createScenario('external with memory', 1, true),
+  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, true),
   revertScenario('external disk-only --running (new QEMU)', 'disk-only', R.RUNNING, true),
   revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, true),
   deleteScenario('external leaf (active block-commit, the TPM copy removed)', 'disk-only', 'B', 1, true),

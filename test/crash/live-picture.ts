@@ -10,17 +10,17 @@
  *
  * A vTPM world's TPM state (tpm-picture.ts) is read from the files while the guest runs, and
  * that is stable: its machine has no ACPI (the fixture's definition has no `<features><acpi/>`,
- * so QEMU runs with acpi=off), and SeaBIOS then leaves the TPM alone (its TPM code needs
- * the ACPI tables; measured: the state file's bytes and time do not change through a boot,
- * while with ACPI SeaBIOS's TPM2_Startup rewrites it a few hundred milliseconds into every
- * boot, with a new reset count); without a guest OS nothing else drives the TPM. swtpm then writes its state file only when QEMU hands it a saved state, a
- * revert with memory, which is inside the operation. Stopping the vCPUs for the picture
- * would not have made a booting firmware's writes stable, only cut them off at a random
- * point. The picture still sees a half-reverted TPM: it is by content, read through the
- * domain's TPM path (a link since a revert through a new QEMU, to a generation whose name is
- * random), with every generation no link points at, every snapshot's copy, and which state
- * the running swtpm serves. That the state did not change while pictured is checked: it is
- * read first and last, and a difference throws.
+ * so QEMU runs with acpi=off), and SeaBIOS then sends the TPM nothing (measured: the state
+ * file's bytes and time do not change through a boot, while with ACPI SeaBIOS's TPM setup
+ * rewrites it a few hundred milliseconds into every boot, other bytes each time); without a
+ * guest OS nothing else drives the TPM. swtpm then writes its state file only when QEMU
+ * hands it a saved state (a revert with memory), inside the operation. Stopping the vCPUs
+ * for the picture would not have made a booting firmware's writes stable, only cut them off
+ * at a random point. The picture still sees a half-reverted TPM: it is by content, read
+ * through the domain's TPM path (a link since a revert through a new QEMU, to a generation
+ * whose name is random), with every generation no link points at, every snapshot's copy,
+ * and which state the running swtpm serves. That the state did not change while pictured is
+ * checked: it is read first and last, and a difference throws.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';

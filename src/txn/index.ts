@@ -6,6 +6,7 @@ export {
 } from './failpoints.js';
 export type { FailpointAction } from './failpoints.js';
 export { fsyncFile, fsyncDir, fsyncDirsOf, writeFileDurable } from './fsync.js';
+export { settleAll } from './settle-all.js';
 export {
   acquireDomainLock, tryAcquireDomainLock, withDomainLock, readLockHolder, isHolderDead, currentBootId,
   defaultLockTimeoutMs,

@@ -20,26 +20,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { outcomeText, runChild } from './crash-world.js';
-import { fastTempDir } from './fast-temp-dir.js';
-import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld, type LiveWorld } from './live-world.js';
-import { GROUP_REVERT_LIVE, LIVE_SCENARIOS } from './live-scenarios.js';
+import { pictureOfLiveWorld, resetLiveWorld, type LiveWorld } from './live-world.js';
+import { GROUP_REVERT_LIVE } from './live-scenarios.js';
+import { liveWorldForTest } from './live-world-for-test.js';
 import { describeDifference } from './world-state.js';
 
 /** Builds the world of live scenario `name`, runs its operation with `failpoints` (none: it must succeed), recovers, and returns the world. */
 async function runOneCase(
   t: { after(fn: () => Promise<void>): void }, name: string, failpoints: string, crashes: boolean, succeeds = false,
 ): Promise<LiveWorld> {
-  const tmp = await fastTempDir('snapvirt-live-regression-');
-  t.after(async () => {
-    await killAllQemu(join(tmp.path, 'w', 'state'));
-    await tmp.cleanup();
-  });
-  const scenario = LIVE_SCENARIOS.find((s) => s.name === name);
-  assert.ok(scenario, `no live scenario '${name}'`);
-  const w = await buildLiveWorld(tmp.path, scenario);
+  const w = await liveWorldForTest(t, 'snapvirt-live-regression-', name);
   await resetLiveWorld(w);
   const op = await runChild(w.dirs.stateDir, w.op, failpoints);
   if (crashes) assert.equal(op.signal, 'SIGKILL', outcomeText(op));

@@ -13,24 +13,15 @@ import assert from 'node:assert/strict';
 import { cp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TPM2_STATE_FILE, tpmStateDirFor } from '../../src/drivers/qemu/tpm/swtpm-process.js';
-import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import { DOMAIN, outcomeText, runChild } from './crash-world.js';
-import { fastTempDir } from './fast-temp-dir.js';
-import { buildLiveWorld, pictureOfLiveWorld, resetLiveWorld } from './live-world.js';
-import { LIVE_SCENARIOS } from './live-scenarios.js';
+import { pictureOfLiveWorld, resetLiveWorld } from './live-world.js';
+import { liveWorldForTest } from './live-world-for-test.js';
 import { classify, describeDifference, openAt } from './world-state.js';
 
 const ROW = 'live revert external disk-only --running (new QEMU) with vTPM, 1 disk';
 
 test('the live vTPM picture tells a half-reverted TPM from a whole one, whatever the generation is named', async (t) => {
-  const tmp = await fastTempDir('snapvirt-live-tpm-picture-');
-  t.after(async () => {
-    await killAllQemu(join(tmp.path, 'w', 'state'));
-    await tmp.cleanup();
-  });
-  const scenario = LIVE_SCENARIOS.find((s) => s.name === ROW);
-  assert.ok(scenario, `no live scenario '${ROW}'`);
-  const w = await buildLiveWorld(tmp.path, scenario);
+  const w = await liveWorldForTest(t, 'snapvirt-live-tpm-picture-', ROW);
   const { stateDir } = w.dirs;
   const conn = await openAt(stateDir);
   const uuid = (await conn.domainLookupByName(DOMAIN)).getUUIDString();

@@ -24,7 +24,7 @@
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { Store } from '../../../store/index.js';
 import {
-  declareFailpoints, failpoint, type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type Step, type TxnContext,
+  declareFailpoints, failpoint, settleAll, type JournalEntry, type JsonValue, type RecoveryDirection, type Resource, type Step, type TxnContext,
 } from '../../../txn/index.js';
 import type { GroupSnapshotState } from '../../../store/index.js';
 import { isQemuRunningIn } from '../domain/qemu-process.js';
@@ -153,13 +153,6 @@ export async function switchMembers(
     await unswitchMembers(members, warn);
     throw err;
   }
-}
-
-/** Waits for every one of `work` to settle, then throws the first failure (none is left running behind). */
-export async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(work);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 function abortRequested(): boolean {

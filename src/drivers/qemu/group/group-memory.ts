@@ -17,11 +17,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
-import type { Resource, Step, TxnContext } from '../../../txn/index.js';
+import { settleAll, type Resource, type Step, type TxnContext } from '../../../txn/index.js';
 import { saveMemoryToFile } from '../qmp/memory-migration.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { qmpErrorToVirError } from '../qmp/qmp-errors.js';
-import { settleAll } from './group-create-live.js';
 
 /** A running member whose memory the group saves. */
 export interface MemberMemory {

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import {
-  declareFailpoints, failpoint, fsyncDirsOf, recover, runOperation, type DomainLock, type Resource, type ResourceHandler,
+  declareFailpoints, failpoint, fsyncDirsOf, recover, runOperation, settleAll, type DomainLock, type Resource, type ResourceHandler,
   type Step, type TxnContext,
 } from '../../../txn/index.js';
 import { cleanupResource, diskResourceFromJson, undoResource, type CleanupContext, type DiskResource } from './disk-resources.js';
@@ -142,11 +142,9 @@ export function registerInactiveHandlers(ctx: TxnContext): void {
     },
     async finalize(r) {
       const lanes = lanesOf(batchItems(r));
-      const results = await Promise.allSettled(lanes.map(async (lane) => {
+      await settleAll(lanes.map(async (lane) => {
         for (const item of lane) await cleanupResource(item, cleanupCtx);
       }));
-      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-      if (failed) throw failed.reason;
     },
     files: (r) => batchItems(r).flatMap(pendingFiles),
   });

@@ -12,7 +12,7 @@
  */
 import { SnapshotCreateFlags } from '../../../../api/flags.js';
 import type { DomainRef } from '../../../driver.js';
-import { declareFailpoints, failpoint, fsyncDirsOf, nothingCreated, type Resource, type Step, type TxnContext } from '../../../../txn/index.js';
+import { declareFailpoints, failpoint, fsyncDirsOf, nothingCreated, settleAll, type Resource, type Step, type TxnContext } from '../../../../txn/index.js';
 import type { LiveDiskSnapshotPlan } from './create-active-external-plan.js';
 import { createOverlayImage } from '../../images/overlay-image.js';
 import type { QmpClient } from '../../qmp/qmp-client.js';
@@ -25,12 +25,6 @@ export const FP_OVERLAY_AFTER = 'live-create.overlay.after';
 export const FP_NODE_AFTER = 'live-create.node.after';
 
 declareFailpoints([FP_OVERLAY_AFTER, FP_NODE_AFTER]);
-
-/** The first failure in disk order, or undefined when every disk's part succeeded. */
-function firstFailure(results: PromiseSettledResult<unknown>[]): unknown {
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  return failed?.reason;
-}
 
 /**
  * The overlay files, one step (none when every overlay is reused: they are the user's
@@ -49,15 +43,15 @@ export function overlaysStep(ctx: TxnContext, plan: LiveDiskSnapshotPlan, runtim
     resources,
     durableWhenDone: true,
     async do() {
-      const results = await Promise.allSettled(disks.map(async (d, i) => {
-        await createOverlayImage(
-          { path: d.overlayPath, format: d.overlayFormat, backingPath: d.backingPath, backingFormat: d.backingFormat },
-          () => { created[i] = true; },
-        );
-        failpoint(FP_OVERLAY_AFTER);
-      }));
-      const failure = firstFailure(results);
-      if (failure !== undefined) {
+      try {
+        await settleAll(disks.map(async (d, i) => {
+          await createOverlayImage(
+            { path: d.overlayPath, format: d.overlayFormat, backingPath: d.backingPath, backingFormat: d.backingFormat },
+            () => { created[i] = true; },
+          );
+          failpoint(FP_OVERLAY_AFTER);
+        }));
+      } catch (failure) {
         // Only an O_EXCL failure on every disk created nothing: then there is nothing to undo.
         // Rethrows the step's own error (a VirError); only a thrown non-Error value is wrapped.
         const err = failure instanceof Error ? failure : new Error(String(failure));
@@ -87,7 +81,7 @@ export function nodesStep(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir
     name: `nodes.${plan.disks.length}`,
     resources,
     async do() {
-      const results = await Promise.allSettled(plan.disks.map(async (d) => {
+      await settleAll(plan.disks.map(async (d) => {
         try {
           await qmp.execute('blockdev-add', {
             driver: d.overlayFormat,
@@ -100,8 +94,6 @@ export function nodesStep(qmp: QmpClient, plan: LiveDiskSnapshotPlan, runtimeDir
         }
         failpoint(FP_NODE_AFTER);
       }));
-      const failure = firstFailure(results);
-      if (failure !== undefined) throw failure;
     },
   }];
 }

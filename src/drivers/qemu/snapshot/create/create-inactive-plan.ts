@@ -13,6 +13,7 @@ import { refuseUnsafeChain } from '../../images/chain-inspect.js';
 import { errnoCode, errnoText } from '../../../../api/errno-text.js';
 import { inspectImage } from '../../images/image-inspect.js';
 import { readLockTable, type LockTable } from '../../images/image-lock-probe.js';
+import { settleAll } from '../../../../txn/index.js';
 
 /** An internal snapshot of one qcow2 disk: tag `tag` in `image`. */
 export interface InternalDiskAction {
@@ -101,8 +102,7 @@ export async function planSnapshotDisks(
     seen.add(a.overlay);
   }
   // The checks only read: run them for all disks at once, but report the first disk's error.
-  const results = await Promise.allSettled(actions.map((a) => checkDiskAction(a, lockTable)));
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  await settleAll(actions.map((a) => checkDiskAction(a, lockTable)));
   return actions;
 }
 

@@ -5,6 +5,7 @@
  */
 export { connect, Connection, LIBVIRT_API_VERSION } from './api/connection.js';
 export type { ConnectOptions } from './api/connection.js';
+export { StorePool } from './store/store-pool.js';
 export { Domain } from './api/domain.js';
 export { DomainSnapshot } from './api/domain-snapshot.js';
 export { GroupSnapshot, groupOfSnapshot } from './api/group-snapshot.js';

@@ -13,6 +13,7 @@ import { LIBVIRT_API_VERSION } from './lib-version.js';
 import { SnapshotEventFeed } from './snapshot-event-feed.js';
 import type { ConnectionEvents, SnapshotEventKind } from './snapshot-events.js';
 import { defaultURI, driverFactoryFor } from './uri.js';
+import type { StorePool } from '../store/store-pool.js';
 import { LocalLifecycleEvents, observeLifecycleChanges } from './local-lifecycle-events.js';
 
 export { LIBVIRT_API_VERSION };
@@ -256,6 +257,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements AsyncD
 export interface ConnectOptions {
   /** Open read-only (virConnectOpenReadOnly, `virsh -r`): every mutating call is refused. */
   readOnly?: boolean;
+  /**
+   * Beyond libvirt: connections opened with one pool share one open state store per state
+   * directory (qemu:/// URIs), as snapvirtd's clients do, so opening one opens no database.
+   * For a process that opens many short connections; close() the pool once they are done.
+   */
+  storePool?: StorePool;
 }
 
 /**
@@ -267,5 +274,5 @@ export async function connect(uri?: string, options: ConnectOptions = {}): Promi
   const rawUri = uri ?? defaultURI();
   const { factory, url } = await driverFactoryFor(rawUri);
   const readOnly = options.readOnly ?? false;
-  return Connection.over(await factory(url, rawUri, { readOnly }), readOnly);
+  return Connection.over(await factory(url, rawUri, { readOnly, storePool: options.storePool }), readOnly);
 }

@@ -11,7 +11,7 @@ import { virError, VirErrorCode, VirErrorDomain } from './errors.js';
 /** Driver modules are imported only when a URI needs them, to keep start-up fast. */
 const DRIVERS: Record<string, () => Promise<DriverFactory>> = {
   test: async () => (await import('../drivers/test/test-driver.js')).openTestDriver,
-  qemu: async () => (await import('../drivers/qemu/qemu-driver.js')).openQemuDriver,
+  qemu: async () => (await import('../drivers/qemu/open-qemu-driver.js')).openQemuDriver,
 };
 
 /** The remote driver (drivers/remote/), for every `driver+transport` scheme. */

@@ -1,7 +1,8 @@
 /**
  * The connection-level procedures: authentication ("none"), open and close (the URI a
  * client opens picks the driver, as with connect()), the identity calls, feature probes,
- * and the domain lists (the modern LIST_ALL_DOMAINS and the older id/name lists).
+ * and the domain lists (the modern LIST_ALL_DOMAINS and the older id/name lists). CONNECT_OPEN
+ * is openHandler(stores), which the handler table adds.
  */
 import { connect } from '../api/connection.js';
 import { defaultURI, isRemoteURI } from '../api/uri.js';
@@ -11,6 +12,7 @@ import { RemoteAuthType, type remoteProcedures } from '../rpc/generated/remote-p
 import type { ClientSession } from './client-session.js';
 import type { Handler, RemoteHandlers } from './handler-types.js';
 import { wireDomain } from './wire-objects.js';
+import type { StorePool } from '../store/store-pool.js';
 
 /** virConnectFlags: VIR_CONNECT_RO. */
 const VIR_CONNECT_RO = 1;
@@ -32,29 +34,33 @@ async function listDefinedNames(session: ClientSession, max: number): Promise<st
   return doms.map((d) => d.getName()).slice(0, Math.max(0, max));
 }
 
-/** CONNECT_OPEN: the URI a client opens picks the driver; a read-only socket opens read-only. */
-export const openHandler: Handler<typeof remoteProcedures.REMOTE_PROC_CONNECT_OPEN> = async (session, { name, flags }) => {
-  session.beginOpen();
-  try {
-    // A client of the read-only socket gets a read-only connection whatever it asked.
-    const readOnly = session.readOnlySocket || (flags & VIR_CONNECT_RO) !== 0;
-    // Local drivers only: a remote URI would have the daemon run ssh (or its command=) as itself.
-    const uri = name ?? defaultURI();
-    if (isRemoteURI(uri)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
-    session.endOpen(await connect(name ?? undefined, { readOnly }));
-  } catch (err) {
-    session.endOpen(null);
-    throw err;
-  }
-  return null;
-};
+/**
+ * CONNECT_OPEN: the URI a client opens picks the driver; a read-only socket opens
+ * read-only. Every connection of the daemon borrows its state store from `stores` (one open
+ * store per state directory), so a virsh command's open opens no database.
+ */
+export function openHandler(stores: StorePool): Handler<typeof remoteProcedures.REMOTE_PROC_CONNECT_OPEN> {
+  return async (session, { name, flags }) => {
+    session.beginOpen();
+    try {
+      // A client of the read-only socket gets a read-only connection whatever it asked.
+      const readOnly = session.readOnlySocket || (flags & VIR_CONNECT_RO) !== 0;
+      // Local drivers only: a remote URI would have the daemon run ssh (or its command=) as itself.
+      const uri = name ?? defaultURI();
+      if (isRemoteURI(uri)) throw virError(VirErrorCode.NO_CONNECT, VirErrorDomain.NONE, uri);
+      session.endOpen(await connect(name ?? undefined, { readOnly, storePool: stores }));
+    } catch (err) {
+      session.endOpen(null);
+      throw err;
+    }
+    return null;
+  };
+}
 
 export const connectHandlers: RemoteHandlers = {
   REMOTE_PROC_AUTH_LIST: async () => ({ types: [RemoteAuthType.REMOTE_AUTH_NONE] }),
 
   REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: async (_s, { feature }) => ({ supported: DAEMON_FEATURES.has(feature) ? 1 : 0 }),
-
-  REMOTE_PROC_CONNECT_OPEN: openHandler,
 
   REMOTE_PROC_CONNECT_CLOSE: async (session) => {
     await session.close();

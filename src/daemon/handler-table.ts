@@ -13,11 +13,13 @@ import type { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { snapshotHandlers } from './snapshot-handlers.js';
 import { snapvirtHandlers } from './snapvirt-handlers.js';
 import { groupHandlers } from './group-handlers.js';
+import type { StorePool } from '../store/store-pool.js';
 
-export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay, watches: DomainWatches): HandlerTable {
+/** `stores`: the state stores every client's connection borrows (one per state directory). */
+export function handlerTable(events: DomainLifecycleEvents, snapshotEvents: SnapshotEventRelay, watches: DomainWatches, stores: StorePool): HandlerTable {
   return new Map([
     [REMOTE.prog, {
-      ...connectHandlers, ...snapshotEvents.wrapOpen(watches.wrapOpen(openHandler)),
+      ...connectHandlers, ...snapshotEvents.wrapOpen(watches.wrapOpen(openHandler(stores))),
       ...domainHandlers(events), ...snapshotHandlers, ...jobHandlers, ...watches.wrapRegister(events.handlers()),
       ...lifecycleHandlers(events), ...blockHandlers,
     }],

@@ -18,6 +18,7 @@ import { handlerTable } from './handler-table.js';
 import { SnapshotEventRelay } from './snapshot-event-relay.js';
 import { parseDaemonArgs, USAGE, UsageError, type DaemonOptions } from './options.js';
 import { RpcServer } from './rpc-server.js';
+import { StorePool } from '../store/store-pool.js';
 
 /** Set in the detached copy --daemon starts. */
 const CHILD_ENV = 'SNAPVIRTD_BACKGROUND_CHILD';
@@ -69,7 +70,8 @@ async function serve(o: DaemonOptions): Promise<void> {
   const snapshotEvents = new SnapshotEventRelay((): Iterable<ClientSession> => server.sessions());
   const blockJobs = new BlockJobEventRelay((): Iterable<ClientSession> => server.sessions(), () => watches, log);
   const watches = new DomainWatches((): Iterable<ClientSession> => server.sessions(), (uri, event) => blockJobs.heardOn(uri, event), (uri, uuid) => events.lookSoon(uri, uuid));
-  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents, watches), log);
+  const stores = new StorePool();
+  const dispatcher: Dispatcher = new Dispatcher(handlerTable(events, snapshotEvents, watches, stores), log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
@@ -77,6 +79,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       events.stop();
       await server.stop();
       watches.stop();
+      stores.close();
       log('stopped');
       // The pid file goes last: once it is gone, the daemon has done everything it will do.
       if (o.pidFile) await rm(o.pidFile, { force: true });

@@ -16,6 +16,7 @@ import type { SnapshotEventKind } from '../api/snapshot-events.js';
 import type { SnapshotCheckReport } from './snapshot-check-report.js';
 import type { GroupSnapshotDriver } from './group-snapshot-driver.js';
 import type { DomainLifecycleDriver } from './domain-lifecycle-driver.js';
+import type { StorePool } from '../store/store-pool.js';
 
 /** What a virDomainPtr carries: identity, not state. id is -1 for an inactive domain. */
 export interface DomainRef {
@@ -186,9 +187,11 @@ export type SnapshotEventSink = (dom: DomainRef, snapshot: string, kind: Snapsho
 /** What a driver calls for a lifecycle event: the domain, virDomainEventType and its detail. */
 export type LifecycleListener = (dom: DomainRef, event: number, detail: number) => void;
 
-/** How a connection is opened: read-only (virConnectOpenReadOnly) or not. */
+/** How a connection is opened: read-only (virConnectOpenReadOnly) or not, and where a QEMU driver's store comes from. */
 export interface DriverOpenOptions {
   readOnly: boolean;
+  /** Lends the state store of each state directory to every connection opened with it (store-pool.ts); without it, each opens its own. */
+  storePool?: StorePool;
 }
 
 /** Opens a driver for a URI whose scheme it registered for. */

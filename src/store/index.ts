@@ -8,3 +8,4 @@ export type { NewSnapshot } from './snapshot-table.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type { OwnedImage } from './ownership-table.js';
 export type { GroupSnapshotRecord, GroupMemberRecord, GroupSnapshotState } from './group-table.js';
+export { StorePool, privateStoreLease, type StoreLease } from './store-pool.js';

@@ -14,21 +14,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
+import { runCommand, type Outcome } from '../helpers/run-command.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
 
-interface Outcome { stdout: string; stderr: string; code: number }
-
-function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { env: { PATH: process.env.PATH, LANG: 'C', TZ: 'UTC', ...env } }, (err, stdout, stderr) =>
-      resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 }));
-    child.stdin!.end(input ?? '');
-  });
-}
 
 /** The backing file qemu-img reports for `path`, or undefined. */
 async function backingOf(path: string): Promise<string | undefined> {
@@ -42,9 +34,9 @@ describe('qemu:///session through snapvirtd', () => {
   let stateDir: string;
   let imageDir: string;
   let uri: string;
-  const virsh = (commands: string): Promise<Outcome> => runProgram('virsh', ['-c', uri, commands], {});
+  const virsh = (commands: string): Promise<Outcome> => runCommand('virsh', ['-c', uri, commands], {});
   const snapvirt = (commands: string): Promise<Outcome> =>
-    runProgram(process.execPath, [BIN, '-c', 'qemu:///session', commands], { SNAPVIRT_STATE_DIR: stateDir });
+    runCommand(process.execPath, [BIN, '-c', 'qemu:///session', commands], { SNAPVIRT_STATE_DIR: stateDir });
 
   before(async () => {
     tmp = await makeTempDir('snapvirtd-qemu-');
@@ -154,7 +146,7 @@ out["domains"] = sorted(d.name() for d in conn.listAllDomains())
 conn.close()
 print(json.dumps(out))
 `;
-    const r = await runProgram('/usr/bin/python3', ['-c', script, uri], {}, domainXml('py', disks));
+    const r = await runCommand('/usr/bin/python3', ['-c', script, uri], {}, domainXml('py', disks));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), {
       // shut off from snapshot (5, 7); the error from the QEMU driver's subsystem (10), as libvirt's qemu driver reports it

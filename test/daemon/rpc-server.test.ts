@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
-import { connectHandlers } from '../../src/daemon/connect-handlers.js';
+import { connectHandlers, openHandler } from '../../src/daemon/connect-handlers.js';
+import { StorePool } from '../../src/store/store-pool.js';
 import { RpcServer } from '../../src/daemon/rpc-server.js';
 import { remoteProcedures as P } from '../../src/rpc/generated/remote-protocol.js';
 import { REMOTE } from '../../src/rpc/programs.js';
@@ -26,6 +27,7 @@ async function heldServer(dir: string): Promise<{ server: RpcServer; socketPath:
   const running = new Promise<void>((r) => { started = r; });
   const handlers = new Map([[REMOTE.prog, {
     ...connectHandlers,
+    REMOTE_PROC_CONNECT_OPEN: openHandler(new StorePool()),
     REMOTE_PROC_CONNECT_GET_HOSTNAME: async () => { started(); await held; return { hostname: 'held' }; },
   }]]);
   const logs: string[] = [];

@@ -15,12 +15,13 @@ export interface Outcome {
   code: number;
 }
 
-/** Runs `file args` with PATH, LANG=C, TZ=UTC, a HOME that does not exist, and `env`. */
-export function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+/** Runs `file args` with PATH, LANG=C, TZ=UTC, a HOME that does not exist, and `env`; `input` is its stdin. */
+export function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input = ''): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', TZ: 'UTC', HOME: '/nonexistent', ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', TZ: 'UTC', HOME: '/nonexistent', ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
     });
+    child.stdin!.end(input);
   });
 }
 

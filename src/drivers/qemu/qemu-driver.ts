@@ -36,24 +36,21 @@ import { validateAgainstSchema } from '../../conf/schema-validate.js';
 import { listSnapshotNames } from '../../snapshot/list-filter.js';
 import { prepareXmlInput } from '../../conf/xml-parse.js';
 import { refuseSharedDiskFiles } from './domain/shared-disk-files.js';
-import { openStore, type Store } from '../../store/index.js';
+import type { Store } from '../../store/index.js';
 import type {
-  DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverFactory, DriverIdentity,
+  DiskChainAnswer, DiskChainQuery, DomainExtraInfo, DomainInfo, DomainRef, DomainStateInfo, DriverIdentity,
   HypervisorDriver, SnapshotQuiesceInfo,
 } from '../driver.js';
 import { domainMatchesListFlags } from './domain/domain-list-filter.js';
 import { deleteInactiveSnapshot } from './snapshot/delete/delete-inactive.js';
-import { recoverJournal } from './journal/inactive-operation.js';
-import { registerQemuHandlers } from './journal/register-handlers.js';
 import { forgetOfflineDomainState, PersistedShutoffReasons } from './catalog/domain-state.js';
-import { createTxnContext, lockDomain, type TxnContext } from '../../txn/index.js';
+import { lockDomain, type TxnContext } from '../../txn/index.js';
 import { revertInactiveSnapshot } from './snapshot/revert/revert-inactive.js';
 import { createInactiveSnapshot } from './snapshot/create/create-inactive.js';
 import { checkQemuFlags } from './qemu-flags.js';
 import { planNvramUndefine } from './firmware/undefine-nvram.js';
 import { planTpmUndefine } from './tpm/undefine-tpm.js';
 import { QEMU_VERSION } from './qemu-identity.js';
-import { qemuUriKind, stateDirFor } from './catalog/qemu-paths.js';
 import {
   domainRecordXml, loadDomain, loadDomainRecord, loadTree, noDomainByName, storedDomainXmlFor, type LoadedDomain,
 } from './catalog/snapshot-catalog.js';
@@ -78,7 +75,7 @@ import { QemuGroupSnapshots } from './group/qemu-group-snapshots.js';
 import { revertTransient } from './snapshot/revert/revert-transient.js';
 import { domainAbortJob, domainJobInfo, domainJobStats, type DomainJobInfo, type DomainJobStats } from './domain/domain-jobs.js';
 import { QemuBlock } from './block/qemu-block.js';
-import { autostartAfterBoot, QemuDomainLifecycle } from './domain/qemu-domain-lifecycle.js';
+import { QemuDomainLifecycle } from './domain/qemu-domain-lifecycle.js';
 
 const SNAP = VirErrorDomain.QEMU;
 
@@ -91,7 +88,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly groupSnapshots: QemuGroupSnapshots;
   readonly block: QemuBlock;
 
-  constructor(readonly ctx: TxnContext, readonly uri: string) {
+  /** `releaseStore`: what close() does with the store (closes it, or gives it back to the pool that lent it). */
+  constructor(readonly ctx: TxnContext, readonly uri: string, private readonly releaseStore: () => void = () => ctx.store.close()) {
     this.store = ctx.store;
     this.groupSnapshots = new QemuGroupSnapshots(ctx);
     this.block = new QemuBlock(ctx);
@@ -108,7 +106,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async close(): Promise<void> {
     await destroyAutodestroyDomains(this.ctx);
-    this.store.close();
+    this.releaseStore();
   }
 
   #ref(uuid: string, name: string): DomainRef {
@@ -122,6 +120,11 @@ export class QemuDriver implements HypervisorDriver {
   async #load(dom: DomainRef): Promise<LoadedDomain> {
     await domainVanished(this.ctx, dom.uuid);
     return loadDomain(this.store, dom);
+  }
+  /** As #load, for a call that needs only the record: the definition is not parsed. */
+  async #loadRecord(dom: DomainRef): Promise<void> {
+    await domainVanished(this.ctx, dom.uuid);
+    loadDomainRecord(this.store, dom);
   }
 
   // ---- Domains ----
@@ -243,7 +246,7 @@ export class QemuDriver implements HypervisorDriver {
   async domainResume(dom: DomainRef): Promise<void> { await this.#load(dom); await resumeDomain(this.ctx, dom); }
 
   async domainGetState(dom: DomainRef): Promise<DomainStateInfo> {
-    await this.#load(dom);
+    await this.#loadRecord(dom);
     const rt = await liveRuntime(this.ctx, dom.uuid);
     if (rt) return runningDomainState(this.ctx, dom, rt);
     return {
@@ -431,19 +434,3 @@ export class QemuDriver implements HypervisorDriver {
     if (watch instanceof QemuDomainWatch && watch.stateDir === this.store.stateDir) useRunStatusSource(this.ctx, watch);
   }
 }
-
-/** Opens the QEMU driver for qemu:///system or qemu:///session, recovering unfinished operations first. */
-export const openQemuDriver: DriverFactory = async (uri: URL, rawUri: string) => {
-  const kind = qemuUriKind(uri);
-  const store = openStore(stateDirFor(kind));
-  const ctx = createTxnContext(store);
-  registerQemuHandlers(ctx);
-  try {
-    // A store that cannot be written is read as it is: recovery would have to write.
-    if (!store.writeRefusal) { await recoverJournal(ctx); await autostartAfterBoot(ctx); }
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-  return new QemuDriver(ctx, rawUri);
-};

@@ -7,6 +7,7 @@
 import { prepareNvramFile } from '../firmware/nvram-file.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
@@ -266,10 +267,15 @@ export class QemuProcess {
   }
 }
 
-/** The pid in `pidfile`, or undefined when it is absent or unreadable. */
+/**
+ * The pid in `pidfile`, or undefined when it is absent or unreadable. Read synchronously,
+ * as isQemuAlive reads /proc: a few bytes of a local file cost microseconds this way, where
+ * the promise API's open, stat, read and close each go through the thread pool, and every
+ * `virsh list` or `domstate` asks this of each running domain.
+ */
 export async function readPidfile(pidfile: string): Promise<number | undefined> {
   try {
-    const pid = Number.parseInt((await readFile(pidfile, 'utf8')).trim(), 10);
+    const pid = Number.parseInt(readFileSync(pidfile, 'utf8').trim(), 10);
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -332,11 +338,11 @@ async function isQemuAlive(pid: number, paths: QemuRuntimePaths): Promise<boolea
     return false;
   }
   try {
-    const statText = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const statText = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 3, after the parenthesised command name (which may itself contain spaces).
     const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
     if (state === 'Z' || state === 'X') return otherThreadsRemain(pid);
-    const cmdlineText = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const cmdlineText = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     // An exiting process loses its command line before it closes its files (and drops
     // its image locks): until it is a zombie, it still counts as alive.
     if (cmdlineText === '') return true;

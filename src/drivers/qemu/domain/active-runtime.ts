@@ -3,7 +3,7 @@
  * runtime directory (pidfile, QMP socket, log), the domain id, and the state reason we
  * last set, since QMP's query-status says "paused" but not why. Null when shut off.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import type { Store } from '../../../store/index.js';
 
@@ -35,6 +35,16 @@ export interface DomainRuntime {
 /** The runtime directory of a domain: `<stateDir>/run/<uuid>`. */
 export function runtimeDirFor(stateDir: string, uuid: string): string {
   return join(stateDir, 'run', uuid);
+}
+
+/** The second runtime directory of a domain, `<stateDir>/run/<uuid>.b`: a revert's new QEMU while the old one still runs in the first. */
+export function alternateRuntimeDir(runtimeDir: string): string {
+  return `${runtimeDir}.b`;
+}
+
+/** The UUID of the domain whose runtime directory (either of the two above) is `runtimeDir`. */
+export function domainOfRuntimeDir(runtimeDir: string): string {
+  return basename(runtimeDir).replace(/\.b$/, '');
 }
 
 /** Parses a stored runtime column; null for a shut-off domain. */

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { BlockJobStatus, type BlockJobEvent } from '../../block-job-events.js';
 import type { DomainWatch } from '../../domain-watch.js';
 import { EventMonitor, type HeardBlockJob } from '../qmp/event-monitor.js';
@@ -21,6 +21,7 @@ import { isQemuRunningIn, qemuRuntimePaths, readPidfile } from './qemu-process.j
 import { journaledJobLayers } from './journaled-job-layers.js';
 import { openStore, type Store } from '../../../store/index.js';
 import type { RunStatusSource } from './run-status-source.js';
+import { domainOfRuntimeDir } from './active-runtime.js';
 
 /** How long QEMU may take to greet on events.sock before the domain is left to the ordinary path. */
 const ATTACH_TIMEOUT_MS = 1000;
@@ -103,7 +104,7 @@ export class QemuDomainWatch implements DomainWatch, RunStatusSource {
     // Another QEMU in the same directory (the domain restarted): its monitor is the one to hold.
     if (current && current.pid !== pid) void current.monitor.then((m) => m?.close());
     const socket = qemuRuntimePaths(runtimeDir).eventsSocket;
-    const uuid = basename(runtimeDir).replace(/\.b$/, ''); // runtimeDirFor, or a revert's second directory
+    const uuid = domainOfRuntimeDir(runtimeDir);
     const attachment: Attachment = { pid, monitor: Promise.resolve(undefined) };
     attachment.monitor = EventMonitor.open(socket, ATTACH_TIMEOUT_MS, {
       blockJob: (job) => this.#heardJob(uuid, job),

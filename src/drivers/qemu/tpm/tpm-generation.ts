@@ -44,6 +44,11 @@ export interface PlannedTpmGeneration {
   obsolete: Resource;
 }
 
+/** The generation the TPM path `link` (a symbolic link, relative to its directory) leads to. */
+export function linkedGeneration(link: string): string {
+  return resolve(dirname(link), readlinkSync(link));
+}
+
 function generationName(link: string): string {
   return `${link}.gen-${randomBytes(6).toString('hex')}`;
 }
@@ -53,7 +58,7 @@ export function planTpmGeneration(stateDir: string, uuid: string, snapshot: stri
   const link = tpmStateDirFor(stateDir, uuid);
   const isLink = lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() === true;
   const legacyTo = isLink ? null : generationName(link);
-  const old = isLink ? resolve(dirname(link), readlinkSync(link)) : legacyTo!;
+  const old = isLink ? linkedGeneration(link) : legacyTo!;
   const dir = generationName(link);
   const copy = tpmCopyPath(stateDir, uuid, snapshot);
   // Without a copy of the snapshot's own the TPM state stays as it is, as in a shut-off revert.

@@ -5,12 +5,13 @@
  * refusal. Removed only once the definition is gone; the snapshots' TPM copies always go,
  * their metadata went with the definition.
  */
-import { lstatSync, readlinkSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { DomainUndefineFlags as U } from '../../../api/flags.js';
 import type { DomainDef } from '../../../conf/domain-types.js';
 import { tpmOf } from '../domain/devices/tpm.js';
 import { tpmStateDirFor } from './swtpm-process.js';
+import { linkedGeneration } from './tpm-generation.js';
 
 /** What to run once the definition of `def` (domain `uuid`) is gone, for undefine `flags`. */
 export function planTpmUndefine(def: DomainDef, flags: number, stateDir: string, uuid: string): () => void {
@@ -21,8 +22,7 @@ export function planTpmUndefine(def: DomainDef, flags: number, stateDir: string,
     const path = tpmStateDirFor(stateDir, uuid);
     // Since a running revert the path is a link to the current generation (tpm-generation.ts): both go.
     if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      const generation = resolve(dirname(path), readlinkSync(path));
-      rmSync(generation, { recursive: true, force: true });
+      rmSync(linkedGeneration(path), { recursive: true, force: true });
     }
     rmSync(path, { recursive: true, force: true });
   };

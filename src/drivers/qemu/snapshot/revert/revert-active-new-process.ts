@@ -38,7 +38,7 @@ import { revertedImages } from './revert-inactive.js';
 import { claimNewFile, createOverlayFile, removeFileIfPresent } from '../../images/overlay-file.js';
 import { imageInfo, runQemuImg } from '../../images/qemu-img.js';
 import { forgetMonitor, withMonitor } from '../../qmp/domain-monitor.js';
-import { runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
+import { alternateRuntimeDir, runtimeDirFor, type DomainRuntime } from '../../domain/active-runtime.js';
 import { tpmStateDirFor } from '../../tpm/swtpm-process.js';
 import { tpmRestoreSteps } from '../../tpm/tpm-snapshot.js';
 import { planTpmGeneration } from '../../tpm/tpm-generation.js';
@@ -149,7 +149,7 @@ export interface ProcessRevert {
 /** The runtime directory for the new QEMU: never the old one's, which is still in use. */
 function newRuntimeDirFor(store: Store, uuid: string, old: DomainRuntime | null): string {
   const primary = runtimeDirFor(store.stateDir, uuid);
-  return old?.runtimeDir === primary ? `${primary}.b` : primary;
+  return old?.runtimeDir === primary ? alternateRuntimeDir(primary) : primary;
 }
 
 /** A checked revert by a new QEMU, ready to run (alone, or as one member of a group's revert). */

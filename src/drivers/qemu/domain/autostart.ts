@@ -8,6 +8,7 @@
  * are removed. A domain that fails to start is reported on stderr, as libvirtd logs it,
  * and the others are still started.
  */
+import { existsSync } from 'node:fs';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { currentBootId, type TxnContext } from '../../../txn/index.js';
@@ -20,6 +21,9 @@ export function autostartMarkerFor(stateDir: string, bootId: string): string {
 
 /** Claims this boot for autostart (true for exactly one caller per boot and state dir). */
 async function claimBoot(stateDir: string, bootId: string): Promise<boolean> {
+  // Every opening but the boot's first finds the marker: a stat, where the exclusive create
+  // below (which alone decides who claims) costs a file open and close on the thread pool.
+  if (existsSync(autostartMarkerFor(stateDir, bootId))) return false;
   try {
     await (await open(autostartMarkerFor(stateDir, bootId), 'wx', 0o600)).close();
   } catch (err) {

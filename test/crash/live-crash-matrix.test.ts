@@ -47,6 +47,11 @@ test(`live crash matrix (${mode})`, { concurrency: 1 }, async (parent) => {
       const prepared = await prepareMatrix(liveMatrixWorld(world));
       // A vTPM row whose operation left the TPM's picture as it was would not test it at all.
       if (scenario.tpm) assert.notEqual(JSON.stringify(prepared.after.tpm), JSON.stringify(world.before.tpm), 'the TPM state did not change');
+      if (scenario.nvram) {
+        assert.notEqual(JSON.stringify(prepared.after.nvram), JSON.stringify(world.before.nvram), 'the NVRAM did not change');
+        // A world whose file and QEMU's flash memory differ would be no real domain (live-world.ts, nvramRound).
+        for (const p of [world.before, prepared.after]) assert.equal(p.pflash, "QEMU's variable store holds the NVRAM file's bytes");
+      }
       const cases: CrashCase[] = FULL ? prepared.cases : sampleOf(prng(SEED + 0x11fe + index), prepared.cases, SAMPLE_CASES);
       const failures: string[] = [];
       const ended = { before: 0, after: 0 };

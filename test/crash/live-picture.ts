@@ -5,8 +5,9 @@
  * only a running domain has: the inactive definition next to the live one, the run state
  * and reason, QEMU's query-status, each disk's active chain from query-block (node names
  * and files, top first), every named block node, the block jobs, which byte pattern
- * each written slot of each disk reads back, and which TPM state each running swtpm serves;
- * for a group's world, of every member.
+ * each written slot of each disk reads back, which TPM state each running swtpm serves, and
+ * whether a UEFI domain's running QEMU holds its NVRAM file's bytes in its flash memory
+ * (pflash-picture.ts); for a group's world, of every member.
  *
  * A vTPM world's TPM state (tpm-picture.ts) is read from the files while the guest runs, and
  * that is stable: its machine has no ACPI (the fixture's definition has no `<features><acpi/>`,
@@ -21,6 +22,15 @@
  * whose name is random), with every generation no link points at, every snapshot's copy,
  * and which state the running swtpm serves. That the state did not change while pictured is
  * checked: it is read first and last, and a difference throws.
+ *
+ * A UEFI world's NVRAM (world-state.ts pictures the file and every snapshot's copy) is
+ * stable because its firmware never runs: the domain is only ever paused (live-world.ts),
+ * so OVMF, which may write its variables whenever it runs, executes nothing. QEMU itself
+ * writes the file only for a guest's flash write (none without a running vCPU) and, once
+ * its flash memory was loaded from a saved machine state, at the next run state change
+ * (none while a case is judged; and it would write the bytes the snapshot's copy holds, as
+ * the world changes the file only while the domain is shut off). It is read first and last
+ * too, and a difference throws.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -32,6 +42,9 @@ import { parseDomainXML } from '../../src/conf/domain-xml.js';
 import { guestFlush } from '../helpers/guest-io.js';
 import { openAt, pictureOf, type WorldDirs, type WorldPicture } from './world-state.js';
 import { swtpmPicture, tpmPicture } from './tpm-picture.js';
+import { nvramPicture } from './firmware-world.js';
+import { pflashPicture } from './pflash-picture.js';
+import { nvramPathOf } from '../../src/drivers/qemu/domain/devices/firmware.js';
 
 const run = promisify(execFile);
 
@@ -58,6 +71,8 @@ export interface LivePicture extends WorldPicture {
   slots: Record<string, string[]>;
   /** Which TPM state each of its swtpms serves (tpm-picture.ts); none without a vTPM. */
   swtpm: string[];
+  /** Which variable store its running QEMU holds (pflash-picture.ts); null without NVRAM or QEMU. */
+  pflash: string | null;
   /** A group's world: the same of each other member. */
   otherLive: Record<string, LiveDomainPart>;
 }
@@ -112,6 +127,12 @@ async function rawOf(dirs: WorldDirs, path: string, format: string): Promise<Buf
   }
 }
 
+/** The NVRAM file of domain `name` (undefined when it has none or is not defined). */
+async function nvramPathIn(conn: Connection, name: string): Promise<string | undefined> {
+  if (!(await conn.listAllDomains()).some((d) => d.getName() === name)) return undefined;
+  return nvramPathOf(parseDomainXML(await (await conn.domainLookupByName(name)).getXMLDesc()));
+}
+
 /** What only a running domain has, for one domain of the world. */
 export interface LiveDomainPart {
   inactiveXml: string | null;
@@ -120,11 +141,13 @@ export interface LiveDomainPart {
   slots: Record<string, string[]>;
   /** Which TPM state each of its swtpms serves (tpm-picture.ts); none without a vTPM. */
   swtpm: string[];
+  /** Which variable store its running QEMU holds (pflash-picture.ts); null without NVRAM or QEMU. */
+  pflash: string | null;
 }
 
 /** The live part of domain `name` ('no domain' when it is not defined). */
 async function liveDomainPart(conn: Connection, dirs: WorldDirs, name: string, offsets: readonly number[], slotBytes: number): Promise<LiveDomainPart> {
-  const part: LiveDomainPart = { inactiveXml: null, runState: 'no domain', qemu: null, slots: {}, swtpm: [] };
+  const part: LiveDomainPart = { inactiveXml: null, runState: 'no domain', qemu: null, slots: {}, swtpm: [], pflash: null };
   if (!(await conn.listAllDomains()).some((d) => d.getName() === name)) return part;
   const dom = await conn.domainLookupByName(name);
   part.swtpm = await swtpmPicture(dirs.stateDir, dom.getUUIDString());
@@ -136,6 +159,8 @@ async function liveDomainPart(conn: Connection, dirs: WorldDirs, name: string, o
     // QEMU keeps qcow2 metadata in its caches: flushed, the files say what the guest sees.
     for (const d of def.disks) await guestFlush(dom, d.target);
     part.qemu = await qemuPicture(dom);
+    const nvram = nvramPathOf(def);
+    if (nvram !== undefined) part.pflash = await pflashPicture(dom, nvram, dirs.scratchDir);
   }
   // Every disk read at once (read-only qemu-img runs); the slots land in disk order.
   const read = await Promise.all(def.disks.flatMap((d) => (d.sourcePath
@@ -155,9 +180,11 @@ export async function livePictureOf(
   const conn = await openAt(dirs.stateDir);
   // Read first here and last by pictureOf (see the file comment).
   const tpmFirst = JSON.stringify(await tpmPicture(dirs.stateDir));
+  let nvramFirst: string;
   let first: LiveDomainPart;
   const otherLive: Record<string, LiveDomainPart> = {};
   try {
+    nvramFirst = JSON.stringify(await nvramPicture(dirs.stateDir, await nvramPathIn(conn, domainName)));
     first = await liveDomainPart(conn, dirs, domainName, offsets, slotBytes);
     for (const name of others) otherLive[name] = await liveDomainPart(conn, dirs, name, offsets, slotBytes);
   } finally {
@@ -165,5 +192,6 @@ export async function livePictureOf(
   }
   const world = await pictureOf(dirs, domainName, others);
   if (JSON.stringify(world.tpm) !== tpmFirst) throw new Error(`the TPM state changed while it was pictured: ${tpmFirst} then ${JSON.stringify(world.tpm)}`);
+  if (JSON.stringify(world.nvram) !== nvramFirst) throw new Error(`the NVRAM changed while it was pictured: ${nvramFirst} then ${JSON.stringify(world.nvram)}`);
   return { ...world, ...first, otherLive };
 }

@@ -9,7 +9,9 @@
  * with memory on 2 disks; a group snapshot --disk-only of two running domains, and that
  * group's revert (new QEMUs) and delete (block-commit in each QEMU); and a domain with a
  * vTPM: create disk-only, internal and external with memory, revert in its QEMU
- * (snapshot-load) and through a new QEMU (disk-only --running, with memory), and delete. Guest data is written before and between the snapshots.
+ * (snapshot-load) and through a new QEMU (disk-only --running, with memory), and delete; the
+ * same with UEFI firmware's NVRAM on a paused domain (the disk-only revert --paused). Guest
+ * data is written before and between the snapshots.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,14 +47,24 @@ async function snapshots(ctx: LivePrepareContext, kind: Kind, names: string[]): 
   }
 }
 
-/** ' with vTPM' for a vTPM world's operation (SNAPVIRT_CRASH_ONLY='with vTPM' picks them all). */
-const withTpmLabel = (tpm: boolean | undefined): string => (tpm ? ' with vTPM' : '');
+/** A world whose first domain has a state file beside its disks: a vTPM, or UEFI firmware's NVRAM. */
+type StateFile = 'vTPM' | 'NVRAM';
 
-function createScenario(kind: Kind, disks: number, tpm?: boolean): LiveScenario {
+/**
+ * The name's part (' with vTPM', ' with NVRAM': SNAPVIRT_CRASH_ONLY='with NVRAM' picks them
+ * all) and the world's field for `file`.
+ */
+function stateFileWorld(file: StateFile | undefined): { label: string; world: Pick<LiveScenario, 'tpm' | 'nvram'> } {
+  if (file === undefined) return { label: '', world: {} };
+  return { label: ` with ${file}`, world: file === 'vTPM' ? { tpm: true } : { nvram: true } };
+}
+
+function createScenario(kind: Kind, disks: number, file?: StateFile): LiveScenario {
+  const { label, world } = stateFileWorld(file);
   return {
-    name: `live create ${kind}${withTpmLabel(tpm)}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    name: `live create ${kind}${label}, ${disks} disk${disks > 1 ? 's' : ''}`,
     disks,
-    ...(tpm ? { tpm } : {}),
+    ...world,
     async prepare(ctx) {
       // One earlier snapshot of the same kind, so the new one has a parent and a chain below it.
       await snapshots(ctx, kind, ['base']);
@@ -66,11 +78,12 @@ function createScenario(kind: Kind, disks: number, tpm?: boolean): LiveScenario 
 }
 
 /** Deleting `target` of two snapshots A and B of `kind`, taken on `disks` disks. */
-function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: number, tpm?: boolean): LiveScenario {
+function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: number, file?: StateFile): LiveScenario {
+  const { label, world } = stateFileWorld(file);
   return {
-    name: `live delete ${what}${withTpmLabel(tpm)}, ${disks} disk${disks > 1 ? 's' : ''}`,
+    name: `live delete ${what}${label}, ${disks} disk${disks > 1 ? 's' : ''}`,
     disks,
-    ...(tpm ? { tpm } : {}),
+    ...world,
     async prepare(ctx) {
       await snapshots(ctx, kind, ['A', 'B']);
       return { op: 'delete', domain: DOMAIN, snapshot: target, flags: 0 };
@@ -79,11 +92,12 @@ function deleteScenario(what: string, kind: Kind, target: 'A' | 'B', disks: numb
 }
 
 /** Reverting to A of two snapshots A and B of `kind`, taken on 1 disk, with revert `flags`. */
-function revertScenario(what: string, kind: Kind, flags: number, tpm?: boolean): LiveScenario {
+function revertScenario(what: string, kind: Kind, flags: number, file?: StateFile): LiveScenario {
+  const { label, world } = stateFileWorld(file);
   return {
-    name: `live revert ${what}${withTpmLabel(tpm)}, 1 disk`,
+    name: `live revert ${what}${label}, 1 disk`,
     disks: 1,
-    ...(tpm ? { tpm } : {}),
+    ...world,
     async prepare(ctx) {
       await snapshots(ctx, kind, ['A', 'B']);
       return { op: 'revert', domain: DOMAIN, snapshot: 'A', flags };
@@ -217,13 +231,36 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
  * wholly after (G23).
  */
 const TPM_LIVE_SCENARIOS: LiveScenario[] = [
-  createScenario('disk-only', 1, true),
-  createScenario('internal with memory', 1, true),
-  createScenario('external with memory', 1, true),
-  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, true),
-  revertScenario('external disk-only --running (new QEMU)', 'disk-only', R.RUNNING, true),
-  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, true),
-  deleteScenario('external leaf (active block-commit, the TPM copy removed)', 'disk-only', 'B', 1, true),
+  createScenario('disk-only', 1, 'vTPM'),
+  createScenario('internal with memory', 1, 'vTPM'),
+  createScenario('external with memory', 1, 'vTPM'),
+  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, 'vTPM'),
+  revertScenario('external disk-only --running (new QEMU)', 'disk-only', R.RUNNING, 'vTPM'),
+  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, 'vTPM'),
+  deleteScenario('external leaf (active block-commit, the TPM copy removed)', 'disk-only', 'B', 1, 'vTPM'),
+];
+
+/**
+ * A domain booting OVMF from pflash with an NVRAM file that every round of data changes
+ * too (live-world.ts), started paused and never run, so that only snapvirt and the world
+ * change the NVRAM (a running OVMF writes its variables when it gets to it): a create copies
+ * the file in the same entry as the disks' switch; a revert in its QEMU (snapshot-load, the
+ * flash memory loaded with the machine state) and through a new QEMU (to a disk-only
+ * snapshot with --paused, and to one with memory, which the new QEMU loads) writes the
+ * snapshot's copy back over the file (before the new QEMU starts, which reads it once); a
+ * delete removes the snapshot's copy after its commit. Snapshots of the paused domain are
+ * paused, and so is every revert. A disk-only revert with --running would start OVMF: no
+ * such row. A crash between the disks and the NVRAM must leave both wholly before or wholly
+ * after (G23).
+ */
+const NVRAM_LIVE_SCENARIOS: LiveScenario[] = [
+  createScenario('disk-only', 1, 'NVRAM'),
+  createScenario('internal with memory', 1, 'NVRAM'),
+  createScenario('external with memory', 1, 'NVRAM'),
+  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, 'NVRAM'),
+  revertScenario('external disk-only --paused (new QEMU)', 'disk-only', R.PAUSED, 'NVRAM'),
+  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, 'NVRAM'),
+  deleteScenario('external leaf (active block-commit, the NVRAM copy removed)', 'disk-only', 'B', 1, 'NVRAM'),
 ];
 
 /** Every live scenario, in a fixed order (the sample and the report use it). */
@@ -251,4 +288,5 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   GROUP_REVERT_LIVE,
   GROUP_DELETE_LIVE,
   ...TPM_LIVE_SCENARIOS,
+  ...NVRAM_LIVE_SCENARIOS,
 ];

@@ -7,7 +7,9 @@
  * SIGTERM, which flushes), and each reset copies them back, starts the domain again and
  * writes one more round of data that no snapshot holds yet: the running guest's own
  * writes, which every case must keep (or, for a revert, drop) exactly. A vTPM world's first
- * domain has a TPM whose state file each round changes too.
+ * domain has a TPM whose state file each round changes too; a UEFI world's first domain has
+ * OVMF and an NVRAM file that each round changes too, and its domains are only ever paused
+ * (OVMF never runs).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,7 +24,8 @@ import { guestWrite } from '../helpers/guest-io.js';
 import { killAllQemu } from '../drivers/qemu/support/active-env.js';
 import type { ChildOp } from './crash-child.js';
 import { domainNames } from './crash-world.js';
-import { withTpm } from './firmware-world.js';
+import { withNvram, withTpm, writeNvram } from './firmware-world.js';
+import { nvramPathOf } from '../../src/drivers/qemu/domain/devices/firmware.js';
 import { manufactureTpmState, TPM2_STATE_FILE, tpmStateDirFor } from '../../src/drivers/qemu/tpm/swtpm-process.js';
 import { livePictureOf, type LivePicture } from './live-picture.js';
 import type { MatrixWorld } from './matrix.js';
@@ -58,6 +61,12 @@ export interface LiveScenario {
    * (see `tpmRound`).
    */
   tpm?: boolean;
+  /**
+   * The first domain boots OVMF from pflash with an NVRAM file, whose bytes writeData()
+   * changes too (see `nvramRound`). Every domain of the world is started paused and never
+   * runs a guest instruction: a running OVMF may write its variables at any moment.
+   */
+  nvram?: boolean;
   /** Builds the snapshots the operation needs (the domain runs) and returns the operation. */
   prepare(ctx: LivePrepareContext): Promise<ChildOp>;
   /** Failpoints whose `error` does not surface as `failpoint NAME`, and the error they give. */
@@ -81,6 +90,23 @@ export interface LiveWorld {
   before: LivePicture;
 }
 
+/** VIR_DOMAIN_START_PAUSED */
+const START_PAUSED = 1;
+
+/**
+ * How the world's domains start: paused in a UEFI world, so that OVMF never runs (a
+ * snapshot of a paused domain is paused, and so is a revert to it; the rows revert a
+ * disk-only snapshot with --paused).
+ */
+const startFlags = (scenario: LiveScenario): number => (scenario.nvram ? START_PAUSED : 0);
+
+/** Domain `name`'s definition `xml`, for the first domain with the scenario's vTPM or UEFI firmware (its NVRAM `<images>/<name>_VARS.fd`, made now). */
+async function withStateFiles(scenario: LiveScenario, dirs: WorldDirs, name: string, xml: string, first: boolean): Promise<string> {
+  if (!first) return xml;
+  const tpmXml = scenario.tpm ? withTpm(xml) : xml;
+  return scenario.nvram ? withNvram(tpmXml, join(dirs.imageDirs[0]!, `${name}_VARS.fd`)) : tpmXml;
+}
+
 /**
  * A vTPM world's round of TPM state: the domain's permanent state file (through its TPM
  * path, so in whichever generation it leads to) replaced by another TPM's, one per round
@@ -96,20 +122,53 @@ export interface LiveWorld {
  * state (none in this world: see live-picture.ts) or when QEMU hands it a saved state (a
  * revert with memory).
  */
-async function tpmRound(dirs: WorldDirs, dom: Domain, round: number): Promise<void> {
+async function tpmRound(dirs: WorldDirs, dom: Domain, round: number): Promise<() => Promise<void>> {
   const state = await manufactureTpmState(parseDomainXML(await dom.getXMLDesc()), join(dirs.scratchDir, 'tpm-rounds', String(round)));
+  return () => copyFile(state, join(tpmStateDirFor(dirs.stateDir, dom.getUUIDString()), TPM2_STATE_FILE));
+}
+
+/**
+ * A UEFI world's round of NVRAM: 4 KiB of the variable store written over with the round's
+ * pattern (firmware-world.ts's writeNvram, as the offline `… with NVRAM` rows do), standing
+ * for the guest setting a variable; a create copies the file, a revert writes a copy back, a
+ * delete removes copies. The domain is shut off for the change and started again, as for the
+ * TPM, because writing the file under a QEMU that has it as pflash is not sound, paused or
+ * not (measured with QEMU 7.2): QEMU reads the whole store into the flash device's memory
+ * once, at start, and never reads the file again; a memory snapshot saves that memory, not
+ * the file; and after a load (snapshot-load, or a new QEMU's incoming migration) QEMU writes
+ * its flash memory back over the whole file at the next run state change. A file changed
+ * under QEMU would thus differ from what the guest sees and from what a memory snapshot
+ * holds, and a later resume would undo the change: no real domain is like that. Restarted,
+ * the file is always the flash memory the running QEMU holds (live-picture.ts checks it).
+ */
+async function nvramRound(dom: Domain, round: number): Promise<() => Promise<void>> {
+  const nvram = nvramPathOf(parseDomainXML(await dom.getXMLDesc()));
+  if (nvram === undefined) throw new Error(`domain '${dom.getName()}' has no NVRAM`);
+  return () => writeNvram(nvram, (0x11 + round * 16) & 0xff, round);
+}
+
+/**
+ * The round of a world's state files beside the disks (the TPM's and the NVRAM's, see
+ * above), written while the domain is shut off: a running domain is destroyed first and
+ * started again after (as it was started: paused in a UEFI world).
+ */
+async function stateFileRound(scenario: LiveScenario, dirs: WorldDirs, dom: Domain, round: number): Promise<void> {
+  const writes: Array<() => Promise<void>> = [];
+  if (scenario.tpm) writes.push(await tpmRound(dirs, dom, round));
+  if (scenario.nvram) writes.push(await nvramRound(dom, round));
+  if (writes.length === 0) return;
   const running = await dom.isActive();
   if (running) await dom.destroy();
-  await copyFile(state, join(tpmStateDirFor(dirs.stateDir, dom.getUUIDString()), TPM2_STATE_FILE));
-  if (running) await dom.create();
+  for (const write of writes) await write();
+  if (running) await dom.create(startFlags(scenario));
 }
 
 /**
  * A writer of one round of guest data per call: pattern 0x11 + 16·round + disk (+ 8·domain),
- * at slot `round`, after the TPM's round (unless `tpmDone`: the caller did it before the start).
+ * at slot `round`, after the state files' round (unless `roundDone`: the caller did it before the start).
  */
 function dataWriter(
-  scenario: LiveScenario, doms: readonly Domain[], firstRound: number, dirs: WorldDirs, tpmDone = false,
+  scenario: LiveScenario, doms: readonly Domain[], firstRound: number, dirs: WorldDirs, roundDone = false,
 ): { write(): Promise<void>; offsets: number[] } {
   const bytes = scenario.writeBytes ?? 64 << 10;
   const slotsPerDisk = Math.floor((scenario.diskBytes ?? 1 << 20) / bytes);
@@ -119,7 +178,7 @@ function dataWriter(
     offsets,
     async write() {
       if (round >= slotsPerDisk) throw new Error(`${scenario.name}: no free slot for round ${round}`);
-      if (scenario.tpm && !tpmDone) await tpmRound(dirs, doms[0]!, round);
+      if (!roundDone) await stateFileRound(scenario, dirs, doms[0]!, round);
       for (const [k, dom] of doms.entries()) {
         const def = parseDomainXML(await dom.getXMLDesc());
         for (const [i, d] of def.disks.entries()) await guestWrite(dom, d.target, (0x11 + round * 16 + i + k * 8) & 0xff, round * bytes, bytes);
@@ -137,9 +196,9 @@ async function startAndWrite(w: Omit<LiveWorld, 'before'>): Promise<void> {
     const doms: Domain[] = [];
     for (const name of domainNames(w.scenario.domains)) doms.push(await conn.domainLookupByName(name));
     const round = w.offsets.length - 1;
-    // The TPM's round before the start, which reads it (no restart needed).
-    if (w.scenario.tpm) await tpmRound(w.dirs, doms[0]!, round);
-    for (const dom of doms) await dom.create();
+    // The state files' round before the start, which reads them (no restart needed).
+    await stateFileRound(w.scenario, w.dirs, doms[0]!, round);
+    for (const dom of doms) await dom.create(startFlags(w.scenario));
     await dataWriter(w.scenario, doms, round, w.dirs, true).write();
   } finally {
     await conn.close();
@@ -178,10 +237,9 @@ export async function buildLiveWorld(base: string, scenario: LiveScenario): Prom
     const doms: Domain[] = [];
     for (const name of domainNames(scenario.domains)) {
       const disks = await makeImages(dirs.imageDirs[0]!, name, Array(scenario.disks).fill('qcow2'), scenario.diskBytes ?? 1 << 20);
-      const xml = domainXml(name, disks);
-      doms.push(await conn.domainDefineXML(scenario.tpm && doms.length === 0 ? withTpm(xml) : xml));
+      doms.push(await conn.domainDefineXML(await withStateFiles(scenario, dirs, name, domainXml(name, disks), doms.length === 0)));
     }
-    for (const dom of doms) await dom.create();
+    for (const dom of doms) await dom.create(startFlags(scenario));
     const writer = dataWriter(scenario, doms, 0, dirs);
     await writer.write();
     op = await scenario.prepare({ conn, dom: doms[0]!, doms, dirs, writeData: () => writer.write() });

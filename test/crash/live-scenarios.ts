@@ -220,48 +220,41 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
 };
 
 /**
- * A running domain with a vTPM (swtpm), whose state file every round of data changes too
- * (live-world.ts): a create copies the state in the same entry as the disks' switch (with
- * memory, the machine state holds it too); a revert in the running QEMU (snapshot-load)
- * has QEMU hand swtpm the saved TPM state; a revert through a new QEMU (to a disk-only
- * snapshot with --running, and to one with memory, which the new QEMU loads, handing swtpm
- * the saved TPM state) seeds a new generation of it from the snapshot's copy and the commit
- * points the domain's TPM path at it; a delete removes the snapshot's copy after its
- * commit. A crash between the disks and the TPM state must leave both wholly before or
- * wholly after (G23).
+ * The seven live operations of a world whose first domain has state file `file`:
+ * create disk-only, internal and external with memory; revert in its QEMU (snapshot-load),
+ * and through a new QEMU to a disk-only snapshot and to one with memory (which the new QEMU
+ * loads); delete of an external leaf (the snapshot's copy removed after its commit). A crash
+ * between the disks and the state file must leave both wholly before or wholly after (G23).
+ *
+ * vTPM: a running domain with swtpm, whose state file every round of data changes too
+ * (live-world.ts). A create copies the state in the same entry as the disks' switch (with
+ * memory, the machine state holds it too); a revert in the running QEMU has QEMU hand swtpm
+ * the saved TPM state; a revert through a new QEMU (the disk-only one with --running) seeds
+ * a new generation of it from the snapshot's copy and the commit points the domain's TPM
+ * path at it (with memory, QEMU then hands swtpm the saved TPM state).
+ *
+ * NVRAM: a domain booting OVMF from pflash with an NVRAM file that every round changes too,
+ * started paused and never run, so that only snapvirt and the world change the NVRAM (a
+ * running OVMF may write its variables whenever it runs). A create copies the file in the
+ * same entry as the disks' switch; a revert in its QEMU (the flash memory loaded with the
+ * machine state) and through a new QEMU writes the snapshot's copy back over the file
+ * (before the new QEMU starts: it reads the file once). Snapshots of the paused domain are
+ * paused, and so is every revert: the disk-only one is --paused, since --running would
+ * start OVMF.
  */
-const TPM_LIVE_SCENARIOS: LiveScenario[] = [
-  createScenario('disk-only', 1, 'vTPM'),
-  createScenario('internal with memory', 1, 'vTPM'),
-  createScenario('external with memory', 1, 'vTPM'),
-  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, 'vTPM'),
-  revertScenario('external disk-only --running (new QEMU)', 'disk-only', R.RUNNING, 'vTPM'),
-  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, 'vTPM'),
-  deleteScenario('external leaf (active block-commit, the TPM copy removed)', 'disk-only', 'B', 1, 'vTPM'),
-];
-
-/**
- * A domain booting OVMF from pflash with an NVRAM file that every round of data changes
- * too (live-world.ts), started paused and never run, so that only snapvirt and the world
- * change the NVRAM (a running OVMF writes its variables when it gets to it): a create copies
- * the file in the same entry as the disks' switch; a revert in its QEMU (snapshot-load, the
- * flash memory loaded with the machine state) and through a new QEMU (to a disk-only
- * snapshot with --paused, and to one with memory, which the new QEMU loads) writes the
- * snapshot's copy back over the file (before the new QEMU starts, which reads it once); a
- * delete removes the snapshot's copy after its commit. Snapshots of the paused domain are
- * paused, and so is every revert. A disk-only revert with --running would start OVMF: no
- * such row. A crash between the disks and the NVRAM must leave both wholly before or wholly
- * after (G23).
- */
-const NVRAM_LIVE_SCENARIOS: LiveScenario[] = [
-  createScenario('disk-only', 1, 'NVRAM'),
-  createScenario('internal with memory', 1, 'NVRAM'),
-  createScenario('external with memory', 1, 'NVRAM'),
-  revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, 'NVRAM'),
-  revertScenario('external disk-only --paused (new QEMU)', 'disk-only', R.PAUSED, 'NVRAM'),
-  revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, 'NVRAM'),
-  deleteScenario('external leaf (active block-commit, the NVRAM copy removed)', 'disk-only', 'B', 1, 'NVRAM'),
-];
+function stateFileScenarios(file: StateFile): LiveScenario[] {
+  const [diskOnlyRevert, flag] = file === 'NVRAM' ? ['--paused', R.PAUSED] : ['--running', R.RUNNING];
+  const copy = file === 'NVRAM' ? 'NVRAM' : 'TPM';
+  return [
+    createScenario('disk-only', 1, file),
+    createScenario('internal with memory', 1, file),
+    createScenario('external with memory', 1, file),
+    revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, file),
+    revertScenario(`external disk-only ${diskOnlyRevert} (new QEMU)`, 'disk-only', flag, file),
+    revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, file),
+    deleteScenario(`external leaf (active block-commit, the ${copy} copy removed)`, 'disk-only', 'B', 1, file),
+  ];
+}
 
 /** Every live scenario, in a fixed order (the sample and the report use it). */
 export const LIVE_SCENARIOS: LiveScenario[] = [
@@ -287,6 +280,6 @@ export const LIVE_SCENARIOS: LiveScenario[] = [
   GROUP_CREATE_LIVE_MEMORY,
   GROUP_REVERT_LIVE,
   GROUP_DELETE_LIVE,
-  ...TPM_LIVE_SCENARIOS,
-  ...NVRAM_LIVE_SCENARIOS,
+  ...stateFileScenarios('vTPM'),
+  ...stateFileScenarios('NVRAM'),
 ];

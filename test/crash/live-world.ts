@@ -33,7 +33,7 @@ import { openAt, type WorldDirs } from './world-state.js';
 
 const run = promisify(execFile);
 
-/** What a live scenario's prepare() gets: the domain (running) and a writer of guest data. */
+/** What a live scenario's prepare() gets: the domain (running; paused in a UEFI world) and a writer of guest data. */
 export interface LivePrepareContext {
   conn: Connection;
   /** The first domain ('vm'). */
@@ -67,7 +67,7 @@ export interface LiveScenario {
    * runs a guest instruction: a running OVMF may write its variables at any moment.
    */
   nvram?: boolean;
-  /** Builds the snapshots the operation needs (the domain runs) and returns the operation. */
+  /** Builds the snapshots the operation needs (the domain runs, or is paused in a UEFI world) and returns the operation. */
   prepare(ctx: LivePrepareContext): Promise<ChildOp>;
   /** Failpoints whose `error` does not surface as `failpoint NAME`, and the error they give. */
   errorText?: Record<string, RegExp>;

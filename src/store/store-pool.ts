@@ -50,6 +50,14 @@ export function privateStoreLease(stateDir: string): StoreLease {
   return { store, release: () => store.close() };
 }
 
+/**
+ * Beyond libvirt: one open state store per state directory, shared by every connection
+ * opened with the pool (`connect(uri, { storePool })`, qemu:/// URIs) and kept open between
+ * them, so that opening a connection opens no database. Each connection still owns what
+ * it owns (the autodestroy domains it started go when it closes). A database file that was
+ * removed or replaced is opened anew at the next lease; a state directory that cannot be
+ * written is never pooled. close() it once the connections are done. snapvirtd keeps one.
+ */
 export class StorePool {
   readonly #byDir = new Map<string, Pooled>();
   #closed = false;

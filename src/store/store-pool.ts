@@ -44,10 +44,14 @@ function fileIdentity(path: string): string | undefined {
   }
 }
 
+/** A lease of a store nobody else holds: its release closes it. */
+function soleLease(store: Store): StoreLease {
+  return { store, release: () => store.close() };
+}
+
 /** A store of one's own: what a connection opened without a pool gets. */
 export function privateStoreLease(stateDir: string): StoreLease {
-  const store = openStore(stateDir);
-  return { store, release: () => store.close() };
+  return soleLease(openStore(stateDir));
 }
 
 /**
@@ -75,7 +79,7 @@ export class StorePool {
       if (this.#closed) return privateStoreLease(stateDir);
       const store = openStore(dir);
       const file = store.writeRefusal ? undefined : fileIdentity(store.path);
-      if (file === undefined) return { store, release: () => store.close() };
+      if (file === undefined) return soleLease(store);
       p = { store, file, borrowers: 0, retired: false };
       this.#byDir.set(dir, p);
     }

@@ -9,14 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { runCommand, type Outcome } from '../helpers/run-command.js';
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
-import { startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
+import type { TempDir } from '../helpers/temp-dir.js';
+import { startSessionDaemon, type RunningDaemon } from '../helpers/snapvirtd.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
@@ -39,12 +39,7 @@ describe('qemu:///session through snapvirtd', () => {
     runCommand(process.execPath, [BIN, '-c', 'qemu:///session', commands], { SNAPVIRT_STATE_DIR: stateDir });
 
   before(async () => {
-    tmp = await makeTempDir('snapvirtd-qemu-');
-    stateDir = join(tmp.path, 'state');
-    imageDir = join(tmp.path, 'images');
-    await mkdir(imageDir);
-    daemon = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: stateDir });
-    uri = `qemu+unix:///session?socket=${daemon.socket}`;
+    ({ tmp, daemon, stateDir, imageDir, uri } = await startSessionDaemon('snapvirtd-qemu-'));
   });
   after(async () => {
     assert.equal(await daemon.stop(), 0);

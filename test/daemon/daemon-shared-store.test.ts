@@ -8,14 +8,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { domainXml, makeImages } from '../helpers/domain-fixture.js';
 import { killQemusUnder } from '../helpers/kill-qemus.js';
 import { runCommand, type Outcome } from '../helpers/run-command.js';
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
-import { startSnapvirtd, type RunningDaemon } from '../helpers/snapvirtd.js';
+import type { TempDir } from '../helpers/temp-dir.js';
+import { startSessionDaemon, type RunningDaemon } from '../helpers/snapvirtd.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/snapvirt', import.meta.url));
 
@@ -31,12 +31,7 @@ describe('the state store snapvirtd lends its clients', () => {
     runCommand(process.execPath, [BIN, '-q', '-c', 'qemu:///session', commands], { SNAPVIRT_STATE_DIR: stateDir });
 
   before(async () => {
-    tmp = await makeTempDir('snapvirtd-store-');
-    stateDir = join(tmp.path, 'state');
-    imageDir = join(tmp.path, 'images');
-    await mkdir(imageDir);
-    daemon = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: stateDir });
-    uri = `qemu+unix:///session?socket=${daemon.socket}`;
+    ({ tmp, daemon, stateDir, imageDir, uri } = await startSessionDaemon('snapvirtd-store-'));
   });
   after(async () => {
     await killQemusUnder(stateDir);

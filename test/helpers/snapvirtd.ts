@@ -4,8 +4,10 @@
  * sends SIGTERM and waits for the exit; the log (its stderr) is kept for assertions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeTempDir, type TempDir } from './temp-dir.js';
 
 export const SNAPVIRTD = fileURLToPath(new URL('../../../bin/snapvirtd', import.meta.url));
 
@@ -60,4 +62,23 @@ export async function startSnapvirtd(dir: string, env: NodeJS.ProcessEnv = {}, a
       return code;
     },
   };
+}
+
+/** A snapvirtd on qemu:///session (startSessionDaemon): its temp directory, state and images directories, and virsh's URI. */
+export interface SessionDaemon {
+  tmp: TempDir;
+  daemon: RunningDaemon;
+  stateDir: string;
+  imageDir: string;
+  uri: string;
+}
+
+/** Starts snapvirtd in a new temp directory (`prefix`), its state in `state/`, with an empty `images/` beside for the test's disks. */
+export async function startSessionDaemon(prefix: string): Promise<SessionDaemon> {
+  const tmp = await makeTempDir(prefix);
+  const stateDir = join(tmp.path, 'state');
+  const imageDir = join(tmp.path, 'images');
+  await mkdir(imageDir);
+  const daemon = await startSnapvirtd(tmp.path, { SNAPVIRT_STATE_DIR: stateDir });
+  return { tmp, daemon, stateDir, imageDir, uri: `qemu+unix:///session?socket=${daemon.socket}` };
 }

@@ -9,10 +9,17 @@
  * - CHILDREN_ONLY: only the descendants go; if one of them was current, the kept snapshot
  *   becomes current.
  */
+import { SnapshotDeleteFlags } from '../api/flags.js';
 import type { SnapshotTree } from './snapshot-tree.js';
 
 /** Which part of the subtree a delete removes. */
 export type DeleteScope = 'snapshot' | 'children' | 'children-only';
+
+/** The scope virDomainSnapshotDelete's flags ask for. */
+export function deleteScopeOf(flags: number): DeleteScope {
+  if (flags & SnapshotDeleteFlags.CHILDREN) return 'children';
+  return flags & SnapshotDeleteFlags.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+}
 
 /** What a delete did: the names removed, parents before children. */
 export interface TreeDeleteResult {

@@ -36,8 +36,10 @@ export interface JobDescription {
 export const SNAPSHOT_JOB: JobDescription = { operation: JobOperation.SNAPSHOT, name: 'snapshot', abortable: true };
 /** A revert that loads a machine state or starts a new QEMU: abortable until its commit. */
 export const SNAPSHOT_REVERT_JOB: JobDescription = { operation: JobOperation.SNAPSHOT_REVERT, name: 'snapshot revert', abortable: true };
-/** A delete: its commit point (the metadata) comes before its merges, so never abortable. */
+/** A shut-off domain's delete: its commit point (the metadata) comes before its merges, so never abortable. */
 export const SNAPSHOT_DELETE_JOB: JobDescription = { operation: JobOperation.SNAPSHOT_DELETE, name: 'snapshot delete', abortable: false };
+/** A running domain's delete: its merges are undoable and come before its commit point, so abortable until then. */
+export const LIVE_SNAPSHOT_DELETE_JOB: JobDescription = { operation: JobOperation.SNAPSHOT_DELETE, name: 'snapshot delete', abortable: true };
 
 /** Progress is written at most this often (ms): readers poll, the record need not follow every byte. */
 const PROGRESS_INTERVAL_MS = 100;

@@ -28,7 +28,7 @@ export type { RecoveryReport } from './recovery.js';
 export { describePending, isCommittedEntry, pendingEntries, refusePendingConflicts } from './pending-work.js';
 export {
   abortDomainJob, activeDomainJob, currentJob, runDomainJob, JobOperation, RunningJob, SNAPSHOT_JOB, SNAPSHOT_REVERT_JOB,
-  SNAPSHOT_DELETE_JOB,
+  SNAPSHOT_DELETE_JOB, LIVE_SNAPSHOT_DELETE_JOB,
 } from './domain-job.js';
 export { lockDomainJob } from './job-lock.js';
 export { readJobRecord } from './job-file.js';

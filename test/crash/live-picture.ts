@@ -87,6 +87,9 @@ async function qmp(dom: Domain, execute: string, args?: object): Promise<unknown
 
 type BlockImage = { filename: string; 'backing-image'?: BlockImage };
 
+/** The node names snapvirt gives backing layers it reopens (explicit-chain.ts). */
+const EXPLICIT_LAYER = /^drive-[a-z0-9]+-c\d+-(fmt|file)$/;
+
 async function qemuPicture(dom: Domain): Promise<QemuPicture> {
   const status = (await qmp(dom, 'query-status') as { status: string }).status;
   const blocks = (await qmp(dom, 'query-block') as Array<{ qdev: string; inserted?: { 'node-name': string; image: BlockImage } }>)
@@ -98,8 +101,10 @@ async function qemuPicture(dom: Domain): Promise<QemuPicture> {
       const node = b.inserted!['node-name'].replace(/^#block\d+$/, '#block');
       return `${b.qdev.replace(/^\/machine\/peripheral\/disk-|\/virtio-backend$/g, '')} ${node}: ${files.join(' <- ')}`;
     });
+  // A live delete's merge renames the backing layers QEMU opened from headers (drive-vda-c1-…,
+  // qmp/explicit-chain.ts): the same files in the same chain, which `blocks` shows.
   const nodes = (await qmp(dom, 'query-named-block-nodes', { flat: true }) as Array<{ 'node-name': string }>)
-    .map((n) => n['node-name']).filter((n) => !n.startsWith('#')).sort();
+    .map((n) => n['node-name']).filter((n) => !n.startsWith('#') && !EXPLICIT_LAYER.test(n)).sort();
   const jobs = (await qmp(dom, 'query-jobs') as Array<{ id: string; status: string }>).map((j) => `${j.id} ${j.status}`);
   return { status, blocks, nodes, jobs };
 }

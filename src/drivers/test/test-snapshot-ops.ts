@@ -27,7 +27,7 @@ import type { XmlElement } from '../../conf/xml-tree.js';
 import { alignSnapshotDisks } from '../../snapshot/disk-align.js';
 import { isRegularFile } from '../regular-file.js';
 import { planRedefinition } from '../../snapshot/redefine-rules.js';
-import { deleteFromTree, type DeleteScope } from '../../snapshot/tree-delete.js';
+import { deleteFromTree, deleteScopeOf } from '../../snapshot/tree-delete.js';
 import { applyCreation, applyRedefinition } from '../../snapshot/tree-insert.js';
 import { checkFlags } from './check-flags.js';
 
@@ -224,6 +224,6 @@ export function revertSnapshot(ctx: TestDriverContext, vm: TestDomainObj, name: 
 export function deleteSnapshot(vm: TestDomainObj, name: string, flags: number): void {
   checkFlags(flags, DELETE_FLAGS_ALL, 'testDomainSnapshotDelete');
   vm.snapshots.get(name, VirErrorDomain.TEST);
-  const scope: DeleteScope = (flags & D.CHILDREN) ? 'children' : (flags & D.CHILDREN_ONLY) ? 'children-only' : 'snapshot';
+  const scope = deleteScopeOf(flags);
   deleteFromTree(vm.snapshots, name, scope);
 }

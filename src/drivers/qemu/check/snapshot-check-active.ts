@@ -14,8 +14,11 @@ import { withMonitor } from '../qmp/domain-monitor.js';
 import type { FindingList } from './snapshot-check-disks.js';
 import type { ImageInspector } from './snapshot-check-images.js';
 
-/** Node names snapvirt gives disk layers (qmp/disk-node-names.ts). */
-const DRIVER_NODE = /^drive-[a-z][a-z0-9]*(?:-g[0-9]+)?-(?:fmt|file)$/;
+/**
+ * Node names snapvirt gives disk layers (qmp/disk-node-names.ts; `-cN`: a backing layer a
+ * merge reopened, qmp/explicit-chain.ts) and a merge's undo and restore images (qmp/undoable-commit.ts).
+ */
+const DRIVER_NODE = /^(?:drive-[a-z][a-z0-9]*(?:-[gc][0-9]+)?|undo-[a-z][a-z0-9]*|restore-[a-z][a-z0-9]*)-(?:fmt|file)$/;
 
 interface NamedNode {
   name: string;

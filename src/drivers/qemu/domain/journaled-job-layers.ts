@@ -10,6 +10,7 @@ import type { Store } from '../../../store/index.js';
 import { openEntries, openMemberEntries, resourcesOf } from '../../../txn/index.js';
 import { LIVE_MERGE } from '../journal/active-resources.js';
 import { LIVE_PULL } from '../journal/block-job-resources.js';
+import { LIVE_UNDOABLE_MERGE } from '../journal/undoable-merge-resources.js';
 import type { JobLayers } from '../qmp/event-monitor.js';
 
 
@@ -20,12 +21,13 @@ import type { JobLayers } from '../qmp/event-monitor.js';
  */
 export function journaledJobLayers(store: Store, uuid: string, runtimeDir: string, target: string, kind: 'commit' | 'stream'): JobLayers | undefined {
   const entries = [...openEntries(store, uuid), ...openMemberEntries(store, uuid)];
-  const found = entries.flatMap(resourcesOf).filter((r) =>
-    r.kind === (kind === 'commit' ? LIVE_MERGE : LIVE_PULL) && r.runtimeDir === runtimeDir && r.target === target);
+  const kinds = kind === 'commit' ? [LIVE_MERGE, LIVE_UNDOABLE_MERGE] : [LIVE_PULL];
+  const found = entries.flatMap(resourcesOf).filter((r) => kinds.includes(r.kind) && r.runtimeDir === runtimeDir && r.target === target);
   if (found.length !== 1) return undefined;
   const r = found[0]!;
   const top = typeof r.overlay === 'string' ? r.overlay : typeof r.top === 'string' ? r.top : undefined;
   if (top === undefined) return undefined;
-  const above = Array.isArray(r.children) && typeof r.children[0] === 'string' ? r.children[0] : top;
+  // An undoable merge names the layer above it (null: the overlay was the disk's top).
+  const above = Array.isArray(r.children) && typeof r.children[0] === 'string' ? r.children[0] : typeof r.above === 'string' ? r.above : top;
   return { top, above };
 }

@@ -11,6 +11,8 @@ import { registerGroupSnapshotHandlers } from '../group/qemu-group-snapshots.js'
 import { registerStateFileHandlers } from '../firmware/state-file-steps.js';
 import { registerBlockJobHandlers } from './block-job-resources.js';
 import { registerTpmGenerationHandlers } from '../tpm/tpm-generation.js';
+import { registerUndoableMergeHandlers } from './undoable-merge-resources.js';
+import { registerLiveDeleteHandlers } from '../snapshot/delete/live-delete-recovery.js';
 
 /** Registers the driver's handlers on a fresh context, before its first recovery. */
 export function registerQemuHandlers(ctx: TxnContext): void {
@@ -22,4 +24,6 @@ export function registerQemuHandlers(ctx: TxnContext): void {
   registerStateFileHandlers(ctx);
   registerBlockJobHandlers(ctx);
   registerTpmGenerationHandlers(ctx);
+  registerUndoableMergeHandlers(ctx);
+  registerLiveDeleteHandlers(ctx);
 }

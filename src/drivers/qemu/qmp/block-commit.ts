@@ -26,6 +26,8 @@ export interface BlockCommitRequest {
   onProgress?: (offset: number, len: number) => void;
   /** Called once this call has started the job in QEMU (a failpoint's place: a kill leaves the job running). */
   onStarted?: () => void;
+  /** The job's id; default commitJobId(target), the id snapvirtd reports block-job events of. */
+  jobId?: string;
 }
 
 /** What happened. */
@@ -43,6 +45,8 @@ export interface NodeInfo {
   name: string;
   drv: string;
   file: string;
+  /** Whether the node is read-only now. */
+  ro: boolean;
 }
 
 /** Every named block node, flat. */
@@ -53,7 +57,7 @@ export async function namedNodes(qmp: QmpClient): Promise<NodeInfo[]> {
     const name = optionalString(n, 'node-name');
     const drv = optionalString(n, 'drv');
     const file = optionalString(n, 'file');
-    return name === undefined || drv === undefined || file === undefined ? [] : [{ name, drv, file }];
+    return name === undefined || drv === undefined || file === undefined ? [] : [{ name, drv, file, ro: n.ro === true }];
   });
 }
 
@@ -85,7 +89,7 @@ export async function blockCommitLayer(qmp: QmpClient, req: BlockCommitRequest):
   if (!chain) throw failed(`disk '${req.target}' is not attached to the running domain`);
   const files = chain.chain.map((l) => l.filename);
   const index = files.indexOf(req.overlay);
-  const jobId = commitJobId(req.target);
+  const jobId = req.jobId ?? commitJobId(req.target);
   const existing = await findJob(qmp, jobId);
   if (index !== -1 && files[index + 1] !== req.base) {
     throw failed(`'${req.base}' is not the backing image of '${req.overlay}' in disk '${req.target}'`);

@@ -1,13 +1,16 @@
 /**
- * virDomainSnapshotDelete for a running QEMU domain. As for shut-off domains, the commit
- * point is the metadata; the disk work follows as journaled post-commit resources, one
- * per disk, each idempotent: an external snapshot's overlay is merged into the image
- * below with block-commit (active commit when it is the disk's top: READY, then
- * block-job-complete; intermediate commit otherwise), the metadata moved to the base and
- * the overlay removed; an internal tag is removed with blockdev-snapshot-delete-internal-sync.
- * block-commit is not transactional across disks, so a merge interrupted after some disks
- * leaves the entry open, and the next open (or the next operation on the domain) finishes
- * the remaining disks, live or, if QEMU is gone by then, offline with qemu-img.
+ * virDomainSnapshotDelete for a running QEMU domain. The merges of an external snapshot's
+ * overlays into the images below come before the commit point, one step per disk, each
+ * undoable (journal/undoable-merge-resources.ts): QEMU keeps the base's overwritten bytes
+ * in an undo image, so a failure, an abort (domjobabort) or a crash of snapvirt while QEMU
+ * runs puts every base back, with the guest's writes of the meantime kept. The commit point
+ * is the metadata; after it each merge's short end (QEMU's graph change, the overlay
+ * removed, the metadata moved to the base) is post-commit work, as are the removal of an
+ * internal tag (blockdev-snapshot-delete-internal-sync) and of the snapshot's files. A
+ * delete whose QEMU died while it merged is rolled forward by the next open, offline.
+ *
+ * A group's delete (group/group-delete.ts) uses the same plan with the merges after its
+ * commit point, as single deletes did before: one member's merge is not undoable there.
  *
  * A merge is planned only where merge-rule.ts allows it: the rule the offline delete
  * applies too, here on facts read from QEMU's running chain. Elsewhere the files stay as
@@ -22,8 +25,14 @@ import { virError, VirErrorCode, VirErrorDomain } from '../../../../api/errors.j
 import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
 import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
-import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
-import { lockDomain, lockDomainJob, refusePendingConflicts, SNAPSHOT_DELETE_JOB, resourceString, runOperation, type Resource, type TxnContext } from '../../../../txn/index.js';
+import { deleteFromTree, deleteScopeOf, namesToDelete } from '../../../../snapshot/tree-delete.js';
+import type { LiveDeleteIntent } from './live-delete-recovery.js';
+import {
+  lockDomain, lockDomainJob, LIVE_SNAPSHOT_DELETE_JOB, refusePendingConflicts, resourceString, runOperation,
+  type Resource, type Step, type TxnContext,
+} from '../../../../txn/index.js';
+import { randomBytes } from 'node:crypto';
+import { LIVE_UNDOABLE_MERGE, undoableMergeResource, undoableMergeStep, type UndoableMerge } from '../../journal/undoable-merge-resources.js';
 import type { Store } from '../../../../store/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
@@ -52,18 +61,19 @@ export async function deleteActiveSnapshot(ctx: TxnContext, dom: DomainRef, name
     await lockDomain(ctx, dom.uuid, 'snapshot-delete', (lock) => deleteInactiveSnapshot(ctx, lock, dom, name, flags));
     return;
   }
-  await lockDomainJob(ctx, dom.uuid, 'snapshot-delete', SNAPSHOT_DELETE_JOB, async (lock) => {
+  await lockDomainJob(ctx, dom.uuid, 'snapshot-delete', LIVE_SNAPSHOT_DELETE_JOB, async (lock) => {
     const rt = await requireRunning(ctx, dom);
     await withMonitor(rt.runtimeDir, async (qmp) => {
       let leaveGroups: (s: Store) => void = () => undefined;
       const planned = await planLiveDelete(ctx, dom, rt.runtimeDir, qmp, name, flags,
-        (removed) => { leaveGroups = refuseGroupMembers(ctx.store, dom, removed, (flags & D.LEAVE_GROUP) !== 0); });
+        (removed) => { leaveGroups = refuseGroupMembers(ctx.store, dom, removed, (flags & D.LEAVE_GROUP) !== 0); }, { undoable: true });
       await planned.check();
+      const intent: LiveDeleteIntent = { snapshot: name, flags, removed: planned.removed, memoryFiles: planned.memoryFiles };
       await runOperation(ctx, lock, {
         kind: LIVE_DELETE,
         domain: { uuid: planned.domainUuid, name: planned.domainName },
-        intent: { snapshot: name, flags, removed: planned.removed },
-        steps: [],
+        intent: { ...intent },
+        steps: planned.steps,
         commit: (s) => {
           planned.commit(s);
           leaveGroups(s);
@@ -81,8 +91,12 @@ export interface PlannedLiveDelete {
   domainName: string;
   /** The snapshots the commit removes. */
   removed: string[];
+  /** Undoable merges, one step per disk (only when planned so). */
+  steps: Step[];
   /** Post-commit work: each merge and tag removal. */
   resources: Resource[];
+  /** The memory files snapvirt made for the removed snapshots, forgotten by the commit. */
+  memoryFiles: string[];
   /** The checks of that work (pending merges on its layers, space, locks); run just before the operation. */
   check(): Promise<void>;
   /** The metadata: runs inside the commit transaction. */
@@ -97,13 +111,13 @@ export interface PlannedLiveDelete {
  */
 export async function planLiveDelete(
   ctx: TxnContext, dom: DomainRef, runtimeDir: string, qmp: QmpClient, name: string, flags: number,
-  refuse: (removed: string[]) => void = () => undefined,
+  refuse: (removed: string[]) => void = () => undefined, opts: { undoable?: boolean } = {},
 ): Promise<PlannedLiveDelete> {
   const { store } = ctx;
   const { record, def: persistent } = loadDomain(store, dom);
   const tree = loadTree(store, record.uuid);
   tree.get(name, Q);
-  const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+  const scope = deleteScopeOf(flags);
   const victims = namesToDelete(tree, name, scope).map((n) => tree.get(n, Q).def);
   refuse(victims.map((v) => v.name));
   const external = victims.filter(isExternalSnapshot);
@@ -117,13 +131,15 @@ export async function planLiveDelete(
   const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
   const chains = await readActiveChain(qmp);
   const resources: Resource[] = [];
+  const merges: UndoableMerge[] = [];
   const kept: DiscardPlan['kept'] = [];
   const view: ActiveView = { qmp, others: new OtherDomainsReach(store, record.uuid), domainUuid: record.uuid, runtimeDir, chains, dirs, notImages };
   for (const snap of victims) {
-    if (isExternalSnapshot(snap)) resources.push(...await mergePlan(view, snap, kept));
-    else resources.push(...await tagPlan(qmp, runtimeDir, snap));
+    if (!isExternalSnapshot(snap)) resources.push(...await tagPlan(qmp, runtimeDir, snap));
+    else if (opts.undoable) merges.push(...(await mergePlan(view, snap, kept)).map(undoableOf));
+    else resources.push(...await mergePlan(view, snap, kept));
   }
-  const work = liveDeleteWork(name, resources);
+  const work = liveDeleteWork(name, [...resources, ...merges.map(undoableMergeResource)]);
   // The snapshots' NVRAM and TPM copies go with their metadata.
   const names = victims.map((v) => v.name);
   // And the memory files snapvirt made for them (not with --metadata, which leaves every file).
@@ -134,7 +150,9 @@ export async function planLiveDelete(
     domainUuid: record.uuid,
     domainName: record.name,
     removed: victims.map((v) => v.name),
+    steps: merges.map(undoableMergeStep),
     resources,
+    memoryFiles,
     async check() {
       // Another delete's merge still pending on these layers must finish first.
       refusePendingConflicts(ctx, [...work.merges.flatMap((m) => [m.overlay, m.base, ...m.children]), ...work.tagRemovals.map((t) => t.image)]);
@@ -158,10 +176,12 @@ function liveDeleteWork(snapshot: string, resources: Resource[]): DeleteWork {
   const str = (r: Resource, field: string): string => resourceString(r, field);
   return {
     snapshot,
-    merges: resources.filter((r) => r.kind === LIVE_MERGE).map((r) => ({
+    merges: resources.filter((r) => r.kind === LIVE_MERGE || r.kind === LIVE_UNDOABLE_MERGE).map((r) => ({
       overlay: str(r, 'overlay'), base: str(r, 'base'), baseFormat: str(r, 'baseFormat'),
-      children: Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [],
-      opensChainBelowBase: false, writesOverlay: false,
+      children: r.kind === LIVE_MERGE
+        ? (Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [])
+        : (typeof r.above === 'string' ? [r.above] : []),
+      opensChainBelowBase: false, writesOverlay: false, keepsUndo: r.kind === LIVE_UNDOABLE_MERGE,
     })),
     tagRemovals: resources.filter((r) => r.kind === LIVE_TAG_DELETE).map((r) => ({ image: str(r, 'image'), tag: str(r, 'tag') })),
     removals: [],
@@ -210,6 +230,23 @@ async function mergePlan(view: ActiveView, snap: SnapshotDef, kept: DiscardPlan[
     });
   }
   return out;
+}
+
+/**
+ * The undoable form of a planned merge: its temporary top (when the overlay is the disk's
+ * top) and undo image are new files beside the overlay, named so nothing else can hold them.
+ */
+function undoableOf(r: Resource): UndoableMerge {
+  const overlay = resourceString(r, 'overlay');
+  const children = Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [];
+  const tag = randomBytes(4).toString('hex');
+  return {
+    runtimeDir: resourceString(r, 'runtimeDir'), domainUuid: resourceString(r, 'domainUuid'), target: resourceString(r, 'target'),
+    overlay, base: resourceString(r, 'base'), baseFormat: resourceString(r, 'baseFormat'),
+    above: children[0] ?? null,
+    temp: children.length === 0 ? `${overlay}.merge-top-${tag}` : null,
+    undo: `${overlay}.merge-undo-${tag}`,
+  };
 }
 
 /** Tag removals of an internal snapshot; an image QEMU has open must be a disk's top to be changed live. */

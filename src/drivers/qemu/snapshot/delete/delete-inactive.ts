@@ -17,7 +17,7 @@ import { SnapshotDeleteFlags as D } from '../../../../api/flags.js';
 import type { DomainDef } from '../../../../conf/domain-types.js';
 import type { SnapshotDef } from '../../../../conf/snapshot-types.js';
 import { isExternalSnapshot } from '../../../../snapshot/list-filter.js';
-import { deleteFromTree, namesToDelete, type DeleteScope } from '../../../../snapshot/tree-delete.js';
+import { deleteFromTree, namesToDelete, deleteScopeOf } from '../../../../snapshot/tree-delete.js';
 import { noSnapshotWithName, type SnapshotTree } from '../../../../snapshot/snapshot-tree.js';
 import type { Store } from '../../../../store/index.js';
 import { refusePendingConflicts, runDomainJob, SNAPSHOT_DELETE_JOB, type DomainLock, type TxnContext } from '../../../../txn/index.js';
@@ -98,7 +98,7 @@ export interface PlannedInactiveDelete {
 export async function planInactiveDelete(ctx: TxnContext, loaded: LoadedDomain, name: string, flags: number): Promise<PlannedInactiveDelete> {
   const store: Store = ctx.store;
   const { record, def: domain } = loaded;
-  const scope: DeleteScope = flags & D.CHILDREN ? 'children' : flags & D.CHILDREN_ONLY ? 'children-only' : 'snapshot';
+  const scope = deleteScopeOf(flags);
   // One internal snapshot alone (or any, metadata only) needs its own row and its
   // children's, whatever the number of snapshots (removeStoredSnapshot); the whole tree is
   // loaded when the delete reaches further: descendants, an external snapshot's files, or

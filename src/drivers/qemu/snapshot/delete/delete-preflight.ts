@@ -14,7 +14,8 @@
  * - every directory it removes a file from lets it (no immutable or append-only
  *   attribute, read by lsattr; then a real create and unlink of a probe file);
  * - every file system it writes to has the free space the merges and tag removals can
- *   take (an upper bound from the overlay's own L2 tables, never below what is written).
+ *   take (an upper bound from the overlay's own L2 tables, never below what is written),
+ *   and, for a live merge, its undo image beside the overlay.
  *
  * What can still fail after the commit point (the space taken meanwhile by someone else,
  * a guest writing more during a live merge, an I/O error) is left to the journal's
@@ -47,6 +48,8 @@ export interface PlannedMerge {
   opensChainBelowBase: boolean;
   /** Whether the overlay itself is opened read-write (qemu-img commit opens its top so). */
   writesOverlay: boolean;
+  /** An undoable merge also writes the base's old bytes to an undo image beside the overlay. */
+  keepsUndo?: boolean;
 }
 
 /** Everything a delete's post-commit work will touch. */
@@ -233,6 +236,8 @@ export async function checkDeleteWork(work: DeleteWork): Promise<void> {
     for (const child of m.children) await requireWritable(child, snapshot);
     await requireRemovable(m.overlay, snapshot, probedDirs);
     if (!base.block) needs.push({ file: m.base, bytes: await mergeNeed(m) });
+    // The old bytes the merge overwrites: at most as much as it writes.
+    if (m.keepsUndo) needs.push({ file: m.overlay, bytes: await mergeNeed({ ...m, baseFormat: 'raw' }) });
   }
   for (const t of work.tagRemovals) {
     await requirePresent(t.image, undefined);

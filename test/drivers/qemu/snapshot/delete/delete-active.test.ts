@@ -85,9 +85,11 @@ for (const qemuDies of [false, true]) {
     await writeAll(r, 0x21, 1);
     const child = await runChildOp(env.stateDir, 'live-delete.merge.after=crash@1', ['delete', 'vm', 's1', '0']);
     assert.equal(child.signal, 'SIGKILL', child.stderr);
-    // Killed between the disks: the metadata already says s1 is gone; one disk is merged, one not.
+    // Killed between the disks' ends: the metadata already says s1 is gone; one disk is
+    // merged, the other's data is copied but its graph change is still to come.
     const blocks = await queryBlock(dom);
-    assert.deepEqual(blocks.map((b) => b.depth), [0, 1]);
+    assert.equal(blocks[0]!.depth, 0);
+    assert.ok(blocks[1]!.depth > 0, 'the second disk still has its overlay');
     if (qemuDies) {
       // SIGTERM flushes, as a host shutdown would; the remaining merge is then done with qemu-img.
       await terminateQemuIn(runtimeDirFor(env.stateDir, dom.getUUIDString()), 5000);

@@ -1,0 +1,227 @@
+/**
+ * The merge of a live snapshot delete as a step before its commit point (qmp/undoable-commit.ts
+ * does the QMP part): one resource per disk, LIVE_UNDOABLE_MERGE, whose
+ *   - undo takes the merge back while its QEMU runs (the base gets its old bytes from the
+ *     undo image), which is what an abort of the delete job does;
+ *   - finalize completes it after the commit point: through the QEMU while it runs, else
+ *     offline with qemu-img, from what the image headers say;
+ * and an operation handler for the delete that rolls an interrupted delete forward instead
+ * of back when its QEMU is gone: the undo image's metadata lived in that QEMU, so only the
+ * way forward is certain, and the overlay still holds every byte it needs.
+ *
+ * Offline, the headers tell the state: the layer above the overlay (the temporary top, or
+ * the real layer above) names the overlay until QEMU finalized the merge, the base after.
+ * The overlay file is removed before the temporary top, so an overlay whose temporary top
+ * is gone was never merged (or was taken back) and is merged in full.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
+import {
+  currentJob, declareFailpoints, failpoint, fsyncDir, fsyncFile, resourceString, type JournalEntry, type Resource, type Step, type TxnContext,
+} from '../../../txn/index.js';
+import { BlockJobStatus, BlockJobType, emitBlockJobEvent } from '../../block-job-events.js';
+import { updateOfflineDomainState } from '../catalog/domain-state.js';
+import { replaceImagePath } from '../catalog/snapshot-catalog.js';
+import { isQemuRunningIn } from '../domain/qemu-process.js';
+import { readBackingLink } from '../images/chain-inspect.js';
+import { claimNewFile, createOverlayFile } from '../images/overlay-file.js';
+import { commitImage, createImage, rebaseImage, runQemuImg } from '../images/qemu-img.js';
+import type { QmpClient } from '../qmp/qmp-client.js';
+import { withMonitor } from '../qmp/domain-monitor.js';
+import { cancelCommit, finishCommit, stageCommit, type UndoableCommitRequest } from '../qmp/undoable-commit.js';
+import { FP_MERGE_AFTER, FP_MERGE_STARTED } from './active-resources.js';
+
+/** Resource (a step of a live delete): one disk's merge, undoable until the commit point. */
+export const LIVE_UNDOABLE_MERGE = 'qemu-live-undoable-merge';
+/** Failpoint once a merge has copied everything and waits for the commit point. */
+export const FP_MERGE_STAGED = 'live-delete.merge.staged';
+
+declareFailpoints([FP_MERGE_STAGED]);
+
+/** What one undoable merge is, as journaled. */
+export interface UndoableMerge {
+  runtimeDir: string;
+  domainUuid: string;
+  target: string;
+  overlay: string;
+  base: string;
+  baseFormat: string;
+  /** The layer above the overlay (null: the overlay is the disk's top, and `temp` goes there). */
+  above: string | null;
+  /** The temporary top of an active merge (null for an intermediate one). */
+  temp: string | null;
+  /** The undo image. */
+  undo: string;
+}
+
+/** The journal resource of one undoable merge. */
+export function undoableMergeResource(m: UndoableMerge): Resource {
+  return { kind: LIVE_UNDOABLE_MERGE, ...m };
+}
+
+function mergeOf(r: Resource): UndoableMerge {
+  const s = (f: string): string => resourceString(r, f);
+  const opt = (f: string): string | null => (typeof r[f] === 'string' ? r[f] as string : null);
+  return {
+    runtimeDir: s('runtimeDir'), domainUuid: s('domainUuid'), target: s('target'), overlay: s('overlay'),
+    base: s('base'), baseFormat: s('baseFormat'), above: opt('above'), temp: opt('temp'), undo: s('undo'),
+  };
+}
+
+function request(m: UndoableMerge): UndoableCommitRequest {
+  return { target: m.target, overlay: m.overlay, base: m.base, above: m.above ?? undefined, temp: m.temp ?? undefined, undo: m.undo };
+}
+
+/** The step that runs one merge up to its commit point. */
+export function undoableMergeStep(m: UndoableMerge): Step {
+  return {
+    name: `merge.${m.target}`,
+    resources: [undoableMergeResource(m)],
+    async do() {
+      await withMonitor(m.runtimeDir, async (qmp) => {
+        const size = await baseSize(qmp, m.base);
+        // The undo image first: a claim that finds someone's file there created nothing.
+        await claimNewFile(m.undo);
+        await createImage({ path: m.undo, format: 'qcow2', sizeBytes: size });
+        if (m.temp !== null) {
+          // From here on something exists: a failed claim must not spare the step its undo.
+          await claimNewFile(m.temp).catch((err: unknown) => { throw Object.assign(err as object, { nothingCreated: false }); });
+          await createOverlayFile(m.temp, { path: m.overlay, format: 'qcow2' }, { claimed: true });
+          fsyncDir(dirname(m.temp));
+        }
+        const job = currentJob();
+        await stageCommit(qmp, request(m), {
+          onStarted: () => failpoint(FP_MERGE_STARTED),
+          onProgress: (done, total) => job?.progress({ dataProcessed: done, dataTotal: total }),
+          check: () => job?.checkAbort(),
+        });
+      });
+      failpoint(FP_MERGE_STAGED);
+      currentJob()?.checkAbort();
+    },
+  };
+}
+
+/** The base's virtual size as QEMU has it open. */
+async function baseSize(qmp: QmpClient, base: string): Promise<number> {
+  const nodes = await qmp.execute('query-named-block-nodes', { flat: true });
+  for (const n of Array.isArray(nodes) ? nodes : []) {
+    const o = n as { file?: unknown; drv?: unknown; image?: { 'virtual-size'?: unknown } };
+    if (o.file === base && o.drv !== 'file' && o.drv !== 'host_device' && typeof o.image?.['virtual-size'] === 'number') return o.image['virtual-size'];
+  }
+  throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU, `cannot read the size of '${base}' from QEMU`);
+}
+
+/**
+ * Whether the undo image holds anything (read after QEMU let go of it): data, or zero
+ * clusters, which is how QEMU keeps old bytes that read as zeros.
+ */
+async function undoHasData(undo: string): Promise<boolean> {
+  // Absent, or claimed and never made an image: nothing was kept in it.
+  if (!existsSync(undo) || statSync(undo).size === 0) return false;
+  const { stdout } = await runQemuImg(['map', '--output=json', '-f', 'qcow2', undo]);
+  const extents = JSON.parse(stdout) as { present?: boolean }[];
+  return extents.some((e) => e.present === true);
+}
+
+async function removeFile(path: string | null): Promise<void> {
+  if (path === null || !existsSync(path)) return;
+  await rm(path, { force: true });
+  fsyncDir(dirname(path));
+}
+
+/** Takes the merge back (idempotent); only possible while its QEMU runs. */
+async function undoMerge(m: UndoableMerge): Promise<void> {
+  if (!(await isQemuRunningIn(m.runtimeDir))) {
+    // Nothing was made yet: nothing to take back.
+    if ((m.temp === null || !existsSync(m.temp)) && !existsSync(m.undo)) return;
+    throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU,
+      `cannot take back the merge of disk '${m.target}': its QEMU ended; the delete is finished instead by recovery`);
+  }
+  await withMonitor(m.runtimeDir, (qmp) => cancelCommit(qmp, request(m), { overlay: 'qcow2', base: m.baseFormat }, () => undoHasData(m.undo)));
+  await removeFile(m.undo);
+  await removeFile(m.temp);
+}
+
+/** Completes the merge after the commit point (idempotent), live or offline. */
+async function finishMerge(ctx: TxnContext, m: UndoableMerge): Promise<void> {
+  if (existsSync(m.overlay)) {
+    if (await isQemuRunningIn(m.runtimeDir)) {
+      await withMonitor(m.runtimeDir, (qmp) => finishCommit(qmp, request(m), { above: 'qcow2', base: m.baseFormat }));
+      emitBlockJobEvent({
+        domainUuid: m.domainUuid, target: m.target, path: m.above ?? m.overlay,
+        type: m.above === null ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
+      });
+    } else {
+      await finishOffline(m);
+    }
+    replaceImagePath(ctx.store, m.domainUuid, m.overlay, m.base, m.baseFormat, { live: true, snapshots: true });
+    updateOfflineDomainState(ctx.store, m.domainUuid, { forgotten: [m.overlay] });
+    // The overlay goes before the temporary top: see the module comment.
+    await removeFile(m.overlay);
+  }
+  await removeFile(m.temp);
+  await removeFile(m.undo);
+  failpoint(FP_MERGE_AFTER);
+}
+
+/** The offline end of a merge whose QEMU is gone, from the headers. */
+async function finishOffline(m: UndoableMerge): Promise<void> {
+  const base = { path: m.base, format: m.baseFormat };
+  const tempLeft = m.temp !== null && existsSync(m.temp);
+  const above = tempLeft ? m.temp : m.above;
+  const link = above === null ? undefined : await readBackingLink(above, 'qcow2');
+  if (above === null || link?.path === m.overlay) {
+    // Not finalized (or taken back): the overlay's data goes into the base in full.
+    await commitImage(m.overlay, 'qcow2', { keepTop: true });
+    fsyncFile(m.base);
+    if (above !== null) await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
+  } else if (link?.path === m.base && link.format !== m.baseFormat) {
+    // Finalized by QEMU, which wrote the filter's driver as the backing format.
+    await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
+  }
+  if (tempLeft) {
+    await commitImage(m.temp!, 'qcow2', { keepTop: true });
+    fsyncFile(m.base);
+  }
+}
+
+/** Registers the undoable merge's resource kind. */
+export function registerUndoableMergeHandlers(ctx: TxnContext): void {
+  ctx.registry.registerResource(LIVE_UNDOABLE_MERGE, {
+    undo: (r) => undoMerge(mergeOf(r)),
+    finalize: (r) => finishMerge(ctx, mergeOf(r)),
+    async persist(r) {
+      // The temporary top takes the guest's writes: its header and name must outlive a power cut.
+      const { temp } = mergeOf(r);
+      if (temp !== null && existsSync(temp)) {
+        fsyncFile(temp);
+        fsyncDir(dirname(temp));
+      }
+    },
+    files: (r) => {
+      const m = mergeOf(r);
+      return existsSync(m.overlay) ? [m.overlay, m.base, ...[m.above, m.temp].filter((f): f is string => f !== null)] : [];
+    },
+  });
+}
+
+/**
+ * Whether an interrupted live delete must go forward: a merge step had started and its
+ * QEMU is gone, so the base may hold overlay clusters whose old bytes the undo image
+ * cannot be trusted to have.
+ */
+export async function mustRollDeleteForward(entry: JournalEntry): Promise<boolean> {
+  for (const [i, step] of entry.steps.entries()) {
+    if (entry.progress[i] !== 'started' && entry.progress[i] !== 'done') continue;
+    for (const r of step.resources) {
+      if (r.kind !== LIVE_UNDOABLE_MERGE) continue;
+      const m = mergeOf(r);
+      if (await isQemuRunningIn(m.runtimeDir)) return false;
+      if ((m.temp !== null && existsSync(m.temp)) || existsSync(m.undo)) return true;
+    }
+  }
+  return false;
+}

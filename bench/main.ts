@@ -4,7 +4,7 @@
  * section markers; the hand-written analysis around them is kept).
  *
  * argv: --quick (smaller sizes), --runs=N (default 5, minimum 5), --only=a,b (scenario ids:
- * startup, metadata, offline, live, revert, daemon, group), --no-libvirt, --no-write (print only).
+ * startup, metadata, offline, live, revert, daemon, group, livedelete), --no-libvirt, --no-write (print only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { benchLiveSnapshots } from './scenarios/live-snapshots.js';
 import { benchRevertDelete } from './scenarios/revert-delete.js';
 import { benchDaemon } from './scenarios/daemon.js';
 import { benchGroupSnapshots } from './scenarios/group-snapshots.js';
+import { benchLiveDelete } from './scenarios/live-delete.js';
 
 /** The repository root (dist/bench/main.js → ../..). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,6 +35,7 @@ const SCENARIOS: Record<string, { needsLibvirt: boolean; fn: (ctx: BenchContext)
   revert: { needsLibvirt: true, fn: benchRevertDelete },
   daemon: { needsLibvirt: true, fn: benchDaemon },
   group: { needsLibvirt: false, fn: benchGroupSnapshots },
+  livedelete: { needsLibvirt: true, fn: benchLiveDelete },
 };
 
 interface Args {

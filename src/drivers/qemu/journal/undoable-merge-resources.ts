@@ -19,7 +19,8 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import {
-  currentJob, declareFailpoints, failpoint, fsyncDir, fsyncFile, resourceString, type JournalEntry, type Resource, type Step, type TxnContext,
+  currentJob, declareFailpoints, failpoint, fsyncDir, fsyncFile, resourceString, settleAll,
+  type JournalEntry, type Resource, type Step, type TxnContext,
 } from '../../../txn/index.js';
 import { BlockJobStatus, BlockJobType, emitBlockJobEvent } from '../../block-job-events.js';
 import { updateOfflineDomainState } from '../catalog/domain-state.js';
@@ -27,7 +28,9 @@ import { replaceImagePath } from '../catalog/snapshot-catalog.js';
 import { isQemuRunningIn } from '../domain/qemu-process.js';
 import { readBackingLink } from '../images/chain-inspect.js';
 import { claimNewFile, createOverlayFile } from '../images/overlay-file.js';
-import { commitImage, createImage, rebaseImage, runQemuImg } from '../images/qemu-img.js';
+import { writeQcow2Overlay } from '../images/qcow2-overlay.js';
+import { commitImage, createImage, rebaseImage } from '../images/qemu-img.js';
+import { readQcow2Allocation } from '../images/qcow2-allocation.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { withMonitor } from '../qmp/domain-monitor.js';
 import { cancelCommit, finishCommit, stageCommit, type UndoableCommitRequest } from '../qmp/undoable-commit.js';
@@ -74,34 +77,73 @@ function request(m: UndoableMerge): UndoableCommitRequest {
   return { target: m.target, overlay: m.overlay, base: m.base, above: m.above ?? undefined, temp: m.temp ?? undefined, undo: m.undo };
 }
 
-/** The step that runs one merge up to its commit point. */
-export function undoableMergeStep(m: UndoableMerge): Step {
-  return {
-    name: `merge.${m.target}`,
-    resources: [undoableMergeResource(m)],
+/**
+ * The step that runs a delete's merges up to its commit point, every disk at once (one QMP
+ * session, QEMU copies them side by side). The files are made first, one after the other:
+ * a claim that meets someone's file fails the step, and only the files this process made
+ * are undone in-process (recovery, which cannot tell, undoes every resource, as a live
+ * create's overlays step does).
+ */
+export function undoableMergesStep(ctx: TxnContext, merges: readonly UndoableMerge[]): Step[] {
+  if (merges.length === 0) return [];
+  const resources = merges.map(undoableMergeResource);
+  const made = merges.map(() => false);
+  const runtimeDir = merges[0]!.runtimeDir;
+  return [{
+    name: `merges.${merges.length}`,
+    resources,
     async do() {
-      await withMonitor(m.runtimeDir, async (qmp) => {
-        const size = await baseSize(qmp, m.base);
-        // The undo image first: a claim that finds someone's file there created nothing.
-        await claimNewFile(m.undo);
-        await createImage({ path: m.undo, format: 'qcow2', sizeBytes: size });
-        if (m.temp !== null) {
-          // From here on something exists: a failed claim must not spare the step its undo.
-          await claimNewFile(m.temp).catch((err: unknown) => { throw Object.assign(err as object, { nothingCreated: false }); });
-          await createOverlayFile(m.temp, { path: m.overlay, format: 'qcow2' }, { claimed: true });
-          fsyncDir(dirname(m.temp));
+      await withMonitor(runtimeDir, async (qmp) => {
+        for (const [i, m] of merges.entries()) {
+          try {
+            await makeFiles(qmp, m, () => { made[i] = true; });
+          } catch (err) {
+            // Once any file exists the step has something to undo, whatever failed after it.
+            if (made.some(Boolean)) Object.assign(err as object, { nothingCreated: false });
+            throw err;
+          }
         }
         const job = currentJob();
-        await stageCommit(qmp, request(m), {
-          onStarted: () => failpoint(FP_MERGE_STARTED),
-          onProgress: (done, total) => job?.progress({ dataProcessed: done, dataTotal: total }),
-          check: () => job?.checkAbort(),
-        });
+        const progress = merges.map(() => ({ done: 0, total: 0 }));
+        await settleAll(merges.map(async (m, i) => {
+          await stageCommit(qmp, request(m), {
+            onStarted: () => failpoint(FP_MERGE_STARTED),
+            onProgress: (done, total) => {
+              progress[i] = { done, total };
+              job?.progress({ dataProcessed: sum(progress.map((p) => p.done)), dataTotal: sum(progress.map((p) => p.total)) });
+            },
+            check: () => job?.checkAbort(),
+          });
+          failpoint(FP_MERGE_STAGED);
+        }));
       });
-      failpoint(FP_MERGE_STAGED);
       currentJob()?.checkAbort();
     },
-  };
+    async undo() {
+      for (let i = merges.length - 1; i >= 0; i--) {
+        if (made[i]) await ctx.registry.resource(LIVE_UNDOABLE_MERGE).undo(resources[i]!);
+      }
+    },
+  }];
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * A merge's undo image (its header names the base: the native writer needs a backing, and
+ * it is the truth, its clusters being the base's old ones; QEMU opens it without) and, for
+ * an active merge, its temporary top. `onMade` runs once the first file exists.
+ */
+async function makeFiles(qmp: QmpClient, m: UndoableMerge, onMade: () => void): Promise<void> {
+  await claimNewFile(m.undo);
+  onMade();
+  if (!await writeQcow2Overlay(m.undo, m.base, m.baseFormat)) {
+    await createImage({ path: m.undo, format: 'qcow2', sizeBytes: await baseSize(qmp, m.base) });
+  }
+  if (m.temp === null) return;
+  await claimNewFile(m.temp);
+  await createOverlayFile(m.temp, { path: m.overlay, format: 'qcow2' }, { claimed: true });
+  fsyncDir(dirname(m.temp));
 }
 
 /** The base's virtual size as QEMU has it open. */
@@ -115,15 +157,14 @@ async function baseSize(qmp: QmpClient, base: string): Promise<number> {
 }
 
 /**
- * Whether the undo image holds anything (read after QEMU let go of it): data, or zero
- * clusters, which is how QEMU keeps old bytes that read as zeros.
+ * Whether the undo image holds anything, read natively after QEMU let go of it (its own
+ * clusters: data, or zero clusters, which is how QEMU keeps old bytes that read as zeros;
+ * never its backing). An image that never became one (a claim, a torn header) holds nothing.
  */
 async function undoHasData(undo: string): Promise<boolean> {
-  // Absent, or claimed and never made an image: nothing was kept in it.
   if (!existsSync(undo) || statSync(undo).size === 0) return false;
-  const { stdout } = await runQemuImg(['map', '--output=json', '-f', 'qcow2', undo]);
-  const extents = JSON.parse(stdout) as { present?: boolean }[];
-  return extents.some((e) => e.present === true);
+  const layer = await readQcow2Allocation(undo).catch(() => undefined);
+  return (layer?.mappedClusters ?? 0) > 0;
 }
 
 async function removeFile(path: string | null): Promise<void> {

@@ -54,8 +54,8 @@ export interface CommitHooks {
   check?(): void;
 }
 
-/** How often a job's state is polled (ms). */
-const POLL_MS = 100;
+/** How often a job's state is read at least (ms): progress, and the abort check. */
+const POLL_MS = 200;
 
 /**
  * The fixed names of a merge's nodes and jobs. An intermediate merge's job is the one users
@@ -97,15 +97,20 @@ async function jobState(qmp: QmpClient, id: string): Promise<JobState | undefine
   return undefined;
 }
 
-/** Polls job `id` until its status is one of `until` (or it is gone); returns its last state. */
+/**
+ * Waits until job `id` reaches one of `until` (or concludes, or is gone) and returns its
+ * last state: woken by QEMU's JOB_STATUS_CHANGE, and at least every POLL_MS for progress
+ * and the abort check.
+ */
 async function waitJob(qmp: QmpClient, id: string, until: readonly string[], hooks: CommitHooks = {}): Promise<JobState | undefined> {
   for (;;) {
+    // Armed before the query, so a change between the two is not missed.
+    const changed = qmp.waitForEvent((ev) => ev.event === 'JOB_STATUS_CHANGE' && ev.data.id === id, POLL_MS).catch(() => undefined);
     const state = await jobState(qmp, id);
-    if (!state || until.includes(state.status)) return state;
-    if (state.status === 'concluded') return state;
+    if (!state || until.includes(state.status) || state.status === 'concluded') return state;
     hooks.onProgress?.(state.done, state.total);
     hooks.check?.();
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await changed;
   }
 }
 
@@ -146,7 +151,9 @@ export async function stageCommit(qmp: QmpClient, req: UndoableCommitRequest, ho
   const base = chain[bi]!;
   await reopenLayer(qmp, base, { backing: chain[bi + 1]?.node ?? null, readOnly: false });
   await qmp.execute('blockdev-add', {
-    driver: 'qcow2', 'node-name': n.undo,
+    driver: 'qcow2', 'node-name': n.undo, backing: null,
+    // Never flushed: it is trusted only while this QEMU runs (after that, recovery goes forward).
+    cache: { 'no-flush': true },
     file: { driver: 'file', filename: req.undo, 'node-name': fileNodeOf(n.undo) },
   });
   await qmp.execute('blockdev-add', { driver: 'copy-before-write', 'node-name': n.filter, file: base.node, target: n.undo });

@@ -32,7 +32,7 @@ import {
   type Resource, type Step, type TxnContext,
 } from '../../../../txn/index.js';
 import { randomBytes } from 'node:crypto';
-import { LIVE_UNDOABLE_MERGE, undoableMergeResource, undoableMergeStep, type UndoableMerge } from '../../journal/undoable-merge-resources.js';
+import { LIVE_UNDOABLE_MERGE, undoableMergeResource, undoableMergesStep, type UndoableMerge } from '../../journal/undoable-merge-resources.js';
 import type { Store } from '../../../../store/index.js';
 import type { DomainRef } from '../../../driver.js';
 import { findChildImages, notQcow2Paths, refuseUnsafeChain } from '../../images/chain-inspect.js';
@@ -150,7 +150,7 @@ export async function planLiveDelete(
     domainUuid: record.uuid,
     domainName: record.name,
     removed: victims.map((v) => v.name),
-    steps: merges.map(undoableMergeStep),
+    steps: undoableMergesStep(ctx, merges),
     resources,
     memoryFiles,
     async check() {

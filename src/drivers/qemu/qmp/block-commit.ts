@@ -184,9 +184,13 @@ export async function withProgress(
 ): Promise<QmpEvent> {
   if (!onProgress) return done;
   let finished = false;
+  const settled = done.then(() => undefined, () => undefined);
   const poll = (async () => {
     while (!finished) {
-      await new Promise((r) => setTimeout(r, 500));
+      // Woken by the job's end too: the caller waits for this loop, not for a whole interval.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => { timer = setTimeout(r, 500); }), settled]);
+      clearTimeout(timer);
       if (finished) break;
       const jobs = await qmp.execute('query-block-jobs').catch(() => []);
       for (const j of Array.isArray(jobs) ? jobs : []) {

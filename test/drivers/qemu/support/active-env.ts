@@ -32,11 +32,11 @@ export async function killAllQemu(stateDir: string): Promise<void> {
   await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => terminateQemuIn(join(run, e.name), 0)));
 }
 
-/** Defines domain `name` with `count` qcow2 disks of 16 MiB (vda, vdb, …). */
-export async function makeRunningEnv(count: number, name = 'vm'): Promise<RunningEnv> {
+/** Defines domain `name` with `count` disks of 16 MiB (vda, vdb, …), qcow2 unless told. */
+export async function makeRunningEnv(count: number, name = 'vm', format: 'qcow2' | 'raw' = 'qcow2'): Promise<RunningEnv> {
   const env = await openQemuTestEnv();
   try {
-    const disks = await makeImages(env.imageDir, name, Array.from({ length: count }, () => 'qcow2' as const), 16 << 20);
+    const disks = await makeImages(env.imageDir, name, Array.from({ length: count }, () => format), 16 << 20);
     const dom = await env.conn.domainDefineXML(domainXml(name, disks));
     return {
       env, dom, disks,

@@ -1,6 +1,7 @@
 /**
  * A live delete's merges come before its commit point and can be taken back: an abort
- * (domjobabort from another process), a failure on the second disk, and a kill of snapvirt
+ * (domjobabort from another process: snapvirt's CLI, or real virsh through snapvirtd), a
+ * failure on the second disk, and a kill of snapvirt (also onto a raw base)
  * while QEMU runs all leave the world as it was: the snapshot listed, the same chains and
  * block nodes, every base reading as the snapshot froze it (its overwritten clusters
  * written back from the undo image), no temporary file, and the guest's writes kept, also
@@ -21,6 +22,7 @@ import { hasPattern } from '../../../../helpers/qemu-io.js';
 import { runChildOp } from '../../../../helpers/run-child-op.js';
 import { runCommand, snapvirtCommand } from '../../../../helpers/run-command.js';
 import { startChildOpStoppedAt } from '../../../../helpers/stoppable-child-op.js';
+import { startSnapvirtd } from '../../../../helpers/snapvirtd.js';
 import { guestWriteVia, makeRunningEnv, nodeNames, queryBlock, type RunningEnv } from '../../support/active-env.js';
 
 const K64 = 64 * 1024;
@@ -71,7 +73,7 @@ async function keepBases(r: RunningEnv): Promise<string[]> {
 /** Whether every base still reads exactly as its frozen copy (qemu-img compare, QEMU may hold it). */
 async function basesUnchanged(r: RunningEnv, copies: string[]): Promise<boolean> {
   for (const [i, d] of r.disks.entries()) {
-    const res = await runCommand('qemu-img', ['compare', '-U', '-f', 'qcow2', '-F', 'qcow2', copies[i]!, d.path]);
+    const res = await runCommand('qemu-img', ['compare', '-U', '-f', d.format, '-F', d.format, copies[i]!, d.path]);
     if (res.code !== 0) return false;
   }
   return true;
@@ -100,14 +102,27 @@ async function withSnapshot(started: 'live' | 'offline'): Promise<{ r: RunningEn
 /** A directory listing without the frozen copies. */
 const listing = (files: string[]): string[] => files.filter((f) => !f.endsWith('.frozen'));
 
-for (const started of ['live', 'offline'] as const) {
-  test(`an abort of a live delete midway takes every merge back (snapshot taken ${started}), keeping the guest's writes`, async (t) => {
+/** Runs `domjobabort vm` through snapvirt's CLI, or through real virsh and snapvirtd. */
+async function aborter(r: RunningEnv, via: 'CLI' | 'virsh'): Promise<(cmd: string) => Promise<{ code: number | null; stderr: string }>> {
+  if (via === 'CLI') return (cmd) => snapvirtCommand(['-c', 'qemu:///session', cmd], { SNAPVIRT_STATE_DIR: r.env.stateDir });
+  const daemon = await startSnapvirtd(join(r.env.imageDir, '..'), { SNAPVIRT_STATE_DIR: r.env.stateDir });
+  const uri = `qemu+unix:///session?socket=${daemon.socket}`;
+  return async (cmd) => {
+    try {
+      return await runCommand('virsh', ['-c', uri, cmd]);
+    } finally {
+      await daemon.stop();
+    }
+  };
+}
+
+for (const [started, via] of [['live', 'CLI'], ['offline', 'virsh']] as const) {
+  test(`an abort of a live delete midway (${via === 'CLI' ? 'snapvirt\'s CLI' : 'real virsh through snapvirtd'}) takes every merge back (snapshot taken ${started})`, async (t) => {
     const { r, copies } = await withSnapshot(started);
     t.after(() => r.cleanup());
     const { dom, env } = r;
     const before = await world(r);
-    const cli = (cmd: string): ReturnType<typeof snapvirtCommand> =>
-      snapvirtCommand(['-c', 'qemu:///session', cmd], { SNAPVIRT_STATE_DIR: env.stateDir });
+    const cli = await aborter(r, via);
 
     // Stopped once the first disk's merge has copied everything: the base holds the overlay's data.
     const child = await startChildOpStoppedAt(env.stateDir, 'live-delete.merge.staged', ['delete', 'vm', 's1', '0']);
@@ -175,3 +190,25 @@ for (const qemuDies of [false, true]) {
     assert.ok(await allData(r, (i) => overlayOf(r, i), [[1, 0x20], [3, 0x40]]));
   });
 }
+
+test('a live delete onto a raw base: taken back byte for byte after a kill, then done', async (t) => {
+  const r = await makeRunningEnv(1, 'vm', 'raw');
+  t.after(() => r.cleanup());
+  const { dom, env, disks } = r;
+  await dom.create();
+  await guestWriteVia(dom, 'vda', 0x10, 0, '64k');
+  await dom.snapshotCreateXML(snapXml('s1'), C.DISK_ONLY);
+  await guestWriteVia(dom, 'vda', 0x20, K64, '64k');
+  const copies = await keepBases(r);
+  const child = await runChildOp(env.stateDir, 'live-delete.merge.staged=crash', ['delete', 'vm', 's1', '0']);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const conn = await env.reopen();
+  const again = await conn.domainLookupByName('vm');
+  assert.deepEqual(await again.snapshotListNames(), ['s1']);
+  assert.ok(await basesUnchanged(r, copies), 'the raw base reads as s1 froze it');
+  assert.deepEqual(listing(await readdir(env.imageDir)).filter((f) => f.includes('.merge-')), []);
+  await (await again.snapshotLookupByName('s1')).delete();
+  assert.deepEqual((await queryBlock(again)).map((b) => [b.file, b.depth]), [[disks[0]!.path, 0]]);
+  await again.destroy();
+  assert.ok(await hasPattern(disks[0]!.path, 'raw', 0x10, 0, K64) && await hasPattern(disks[0]!.path, 'raw', 0x20, K64, K64));
+});

@@ -1,9 +1,10 @@
 /**
  * virDomainSnapshotDelete for a running QEMU domain. The merges of an external snapshot's
- * overlays into the images below come before the commit point, one step per disk, each
- * undoable (journal/undoable-merge-resources.ts): QEMU keeps the base's overwritten bytes
- * in an undo image, so a failure, an abort (domjobabort) or a crash of snapvirt while QEMU
- * runs puts every base back, with the guest's writes of the meantime kept. The commit point
+ * overlays into the images below come before the commit point, in one step that copies
+ * every disk at once, each merge undoable (journal/undoable-merge-resources.ts): QEMU keeps
+ * the base's overwritten bytes in an undo image, so a failure, an abort (domjobabort) or a
+ * crash of snapvirt while QEMU runs puts every base back, with the guest's writes of the
+ * meantime kept. The commit point
  * is the metadata; after it each merge's short end (QEMU's graph change, the overlay
  * removed, the metadata moved to the base) is post-commit work, as are the removal of an
  * internal tag (blockdev-snapshot-delete-internal-sync) and of the snapshot's files. A
@@ -91,7 +92,7 @@ export interface PlannedLiveDelete {
   domainName: string;
   /** The snapshots the commit removes. */
   removed: string[];
-  /** Undoable merges, one step per disk (only when planned so). */
+  /** The undoable merges: one step for every disk (none unless planned so). */
   steps: Step[];
   /** Post-commit work: each merge and tag removal. */
   resources: Resource[];

@@ -4,15 +4,18 @@
  *   - undo takes the merge back while its QEMU runs (the base gets its old bytes from the
  *     undo image), which is what an abort of the delete job does;
  *   - finalize completes it after the commit point: through the QEMU while it runs, else
- *     offline with qemu-img, from what the image headers say;
+ *     offline with qemu-img;
  * and an operation handler for the delete that rolls an interrupted delete forward instead
  * of back when its QEMU is gone: the undo image's metadata lived in that QEMU, so only the
  * way forward is certain, and the overlay still holds every byte it needs.
  *
- * Offline, the headers tell the state: the layer above the overlay (the temporary top, or
- * the real layer above) names the overlay until QEMU finalized the merge, the base after.
- * The overlay file is removed before the temporary top, so an overlay whose temporary top
- * is gone was never merged (or was taken back) and is merged in full.
+ * What makes the offline way forward safe from any state: while the overlay file exists,
+ * the base never received anything newer than the overlay (the guest writes to the
+ * temporary top, or to a layer above), so committing the overlay again is harmless; and
+ * while the temporary top's file exists, nothing newer than it was written below it (its
+ * pivot stops the guest, and the file is removed before the guest runs again). The overlay
+ * file is removed only once the base holding its data is flushed, and before the temporary
+ * top.
  */
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -33,15 +36,27 @@ import { commitImage, createImage, rebaseImage } from '../images/qemu-img.js';
 import { readQcow2Allocation } from '../images/qcow2-allocation.js';
 import type { QmpClient } from '../qmp/qmp-client.js';
 import { withMonitor } from '../qmp/domain-monitor.js';
-import { cancelCommit, finishCommit, stageCommit, type UndoableCommitRequest } from '../qmp/undoable-commit.js';
+import { cancelCommit, finishCommit, resumeGuest, stageCommit, type MergePoints, type UndoableCommitRequest } from '../qmp/undoable-commit.js';
 import { FP_MERGE_AFTER, FP_MERGE_STARTED } from './active-resources.js';
 
 /** Resource (a step of a live delete): one disk's merge, undoable until the commit point. */
 export const LIVE_UNDOABLE_MERGE = 'qemu-live-undoable-merge';
 /** Failpoint once a merge has copied everything and waits for the commit point. */
 export const FP_MERGE_STAGED = 'live-delete.merge.staged';
+/** Failpoint once QEMU finalized a merge after the commit point, before the base is flushed. */
+export const FP_MERGE_FINALIZED = 'live-delete.merge.finalized';
+/** Failpoint once a temporary top is pivoted away (guest stopped), before its file goes. */
+export const FP_TEMP_PIVOTED = 'live-delete.temp.pivoted';
+/** Failpoint once the node restoring a base is added, before it is linked in. */
+export const FP_RESTORE_ADDED = 'live-delete.restore.added';
 
-declareFailpoints([FP_MERGE_STAGED]);
+declareFailpoints([FP_MERGE_STAGED, FP_MERGE_FINALIZED, FP_TEMP_PIVOTED, FP_RESTORE_ADDED]);
+
+const POINTS: MergePoints = {
+  finalized: () => failpoint(FP_MERGE_FINALIZED),
+  pivoted: () => failpoint(FP_TEMP_PIVOTED),
+  restoreAdded: () => failpoint(FP_RESTORE_ADDED),
+};
 
 /** What one undoable merge is, as journaled. */
 export interface UndoableMerge {
@@ -57,6 +72,8 @@ export interface UndoableMerge {
   temp: string | null;
   /** The undo image. */
   undo: string;
+  /** Whether the guest ran when the delete began (it runs again after every pivot that stops it). */
+  wasRunning: boolean;
 }
 
 /** The journal resource of one undoable merge. */
@@ -70,11 +87,14 @@ function mergeOf(r: Resource): UndoableMerge {
   return {
     runtimeDir: s('runtimeDir'), domainUuid: s('domainUuid'), target: s('target'), overlay: s('overlay'),
     base: s('base'), baseFormat: s('baseFormat'), above: opt('above'), temp: opt('temp'), undo: s('undo'),
+    wasRunning: r.wasRunning === true,
   };
 }
 
 function request(m: UndoableMerge): UndoableCommitRequest {
-  return { target: m.target, overlay: m.overlay, base: m.base, above: m.above ?? undefined, temp: m.temp ?? undefined, undo: m.undo };
+  return {
+    target: m.target, overlay: m.overlay, base: m.base, above: m.above ?? undefined, temp: m.temp ?? undefined, undo: m.undo, wasRunning: m.wasRunning,
+  };
 }
 
 /**
@@ -181,50 +201,70 @@ async function undoMerge(m: UndoableMerge): Promise<void> {
     throw virError(VirErrorCode.OPERATION_FAILED, VirErrorDomain.QEMU,
       `cannot take back the merge of disk '${m.target}': its QEMU ended; the delete is finished instead by recovery`);
   }
-  await withMonitor(m.runtimeDir, (qmp) => cancelCommit(qmp, request(m), { overlay: 'qcow2', base: m.baseFormat }, () => undoHasData(m.undo)));
+  await withMonitor(m.runtimeDir, async (qmp) => {
+    await cancelCommit(qmp, request(m), { overlay: 'qcow2', base: m.baseFormat }, () => undoHasData(m.undo), POINTS);
+    // Gone before the guest runs again: see pivotTemp.
+    await removeFile(m.temp);
+    await resumeGuest(qmp, request(m));
+  });
   await removeFile(m.undo);
-  await removeFile(m.temp);
 }
 
 /** Completes the merge after the commit point (idempotent), live or offline. */
 async function finishMerge(ctx: TxnContext, m: UndoableMerge): Promise<void> {
-  if (existsSync(m.overlay)) {
-    if (await isQemuRunningIn(m.runtimeDir)) {
-      await withMonitor(m.runtimeDir, (qmp) => finishCommit(qmp, request(m), { above: 'qcow2', base: m.baseFormat }));
-      emitBlockJobEvent({
-        domainUuid: m.domainUuid, target: m.target, path: m.above ?? m.overlay,
-        type: m.above === null ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
-      });
-    } else {
-      await finishOffline(m);
-    }
+  const bookkeeping = async (): Promise<void> => {
     replaceImagePath(ctx.store, m.domainUuid, m.overlay, m.base, m.baseFormat, { live: true, snapshots: true });
     updateOfflineDomainState(ctx.store, m.domainUuid, { forgotten: [m.overlay] });
     // The overlay goes before the temporary top: see the module comment.
     await removeFile(m.overlay);
+  };
+  if (await isQemuRunningIn(m.runtimeDir)) {
+    await withMonitor(m.runtimeDir, async (qmp) => {
+      if (existsSync(m.overlay)) {
+        await finishCommit(qmp, request(m), { above: 'qcow2', base: m.baseFormat }, POINTS);
+        emitBlockJobEvent({
+          domainUuid: m.domainUuid, target: m.target, path: m.above ?? m.overlay,
+          type: m.above === null ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
+        });
+        await bookkeeping();
+      }
+      await removeFile(m.temp);
+      await resumeGuest(qmp, request(m));
+    });
+  } else {
+    if (existsSync(m.overlay)) {
+      await finishOffline(m);
+      await bookkeeping();
+    }
+    await removeFile(m.temp);
   }
-  await removeFile(m.temp);
   await removeFile(m.undo);
   failpoint(FP_MERGE_AFTER);
 }
 
-/** The offline end of a merge whose QEMU is gone, from the headers. */
+/**
+ * The offline end of a merge whose QEMU is gone (the overlay still there). The overlay's
+ * data goes into the base in full, always: whatever QEMU had copied may not have reached
+ * the disk, and nothing newer than the overlay was ever written to the base while the
+ * overlay exists (the guest writes to the temporary top, or above). Then the temporary
+ * top, if it is still there, for the same reason: it is removed before the guest runs on
+ * whatever QEMU pivoted it into (pivotTemp).
+ */
 async function finishOffline(m: UndoableMerge): Promise<void> {
   const base = { path: m.base, format: m.baseFormat };
-  const tempLeft = m.temp !== null && existsSync(m.temp);
-  const above = tempLeft ? m.temp : m.above;
-  const link = above === null ? undefined : await readBackingLink(above, 'qcow2');
-  if (above === null || link?.path === m.overlay) {
-    // Not finalized (or taken back): the overlay's data goes into the base in full.
-    await commitImage(m.overlay, 'qcow2', { keepTop: true });
-    fsyncFile(m.base);
-    if (above !== null) await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
-  } else if (link?.path === m.base && link.format !== m.baseFormat) {
-    // Finalized by QEMU, which wrote the filter's driver as the backing format.
-    await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
+  let temp = m.temp !== null && existsSync(m.temp) ? m.temp : null;
+  const tempLink = temp === null ? undefined : await readBackingLink(temp, 'qcow2');
+  if (temp !== null && (tempLink === undefined || tempLink === null)) {
+    // Claimed but never written (a kill in between): it never held anything.
+    await removeFile(temp);
+    temp = null;
   }
-  if (tempLeft) {
-    await commitImage(m.temp!, 'qcow2', { keepTop: true });
+  await commitImage(m.overlay, 'qcow2', { keepTop: true });
+  fsyncFile(m.base);
+  const above = temp ?? m.above;
+  if (above !== null) await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
+  if (temp !== null) {
+    await commitImage(temp, 'qcow2', { keepTop: true });
     fsyncFile(m.base);
   }
 }
@@ -251,18 +291,14 @@ export function registerUndoableMergeHandlers(ctx: TxnContext): void {
 
 /**
  * Whether an interrupted live delete must go forward: a merge step had started and its
- * QEMU is gone, so the base may hold overlay clusters whose old bytes the undo image
- * cannot be trusted to have.
+ * QEMU is gone. The undo image lived in that QEMU (its metadata never flushed), so only the
+ * way forward is certain, and it is always safe while the overlays exist (finishOffline).
  */
 export async function mustRollDeleteForward(entry: JournalEntry): Promise<boolean> {
   for (const [i, step] of entry.steps.entries()) {
     if (entry.progress[i] !== 'started' && entry.progress[i] !== 'done') continue;
-    for (const r of step.resources) {
-      if (r.kind !== LIVE_UNDOABLE_MERGE) continue;
-      const m = mergeOf(r);
-      if (await isQemuRunningIn(m.runtimeDir)) return false;
-      if ((m.temp !== null && existsSync(m.temp)) || existsSync(m.undo)) return true;
-    }
+    const merge = step.resources.find((r) => r.kind === LIVE_UNDOABLE_MERGE);
+    if (merge !== undefined) return !(await isQemuRunningIn(mergeOf(merge).runtimeDir));
   }
   return false;
 }

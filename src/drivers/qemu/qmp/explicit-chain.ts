@@ -74,6 +74,7 @@ function freeStem(taken: Set<string>, target: string): string {
  */
 export async function makeChainExplicit(qmp: QmpClient, target: string, downTo: string): Promise<ChainNode[]> {
   checkDiskTarget(target);
+  await dropUnusedLayers(qmp, target);
   const chain = await readChainNodes(qmp, target);
   const last = chain.findIndex((l) => l.filename === downTo);
   if (last === -1) throw failed(`'${downTo}' is not in the chain of disk '${target}'`);
@@ -105,6 +106,18 @@ export async function makeChainExplicit(qmp: QmpClient, target: string, downTo: 
   const above = chain[first - 1]!;
   await reopenLayer(qmp, above, { backing: `${stems[0]!}-fmt` });
   return readChainNodes(qmp, target);
+}
+
+/**
+ * Deletes the explicit layers of `target` nothing uses any more: left by a kill between
+ * their blockdev-add and the reopen that links them in, or by a merge that took their
+ * layer out. One that a layer above uses refuses the delete, and stays.
+ */
+async function dropUnusedLayers(qmp: QmpClient, target: string): Promise<void> {
+  const pattern = new RegExp(`^drive-${target}-c[0-9]+-fmt$`);
+  for (const n of await namedNodes(qmp)) {
+    if (pattern.test(n.name)) await qmp.execute('blockdev-del', { 'node-name': n.name }).catch(() => undefined);
+  }
 }
 
 /**

@@ -44,6 +44,18 @@ export interface UndoableCommitRequest {
   temp: string | undefined;
   /** The undo image (exists, empty qcow2 of the base's size). */
   undo: string;
+  /** Whether the guest ran when the delete began: its vCPUs are stopped around a temporary top's pivot, then resumed. */
+  wasRunning: boolean;
+}
+
+/** Places in the end and the undo of a merge where a crash test stops it (failpoints). */
+export interface MergePoints {
+  /** QEMU finalized the merge; the base is not flushed yet. */
+  finalized?(): void;
+  /** The temporary top is pivoted away (the guest stopped); its file is still there. */
+  pivoted?(): void;
+  /** The node that restores the base is added, not linked in yet. */
+  restoreAdded?(): void;
 }
 
 /** What the waiting part reports and checks. */
@@ -189,6 +201,7 @@ async function putTempOnTop(qmp: QmpClient, target: string, overlay: string, tem
 /** Takes a staged (or partly staged) merge back; see the module comment. */
 export async function cancelCommit(
   qmp: QmpClient, req: UndoableCommitRequest, formats: { overlay: string; base: string }, undoHasData: () => Promise<boolean>,
+  points: MergePoints = {},
 ): Promise<void> {
   const n = names(req);
   const state = await jobState(qmp, n.job);
@@ -207,40 +220,86 @@ export async function cancelCommit(
     await qmp.execute('blockdev-del', { 'node-name': n.filter });
   }
   await deleteNode(qmp, n.undo);
-  await restoreBase(qmp, req, overlay, base, undoHasData);
+  await restoreBase(qmp, req, overlay, base, undoHasData, points);
   nodes = await namedNodes(qmp);
   const chain = await readChainNodes(qmp, req.target);
   const bi = chain.findIndex((l) => l.filename === req.base);
   if (bi > 0 && !chain[bi]!.readOnly && !chain[bi]!.node.startsWith('#')) {
     await reopenLayer(qmp, chain[bi]!, { backing: chain[bi + 1]?.node ?? null, readOnly: true });
   }
-  if (req.temp !== undefined) {
-    if (chain[0]?.filename === req.temp) {
-      await blockCommitLayer(qmp, { target: req.target, overlay: req.temp, base: req.overlay, jobId: n.unmergeJob });
-    } else {
-      // Added but never put on top (or already merged back): only its node is left.
-      const temp = formatNodeOf(nodes, req.temp);
-      if (temp !== undefined) await deleteNode(qmp, temp);
-    }
+  if (req.temp === undefined) return;
+  if (chain[0]?.filename === req.temp) {
+    await pivotTemp(qmp, req, req.overlay, n.unmergeJob, points);
+  } else {
+    // Added but never put on top, or already merged back: only a node may be left.
+    const temp = formatNodeOf(nodes, req.temp);
+    if (temp !== undefined) await deleteNode(qmp, temp);
+    await flushLayer(qmp, req.target, req.overlay);
   }
+}
+
+/**
+ * Commits the temporary top into `into` (the overlay when taking a merge back, the base when
+ * finishing one) with the guest's vCPUs stopped from before the pivot (when it ran), and
+ * flushes `into`. The caller removes the temporary top's file, then resumes the guest
+ * (resumeGuest): so while that file exists, nothing newer than it was written below it,
+ * and committing it again (offline, after QEMU died) can never overwrite a guest's write.
+ */
+async function pivotTemp(qmp: QmpClient, req: UndoableCommitRequest, into: string, jobId: string, points: MergePoints): Promise<void> {
+  if (req.wasRunning) {
+    // Copy while the guest runs; stop it only for the last of it and the pivot.
+    const files = parseQueryBlock(await qmp.execute('query-block')).find((c) => c.target === req.target)?.chain.map((l) => l.filename) ?? [];
+    const nodes = await namedNodes(qmp);
+    if (files[0] === req.temp && !await jobState(qmp, jobId)) {
+      const intoNode = formatNodeOf(nodes, into);
+      if (intoNode === undefined) throw failed(`cannot find the block node of '${into}'`);
+      await qmp.execute('block-commit', { 'job-id': jobId, device: topNode(parseQueryBlock(await qmp.execute('query-block')), req.target), 'base-node': intoNode });
+    }
+    if (await jobState(qmp, jobId)) await waitJob(qmp, jobId, ['ready']);
+    await qmp.execute('stop');
+  }
+  await blockCommitLayer(qmp, { target: req.target, overlay: req.temp!, base: into, jobId });
+  await flushLayer(qmp, req.target, into);
+  points.pivoted?.();
+}
+
+/** Reopens layer `file` of disk `target` as it is, which makes QEMU flush it. */
+async function flushLayer(qmp: QmpClient, target: string, file: string): Promise<void> {
+  const chain = await readChainNodes(qmp, target);
+  const i = chain.findIndex((l) => l.filename === file);
+  if (i === -1 || chain[i]!.node.startsWith('#')) return;
+  await reopenLayer(qmp, chain[i]!, { backing: chain[i + 1]?.node ?? null });
+}
+
+/** Lets the guest run again after a pivot stopped it (idempotent). */
+export async function resumeGuest(qmp: QmpClient, req: UndoableCommitRequest): Promise<void> {
+  if (!req.wasRunning) return;
+  const status = await qmp.execute('query-status');
+  if (isJsonObject(status) && status.running !== true) await qmp.execute('cont');
 }
 
 /**
  * Writes the undo image's clusters (the base's old bytes) back into the base: the undo
  * image is linked in between the overlay and the base and committed down. The overlay
  * covers every one of those clusters, so the guest never reads them while this runs.
+ * Decided from the graph and the undo image alone, so a kill anywhere in it is taken up
+ * again; writing the old bytes back twice is harmless.
  */
 async function restoreBase(
   qmp: QmpClient, req: UndoableCommitRequest, overlay: () => ChainNode, base: () => ChainNode, undoHasData: () => Promise<boolean>,
+  points: MergePoints,
 ): Promise<void> {
   const n = names(req);
   let state = await jobState(qmp, n.restoreJob);
-  // An undo image with no data: the merge never overwrote a cluster (or this already ran).
-  if (!state && !has(await namedNodes(qmp), n.restore) && await undoHasData()) {
-    await qmp.execute('blockdev-add', {
-      driver: 'qcow2', 'node-name': n.restore,
-      file: { driver: 'file', filename: req.undo, 'node-name': fileNodeOf(n.restore) }, backing: base().node,
-    });
+  // An undo image with no data: the merge never overwrote a cluster.
+  if (!state && await undoHasData()) {
+    if (!has(await namedNodes(qmp), n.restore)) {
+      await qmp.execute('blockdev-add', {
+        driver: 'qcow2', 'node-name': n.restore,
+        file: { driver: 'file', filename: req.undo, 'node-name': fileNodeOf(n.restore) }, backing: base().node,
+      });
+      points.restoreAdded?.();
+    }
     await reopenLayer(qmp, overlay(), { backing: n.restore });
     const top = topNode(parseQueryBlock(await qmp.execute('query-block')), req.target);
     await qmp.execute('block-commit', {
@@ -252,17 +311,25 @@ async function restoreBase(
     const end = await waitJob(qmp, n.restoreJob, ['concluded']);
     if (end) await dismiss(qmp, n.restoreJob, end);
   }
-  await deleteNode(qmp, n.restore);
+  // A restore node left from an earlier run that never got its commit: nothing uses it.
+  if (has(await namedNodes(qmp), n.restore)) {
+    const nodes = await namedNodes(qmp);
+    await reopenLayer(qmp, layerOf(nodes, req.overlay, overlay().format), { backing: base().node });
+    await deleteNode(qmp, n.restore);
+  }
 }
 
 /** Completes a staged merge (after the commit point); see the module comment. */
-export async function finishCommit(qmp: QmpClient, req: UndoableCommitRequest, formats: { above: string; base: string }): Promise<void> {
+export async function finishCommit(
+  qmp: QmpClient, req: UndoableCommitRequest, formats: { above: string; base: string }, points: MergePoints = {},
+): Promise<void> {
   const n = names(req);
   const state = await jobState(qmp, n.job);
   if (state) {
     if (state.status === 'pending') await qmp.execute('job-finalize', { id: n.job });
     const end = await waitJob(qmp, n.job, ['concluded']);
     if (end) await dismiss(qmp, n.job, end);
+    points.finalized?.();
   }
   let nodes = await namedNodes(qmp);
   if (has(nodes, n.filter)) {
@@ -274,11 +341,19 @@ export async function finishCommit(qmp: QmpClient, req: UndoableCommitRequest, f
     // QEMU wrote the filter's driver into the header as the backing format.
     const top = topNode(parseQueryBlock(await qmp.execute('query-block')), req.target);
     await qmp.execute('change-backing-file', { device: top, 'image-node-name': above.node, 'backing-file': req.base });
+    // The merged layer's node: gone with its last parent, or kept by the monitor (blockdev-added).
     const old = formatNodeOf(nodes, req.overlay);
     if (old !== undefined) await qmp.execute('blockdev-del', { 'node-name': old }).catch(() => undefined);
     await qmp.execute('blockdev-del', { 'node-name': n.filter });
     nodes = await namedNodes(qmp);
   }
   await deleteNode(qmp, n.undo);
-  if (req.temp !== undefined) await blockCommitLayer(qmp, { target: req.target, overlay: req.temp, base: req.base });
+  // The base holds the merged layer's data from here on: flushed (and read-only again, as a
+  // backing layer) before the caller removes the overlay.
+  const chain = await readChainNodes(qmp, req.target);
+  const bi = chain.findIndex((l) => l.filename === req.base);
+  if (bi > 0 && !chain[bi]!.node.startsWith('#')) await reopenLayer(qmp, chain[bi]!, { backing: chain[bi + 1]?.node ?? null, readOnly: true });
+  if (req.temp === undefined) return;
+  if (chain[0]?.filename === req.temp) await pivotTemp(qmp, req, req.base, commitJobId(req.target), points);
+  else await flushLayer(qmp, req.target, req.base);
 }

@@ -33,6 +33,7 @@ import {
   type Resource, type Step, type TxnContext,
 } from '../../../../txn/index.js';
 import { randomBytes } from 'node:crypto';
+import { isJsonObject } from '../../qmp/qmp-json.js';
 import { LIVE_UNDOABLE_MERGE, undoableMergeResource, undoableMergesStep, type UndoableMerge } from '../../journal/undoable-merge-resources.js';
 import type { Store } from '../../../../store/index.js';
 import type { DomainRef } from '../../../driver.js';
@@ -131,13 +132,15 @@ export async function planLiveDelete(
   for (const disk of liveDef(ctx, dom).disks) if (disk.sourcePath) dirs.add(resolve(disk.sourcePath, '..'));
   const notImages = notQcow2Paths([...rootsOf(persistent, tree), ...rootsOf(liveDef(ctx, dom), undefined)]);
   const chains = await readActiveChain(qmp);
+  const status = await qmp.execute('query-status');
+  const running = isJsonObject(status) && status.running === true;
   const resources: Resource[] = [];
   const merges: UndoableMerge[] = [];
   const kept: DiscardPlan['kept'] = [];
   const view: ActiveView = { qmp, others: new OtherDomainsReach(store, record.uuid), domainUuid: record.uuid, runtimeDir, chains, dirs, notImages };
   for (const snap of victims) {
     if (!isExternalSnapshot(snap)) resources.push(...await tagPlan(qmp, runtimeDir, snap));
-    else if (opts.undoable) merges.push(...(await mergePlan(view, snap, kept)).map(undoableOf));
+    else if (opts.undoable) merges.push(...(await mergePlan(view, snap, kept)).map((r) => undoableOf(r, running)));
     else resources.push(...await mergePlan(view, snap, kept));
   }
   const work = liveDeleteWork(name, [...resources, ...merges.map(undoableMergeResource)]);
@@ -237,7 +240,7 @@ async function mergePlan(view: ActiveView, snap: SnapshotDef, kept: DiscardPlan[
  * The undoable form of a planned merge: its temporary top (when the overlay is the disk's
  * top) and undo image are new files beside the overlay, named so nothing else can hold them.
  */
-function undoableOf(r: Resource): UndoableMerge {
+function undoableOf(r: Resource, wasRunning: boolean): UndoableMerge {
   const overlay = resourceString(r, 'overlay');
   const children = Array.isArray(r.children) ? r.children.filter((c): c is string => typeof c === 'string') : [];
   const tag = randomBytes(4).toString('hex');
@@ -247,6 +250,7 @@ function undoableOf(r: Resource): UndoableMerge {
     above: children[0] ?? null,
     temp: children.length === 0 ? `${overlay}.merge-top-${tag}` : null,
     undo: `${overlay}.merge-undo-${tag}`,
+    wasRunning,
   };
 }
 

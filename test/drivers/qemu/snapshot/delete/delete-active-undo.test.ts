@@ -212,3 +212,60 @@ test('a live delete onto a raw base: taken back byte for byte after a kill, then
   await again.destroy();
   assert.ok(await hasPattern(disks[0]!.path, 'raw', 0x10, 0, K64) && await hasPattern(disks[0]!.path, 'raw', 0x20, K64, K64));
 });
+
+/** QEMU's run status of the domain, read through its monitor. */
+async function qemuStatus(r: RunningEnv, dom = r.dom): Promise<string> {
+  const reply = JSON.parse(await dom.qemuMonitorCommand('{"execute":"query-status"}')) as { return: { status: string } };
+  return reply.return.status;
+}
+
+for (const qemuDies of [false, true]) {
+  test(`a kill once a temporary top is pivoted away leaves the guest stopped until recovery${qemuDies ? '; with QEMU killed too, the next open merges it again' : ', which resumes it'}`, async (t) => {
+    const { r } = await withSnapshot('live');
+    t.after(() => r.cleanup());
+    const { dom, env } = r;
+    const child = await runChildOp(env.stateDir, 'live-delete.temp.pivoted=crash', ['delete', 'vm', 's1', '0']);
+    assert.equal(child.signal, 'SIGKILL', child.stderr);
+    // Until the temporary top's file is gone, nothing newer than it may be written below it.
+    assert.equal(await qemuStatus(r), 'paused');
+    if (qemuDies) await terminateQemuIn(runtimeDirFor(env.stateDir, dom.getUUIDString()), 0);
+    const conn = await env.reopen();
+    const again = await conn.domainLookupByName('vm');
+    assert.deepEqual(await again.snapshotListNames(), []);
+    assert.deepEqual(listing(await readdir(env.imageDir)), ['vm-0.qcow2', 'vm-1.qcow2']);
+    if (!qemuDies) {
+      assert.equal(await qemuStatus(r, again), 'running');
+      await again.destroy();
+    }
+    assert.ok(await allData(r, (i) => r.disks[i]!.path, [[0, 0x10], [1, 0x20]]));
+  });
+}
+
+test('QEMU killed once a merge is finalized, before the base is flushed: the next open merges the overlay again, nothing lost', async (t) => {
+  const { r } = await withSnapshot('live');
+  t.after(() => r.cleanup());
+  const { dom, env } = r;
+  const child = await runChildOp(env.stateDir, 'live-delete.merge.finalized=crash', ['delete', 'vm', 's1', '0']);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  // SIGKILL: whatever QEMU held in memory (the base's new cluster mappings) is lost with it.
+  await terminateQemuIn(runtimeDirFor(env.stateDir, dom.getUUIDString()), 0);
+  const conn = await env.reopen();
+  const again = await conn.domainLookupByName('vm');
+  assert.deepEqual(await again.snapshotListNames(), []);
+  assert.deepEqual(listing(await readdir(env.imageDir)), ['vm-0.qcow2', 'vm-1.qcow2']);
+  assert.ok(await allData(r, (i) => r.disks[i]!.path, [[0, 0x10], [1, 0x20]]));
+});
+
+test('a kill while a base is being restored (its node added, not linked in) is taken up by recovery: the base reads as before', async (t) => {
+  const { r, copies } = await withSnapshot('live');
+  t.after(() => r.cleanup());
+  const before = await world(r);
+  const child = await runChildOp(r.env.stateDir, 'live-delete.commit.before=error,live-delete.restore.added=crash', ['delete', 'vm', 's1', '0']);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const conn = await r.env.reopen();
+  const again = await conn.domainLookupByName('vm');
+  const after = (await world({ ...r, dom: again })) as { files: string[] };
+  assert.deepEqual({ ...after, files: listing(after.files) }, { ...(before as object), files: listing((before as { files: string[] }).files) });
+  assert.ok(await basesUnchanged(r, copies));
+  assert.equal(await qemuStatus(r, again), 'running');
+});

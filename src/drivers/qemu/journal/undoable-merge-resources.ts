@@ -14,8 +14,7 @@
  * temporary top, or to a layer above), so committing the overlay again is harmless; and
  * while the temporary top's file exists, nothing newer than it was written below it (its
  * pivot stops the guest, and the file is removed before the guest runs again). The overlay
- * file is removed only once the base holding its data is flushed, and before the temporary
- * top.
+ * file is removed once the base holding its data is flushed, before that pivot.
  */
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -212,30 +211,28 @@ async function undoMerge(m: UndoableMerge): Promise<void> {
 
 /** Completes the merge after the commit point (idempotent), live or offline. */
 async function finishMerge(ctx: TxnContext, m: UndoableMerge): Promise<void> {
+  const merging = existsSync(m.overlay);
   const bookkeeping = async (): Promise<void> => {
     replaceImagePath(ctx.store, m.domainUuid, m.overlay, m.base, m.baseFormat, { live: true, snapshots: true });
     updateOfflineDomainState(ctx.store, m.domainUuid, { forgotten: [m.overlay] });
-    // The overlay goes before the temporary top: see the module comment.
     await removeFile(m.overlay);
   };
   if (await isQemuRunningIn(m.runtimeDir)) {
     await withMonitor(m.runtimeDir, async (qmp) => {
-      if (existsSync(m.overlay)) {
-        await finishCommit(qmp, request(m), { above: 'qcow2', base: m.baseFormat }, POINTS);
-        emitBlockJobEvent({
-          domainUuid: m.domainUuid, target: m.target, path: m.above ?? m.overlay,
-          type: m.above === null ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
-        });
-        await bookkeeping();
-      }
+      await finishCommit(qmp, request(m), { above: 'qcow2', base: m.baseFormat }, POINTS, bookkeeping);
+      // Gone before the guest runs again: see pivotTemp.
       await removeFile(m.temp);
       await resumeGuest(qmp, request(m));
     });
-  } else {
-    if (existsSync(m.overlay)) {
-      await finishOffline(m);
-      await bookkeeping();
+    if (merging) {
+      emitBlockJobEvent({
+        domainUuid: m.domainUuid, target: m.target, path: m.above ?? m.overlay,
+        type: m.above === null ? BlockJobType.ACTIVE_COMMIT : BlockJobType.COMMIT, status: BlockJobStatus.COMPLETED,
+      });
     }
+  } else {
+    await finishOffline(m);
+    await bookkeeping();
     await removeFile(m.temp);
   }
   await removeFile(m.undo);
@@ -243,12 +240,12 @@ async function finishMerge(ctx: TxnContext, m: UndoableMerge): Promise<void> {
 }
 
 /**
- * The offline end of a merge whose QEMU is gone (the overlay still there). The overlay's
- * data goes into the base in full, always: whatever QEMU had copied may not have reached
- * the disk, and nothing newer than the overlay was ever written to the base while the
- * overlay exists (the guest writes to the temporary top, or above). Then the temporary
- * top, if it is still there, for the same reason: it is removed before the guest runs on
- * whatever QEMU pivoted it into (pivotTemp).
+ * The offline end of a merge whose QEMU is gone. While the overlay exists, its data goes
+ * into the base in full, always: whatever QEMU had copied may not have reached the disk,
+ * and nothing newer than the overlay was written to the base while the overlay exists (it
+ * is removed, the base flushed, before a temporary top is pivoted into the base). Then the
+ * temporary top, if its file is still there, for the same reason: it is removed before the
+ * guest runs on whatever QEMU pivoted it into (pivotTemp).
  */
 async function finishOffline(m: UndoableMerge): Promise<void> {
   const base = { path: m.base, format: m.baseFormat };
@@ -259,10 +256,12 @@ async function finishOffline(m: UndoableMerge): Promise<void> {
     await removeFile(temp);
     temp = null;
   }
-  await commitImage(m.overlay, 'qcow2', { keepTop: true });
-  fsyncFile(m.base);
+  if (existsSync(m.overlay)) {
+    await commitImage(m.overlay, 'qcow2', { keepTop: true });
+    fsyncFile(m.base);
+  }
   const above = temp ?? m.above;
-  if (above !== null) await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
+  if (above !== null && existsSync(above)) await rebaseImage(above, 'qcow2', { backing: base, unsafe: true });
   if (temp !== null) {
     await commitImage(temp, 'qcow2', { keepTop: true });
     fsyncFile(m.base);

@@ -319,9 +319,14 @@ async function restoreBase(
   }
 }
 
-/** Completes a staged merge (after the commit point); see the module comment. */
+/**
+ * Completes a staged merge (after the commit point; see the module comment), from whatever
+ * state an earlier run left. `beforePivot` runs once the base holding the merged data is
+ * flushed, before a temporary top is pivoted into it (the guest then stopped).
+ */
 export async function finishCommit(
   qmp: QmpClient, req: UndoableCommitRequest, formats: { above: string; base: string }, points: MergePoints = {},
+  beforePivot: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   const n = names(req);
   const state = await jobState(qmp, n.job);
@@ -353,6 +358,8 @@ export async function finishCommit(
   const chain = await readChainNodes(qmp, req.target);
   const bi = chain.findIndex((l) => l.filename === req.base);
   if (bi > 0 && !chain[bi]!.node.startsWith('#')) await reopenLayer(qmp, chain[bi]!, { backing: chain[bi + 1]?.node ?? null, readOnly: true });
+  // The overlay is not needed any more (the caller removes it), before the guest is stopped.
+  await beforePivot();
   if (req.temp === undefined) return;
   if (chain[0]?.filename === req.temp) await pivotTemp(qmp, req, req.base, commitJobId(req.target), points);
   else await flushLayer(qmp, req.target, req.base);

@@ -15,9 +15,14 @@
  *            written back into the base (it is linked in under the overlay and committed
  *            down, which QEMU allows while the overlay reads the base; QEMU rewrites the
  *            overlay's backing name to the base's path), base read-only,
- *            [the temporary overlay committed back into the overlay]
+ *            [the temporary overlay pivoted back into the overlay]
  *   finish:  job-finalize, the layer above → base (its header too), filter and undo gone,
- *            [the temporary overlay committed into the base: the disk is on the base]
+ *            base read-only again (which flushes it), the caller's bookkeeping (the
+ *            overlay removed), [the temporary overlay pivoted into the base]
+ *
+ * A temporary overlay's pivot stops the guest's vCPUs for its last part (when it ran) and
+ * flushes the layer it went into; the caller removes its file, then resumes the guest
+ * (resumeGuest). So while that file exists nothing newer than it is below it.
  *
  * Every function is restartable from any state the others leave, found again from QEMU's
  * graph by the fixed node names and job ids below.

@@ -17,7 +17,6 @@
  * file is removed once the base holding its data is flushed, before that pivot.
  */
 import { existsSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { virError, VirErrorCode, VirErrorDomain } from '../../../api/errors.js';
 import {
@@ -29,7 +28,7 @@ import { updateOfflineDomainState } from '../catalog/domain-state.js';
 import { replaceImagePath } from '../catalog/snapshot-catalog.js';
 import { isQemuRunningIn } from '../domain/qemu-process.js';
 import { readBackingLink } from '../images/chain-inspect.js';
-import { claimNewFile, createOverlayFile } from '../images/overlay-file.js';
+import { claimNewFile, createOverlayFile, removeFileIfPresent } from '../images/overlay-file.js';
 import { writeQcow2Overlay } from '../images/qcow2-overlay.js';
 import { commitImage, createImage, rebaseImage } from '../images/qemu-img.js';
 import { readQcow2Allocation } from '../images/qcow2-allocation.js';
@@ -188,7 +187,7 @@ async function undoHasData(undo: string): Promise<boolean> {
 
 async function removeFile(path: string | null): Promise<void> {
   if (path === null || !existsSync(path)) return;
-  await rm(path, { force: true });
+  await removeFileIfPresent(path);
   fsyncDir(dirname(path));
 }
 

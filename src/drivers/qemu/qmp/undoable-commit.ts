@@ -253,12 +253,12 @@ export async function cancelCommit(
 async function pivotTemp(qmp: QmpClient, req: UndoableCommitRequest, into: string, jobId: string, points: MergePoints): Promise<void> {
   if (req.wasRunning) {
     // Copy while the guest runs; stop it only for the last of it and the pivot.
-    const files = parseQueryBlock(await qmp.execute('query-block')).find((c) => c.target === req.target)?.chain.map((l) => l.filename) ?? [];
-    const nodes = await namedNodes(qmp);
+    const chains = parseQueryBlock(await qmp.execute('query-block'));
+    const files = chains.find((c) => c.target === req.target)?.chain.map((l) => l.filename) ?? [];
     if (files[0] === req.temp && !await jobState(qmp, jobId)) {
-      const intoNode = formatNodeOf(nodes, into);
+      const intoNode = formatNodeOf(await namedNodes(qmp), into);
       if (intoNode === undefined) throw failed(`cannot find the block node of '${into}'`);
-      await qmp.execute('block-commit', { 'job-id': jobId, device: topNode(parseQueryBlock(await qmp.execute('query-block')), req.target), 'base-node': intoNode });
+      await qmp.execute('block-commit', { 'job-id': jobId, device: topNode(chains, req.target), 'base-node': intoNode });
     }
     if (await jobState(qmp, jobId)) await waitJob(qmp, jobId, ['ready']);
     await qmp.execute('stop');
